@@ -1,0 +1,27 @@
+from rest_framework.permissions import BasePermission
+
+from aftersales.models import ApiKey
+
+
+def request_merchant(request):
+    """The merchant every API query starts from: the API key's, or the staff member's."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.merchant
+    membership = getattr(request._request, "membership", None) if hasattr(request, "_request") else None
+    return membership.merchant if membership else None
+
+
+def request_membership(request):
+    if isinstance(request.auth, ApiKey):
+        return None
+    return getattr(request._request, "membership", None) or None
+
+
+class IsMerchantMember(BasePermission):
+    """An API key of an active merchant, or a logged-in staff member of one."""
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and request_membership(request))

@@ -1,0 +1,30 @@
+"""Pluggable senders for channels that Django's mail backends do not cover.
+
+A backend has ``send(recipient, text)``; it raises on failure so the outbox retries. The logging
+backends are the default: they write the message to the log, which is what a developer wants.
+"""
+
+import logging
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("aftersales.notifications")
+
+
+class LoggingSMSBackend:
+    def send(self, recipient: str, text: str) -> None:
+        logger.info("SMS to %s: %s", recipient, text)
+
+
+class LoggingWeChatBackend:
+    def send(self, recipient: str, text: str) -> None:
+        logger.info("WeChat to %s: %s", recipient, text)
+
+
+def get_sms_backend():
+    return import_string(settings.AFTERSALES_SMS_BACKEND)()
+
+
+def get_wechat_backend():
+    return import_string(settings.AFTERSALES_WECHAT_BACKEND)()

@@ -1,0 +1,61 @@
+"""Reads that pages, the API and tasks share. Each starts from a merchant."""
+
+from django.db.models import Prefetch, QuerySet
+
+from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store
+
+SESSION_MERCHANT_KEY = "aftersales_merchant_id"
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, is_active=True, merchant__is_active=True)
+        .select_related("merchant")
+        .order_by("merchant__name")
+    )
+
+
+def membership_for_request(request) -> Membership | None:
+    """The membership the staff user works under: the one picked in the switcher, else the first."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = memberships_of(user)
+    chosen = request.session.get(SESSION_MERCHANT_KEY)
+    if chosen is not None:
+        membership = memberships.filter(merchant_id=chosen).first()
+        if membership is not None:
+            return membership
+    return memberships.first()
+
+
+def api_key_by_prefix(prefix: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("merchant").filter(prefix=prefix).first()
+
+
+def stores_of(merchant: Merchant) -> QuerySet[Store]:
+    return Store.objects.filter(merchant=merchant).order_by("name")
+
+
+def staff_of(merchant: Merchant) -> QuerySet[Membership]:
+    return Membership.objects.filter(merchant=merchant, is_active=True, user__is_active=True).select_related("user")
+
+
+def customers_of(merchant: Merchant) -> QuerySet[Customer]:
+    return Customer.objects.filter(merchant=merchant)
+
+
+def products_of(merchant: Merchant) -> QuerySet[Product]:
+    return Product.objects.filter(merchant=merchant)
+
+
+def orders_of(merchant: Merchant) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(merchant=merchant)
+        .select_related("store", "customer")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
+    )
+
+
+def order_lines_of(order: Order) -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(merchant_id=order.merchant_id, order=order).select_related("product")

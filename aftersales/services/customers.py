@@ -1,0 +1,62 @@
+from django.db import IntegrityError, transaction
+
+from aftersales.models import Customer, Merchant
+
+
+def customer_get_or_create(
+    *, merchant: Merchant, email: str = "", phone: str = "", name: str = "", tier: str | None = None
+) -> Customer:
+    """Find the merchant's customer by e-mail, then by phone; create one if neither is known.
+
+    Two requests for the same new customer race on the unique constraints: the loser's insert
+    fails inside a savepoint and it reads the winner's row.
+    """
+    email = email.strip().lower()
+    for attempt in range(2):
+        customer = None
+        if email:
+            customer = Customer.objects.filter(merchant=merchant, email=email).first()
+        if customer is None and phone:
+            customer = Customer.objects.filter(merchant=merchant, phone=phone).first()
+        if customer is not None:
+            return _customer_fill_blanks(customer, email=email, phone=phone, name=name, tier=tier)
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(
+                    merchant=merchant,
+                    email=email,
+                    phone=phone,
+                    name=name,
+                    tier=tier or Customer.Tier.REGULAR,
+                )
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _customer_fill_blanks(customer: Customer, *, email: str, phone: str, name: str, tier: str | None) -> Customer:
+    changed = []
+    if (
+        email
+        and not customer.email
+        and not Customer.objects.filter(merchant_id=customer.merchant_id, email=email).exists()
+    ):
+        customer.email = email
+        changed.append("email")
+    if (
+        phone
+        and not customer.phone
+        and not Customer.objects.filter(merchant_id=customer.merchant_id, phone=phone).exists()
+    ):
+        customer.phone = phone
+        changed.append("phone")
+    if name and not customer.name:
+        customer.name = name
+        changed.append("name")
+    if tier and tier != customer.tier:
+        customer.tier = tier
+        changed.append("tier")
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+    return customer

@@ -1,0 +1,117 @@
+"""The notifications outbox: rows are written in the caller's transaction and sent after commit.
+
+Nothing is sent inside a request. A row that the broker loses is still in the table and is picked
+up by the periodic flush, so the record of what must be sent is PostgreSQL, not the broker.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aftersales.models import Merchant, Notification
+from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
+from aftersales.notifications.rendering import render_notification
+
+logger = logging.getLogger("aftersales.notifications")
+
+# A claimed row whose worker died is claimable again after this long.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def notification_queue(
+    *,
+    merchant: Merchant,
+    channel: str,
+    recipient: str,
+    template: str,
+    context: dict,
+    language: str | None = None,
+    ticket=None,
+    recipient_user=None,
+) -> Notification:
+    """Write an outbox row and ask a worker to send it once the caller's transaction commits."""
+    notification = Notification.objects.create(
+        merchant=merchant,
+        channel=channel,
+        recipient=recipient,
+        recipient_user=recipient_user,
+        template=template,
+        context=context,
+        language=language or merchant.default_language,
+        ticket=ticket,
+        next_attempt_at=timezone.now(),
+    )
+    from aftersales.tasks import notification_send
+
+    transaction.on_commit(lambda: notification_send.delay(notification.pk))
+    return notification
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def notification_send(*, notification_id: int) -> Notification | None:
+    """Send one notification. Safe to call twice: only one caller claims a pending row."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now
+    ).update(state=Notification.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    notification = Notification.objects.select_related("merchant").get(pk=notification_id)
+    try:
+        _deliver(notification)
+    except Exception as exc:  # noqa: BLE001 — any failure of a backend is retried, then parked
+        logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
+        notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            notification.state = Notification.State.FAILED
+        else:
+            notification.state = Notification.State.PENDING
+            notification.next_attempt_at = timezone.now() + _backoff(notification.attempts)
+        notification.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
+        return notification
+    notification.state = Notification.State.SENT
+    notification.sent_at = timezone.now()
+    notification.last_error = ""
+    notification.save(update_fields=["state", "sent_at", "last_error", "updated_at"])
+    return notification
+
+
+def _deliver(notification: Notification) -> None:
+    rendered = render_notification(notification.template, notification.context, notification.language)
+    if notification.channel == Notification.Channel.EMAIL:
+        message = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.recipient],
+            reply_to=[notification.merchant.support_email] if notification.merchant.support_email else None,
+            headers={"X-Aftersales-Notification": str(notification.pk)},
+        )
+        message.send(fail_silently=False)
+    elif notification.channel == Notification.Channel.SMS:
+        get_sms_backend().send(notification.recipient, rendered.short)
+    elif notification.channel == Notification.Channel.WECHAT:
+        get_wechat_backend().send(notification.recipient, rendered.short)
+    else:
+        raise ValueError(f"no sender for channel {notification.channel!r}")
+
+
+def notifications_due_ids(*, limit: int = 500) -> list[int]:
+    """Pending rows that are due, and rows stuck in 'sending' by a worker that died."""
+    now = timezone.now()
+    Notification.objects.filter(state=Notification.State.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT).update(
+        state=Notification.State.PENDING, next_attempt_at=now
+    )
+    return list(
+        Notification.objects.filter(state=Notification.State.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

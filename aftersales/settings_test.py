@@ -1,0 +1,28 @@
+"""Test settings: the real services (PostgreSQL, Redis), with what must differ for tests.
+
+``make test`` points DATABASE_URL and REDIS_URL at 127.0.0.1 unless they are already set.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aftersales")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("EMAIL_URL", "consolemail://")
+
+from aftersales.settings import *  # noqa: F403
+from aftersales.settings import VAR_DIR
+
+# Units run tasks in the caller; the tests about delivery start a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "test-private")},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from aftersales.services import notifications
+
+
+@shared_task(ignore_result=True)
+def notification_send(notification_id: int) -> None:
+    notifications.notification_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def notifications_flush() -> int:
+    """Beat: send what is due, whatever happened to the task queued at commit."""
+    ids = notifications.notifications_due_ids()
+    for notification_id in ids:
+        notifications.notification_send(notification_id=notification_id)
+    return len(ids)

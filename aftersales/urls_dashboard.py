@@ -1,0 +1,11 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tickets.views import dashboard
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", dashboard.queue, name="queue"),
+    path("tickets/<str:number>/", dashboard.ticket_detail, name="ticket"),
+]

@@ -1,0 +1,298 @@
+"""The case hub: every after-sales request is a Ticket, whatever its kind.
+
+Returns and repairs hang their detailed workflow one-to-one off a Ticket and move its generic
+status in the same transaction, so there is one queue, one timeline and one clock table.
+"""
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import MerchantOwnedModel
+
+
+class TicketKind(models.TextChoices):
+    RETURN = "return", _("Return")
+    EXCHANGE = "exchange", _("Exchange")
+    REFUND_ONLY = "refund_only", _("Refund only")
+    REPAIR = "repair", _("Repair")
+    SUPPORT = "support", _("Technical support")
+    COMPLAINT = "complaint", _("Complaint")
+    INQUIRY = "inquiry", _("Inquiry")
+
+
+# The human number's prefix, by kind: RT-000123, SUP-000042, …
+NUMBER_PREFIXES = {
+    TicketKind.RETURN: "RT",
+    TicketKind.EXCHANGE: "EX",
+    TicketKind.REFUND_ONLY: "RF",
+    TicketKind.REPAIR: "RP",
+    TicketKind.SUPPORT: "SUP",
+    TicketKind.COMPLAINT: "CP",
+    TicketKind.INQUIRY: "INQ",
+}
+
+
+class TicketStatus(models.TextChoices):
+    """Whose move it is. Waiting on the customer or a third party pauses SLA clocks."""
+
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting on customer")
+    WAITING_THIRD_PARTY = "waiting_third_party", _("Waiting on third party")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = TicketStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.OPEN, S.WAITING_CUSTOMER, S.WAITING_THIRD_PARTY, S.RESOLVED, S.CANCELLED}),
+    S.OPEN: frozenset({S.WAITING_CUSTOMER, S.WAITING_THIRD_PARTY, S.RESOLVED, S.CANCELLED}),
+    S.WAITING_CUSTOMER: frozenset({S.OPEN, S.WAITING_THIRD_PARTY, S.RESOLVED, S.CANCELLED}),
+    S.WAITING_THIRD_PARTY: frozenset({S.OPEN, S.WAITING_CUSTOMER, S.RESOLVED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.OPEN, S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+ACTIVE_STATUSES = (S.NEW, S.OPEN, S.WAITING_CUSTOMER, S.WAITING_THIRD_PARTY)
+FINAL_STATUSES = (S.CLOSED, S.CANCELLED)
+del S
+
+
+class TicketPriority(models.IntegerChoices):
+    # Integers, so that "most urgent first" is an index scan.
+    LOW = 10, _("Low")
+    NORMAL = 20, _("Normal")
+    HIGH = 30, _("High")
+    URGENT = 40, _("Urgent")
+
+
+class TicketChannel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    API = "api", _("API")
+    STAFF = "staff", _("Staff")
+
+
+class Team(MerchantOwnedModel):
+    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="team_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(MerchantOwnedModel):
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="tag_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class TicketNumberCounter(MerchantOwnedModel):
+    """The last number handed out per merchant and prefix, bumped under the row's lock."""
+
+    prefix = models.CharField(max_length=8)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "prefix"], name="ticketcounter_unique_prefix")]
+
+
+class Ticket(MerchantOwnedModel):
+    number = models.CharField(_("number"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=20, choices=TicketKind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=TicketPriority.choices, default=TicketPriority.NORMAL
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=TicketChannel.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="tickets")
+    order = models.ForeignKey(
+        "aftersales.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    order_lines = models.ManyToManyField("aftersales.OrderLine", blank=True, related_name="tickets")
+    store = models.ForeignKey(
+        "aftersales.Store", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tickets"
+    )
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(_("last customer message"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "number"], name="ticket_unique_number"),
+            models.CheckConstraint(condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=TicketKind.values), name="ticket_kind_valid"),
+        ]
+        indexes = [
+            # The work queue: a merchant's active tickets, most urgent and then oldest first.
+            models.Index(
+                "merchant",
+                models.F("priority").desc(),
+                "created_at",
+                "id",
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_queue_active",
+            ),
+            models.Index(fields=["merchant", "-created_at", "-id"], name="ticket_merchant_created"),
+            models.Index(fields=["merchant", "assignee", "status"], name="ticket_merchant_assignee"),
+            models.Index(fields=["merchant", "customer"], name="ticket_merchant_customer"),
+            models.Index(fields=["merchant", "order"], name="ticket_merchant_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.subject}"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in TRANSITIONS[self.status]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def accepts_customer_messages(self) -> bool:
+        return self.status not in FINAL_STATUSES
+
+
+class TicketEvent(MerchantOwnedModel):
+    """The append-only timeline. Nothing here is ever updated or deleted."""
+
+    class Verb(models.TextChoices):
+        CREATED = "created", _("Created")
+        CUSTOMER_MESSAGE = "customer_message", _("Customer wrote")
+        REPLY = "reply", _("Replied")
+        NOTE = "note", _("Internal note")
+        ASSIGNED = "assigned", _("Assigned")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+        ORDER_LINKED = "order_linked", _("Order linked")
+        TAGS_CHANGED = "tags_changed", _("Tags changed")
+        ESCALATED = "escalated", _("Escalated")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verb = models.CharField(_("what"), max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    is_public = models.BooleanField(_("visible to the customer"), default=False)
+    message = models.OneToOneField(
+        "tickets.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+    )
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticketevent_timeline")]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.verb}"
+
+    @property
+    def actor_display(self) -> str:
+        if self.actor_user_id:
+            return str(self.actor_user)
+        if self.actor_customer_id:
+            return str(self.actor_customer)
+        return str(_("System"))
+
+
+class Message(MerchantOwnedModel):
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer message")
+        REPLY = "reply", _("Public reply")
+        NOTE = "note", _("Internal note")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(_("message"))
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.NOTE
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # A random name: the customer's file name is kept in the row, never used as a path.
+    suffix = PurePosixPath(filename).suffix.lower()
+    return f"attachments/{instance.merchant_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(MerchantOwnedModel):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64, db_index=True)
+    uploaded_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

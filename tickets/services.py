@@ -1,0 +1,479 @@
+"""Every write to a case. Each function locks the ticket, checks, writes, appends its event and
+queues its notifications in one transaction; a refusal raises before anything is written."""
+
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
+from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, User
+from aftersales.services.notifications import notification_queue
+from tickets.attachments import inspect_upload
+from tickets.models import (
+    NUMBER_PREFIXES,
+    Attachment,
+    Message,
+    Tag,
+    Team,
+    Ticket,
+    TicketChannel,
+    TicketEvent,
+    TicketKind,
+    TicketNumberCounter,
+    TicketPriority,
+    TicketStatus,
+)
+
+Verb = TicketEvent.Verb
+MAX_BODY_LENGTH = 20000
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _staff_membership(*, actor: User, merchant_id: int) -> Membership:
+    membership = Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).first()
+    if membership is None or not actor.is_active:
+        raise PermissionRefused(_("You are not a member of this merchant's staff."))
+    return membership
+
+
+def _event(ticket: Ticket, verb: str, *, actor_user=None, actor_customer=None, data=None, public=False, message=None):
+    return TicketEvent.objects.create(
+        merchant_id=ticket.merchant_id,
+        ticket=ticket,
+        verb=verb,
+        actor_user=actor_user,
+        actor_customer=actor_customer,
+        data=data or {},
+        is_public=public,
+        message=message,
+    )
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(_("Write a message first."), code="empty_message", extra={"field": "body"})
+    if len(body) > MAX_BODY_LENGTH:
+        raise InvalidInput(
+            _("The message is too long (at most %(limit)s characters).") % {"limit": MAX_BODY_LENGTH},
+            code="message_too_long",
+            extra={"field": "body"},
+        )
+    return body
+
+
+def _check_files(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str, str]]:
+    if len(files) > settings.ATTACHMENT_MAX_PER_MESSAGE:
+        raise InvalidInput(
+            _("At most %(limit)s files per message.") % {"limit": settings.ATTACHMENT_MAX_PER_MESSAGE},
+            code="too_many_attachments",
+        )
+    return [(upload, *inspect_upload(upload)) for upload in files]
+
+
+def _store_files(ticket: Ticket, message: Message, checked, *, user=None, customer=None) -> list[Attachment]:
+    """Write the files, removing them again if the transaction around us fails."""
+    stored: list[Attachment] = []
+    try:
+        for upload, content_type, sha256 in checked:
+            attachment = Attachment(
+                merchant_id=ticket.merchant_id,
+                ticket=ticket,
+                message=message,
+                original_name=(upload.name or "file")[:255],
+                content_type=content_type,
+                size=upload.size,
+                sha256=sha256,
+                uploaded_by_user=user,
+                uploaded_by_customer=customer,
+            )
+            attachment.file.save(upload.name or "file", upload, save=False)
+            attachment.save()
+            stored.append(attachment)
+    except BaseException:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    return stored
+
+
+def _customer_language(ticket: Ticket) -> str:
+    return ticket.customer.language or ticket.merchant.default_language
+
+
+def _notify_customer(ticket: Ticket, template: str, extra: dict | None = None) -> None:
+    customer = ticket.customer
+    context = {
+        "customer_name": customer.name,
+        "merchant_name": ticket.merchant.name,
+        "ticket_number": ticket.number,
+        "ticket_subject": ticket.subject,
+        "portal_url": settings.SITE_URL + reverse("portal:home", kwargs={"merchant_slug": ticket.merchant.slug}),
+        **(extra or {}),
+    }
+    if customer.email:
+        channel, recipient = Notification.Channel.EMAIL, customer.email
+    elif customer.phone:
+        channel, recipient = Notification.Channel.SMS, customer.phone
+    else:
+        return
+    notification_queue(
+        merchant=ticket.merchant,
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        context=context,
+        language=_customer_language(ticket),
+        ticket=ticket,
+    )
+
+
+def _notify_staff(ticket: Ticket, user: User | None, template: str, extra: dict | None = None) -> None:
+    if user is None or not user.email:
+        return
+    notification_queue(
+        merchant=ticket.merchant,
+        channel=Notification.Channel.EMAIL,
+        recipient=user.email,
+        recipient_user=user,
+        template=template,
+        context={
+            "ticket_number": ticket.number,
+            "ticket_subject": ticket.subject,
+            "merchant_name": ticket.merchant.name,
+            "ticket_url": settings.SITE_URL + reverse("dashboard:ticket", kwargs={"number": ticket.number}),
+            **(extra or {}),
+        },
+        language=user.language or ticket.merchant.default_language,
+        ticket=ticket,
+    )
+
+
+def _set_status(ticket: Ticket, status: str, *, actor_user=None, actor_customer=None, note: str = "") -> list[str]:
+    """Move the (locked) ticket; return the fields changed. Refuses what the table does not allow."""
+    if not ticket.can_transition_to(status):
+        raise TransitionNotAllowed(
+            _("A ticket that is %(current)s cannot become %(target)s.")
+            % {"current": ticket.get_status_display(), "target": TicketStatus(status).label},
+            extra={"from": ticket.status, "to": status},
+        )
+    now = timezone.now()
+    previous = ticket.status
+    ticket.status = status
+    ticket.status_changed_at = now
+    changed = ["status", "status_changed_at"]
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+        changed.append("resolved_at")
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        changed.append("closed_at")
+    elif previous == TicketStatus.RESOLVED:
+        ticket.resolved_at = None
+        changed.append("resolved_at")
+    data = {"from": previous, "to": status}
+    if note:
+        data["note"] = note
+    _event(
+        ticket,
+        Verb.STATUS_CHANGED,
+        actor_user=actor_user,
+        actor_customer=actor_customer,
+        data=data,
+        public=True,
+    )
+    return changed
+
+
+def ticket_number_allocate(*, merchant: Merchant, kind: str) -> str:
+    """The next human number for the merchant and kind, e.g. SUP-000124.
+
+    The counter row is bumped with an UPDATE, which holds its lock until our transaction ends,
+    so two creations never read the same value; a rolled-back creation leaves a gap, never a twin.
+    """
+    prefix = NUMBER_PREFIXES[TicketKind(kind)]
+    TicketNumberCounter.objects.get_or_create(merchant=merchant, prefix=prefix)
+    TicketNumberCounter.objects.filter(merchant=merchant, prefix=prefix).update(last_value=F("last_value") + 1)
+    value = TicketNumberCounter.objects.values_list("last_value", flat=True).get(merchant=merchant, prefix=prefix)
+    return f"{prefix}-{value:06d}"
+
+
+# --- use cases ----------------------------------------------------------------------------------
+
+
+def ticket_create(
+    *,
+    merchant: Merchant,
+    kind: str,
+    subject: str,
+    body: str,
+    customer: Customer,
+    channel: str,
+    order: Order | None = None,
+    order_lines: Iterable[OrderLine] = (),
+    priority: int = TicketPriority.NORMAL,
+    created_by: User | None = None,
+    files: Sequence[UploadedFile] = (),
+    assignee: User | None = None,
+    team: Team | None = None,
+) -> Ticket:
+    """Open a case. ``created_by`` is the staff member who typed it in; None means the customer."""
+    subject = (subject or "").strip()
+    if not subject:
+        raise InvalidInput(_("Give the request a subject."), code="empty_subject", extra={"field": "subject"})
+    if len(subject) > 200:
+        raise InvalidInput(_("The subject is too long."), code="subject_too_long", extra={"field": "subject"})
+    body = _clean_body(body)
+    if kind not in TicketKind.values:
+        raise InvalidInput(_("Unknown request kind."), code="invalid_kind", extra={"field": "kind"})
+    if channel not in TicketChannel.values:
+        raise InvalidInput(_("Unknown channel."), code="invalid_channel", extra={"field": "channel"})
+    if priority not in TicketPriority.values:
+        raise InvalidInput(_("Unknown priority."), code="invalid_priority", extra={"field": "priority"})
+    if customer.merchant_id != merchant.pk:
+        raise InvalidInput(_("Unknown customer."), code="unknown_customer", extra={"field": "customer"})
+    order_lines = list(order_lines)
+    if order is not None and order.merchant_id != merchant.pk:
+        raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
+    if order is not None and created_by is None and order.customer_id != customer.pk:
+        raise InvalidInput(_("This order belongs to another customer."), code="order_not_customers")
+    if any(order is None or line.order_id != order.pk for line in order_lines):
+        raise InvalidInput(
+            _("Those lines are not on this order."), code="lines_not_on_order", extra={"field": "order_lines"}
+        )
+    if created_by is not None:
+        _staff_membership(actor=created_by, merchant_id=merchant.pk)
+    if assignee is not None:
+        _staff_membership(actor=assignee, merchant_id=merchant.pk)
+    if team is not None and team.merchant_id != merchant.pk:
+        raise InvalidInput(_("Unknown team."), code="unknown_team", extra={"field": "team"})
+    checked = _check_files(files)
+
+    with transaction.atomic():
+        now = timezone.now()
+        ticket = Ticket.objects.create(
+            merchant=merchant,
+            number=ticket_number_allocate(merchant=merchant, kind=kind),
+            kind=kind,
+            priority=priority,
+            channel=channel,
+            subject=subject,
+            customer=customer,
+            order=order,
+            store_id=order.store_id if order else None,
+            assignee=assignee,
+            team=team,
+            last_customer_message_at=now if created_by is None else None,
+            status_changed_at=now,
+        )
+        if order_lines:
+            ticket.order_lines.set(order_lines)
+        message = Message.objects.create(
+            merchant=merchant,
+            ticket=ticket,
+            kind=Message.Kind.CUSTOMER,
+            author_customer=customer,
+            author_user=created_by,
+            body=body,
+        )
+        _store_files(ticket, message, checked, user=created_by, customer=None if created_by else customer)
+        _event(
+            ticket,
+            Verb.CREATED,
+            actor_user=created_by,
+            actor_customer=None if created_by else customer,
+            data={"kind": kind, "channel": channel, "subject": subject},
+            public=True,
+            message=message,
+        )
+        _notify_customer(ticket, "ticket_created")
+        if assignee is not None:
+            _notify_staff(ticket, assignee, "ticket_assigned")
+    return ticket
+
+
+def ticket_reply(
+    *, ticket: Ticket, actor: User, body: str, files: Sequence[UploadedFile] = (), status: str | None = None
+) -> Message:
+    """A public reply. A new ticket becomes open unless the agent picks another status."""
+    body = _clean_body(body)
+    checked = _check_files(files)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+            raise TransitionNotAllowed(
+                _("This ticket is %(status)s; it takes no more replies.") % {"status": ticket.get_status_display()}
+            )
+        target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
+        if target == ticket.status:
+            target = None
+        if target is not None and not ticket.can_transition_to(target):
+            raise TransitionNotAllowed(
+                _("A ticket that is %(current)s cannot become %(target)s.")
+                % {"current": ticket.get_status_display(), "target": TicketStatus(target).label},
+            )
+        message = Message.objects.create(
+            merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.REPLY, author_user=actor, body=body
+        )
+        _store_files(ticket, message, checked, user=actor)
+        _event(ticket, Verb.REPLY, actor_user=actor, public=True, message=message)
+        changed = ["updated_at"]
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = timezone.now()
+            changed.append("first_responded_at")
+        if target is not None:
+            changed += _set_status(ticket, target, actor_user=actor)
+        ticket.save(update_fields=changed)
+        _notify_customer(ticket, "ticket_reply", {"reply": body, "agent_name": actor.get_full_name() or actor.username})
+    return message
+
+
+def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence[UploadedFile] = ()) -> Message:
+    """An internal note: staff see it on the timeline, the customer never does."""
+    body = _clean_body(body)
+    checked = _check_files(files)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        message = Message.objects.create(
+            merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.NOTE, author_user=actor, body=body
+        )
+        _store_files(ticket, message, checked, user=actor)
+        _event(ticket, Verb.NOTE, actor_user=actor, public=False, message=message)
+        ticket.save(update_fields=["updated_at"])
+    return message
+
+
+def ticket_customer_message(
+    *, ticket: Ticket, customer: Customer, body: str, files: Sequence[UploadedFile] = ()
+) -> Message:
+    """The customer writes. Waiting on them, or resolved, hands the move back to staff."""
+    body = _clean_body(body)
+    checked = _check_files(files)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.customer_id != customer.pk:
+            raise PermissionRefused(_("This request belongs to another customer."))
+        if not ticket.accepts_customer_messages:
+            raise TransitionNotAllowed(
+                _("This request is %(status)s. Please open a new request.") % {"status": ticket.get_status_display()},
+                code="ticket_closed",
+            )
+        message = Message.objects.create(
+            merchant_id=ticket.merchant_id,
+            ticket=ticket,
+            kind=Message.Kind.CUSTOMER,
+            author_customer=customer,
+            body=body,
+        )
+        _store_files(ticket, message, checked, customer=customer)
+        _event(ticket, Verb.CUSTOMER_MESSAGE, actor_customer=customer, public=True, message=message)
+        ticket.last_customer_message_at = timezone.now()
+        changed = ["last_customer_message_at", "updated_at"]
+        if ticket.status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
+            changed += _set_status(ticket, TicketStatus.OPEN, actor_customer=customer)
+        ticket.save(update_fields=changed)
+        _notify_staff(ticket, ticket.assignee, "ticket_customer_message", {"message": body})
+    return message
+
+
+def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None) -> Ticket:
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        if assignee is not None:
+            _staff_membership(actor=assignee, merchant_id=ticket.merchant_id)
+        if team is not None and team.merchant_id != ticket.merchant_id:
+            raise InvalidInput(_("Unknown team."), code="unknown_team", extra={"field": "team"})
+        if ticket.assignee_id == (assignee.pk if assignee else None) and ticket.team_id == (team.pk if team else None):
+            return ticket
+        data = {
+            "from": ticket.assignee_id,
+            "to": assignee.pk if assignee else None,
+            "to_name": str(assignee) if assignee else "",
+            "team": team.name if team else "",
+        }
+        ticket.assignee = assignee
+        ticket.team = team
+        ticket.save(update_fields=["assignee", "team", "updated_at"])
+        _event(ticket, Verb.ASSIGNED, actor_user=actor, data=data)
+        if assignee is not None and assignee != actor:
+            _notify_staff(ticket, assignee, "ticket_assigned", {"assigned_by": str(actor)})
+    return ticket
+
+
+def ticket_change_status(*, ticket: Ticket, actor: User, status: str, note: str = "") -> Ticket:
+    if status not in TicketStatus.values:
+        raise InvalidInput(_("Unknown status."), code="invalid_status", extra={"field": "status"})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        changed = _set_status(ticket, status, actor_user=actor, note=note.strip())
+        ticket.save(update_fields=[*changed, "updated_at"])
+        if status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
+            _notify_customer(ticket, "ticket_status", {"status": ticket.get_status_display(), "status_code": status})
+    return ticket
+
+
+def ticket_change_priority(*, ticket: Ticket, actor: User, priority: int) -> Ticket:
+    if priority not in TicketPriority.values:
+        raise InvalidInput(_("Unknown priority."), code="invalid_priority", extra={"field": "priority"})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        if ticket.priority == priority:
+            return ticket
+        _event(ticket, Verb.PRIORITY_CHANGED, actor_user=actor, data={"from": ticket.priority, "to": priority})
+        ticket.priority = priority
+        ticket.save(update_fields=["priority", "updated_at"])
+    return ticket
+
+
+def ticket_link_order(*, ticket: Ticket, actor: User, order: Order, order_lines: Iterable[OrderLine] = ()) -> Ticket:
+    order_lines = list(order_lines)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        if order.merchant_id != ticket.merchant_id:
+            raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
+        if any(line.order_id != order.pk for line in order_lines):
+            raise InvalidInput(_("Those lines are not on this order."), code="lines_not_on_order")
+        ticket.order = order
+        ticket.store_id = order.store_id
+        ticket.save(update_fields=["order", "store", "updated_at"])
+        ticket.order_lines.set(order_lines)
+        _event(
+            ticket,
+            Verb.ORDER_LINKED,
+            actor_user=actor,
+            data={"order": order.external_number, "lines": [line.line_number for line in order_lines]},
+        )
+    return ticket
+
+
+def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str]) -> Ticket:
+    names = sorted({name.strip()[:50] for name in names if name.strip()})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        before = sorted(ticket.tags.values_list("name", flat=True))
+        if before == names:
+            return ticket
+        tags = [Tag.objects.get_or_create(merchant_id=ticket.merchant_id, name=name)[0] for name in names]
+        ticket.tags.set(tags)
+        ticket.save(update_fields=["updated_at"])
+        _event(ticket, Verb.TAGS_CHANGED, actor_user=actor, data={"from": before, "to": names})
+    return ticket

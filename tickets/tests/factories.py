@@ -1,0 +1,56 @@
+import factory
+
+from aftersales.tests.factories import CustomerFactory, MerchantFactory
+from tickets.models import Message, Tag, Team, Ticket, TicketChannel, TicketEvent, TicketKind, TicketPriority
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket row as it would stand; for behaviour, create tickets with ``ticket_create``."""
+
+    class Meta:
+        model = Ticket
+
+    merchant = factory.SubFactory(MerchantFactory)
+    customer = factory.SubFactory(CustomerFactory, merchant=factory.SelfAttribute("..merchant"))
+    number = factory.Sequence(lambda n: f"SUP-{900000 + n:06d}")
+    kind = TicketKind.SUPPORT
+    priority = TicketPriority.NORMAL
+    channel = TicketChannel.PORTAL
+    subject = factory.Sequence(lambda n: f"Question {n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    merchant = factory.SelfAttribute("ticket.merchant")
+    kind = Message.Kind.CUSTOMER
+    author_customer = factory.SelfAttribute("ticket.customer")
+    body = "It does not switch on."
+
+
+class TicketEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TicketEvent
+
+    ticket = factory.SubFactory(TicketFactory)
+    merchant = factory.SelfAttribute("ticket.merchant")
+    verb = TicketEvent.Verb.CREATED
+    is_public = True
