@@ -1,0 +1,154 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from aftersales.models import Notification
+from aftersales.services.notifications import notification_queue, notification_send
+from aftersales.tasks import notifications_flush
+from aftersales.tests.factories import MerchantFactory
+from aftersales.tests.smtp import free_port, smtp_server
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def smtp(settings):
+    with smtp_server() as (port, received):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield received
+
+
+@pytest.fixture
+def smtp_down(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+
+def _queue(merchant, **overrides):
+    values = {
+        "merchant": merchant,
+        "channel": Notification.Channel.EMAIL,
+        "recipient": "buyer@example.com",
+        "template": "portal_code",
+        "context": {"code": "481516", "merchant_name": "Demo & Co", "order_number": "A-1", "minutes": 10},
+        "language": "en",
+    }
+    values.update(overrides)
+    return notification_queue(**values)
+
+
+def test_a_queued_email_is_sent_through_smtp_only_after_commit(smtp, django_capture_on_commit_callbacks):
+    merchant = MerchantFactory(support_email="help@demo.example.com")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            notification = _queue(merchant)
+            assert smtp == []
+
+    assert len(callbacks) == 1
+    assert len(smtp) == 1
+    message = smtp[0]
+    assert message["Subject"] == "Your verification code for order A-1"
+    assert message["X-Envelope-To"] == "buyer@example.com"
+    assert message["Reply-To"] == "help@demo.example.com"
+    body = message.get_content()
+    assert "481516" in body
+    assert "Demo & Co" in body  # plain text: no HTML escaping
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts, notification.last_error) == ("sent", 1, "")
+    assert notification.sent_at is not None
+
+
+def test_a_rolled_back_transaction_sends_nothing(smtp, django_capture_on_commit_callbacks):
+    merchant = MerchantFactory()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _queue(merchant)
+            raise RuntimeError("the use case failed")
+
+    assert callbacks == []
+    assert smtp == []
+    assert Notification.objects.count() == 0
+
+
+def test_sending_twice_sends_one_email(smtp):
+    notification = _queue(MerchantFactory())
+
+    notification_send(notification_id=notification.pk)
+    notification_send(notification_id=notification.pk)
+
+    assert len(smtp) == 1
+    notification.refresh_from_db()
+    assert notification.attempts == 1
+
+
+def test_a_failing_server_is_retried_with_backoff_then_parked(smtp_down, settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    notification = _queue(MerchantFactory())
+    start = timezone.now()
+
+    notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts) == ("pending", 1)
+    assert "ConnectionRefusedError" in notification.last_error
+    assert timedelta(seconds=29) <= notification.next_attempt_at - start <= timedelta(seconds=35)
+
+    # Not due yet: a second call does nothing.
+    notification_send(notification_id=notification.pk)
+    notification.refresh_from_db()
+    assert notification.attempts == 1
+
+    with time_machine.travel(notification.next_attempt_at + timedelta(seconds=1)):
+        notification_send(notification_id=notification.pk)
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts) == ("pending", 2)
+
+    with time_machine.travel(notification.next_attempt_at + timedelta(seconds=1)):
+        notification_send(notification_id=notification.pk)
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts) == ("failed", 3)
+
+
+def test_flush_sends_due_rows_and_reclaims_rows_of_a_dead_worker(smtp):
+    merchant = MerchantFactory()
+    due = _queue(merchant, recipient="due@example.com")
+    stuck = _queue(merchant, recipient="stuck@example.com")
+    later = _queue(merchant, recipient="later@example.com")
+    Notification.objects.filter(pk=stuck.pk).update(
+        state="sending", claimed_at=timezone.now() - timedelta(minutes=6), attempts=1
+    )
+    Notification.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+
+    sent = notifications_flush()
+
+    assert sent == 2
+    assert sorted(m["X-Envelope-To"] for m in smtp) == ["due@example.com", "stuck@example.com"]
+    assert dict(Notification.objects.values_list("recipient", "state")) == {
+        "due@example.com": "sent",
+        "stuck@example.com": "sent",
+        "later@example.com": "pending",
+    }
+    assert Notification.objects.get(pk=due.pk).attempts == 1
+
+
+def test_sms_goes_through_the_configured_backend(settings, caplog):
+    settings.AFTERSALES_SMS_BACKEND = "aftersales.notifications.backends.LoggingSMSBackend"
+    notification = _queue(MerchantFactory(), channel=Notification.Channel.SMS, recipient="+8613800138000")
+
+    with caplog.at_level("INFO", logger="aftersales.notifications"):
+        notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.state == "sent"
+    assert [r.getMessage() for r in caplog.records] == [
+        "SMS to +8613800138000: [Demo & Co] Your code for order A-1 is 481516, valid for 10 minutes."
+    ]

@@ -1,0 +1,103 @@
+"""Delivery itself: a real Celery worker on Redis sends the outbox through a real SMTP server."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from aftersales.celery import app as celery_app
+from aftersales.models import Notification
+from aftersales.services.notifications import notification_queue
+from aftersales.tests.factories import MerchantFactory
+from aftersales.tests.smtp import smtp_server
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(settings.BASE_DIR)
+QUEUE = f"test-worker-{os.getpid()}"
+
+
+@pytest.fixture
+def worker():
+    with smtp_server() as (port, received):
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "aftersales.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "REDIS_URL": settings.REDIS_URL,
+            "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "aftersales",
+                "worker",
+                "-Q",
+                QUEUE,
+                "-c",
+                "1",
+                "-P",
+                "solo",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+        celery_app.conf.task_always_eager = False
+        celery_app.conf.task_default_queue = QUEUE
+        try:
+            yield received
+        finally:
+            celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_real_worker_sends_the_outbox_row_after_commit(worker):
+    merchant = MerchantFactory()
+
+    with transaction.atomic():
+        notification = notification_queue(
+            merchant=merchant,
+            channel=Notification.Channel.EMAIL,
+            recipient="buyer@example.com",
+            template="portal_code",
+            context={"code": "271828", "merchant_name": merchant.name, "order_number": "A-9", "minutes": 10},
+            language="en",
+        )
+
+    assert _wait_for(lambda: len(worker) == 1), "the worker did not deliver the e-mail"
+    assert "271828" in worker[0].get_content()
+    assert _wait_for(lambda: Notification.objects.get(pk=notification.pk).state == "sent")
+    notification.refresh_from_db()
+    assert notification.attempts == 1
