@@ -47,10 +47,9 @@ def _queue(merchant, **overrides):
 def test_a_queued_email_is_sent_through_smtp_only_after_commit(smtp, django_capture_on_commit_callbacks):
     merchant = MerchantFactory(support_email="help@demo.example.com")
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            notification = _queue(merchant)
-            assert smtp == []
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        notification = _queue(merchant)
+        assert smtp == []
 
     assert len(callbacks) == 1
     assert len(smtp) == 1
@@ -69,10 +68,13 @@ def test_a_queued_email_is_sent_through_smtp_only_after_commit(smtp, django_capt
 def test_a_rolled_back_transaction_sends_nothing(smtp, django_capture_on_commit_callbacks):
     merchant = MerchantFactory()
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _queue(merchant)
-            raise RuntimeError("the use case failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _queue(merchant)
+        raise RuntimeError("the use case failed")
 
     assert callbacks == []
     assert smtp == []
