@@ -10,6 +10,12 @@ app.autodiscover_tasks()
 
 # Periodic work is declared here and nowhere else.
 app.conf.beat_schedule = {
+    "deadlines-sweep": {
+        "task": "aftersales.tasks.deadlines_sweep",
+        "schedule": float(os.environ.get("DEADLINE_SWEEP_SECONDS", "30")),
+        # A sweep that could not start within one interval is replaced by the next one.
+        "options": {"expires": float(os.environ.get("DEADLINE_SWEEP_SECONDS", "30"))},
+    },
     "notifications-flush": {
         "task": "aftersales.tasks.notifications_flush",
         "schedule": 60.0,

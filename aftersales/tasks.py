@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from aftersales.services import notifications
+from aftersales.services import deadlines, notifications
 
 
 @shared_task(ignore_result=True)
@@ -15,3 +15,9 @@ def notifications_flush() -> int:
     for notification_id in ids:
         notifications.notification_send(notification_id=notification_id)
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def deadlines_sweep() -> int:
+    """Beat: fire every due timer. Safe to run on several workers at once."""
+    return deadlines.deadlines_sweep().handled

@@ -1,11 +1,17 @@
 from .base import MerchantOwnedModel, TimeStampedModel
+from .calendars import BusinessCalendar, CalendarDay, Weekday, WorkingHours
 from .commerce import Customer, Order, OrderLine, Product
 from .notifications import Notification, PortalChallenge
 from .tenancy import ApiKey, Membership, Merchant, Store, User
+from .timers import Deadline, DeadlinePause
 
 __all__ = [
     "ApiKey",
+    "BusinessCalendar",
+    "CalendarDay",
     "Customer",
+    "Deadline",
+    "DeadlinePause",
     "Membership",
     "Merchant",
     "MerchantOwnedModel",
@@ -17,4 +23,6 @@ __all__ = [
     "Store",
     "TimeStampedModel",
     "User",
+    "Weekday",
+    "WorkingHours",
 ]

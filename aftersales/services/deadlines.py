@@ -1,0 +1,251 @@
+"""The public API for timers: schedule, reschedule, pause, resume, meet and cancel a deadline of a
+ticket, and the sweep that fires what is due.
+
+Due times are computed once, when a clock starts or resumes, on the ticket's business calendar;
+nothing is re-derived on read. While a clock is paused the business time it had left is stored,
+and each pause is a row.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from aftersales import timers
+from aftersales.business_time import CalendarSpec
+from aftersales.models import BusinessCalendar, Deadline, DeadlinePause
+
+logger = logging.getLogger("aftersales.timers")
+
+
+def _spec(calendar: BusinessCalendar | None) -> CalendarSpec:
+    return CalendarSpec.from_calendar(calendar) if calendar is not None else CalendarSpec.always_open()
+
+
+def _open_deadline(*, ticket, kind: str, key: str = "", lock: bool = True) -> Deadline | None:
+    deadlines = Deadline.objects.filter(ticket=ticket, kind=kind, key=key, state__in=Deadline.OPEN_STATES)
+    if lock:
+        deadlines = deadlines.select_for_update()
+    return deadlines.first()
+
+
+def _next_fire(deadline: Deadline) -> datetime:
+    if deadline.warn_at is not None and deadline.warned_at is None and deadline.warn_at < deadline.due_at:
+        return deadline.warn_at
+    return deadline.due_at
+
+
+def deadline_schedule(
+    *,
+    ticket,
+    kind: str,
+    key: str = "",
+    due_at: datetime | None = None,
+    business_minutes: int | None = None,
+    calendar: BusinessCalendar | None = None,
+    warn_percent: int | None = None,
+    warn_at: datetime | None = None,
+    payload: dict | None = None,
+    start: datetime | None = None,
+) -> Deadline:
+    """Start (or restart) the one open deadline of this kind on the ticket.
+
+    Give either ``due_at`` (an instant) or ``business_minutes`` counted on ``calendar`` from
+    ``start`` (now by default). ``warn_percent`` puts the warning at that share of the target.
+    """
+    if (due_at is None) == (business_minutes is None):
+        raise ValueError("give either due_at or business_minutes")
+    start = start or timezone.now()
+    spec = _spec(calendar)
+    if business_minutes is not None:
+        due_at = spec.add_minutes(start, business_minutes)
+        if warn_percent:
+            warn_at = spec.add_minutes(start, business_minutes * warn_percent / 100)
+    with transaction.atomic():
+        deadline = _open_deadline(ticket=ticket, kind=kind, key=key) or Deadline(
+            merchant_id=ticket.merchant_id, ticket=ticket, kind=kind, key=key
+        )
+        deadline.state = Deadline.State.PENDING
+        deadline.calendar = calendar
+        deadline.target_minutes = business_minutes
+        deadline.started_at = start
+        deadline.due_at = due_at
+        deadline.warn_at = warn_at
+        deadline.warned_at = None
+        deadline.remaining_seconds = deadline.warn_remaining_seconds = None
+        deadline.attempts = 0
+        deadline.last_error = ""
+        deadline.payload = payload or {}
+        deadline.next_fire_at = _next_fire(deadline)
+        if deadline.pk:
+            DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=start)
+        deadline.save()
+    return deadline
+
+
+def deadline_pause(
+    *, ticket, kind: str, key: str = "", reason: str = "", at: datetime | None = None
+) -> Deadline | None:
+    """Stop the clock, keeping the business time it had left. A paused clock stays paused."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
+        if deadline is None or deadline.state != Deadline.State.PENDING:
+            return deadline
+        spec = _spec(deadline.calendar)
+        deadline.remaining_seconds = int(spec.between(at, deadline.due_at).total_seconds())
+        if deadline.warn_at is not None and deadline.warned_at is None:
+            deadline.warn_remaining_seconds = int(spec.between(at, deadline.warn_at).total_seconds())
+        deadline.state = Deadline.State.PAUSED
+        deadline.next_fire_at = None
+        deadline.save(
+            update_fields=["state", "remaining_seconds", "warn_remaining_seconds", "next_fire_at", "updated_at"]
+        )
+        DeadlinePause.objects.create(deadline=deadline, paused_at=at, reason=reason)
+    return deadline
+
+
+def deadline_resume(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+    """Start the clock again: the due time is what was left, counted on from now."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
+        if deadline is None or deadline.state != Deadline.State.PAUSED:
+            return deadline
+        spec = _spec(deadline.calendar)
+        deadline.due_at = spec.add(at, timedelta(seconds=deadline.remaining_seconds or 0))
+        if deadline.warn_remaining_seconds is not None:
+            deadline.warn_at = spec.add(at, timedelta(seconds=deadline.warn_remaining_seconds))
+        deadline.remaining_seconds = deadline.warn_remaining_seconds = None
+        deadline.state = Deadline.State.PENDING
+        deadline.next_fire_at = _next_fire(deadline)
+        deadline.save()
+        DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=at)
+    return deadline
+
+
+def _close(deadline: Deadline, state: str, at: datetime) -> Deadline:
+    deadline.state = state
+    deadline.next_fire_at = None
+    if state == Deadline.State.MET:
+        deadline.met_at = at
+    else:
+        deadline.closed_at = at
+    deadline.save(update_fields=["state", "next_fire_at", "met_at", "closed_at", "updated_at"])
+    DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=at)
+    return deadline
+
+
+def deadline_meet(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+    """The awaited thing happened in time: the clock stops for good."""
+    with transaction.atomic():
+        deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
+        return _close(deadline, Deadline.State.MET, at or timezone.now()) if deadline else None
+
+
+def deadline_cancel(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+    with transaction.atomic():
+        deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
+        return _close(deadline, Deadline.State.CANCELLED, at or timezone.now()) if deadline else None
+
+
+# --- the sweep --------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    warned: int = 0
+    retried: int = 0
+    failed: int = 0
+    batches: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.fired + self.warned + self.retried + self.failed
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(15 * 2 ** (attempts - 1), 1800))
+
+
+def _fire_one(deadline: Deadline, now: datetime, result: SweepResult) -> None:
+    kind = timers.handler_for(deadline.kind)
+    warning = deadline.warned_at is None and deadline.warn_at is not None and deadline.due_at > now
+    try:
+        # A savepoint per row: a failing handler rolls back its own writes, not the batch.
+        with transaction.atomic():
+            if kind is None:
+                raise LookupError(f"no handler is registered for deadline kind {deadline.kind!r}")
+            if warning:
+                if kind.on_warning is not None:
+                    kind.on_warning(deadline)
+            else:
+                kind.on_due(deadline)
+    except Exception as exc:  # noqa: BLE001 — a handler's failure is recorded on its row
+        deadline.attempts += 1
+        deadline.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if deadline.attempts >= settings.DEADLINE_MAX_ATTEMPTS:
+            deadline.state = Deadline.State.FAILED
+            deadline.closed_at = now
+            deadline.next_fire_at = None
+            result.failed += 1
+            logger.error("deadline %s (%s) parked as failed: %s", deadline.pk, deadline.kind, deadline.last_error)
+        else:
+            deadline.next_fire_at = now + _backoff(deadline.attempts)
+            result.retried += 1
+            logger.warning("deadline %s (%s) failed, retrying: %s", deadline.pk, deadline.kind, deadline.last_error)
+        deadline.save(update_fields=["attempts", "last_error", "state", "closed_at", "next_fire_at", "updated_at"])
+        return
+    if warning:
+        deadline.warned_at = now
+        deadline.next_fire_at = deadline.due_at
+        result.warned += 1
+    else:
+        deadline.state = Deadline.State.FIRED
+        deadline.fired_at = now
+        deadline.next_fire_at = None
+        result.fired += 1
+    deadline.save(update_fields=["warned_at", "state", "fired_at", "next_fire_at", "updated_at"])
+
+
+def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = None) -> SweepResult:
+    """Fire what is due, batch by batch, until nothing is due.
+
+    Each batch is one transaction that claims its rows with ``FOR UPDATE SKIP LOCKED``: several
+    sweepers share the work and never take the same row; a sweeper that dies rolls back and its
+    rows are due again for the next one.
+    """
+    batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH
+    result = SweepResult()
+    while max_batches is None or result.batches < max_batches:
+        now = timezone.now()
+        with transaction.atomic():
+            batch = list(
+                Deadline.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("ticket", "ticket__merchant", "calendar")
+                .filter(state=Deadline.State.PENDING, next_fire_at__lte=now)
+                .order_by("next_fire_at")[:batch_size]
+            )
+            for deadline in batch:
+                _fire_one(deadline, now, result)
+        result.batches += 1
+        if len(batch) < batch_size:
+            break
+    return result
+
+
+def deadline_retry(*, deadline: Deadline) -> Deadline:
+    """Put a failed deadline back in the sweep (an operator's action after fixing the cause)."""
+    Deadline.objects.filter(pk=deadline.pk, state=Deadline.State.FAILED).update(
+        state=Deadline.State.PENDING,
+        attempts=0,
+        next_fire_at=timezone.now(),
+        closed_at=None,
+        updated_at=timezone.now(),
+    )
+    deadline.refresh_from_db()
+    return deadline
