@@ -59,3 +59,13 @@ def orders_of(merchant: Merchant) -> QuerySet[Order]:
 
 def order_lines_of(order: Order) -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(merchant_id=order.merchant_id, order=order).select_related("product")
+
+
+def merchants_active() -> QuerySet[Merchant]:
+    return Merchant.objects.filter(is_active=True)
+
+
+def staff_user_of(merchant: Merchant, user_id: int):
+    """An active staff member of the merchant, by user id; None for anyone else."""
+    membership = staff_of(merchant).filter(user_id=user_id).first()
+    return membership.user if membership else None

@@ -17,15 +17,19 @@ class DeadlineKind:
     kind: str
     on_due: Handler
     on_warning: Handler | None = None
+    # Staff-facing timers set the ticket's next deadline, which the work queue sorts by.
+    staff_facing: bool = True
 
 
 _registry: dict[str, DeadlineKind] = {}
 
 
-def register(kind: str, *, on_due: Handler, on_warning: Handler | None = None) -> DeadlineKind:
+def register(
+    kind: str, *, on_due: Handler, on_warning: Handler | None = None, staff_facing: bool = True
+) -> DeadlineKind:
     if kind in _registry and _registry[kind].on_due is not on_due:
         raise ValueError(f"deadline kind {kind!r} is already registered")
-    _registry[kind] = DeadlineKind(kind=kind, on_due=on_due, on_warning=on_warning)
+    _registry[kind] = DeadlineKind(kind=kind, on_due=on_due, on_warning=on_warning, staff_facing=staff_facing)
     return _registry[kind]
 
 
@@ -35,3 +39,7 @@ def handler_for(kind: str) -> DeadlineKind | None:
 
 def registered_kinds() -> list[str]:
     return sorted(_registry)
+
+
+def staff_facing_kinds() -> list[str]:
+    return sorted(kind for kind, registered in _registry.items() if registered.staff_facing)

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Case hub")
+
+    def ready(self):
+        from tickets.services import register_deadline_handlers
+
+        register_deadline_handlers()

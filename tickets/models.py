@@ -141,6 +141,12 @@ class Ticket(MerchantOwnedModel):
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    # The earliest pending timer of the ticket, kept by the deadline services so that the queue
+    # can sort and show a countdown without reading the deadline table per row.
+    next_deadline_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
 
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
     last_customer_message_at = models.DateTimeField(_("last customer message"), null=True, blank=True)
@@ -167,6 +173,13 @@ class Ticket(MerchantOwnedModel):
                 name="ticket_queue_active",
             ),
             models.Index(fields=["merchant", "-created_at", "-id"], name="ticket_merchant_created"),
+            models.Index(
+                "merchant",
+                "next_deadline_at",
+                "id",
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_queue_deadline",
+            ),
             models.Index(fields=["merchant", "assignee", "status"], name="ticket_merchant_assignee"),
             models.Index(fields=["merchant", "customer"], name="ticket_merchant_customer"),
             models.Index(fields=["merchant", "order"], name="ticket_merchant_order"),
@@ -201,6 +214,10 @@ class TicketEvent(MerchantOwnedModel):
         ORDER_LINKED = "order_linked", _("Order linked")
         TAGS_CHANGED = "tags_changed", _("Tags changed")
         ESCALATED = "escalated", _("Escalated")
+        SLA_WARNING = "sla_warning", _("SLA warning")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+        REMINDER_SET = "reminder_set", _("Reminder set")
+        REMINDER_DUE = "reminder_due", _("Reminder due")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor_user = models.ForeignKey(
@@ -296,3 +313,90 @@ class Attachment(MerchantOwnedModel):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class SlaTarget(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class SlaPolicy(MerchantOwnedModel):
+    """Service-level targets. The first active policy, by position, that matches a ticket applies.
+
+    An empty match list means "any". Targets are business minutes on the policy's calendar (or the
+    merchant's default calendar). Editing a policy applies to tickets opened from then on.
+    """
+
+    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="sla_policies")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"))
+    is_active = models.BooleanField(_("active"), default=True)
+    match_kinds = models.JSONField(_("kinds"), default=list, blank=True)
+    match_priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    match_channels = models.JSONField(_("channels"), default=list, blank=True)
+    match_customer_tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
+    match_stores = models.ManyToManyField("aftersales.Store", blank=True, related_name="+", verbose_name=_("stores"))
+    calendar = models.ForeignKey(
+        "aftersales.BusinessCalendar", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"), null=True, blank=True)
+    next_response_minutes = models.PositiveIntegerField(_("next response (business minutes)"), null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(_("resolution (business minutes)"), null=True, blank=True)
+    warning_percent = models.PositiveSmallIntegerField(_("warn at (% of target)"), default=80)
+    breach_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on breach, reassign to"),
+    )
+    breach_team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on breach, move to team"),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["merchant_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "position"], name="slapolicy_unique_position"),
+            models.CheckConstraint(
+                condition=Q(warning_percent__gte=1) & Q(warning_percent__lte=99), name="slapolicy_warning_percent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.name}"
+
+    def target_minutes(self, target: str) -> int | None:
+        return getattr(self, f"{target}_minutes")
+
+
+class SlaBreach(MerchantOwnedModel):
+    """A target missed, kept for reports: which policy, which target, and how late."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_breaches")
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, related_name="breaches")
+    deadline = models.OneToOneField("aftersales.Deadline", on_delete=models.CASCADE, related_name="breach")
+    target = models.CharField(_("target"), max_length=20, choices=SlaTarget.choices)
+    target_minutes = models.PositiveIntegerField(_("target (minutes)"), null=True)
+    due_at = models.DateTimeField(_("due"))
+    breached_at = models.DateTimeField(_("breached"))
+    met_at = models.DateTimeField(_("met late at"), null=True, blank=True)
+    late_minutes = models.PositiveIntegerField(_("late by (business minutes)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA breach")
+        verbose_name_plural = _("SLA breaches")
+        ordering = ["-breached_at"]
+        indexes = [models.Index(fields=["merchant", "-breached_at"], name="slabreach_merchant_time")]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.target} breached {self.breached_at:%Y-%m-%d %H:%M}"

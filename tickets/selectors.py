@@ -1,11 +1,12 @@
 """Reads of cases that pages, the API and tasks share. Each starts from the request's merchant."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
 from aftersales.models import Customer, Membership, Merchant, Order
-from tickets.models import ACTIVE_STATUSES, Attachment, Message, Ticket, TicketEvent, TicketKind
+from tickets.models import ACTIVE_STATUSES, Attachment, Message, Tag, Team, Ticket, TicketEvent, TicketKind
 
 # The queue order: most urgent first, then the oldest. It matches the partial index
 # ``ticket_queue_active`` so that a page of the queue is an index range scan.
@@ -130,3 +131,149 @@ def attachment_for_customer(*, merchant: Merchant, order_ids: list[int], attachm
         .exclude(message__kind=Message.Kind.NOTE)
         .first()
     )
+
+
+# --- the staff dashboard's queue, one keyset page at a time ---------------------------------------
+
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """Where a row stands in ``QUEUE_ORDERING``: a page starts strictly after or before one."""
+
+    priority: int
+    created_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> "QueueKey":
+        return cls(priority=ticket.priority, created_at=ticket.created_at, id=ticket.pk)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    tickets: list[Ticket]
+    next_key: QueueKey | None  # set when a later page exists
+    previous_key: QueueKey | None  # set when an earlier page exists
+
+
+def ticket_queue_page(
+    *,
+    membership: Membership,
+    filters: TicketFilters,
+    after: QueueKey | None = None,
+    before: QueueKey | None = None,
+    size: int = QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """A page of the queue by keyset, never OFFSET: page 200 costs what page 1 costs, and a ticket
+    that is answered while someone pages on does not shift every later row by one.
+
+    One row more than the page is read to learn whether another page follows.
+    """
+    tickets = ticket_queue(membership=membership, filters=filters)
+    if before is not None:
+        # Walk backwards in the reversed order, then turn the rows round again.
+        rows = list(tickets.filter(_queue_before(before)).order_by("priority", "-created_at", "-id")[: size + 1])
+        has_earlier = len(rows) > size
+        rows = rows[:size][::-1]
+        return QueuePage(
+            tickets=rows,
+            next_key=QueueKey.of(rows[-1]) if rows else None,
+            previous_key=QueueKey.of(rows[0]) if rows and has_earlier else None,
+        )
+    if after is not None:
+        tickets = tickets.filter(_queue_after(after))
+    rows = list(tickets[: size + 1])
+    has_later = len(rows) > size
+    rows = rows[:size]
+    return QueuePage(
+        tickets=rows,
+        next_key=QueueKey.of(rows[-1]) if has_later else None,
+        previous_key=QueueKey.of(rows[0]) if rows and after is not None else None,
+    )
+
+
+def _queue_after(key: QueueKey) -> Q:
+    # QUEUE_ORDERING is (-priority, created_at, id): "after" is lower priority, or the same
+    # priority and younger, or the same instant and a higher id.
+    return (
+        Q(priority__lt=key.priority)
+        | Q(priority=key.priority, created_at__gt=key.created_at)
+        | Q(priority=key.priority, created_at=key.created_at, id__gt=key.id)
+    )
+
+
+def _queue_before(key: QueueKey) -> Q:
+    return (
+        Q(priority__gt=key.priority)
+        | Q(priority=key.priority, created_at__lt=key.created_at)
+        | Q(priority=key.priority, created_at=key.created_at, id__lt=key.id)
+    )
+
+
+def teams_of(merchant: Merchant) -> QuerySet[Team]:
+    return Team.objects.filter(merchant=merchant).order_by("name")
+
+
+def tags_of(merchant: Merchant) -> QuerySet[Tag]:
+    return Tag.objects.filter(merchant=merchant).order_by("name")
+
+
+# --- the customer portal: what a session that proved some orders may read ------------------------
+
+
+def tickets_of_orders(*, merchant: Merchant, order_ids: list[int]) -> QuerySet[Ticket]:
+    """The requests on a portal session's verified orders, the most recently changed first."""
+    return tickets_of(merchant).filter(order_id__in=order_ids).order_by("-updated_at", "-id")
+
+
+def ticket_for_customer(*, merchant: Merchant, order_ids: list[int], number: str) -> Ticket | None:
+    """A request the portal may show: only one on an order the session verified."""
+    return (
+        tickets_of(merchant)
+        .filter(order_id__in=order_ids, number=number.upper())
+        .select_related("customer", "order")
+        .first()
+    )
+
+
+def customer_other_tickets(*, membership: Membership, ticket: Ticket, limit: int = 10) -> list[Ticket]:
+    """The customer's other cases, newest first, as far as this staff member may open them
+    (a technician is not shown the subjects of cases that are not theirs)."""
+    return list(
+        tickets_visible_to(membership)
+        .filter(customer_id=ticket.customer_id)
+        .exclude(pk=ticket.pk)
+        .order_by(*RECENT_ORDERING)[:limit]
+    )
+
+
+def tickets_for_api(*, merchant: Merchant | None, membership: Membership | None = None) -> QuerySet[Ticket]:
+    """What an API request may read: every ticket of an API key's merchant, or, for a staff
+    session, what that staff member may see. Brings the rows a ticket's summary shows."""
+    if merchant is None:
+        return Ticket.objects.none()
+    if membership is None:
+        tickets = tickets_of(merchant)
+    elif membership.merchant_id == merchant.pk:
+        tickets = tickets_visible_to(membership)
+    else:
+        return Ticket.objects.none()
+    return tickets.select_related("customer", "assignee", "team", "order", "store").prefetch_related("tags")
+
+
+def ticket_for_api(*, merchant: Merchant | None, membership: Membership | None, number: str) -> Ticket | None:
+    return (
+        tickets_for_api(merchant=merchant, membership=membership)
+        .select_related("order__store")
+        .prefetch_related("order_lines")
+        .filter(number=number.strip().upper())
+        .first()
+    )
+
+
+def tickets_matching(tickets: QuerySet[Ticket], *, merchant: Merchant, q: str) -> QuerySet[Ticket]:
+    """Narrow ``tickets`` to a ticket number, an order number, or a customer's e-mail, phone or name."""
+    q = q.strip()
+    return tickets.filter(_search(merchant, q)) if q else tickets

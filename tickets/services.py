@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, User
+from aftersales.services.deadlines import deadline_cancel, deadline_schedule
 from aftersales.services.notifications import notification_queue
+from tickets import sla
 from tickets.attachments import inspect_upload
 from tickets.models import (
     NUMBER_PREFIXES,
@@ -194,6 +196,7 @@ def _set_status(ticket: Ticket, status: str, *, actor_user=None, actor_customer=
         data=data,
         public=True,
     )
+    sla.sla_on_status(ticket, previous, status, now)
     return changed
 
 
@@ -298,6 +301,7 @@ def ticket_create(
             public=True,
             message=message,
         )
+        sla.sla_on_created(ticket, now)
         _notify_customer(ticket, "ticket_created")
         if assignee is not None:
             _notify_staff(ticket, assignee, "ticket_assigned")
@@ -330,6 +334,7 @@ def ticket_reply(
         )
         _store_files(ticket, message, checked, user=actor)
         _event(ticket, Verb.REPLY, actor_user=actor, public=True, message=message)
+        sla.sla_on_public_reply(ticket, message.created_at)
         changed = ["updated_at"]
         if ticket.first_responded_at is None:
             ticket.first_responded_at = timezone.now()
@@ -385,6 +390,7 @@ def ticket_customer_message(
         changed = ["last_customer_message_at", "updated_at"]
         if ticket.status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
             changed += _set_status(ticket, TicketStatus.OPEN, actor_customer=customer)
+        sla.sla_on_customer_message(ticket, ticket.last_customer_message_at)
         ticket.save(update_fields=changed)
         _notify_staff(ticket, ticket.assignee, "ticket_customer_message", {"message": body})
     return message
@@ -477,3 +483,56 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str]) -> Tic
         ticket.save(update_fields=["updated_at"])
         _event(ticket, Verb.TAGS_CHANGED, actor_user=actor, data={"from": before, "to": names})
     return ticket
+
+
+REMINDER_KIND = "reminder.staff"
+
+
+def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at, note: str = "") -> Ticket:
+    """ "Remind me at": the ticket comes back to the actor when the time comes (one per person)."""
+    if remind_at <= timezone.now():
+        raise InvalidInput(_("Pick a time in the future."), code="reminder_in_past", extra={"field": "remind_at"})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+            raise TransitionNotAllowed(_("A closed ticket takes no reminders."))
+        deadline_schedule(
+            ticket=ticket,
+            kind=REMINDER_KIND,
+            key=str(actor.pk),
+            due_at=remind_at,
+            payload={"user": actor.pk, "note": note.strip()[:500]},
+        )
+        _event(
+            ticket, Verb.REMINDER_SET, actor_user=actor, data={"at": remind_at.isoformat(), "note": note.strip()[:500]}
+        )
+    return ticket
+
+
+def ticket_reminder_cancel(*, ticket: Ticket, actor: User) -> Ticket:
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        deadline_cancel(ticket=ticket, kind=REMINDER_KIND, key=str(actor.pk))
+    return ticket
+
+
+def _on_reminder_due(deadline) -> None:
+    ticket = Ticket.objects.select_related("merchant").get(pk=deadline.ticket_id)
+    user = User.objects.filter(pk=deadline.payload.get("user")).first()
+    _event(
+        ticket,
+        Verb.REMINDER_DUE,
+        actor_user=None,
+        data={"user": deadline.payload.get("user"), "note": deadline.payload.get("note", "")},
+    )
+    if ticket.status not in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+        _notify_staff(ticket, user, "reminder_due", {"note": deadline.payload.get("note", "")})
+
+
+def register_deadline_handlers() -> None:
+    from aftersales import timers
+
+    sla.register_handlers()
+    timers.register(REMINDER_KIND, on_due=_on_reminder_due)

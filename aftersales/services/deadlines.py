@@ -10,8 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from aftersales import timers
@@ -30,6 +32,18 @@ def _open_deadline(*, ticket, kind: str, key: str = "", lock: bool = True) -> De
     if lock:
         deadlines = deadlines.select_for_update()
     return deadlines.first()
+
+
+def ticket_refresh_next_deadline(ticket_id: int) -> None:
+    """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time."""
+    earliest = (
+        Deadline.objects.filter(
+            ticket_id=OuterRef("pk"), state=Deadline.State.PENDING, kind__in=timers.staff_facing_kinds()
+        )
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    apps.get_model("tickets", "Ticket").objects.filter(pk=ticket_id).update(next_deadline_at=Subquery(earliest))
 
 
 def _next_fire(deadline: Deadline) -> datetime:
@@ -83,6 +97,7 @@ def deadline_schedule(
         if deadline.pk:
             DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=start)
         deadline.save()
+        ticket_refresh_next_deadline(deadline.ticket_id)
     return deadline
 
 
@@ -105,6 +120,7 @@ def deadline_pause(
             update_fields=["state", "remaining_seconds", "warn_remaining_seconds", "next_fire_at", "updated_at"]
         )
         DeadlinePause.objects.create(deadline=deadline, paused_at=at, reason=reason)
+        ticket_refresh_next_deadline(deadline.ticket_id)
     return deadline
 
 
@@ -124,6 +140,7 @@ def deadline_resume(*, ticket, kind: str, key: str = "", at: datetime | None = N
         deadline.next_fire_at = _next_fire(deadline)
         deadline.save()
         DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=at)
+        ticket_refresh_next_deadline(deadline.ticket_id)
     return deadline
 
 
@@ -136,6 +153,7 @@ def _close(deadline: Deadline, state: str, at: datetime) -> Deadline:
         deadline.closed_at = at
     deadline.save(update_fields=["state", "next_fire_at", "met_at", "closed_at", "updated_at"])
     DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=at)
+    ticket_refresh_next_deadline(deadline.ticket_id)
     return deadline
 
 
@@ -210,6 +228,8 @@ def _fire_one(deadline: Deadline, now: datetime, result: SweepResult) -> None:
         deadline.next_fire_at = None
         result.fired += 1
     deadline.save(update_fields=["warned_at", "state", "fired_at", "next_fire_at", "updated_at"])
+    if not warning:
+        ticket_refresh_next_deadline(deadline.ticket_id)
 
 
 def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = None) -> SweepResult:

@@ -12,7 +12,7 @@ NINE_TO_SIX_WITH_LUNCH = ((9 * 60, 12 * 60), (13 * 60, 18 * 60))
 
 
 def office(tz=SHANGHAI, **kwargs) -> CalendarSpec:
-    return CalendarSpec(tz=tz, weekly={day: NINE_TO_SIX_WITH_LUNCH for day in range(5)}, **kwargs)
+    return CalendarSpec(tz=tz, weekly=dict.fromkeys(range(5), NINE_TO_SIX_WITH_LUNCH), **kwargs)
 
 
 def local(tz, *args) -> datetime:
@@ -83,7 +83,7 @@ def test_a_range_across_the_spring_dst_change_is_as_long_as_the_wall_clock_says(
 
 def test_nine_to_five_across_the_autumn_dst_change_keeps_local_opening_hours():
     berlin = ZoneInfo("Europe/Berlin")
-    spec = CalendarSpec(tz=berlin, weekly={day: ((9 * 60, 17 * 60),) for day in range(7)})
+    spec = CalendarSpec(tz=berlin, weekly=dict.fromkeys(range(7), ((9 * 60, 17 * 60),)))
     # 2026-10-25 03:00 CEST → 02:00 CET. Saturday 16:00 + 2 h → Sunday 10:00 local.
     result = spec.add_minutes(local(berlin, 2026, 10, 24, 16, 0), 120)
     assert result == local(berlin, 2026, 10, 25, 10, 0)
