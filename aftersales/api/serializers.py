@@ -1,0 +1,129 @@
+"""What the API shows of the kernel (stores, customers, products, orders) and what it reports
+for an order push. Input for orders is ``aftersales.intake.OrderIntakeSerializer``, shared with
+the CSV import."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from aftersales.models import Customer, Order, OrderLine, Product, Store
+
+
+class StoreOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["id", "name", "platform", "external_id", "created_at"]
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "tier", "language", "created_at", "updated_at"]
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "category",
+            "variant_attributes",
+            "returnable",
+            "warranty_months",
+            "serialized",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class OrderLineOutputSerializer(serializers.ModelSerializer):
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    paid_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "line_number",
+            "product",
+            "sku",
+            "name",
+            "quantity",
+            "unit_price",
+            "discount_amount",
+            "paid_amount",
+            "serial_numbers",
+            *OrderLine.COUNTERS,
+        ]
+
+
+class OrderStoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["id", "name", "platform"]
+
+
+class OrderCustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "tier"]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="external_number", read_only=True)
+    store = OrderStoreSerializer(read_only=True)
+    customer = OrderCustomerSerializer(read_only=True)
+    lines = OrderLineOutputSerializer(many=True, read_only=True)
+    total_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "store",
+            "customer",
+            "currency",
+            "placed_at",
+            "shipped_at",
+            "delivered_at",
+            "shipping_amount",
+            "total_amount",
+            "contact_email",
+            "contact_phone",
+            "lines",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class OrderPushResultSerializer(serializers.Serializer):
+    """One order of a batch push: where it stood in the list and what became of it."""
+
+    class Outcome:
+        CREATED = "created"
+        UPDATED = "updated"
+        ERROR = "error"
+        CHOICES = [(CREATED, _("created")), (UPDATED, _("updated")), (ERROR, _("error"))]
+
+    index = serializers.IntegerField(help_text=_("The order's position in the pushed list, from 0."))
+    status = serializers.ChoiceField(choices=Outcome.CHOICES)
+    id = serializers.IntegerField(required=False, help_text=_("The order's id, when it was written."))
+    number = serializers.CharField(allow_null=True)
+    errors = serializers.DictField(
+        required=False,
+        help_text=_('Why the order was not written: {"code", "message", "details"}, as in an error response.'),
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("A stable code to branch on, e.g. transition_not_allowed."))
+    message = serializers.CharField(help_text=_("A sentence for a person, in the request's language."))
+    details = serializers.JSONField(help_text=_("Field errors, or what the refusal was about."))
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """The body of every 4xx answer."""
+
+    error = ErrorSerializer()

@@ -1,0 +1,272 @@
+"""What the API shows of a case, and what each action on a case takes.
+
+Output serializers only read rows the selectors brought; input serializers check shapes and
+leave every rule of the case (transitions, who may act) to ``tickets.services``.
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from aftersales.api.serializers import OrderStoreSerializer
+from aftersales.models import Customer, Order, OrderLine, User
+from aftersales.phones import try_normalize_phone
+from tickets.models import Attachment, Message, Team, Ticket, TicketEvent, TicketKind, TicketPriority, TicketStatus
+from tickets.services import MAX_BODY_LENGTH
+
+# --- output --------------------------------------------------------------------------------------
+
+
+class StaffRefSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+
+    def get_name(self, user: User) -> str:
+        return str(user)
+
+
+class CustomerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "tier"]
+
+
+class TeamRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+
+
+class TicketOrderRefSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="external_number", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "store"]
+
+
+TICKET_FIELDS = [
+    "id",
+    "number",
+    "kind",
+    "status",
+    "priority",
+    "channel",
+    "subject",
+    "customer",
+    "order",
+    "store",
+    "assignee",
+    "team",
+    "escalation_level",
+    "tags",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "first_responded_at",
+    "last_customer_message_at",
+    "resolved_at",
+    "closed_at",
+]
+
+
+class TicketOutputSerializer(serializers.ModelSerializer):
+    """A ticket as a list shows it, and as every action on it answers."""
+
+    customer = CustomerRefSerializer(read_only=True)
+    order = TicketOrderRefSerializer(read_only=True, allow_null=True)
+    assignee = StaffRefSerializer(read_only=True, allow_null=True)
+    team = TeamRefSerializer(read_only=True, allow_null=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Ticket
+        fields = TICKET_FIELDS
+
+
+class TicketOrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["id", "line_number", "sku", "name", "quantity", "unit_price", "discount_amount"]
+
+
+class TicketOrderSummarySerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="external_number", read_only=True)
+    store = OrderStoreSerializer(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "store",
+            "currency",
+            "placed_at",
+            "shipped_at",
+            "delivered_at",
+            "contact_email",
+            "contact_phone",
+        ]
+
+
+class TicketEventOutputSerializer(serializers.ModelSerializer):
+    actor_user = StaffRefSerializer(read_only=True, allow_null=True)
+    actor_customer = serializers.IntegerField(source="actor_customer_id", read_only=True, allow_null=True)
+    actor_name = serializers.CharField(source="actor_display", read_only=True)
+    message = serializers.IntegerField(source="message_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = [
+            "id",
+            "verb",
+            "actor_user",
+            "actor_customer",
+            "actor_name",
+            "data",
+            "is_public",
+            "message",
+            "created_at",
+        ]
+
+
+class TicketDetailOutputSerializer(TicketOutputSerializer):
+    """A ticket with its order, the lines it is about, and its whole timeline (internal events too:
+    the API is for staff and integrations, never for customers)."""
+
+    order = TicketOrderSummarySerializer(read_only=True, allow_null=True)
+    order_lines = TicketOrderLineSerializer(many=True, read_only=True)
+    timeline = TicketEventOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [*TICKET_FIELDS, "order_lines", "timeline"]
+
+
+class AttachmentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "original_name", "content_type", "size", "sha256", "created_at"]
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    author_user = StaffRefSerializer(read_only=True, allow_null=True)
+    author_customer = CustomerRefSerializer(read_only=True, allow_null=True)
+    is_public = serializers.BooleanField(read_only=True)
+    attachments = AttachmentOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "kind", "body", "is_public", "author_user", "author_customer", "attachments", "created_at"]
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def _attachments_field():
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        required=False,
+        default=list,
+        max_length=settings.ATTACHMENT_MAX_PER_MESSAGE,
+        help_text=_("Photos, PDFs or videos; send the request as multipart/form-data to attach files."),
+    )
+
+
+class TicketCreateInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TicketKind.choices)
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=MAX_BODY_LENGTH, help_text=_("The customer's request, as they put it."))
+    priority = serializers.ChoiceField(choices=TicketPriority.choices, default=TicketPriority.NORMAL)
+    customer = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text=_("The id of one of the merchant's customers.")
+    )
+    customer_email = serializers.EmailField(
+        required=False, allow_blank=True, default="", help_text=_("Finds or creates the customer by e-mail.")
+    )
+    customer_phone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=40, help_text=_("Finds or creates by phone.")
+    )
+    customer_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    order = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text=_("The id of the order the request is about; its customer is used when none is given."),
+    )
+    order_lines = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=200,
+        help_text=_("Ids of the order's lines the request is about."),
+    )
+    attachments = _attachments_field()
+
+    def validate_customer_phone(self, value: str) -> str:
+        if not value:
+            return ""
+        normalized = try_normalize_phone(value)
+        if normalized is None:
+            raise serializers.ValidationError(_("Enter a valid phone number."))
+        return normalized
+
+    def validate(self, attrs):
+        if not (attrs.get("customer") or attrs["customer_email"] or attrs["customer_phone"] or attrs.get("order")):
+            raise serializers.ValidationError(
+                _("Say who the customer is: a customer id, an e-mail address or phone number, or an order.")
+            )
+        if attrs["order_lines"] and not attrs.get("order"):
+            raise serializers.ValidationError({"order_lines": _("Order lines need their order.")})
+        return attrs
+
+
+class MessageCreateInputSerializer(serializers.Serializer):
+    class Kind:
+        REPLY = Message.Kind.REPLY.value
+        NOTE = Message.Kind.NOTE.value
+        CHOICES = [(REPLY, Message.Kind.REPLY.label), (NOTE, Message.Kind.NOTE.label)]
+
+    kind = serializers.ChoiceField(choices=Kind.CHOICES, help_text=_("reply: the customer is told; note: staff only."))
+    body = serializers.CharField(max_length=MAX_BODY_LENGTH)
+    status = serializers.ChoiceField(
+        choices=TicketStatus.choices,
+        required=False,
+        help_text=_("With a reply only: the status the ticket moves to (a new ticket becomes open by default)."),
+    )
+    attachments = _attachments_field()
+
+    def validate(self, attrs):
+        if attrs.get("status") and attrs["kind"] != self.Kind.REPLY:
+            raise serializers.ValidationError({"status": _("Only a reply can change the status.")})
+        return attrs
+
+
+class TicketAssignInputSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        allow_null=True, min_value=1, help_text=_("A staff member's user id; null leaves the ticket unassigned.")
+    )
+    team = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, help_text=_("A team's id; null or absent: none.")
+    )
+
+
+class TicketStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TicketStatus.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class TicketPriorityInputSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=TicketPriority.choices)
+
+
+class TicketTagsInputSerializer(serializers.Serializer):
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        allow_empty=True,
+        max_length=30,
+        help_text=_("The ticket's whole set of tags; tags not yet known are created."),
+    )
