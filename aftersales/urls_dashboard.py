@@ -4,8 +4,22 @@ from django.urls import path
 from tickets.views import dashboard
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
     path("", dashboard.queue, name="queue"),
+    # Before tickets/<number>/, which would otherwise take "new" for a number.
+    path("tickets/new/", dashboard.ticket_new, name="ticket_new"),
     path("tickets/<str:number>/", dashboard.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/reply/", dashboard.ticket_reply, name="ticket_reply"),
+    path("tickets/<str:number>/note/", dashboard.ticket_note, name="ticket_note"),
+    path("tickets/<str:number>/assign/", dashboard.ticket_assign, name="ticket_assign"),
+    path("tickets/<str:number>/status/", dashboard.ticket_status, name="ticket_status"),
+    path("tickets/<str:number>/priority/", dashboard.ticket_priority, name="ticket_priority"),
+    path("tickets/<str:number>/tags/", dashboard.ticket_tags, name="ticket_tags"),
+    path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
 ]

@@ -1,12 +1,351 @@
+"""The staff dashboard: the queue, one ticket and its actions, tickets typed in by staff, files.
+
+Every read starts from the request's membership (its merchant and role) through a selector, so a
+ticket of another merchant, or one a technician is not assigned, is a 404 like one that does not
+exist. Every action is one service call; a domain refusal comes back as a message on the page the
+action was taken from, and nothing is changed.
+"""
+
+import base64
+import binascii
+import functools
+import json
+from datetime import datetime
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from aftersales.exceptions import ApplicationError
+from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
+from aftersales.services.customers import customer_get_or_create
+from tickets import services
+from tickets.forms import (
+    AssignForm,
+    NewTicketForm,
+    NoteForm,
+    PriorityForm,
+    QueueFilterForm,
+    ReplyForm,
+    StatusForm,
+    SwitchMerchantForm,
+    TagsForm,
+)
+from tickets.models import Ticket
+from tickets.selectors import (
+    QueueKey,
+    attachment_for_staff,
+    customer_other_tickets,
+    tags_of,
+    ticket_by_number,
+    ticket_queue_page,
+    ticket_timeline,
+)
 
 
-@login_required
+def staff_required(view):
+    """Logged in, and an active member of an active merchant; otherwise the "no access" page."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.membership:
+            return render(request, "dashboard/no_access.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _render(request, template: str, context: dict, status: int = 200):
+    # The header's merchant switcher needs every merchant the user works for.
+    context = {"membership": request.membership, "memberships": list(memberships_of(request.user)), **context}
+    return render(request, template, context, status=status)
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+def encode_queue_key(key: QueueKey) -> str:
+    raw = json.dumps([key.priority, key.created_at.isoformat(), key.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_queue_key(value: str) -> QueueKey | None:
+    """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
+    if not value:
+        return None
+    try:
+        priority, created_at, pk = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        created_at = datetime.fromisoformat(created_at)
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if not isinstance(priority, int) or not isinstance(pk, int) or created_at.tzinfo is None:
+        return None
+    return QueueKey(priority=priority, created_at=created_at, id=pk)
+
+
+@staff_required
+@require_GET
 def queue(request):
-    return HttpResponse("queue")
+    membership = request.membership
+    form = QueueFilterForm(request.GET or None, merchant=membership.merchant)
+    filters = form.filters()
+    page = ticket_queue_page(
+        membership=membership,
+        filters=filters,
+        after=decode_queue_key(request.GET.get("after", "")),
+        before=decode_queue_key(request.GET.get("before", "")),
+    )
+    context = {
+        "form": form,
+        "tickets": page.tickets,
+        "next_cursor": encode_queue_key(page.next_key) if page.next_key else None,
+        "previous_cursor": encode_queue_key(page.previous_key) if page.previous_key else None,
+        "is_filtered": filters != type(filters)(),
+    }
+    return _render(request, "dashboard/queue.html", context)
+
+
+# --- one ticket ---------------------------------------------------------------------------------
+
+
+def _ticket_or_404(request, number: str) -> Ticket:
+    ticket = ticket_by_number(membership=request.membership, number=number)
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return ticket
+
+
+def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
+    """The ticket page; a form that failed validation is passed in bound, to show its errors."""
+    merchant = request.membership.merchant
+    order = ticket.order
+    order_lines = list(order_lines_of(order)) if order else []
+    forms = {
+        "reply_form": ReplyForm(ticket=ticket),
+        "note_form": NoteForm(),
+        "assign_form": AssignForm(merchant=merchant, initial={"assignee": ticket.assignee_id, "team": ticket.team_id}),
+        "status_form": StatusForm(ticket=ticket),
+        "priority_form": PriorityForm(initial={"priority": ticket.priority}),
+        "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}),
+        **bound_forms,
+    }
+    context = {
+        "ticket": ticket,
+        "timeline": list(ticket_timeline(ticket=ticket, public_only=False)),
+        "other_tickets": customer_other_tickets(membership=request.membership, ticket=ticket),
+        "order": order,
+        "order_lines": order_lines,
+        "order_total": sum((line.paid_amount for line in order_lines), order.shipping_amount) if order else None,
+        "linked_line_ids": {line.pk for line in ticket.order_lines.all()},
+        "status_targets": forms["status_form"].offered_choices,
+        "known_tags": list(tags_of(merchant).values_list("name", flat=True)[:200]),
+        **forms,
+    }
+    return _render(request, "dashboard/ticket_detail.html", context, status=status)
+
+
+@staff_required
+@require_GET
+def ticket_detail(request, number):
+    return _ticket_page(request, _ticket_or_404(request, number))
+
+
+def _act(request, ticket: Ticket, action, success: str):
+    """Run one service call; show its refusal, or the success, and go back to the ticket."""
+    try:
+        action()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect("dashboard:ticket", number=ticket.number)
+
+
+@staff_required
+@require_POST
+def ticket_reply(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = ReplyForm(request.POST, request.FILES, ticket=ticket)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, reply_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_reply(
+            ticket=ticket, actor=request.user, body=data["body"], files=data["files"], status=data["status"] or None
+        ),
+        _("Your reply was sent to the customer."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_note(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = NoteForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, note_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_note(ticket=ticket, actor=request.user, body=data["body"], files=data["files"]),
+        _("Internal note added."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_assign(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = AssignForm(request.POST, merchant=request.membership.merchant)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, assign_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_assign(ticket=ticket, actor=request.user, assignee=data["assignee"], team=data["team"]),
+        _("Assignment saved."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_status(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = StatusForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, status_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_change_status(
+            ticket=ticket, actor=request.user, status=data["status"], note=data["note"]
+        ),
+        _("Status changed."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_priority(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, priority_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_change_priority(
+            ticket=ticket, actor=request.user, priority=form.cleaned_data["priority"]
+        ),
+        _("Priority changed."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_tags(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = TagsForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, tags_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_set_tags(ticket=ticket, actor=request.user, names=form.cleaned_data["tags"]),
+        _("Tags saved."),
+    )
+
+
+# --- a ticket typed in by staff (a phone call, an e-mail) -----------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request):
+    merchant = request.membership.merchant
+    form = NewTicketForm(request.POST or None, request.FILES or None, merchant=merchant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        order = data["order"]
+        try:
+            # One transaction: a refused ticket leaves no half-entered customer behind.
+            with transaction.atomic():
+                if data["customer_email"] or data["customer_phone"]:
+                    customer = customer_get_or_create(
+                        merchant=merchant,
+                        email=data["customer_email"],
+                        phone=data["customer_phone"],
+                        name=data["customer_name"].strip(),
+                    )
+                else:
+                    customer = order.customer
+                ticket = services.ticket_create(
+                    merchant=merchant,
+                    kind=data["kind"],
+                    subject=data["subject"],
+                    body=data["body"],
+                    customer=customer,
+                    channel=data["channel"],
+                    order=order,
+                    priority=data["priority"],
+                    created_by=request.user,
+                    files=data["files"],
+                    assignee=request.user if data["assign_to_me"] else None,
+                )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
+            return redirect("dashboard:ticket", number=ticket.number)
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "dashboard/ticket_new.html", {"form": form}, status=status)
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def attachment(request, pk):
+    found = attachment_for_staff(membership=request.membership, attachment_id=pk)
+    if found is None:
+        raise Http404(_("No such file."))
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("No such file.")) from exc
+    # Images open in the browser; anything else is downloaded. The type is the one found by
+    # content at upload, and nosniff stops the browser from guessing another.
+    response = FileResponse(
+        handle, content_type=found.content_type, as_attachment=not found.is_image, filename=found.original_name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- who is working where -----------------------------------------------------------------------
 
 
 @login_required
-def ticket_detail(request, number):
-    return HttpResponse(number)
+@require_POST
+def switch_merchant(request):
+    form = SwitchMerchantForm(request.POST, user=request.user)
+    if form.is_valid():
+        merchant = form.cleaned_data["merchant"]
+        request.session[SESSION_MERCHANT_KEY] = merchant.pk
+        messages.success(request, _("You are now working for %(merchant)s.") % {"merchant": merchant.name})
+    else:
+        messages.error(request, _("You are not a member of that merchant's staff."))
+    return redirect(reverse("dashboard:queue"))

@@ -1,0 +1,278 @@
+"""Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from aftersales.models import Merchant, Order, Store, User
+from aftersales.phones import try_normalize_phone
+from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
+from tickets.attachments import ACCEPT_ATTRIBUTE
+from tickets.models import TRANSITIONS, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.selectors import TicketFilters, teams_of
+
+BODY_MAX_LENGTH = 20000
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name; the services check each file's content."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single_clean = super().clean
+        if isinstance(data, list | tuple):
+            return [single_clean(item, initial) for item in data if item]
+        return [single_clean(data, initial)] if data else []
+
+
+def _status_choices(statuses) -> list[tuple[str, str]]:
+    # In the order of TicketStatus, so the menu reads the same on every ticket.
+    return [(status.value, status.label) for status in TicketStatus if status in statuses]
+
+
+def _staff_user_choices(merchant: Merchant) -> list[tuple[int, str]]:
+    return [(m.user_id, str(m.user)) for m in staff_of(merchant).order_by("user__first_name", "user__username")]
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+class QueueFilterForm(forms.Form):
+    STATUS_ACTIVE = ""
+    STATUS_ALL = "all"
+    ASSIGNEE_ME = "me"
+    ASSIGNEE_NONE = "none"
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    priority = forms.TypedChoiceField(label=_("Priority"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.input_type = "search"
+        self.fields["q"].widget.attrs.update({"placeholder": _("Ticket, order, e-mail, phone or name")})
+        self.fields["kind"].choices = [("", _("Every kind")), *TicketKind.choices]
+        self.fields["status"].choices = [
+            (self.STATUS_ACTIVE, _("Active")),
+            (self.STATUS_ALL, _("Every status")),
+            *TicketStatus.choices,
+        ]
+        self.fields["assignee"].choices = [
+            ("", _("Anyone")),
+            (self.ASSIGNEE_ME, _("Me")),
+            (self.ASSIGNEE_NONE, _("Unassigned")),
+            *[(str(pk), name) for pk, name in _staff_user_choices(merchant)],
+        ]
+        self.fields["priority"].choices = [("", _("Any priority")), *reversed(TicketPriority.choices)]
+
+    def filters(self) -> TicketFilters:
+        """The filters to apply; an invalid value is dropped rather than failing the page."""
+        if not self.is_bound:
+            return TicketFilters()
+        self.is_valid()
+        data = self.cleaned_data
+        return TicketFilters(
+            kind=data.get("kind") or "",
+            status=data.get("status") or "",
+            assignee=data.get("assignee") or "",
+            priority=data.get("priority"),
+            q=data.get("q") or "",
+        )
+
+
+# --- actions on one ticket ----------------------------------------------------------------------
+
+
+class TicketActionForm(forms.Form):
+    """The ticket page holds several of these: each gets its own id prefix, so that no two
+    fields on the page share an id and every label points at its own field."""
+
+    id_prefix = "action"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(TicketActionForm):
+    id_prefix = "reply"
+    body = forms.CharField(label=_("Message"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
+    status = forms.ChoiceField(label=_("Then set the status to"), required=False)
+    files = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs.update({"rows": 5})
+        self.fields["status"].choices = [
+            ("", _("Keep the status (a new ticket becomes open)")),
+            *_status_choices(TRANSITIONS[ticket.status]),
+        ]
+
+
+class NoteForm(TicketActionForm):
+    id_prefix = "note"
+    body = forms.CharField(label=_("Note"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
+    files = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs.update({"rows": 4})
+
+
+class AssignForm(TicketActionForm):
+    id_prefix = "assign"
+    assignee = forms.TypedChoiceField(
+        label=_("Assignee"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Pick a member of this merchant's staff.")},
+    )
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("No team"))
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields["assignee"].choices = [("", _("Unassigned")), *_staff_user_choices(merchant)]
+        self.fields["team"].queryset = teams_of(merchant)
+
+    def clean_assignee(self) -> User | None:
+        user_id = self.cleaned_data["assignee"]
+        if user_id is None:
+            return None
+        membership = staff_of(self.merchant).filter(user_id=user_id).first()
+        if membership is None:
+            raise forms.ValidationError(_("Pick a member of this merchant's staff."))
+        return membership.user
+
+
+class StatusForm(TicketActionForm):
+    id_prefix = "status"
+    status = forms.ChoiceField(label=_("New status"))
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every status is accepted here; the service refuses what TRANSITIONS does not allow,
+        # so a stale page gets the domain's message instead of a bare "invalid choice".
+        self.fields["status"].choices = _status_choices(TicketStatus.values)
+        self.offered_choices = _status_choices(TRANSITIONS[ticket.status])
+
+
+class PriorityForm(TicketActionForm):
+    id_prefix = "priority"
+    priority = forms.TypedChoiceField(label=_("Priority"), coerce=int, choices=list(reversed(TicketPriority.choices)))
+
+
+class TagsForm(TicketActionForm):
+    id_prefix = "tags"
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=1000,
+        help_text=_("Separate tags with commas."),
+    )
+
+    def clean_tags(self) -> list[str]:
+        raw = self.cleaned_data["tags"].replace("，", ",")
+        return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+class SwitchMerchantForm(forms.Form):
+    merchant = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the merchants this user works for: anything else is "not a valid choice".
+        self.fields["merchant"].queryset = Merchant.objects.filter(
+            pk__in=memberships_of(user).values("merchant_id")
+        ).order_by("name")
+
+
+# --- a ticket typed in by staff -----------------------------------------------------------------
+
+STAFF_CHANNELS = (TicketChannel.PHONE, TicketChannel.EMAIL, TicketChannel.STAFF)
+
+
+class NewTicketForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Choose the kind of request")), *TicketKind.choices])
+    channel = forms.ChoiceField(
+        label=_("Came in by"),
+        choices=[(channel.value, channel.label) for channel in STAFF_CHANNELS],
+        initial=TicketChannel.PHONE,
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        coerce=int,
+        choices=list(reversed(TicketPriority.choices)),
+        initial=TicketPriority.NORMAL,
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("What the customer said"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    customer_email = forms.EmailField(label=_("Customer e-mail"), required=False)
+    customer_phone = forms.CharField(label=_("Customer phone"), required=False, max_length=30)
+    customer_name = forms.CharField(label=_("Customer name"), required=False, max_length=200)
+    order_number = forms.CharField(label=pgettext_lazy("form field", "Order number"), required=False, max_length=64)
+    store = forms.ModelChoiceField(
+        label=_("Store"),
+        queryset=None,
+        required=False,
+        empty_label=_("Any store"),
+        help_text=_("Only needed when two stores use the same order number."),
+    )
+    assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
+    files = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields["store"].queryset = stores_of(merchant)
+        self.fields["customer_phone"].widget.input_type = "tel"
+        self.fields["customer_phone"].widget.attrs.update({"autocomplete": "off"})
+        self.fields["customer_email"].widget.attrs.update({"autocomplete": "off"})
+
+    def clean_customer_phone(self) -> str:
+        raw = self.cleaned_data["customer_phone"].strip()
+        if not raw:
+            return ""
+        phone = try_normalize_phone(raw)
+        if phone is None:
+            raise forms.ValidationError(_("This is not a valid phone number."))
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        number = (cleaned.get("order_number") or "").strip()
+        order = None
+        if number:
+            orders = orders_of(self.merchant).filter(external_number=number)
+            store: Store | None = cleaned.get("store")
+            if store is not None:
+                orders = orders.filter(store=store)
+            found: list[Order] = list(orders[:2])
+            if not found:
+                self.add_error("order_number", _("No order with this number."))
+            elif len(found) > 1:
+                self.add_error("store", _("Several stores have an order with this number: pick the store."))
+            else:
+                order = found[0]
+        cleaned["order"] = order
+        has_contact = cleaned.get("customer_email") or cleaned.get("customer_phone")
+        contact_invalid = self.has_error("customer_email") or self.has_error("customer_phone")
+        if not has_contact and not number and not contact_invalid:
+            raise forms.ValidationError(
+                _("Give the customer's e-mail or phone, or the order number to take the customer from.")
+            )
+        return cleaned
