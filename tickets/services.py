@@ -525,7 +525,7 @@ def _on_reminder_due(deadline) -> None:
         ticket,
         Verb.REMINDER_DUE,
         actor_user=None,
-        data={"user": deadline.payload.get("user"), "note": deadline.payload.get("note", "")},
+        data={"deadline": deadline.pk, "user": deadline.payload.get("user"), "note": deadline.payload.get("note", "")},
     )
     if ticket.status not in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
         _notify_staff(ticket, user, "reminder_due", {"note": deadline.payload.get("note", "")})

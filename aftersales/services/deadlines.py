@@ -250,7 +250,9 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
                 .filter(state=Deadline.State.PENDING, next_fire_at__lte=now)
                 .order_by("next_fire_at")[:batch_size]
             )
-            for deadline in batch:
+            # Handlers lock their ticket: taking tickets in id order means two sweepers that
+            # share a ticket wait for each other instead of deadlocking.
+            for deadline in sorted(batch, key=lambda d: (d.ticket_id, d.next_fire_at, d.pk)):
                 _fire_one(deadline, now, result)
         result.batches += 1
         if len(batch) < batch_size:

@@ -237,7 +237,8 @@ def test_a_reminder_comes_due_once_for_the_person_who_set_it(order, agent):
 
     assert list(Notification.objects.values_list("template", "recipient")) == [("reminder_due", agent.email)]
     event = TicketEvent.objects.get(ticket=ticket, verb="reminder_due")
-    assert event.data == {"user": agent.pk, "note": "Call back"}
+    deadline = Deadline.objects.get(ticket=ticket, kind="reminder.staff")
+    assert event.data == {"deadline": deadline.pk, "user": agent.pk, "note": "Call back"}
 
 
 def test_a_reminder_in_the_past_is_refused(order, agent):
