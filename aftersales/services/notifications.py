@@ -5,6 +5,8 @@ up by the periodic flush, so the record of what must be sent is PostgreSQL, not 
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +23,20 @@ logger = logging.getLogger("aftersales.notifications")
 
 # A claimed row whose worker died is claimable again after this long.
 CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+_dispatch_deferred: ContextVar[bool] = ContextVar("notifications_dispatch_deferred", default=False)
+
+
+@contextmanager
+def notifications_deferred():
+    """Inside this block rows are written but not handed to a worker at commit; the periodic flush
+    sends them. For bulk jobs (imports, the demo builder) that need no broker while they run."""
+    token = _dispatch_deferred.set(True)
+    try:
+        yield
+    finally:
+        _dispatch_deferred.reset(token)
 
 
 def notification_queue(
@@ -46,9 +62,10 @@ def notification_queue(
         ticket=ticket,
         next_attempt_at=timezone.now(),
     )
-    from aftersales.tasks import notification_send
+    if not _dispatch_deferred.get():
+        from aftersales.tasks import notification_send
 
-    transaction.on_commit(lambda: notification_send.delay(notification.pk))
+        transaction.on_commit(lambda: notification_send.delay(notification.pk))
     return notification
 
 
@@ -115,3 +132,27 @@ def notifications_due_ids(*, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def notifications_retry(*, notification_ids: list[int]) -> int:
+    """Put failed notifications back in the queue with a fresh set of attempts; return how many.
+
+    Only failed rows move: a row that is pending, sending or sent is left as it is, so retrying
+    twice, or retrying a row a worker is sending, never sends it twice.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update()
+            .filter(pk__in=notification_ids, state=Notification.State.FAILED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Notification.objects.filter(pk__in=ids).update(
+            state=Notification.State.PENDING, attempts=0, next_attempt_at=now, claimed_at=None, updated_at=now
+        )
+        from aftersales.tasks import notification_send
+
+        for notification_id in ids:
+            transaction.on_commit(lambda notification_id=notification_id: notification_send.delay(notification_id))
+    return len(ids)

@@ -154,3 +154,17 @@ def test_sms_goes_through_the_configured_backend(settings, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "SMS to +8613800138000: [Demo & Co] Your code for order A-1 is 481516, valid for 10 minutes."
     ]
+
+
+def test_deferred_dispatch_writes_the_row_and_leaves_sending_to_the_flush(smtp, django_capture_on_commit_callbacks):
+    from aftersales.services.notifications import notifications_deferred
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, notifications_deferred():
+        notification = _queue(MerchantFactory())
+
+    assert callbacks == []
+    assert smtp == []
+    assert Notification.objects.get(pk=notification.pk).state == "pending"
+
+    assert notifications_flush() == 1
+    assert len(smtp) == 1

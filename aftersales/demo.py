@@ -1,0 +1,713 @@
+"""Demo data: a merchant with stores, staff of every role, a catalogue, orders and a few hundred
+cases of every kind in every status, plus a second small merchant to show tenancy.
+
+Everything is written through the services, with the clock moved back to when each step
+happened, so timelines, SLA clocks and reports look like the history of a real shop. The builder
+is deterministic (a seeded ``random.Random``) and idempotent: merchants, stores, staff, teams and
+products are keyed by slug, username, name and SKU; the history (orders and cases) is built once,
+on the first run, because a history is not something to write twice.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import time_machine
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from aftersales.models import (
+    ApiKey,
+    BusinessCalendar,
+    Customer,
+    Membership,
+    Merchant,
+    Order,
+    OrderLine,
+    Product,
+    Store,
+    User,
+    WorkingHours,
+)
+from aftersales.services.api_keys import api_key_create, api_key_revoke
+from aftersales.services.notifications import notifications_deferred
+from aftersales.services.orders import CustomerInput, OrderInput, OrderLineInput, order_upsert
+from tickets.models import SlaPolicy, Team, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.services import (
+    ticket_assign,
+    ticket_change_priority,
+    ticket_change_status,
+    ticket_create,
+    ticket_customer_message,
+    ticket_link_order,
+    ticket_note,
+    ticket_reply,
+    ticket_set_tags,
+)
+
+DEFAULT_PASSWORD = "aftersales-demo"
+API_KEY_NAME = "Demo integration"
+Role = Membership.Role
+Kind = TicketKind
+Status = TicketStatus
+
+
+# --- the cast ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    language: str = "zh-hans"
+
+
+DEMO_STAFF = (
+    StaffSpec("admin", "Na", "Li", Role.MERCHANT_ADMIN),
+    StaffSpec("supervisor", "Wei", "Zhang", Role.SUPERVISOR),
+    StaffSpec("agent", "Fang", "Wang", Role.AGENT),
+    StaffSpec("agent2", "Emily", "Chen", Role.AGENT, language="en"),
+    StaffSpec("technician", "Qiang", "Liu", Role.TECHNICIAN),
+    StaffSpec("warehouse", "Jun", "Zhao", Role.WAREHOUSE),
+)
+SECOND_STAFF = (
+    StaffSpec("second-admin", "Lei", "Sun", Role.MERCHANT_ADMIN, language="en"),
+    StaffSpec("second-agent", "Min", "Zhou", Role.AGENT, language="en"),
+)
+
+# (SKU, name, category, price, returnable, warranty months, serialized)
+CATALOGUE = (
+    ("TN-2P", "Ridgeline 2P Tent 山脊双人帐篷", "tents", "1299.00", True, 24, False),
+    ("TN-3P", "Ridgeline 3P Tent 山脊三人帐篷", "tents", "1699.00", True, 24, False),
+    ("TN-UL1", "Featherlite 1P Tent 超轻单人帐篷", "tents", "1999.00", True, 24, False),
+    ("TN-FAM6", "Basecamp 6P Family Tent 大本营六人帐篷", "tents", "2599.00", True, 24, False),
+    ("SB-DN0", "Summit Down Bag -10°C 顶峰羽绒睡袋", "sleeping bags", "1899.00", True, 12, False),
+    ("SB-DN10", "Trail Down Bag 0°C 山径羽绒睡袋", "sleeping bags", "1199.00", True, 12, False),
+    ("SB-SYN5", "Camp Synthetic Bag 5°C 营地棉睡袋", "sleeping bags", "499.00", True, 12, False),
+    ("SB-LINER", "Silk Sleeping Bag Liner 真丝睡袋内胆", "sleeping bags", "259.00", False, 0, False),
+    ("BP-65", "Traverse 65L Backpack 穿越65升背包", "backpacks", "1399.00", True, 36, False),
+    ("BP-45", "Traverse 45L Backpack 穿越45升背包", "backpacks", "1099.00", True, 36, False),
+    ("BP-DAY25", "Daytrip 25L Pack 日行25升背包", "backpacks", "459.00", True, 36, False),
+    ("BP-KIDS", "Little Hiker Kids Pack 儿童背包", "backpacks", "199.00", True, 12, False),
+    ("JK-HARD-M", "Storm Shell Jacket Men 风暴冲锋衣 男款", "apparel", "1599.00", True, 12, False),
+    ("JK-HARD-W", "Storm Shell Jacket Women 风暴冲锋衣 女款", "apparel", "1599.00", True, 12, False),
+    ("JK-DOWN", "Puffy 800 Down Jacket 800蓬羽绒服", "apparel", "1299.00", True, 12, False),
+    ("JK-FLEECE", "Grid Fleece Pullover 网格抓绒衣", "apparel", "399.00", True, 0, False),
+    ("BL-MERINO-TOP", "Merino 200 Base Layer Top 美利奴打底衣", "apparel", "459.00", True, 0, False),
+    ("SK-MERINO", "Merino Hiking Socks 3-pack 美利奴徒步袜三双装", "apparel", "129.00", False, 0, False),
+    ("UW-BRIEF", "Quick-dry Briefs 2-pack 速干内裤两条装", "apparel", "99.00", False, 0, False),
+    ("FW-HIKE", "Granite Mid GTX Boots 花岗岩中帮登山鞋", "footwear", "1199.00", True, 12, False),
+    ("FW-TRAIL", "Swift Trail Runners 迅捷越野跑鞋", "footwear", "899.00", True, 6, False),
+    ("FW-SANDAL", "River Sandals 溯溪凉鞋", "footwear", "359.00", True, 6, False),
+    ("EL-LAMP400", "Beacon 400 Headlamp 灯塔400头灯", "electronics", "329.00", True, 24, True),
+    ("EL-GPS", "Pathfinder GPS Watch 寻路者GPS手表", "electronics", "2899.00", True, 24, True),
+    ("EL-PWR20K", "Trail Power Bank 20000mAh 户外移动电源", "electronics", "299.00", True, 12, True),
+    ("EL-SOLAR", "Sunfold 28W Solar Panel 折叠太阳能板", "electronics", "699.00", True, 24, True),
+    ("EL-RADIO", "Ridge Walkie-Talkie Pair 山脊对讲机一对", "electronics", "899.00", True, 24, True),
+    ("ST-GAS", "Blaze Gas Stove 烈焰气炉", "cooking", "269.00", True, 24, True),
+    ("ST-POT", "Titanium Pot 750ml 钛锅", "cooking", "229.00", True, 0, False),
+    ("ST-FUEL", "Gas Canister 230g 高山气罐", "cooking", "39.00", False, 0, False),
+    ("FD-MEALS", "Freeze-dried Meal Box 冻干餐盒", "food", "189.00", False, 0, False),
+    ("FD-BARS", "Energy Bars 12-pack 能量棒12支装", "food", "89.00", False, 0, False),
+    ("WF-SQUEEZE", "Squeeze Water Filter 挤压式净水器", "water", "259.00", True, 12, False),
+    ("WF-PUMP", "Alpine Pump Filter 高山泵式净水器", "water", "699.00", True, 24, True),
+    ("WF-BOTTLE", "Insulated Bottle 1L 保温水壶", "water", "179.00", True, 12, False),
+    ("AC-POLES", "Carbon Trekking Poles 碳纤维登山杖", "accessories", "599.00", True, 24, False),
+    ("AC-CHAIR", "Camp Chair 折叠露营椅", "accessories", "329.00", True, 12, False),
+    ("AC-HAMMOCK", "Hammock with Straps 吊床", "accessories", "259.00", True, 12, False),
+    ("AC-KNIFE", "Folding Knife 折叠刀", "accessories", "199.00", False, 12, False),
+    ("AC-GIFT", "Gift Card ¥500 礼品卡", "gift cards", "500.00", False, 0, False),
+)
+
+SURNAMES = (
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"), ("黄", "huang"),
+    ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"),
+    ("胡", "hu"), ("郭", "guo"), ("何", "he"), ("林", "lin"), ("高", "gao"), ("罗", "luo"),
+)  # fmt: skip
+GIVEN_NAMES = (
+    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("磊", "lei"), ("洋", "yang"),
+    ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"), ("涛", "tao"), ("明", "ming"), ("超", "chao"),
+    ("秀英", "xiuying"), ("晓东", "xiaodong"), ("丽华", "lihua"), ("志强", "zhiqiang"), ("雪", "xue"), ("浩", "hao"),
+)  # fmt: skip
+MOBILE_PREFIXES = ("130", "131", "135", "136", "137", "138", "139", "150", "151", "158", "186", "188", "189")
+
+# What customers write, by kind and language. ``{product}`` is the product the case is about.
+OPENINGS = {
+    Kind.RETURN: {
+        "zh-hans": [
+            ("退货：{product} 尺码不合适", "收到的{product}偏小，穿着不舒服，想申请退货退款。吊牌还在，没有使用过。"),
+            ("{product} 与描述不符，申请退货", "{product}的颜色和页面图片差别很大，想退货。"),
+        ],
+        "en": [
+            ("Return: {product} does not fit", "The {product} is too small for me. Tags are still on, never used."),
+            ("{product} not as described", "The colour of the {product} is very different from the photos."),
+        ],
+    },
+    Kind.EXCHANGE: {
+        "zh-hans": [
+            ("换货：{product} 想换大一号", "{product}小了一码，能换大一号吗？"),
+            ("{product} 换颜色", "想把{product}换成深蓝色，谢谢。"),
+        ],
+        "en": [
+            ("Exchange {product} for a larger size", "The {product} is one size too small, can I swap it?"),
+            ("Exchange {product} for another colour", "I would prefer the {product} in navy, please."),
+        ],
+    },
+    Kind.REFUND_ONLY: {
+        "zh-hans": [
+            ("仅退款：包裹一直没收到", "物流显示已签收，但我没有收到{product}，请帮忙处理退款。"),
+            ("{product} 少发了一件", "订单里的{product}少了一件，申请退这一件的钱。"),
+        ],
+        "en": [
+            ("Refund only: parcel never arrived", "Tracking says delivered but the {product} never reached me."),
+            ("One {product} missing from the parcel", "I ordered two but only one {product} was in the box."),
+        ],
+    },
+    Kind.REPAIR: {
+        "zh-hans": [
+            ("{product} 无法开机", "{product}用了两个月，现在充电后也无法开机，还在保修期内。"),
+            ("{product} 故障报修", "{product}出现故障，时好时坏，需要维修。"),
+        ],
+        "en": [
+            ("{product} will not switch on", "My {product} stopped working after two months, even when charged."),
+            ("{product} is faulty", "The {product} works on and off. It is still under warranty."),
+        ],
+    },
+    Kind.SUPPORT: {
+        "zh-hans": [
+            ("{product} 怎么设置？", "刚买的{product}，说明书看不太懂，请问怎么设置？"),
+            ("{product} 使用问题", "{product}第一次使用有点问题，能指导一下吗？"),
+        ],
+        "en": [
+            ("How do I set up the {product}?", "I just got the {product} and the manual is unclear."),
+            ("Question about using the {product}", "Could you walk me through the first use of the {product}?"),
+        ],
+    },
+    Kind.COMPLAINT: {
+        "zh-hans": [
+            ("投诉：包装破损，快递态度差", "{product}到货时外箱被压坏了，快递员还不让验货。"),
+            ("投诉：客服一直不回复", "关于{product}的问题问了三天都没人回复，非常不满意。"),
+        ],
+        "en": [
+            (
+                "Complaint: crushed box, rude courier",
+                "The {product} arrived in a crushed box and the courier was rude.",
+            ),
+            ("Complaint: nobody answers", "I have asked about the {product} for three days without an answer."),
+        ],
+    },
+    Kind.INQUIRY: {
+        "zh-hans": [
+            ("{product} 适合冬天用吗？", "想问一下{product}在零下十度能用吗？"),
+            ("{product} 什么时候补货？", "请问{product}的其他尺码什么时候有货？"),
+        ],
+        "en": [
+            ("Is the {product} fine for winter?", "Can I use the {product} at -10°C?"),
+            ("When is the {product} back in stock?", "When will the other sizes of the {product} be available?"),
+        ],
+    },
+}
+STAFF_LINES = {
+    "zh-hans": {
+        "first_reply": "您好，已收到您的申请，我们正在处理，请稍候。",
+        "ask_info": "您好，麻烦上传几张商品和包装的照片，以便我们尽快处理。",
+        "resolution": "问题已处理完毕，如有其他问题请随时联系我们。祝您户外愉快！",
+        "follow_up": "已为您加急处理，预计1-2个工作日内完成。",
+    },
+    "en": {
+        "first_reply": "Hello, we have received your request and are looking into it.",
+        "ask_info": "Could you upload a few photos of the item and its packaging, please?",
+        "resolution": "All sorted on our side. Let us know if anything else comes up. Enjoy the outdoors!",
+        "follow_up": "We have prioritised your case; expect it done within one or two working days.",
+    },
+}
+CUSTOMER_LINES = {
+    "zh-hans": {"more_info": "照片已经上传了，请查看。", "cancel": "问题已经自己解决了，不用处理了，谢谢。"},
+    "en": {"more_info": "I have uploaded the photos now.", "cancel": "Never mind, I sorted it out myself. Thanks."},
+}
+NOTES = (
+    "Checked with the warehouse: stock available for a replacement.",
+    "Customer called twice; keep replies short and friendly.",
+    "Carrier claim opened with SF Express.",
+    "Similar fault reported on the same batch — flag for quality.",
+)
+WITHDRAWN = "Customer withdrew the request."
+THIRD_PARTY_NOTES = ("Waiting on SF Express for the claim.", "Waiting on the factory's answer about the fault.")
+TAG_SETS = (("damaged-in-transit",), ("size",), ("quality", "batch-2024-07"), ("vip",), ("missing-parts",))
+
+# (position, name, what it matches, first response, next response, resolution) in business minutes
+SLA_POLICIES = (
+    (1, "VIP customers", {"match_customer_tiers": [Customer.Tier.VIP]}, 60, 120, 13 * 60),
+    (2, "Complaints", {"match_kinds": [Kind.COMPLAINT]}, 120, 240, 2 * 13 * 60),
+    (3, "Standard", {}, 4 * 60, 8 * 60, 3 * 13 * 60),
+)
+
+# The first seven cover every status, so even a small demo has each one.
+STATUS_PATTERN = (
+    Status.NEW,
+    Status.OPEN,
+    Status.WAITING_CUSTOMER,
+    Status.WAITING_THIRD_PARTY,
+    Status.RESOLVED,
+    Status.CLOSED,
+    Status.CANCELLED,
+    Status.CLOSED,
+    Status.OPEN,
+    Status.NEW,
+    Status.CLOSED,
+    Status.WAITING_CUSTOMER,
+    Status.OPEN,
+    Status.CLOSED,
+    Status.RESOLVED,
+    Status.NEW,
+    Status.CLOSED,
+    Status.OPEN,
+    Status.CLOSED,
+    Status.WAITING_THIRD_PARTY,
+)
+KIND_WEIGHTS = {
+    Kind.RETURN: 30,
+    Kind.EXCHANGE: 12,
+    Kind.REFUND_ONLY: 12,
+    Kind.REPAIR: 14,
+    Kind.SUPPORT: 16,
+    Kind.COMPLAINT: 8,
+    Kind.INQUIRY: 8,
+}
+# How long ago a case in each final state was opened, in days.
+AGE_DAYS = {
+    Status.NEW: (0.02, 1.5),
+    Status.OPEN: (0.3, 8),
+    Status.WAITING_CUSTOMER: (0.5, 8),
+    Status.WAITING_THIRD_PARTY: (1, 10),
+    Status.RESOLVED: (1, 6),
+    Status.CLOSED: (8, 80),
+    Status.CANCELLED: (2, 80),
+}
+
+
+# --- the result -------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoSummary:
+    merchant: Merchant
+    second_merchant: Merchant
+    password: str
+    staff: list[tuple[str, str]] = field(default_factory=list)  # (username, role label)
+    portal_url: str = ""
+    portal_order: Order | None = None
+    api_key: str = ""
+    history_built: bool = False
+    order_count: int = 0
+    ticket_count: int = 0
+
+
+@dataclass
+class _Tenant:
+    merchant: Merchant
+    stores: list[Store]
+    staff: dict[str, User]
+    teams: dict[str, Team]
+    products: list[tuple[Product, Decimal]]
+    supervisor: User
+
+
+# --- the builder ------------------------------------------------------------------------------
+
+
+def demo_build(*, orders: int = 400, tickets: int = 300, password: str = DEFAULT_PASSWORD, seed: int = 2024):
+    """Build (or complete) the demo. Notifications stay in the outbox as pending rows.
+
+    Dispatch is deferred while seeding: nothing is sent during the build (even with eager Celery),
+    no broker has to be up, and the worker's periodic flush sends the rows later.
+    """
+    with notifications_deferred():
+        return _DemoBuilder(seed=seed, password=password).build(orders=orders, tickets=tickets)
+
+
+class _DemoBuilder:
+    def __init__(self, *, seed: int, password: str):
+        self.rng = random.Random(seed)
+        self.password = password
+        self.now = timezone.now().replace(microsecond=0)
+
+    def build(self, *, orders: int, tickets: int) -> DemoSummary:
+        demo = self.tenant(
+            self.merchant("demo", "Demo Outdoor Co.", language="zh-hans", support_email="service@demo.example.com"),
+            stores=(
+                ("Demo Outdoor 天猫旗舰店", Store.Platform.TMALL, "demo-tmall"),
+                ("demooutdoor.com", Store.Platform.SHOPIFY, "demo-outdoor.myshopify.com"),
+            ),
+            staff=DEMO_STAFF,
+            teams={
+                "returns": ("Returns & exchanges 退换货组", ("supervisor", "agent", "agent2")),
+                "repairs": ("Repairs & support 维修技术组", ("technician", "agent2")),
+            },
+            catalogue=CATALOGUE,
+            supervisor="supervisor",
+        )
+        second = self.tenant(
+            self.merchant("second", "Second Shop", language="en", support_email="help@second.example.com"),
+            stores=(("Second Shop 京东自营", Store.Platform.JD, "second-jd"),),
+            staff=SECOND_STAFF,
+            teams={"care": ("Customer care", ("second-admin", "second-agent"))},
+            catalogue=CATALOGUE[::4],
+            supervisor="second-admin",
+        )
+        self.service_levels(demo)
+        admin = demo.staff["admin"]
+        admin.is_staff = admin.is_superuser = True
+        admin.save(update_fields=["is_staff", "is_superuser"])
+
+        summary = DemoSummary(merchant=demo.merchant, second_merchant=second.merchant, password=self.password)
+        summary.staff = [(spec.username, spec.role.label) for spec in (*DEMO_STAFF, *SECOND_STAFF)]
+        if not Order.objects.filter(merchant=demo.merchant).exists():
+            summary.history_built = True
+            self.history(
+                (demo, orders, tickets, 4200001000),
+                (second, max(5, orders // 10), max(7, tickets // 10), 7700001000),
+            )
+        summary.api_key = self.api_key(demo.merchant, admin)
+        summary.portal_url = settings.SITE_URL + reverse("portal:home", kwargs={"merchant_slug": demo.merchant.slug})
+        summary.portal_order = (
+            Order.objects.filter(merchant=demo.merchant, delivered_at__isnull=False)
+            .exclude(contact_email="")
+            .exclude(contact_phone="")
+            .order_by("-delivered_at", "-id")
+            .first()
+        )
+        summary.order_count = Order.objects.filter(merchant=demo.merchant).count()
+        summary.ticket_count = Ticket.objects.filter(merchant=demo.merchant).count()
+        return summary
+
+    @transaction.atomic
+    def history(self, *plans: tuple[_Tenant, int, int, int]) -> None:
+        """Orders and cases, in one transaction: a build that fails leaves no half history behind,
+        and one commit instead of thousands keeps SQLite fast."""
+        for tenant, order_count, ticket_count, number_base in plans:
+            orders = self.orders(tenant, count=order_count, number_base=number_base)
+            self.tickets(tenant, orders, count=ticket_count)
+
+    def tenant(self, merchant: Merchant, *, stores, staff, teams, catalogue, supervisor: str) -> _Tenant:
+        users = self.staff(merchant, staff)
+        return _Tenant(
+            merchant=merchant,
+            stores=[self.store(merchant, *store) for store in stores],
+            staff=users,
+            teams={key: self.team(merchant, name, users, members) for key, (name, members) in teams.items()},
+            products=self.products(merchant, catalogue),
+            supervisor=users[supervisor],
+        )
+
+    # --- tenancy and catalogue (keyed, so a second run finds what the first made) ---------------
+
+    def merchant(self, slug: str, name: str, *, language: str, support_email: str) -> Merchant:
+        merchant, _created = Merchant.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "timezone": "Asia/Shanghai",
+                "currency": "CNY",
+                "default_language": language,
+                "support_email": support_email,
+                "is_active": True,
+            },
+        )
+        return merchant
+
+    def store(self, merchant: Merchant, name: str, platform: str, external_id: str) -> Store:
+        store, _created = Store.objects.update_or_create(
+            merchant=merchant, platform=platform, external_id=external_id, defaults={"name": name}
+        )
+        return store
+
+    def staff(self, merchant: Merchant, specs: tuple[StaffSpec, ...]) -> dict[str, User]:
+        users = {}
+        for spec in specs:
+            user, _created = User.objects.update_or_create(
+                username=spec.username,
+                defaults={
+                    "first_name": spec.first_name,
+                    "last_name": spec.last_name,
+                    "email": f"{spec.username}@{merchant.slug}.example.com",
+                    "language": spec.language,
+                    "is_active": True,
+                },
+            )
+            user.set_password(self.password)
+            user.save(update_fields=["password"])
+            Membership.objects.update_or_create(
+                merchant=merchant, user=user, defaults={"role": spec.role, "is_active": True}
+            )
+            users[spec.username] = user
+        return users
+
+    def team(self, merchant: Merchant, name: str, staff: dict[str, User], members: tuple[str, ...]) -> Team:
+        team, _created = Team.objects.get_or_create(merchant=merchant, name=name)
+        team.members.add(*(staff[username] for username in members))
+        return team
+
+    def products(self, merchant: Merchant, catalogue) -> list[tuple[Product, Decimal]]:
+        products = []
+        for sku, name, category, price, returnable, warranty, serialized in catalogue:
+            product, _created = Product.objects.update_or_create(
+                merchant=merchant,
+                sku=sku,
+                defaults={
+                    "name": name,
+                    "category": category,
+                    "returnable": returnable,
+                    "warranty_months": warranty,
+                    "serialized": serialized,
+                },
+            )
+            products.append((product, Decimal(price)))
+        return products
+
+    def service_levels(self, tenant: _Tenant) -> None:
+        """A default business calendar (every day 09:00–22:00) and SLA policies, so the queue
+        shows countdowns; the worker's sweep escalates what the history left overdue."""
+        merchant = tenant.merchant
+        calendar = BusinessCalendar.objects.filter(merchant=merchant, team__isnull=True).first()
+        if calendar is None:
+            calendar = BusinessCalendar.objects.create(merchant=merchant, name="Service desk 客服工作时间")
+        if not calendar.working_hours.exists():
+            WorkingHours.objects.bulk_create(
+                WorkingHours(calendar=calendar, weekday=day, start_minute=9 * 60, end_minute=22 * 60)
+                for day in range(7)
+            )
+        for position, name, matches, first, following, resolution in SLA_POLICIES:
+            SlaPolicy.objects.update_or_create(
+                merchant=merchant,
+                position=position,
+                defaults={
+                    "name": name,
+                    **matches,
+                    "first_response_minutes": first,
+                    "next_response_minutes": following,
+                    "resolution_minutes": resolution,
+                    "breach_team": tenant.teams["returns"] if position == 1 else None,
+                },
+            )
+
+    def api_key(self, merchant: Merchant, admin: User) -> str:
+        # The secret is not stored, so a second run cannot show the first key: it replaces it.
+        for old in ApiKey.objects.filter(merchant=merchant, name=API_KEY_NAME, revoked_at__isnull=True):
+            api_key_revoke(api_key=old)
+        _api_key, full_key = api_key_create(merchant=merchant, name=API_KEY_NAME, created_by=admin)
+        return full_key
+
+    # --- history ----------------------------------------------------------------------------
+
+    def customer_input(self, merchant: Merchant, index: int) -> CustomerInput:
+        rng = self.rng
+        surname, surname_py = rng.choice(SURNAMES)
+        given, given_py = rng.choice(GIVEN_NAMES)
+        has_email, has_phone = rng.random() < 0.85, rng.random() < 0.8
+        if not (has_email or has_phone):
+            has_phone = True
+        email = f"{given_py}.{surname_py}{index}@{merchant.slug}-buyers.example.com" if has_email else ""
+        phone = f"+86{rng.choice(MOBILE_PREFIXES)}{index:04d}{rng.randrange(10000):04d}" if has_phone else ""
+        tier = Customer.Tier.VIP if rng.random() < 0.1 else Customer.Tier.REGULAR
+        return CustomerInput(name=surname + given, email=email, phone=phone, tier=tier)
+
+    def orders(self, tenant: _Tenant, *, count: int, number_base: int) -> list[Order]:
+        rng = self.rng
+        merchant, stores, products = tenant.merchant, tenant.stores, tenant.products
+        buyers = [self.customer_input(merchant, i) for i in range(max(3, count * 2 // 3))]
+        written = []
+        for i in range(count):
+            store = stores[i % len(stores)]
+            # Spread over 90 days, the most recent orders the most numerous, as a growing shop has.
+            placed_at = self.now - timedelta(days=90 * rng.random() ** 1.4, minutes=rng.randrange(24 * 60))
+            shipped_at = placed_at + timedelta(hours=rng.uniform(4, 48))
+            delivered_at = shipped_at + timedelta(hours=rng.uniform(24, 96))
+            if shipped_at > self.now:
+                shipped_at = delivered_at = None
+            elif delivered_at > self.now:
+                delivered_at = None
+            lines = []
+            for line_number, (product, price) in enumerate(rng.sample(products, rng.choice((1, 1, 1, 2, 2, 3))), 1):
+                quantity = rng.choice((1, 1, 1, 2))
+                discount = (price * quantity * Decimal(rng.choice((0, 0, 5, 10))) / 100).quantize(Decimal("0.01"))
+                serials = (
+                    [f"SN{product.sku[-3:]}{i:05d}{unit}" for unit in range(quantity)] if product.serialized else []
+                )
+                lines.append(
+                    OrderLineInput(
+                        line_number=str(line_number),
+                        sku=product.sku,
+                        name=product.name,
+                        quantity=quantity,
+                        unit_price=price,
+                        discount_amount=discount,
+                        category=product.category,
+                        serial_numbers=serials,
+                    )
+                )
+            number = str(number_base + i) if store.platform != Store.Platform.SHOPIFY else f"SH{number_base + i}"
+            data = OrderInput(
+                store_id=store.pk,
+                number=number,
+                customer=rng.choice(buyers),
+                lines=lines,
+                placed_at=placed_at,
+                currency=merchant.currency,
+                shipped_at=shipped_at,
+                delivered_at=delivered_at,
+                shipping_amount=Decimal(rng.choice(("0.00", "0.00", "12.00", "18.00"))),
+            )
+            with time_machine.travel(placed_at, tick=False):
+                written.append(order_upsert(merchant=merchant, data=data).order)
+        return written
+
+    def tickets(self, tenant: _Tenant, orders: list[Order], *, count: int) -> None:
+        rng = self.rng
+        delivered = sorted((o for o in orders if o.delivered_at), key=lambda o: o.delivered_at)
+        lines_by_order = {order.pk: [] for order in orders}
+        for line in OrderLine.objects.filter(order__in=orders).select_related("product").order_by("order_id", "id"):
+            lines_by_order[line.order_id].append(line)
+        kinds, weights = list(KIND_WEIGHTS), list(KIND_WEIGHTS.values())
+        for i in range(count):
+            status = STATUS_PATTERN[i % len(STATUS_PATTERN)]
+            kind = kinds[i % len(kinds)] if i < len(kinds) else rng.choices(kinds, weights)[0]
+            low, high = AGE_DAYS[status]
+            opened_at = self.now - timedelta(days=rng.uniform(low, high))
+            candidates = [o for o in (orders if kind == Kind.REFUND_ONLY else delivered) if _since(o) < opened_at]
+            if not candidates:
+                candidates = delivered or orders
+                opened_at = max(opened_at, _since(candidates[0]) + timedelta(hours=2))
+                opened_at = min(opened_at, self.now - timedelta(hours=1))
+            order = rng.choice(candidates[-60:] if kind == Kind.COMPLAINT else candidates)
+            self.ticket(tenant, order, lines_by_order[order.pk], kind=kind, status=status, opened_at=opened_at)
+
+    def ticket(self, tenant: _Tenant, order: Order, lines, *, kind, status, opened_at) -> Ticket:
+        rng = self.rng
+        merchant, staff, teams, supervisor = tenant.merchant, tenant.staff, tenant.teams, tenant.supervisor
+        customer = order.customer
+        language = "en" if customer.pk % 5 == 0 or merchant.default_language == "en" else "zh-hans"
+        if customer.language != language:
+            Customer.objects.filter(pk=customer.pk).update(language=language)
+            customer.language = language
+        line = _line_for(kind, lines, rng)
+        subject, body = rng.choice(OPENINGS[kind][language])
+        product = _product_name(line.product.name, language) if line else ""
+        channel = rng.choices(
+            (TicketChannel.PORTAL, TicketChannel.EMAIL, TicketChannel.PHONE, TicketChannel.API), (55, 20, 15, 10)
+        )[0]
+        agents = [staff[name] for name in ("agent", "agent2") if name in staff]
+        agents = agents or [user for user in staff.values() if user != supervisor]
+        assignee = _assignee_for(kind, staff, rng) or rng.choice(agents)
+        team = teams.get("repairs" if kind in (Kind.REPAIR, Kind.SUPPORT) else "returns") or next(iter(teams.values()))
+        priority = TicketPriority.NORMAL
+        if kind == Kind.COMPLAINT or customer.tier == Customer.Tier.VIP:
+            priority = TicketPriority.HIGH
+        elif kind == Kind.INQUIRY:
+            priority = TicketPriority.LOW
+        by_phone = channel == TicketChannel.PHONE
+        staff_lines, customer_lines = STAFF_LINES[language], CUSTOMER_LINES[language]
+
+        steps = []  # (hours after the previous step, service, its arguments besides the ticket)
+
+        def then(hours: float, service, **kwargs) -> None:
+            steps.append((hours, service, kwargs))
+
+        if by_phone:
+            then(0.3, ticket_link_order, actor=assignee, order=order, order_lines=[line] if line else [])
+        if status != Status.NEW or rng.random() < 0.5:
+            then(rng.uniform(0.1, 3), ticket_assign, actor=supervisor, assignee=assignee, team=team)
+        if rng.random() < 0.15:
+            then(rng.uniform(0.1, 2), ticket_change_priority, actor=supervisor, priority=TicketPriority.URGENT)
+        if rng.random() < 0.3:
+            then(rng.uniform(0.1, 2), ticket_set_tags, actor=assignee, names=rng.choice(TAG_SETS))
+        if status == Status.CANCELLED:
+            then(rng.uniform(1, 20), ticket_customer_message, customer=customer, body=customer_lines["cancel"])
+            then(rng.uniform(0.5, 8), ticket_change_status, actor=assignee, status=Status.CANCELLED, note=WITHDRAWN)
+        elif status != Status.NEW:
+            if status == Status.WAITING_CUSTOMER:
+                then(rng.uniform(0.5, 10), ticket_reply, actor=assignee, body=staff_lines["ask_info"], status=status)
+            else:
+                then(rng.uniform(0.5, 10), ticket_reply, actor=assignee, body=staff_lines["first_reply"])
+            if rng.random() < 0.35:
+                then(rng.uniform(0.2, 6), ticket_note, actor=assignee, body=rng.choice(NOTES))
+            if status == Status.WAITING_THIRD_PARTY:
+                note = rng.choice(THIRD_PARTY_NOTES)
+                then(rng.uniform(0.5, 12), ticket_change_status, actor=assignee, status=status, note=note)
+            if status in (Status.RESOLVED, Status.CLOSED):
+                if rng.random() < 0.6:
+                    waiting = Status.WAITING_CUSTOMER
+                    then(
+                        rng.uniform(0.5, 8), ticket_reply, actor=assignee, body=staff_lines["ask_info"], status=waiting
+                    )
+                    then(
+                        rng.uniform(2, 30), ticket_customer_message, customer=customer, body=customer_lines["more_info"]
+                    )
+                then(rng.uniform(1, 30), ticket_reply, actor=assignee, body=staff_lines["follow_up"])
+                resolution = staff_lines["resolution"]
+                then(rng.uniform(4, 72), ticket_reply, actor=assignee, body=resolution, status=Status.RESOLVED)
+            if status == Status.CLOSED:
+                then(rng.uniform(72, 168), ticket_change_status, actor=assignee, status=Status.CLOSED)
+
+        # Squeeze the story into the time between opening and now, keeping its proportions.
+        available = (self.now - timedelta(minutes=5) - opened_at).total_seconds() / 3600
+        total = sum(hours for hours, _service, _kwargs in steps)
+        scale = min(1.0, available / total) if total else 1.0
+        with time_machine.travel(opened_at, tick=False):
+            ticket = ticket_create(
+                merchant=merchant,
+                kind=kind,
+                subject=subject.format(product=product),
+                body=body.format(product=product),
+                customer=customer,
+                channel=channel,
+                order=None if by_phone else order,
+                order_lines=[line] if line and not by_phone else [],
+                priority=priority,
+                created_by=assignee if by_phone else None,
+            )
+        at = opened_at
+        for hours, service, kwargs in steps:
+            at += timedelta(hours=hours * scale)
+            with time_machine.travel(at, tick=False):
+                service(ticket=ticket, **kwargs)
+        return ticket
+
+
+def _since(order: Order) -> datetime:
+    return order.delivered_at or order.placed_at
+
+
+def _product_name(name: str, language: str) -> str:
+    """The catalogue names are bilingual, "Beacon 400 Headlamp 灯塔400头灯": the customer's half."""
+    words = name.split(" ")
+    split = next((i for i, word in enumerate(words) if not word.isascii()), len(words))
+    english, chinese = " ".join(words[:split]), " ".join(words[split:])
+    return (chinese if language == "zh-hans" else english) or name
+
+
+def _line_for(kind, lines, rng):
+    if not lines:
+        return None
+    if kind == Kind.REPAIR:
+        covered = [line for line in lines if line.product.warranty_months]
+        return rng.choice(covered or lines)
+    if kind in (Kind.RETURN, Kind.EXCHANGE):
+        returnable = [line for line in lines if line.product.returnable]
+        return rng.choice(returnable or lines)
+    return rng.choice(lines)
+
+
+def _assignee_for(kind, staff, rng) -> User | None:
+    if kind == Kind.REPAIR and "technician" in staff:
+        return staff["technician"]
+    if kind == Kind.COMPLAINT and "supervisor" in staff:
+        return staff["supervisor"]
+    if kind == Kind.SUPPORT and "technician" in staff:
+        return rng.choice((staff["technician"], staff["agent2"]))
+    return None
