@@ -1,11 +1,15 @@
 """Reads of cases that pages, the API and tasks share. Each starts from the request's merchant."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db import models
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import Customer, Membership, Merchant, Order
+from aftersales import timers
+from aftersales.models import Customer, Deadline, Membership, Merchant, Order
 from tickets.models import ACTIVE_STATUSES, Attachment, Message, Tag, Team, Ticket, TicketEvent, TicketKind
 
 # The queue order: most urgent first, then the oldest. It matches the partial index
@@ -77,7 +81,7 @@ def _search(merchant: Merchant, q: str) -> Q:
 def ticket_by_number(*, membership: Membership, number: str) -> Ticket | None:
     return (
         tickets_visible_to(membership)
-        .select_related("customer", "assignee", "team", "order", "order__store", "store")
+        .select_related("customer", "assignee", "team", "order", "order__store", "store", "sla_policy")
         .prefetch_related("tags", "order_lines")
         .filter(number=number.upper())
         .first()
@@ -138,17 +142,34 @@ def attachment_for_customer(*, merchant: Merchant, order_ids: list[int], attachm
 QUEUE_PAGE_SIZE = 50
 
 
+class QueueSort(models.TextChoices):
+    ATTENTION = "attention", _("Needs attention")
+    DEADLINE = "deadline", _("Next deadline")
+
+
+# Soonest deadline first, tickets without one last. It matches the partial index
+# ``ticket_queue_deadline`` (a B-tree is ascending with nulls last unless told otherwise).
+DEADLINE_ORDERING = (F("next_deadline_at").asc(nulls_last=True), "id")
+
+
 @dataclass(frozen=True)
 class QueueKey:
-    """Where a row stands in ``QUEUE_ORDERING``: a page starts strictly after or before one."""
+    """Where a row stands in its sort order: a page starts strictly after or before one.
 
-    priority: int
-    created_at: datetime
+    The key names its sort, so a cursor taken in one order is never read as a place in the other.
+    """
+
     id: int
+    sort: str = QueueSort.ATTENTION
+    priority: int | None = None
+    created_at: datetime | None = None
+    next_deadline_at: datetime | None = None
 
     @classmethod
-    def of(cls, ticket: Ticket) -> "QueueKey":
-        return cls(priority=ticket.priority, created_at=ticket.created_at, id=ticket.pk)
+    def of(cls, ticket: Ticket, sort: str = QueueSort.ATTENTION) -> "QueueKey":
+        if sort == QueueSort.DEADLINE:
+            return cls(sort=sort, next_deadline_at=ticket.next_deadline_at, id=ticket.pk)
+        return cls(sort=QueueSort.ATTENTION, priority=ticket.priority, created_at=ticket.created_at, id=ticket.pk)
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,7 @@ def ticket_queue_page(
     *,
     membership: Membership,
     filters: TicketFilters,
+    sort: str = QueueSort.ATTENTION,
     after: QueueKey | None = None,
     before: QueueKey | None = None,
     size: int = QUEUE_PAGE_SIZE,
@@ -169,28 +191,47 @@ def ticket_queue_page(
     """A page of the queue by keyset, never OFFSET: page 200 costs what page 1 costs, and a ticket
     that is answered while someone pages on does not shift every later row by one.
 
-    One row more than the page is read to learn whether another page follows.
+    One row more than the page is read to learn whether another page follows. Each row carries
+    ``next_warn_at``, the warning time of the deadline behind ``next_deadline_at``, read in the
+    same query so the countdown can show "due soon" without a query per row. A cursor taken in
+    another sort order is ignored: the first page is shown.
     """
-    tickets = ticket_queue(membership=membership, filters=filters)
+    order = _QUEUE_ORDERS.get(sort) or _QUEUE_ORDERS[QueueSort.ATTENTION]
+    sort = order.sort
+    after = after if after is not None and after.sort == sort else None
+    before = before if before is not None and before.sort == sort else None
+    tickets = ticket_queue(membership=membership, filters=filters).annotate(next_warn_at=_next_warn_at())
     if before is not None:
         # Walk backwards in the reversed order, then turn the rows round again.
-        rows = list(tickets.filter(_queue_before(before)).order_by("priority", "-created_at", "-id")[: size + 1])
+        rows = list(tickets.filter(order.before(before)).order_by(*order.backward)[: size + 1])
         has_earlier = len(rows) > size
         rows = rows[:size][::-1]
         return QueuePage(
             tickets=rows,
-            next_key=QueueKey.of(rows[-1]) if rows else None,
-            previous_key=QueueKey.of(rows[0]) if rows and has_earlier else None,
+            next_key=QueueKey.of(rows[-1], sort) if rows else None,
+            previous_key=QueueKey.of(rows[0], sort) if rows and has_earlier else None,
         )
+    tickets = tickets.order_by(*order.forward)
     if after is not None:
-        tickets = tickets.filter(_queue_after(after))
+        tickets = tickets.filter(order.after(after))
     rows = list(tickets[: size + 1])
     has_later = len(rows) > size
     rows = rows[:size]
     return QueuePage(
         tickets=rows,
-        next_key=QueueKey.of(rows[-1]) if has_later else None,
-        previous_key=QueueKey.of(rows[0]) if rows and after is not None else None,
+        next_key=QueueKey.of(rows[-1], sort) if has_later else None,
+        previous_key=QueueKey.of(rows[0], sort) if rows and after is not None else None,
+    )
+
+
+def _next_warn_at() -> Subquery:
+    # The same deadline ``ticket_refresh_next_deadline`` takes its due time from.
+    return Subquery(
+        Deadline.objects.filter(
+            ticket_id=OuterRef("pk"), state=Deadline.State.PENDING, kind__in=timers.staff_facing_kinds()
+        )
+        .order_by("due_at", "id")
+        .values("warn_at")[:1]
     )
 
 
@@ -210,6 +251,52 @@ def _queue_before(key: QueueKey) -> Q:
         | Q(priority=key.priority, created_at__lt=key.created_at)
         | Q(priority=key.priority, created_at=key.created_at, id__lt=key.id)
     )
+
+
+def _deadline_after(key: QueueKey) -> Q:
+    # DEADLINE_ORDERING is (next_deadline_at nulls last, id): after a dated row come the later
+    # dates, the same date with a higher id, and every undated row; after an undated row, only
+    # undated rows with a higher id.
+    if key.next_deadline_at is None:
+        return Q(next_deadline_at__isnull=True, id__gt=key.id)
+    return (
+        Q(next_deadline_at__gt=key.next_deadline_at)
+        | Q(next_deadline_at=key.next_deadline_at, id__gt=key.id)
+        | Q(next_deadline_at__isnull=True)
+    )
+
+
+def _deadline_before(key: QueueKey) -> Q:
+    if key.next_deadline_at is None:
+        return Q(next_deadline_at__isnull=False) | Q(next_deadline_at__isnull=True, id__lt=key.id)
+    return Q(next_deadline_at__lt=key.next_deadline_at) | Q(next_deadline_at=key.next_deadline_at, id__lt=key.id)
+
+
+@dataclass(frozen=True)
+class _QueueOrder:
+    sort: str
+    forward: tuple
+    backward: tuple
+    after: Callable[[QueueKey], Q]
+    before: Callable[[QueueKey], Q]
+
+
+_QUEUE_ORDERS = {
+    QueueSort.ATTENTION: _QueueOrder(
+        sort=QueueSort.ATTENTION,
+        forward=QUEUE_ORDERING,
+        backward=("priority", "-created_at", "-id"),
+        after=_queue_after,
+        before=_queue_before,
+    ),
+    QueueSort.DEADLINE: _QueueOrder(
+        sort=QueueSort.DEADLINE,
+        forward=DEADLINE_ORDERING,
+        backward=(F("next_deadline_at").desc(nulls_first=True), "-id"),
+        after=_deadline_after,
+        before=_deadline_before,
+    ),
+}
 
 
 def teams_of(merchant: Merchant) -> QuerySet[Team]:
@@ -277,3 +364,23 @@ def tickets_matching(tickets: QuerySet[Ticket], *, merchant: Merchant, q: str) -
     """Narrow ``tickets`` to a ticket number, an order number, or a customer's e-mail, phone or name."""
     q = q.strip()
     return tickets.filter(_search(merchant, q)) if q else tickets
+
+
+# --- SLA state for the API ------------------------------------------------------------------------
+
+
+def ticket_deadlines(*, ticket: Ticket):
+    """Every timer of the ticket with its pauses, newest first: the record of its clocks."""
+    from aftersales.models import Deadline
+
+    return (
+        Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
+        .prefetch_related("pauses")
+        .order_by("-started_at", "-id")
+    )
+
+
+def sla_policies_of(merchant: Merchant):
+    from tickets.models import SlaPolicy
+
+    return SlaPolicy.objects.filter(merchant=merchant).select_related("calendar").prefetch_related("match_stores")

@@ -9,9 +9,19 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from aftersales.api.serializers import OrderStoreSerializer
-from aftersales.models import Customer, Order, OrderLine, User
+from aftersales.models import Customer, Deadline, DeadlinePause, Order, OrderLine, User
 from aftersales.phones import try_normalize_phone
-from tickets.models import Attachment, Message, Team, Ticket, TicketEvent, TicketKind, TicketPriority, TicketStatus
+from tickets.models import (
+    Attachment,
+    Message,
+    SlaPolicy,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketPriority,
+    TicketStatus,
+)
 from tickets.services import MAX_BODY_LENGTH
 
 # --- output --------------------------------------------------------------------------------------
@@ -70,6 +80,8 @@ TICKET_FIELDS = [
     "last_customer_message_at",
     "resolved_at",
     "closed_at",
+    "sla_policy",
+    "next_deadline_at",
 ]
 
 
@@ -133,6 +145,60 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class DeadlinePauseOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeadlinePause
+        fields = ["paused_at", "resumed_at", "reason"]
+
+
+class DeadlineOutputSerializer(serializers.ModelSerializer):
+    """One clock of the ticket: an SLA target, a reminder, or an app's timer."""
+
+    pauses = DeadlinePauseOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Deadline
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "target_minutes",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "warned_at",
+            "remaining_seconds",
+            "met_at",
+            "fired_at",
+            "closed_at",
+            "pauses",
+        ]
+
+
+class SlaPolicyOutputSerializer(serializers.ModelSerializer):
+    match_stores = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    calendar = serializers.StringRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "id",
+            "name",
+            "position",
+            "is_active",
+            "match_kinds",
+            "match_priorities",
+            "match_channels",
+            "match_customer_tiers",
+            "match_stores",
+            "calendar",
+            "first_response_minutes",
+            "next_response_minutes",
+            "resolution_minutes",
+            "warning_percent",
+        ]
+
+
 class TicketDetailOutputSerializer(TicketOutputSerializer):
     """A ticket with its order, the lines it is about, and its whole timeline (internal events too:
     the API is for staff and integrations, never for customers)."""
@@ -140,10 +206,11 @@ class TicketDetailOutputSerializer(TicketOutputSerializer):
     order = TicketOrderSummarySerializer(read_only=True, allow_null=True)
     order_lines = TicketOrderLineSerializer(many=True, read_only=True)
     timeline = TicketEventOutputSerializer(many=True, read_only=True)
+    deadlines = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)
 
     class Meta:
         model = Ticket
-        fields = [*TICKET_FIELDS, "order_lines", "timeline"]
+        fields = [*TICKET_FIELDS, "order_lines", "timeline", "deadlines"]
 
 
 class AttachmentOutputSerializer(serializers.ModelSerializer):

@@ -12,4 +12,5 @@ urlpatterns = [
     path("tickets/<str:number>/status/", views.TicketStatusApi.as_view(), name="ticket-status"),
     path("tickets/<str:number>/priority/", views.TicketPriorityApi.as_view(), name="ticket-priority"),
     path("tickets/<str:number>/tags/", views.TicketTagsApi.as_view(), name="ticket-tags"),
+    path("sla-policies/", views.SlaPolicyListApi.as_view(), name="sla-policy-list"),
 ]

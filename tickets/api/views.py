@@ -28,6 +28,7 @@ from tickets.api.filters import TicketFilter
 from tickets.api.serializers import (
     MessageCreateInputSerializer,
     MessageOutputSerializer,
+    SlaPolicyOutputSerializer,
     TicketAssignInputSerializer,
     TicketCreateInputSerializer,
     TicketDetailOutputSerializer,
@@ -37,7 +38,15 @@ from tickets.api.serializers import (
     TicketTagsInputSerializer,
 )
 from tickets.models import Message, Ticket, TicketChannel
-from tickets.selectors import teams_of, ticket_for_api, ticket_messages, ticket_timeline, tickets_for_api
+from tickets.selectors import (
+    sla_policies_of,
+    teams_of,
+    ticket_deadlines,
+    ticket_for_api,
+    ticket_messages,
+    ticket_timeline,
+    tickets_for_api,
+)
 
 TAG = ["tickets"]
 REFUSALS = {
@@ -73,6 +82,7 @@ def _ticket_summary(request, ticket: Ticket) -> dict:
 
 def _ticket_detail(ticket: Ticket) -> dict:
     ticket.timeline = list(ticket_timeline(ticket=ticket, public_only=False))
+    ticket.deadline_list = list(ticket_deadlines(ticket=ticket))
     return TicketDetailOutputSerializer(ticket).data
 
 
@@ -292,3 +302,21 @@ class TicketTagsApi(MerchantApiView):
             ticket=ticket, actor=request_actor(request), names=serializer.validated_data["tags"]
         )
         return Response(_ticket_summary(request, ticket))
+
+
+class PolicyPagination(CreatedCursorPagination):
+    ordering = ("position", "id")
+
+
+class SlaPolicyListApi(MerchantListApiView):
+    """The merchant's SLA policies in the order they are tried; the first that matches applies."""
+
+    serializer_class = SlaPolicyOutputSerializer
+    pagination_class = PolicyPagination
+
+    def get_queryset(self):
+        return sla_policies_of(request_merchant(self.request))
+
+    @extend_schema(tags=["sla"], summary=_("List SLA policies"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
