@@ -9,6 +9,12 @@ def notification_send(notification_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def notifications_send_many(notification_ids: list[int]) -> None:
+    for notification_id in notification_ids:
+        notifications.notification_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
 def notifications_flush() -> int:
     """Beat: send what is due, whatever happened to the task queued at commit."""
     ids = notifications.notifications_due_ids()

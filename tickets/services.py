@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
@@ -430,7 +430,10 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, note: str 
         changed = _set_status(ticket, status, actor_user=actor, note=note.strip())
         ticket.save(update_fields=[*changed, "updated_at"])
         if status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
-            _notify_customer(ticket, "ticket_status", {"status": ticket.get_status_display(), "status_code": status})
+            # The label is stored in the outbox row: word it in the customer's language, not the agent's.
+            with translation.override(_customer_language(ticket)):
+                status_label = str(ticket.get_status_display())
+            _notify_customer(ticket, "ticket_status", {"status": status_label, "status_code": status})
     return ticket
 
 
@@ -519,7 +522,7 @@ def ticket_reminder_cancel(*, ticket: Ticket, actor: User) -> Ticket:
 
 
 def _on_reminder_due(deadline) -> None:
-    ticket = Ticket.objects.select_related("merchant").get(pk=deadline.ticket_id)
+    ticket = deadline.ticket  # the sweep brought it, with its merchant
     user = User.objects.filter(pk=deadline.payload.get("user")).first()
     _event(
         ticket,

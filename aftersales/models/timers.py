@@ -69,6 +69,8 @@ class Deadline(MerchantOwnedModel):
         indexes = [
             models.Index(fields=["next_fire_at"], condition=Q(state="pending"), name="deadline_pending_due"),
             models.Index(fields=["ticket", "kind"], name="deadline_ticket_kind"),
+            # A ticket's earliest pending timer, read each time one of its clocks changes.
+            models.Index(fields=["ticket", "due_at"], condition=Q(state="pending"), name="deadline_ticket_pending"),
             models.Index(fields=["merchant", "state", "due_at"], name="deadline_merchant_state"),
         ]
 

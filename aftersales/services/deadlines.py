@@ -9,16 +9,17 @@ and each pause is a row.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 
 from aftersales import timers
 from aftersales.business_time import CalendarSpec
 from aftersales.models import BusinessCalendar, Deadline, DeadlinePause
+from aftersales.services.notifications import notifications_batched
 
 logger = logging.getLogger("aftersales.timers")
 
@@ -34,16 +35,30 @@ def _open_deadline(*, ticket, kind: str, key: str = "", lock: bool = True) -> De
     return deadlines.first()
 
 
-def ticket_refresh_next_deadline(ticket_id: int) -> None:
-    """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time."""
-    earliest = (
-        Deadline.objects.filter(
-            ticket_id=OuterRef("pk"), state=Deadline.State.PENDING, kind__in=timers.staff_facing_kinds()
+def ticket_refresh_next_deadline(ticket_id: int, *, excluding: list[int] = ()) -> None:
+    """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time.
+
+    Plain SQL: the sweep runs it for every ticket it touches, and it reads one index range
+    (``deadline_ticket_pending``) whatever the size of the table.
+    """
+    ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {ticket_table} SET next_deadline_at = (
+                SELECT min(due_at) FROM {Deadline._meta.db_table}
+                WHERE ticket_id = %s AND state = %s AND kind IN %s AND NOT (id IN %s)
+            )
+            WHERE id = %s
+            """,
+            [
+                ticket_id,
+                Deadline.State.PENDING,
+                tuple(timers.staff_facing_kinds()) or ("",),
+                tuple(excluding) or (0,),
+                ticket_id,
+            ],
         )
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    apps.get_model("tickets", "Ticket").objects.filter(pk=ticket_id).update(next_deadline_at=Subquery(earliest))
 
 
 def _next_fire(deadline: Deadline) -> datetime:
@@ -190,46 +205,80 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(15 * 2 ** (attempts - 1), 1800))
 
 
-def _fire_one(deadline: Deadline, now: datetime, result: SweepResult) -> None:
+def _run_handler(deadline: Deadline, now: datetime) -> bool:
+    """Run the row's warning or due handler; return whether it was the warning."""
     kind = timers.handler_for(deadline.kind)
+    if kind is None:
+        raise LookupError(f"no handler is registered for deadline kind {deadline.kind!r}")
     warning = deadline.warned_at is None and deadline.warn_at is not None and deadline.due_at > now
-    try:
-        # A savepoint per row: a failing handler rolls back its own writes, not the batch.
-        with transaction.atomic():
-            if kind is None:
-                raise LookupError(f"no handler is registered for deadline kind {deadline.kind!r}")
-            if warning:
-                if kind.on_warning is not None:
-                    kind.on_warning(deadline)
-            else:
-                kind.on_due(deadline)
-    except Exception as exc:  # noqa: BLE001 — a handler's failure is recorded on its row
-        deadline.attempts += 1
-        deadline.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if deadline.attempts >= settings.DEADLINE_MAX_ATTEMPTS:
-            deadline.state = Deadline.State.FAILED
-            deadline.closed_at = now
-            deadline.next_fire_at = None
-            result.failed += 1
-            logger.error("deadline %s (%s) parked as failed: %s", deadline.pk, deadline.kind, deadline.last_error)
-        else:
-            deadline.next_fire_at = now + _backoff(deadline.attempts)
-            result.retried += 1
-            logger.warning("deadline %s (%s) failed, retrying: %s", deadline.pk, deadline.kind, deadline.last_error)
-        deadline.save(update_fields=["attempts", "last_error", "state", "closed_at", "next_fire_at", "updated_at"])
-        return
     if warning:
+        if kind.on_warning is not None:
+            kind.on_warning(deadline)
+    else:
+        kind.on_due(deadline)
+    return warning
+
+
+def _record_failure(deadline: Deadline, exc: Exception, now: datetime, result: SweepResult) -> bool:
+    """Retry later with back-off, or park the row as failed; return whether it was parked."""
+    deadline.attempts += 1
+    deadline.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if deadline.attempts >= settings.DEADLINE_MAX_ATTEMPTS:
+        deadline.state = Deadline.State.FAILED
+        deadline.closed_at = now
+        deadline.next_fire_at = None
+        result.failed += 1
+        logger.error("deadline %s (%s) parked as failed: %s", deadline.pk, deadline.kind, deadline.last_error)
+    else:
+        deadline.next_fire_at = now + _backoff(deadline.attempts)
+        result.retried += 1
+        logger.warning("deadline %s (%s) failed, retrying: %s", deadline.pk, deadline.kind, deadline.last_error)
+    deadline.save(update_fields=["attempts", "last_error", "state", "closed_at", "next_fire_at", "updated_at"])
+    return deadline.state == Deadline.State.FAILED
+
+
+def _fire_batch(ordered: list[Deadline], now: datetime, result: SweepResult, *, isolate: bool) -> None:
+    """Run the handlers of a claimed batch, ticket by ticket, and mark the rows.
+
+    ``isolate`` puts each handler in a savepoint of its own, so that one that raises rolls back
+    only its own writes. Without it the whole batch shares one savepoint (the caller's), which
+    saves two round trips per row; the caller retries with ``isolate`` if anything raises.
+    """
+    fired: list[int] = []
+    warned: list[Deadline] = []
+    for ticket_id, deadlines in groupby(ordered, key=lambda d: d.ticket_id):
+        closed = False
+        for deadline in deadlines:
+            try:
+                if isolate:
+                    with transaction.atomic():
+                        warning = _run_handler(deadline, now)
+                else:
+                    warning = _run_handler(deadline, now)
+            except Exception as exc:
+                if not isolate:
+                    raise
+                closed |= _record_failure(deadline, exc, now, result)
+                continue
+            if warning:
+                warned.append(deadline)
+            else:
+                fired.append(deadline.pk)
+                closed = True
+        if closed:
+            # Handlers lock their ticket, and so does this: ticket by ticket, in id order, two
+            # sweepers that share a ticket wait for each other instead of deadlocking.
+            ticket_refresh_next_deadline(ticket_id, excluding=fired)
+    for deadline in warned:
         deadline.warned_at = now
         deadline.next_fire_at = deadline.due_at
-        result.warned += 1
-    else:
-        deadline.state = Deadline.State.FIRED
-        deadline.fired_at = now
-        deadline.next_fire_at = None
-        result.fired += 1
-    deadline.save(update_fields=["warned_at", "state", "fired_at", "next_fire_at", "updated_at"])
-    if not warning:
-        ticket_refresh_next_deadline(deadline.ticket_id)
+        deadline.save(update_fields=["warned_at", "next_fire_at", "updated_at"])
+    if fired:
+        Deadline.objects.filter(pk__in=fired).update(
+            state=Deadline.State.FIRED, fired_at=now, next_fire_at=None, updated_at=now
+        )
+    result.warned += len(warned)
+    result.fired += len(fired)
 
 
 def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = None) -> SweepResult:
@@ -237,7 +286,7 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
 
     Each batch is one transaction that claims its rows with ``FOR UPDATE SKIP LOCKED``: several
     sweepers share the work and never take the same row; a sweeper that dies rolls back and its
-    rows are due again for the next one.
+    rows are due again for the next one. A handler's writes commit with its row's new state.
     """
     batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH
     result = SweepResult()
@@ -250,10 +299,15 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
                 .filter(state=Deadline.State.PENDING, next_fire_at__lte=now)
                 .order_by("next_fire_at")[:batch_size]
             )
-            # Handlers lock their ticket: taking tickets in id order means two sweepers that
-            # share a ticket wait for each other instead of deadlocking.
-            for deadline in sorted(batch, key=lambda d: (d.ticket_id, d.next_fire_at, d.pk)):
-                _fire_one(deadline, now, result)
+            ordered = sorted(batch, key=lambda d: (d.ticket_id, d.next_fire_at, d.pk))
+            with notifications_batched():
+                try:
+                    with transaction.atomic():
+                        _fire_batch(ordered, now, result, isolate=False)
+                except Exception:  # noqa: BLE001 — some handler raised: redo row by row
+                    for deadline in ordered:
+                        deadline.refresh_from_db(fields=["state", "warned_at", "next_fire_at", "attempts"])
+                    _fire_batch(ordered, now, result, isolate=True)
         result.batches += 1
         if len(batch) < batch_size:
             break

@@ -39,6 +39,25 @@ def notifications_deferred():
         _dispatch_deferred.reset(token)
 
 
+_batch: ContextVar[list[int] | None] = ContextVar("notifications_batch", default=None)
+
+
+@contextmanager
+def notifications_batched():
+    """Inside this block (which must sit inside a transaction) the rows written are handed to the
+    worker as one task at commit rather than one task each. For jobs that write many at once."""
+    ids: list[int] = []
+    token = _batch.set(ids)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if ids and not _dispatch_deferred.get():
+        from aftersales.tasks import notifications_send_many
+
+        transaction.on_commit(lambda: notifications_send_many.delay(ids))
+
+
 def notification_queue(
     *,
     merchant: Merchant,
@@ -62,7 +81,10 @@ def notification_queue(
         ticket=ticket,
         next_attempt_at=timezone.now(),
     )
-    if not _dispatch_deferred.get():
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(notification.pk)
+    elif not _dispatch_deferred.get():
         from aftersales.tasks import notification_send
 
         transaction.on_commit(lambda: notification_send.delay(notification.pk))
