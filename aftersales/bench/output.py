@@ -1,0 +1,18 @@
+"""The output contract of every benchmark: one JSON object per measurement, one per line."""
+
+import json
+from typing import Any, TextIO
+
+
+class Measurements:
+    def __init__(self, bench: str, stream: TextIO):
+        self.bench = bench
+        self.stream = stream
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, metric: str, value: Any, unit: str, **measured: Any) -> dict[str, Any]:
+        line = {"bench": self.bench, "metric": metric, "value": value, "unit": unit, **measured}
+        self.lines.append(line)
+        self.stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.stream.flush()
+        return line

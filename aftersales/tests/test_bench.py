@@ -1,0 +1,111 @@
+"""``bench queue`` end to end, scaled down: it seeds, measures both pages and prints JSON lines."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from aftersales.bench.seed import SLUG_PATTERN
+from aftersales.models import Merchant
+from tickets.models import ACTIVE_STATUSES, Ticket
+
+# VACUUM cannot run inside the test's transaction, and the bench runs outside one in real use.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAGES = ("dashboard:queue", "api:ticket-list")
+PER_PAGE_METRICS = ("p50", "p95", "cpu_p50", "cpu_p95", "queries_per_request")
+
+
+def run_bench(*args: str) -> list[dict]:
+    stdout, stderr = StringIO(), StringIO()
+    call_command("bench", "queue", *args, stdout=stdout, stderr=stderr)
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def test_bench_queue_prints_one_measurement_per_line_for_both_pages_at_both_sizes():
+    # When the benchmark runs at 2,000 tickets (stages of 20 and 2,000)
+    lines = run_bench("--tickets", "2000", "--requests", "5", "--warmup", "1")
+
+    # Then every line is a measurement with the common fields
+    assert lines
+    for line in lines:
+        assert {"bench", "metric", "value", "unit"} <= line.keys()
+        assert line["bench"] == "queue"
+    # and each page was timed and its queries counted at each size, over the requests asked for
+    timed = sorted(
+        (line["page"], line["tickets"], line["metric"]) for line in lines if line["metric"] in PER_PAGE_METRICS
+    )
+    assert timed == sorted(
+        (page, tickets, metric) for page in PAGES for tickets in (20, 2000) for metric in PER_PAGE_METRICS
+    )
+    for line in lines:
+        if line["metric"] in ("p50", "p95", "cpu_p50", "cpu_p95"):
+            assert line["unit"] == "ms"
+            assert line["value"] > 0
+            assert line["requests"] == 5
+        if line["metric"] == "queries_per_request":
+            assert line["unit"] == "queries"
+            assert line["value"] >= 1
+    # and the seeding reports what it wrote: 10 merchants, one ticket in ten open, the measured
+    # merchant holding 1,000 at the large stage (a full queue page) and the others the rest
+    seeds = [
+        (line["tickets"], line["open_tickets"], line["merchants"], line["merchant_tickets"])
+        for line in lines
+        if line["metric"] == "seed_time"
+    ]
+    assert seeds == [(20, 2, 10, 20), (2000, 208, 10, 1000)]
+    # and the verdicts compare the two sizes, page by page
+    verdicts = sorted((line["metric"], line["page"]) for line in lines if "met" in line)
+    assert verdicts == sorted(
+        (metric, page) for metric in ("p95_limit", "p95_growth", "cpu_p95_growth", "queries_growth") for page in PAGES
+    )
+    # and the pages ask as many queries with 100 times the tickets
+    assert [line["value"] for line in lines if line["metric"] == "queries_growth"] == [0, 0]
+
+    # And the data is the bench's own: ten bench merchants, 2,000 tickets, 208 open
+    bench_tickets = Ticket.objects.filter(merchant__slug__regex=SLUG_PATTERN)
+    assert Merchant.objects.filter(slug__regex=SLUG_PATTERN).count() == 10
+    assert bench_tickets.count() == 2000
+    assert bench_tickets.filter(status__in=ACTIVE_STATUSES).count() == 208
+    assert bench_tickets.values("merchant_id", "number").distinct().count() == 2000
+
+
+def test_bench_queue_reuses_the_data_it_left_and_starts_from_the_largest_stage():
+    # Given a first run that left 2,000 bench tickets
+    run_bench("--tickets", "2000", "--requests", "1", "--warmup", "0")
+
+    # When it runs again
+    lines = run_bench("--tickets", "2000", "--requests", "1", "--warmup", "0")
+
+    # Then it measures what is there first, writing nothing, and then shrinks to the small stage
+    seeds = [(line["tickets"], line["inserted"], line["deleted"]) for line in lines if line["metric"] == "seed_time"]
+    assert seeds == [(2000, 0, 0), (20, 0, 1980)]
+    assert Ticket.objects.filter(merchant__slug__regex=SLUG_PATTERN).count() == 20
+
+
+def test_bench_queue_refuses_sqlite(tmp_path):
+    # Given the embedded default database
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="aftersales.settings", AFTERSALES_VAR_DIR=str(tmp_path))
+
+    # When the benchmark is started on it
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bench", "queue", "--tickets", "2000"],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then it refuses before writing anything, and says what to use instead
+    assert result.returncode == 1
+    assert "bench queue measures PostgreSQL, not sqlite" in result.stderr
+    assert result.stdout == ""
