@@ -21,5 +21,8 @@ urlpatterns = [
     path("tickets/<str:number>/status/", dashboard.ticket_status, name="ticket_status"),
     path("tickets/<str:number>/priority/", dashboard.ticket_priority, name="ticket_priority"),
     path("tickets/<str:number>/tags/", dashboard.ticket_tags, name="ticket_tags"),
+    path("tickets/<str:number>/remind/", dashboard.ticket_remind, name="ticket_remind"),
+    path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
+    path("reports/sla/", dashboard.sla_report, name="sla_report"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
 ]

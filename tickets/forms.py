@@ -1,5 +1,7 @@
 """Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
 
+from datetime import date, timedelta
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -9,7 +11,7 @@ from aftersales.phones import try_normalize_phone
 from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
 from tickets.attachments import ACCEPT_ATTRIBUTE
 from tickets.models import TRANSITIONS, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
-from tickets.selectors import TicketFilters, teams_of
+from tickets.selectors import QueueSort, TicketFilters, teams_of
 
 BODY_MAX_LENGTH = 20000
 
@@ -56,6 +58,7 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     priority = forms.TypedChoiceField(label=_("Priority"), required=False, coerce=int, empty_value=None)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=QueueSort.choices)
 
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,6 +91,13 @@ class QueueFilterForm(forms.Form):
             priority=data.get("priority"),
             q=data.get("q") or "",
         )
+
+    def chosen_sort(self) -> str:
+        """The order of the queue; anything unknown falls back to "needs attention"."""
+        if not self.is_bound:
+            return QueueSort.ATTENTION
+        self.is_valid()
+        return self.cleaned_data.get("sort") or QueueSort.ATTENTION
 
 
 # --- actions on one ticket ----------------------------------------------------------------------
@@ -188,6 +198,17 @@ class TagsForm(TicketActionForm):
         return [name.strip() for name in raw.split(",") if name.strip()]
 
 
+class RemindForm(TicketActionForm):
+    """ "Remind me at": a local time in the merchant's time zone (the one the page is shown in)."""
+
+    id_prefix = "remind"
+    remind_at = forms.DateTimeField(
+        label=_("Remind me at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
 class SwitchMerchantForm(forms.Form):
     merchant = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
 
@@ -276,3 +297,46 @@ class NewTicketForm(forms.Form):
                 _("Give the customer's e-mail or phone, or the order number to take the customer from.")
             )
         return cleaned
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+REPORT_DEFAULT_DAYS = 30
+REPORT_MAX_DAYS = 366
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class ReportPeriodForm(forms.Form):
+    """A period of whole days in the merchant's time zone, both ends included; by default the
+    last 30 days up to today."""
+
+    start = forms.DateField(label=_("From"), widget=DateInput())
+    end = forms.DateField(label=_("Until"), widget=DateInput())
+
+    def __init__(self, *args, today: date, **kwargs):
+        self.default_start = today - timedelta(days=REPORT_DEFAULT_DAYS - 1)
+        self.default_end = today
+        kwargs.setdefault("initial", {"start": self.default_start, "end": self.default_end})
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                raise forms.ValidationError(_("The period ends before it starts."))
+            if (end - start).days + 1 > REPORT_MAX_DAYS:
+                raise forms.ValidationError(_("Pick a period of at most %(days)s days.") % {"days": REPORT_MAX_DAYS})
+        return cleaned
+
+    def period(self) -> tuple[date, date]:
+        """The chosen days, or the default period when the form is unbound or invalid."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        return self.default_start, self.default_end

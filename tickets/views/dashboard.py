@@ -10,7 +10,7 @@ import base64
 import binascii
 import functools
 import json
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,7 +32,9 @@ from tickets.forms import (
     NoteForm,
     PriorityForm,
     QueueFilterForm,
+    RemindForm,
     ReplyForm,
+    ReportPeriodForm,
     StatusForm,
     SwitchMerchantForm,
     TagsForm,
@@ -39,6 +42,7 @@ from tickets.forms import (
 from tickets.models import Ticket
 from tickets.selectors import (
     QueueKey,
+    QueueSort,
     attachment_for_staff,
     customer_other_tickets,
     tags_of,
@@ -46,6 +50,7 @@ from tickets.selectors import (
     ticket_queue_page,
     ticket_timeline,
 )
+from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
 
 
 def staff_required(view):
@@ -70,23 +75,56 @@ def _render(request, template: str, context: dict, status: int = 200):
 # --- the queue ----------------------------------------------------------------------------------
 
 
-def encode_queue_key(key: QueueKey) -> str:
-    raw = json.dumps([key.priority, key.created_at.isoformat(), key.id], separators=(",", ":"))
+def _encode_cursor(values: list) -> str:
+    raw = json.dumps(values, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(value: str):
+    """The JSON inside a cursor from the URL, or None for anything that is not one."""
+    if not value:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+
+
+def _aware(value) -> datetime | None:
+    """An aware instant from a cursor, or None for anything else (a naive time included)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
+
+
+def encode_queue_key(key: QueueKey) -> str:
+    # The sort goes first: a cursor of one order is never read as a place in the other.
+    if key.sort == QueueSort.DEADLINE:
+        due = key.next_deadline_at.isoformat() if key.next_deadline_at else None
+        return _encode_cursor([QueueSort.DEADLINE.value, due, key.id])
+    return _encode_cursor([QueueSort.ATTENTION.value, key.priority, key.created_at.isoformat(), key.id])
 
 
 def decode_queue_key(value: str) -> QueueKey | None:
     """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    if not value:
-        return None
-    try:
-        priority, created_at, pk = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        created_at = datetime.fromisoformat(created_at)
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if not isinstance(priority, int) or not isinstance(pk, int) or created_at.tzinfo is None:
-        return None
-    return QueueKey(priority=priority, created_at=created_at, id=pk)
+    match _decode_cursor(value):
+        case [QueueSort.ATTENTION, int() as priority, str() as created_at, int() as pk]:
+            created = _aware(created_at)
+            if created is None:
+                return None
+            return QueueKey(sort=QueueSort.ATTENTION, priority=priority, created_at=created, id=pk)
+        case [QueueSort.DEADLINE, None, int() as pk]:
+            return QueueKey(sort=QueueSort.DEADLINE, next_deadline_at=None, id=pk)
+        case [QueueSort.DEADLINE, str() as due_at, int() as pk]:
+            due = _aware(due_at)
+            if due is None:
+                return None
+            return QueueKey(sort=QueueSort.DEADLINE, next_deadline_at=due, id=pk)
+    return None
 
 
 @staff_required
@@ -95,15 +133,19 @@ def queue(request):
     membership = request.membership
     form = QueueFilterForm(request.GET or None, merchant=membership.merchant)
     filters = form.filters()
+    sort = form.chosen_sort()
     page = ticket_queue_page(
         membership=membership,
         filters=filters,
+        sort=sort,
         after=decode_queue_key(request.GET.get("after", "")),
         before=decode_queue_key(request.GET.get("before", "")),
     )
     context = {
         "form": form,
+        "sort": sort,
         "tickets": page.tickets,
+        "now": timezone.now(),
         "next_cursor": encode_queue_key(page.next_key) if page.next_key else None,
         "previous_cursor": encode_queue_key(page.previous_key) if page.previous_key else None,
         "is_filtered": filters != type(filters)(),
@@ -133,10 +175,15 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         "status_form": StatusForm(ticket=ticket),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}),
+        "remind_form": RemindForm(),
         **bound_forms,
     }
+    now = timezone.now()
     context = {
         "ticket": ticket,
+        "now": now,
+        "sla_clocks": ticket_sla_clocks(ticket=ticket, now=now),
+        "reminder": pending_reminder(ticket=ticket, user=request.user),
         "timeline": list(ticket_timeline(ticket=ticket, public_only=False)),
         "other_tickets": customer_other_tickets(membership=request.membership, ticket=ticket),
         "order": order,
@@ -267,6 +314,36 @@ def ticket_tags(request, number):
     )
 
 
+@staff_required
+@require_POST
+def ticket_remind(request, number):
+    ticket = _ticket_or_404(request, number)
+    form = RemindForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, remind_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_reminder_set(
+            ticket=ticket, actor=request.user, remind_at=data["remind_at"], note=data["note"]
+        ),
+        _("Reminder set."),
+    )
+
+
+@staff_required
+@require_POST
+def ticket_remind_cancel(request, number):
+    ticket = _ticket_or_404(request, number)
+    return _act(
+        request,
+        ticket,
+        lambda: services.ticket_reminder_cancel(ticket=ticket, actor=request.user),
+        _("Reminder cancelled."),
+    )
+
+
 # --- a ticket typed in by staff (a phone call, an e-mail) -----------------------------------------
 
 
@@ -333,6 +410,51 @@ def attachment(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def encode_breach_key(key: BreachKey) -> str:
+    return _encode_cursor([key.breached_at.isoformat(), key.id])
+
+
+def decode_breach_key(value: str) -> BreachKey | None:
+    match _decode_cursor(value):
+        case [str() as breached_at, int() as pk]:
+            instant = _aware(breached_at)
+            return BreachKey(breached_at=instant, id=pk) if instant is not None else None
+    return None
+
+
+@staff_required
+@require_GET
+def sla_report(request):
+    """Attainment per policy and target, and the breaches, over whole days of the merchant's time
+    zone (the one the middleware made current). Supervisors and merchant admins only."""
+    membership = request.membership
+    if not membership.is_supervisor:
+        return _render(request, "dashboard/forbidden.html", {}, status=403)
+    bound = "start" in request.GET or "end" in request.GET
+    form = ReportPeriodForm(request.GET if bound else None, today=timezone.localdate())
+    first_day, last_day = form.period()
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(first_day, time.min, tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    report = sla_attainment(merchant=membership.merchant, start=start, end=end)
+    breaches = sla_breaches_page(
+        merchant=membership.merchant, start=start, end=end, after=decode_breach_key(request.GET.get("after", ""))
+    )
+    context = {
+        "form": form,
+        "first_day": first_day,
+        "last_day": last_day,
+        "report": report,
+        "breaches": breaches.breaches,
+        "next_cursor": encode_breach_key(breaches.next_key) if breaches.next_key else None,
+        "is_later_page": "after" in request.GET,
+    }
+    return _render(request, "dashboard/sla_report.html", context)
 
 
 # --- who is working where -----------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""How SLA clocks read on the dashboard: countdowns ("in 42 min", "3 h 5 min overdue") and
+business durations ("1 h 30 min").
+
+``static/js/countdown.js`` ticks the countdowns on in the browser with the same words, which it
+reads from ``countdown_formats`` so that both speak the page's language.
+"""
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.sla_selectors import ClockState, clock_state
+
+register = template.Library()
+
+MINUTES_PER_DAY = 24 * 60
+
+
+def _unit_formats() -> dict[str, str]:
+    return {
+        "days": _("%(n)s d"),
+        "hours": _("%(n)s h"),
+        "minutes": _("%(n)s min"),
+    }
+
+
+def _state_labels() -> dict[str, str]:
+    return {
+        ClockState.NORMAL: _("On track"),
+        ClockState.WARNING: _("Due soon"),
+        ClockState.BREACHED: _("Breached"),
+    }
+
+
+def duration_text(minutes: int, *, with_days: bool = True) -> str:
+    """A duration such as "2 d 3 h", "3 h 5 min" or "42 min". Business durations pass
+    ``with_days=False``: a business day is not 24 hours."""
+    units = _unit_formats()
+    minutes = max(int(minutes), 0)
+    days, rest = divmod(minutes, MINUTES_PER_DAY) if with_days else (0, minutes)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        parts = [units["days"] % {"n": days}] + ([units["hours"] % {"n": hours}] if hours else [])
+    elif hours:
+        parts = [units["hours"] % {"n": hours}] + ([units["minutes"] % {"n": minutes}] if minutes else [])
+    else:
+        parts = [units["minutes"] % {"n": minutes}]
+    return " ".join(parts)
+
+
+def countdown_text(due_at: datetime, now: datetime) -> str:
+    seconds = (due_at - now).total_seconds()
+    if seconds > 0:
+        return _("in %(duration)s") % {"duration": duration_text(int(seconds // 60))}
+    return _("%(duration)s overdue") % {"duration": duration_text(int(-seconds // 60))}
+
+
+@register.filter
+def business_duration(minutes) -> str:
+    if minutes is None or minutes == "":
+        return "—"
+    return duration_text(int(minutes), with_days=False)
+
+
+@register.inclusion_tag("dashboard/includes/countdown.html", takes_context=True)
+def countdown(context, due_at: datetime | None, warn_at: datetime | None = None, escalation_level: int = 0):
+    """A deadline's countdown with its state badge: on track, due soon (past the warning time) or
+    breached (past due, or the ticket already escalated for a breach)."""
+    now = context.get("now") or timezone.now()
+    state = clock_state(due_at=due_at, warn_at=warn_at, escalation_level=escalation_level or 0, now=now)
+    return {
+        "state": state,
+        "state_label": _state_labels().get(state, ""),
+        "due_at": due_at,
+        "warn_at": warn_at,
+        "escalated": bool(escalation_level),
+        "text": countdown_text(due_at, now) if due_at is not None else "",
+    }
+
+
+@register.simple_tag
+def countdown_formats() -> dict:
+    """The words countdown.js needs, in the page's language; render with ``json_script``."""
+    return {
+        "in": _("in %(duration)s"),
+        "overdue": _("%(duration)s overdue"),
+        "units": _unit_formats(),
+        "states": _state_labels(),
+    }
