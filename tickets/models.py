@@ -343,6 +343,8 @@ class SlaPolicy(MerchantOwnedModel):
     first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"), null=True, blank=True)
     next_response_minutes = models.PositiveIntegerField(_("next response (business minutes)"), null=True, blank=True)
     resolution_minutes = models.PositiveIntegerField(_("resolution (business minutes)"), null=True, blank=True)
+    # "% of" is not a format string, but xgettext would take it for one.
+    # xgettext:no-python-format
     warning_percent = models.PositiveSmallIntegerField(_("warn at (% of target)"), default=80)
     breach_assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
