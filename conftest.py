@@ -21,10 +21,16 @@ def pytest_configure(config):
     if db["ENGINE"] != "django.db.backends.sqlite3" and not _reachable(
         db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)
     ):
-        missing.append(f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} (pg_ctlcluster 15 main start)")
+        missing.append(
+            f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} "
+            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)"
+        )
     redis = urlparse(settings.REDIS_URL) if settings.REDIS_URL else None
     if redis and not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
-        missing.append(f"Redis at {redis.hostname}:{redis.port} (redis-server --daemonize yes)")
+        missing.append(
+            f"Redis at {redis.hostname}:{redis.port} "
+            "(redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no)"
+        )
     if missing:
         raise pytest.UsageError("The tests need these services running: " + "; ".join(missing))
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from tickets.sla_selectors import ClockState, clock_state
@@ -64,20 +65,35 @@ def business_duration(minutes) -> str:
     return duration_text(int(minutes), with_days=False)
 
 
-@register.inclusion_tag("dashboard/includes/countdown.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def countdown(context, due_at: datetime | None, warn_at: datetime | None = None, escalation_level: int = 0):
     """A deadline's countdown with its state badge: on track, due soon (past the warning time) or
-    breached (past due, or the ticket already escalated for a breach)."""
+    breached (past due, or the ticket already escalated for a breach).
+
+    Built in Python rather than from a template: the queue renders one per row, and a template
+    render per row was most of the page's time.
+    """
     now = context.get("now") or timezone.now()
     state = clock_state(due_at=due_at, warn_at=warn_at, escalation_level=escalation_level or 0, now=now)
-    return {
-        "state": state,
-        "state_label": _state_labels().get(state, ""),
-        "due_at": due_at,
-        "warn_at": warn_at,
-        "escalated": bool(escalation_level),
-        "text": countdown_text(due_at, now) if due_at is not None else "",
-    }
+    if state == "none":
+        return format_html('<span class="muted">—</span>')
+    attributes = format_html(' data-escalated="1"') if escalation_level else ""
+    badge = format_html('<span class="countdown__badge">{}</span>', _state_labels().get(state, ""))
+    if due_at is None:
+        return format_html('<span class="countdown countdown--{}"{}>{}</span>', state, attributes, badge)
+    local_due = timezone.localtime(due_at)
+    warn = format_html(' data-warn="{}"', timezone.localtime(warn_at).isoformat()) if warn_at else ""
+    return format_html(
+        '<span class="countdown countdown--{state}" data-due="{due}"{warn}{attributes}>{badge} '
+        '<time class="countdown__text" datetime="{due}" title="{title}">{text}</time></span>',
+        state=state,
+        due=local_due.isoformat(),
+        warn=warn,
+        attributes=attributes,
+        badge=badge,
+        title=_("Due %(due)s") % {"due": local_due.strftime("%Y-%m-%d %H:%M")},
+        text=countdown_text(due_at, now),
+    )
 
 
 @register.simple_tag
