@@ -7,14 +7,12 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, User
+from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
-from aftersales.services.notifications import notification_queue
 from tickets import sla
 from tickets.attachments import inspect_upload
 from tickets.models import (
@@ -31,6 +29,8 @@ from tickets.models import (
     TicketPriority,
     TicketStatus,
 )
+from tickets.notify import customer_language, notify_customer, notify_staff
+from tickets.timeline import event_append
 
 Verb = TicketEvent.Verb
 MAX_BODY_LENGTH = 20000
@@ -48,19 +48,6 @@ def _staff_membership(*, actor: User, merchant_id: int) -> Membership:
     if membership is None or not actor.is_active:
         raise PermissionRefused(_("You are not a member of this merchant's staff."))
     return membership
-
-
-def _event(ticket: Ticket, verb: str, *, actor_user=None, actor_customer=None, data=None, public=False, message=None):
-    return TicketEvent.objects.create(
-        merchant_id=ticket.merchant_id,
-        ticket=ticket,
-        verb=verb,
-        actor_user=actor_user,
-        actor_customer=actor_customer,
-        data=data or {},
-        is_public=public,
-        message=message,
-    )
 
 
 def _clean_body(body: str) -> str:
@@ -111,58 +98,6 @@ def _store_files(ticket: Ticket, message: Message, checked, *, user=None, custom
     return stored
 
 
-def _customer_language(ticket: Ticket) -> str:
-    return ticket.customer.language or ticket.merchant.default_language
-
-
-def _notify_customer(ticket: Ticket, template: str, extra: dict | None = None) -> None:
-    customer = ticket.customer
-    context = {
-        "customer_name": customer.name,
-        "merchant_name": ticket.merchant.name,
-        "ticket_number": ticket.number,
-        "ticket_subject": ticket.subject,
-        "portal_url": settings.SITE_URL + reverse("portal:home", kwargs={"merchant_slug": ticket.merchant.slug}),
-        **(extra or {}),
-    }
-    if customer.email:
-        channel, recipient = Notification.Channel.EMAIL, customer.email
-    elif customer.phone:
-        channel, recipient = Notification.Channel.SMS, customer.phone
-    else:
-        return
-    notification_queue(
-        merchant=ticket.merchant,
-        channel=channel,
-        recipient=recipient,
-        template=template,
-        context=context,
-        language=_customer_language(ticket),
-        ticket=ticket,
-    )
-
-
-def _notify_staff(ticket: Ticket, user: User | None, template: str, extra: dict | None = None) -> None:
-    if user is None or not user.email:
-        return
-    notification_queue(
-        merchant=ticket.merchant,
-        channel=Notification.Channel.EMAIL,
-        recipient=user.email,
-        recipient_user=user,
-        template=template,
-        context={
-            "ticket_number": ticket.number,
-            "ticket_subject": ticket.subject,
-            "merchant_name": ticket.merchant.name,
-            "ticket_url": settings.SITE_URL + reverse("dashboard:ticket", kwargs={"number": ticket.number}),
-            **(extra or {}),
-        },
-        language=user.language or ticket.merchant.default_language,
-        ticket=ticket,
-    )
-
-
 def _set_status(ticket: Ticket, status: str, *, actor_user=None, actor_customer=None, note: str = "") -> list[str]:
     """Move the (locked) ticket; return the fields changed. Refuses what the table does not allow."""
     if not ticket.can_transition_to(status):
@@ -188,7 +123,7 @@ def _set_status(ticket: Ticket, status: str, *, actor_user=None, actor_customer=
     data = {"from": previous, "to": status}
     if note:
         data["note"] = note
-    _event(
+    event_append(
         ticket,
         Verb.STATUS_CHANGED,
         actor_user=actor_user,
@@ -292,7 +227,7 @@ def ticket_create(
             body=body,
         )
         _store_files(ticket, message, checked, user=created_by, customer=None if created_by else customer)
-        _event(
+        event_append(
             ticket,
             Verb.CREATED,
             actor_user=created_by,
@@ -302,9 +237,9 @@ def ticket_create(
             message=message,
         )
         sla.sla_on_created(ticket, now)
-        _notify_customer(ticket, "ticket_created")
+        notify_customer(ticket, "ticket_created")
         if assignee is not None:
-            _notify_staff(ticket, assignee, "ticket_assigned")
+            notify_staff(ticket, assignee, "ticket_assigned")
     return ticket
 
 
@@ -333,7 +268,7 @@ def ticket_reply(
             merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.REPLY, author_user=actor, body=body
         )
         _store_files(ticket, message, checked, user=actor)
-        _event(ticket, Verb.REPLY, actor_user=actor, public=True, message=message)
+        event_append(ticket, Verb.REPLY, actor_user=actor, public=True, message=message)
         sla.sla_on_public_reply(ticket, message.created_at)
         changed = ["updated_at"]
         if ticket.first_responded_at is None:
@@ -342,7 +277,7 @@ def ticket_reply(
         if target is not None:
             changed += _set_status(ticket, target, actor_user=actor)
         ticket.save(update_fields=changed)
-        _notify_customer(ticket, "ticket_reply", {"reply": body, "agent_name": actor.get_full_name() or actor.username})
+        notify_customer(ticket, "ticket_reply", {"reply": body, "agent_name": actor.get_full_name() or actor.username})
     return message
 
 
@@ -357,7 +292,7 @@ def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence[Uploa
             merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.NOTE, author_user=actor, body=body
         )
         _store_files(ticket, message, checked, user=actor)
-        _event(ticket, Verb.NOTE, actor_user=actor, public=False, message=message)
+        event_append(ticket, Verb.NOTE, actor_user=actor, public=False, message=message)
         ticket.save(update_fields=["updated_at"])
     return message
 
@@ -385,14 +320,14 @@ def ticket_customer_message(
             body=body,
         )
         _store_files(ticket, message, checked, customer=customer)
-        _event(ticket, Verb.CUSTOMER_MESSAGE, actor_customer=customer, public=True, message=message)
+        event_append(ticket, Verb.CUSTOMER_MESSAGE, actor_customer=customer, public=True, message=message)
         ticket.last_customer_message_at = timezone.now()
         changed = ["last_customer_message_at", "updated_at"]
         if ticket.status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
             changed += _set_status(ticket, TicketStatus.OPEN, actor_customer=customer)
         sla.sla_on_customer_message(ticket, ticket.last_customer_message_at)
         ticket.save(update_fields=changed)
-        _notify_staff(ticket, ticket.assignee, "ticket_customer_message", {"message": body})
+        notify_staff(ticket, ticket.assignee, "ticket_customer_message", {"message": body})
     return message
 
 
@@ -415,9 +350,9 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None, team: T
         ticket.assignee = assignee
         ticket.team = team
         ticket.save(update_fields=["assignee", "team", "updated_at"])
-        _event(ticket, Verb.ASSIGNED, actor_user=actor, data=data)
+        event_append(ticket, Verb.ASSIGNED, actor_user=actor, data=data)
         if assignee is not None and assignee != actor:
-            _notify_staff(ticket, assignee, "ticket_assigned", {"assigned_by": str(actor)})
+            notify_staff(ticket, assignee, "ticket_assigned", {"assigned_by": str(actor)})
     return ticket
 
 
@@ -431,9 +366,9 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, note: str 
         ticket.save(update_fields=[*changed, "updated_at"])
         if status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
             # The label is stored in the outbox row: word it in the customer's language, not the agent's.
-            with translation.override(_customer_language(ticket)):
+            with translation.override(customer_language(ticket)):
                 status_label = str(ticket.get_status_display())
-            _notify_customer(ticket, "ticket_status", {"status": status_label, "status_code": status})
+            notify_customer(ticket, "ticket_status", {"status": status_label, "status_code": status})
     return ticket
 
 
@@ -445,7 +380,7 @@ def ticket_change_priority(*, ticket: Ticket, actor: User, priority: int) -> Tic
         _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
         if ticket.priority == priority:
             return ticket
-        _event(ticket, Verb.PRIORITY_CHANGED, actor_user=actor, data={"from": ticket.priority, "to": priority})
+        event_append(ticket, Verb.PRIORITY_CHANGED, actor_user=actor, data={"from": ticket.priority, "to": priority})
         ticket.priority = priority
         ticket.save(update_fields=["priority", "updated_at"])
     return ticket
@@ -464,7 +399,7 @@ def ticket_link_order(*, ticket: Ticket, actor: User, order: Order, order_lines:
         ticket.store_id = order.store_id
         ticket.save(update_fields=["order", "store", "updated_at"])
         ticket.order_lines.set(order_lines)
-        _event(
+        event_append(
             ticket,
             Verb.ORDER_LINKED,
             actor_user=actor,
@@ -484,7 +419,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str]) -> Tic
         tags = [Tag.objects.get_or_create(merchant_id=ticket.merchant_id, name=name)[0] for name in names]
         ticket.tags.set(tags)
         ticket.save(update_fields=["updated_at"])
-        _event(ticket, Verb.TAGS_CHANGED, actor_user=actor, data={"from": before, "to": names})
+        event_append(ticket, Verb.TAGS_CHANGED, actor_user=actor, data={"from": before, "to": names})
     return ticket
 
 
@@ -505,9 +440,10 @@ def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at, note: str = "
             kind=REMINDER_KIND,
             key=str(actor.pk),
             due_at=remind_at,
-            payload={"user": actor.pk, "note": note.strip()[:500]},
+            user=actor,
+            payload={"note": note.strip()[:500]},
         )
-        _event(
+        event_append(
             ticket, Verb.REMINDER_SET, actor_user=actor, data={"at": remind_at.isoformat(), "note": note.strip()[:500]}
         )
     return ticket
@@ -523,15 +459,15 @@ def ticket_reminder_cancel(*, ticket: Ticket, actor: User) -> Ticket:
 
 def _on_reminder_due(deadline) -> None:
     ticket = deadline.ticket  # the sweep brought it, with its merchant
-    user = User.objects.filter(pk=deadline.payload.get("user")).first()
-    _event(
+    user = deadline.user  # the sweep brought it
+    event_append(
         ticket,
         Verb.REMINDER_DUE,
         actor_user=None,
-        data={"deadline": deadline.pk, "user": deadline.payload.get("user"), "note": deadline.payload.get("note", "")},
+        data={"deadline": deadline.pk, "user": deadline.user_id, "note": deadline.payload.get("note", "")},
     )
     if ticket.status not in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
-        _notify_staff(ticket, user, "reminder_due", {"note": deadline.payload.get("note", "")})
+        notify_staff(ticket, user, "reminder_due", {"note": deadline.payload.get("note", "")})
 
 
 def register_deadline_handlers() -> None:

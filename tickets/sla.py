@@ -8,14 +8,12 @@ bottom when a warning or a target falls due.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from aftersales import timers
 from aftersales.business_time import CalendarSpec
-from aftersales.models import BusinessCalendar, Deadline, Membership, Notification
+from aftersales.models import BusinessCalendar, Deadline, Membership
 from aftersales.services.deadlines import (
     deadline_cancel,
     deadline_meet,
@@ -23,8 +21,9 @@ from aftersales.services.deadlines import (
     deadline_resume,
     deadline_schedule,
 )
-from aftersales.services.notifications import notification_queue
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket, TicketEvent, TicketStatus
+from tickets.notify import notify_staff
+from tickets.timeline import event_append
 
 KIND_PREFIX = "sla."
 RESPONSE_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.NEXT_RESPONSE)
@@ -166,27 +165,10 @@ def _supervisors(merchant_id: int):
 
 
 def _notify(ticket: Ticket, users, template: str, target: str, context: dict) -> None:
-    url = settings.SITE_URL + reverse("dashboard:ticket", kwargs={"number": ticket.number})
-    for user in {user.pk: user for user in users if user.email}.values():
-        language = user.language or ticket.merchant.default_language
-        with translation.override(language):
+    for user in {user.pk: user for user in users}.values():
+        with translation.override(user.language or ticket.merchant.default_language):
             target_label = str(SlaTarget(target).label)
-        notification_queue(
-            merchant=ticket.merchant,
-            channel=Notification.Channel.EMAIL,
-            recipient=user.email,
-            recipient_user=user,
-            template=template,
-            context={
-                "ticket_number": ticket.number,
-                "ticket_subject": ticket.subject,
-                "ticket_url": url,
-                "target": target_label,
-                **context,
-            },
-            language=language,
-            ticket=ticket,
-        )
+        notify_staff(ticket, user, template, {"target": target_label, **context})
 
 
 def _local_time(ticket: Ticket, instant: datetime) -> str:
@@ -197,10 +179,9 @@ def _local_time(ticket: Ticket, instant: datetime) -> str:
 def _on_warning(deadline: Deadline) -> None:
     ticket = Ticket.objects.select_related("merchant", "assignee", "team").get(pk=deadline.ticket_id)
     target = target_of(deadline.kind)
-    TicketEvent.objects.create(
-        merchant_id=ticket.merchant_id,
-        ticket=ticket,
-        verb=TicketEvent.Verb.SLA_WARNING,
+    event_append(
+        ticket,
+        TicketEvent.Verb.SLA_WARNING,
         data={"target": target, "due_at": deadline.due_at.isoformat()},
     )
     if ticket.assignee_id:
@@ -235,10 +216,9 @@ def _on_breach(deadline: Deadline) -> None:
         due_at=deadline.due_at,
         breached_at=timezone.now(),
     )
-    TicketEvent.objects.create(
-        merchant_id=ticket.merchant_id,
-        ticket=ticket,
-        verb=TicketEvent.Verb.SLA_BREACHED,
+    event_append(
+        ticket,
+        TicketEvent.Verb.SLA_BREACHED,
         data={
             "target": target,
             "due_at": deadline.due_at.isoformat(),
@@ -257,10 +237,9 @@ def _on_breach(deadline: Deadline) -> None:
             new_assignee = ticket.assignee
         new_team = policy.breach_team if policy.breach_team_id else ticket.team
         if (new_assignee, new_team) != (ticket.assignee, ticket.team):
-            TicketEvent.objects.create(
-                merchant_id=ticket.merchant_id,
-                ticket=ticket,
-                verb=TicketEvent.Verb.ASSIGNED,
+            event_append(
+                ticket,
+                TicketEvent.Verb.ASSIGNED,
                 data={
                     "from": ticket.assignee_id,
                     "to": new_assignee.pk if new_assignee else None,

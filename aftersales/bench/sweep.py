@@ -72,9 +72,9 @@ def _insert_deadlines(
             cursor.execute(
                 f"""
                 INSERT INTO {table} (created_at, updated_at, merchant_id, ticket_id, kind, key, state,
-                    started_at, due_at, next_fire_at, attempts, last_error, payload)
+                    started_at, due_at, next_fire_at, attempts, last_error, user_id, payload)
                 SELECT now(), now(), %s, (%s::bigint[])[1 + (n %% %s)], %s, %s || n, 'pending',
-                    now(), {due_sql}, {due_sql}, 0, '', jsonb_build_object('user', %s::bigint, 'note', '')
+                    now(), {due_sql}, {due_sql}, 0, '', %s, jsonb_build_object('note', '')
                 FROM generate_series(%s, %s) AS n
                 """,
                 [merchant.pk, ticket_ids, len(ticket_ids), REMINDER_KIND, key_prefix, user.pk, start, stop],

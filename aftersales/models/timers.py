@@ -38,6 +38,14 @@ class Deadline(MerchantOwnedModel):
         related_name="+",
         help_text=_("Business time is counted on this calendar; empty means wall-clock time."),
     )
+    user = models.ForeignKey(
+        "aftersales.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The staff member a personal timer (a reminder) belongs to."),
+    )
     target_minutes = models.PositiveIntegerField(_("target (minutes)"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"))
     due_at = models.DateTimeField(_("due"))

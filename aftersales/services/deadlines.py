@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from aftersales import timers
+from aftersales.bulk import bulk_inserts
 from aftersales.business_time import CalendarSpec
 from aftersales.models import BusinessCalendar, Deadline, DeadlinePause
 from aftersales.services.notifications import notifications_batched
@@ -35,28 +36,33 @@ def _open_deadline(*, ticket, kind: str, key: str = "", lock: bool = True) -> De
     return deadlines.first()
 
 
-def ticket_refresh_next_deadline(ticket_id: int, *, excluding: list[int] = ()) -> None:
-    """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time.
+def ticket_refresh_next_deadline(ticket_id: int) -> None:
+    """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time."""
+    tickets_refresh_next_deadline([ticket_id])
 
-    Plain SQL: the sweep runs it for every ticket it touches, and it reads one index range
-    (``deadline_ticket_pending``) whatever the size of the table.
-    """
+
+def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int] = ()) -> None:
+    """The same for several tickets in one statement, reading past the ``excluding`` deadlines
+    (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
+    (``deadline_ticket_pending``) whatever the size of the table."""
+    if not ticket_ids:
+        return
     ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {ticket_table} SET next_deadline_at = (
-                SELECT min(due_at) FROM {Deadline._meta.db_table}
-                WHERE ticket_id = %s AND state = %s AND kind IN %s AND NOT (id IN %s)
+            UPDATE {ticket_table} AS ticket SET next_deadline_at = (
+                SELECT min(deadline.due_at) FROM {Deadline._meta.db_table} AS deadline
+                WHERE deadline.ticket_id = ticket.id AND deadline.state = %s AND deadline.kind IN %s
+                  AND NOT (deadline.id IN %s)
             )
-            WHERE id = %s
+            WHERE ticket.id IN %s
             """,
             [
-                ticket_id,
                 Deadline.State.PENDING,
                 tuple(timers.staff_facing_kinds()) or ("",),
                 tuple(excluding) or (0,),
-                ticket_id,
+                tuple(ticket_ids),
             ],
         )
 
@@ -79,6 +85,7 @@ def deadline_schedule(
     warn_at: datetime | None = None,
     payload: dict | None = None,
     start: datetime | None = None,
+    user=None,
 ) -> Deadline:
     """Start (or restart) the one open deadline of this kind on the ticket.
 
@@ -108,6 +115,7 @@ def deadline_schedule(
         deadline.attempts = 0
         deadline.last_error = ""
         deadline.payload = payload or {}
+        deadline.user = user
         deadline.next_fire_at = _next_fire(deadline)
         if deadline.pk:
             DeadlinePause.objects.filter(deadline=deadline, resumed_at__isnull=True).update(resumed_at=start)
@@ -246,12 +254,13 @@ def _fire_batch(ordered: list[Deadline], now: datetime, result: SweepResult, *, 
     """
     fired: list[int] = []
     warned: list[Deadline] = []
+    refresh: list[int] = []
     for ticket_id, deadlines in groupby(ordered, key=lambda d: d.ticket_id):
         closed = False
         for deadline in deadlines:
             try:
                 if isolate:
-                    with transaction.atomic():
+                    with transaction.atomic(), bulk_inserts():
                         warning = _run_handler(deadline, now)
                 else:
                     warning = _run_handler(deadline, now)
@@ -266,9 +275,8 @@ def _fire_batch(ordered: list[Deadline], now: datetime, result: SweepResult, *, 
                 fired.append(deadline.pk)
                 closed = True
         if closed:
-            # Handlers lock their ticket, and so does this: ticket by ticket, in id order, two
-            # sweepers that share a ticket wait for each other instead of deadlocking.
-            ticket_refresh_next_deadline(ticket_id, excluding=fired)
+            refresh.append(ticket_id)
+    tickets_refresh_next_deadline(refresh, excluding=fired)
     for deadline in warned:
         deadline.warned_at = now
         deadline.next_fire_at = deadline.due_at
@@ -279,6 +287,12 @@ def _fire_batch(ordered: list[Deadline], now: datetime, result: SweepResult, *, 
         )
     result.warned += len(warned)
     result.fired += len(fired)
+
+
+def _lock_tickets(ticket_ids: list[int]) -> None:
+    ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {ticket_table} WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ticket_ids)])
 
 
 def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = None) -> SweepResult:
@@ -295,14 +309,20 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
         with transaction.atomic():
             batch = list(
                 Deadline.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("ticket", "ticket__merchant", "calendar")
+                .select_related("ticket", "ticket__merchant", "calendar", "user")
                 .filter(state=Deadline.State.PENDING, next_fire_at__lte=now)
                 .order_by("next_fire_at")[:batch_size]
             )
+            if not batch:
+                break
             ordered = sorted(batch, key=lambda d: (d.ticket_id, d.next_fire_at, d.pk))
+            # Lock the batch's tickets at once, in id order: handlers that lock their ticket, and
+            # the refresh of next deadlines, then take no new ticket lock, so two sweepers that
+            # share tickets wait for each other instead of deadlocking.
+            _lock_tickets(sorted({deadline.ticket_id for deadline in batch}))
             with notifications_batched():
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic(), bulk_inserts():
                         _fire_batch(ordered, now, result, isolate=False)
                 except Exception:  # noqa: BLE001 — some handler raised: redo row by row
                     for deadline in ordered:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from aftersales import bulk
 from aftersales.models import Merchant, Notification
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
 from aftersales.notifications.rendering import render_notification
@@ -39,19 +40,21 @@ def notifications_deferred():
         _dispatch_deferred.reset(token)
 
 
-_batch: ContextVar[list[int] | None] = ContextVar("notifications_batch", default=None)
+_batch: ContextVar[list[Notification] | None] = ContextVar("notifications_batch", default=None)
 
 
 @contextmanager
 def notifications_batched():
     """Inside this block (which must sit inside a transaction) the rows written are handed to the
     worker as one task at commit rather than one task each. For jobs that write many at once."""
-    ids: list[int] = []
-    token = _batch.set(ids)
+    queued: list[Notification] = []
+    token = _batch.set(queued)
     try:
         yield
     finally:
         _batch.reset(token)
+    # Rows dropped by a rolled-back savepoint have no key, or a key the worker will not find.
+    ids = [notification.pk for notification in queued if notification.pk is not None]
     if ids and not _dispatch_deferred.get():
         from aftersales.tasks import notifications_send_many
 
@@ -70,20 +73,22 @@ def notification_queue(
     recipient_user=None,
 ) -> Notification:
     """Write an outbox row and ask a worker to send it once the caller's transaction commits."""
-    notification = Notification.objects.create(
-        merchant=merchant,
-        channel=channel,
-        recipient=recipient,
-        recipient_user=recipient_user,
-        template=template,
-        context=context,
-        language=language or merchant.default_language,
-        ticket=ticket,
-        next_attempt_at=timezone.now(),
-    )
     batch = _batch.get()
+    notification = bulk.insert(
+        Notification(
+            merchant=merchant,
+            channel=channel,
+            recipient=recipient,
+            recipient_user=recipient_user,
+            template=template,
+            context=context,
+            language=language or merchant.default_language,
+            ticket=ticket,
+            next_attempt_at=timezone.now(),
+        )
+    )
     if batch is not None:
-        batch.append(notification.pk)
+        batch.append(notification)
     elif not _dispatch_deferred.get():
         from aftersales.tasks import notification_send
 

@@ -35,7 +35,8 @@ def _seed_due_reminders(count: int, tickets: int = 40) -> list[int]:
             started_at=due,
             due_at=due,
             next_fire_at=due,
-            payload={"user": user.pk, "note": ""},
+            user=user,
+            payload={"note": ""},
         )
         for i in range(count)
     )

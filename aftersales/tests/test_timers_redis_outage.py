@@ -97,7 +97,8 @@ def test_timers_that_fall_due_while_redis_is_down_fire_once_it_is_back(tmp_path)
                 started_at=timezone.now(),
                 due_at=due,
                 next_fire_at=due,
-                payload={"user": user.pk, "note": ""},
+                user=user,
+                payload={"note": ""},
             )
 
         # Redis goes away before the timers are due, and stays away past their due time.

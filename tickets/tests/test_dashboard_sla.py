@@ -446,11 +446,12 @@ def test_remind_me_sets_a_reminder_at_a_local_time_and_cancel_takes_it_back(clie
         response = client.post(url, {"remind_at": "2026-11-23T15:30", "note": "Call the courier"}, follow=True)
 
         reminder = Deadline.objects.get(ticket=ticket, kind=REMINDER_KIND)
-        assert (reminder.state, reminder.key, reminder.due_at, reminder.payload) == (
+        assert (reminder.state, reminder.key, reminder.user_id, reminder.due_at, reminder.payload) == (
             "pending",
             str(agent.pk),
+            agent.pk,
             shanghai(23, 15, 30),  # 15:30 in Shanghai, the merchant's time zone
-            {"user": agent.pk, "note": "Call the courier"},
+            {"note": "Call the courier"},
         )
         assert _flash(response) == ["Reminder set."]
         assert response.context["reminder"] == reminder

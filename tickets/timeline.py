@@ -1,0 +1,22 @@
+"""Appending to a case's timeline. Events are only ever added, never changed or removed."""
+
+from aftersales import bulk
+from tickets.models import Ticket, TicketEvent
+
+
+def event_append(
+    ticket: Ticket, verb: str, *, actor_user=None, actor_customer=None, data=None, public=False, message=None
+) -> TicketEvent:
+    """Add an event in the caller's transaction (gathered into one insert inside the sweep)."""
+    return bulk.insert(
+        TicketEvent(
+            merchant_id=ticket.merchant_id,
+            ticket=ticket,
+            verb=verb,
+            actor_user=actor_user,
+            actor_customer=actor_customer,
+            data=data or {},
+            is_public=public,
+            message=message,
+        )
+    )
