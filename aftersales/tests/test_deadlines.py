@@ -224,3 +224,50 @@ def test_the_sweep_loops_batch_after_batch_until_nothing_is_due(ticket):
 
     assert (result.fired, result.batches) == (7, 3)
     assert Deadline.objects.filter(state="fired").count() == 7
+
+
+CUSTOMER_KIND = "test.customer_reminder"
+timers.register(
+    CUSTOMER_KIND,
+    on_warning=lambda d: _record(d, "customer_reminded"),
+    on_due=lambda d: _record(d, "customer_request_expired"),
+    staff_facing=False,
+)
+
+
+def test_a_customer_timer_reminds_before_and_acts_at_expiry_without_touching_the_staff_queue(ticket):
+    deadline_schedule(
+        ticket=ticket,
+        kind=CUSTOMER_KIND,
+        due_at=MONDAY_10 + timedelta(days=3),
+        warn_at=MONDAY_10 + timedelta(days=2),
+        start=MONDAY_10,
+    )
+    ticket.refresh_from_db()
+    assert ticket.next_deadline_at is None
+
+    with time_machine.travel(MONDAY_10 + timedelta(days=2, seconds=1), tick=False):
+        assert deadlines_sweep().warned == 1
+    with time_machine.travel(MONDAY_10 + timedelta(days=3, seconds=1), tick=False):
+        assert deadlines_sweep().fired == 1
+
+    assert list(TicketEvent.objects.order_by("id").values_list("verb", flat=True)) == [
+        "customer_reminded",
+        "customer_request_expired",
+    ]
+
+
+def test_the_next_deadline_of_a_ticket_follows_its_staff_timers(ticket):
+    deadline_schedule(ticket=ticket, kind=KIND, key="late", due_at=MONDAY_10 + timedelta(hours=5))
+    deadline_schedule(ticket=ticket, kind=KIND, key="soon", due_at=MONDAY_10 + timedelta(hours=1))
+    ticket.refresh_from_db()
+    assert ticket.next_deadline_at == MONDAY_10 + timedelta(hours=1)
+
+    with time_machine.travel(MONDAY_10 + timedelta(hours=1), tick=False):
+        deadlines_sweep()
+    ticket.refresh_from_db()
+    assert ticket.next_deadline_at == MONDAY_10 + timedelta(hours=5)
+
+    deadline_cancel(ticket=ticket, kind=KIND, key="late")
+    ticket.refresh_from_db()
+    assert ticket.next_deadline_at is None
