@@ -307,14 +307,19 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
     while max_batches is None or result.batches < max_batches:
         now = timezone.now()
         with transaction.atomic():
-            batch = list(
-                Deadline.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("ticket", "ticket__merchant", "calendar", "user")
+            # Claim ids with the narrowest query (it runs every sweep, due or not), then read the
+            # claimed rows with what their handlers need.
+            claimed = list(
+                Deadline.objects.select_for_update(skip_locked=True)
                 .filter(state=Deadline.State.PENDING, next_fire_at__lte=now)
-                .order_by("next_fire_at")[:batch_size]
+                .order_by("next_fire_at")
+                .values_list("pk", flat=True)[:batch_size]
             )
-            if not batch:
+            if not claimed:
                 break
+            batch = list(
+                Deadline.objects.filter(pk__in=claimed).select_related("ticket", "ticket__merchant", "calendar", "user")
+            )
             ordered = sorted(batch, key=lambda d: (d.ticket_id, d.next_fire_at, d.pk))
             # Lock the batch's tickets at once, in id order: handlers that lock their ticket, and
             # the refresh of next deadlines, then take no new ticket lock, so two sweepers that
@@ -329,7 +334,7 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
                         deadline.refresh_from_db(fields=["state", "warned_at", "next_fire_at", "attempts"])
                     _fire_batch(ordered, now, result, isolate=True)
         result.batches += 1
-        if len(batch) < batch_size:
+        if len(claimed) < batch_size:
             break
     return result
 
