@@ -1,9 +1,17 @@
 """Small pieces of the staff dashboard's pages: labels for stored codes, a line per timeline event."""
 
+from html import escape
+
 from django import template
+from django.template.defaultfilters import timesince_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from tickets.models import TicketChannel, TicketEvent, TicketPriority, TicketStatus
+from tickets.models import TicketChannel, TicketEvent, TicketKind, TicketPriority, TicketStatus
+from tickets.templatetags.sla_tags import countdown_html
 
 register = template.Library()
 
@@ -11,6 +19,8 @@ Verb = TicketEvent.Verb
 
 
 def _label(choices, value) -> str:
+    # An enum lookup: unlike ``get_FOO_display`` it builds no dict of the choices on every call,
+    # which the queue page would do three times per row.
     try:
         return str(choices(value).label)
     except ValueError:
@@ -20,6 +30,11 @@ def _label(choices, value) -> str:
 @register.filter
 def status_label(value) -> str:
     return _label(TicketStatus, value)
+
+
+@register.filter
+def kind_label(value) -> str:
+    return _label(TicketKind, value)
 
 
 @register.filter
@@ -81,3 +96,58 @@ def event_summary(event: TicketEvent) -> str:
         return str(Verb(verb).label)
     # Verbs of the return and repair workflows ("return.approved"): readable without a table here.
     return verb.replace(".", " · ").replace("_", " ")
+
+
+@register.simple_tag(takes_context=True)
+def queue_rows(context, tickets) -> str:
+    """The queue's rows, built in Python as Django's admin builds its change list
+    (``admin_list.items_for_result``): resolving the row template 50 times a page, and then
+    ``format_html`` per cell, was most of the page's server time. Every value from the database
+    goes through ``escape``; the cells and mobile labels match the header in
+    ``dashboard/queue.html``."""
+    now = context.get("now") or timezone.now()
+    labels = [
+        escape(str(label))
+        for label in (
+            _("Number"),
+            _("Subject"),
+            _("Kind"),
+            _("Status"),
+            _("Next deadline"),
+            _("Priority"),
+            _("Customer"),
+            _("Order"),
+            _("Assignee"),
+            _("Age"),
+        )
+    ]
+    muted_dash = '<span class="muted">—</span>'
+    unassigned = f'<span class="muted">{escape(_("Unassigned"))}</span>'
+    rows = []
+    for ticket in tickets:
+        url = escape(reverse("dashboard:ticket", args=[ticket.number]))
+        number = escape(ticket.number)
+        priority = priority_class(ticket.priority)
+        created = timezone.localtime(ticket.created_at)
+        cells = (
+            f'<a class="ticket-number" href="{url}">{number}</a>',
+            f'<a href="{url}">{escape(ticket.subject)}</a>',
+            escape(kind_label(ticket.kind)),
+            f'<span class="badge badge--{escape(ticket.status)}">{escape(status_label(ticket.status))}</span>',
+            countdown_html(ticket.next_deadline_at, ticket.next_warn_at, ticket.escalation_level, now),
+            f'<span class="priority priority--{priority}">{escape(priority_label(ticket.priority))}</span>',
+            escape(str(ticket.customer)),
+            escape(ticket.order.external_number) if ticket.order_id else muted_dash,
+            escape(str(ticket.assignee)) if ticket.assignee_id else unassigned,
+            f'<time datetime="{created.isoformat()}" title="{escape(date_format(created, "SHORT_DATETIME_FORMAT"))}">'
+            f"{escape(timesince_filter(ticket.created_at, now))}</time>",
+        )
+        tds = "".join(
+            f'<td data-label="{label}"{css}>{cell}</td>'
+            for label, cell, css in zip(labels, cells, CELL_CLASSES, strict=True)
+        )
+        rows.append(f'<tr class="queue__row queue__row--{priority}">{tds}</tr>')
+    return mark_safe("\n".join(rows))  # every value above went through escape
+
+
+CELL_CLASSES = ("", ' class="queue__subject"', "", "", ' class="queue__deadline"', "", "", "", "", "")

@@ -6,10 +6,11 @@ reads from ``countdown_formats`` so that both speak the page's language.
 """
 
 from datetime import datetime
+from html import escape
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from tickets.sla_selectors import ClockState, clock_state
@@ -65,35 +66,31 @@ def business_duration(minutes) -> str:
     return duration_text(int(minutes), with_days=False)
 
 
-@register.simple_tag(takes_context=True)
-def countdown(context, due_at: datetime | None, warn_at: datetime | None = None, escalation_level: int = 0):
+def countdown_html(due_at: datetime | None, warn_at: datetime | None, escalation_level: int, now: datetime):
     """A deadline's countdown with its state badge: on track, due soon (past the warning time) or
-    breached (past due, or the ticket already escalated for a breach).
-
-    Built in Python rather than from a template: the queue renders one per row, and a template
-    render per row was most of the page's time.
-    """
-    now = context.get("now") or timezone.now()
+    breached (past due, or the ticket already escalated for a breach). Plain string building with
+    ``escape``: the queue renders one per row."""
     state = clock_state(due_at=due_at, warn_at=warn_at, escalation_level=escalation_level or 0, now=now)
     if state == "none":
-        return format_html('<span class="muted">—</span>')
-    attributes = format_html(' data-escalated="1"') if escalation_level else ""
-    badge = format_html('<span class="countdown__badge">{}</span>', _state_labels().get(state, ""))
+        return mark_safe('<span class="muted">—</span>')
+    escalated = ' data-escalated="1"' if escalation_level else ""
+    badge = f'<span class="countdown__badge">{escape(_state_labels().get(state, ""))}</span>'
     if due_at is None:
-        return format_html('<span class="countdown countdown--{}"{}>{}</span>', state, attributes, badge)
+        return mark_safe(f'<span class="countdown countdown--{state}"{escalated}>{badge}</span>')
     local_due = timezone.localtime(due_at)
-    warn = format_html(' data-warn="{}"', timezone.localtime(warn_at).isoformat()) if warn_at else ""
-    return format_html(
-        '<span class="countdown countdown--{state}" data-due="{due}"{warn}{attributes}>{badge} '
-        '<time class="countdown__text" datetime="{due}" title="{title}">{text}</time></span>',
-        state=state,
-        due=local_due.isoformat(),
-        warn=warn,
-        attributes=attributes,
-        badge=badge,
-        title=_("Due %(due)s") % {"due": local_due.strftime("%Y-%m-%d %H:%M")},
-        text=countdown_text(due_at, now),
+    warn = f' data-warn="{timezone.localtime(warn_at).isoformat()}"' if warn_at else ""
+    title = escape(_("Due %(due)s") % {"due": local_due.strftime("%Y-%m-%d %H:%M")})
+    # The labels are escaped; the rest are ISO times and fixed words.
+    return mark_safe(
+        f'<span class="countdown countdown--{state}" data-due="{local_due.isoformat()}"{warn}{escalated}>{badge} '
+        f'<time class="countdown__text" datetime="{local_due.isoformat()}" title="{title}">'
+        f"{escape(countdown_text(due_at, now))}</time></span>"
     )
+
+
+@register.simple_tag(takes_context=True)
+def countdown(context, due_at: datetime | None, warn_at: datetime | None = None, escalation_level: int = 0):
+    return countdown_html(due_at, warn_at, escalation_level, context.get("now") or timezone.now())
 
 
 @register.simple_tag

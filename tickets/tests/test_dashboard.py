@@ -174,6 +174,18 @@ def test_the_queue_lists_active_tickets_most_urgent_then_oldest_first(agent_clie
     assert b"3\xc2\xa0days" in response.content  # the age column
 
 
+def test_the_queue_escapes_what_customers_and_staff_typed(agent_client, merchant):
+    customer = CustomerFactory(merchant=merchant, name='<img src=x onerror="alert(1)">')
+    TicketFactory(merchant=merchant, customer=customer, subject="<script>alert('subject')</script>")
+
+    html = agent_client.get(reverse("dashboard:queue")).content.decode()
+
+    assert "<script>alert('subject')</script>" not in html
+    assert "&lt;script&gt;alert(&#x27;subject&#x27;)&lt;/script&gt;" in html
+    assert '<img src=x onerror="alert(1)">' not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
 @pytest.fixture
 def queue_tickets(merchant, agent, order):
     colleague = MembershipFactory(merchant=merchant).user
