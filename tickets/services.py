@@ -475,3 +475,21 @@ def register_deadline_handlers() -> None:
 
     sla.register_handlers()
     timers.register(REMINDER_KIND, on_due=_on_reminder_due)
+
+
+def ticket_follow_workflow(
+    *, ticket: Ticket, status: str, actor_user: User | None = None, actor_customer=None, note: str = ""
+) -> Ticket:
+    """Move the case's generic status as a detailed workflow (a return, a repair) moves.
+
+    Called inside the workflow's own transaction; the workflow has already decided the change is
+    allowed for this actor, so no staff membership is required here. A ticket already in
+    ``status`` is left alone.
+    """
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if ticket.status == status:
+            return ticket
+        changed = _set_status(ticket, status, actor_user=actor_user, actor_customer=actor_customer, note=note)
+        ticket.save(update_fields=[*changed, "updated_at"])
+    return ticket

@@ -1,0 +1,241 @@
+"""Every write to a return request. Each locks what it changes, checks the transition table and
+the invariants, writes, appends the ticket's event and moves the ticket, in one transaction."""
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
+from aftersales.models import Customer, Membership, Order, OrderLine, User
+from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
+from returns.policy import active_rules, line_terms
+from tickets.models import TicketChannel, TicketKind, TicketStatus
+from tickets.services import ticket_create, ticket_follow_workflow
+from tickets.timeline import event_append
+
+CENT = Decimal("0.01")
+KIND_BY_RESOLUTION = {
+    Resolution.EXCHANGE: TicketKind.EXCHANGE,
+    Resolution.REFUND_ONLY: TicketKind.REFUND_ONLY,
+}
+
+
+def _lock(return_request: ReturnRequest) -> ReturnRequest:
+    return ReturnRequest.objects.select_for_update().select_related("ticket").get(pk=return_request.pk)
+
+
+def _require_staff(actor: User, merchant_id: int) -> None:
+    if not Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).exists():
+        raise PermissionRefused(_("You are not a member of this merchant's staff."))
+
+
+def _move(return_request: ReturnRequest, status: str) -> None:
+    if not return_request.can_transition_to(status):
+        raise TransitionNotAllowed(
+            _("A return that is %(current)s cannot become %(target)s.")
+            % {"current": return_request.get_status_display(), "target": ReturnStatus(status).label},
+            extra={"from": return_request.status, "to": status},
+        )
+    return_request.status = status
+
+
+def _unit_refund(line: OrderLine, fee_percent: Decimal) -> Decimal:
+    unit_paid = line.paid_amount / line.quantity
+    return (unit_paid * (Decimal("100") - fee_percent) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def return_request_create(
+    *,
+    order: Order,
+    customer: Customer,
+    lines: Sequence[tuple[OrderLine, int]],
+    reason: ReturnReason,
+    resolution: str,
+    note: str = "",
+    files: Sequence[UploadedFile] = (),
+    channel: str = TicketChannel.PORTAL,
+    created_by: User | None = None,
+) -> ReturnRequest:
+    """Open a return for units of an order's lines, on the terms that apply now.
+
+    The lines are locked first, in id order, so that two requests for the last unit of a line
+    get one success and one clear refusal; the line's ``quantity_requested`` counter (bounded by a
+    CHECK) is the record of what is already asked for.
+    """
+    if resolution not in Resolution.values:
+        raise InvalidInput(
+            _("Pick how you want this resolved."), code="invalid_resolution", extra={"field": "resolution"}
+        )
+    if reason.merchant_id != order.merchant_id or not reason.is_active:
+        raise InvalidInput(_("Pick a reason."), code="invalid_reason", extra={"field": "reason"})
+    wanted = {}
+    for line, quantity in lines:
+        if line.order_id != order.pk:
+            raise InvalidInput(_("That item is not on this order."), code="line_not_on_order", extra={"field": "lines"})
+        if quantity < 1:
+            raise InvalidInput(_("Pick at least one unit."), code="invalid_quantity", extra={"field": "lines"})
+        wanted[line.pk] = wanted.get(line.pk, 0) + quantity
+    if not wanted:
+        raise InvalidInput(_("Pick the items to return."), code="no_lines", extra={"field": "lines"})
+    if created_by is not None:
+        _require_staff(created_by, order.merchant_id)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = list(
+            OrderLine.objects.select_for_update()
+            .select_related("product", "order__merchant")
+            .filter(pk__in=wanted, order=order)
+            .order_by("pk")
+        )
+        policy = ReturnPolicy.objects.filter(merchant_id=order.merchant_id).first()
+        rules = active_rules(policy)
+        terms = {}
+        for line in locked:
+            line_term = line_terms(policy=policy, rules=rules, line=line, reason=reason, customer=customer, now=now)
+            if not line_term.eligible:
+                raise InvalidInput(
+                    _("%(item)s: %(why)s") % {"item": line.name, "why": line_term.refusal},
+                    code="line_not_returnable",
+                    extra={"line": line.pk},
+                )
+            if wanted[line.pk] > line_term.returnable_quantity:
+                raise InvalidInput(
+                    _("%(item)s: at most %(count)s more can be returned.")
+                    % {"item": line.name, "count": line_term.returnable_quantity},
+                    code="quantity_exceeds_returnable",
+                    extra={"line": line.pk, "returnable": line_term.returnable_quantity},
+                )
+            if resolution not in line_term.allowed_resolutions:
+                raise InvalidInput(
+                    _("%(item)s cannot be resolved that way.") % {"item": line.name},
+                    code="resolution_not_allowed",
+                    extra={"line": line.pk, "allowed": line_term.allowed_resolutions},
+                )
+            if line_term.photos_required and not files:
+                raise InvalidInput(
+                    _("Add photos of the item; this return needs them."),
+                    code="photos_required",
+                    extra={"field": "files"},
+                )
+            terms[line.pk] = line_term
+        items = ", ".join(f"{line.name} × {wanted[line.pk]}" for line in locked)
+        ticket = ticket_create(
+            merchant=order.merchant,
+            kind=KIND_BY_RESOLUTION.get(resolution, TicketKind.RETURN),
+            subject=(_("Return: %(items)s") % {"items": items})[:150],
+            body=note.strip() or reason.name,
+            customer=customer,
+            channel=channel,
+            order=order,
+            order_lines=locked,
+            created_by=created_by,
+            files=files,
+        )
+        return_request = ReturnRequest.objects.create(
+            merchant_id=order.merchant_id,
+            ticket=ticket,
+            order=order,
+            customer=customer,
+            resolution=resolution,
+            reason=reason,
+            reason_note=note.strip(),
+            terms={str(pk): term.snapshot() for pk, term in terms.items()},
+            submitted_at=now,
+        )
+        ReturnLine.objects.bulk_create(
+            ReturnLine(
+                return_request=return_request,
+                order_line=line,
+                quantity=wanted[line.pk],
+                unit_refund_amount=_unit_refund(line, terms[line.pk].restocking_fee_percent),
+                window_ends_at=terms[line.pk].window_ends_at or now,
+            )
+            for line in locked
+        )
+        for line in locked:
+            OrderLine.objects.filter(pk=line.pk).update(quantity_requested=F("quantity_requested") + wanted[line.pk])
+        event_append(
+            ticket,
+            "return_submitted",
+            actor_user=created_by,
+            actor_customer=None if created_by else customer,
+            data={"resolution": resolution, "reason": reason.code, "lines": {str(k): v for k, v in wanted.items()}},
+            public=True,
+        )
+        if all(term.auto_approve for term in terms.values()):
+            return_request = return_request_approve(
+                return_request=return_request, actor=None, note=_("Approved by policy.")
+            )
+    return return_request
+
+
+def return_request_approve(*, return_request: ReturnRequest, actor: User | None, note: str = "") -> ReturnRequest:
+    """Accept the request. ``actor`` None is the system: a policy rule or an expired deadline."""
+    with transaction.atomic():
+        return_request = _lock(return_request)
+        if actor is not None:
+            _require_staff(actor, return_request.merchant_id)
+        _move(return_request, ReturnStatus.APPROVED)
+        return_request.decided_at = timezone.now()
+        return_request.save(update_fields=["status", "decided_at", "updated_at"])
+        event_append(
+            return_request.ticket,
+            "return_approved",
+            actor_user=actor,
+            data={"note": note} if note else {},
+            public=True,
+        )
+        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN, actor_user=actor)
+    return return_request
+
+
+def return_request_reject(*, return_request: ReturnRequest, actor: User, reason: str) -> ReturnRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Tell the customer why."), code="reason_required", extra={"field": "reason"})
+    with transaction.atomic():
+        return_request = _lock(return_request)
+        _require_staff(actor, return_request.merchant_id)
+        _move(return_request, ReturnStatus.REJECTED)
+        return_request.decided_at = timezone.now()
+        return_request.rejection_reason = reason
+        return_request.save(update_fields=["status", "decided_at", "rejection_reason", "updated_at"])
+        event_append(return_request.ticket, "return_rejected", actor_user=actor, data={"reason": reason}, public=True)
+        # The customer may revise or ask for escalation: their move.
+        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.WAITING_CUSTOMER, actor_user=actor)
+    return return_request
+
+
+def return_request_cancel(
+    *, return_request: ReturnRequest, customer: Customer | None = None, actor: User | None = None
+) -> ReturnRequest:
+    """The customer (or staff for them) withdraws the request; its units become returnable again."""
+    if (customer is None) == (actor is None):
+        raise ValueError("give either the customer or the staff actor")
+    with transaction.atomic():
+        return_request = _lock(return_request)
+        if customer is not None and customer.pk != return_request.customer_id:
+            raise PermissionRefused(_("This request belongs to another customer."))
+        if actor is not None:
+            _require_staff(actor, return_request.merchant_id)
+        _move(return_request, ReturnStatus.CANCELLED)
+        return_request.save(update_fields=["status", "updated_at"])
+        lines = list(return_request.lines.select_related("order_line").order_by("order_line_id"))
+        locked = (
+            OrderLine.objects.select_for_update().filter(pk__in=[line.order_line_id for line in lines]).order_by("pk")
+        )
+        list(locked)
+        for line in lines:
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_requested=F("quantity_requested") - line.quantity
+            )
+        event_append(return_request.ticket, "return_cancelled", actor_user=actor, actor_customer=customer, public=True)
+        ticket_follow_workflow(
+            ticket=return_request.ticket, status=TicketStatus.CANCELLED, actor_user=actor, actor_customer=customer
+        )
+    return return_request
