@@ -1,0 +1,22 @@
+"""Returns, exchanges and refund-only claims: the merchant's policy and each return request.
+
+A return request hangs one-to-one off its Ticket and moves the ticket's generic status in the same
+transaction. The terms that applied when it was submitted are snapshotted onto it, so a later edit
+of the policy never changes what a customer was promised.
+"""
+
+from .policy import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule
+from .requests import HOLDING_STATUSES, RETURN_TRANSITIONS, ReturnLine, ReturnRequest, ReturnStatus
+
+__all__ = [
+    "HOLDING_STATUSES",
+    "RETURN_TRANSITIONS",
+    "Resolution",
+    "Responsibility",
+    "ReturnLine",
+    "ReturnPolicy",
+    "ReturnReason",
+    "ReturnRequest",
+    "ReturnRule",
+    "ReturnStatus",
+]

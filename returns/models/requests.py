@@ -1,0 +1,108 @@
+"""Return requests and their lines, with the one table of allowed status changes."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import MerchantOwnedModel, TimeStampedModel
+
+from .policy import Resolution, ReturnReason
+
+
+class ReturnStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ESCALATED = "escalated", _("Escalated to a supervisor")
+    AWAITING_SHIPMENT = "awaiting_shipment", _("Awaiting shipment")
+    IN_TRANSIT = "in_transit", _("In transit")
+    RECEIVED = "received", _("Received")
+    INSPECTED = "inspected", _("Inspected")
+    SETTLING = "settling", _("Settling")
+    ACTION_REQUIRED = "action_required", _("Action required")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+R = ReturnStatus
+# DESIGN.md, "Workflows are state machines": the one table of allowed moves.
+RETURN_TRANSITIONS: dict[str, frozenset[str]] = {
+    R.SUBMITTED: frozenset({R.APPROVED, R.REJECTED, R.NEEDS_REVIEW, R.CANCELLED}),
+    R.NEEDS_REVIEW: frozenset({R.APPROVED, R.REJECTED, R.CANCELLED}),
+    R.APPROVED: frozenset({R.AWAITING_SHIPMENT, R.SETTLING, R.CANCELLED}),
+    R.REJECTED: frozenset({R.SUBMITTED, R.ESCALATED}),
+    R.ESCALATED: frozenset({R.APPROVED, R.REJECTED}),
+    R.AWAITING_SHIPMENT: frozenset({R.IN_TRANSIT, R.EXPIRED, R.CANCELLED}),
+    R.IN_TRANSIT: frozenset({R.RECEIVED}),
+    R.RECEIVED: frozenset({R.INSPECTED, R.SETTLING}),
+    R.INSPECTED: frozenset({R.SETTLING}),
+    R.SETTLING: frozenset({R.COMPLETED, R.ACTION_REQUIRED}),
+    R.ACTION_REQUIRED: frozenset({R.SETTLING}),
+    R.COMPLETED: frozenset(),
+    R.CANCELLED: frozenset(),
+    R.EXPIRED: frozenset(),
+}
+# Units of these returns still count against what the customer may return from a line.
+HOLDING_STATUSES = tuple(status for status in ReturnStatus.values if status not in (R.CANCELLED, R.EXPIRED))
+del R
+
+
+class ReturnRequest(MerchantOwnedModel):
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="return_request")
+    order = models.ForeignKey("aftersales.Order", on_delete=models.PROTECT, related_name="return_requests")
+    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="return_requests")
+    status = models.CharField(_("status"), max_length=20, choices=ReturnStatus.choices, default=ReturnStatus.SUBMITTED)
+    resolution = models.CharField(_("resolution"), max_length=20, choices=Resolution.choices)
+    reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT, related_name="return_requests")
+    reason_note = models.TextField(_("in the customer's words"), blank=True)
+    terms = models.JSONField(_("terms that applied"), default=dict)
+    rejection_reason = models.TextField(_("why it was rejected"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("return request")
+        verbose_name_plural = _("return requests")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ReturnStatus.values), name="returnrequest_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status", "-submitted_at"], name="returnrequest_queue"),
+            models.Index(fields=["merchant", "customer", "-submitted_at"], name="returnrequest_customer"),
+        ]
+
+    def __str__(self):
+        return f"{self.ticket.number} ({self.get_status_display()})"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in RETURN_TRANSITIONS[self.status]
+
+
+class ReturnLine(TimeStampedModel):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_refund_amount = models.DecimalField(_("refund per unit"), max_digits=12, decimal_places=2)
+    window_ends_at = models.DateTimeField(_("window ends"))
+
+    class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        ordering = ["return_request_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="returnline_quantity_positive"),
+            models.UniqueConstraint(fields=["return_request", "order_line"], name="returnline_unique_order_line"),
+            models.CheckConstraint(condition=Q(unit_refund_amount__gte=0), name="returnline_refund_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.order_line.sku}"
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return self.unit_refund_amount * self.quantity
