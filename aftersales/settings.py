@@ -265,3 +265,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEADLINE_SWEEP_SECONDS = env.float("DEADLINE_SWEEP_SECONDS", default=30.0)
 DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=200)
 DEADLINE_MAX_ATTEMPTS = env.int("DEADLINE_MAX_ATTEMPTS", default=5)
+
+# --- Refunds ------------------------------------------------------------------------------------
+# An agent may grant refunds up to this much on one return (in the merchant's currency, CNY by
+# default); supervisors and merchant admins have no limit.
+REFUND_AGENT_LIMIT = env.str("REFUND_AGENT_LIMIT", default="2000.00")

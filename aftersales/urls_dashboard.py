@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from returns.views import dashboard as returns_dashboard
 from tickets.views import dashboard
 
 urlpatterns = [
@@ -25,4 +26,10 @@ urlpatterns = [
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
+    # Returns (issue 4): the queue of return requests, one return, and its decisions.
+    path("returns/", returns_dashboard.return_list, name="returns"),
+    path("returns/<str:number>/", returns_dashboard.return_detail, name="return"),
+    path("returns/<str:number>/approve/", returns_dashboard.return_approve, name="return_approve"),
+    path("returns/<str:number>/reject/", returns_dashboard.return_reject, name="return_reject"),
+    path("returns/<str:number>/cancel/", returns_dashboard.return_cancel, name="return_cancel"),
 ]

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from returns.views import portal as returns_portal
 from tickets.views import portal
 
 urlpatterns = [
@@ -11,4 +12,19 @@ urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
+]
+
+# Returns (returns/views/portal.py): choose, review and confirm; cancel from the ticket page.
+urlpatterns += [
+    path("<slug:merchant_slug>/orders/<int:order_id>/return/", returns_portal.return_start, name="return_start"),
+    path(
+        "<slug:merchant_slug>/orders/<int:order_id>/return/review/",
+        returns_portal.return_review,
+        name="return_review",
+    ),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/return/cancel/",
+        returns_portal.return_cancel,
+        name="return_cancel",
+    ),
 ]

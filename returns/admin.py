@@ -1,6 +1,22 @@
+from django import forms
 from django.contrib import admin
 
-from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnRule
+from returns.models import (
+    Refund,
+    RefundExecution,
+    RefundGateway,
+    RefundLine,
+    ReplacementShipment,
+    ReturnLine,
+    ReturnLineInspection,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRule,
+    ReturnShipment,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
 
 
 class ReturnRuleInline(admin.StackedInline):
@@ -59,3 +75,107 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger rows are written by services only; the admin shows them."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RefundGateway)
+class RefundGatewayAdmin(admin.ModelAdmin):
+    list_display = ["merchant", "adapter", "endpoint_url", "timeout_seconds"]
+    list_filter = ["adapter"]
+    list_select_related = ["merchant"]
+    search_fields = ["merchant__name", "merchant__slug"]
+    autocomplete_fields = ["merchant"]
+    show_full_result_count = False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # The token is written, never shown back.
+        form.base_fields["api_token"].widget = forms.PasswordInput(render_value=False)
+        form.base_fields["api_token"].required = False
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change and not form.cleaned_data.get("api_token"):
+            obj.api_token = RefundGateway.objects.values_list("api_token", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+
+
+class RefundLineInline(admin.TabularInline):
+    model = RefundLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["order_line", "quantity", "amount"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["return_request", "method", "amount", "currency", "state", "granted_by", "created_at", "paid_at"]
+    list_filter = ["state", "method"]
+    list_select_related = ["return_request__ticket", "granted_by"]
+    search_fields = ["return_request__ticket__number", "grant_key"]
+    date_hierarchy = "created_at"
+    inlines = [RefundLineInline]
+
+
+@admin.register(RefundExecution)
+class RefundExecutionAdmin(ReadOnlyAdmin):
+    list_display = ["idempotency_key", "refund", "adapter", "state", "attempts", "provider_reference", "completed_at"]
+    list_filter = ["state", "adapter"]
+    list_select_related = ["refund__return_request__ticket"]
+    search_fields = ["idempotency_key", "provider_reference", "refund__return_request__ticket__number"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(StoreCreditAccount)
+class StoreCreditAccountAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "merchant", "balance", "currency", "updated_at"]
+    list_select_related = ["customer", "merchant"]
+    search_fields = ["customer__email", "customer__phone", "customer__name"]
+
+
+@admin.register(StoreCreditEntry)
+class StoreCreditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "amount", "balance_after", "reason", "return_request", "created_at"]
+    list_select_related = ["customer", "return_request__ticket"]
+    search_fields = ["customer__email", "customer__phone", "reference"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ReplacementShipment)
+class ReplacementShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["return_request", "sku", "quantity", "carrier", "tracking_number", "state", "shipped_at"]
+    list_filter = ["state"]
+    list_select_related = ["return_request__ticket"]
+    search_fields = ["tracking_number", "sku", "return_request__ticket__number"]
+
+
+@admin.register(ReturnShipment)
+class ReturnShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["return_request", "direction", "method", "carrier", "tracking_number", "created_at"]
+    list_filter = ["direction", "method"]
+    list_select_related = ["return_request__ticket"]
+    search_fields = ["tracking_number", "return_request__ticket__number"]
+
+
+@admin.register(ReturnLineInspection)
+class ReturnLineInspectionAdmin(ReadOnlyAdmin):
+    list_display = ["return_line", "grade", "disposition", "inspected_by", "inspected_at"]
+    list_filter = ["grade", "disposition"]
+    list_select_related = ["return_line__return_request__ticket", "inspected_by"]

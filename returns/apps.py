@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = _("Returns and exchanges")
+
+    def ready(self):
+        from returns.timeline import RETURN_VERB_LABELS
+        from returns.timers import register_handlers
+        from tickets.timeline import register_verb_labels
+
+        register_handlers()
+        register_verb_labels(RETURN_VERB_LABELS)

@@ -20,3 +20,17 @@ def event_append(
             message=message,
         )
     )
+
+
+# How other apps' event verbs read on the timeline ("return_received" → "received the parcel").
+# Each app registers its verbs in its AppConfig.ready, so the case hub never imports them.
+_verb_labels: dict[str, object] = {}
+
+
+def register_verb_labels(labels: dict[str, object]) -> None:
+    _verb_labels.update(labels)
+
+
+def verb_label(verb: str) -> str | None:
+    label = _verb_labels.get(verb)
+    return str(label) if label is not None else None

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import TicketChannel, TicketEvent, TicketKind, TicketPriority, TicketStatus
 from tickets.templatetags.sla_tags import countdown_html
+from tickets.timeline import verb_label
 
 register = template.Library()
 
@@ -94,8 +95,8 @@ def event_summary(event: TicketEvent) -> str:
         return _("escalated the ticket")
     if verb in Verb.values:
         return str(Verb(verb).label)
-    # Verbs of the return and repair workflows ("return.approved"): readable without a table here.
-    return verb.replace(".", " · ").replace("_", " ")
+    # Verbs of the workflows that hang off a case (returns, repairs) register their own labels.
+    return verb_label(verb) or verb.replace(".", " · ").replace("_", " ")
 
 
 @register.simple_tag(takes_context=True)

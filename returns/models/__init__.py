@@ -5,18 +5,58 @@ transaction. The terms that applied when it was submitted are snapshotted onto i
 of the policy never changes what a customer was promised.
 """
 
+from .logistics import (
+    Disposition,
+    ItemGrade,
+    ReturnLineInspection,
+    ReturnShipment,
+    ShipmentDirection,
+    ShippingMethod,
+)
 from .policy import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule
+from .refunds import (
+    ExecutionState,
+    Refund,
+    RefundAdapterName,
+    RefundExecution,
+    RefundGateway,
+    RefundLine,
+    RefundMethod,
+    RefundState,
+    ReplacementShipment,
+    ReplacementState,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
 from .requests import HOLDING_STATUSES, RETURN_TRANSITIONS, ReturnLine, ReturnRequest, ReturnStatus
 
 __all__ = [
     "HOLDING_STATUSES",
     "RETURN_TRANSITIONS",
+    "Disposition",
+    "ExecutionState",
+    "ItemGrade",
+    "Refund",
+    "RefundAdapterName",
+    "RefundExecution",
+    "RefundGateway",
+    "RefundLine",
+    "RefundMethod",
+    "RefundState",
+    "ReplacementShipment",
+    "ReplacementState",
     "Resolution",
     "Responsibility",
     "ReturnLine",
+    "ReturnLineInspection",
     "ReturnPolicy",
     "ReturnReason",
     "ReturnRequest",
     "ReturnRule",
+    "ReturnShipment",
     "ReturnStatus",
+    "ShipmentDirection",
+    "ShippingMethod",
+    "StoreCreditAccount",
+    "StoreCreditEntry",
 ]

@@ -44,6 +44,10 @@ class ReturnReason(MerchantOwnedModel):
         return self.name
 
 
+def default_trusted_tiers() -> list[str]:
+    return ["vip"]
+
+
 class ReturnPolicy(MerchantOwnedModel):
     """One per merchant: the legal floor, the excepted categories, and the ordered rules."""
 
@@ -63,6 +67,38 @@ class ReturnPolicy(MerchantOwnedModel):
         ),
     )
     return_address = models.TextField(_("return address"), blank=True)
+    # Deadlines (wall-clock time, as marketplaces count them).
+    merchant_response_hours = models.PositiveSmallIntegerField(
+        _("merchant response (hours)"),
+        default=48,
+        help_text=_("A request left unanswered this long is approved, as marketplaces rule."),
+    )
+    ship_by_days = models.PositiveSmallIntegerField(_("customer ships within (days)"), default=7)
+    ship_reminder_days = models.PositiveSmallIntegerField(_("remind the customer (days before)"), default=2)
+    confirm_receipt_hours = models.PositiveSmallIntegerField(
+        _("inspect within (hours)"),
+        default=72,
+        help_text=_("A parcel received and not inspected this long is refunded as requested."),
+    )
+    revise_hours = models.PositiveSmallIntegerField(_("customer may revise a rejection within (hours)"), default=72)
+    # Risk: a customer past these is reviewed by a person before anything is approved.
+    risk_window_days = models.PositiveSmallIntegerField(_("risk look-back (days)"), default=30)
+    risk_max_returns = models.PositiveSmallIntegerField(
+        _("returns allowed in the look-back"), null=True, blank=True, default=5
+    )
+    risk_max_value = models.DecimalField(
+        _("return value allowed in the look-back"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # Quick refund: paid when the parcel is on its way, for customers the merchant trusts.
+    quick_refund_max_amount = models.DecimalField(
+        _("quick refund up to"), max_digits=12, decimal_places=2, default=Decimal("300.00")
+    )
+    trusted_customer_tiers = models.JSONField(_("trusted customer tiers"), default=default_trusted_tiers, blank=True)
+    trusted_after_completed_returns = models.PositiveSmallIntegerField(
+        _("trusted after completed returns"),
+        default=3,
+        help_text=_("0: history alone never makes a customer trusted."),
+    )
 
     class Meta:
         verbose_name = _("return policy")

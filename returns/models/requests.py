@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
@@ -33,10 +33,12 @@ R = ReturnStatus
 RETURN_TRANSITIONS: dict[str, frozenset[str]] = {
     R.SUBMITTED: frozenset({R.APPROVED, R.REJECTED, R.NEEDS_REVIEW, R.CANCELLED}),
     R.NEEDS_REVIEW: frozenset({R.APPROVED, R.REJECTED, R.CANCELLED}),
-    R.APPROVED: frozenset({R.AWAITING_SHIPMENT, R.SETTLING, R.CANCELLED}),
+    # Approved but never shipped: the ship-by deadline expires it (from either state).
+    R.APPROVED: frozenset({R.AWAITING_SHIPMENT, R.SETTLING, R.CANCELLED, R.EXPIRED}),
     R.REJECTED: frozenset({R.SUBMITTED, R.ESCALATED}),
     R.ESCALATED: frozenset({R.APPROVED, R.REJECTED}),
-    R.AWAITING_SHIPMENT: frozenset({R.IN_TRANSIT, R.EXPIRED, R.CANCELLED}),
+    # Handed in at a store, the parcel never travels: straight to received.
+    R.AWAITING_SHIPMENT: frozenset({R.IN_TRANSIT, R.RECEIVED, R.EXPIRED, R.CANCELLED}),
     R.IN_TRANSIT: frozenset({R.RECEIVED}),
     R.RECEIVED: frozenset({R.INSPECTED, R.SETTLING}),
     R.INSPECTED: frozenset({R.SETTLING}),
@@ -64,6 +66,9 @@ class ReturnRequest(MerchantOwnedModel):
     submitted_at = models.DateTimeField(_("submitted"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    review_reasons = models.JSONField(_("why it needs review"), default=list, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    quick_refund_at = models.DateTimeField(_("quick refund started"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("return request")
@@ -89,6 +94,10 @@ class ReturnLine(TimeStampedModel):
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_refund_amount = models.DecimalField(_("refund per unit"), max_digits=12, decimal_places=2)
     window_ends_at = models.DateTimeField(_("window ends"))
+    # What the warehouse counted in and judged; bounded like the order line's counters.
+    quantity_received = models.PositiveIntegerField(_("received"), default=0)
+    quantity_accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    quantity_rejected = models.PositiveIntegerField(_("rejected"), default=0)
 
     class Meta:
         verbose_name = _("return line")
@@ -98,6 +107,13 @@ class ReturnLine(TimeStampedModel):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="returnline_quantity_positive"),
             models.UniqueConstraint(fields=["return_request", "order_line"], name="returnline_unique_order_line"),
             models.CheckConstraint(condition=Q(unit_refund_amount__gte=0), name="returnline_refund_not_negative"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity")), name="returnline_received_le_quantity"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_accepted__lte=F("quantity_received") - F("quantity_rejected")),
+                name="returnline_judged_le_received",
+            ),
         ]
 
     def __str__(self):

@@ -1,15 +1,66 @@
 """Every write to returns, one module per concern; the names are re-exported here."""
 
+from .logistics import (
+    BulkOutcome,
+    LineInspection,
+    return_pickup_book,
+    return_request_escalate,
+    return_request_expire,
+    return_request_inspect,
+    return_request_receive,
+    return_request_receive_by_tracking,
+    return_request_rejection_final,
+    return_request_revise,
+    return_request_settle_uninspected,
+    return_requests_bulk_approve,
+    return_requests_bulk_receive,
+    return_shipping_choose,
+    return_tracking_add,
+)
+from .refunds import (
+    exchange_ship,
+    refund_confirm_manual,
+    refund_execute,
+    refund_grant,
+    return_request_settle,
+    store_credit_grant,
+    store_credit_spend,
+)
 from .requests import (
     return_request_approve,
     return_request_cancel,
     return_request_create,
     return_request_reject,
 )
+from .rules import quick_refund_eligible, risk_review_reasons
 
 __all__ = [
+    "BulkOutcome",
+    "LineInspection",
+    "exchange_ship",
+    "quick_refund_eligible",
+    "refund_confirm_manual",
+    "refund_execute",
+    "refund_grant",
+    "return_pickup_book",
     "return_request_approve",
     "return_request_cancel",
     "return_request_create",
+    "return_request_escalate",
+    "return_request_expire",
+    "return_request_inspect",
+    "return_request_receive",
+    "return_request_receive_by_tracking",
     "return_request_reject",
+    "return_request_rejection_final",
+    "return_request_revise",
+    "return_request_settle",
+    "return_request_settle_uninspected",
+    "return_requests_bulk_approve",
+    "return_requests_bulk_receive",
+    "return_shipping_choose",
+    "return_tracking_add",
+    "risk_review_reasons",
+    "store_credit_grant",
+    "store_credit_spend",
 ]

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, User
+from returns import timers
 from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.policy import active_rules, line_terms
+from returns.services.rules import policy_for, risk_review_reasons
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create, ticket_follow_workflow
 from tickets.timeline import event_append
@@ -23,6 +25,9 @@ KIND_BY_RESOLUTION = {
     Resolution.EXCHANGE: TicketKind.EXCHANGE,
     Resolution.REFUND_ONLY: TicketKind.REFUND_ONLY,
 }
+# Resolutions where the item stays with the customer: approval goes straight on to settling.
+ITEM_STAYS = (Resolution.REFUND_ONLY, Resolution.KEEP_ITEM)
+SUPERVISOR_ROLES = (Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
 
 
 def _lock(return_request: ReturnRequest) -> ReturnRequest:
@@ -32,6 +37,35 @@ def _lock(return_request: ReturnRequest) -> ReturnRequest:
 def _require_staff(actor: User, merchant_id: int) -> None:
     if not Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).exists():
         raise PermissionRefused(_("You are not a member of this merchant's staff."))
+
+
+def _require_supervisor(actor: User | None, merchant_id: int) -> None:
+    if (
+        actor is None
+        or not Membership.objects.filter(
+            user=actor, merchant_id=merchant_id, is_active=True, role__in=SUPERVISOR_ROLES
+        ).exists()
+    ):
+        raise PermissionRefused(_("Only a supervisor decides an escalated return."))
+
+
+def _route_submitted(return_request: ReturnRequest) -> ReturnRequest:
+    """A (locked) request has just been submitted or resubmitted: flag it for a person, approve it
+    by policy, or start the merchant's clock to answer."""
+    policy = policy_for(return_request.merchant_id)
+    reasons = risk_review_reasons(return_request, policy=policy)
+    if reasons:
+        _move(return_request, ReturnStatus.NEEDS_REVIEW)
+        return_request.review_reasons = reasons
+        return_request.save(update_fields=["status", "review_reasons", "updated_at"])
+        # Internal: the customer is not told what made the request stand out.
+        event_append(return_request.ticket, "return_flagged", data={"reasons": reasons})
+    terms = return_request.terms.values()
+    if not reasons and terms and all(term.get("auto_approve") for term in terms):
+        return return_request_approve(return_request=return_request, actor=None, note=_("Approved by policy."))
+    # A flagged request is on the merchant's clock too: the marketplace rule does not wait.
+    timers.start_merchant_response(return_request, policy, at=timezone.now())
+    return return_request
 
 
 def _move(return_request: ReturnRequest, status: str) -> None:
@@ -167,47 +201,67 @@ def return_request_create(
             data={"resolution": resolution, "reason": reason.code, "lines": {str(k): v for k, v in wanted.items()}},
             public=True,
         )
-        if all(term.auto_approve for term in terms.values()):
-            return_request = return_request_approve(
-                return_request=return_request, actor=None, note=_("Approved by policy.")
-            )
+        return_request = _route_submitted(return_request)
     return return_request
 
 
 def return_request_approve(*, return_request: ReturnRequest, actor: User | None, note: str = "") -> ReturnRequest:
-    """Accept the request. ``actor`` None is the system: a policy rule or an expired deadline."""
+    """Accept the request. ``actor`` None is the system: a policy rule or an expired deadline.
+
+    An escalated request is a supervisor's to decide. When the item comes back, the customer's
+    ship-by clock starts and the move is theirs; otherwise staff settle it next.
+    """
     with transaction.atomic():
         return_request = _lock(return_request)
         if actor is not None:
             _require_staff(actor, return_request.merchant_id)
+        if return_request.status == ReturnStatus.ESCALATED:
+            _require_supervisor(actor, return_request.merchant_id)
         _move(return_request, ReturnStatus.APPROVED)
-        return_request.decided_at = timezone.now()
+        now = timezone.now()
+        return_request.decided_at = now
         return_request.save(update_fields=["status", "decided_at", "updated_at"])
-        event_append(
-            return_request.ticket,
-            "return_approved",
-            actor_user=actor,
-            data={"note": note} if note else {},
-            public=True,
-        )
-        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN, actor_user=actor)
+        ticket = return_request.ticket
+        timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
+        data = {"note": note} if note else {}
+        if return_request.resolution in ITEM_STAYS:
+            status = TicketStatus.OPEN
+        else:
+            ship_by = timers.start_customer_ship(return_request, policy_for(return_request.merchant_id), at=now)
+            data["ship_by"] = ship_by.due_at.isoformat()
+            status = TicketStatus.WAITING_CUSTOMER
+        event_append(ticket, "return_approved", actor_user=actor, data=data, public=True)
+        ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
     return return_request
 
 
 def return_request_reject(*, return_request: ReturnRequest, actor: User, reason: str) -> ReturnRequest:
+    """Refuse the request. The customer may then revise or ask for escalation until the revise
+    deadline; a supervisor's refusal of an escalated request is final."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Tell the customer why."), code="reason_required", extra={"field": "reason"})
     with transaction.atomic():
         return_request = _lock(return_request)
         _require_staff(actor, return_request.merchant_id)
+        final = return_request.status == ReturnStatus.ESCALATED
+        if final:
+            _require_supervisor(actor, return_request.merchant_id)
         _move(return_request, ReturnStatus.REJECTED)
-        return_request.decided_at = timezone.now()
+        now = timezone.now()
+        return_request.decided_at = now
         return_request.rejection_reason = reason
         return_request.save(update_fields=["status", "decided_at", "rejection_reason", "updated_at"])
-        event_append(return_request.ticket, "return_rejected", actor_user=actor, data={"reason": reason}, public=True)
-        # The customer may revise or ask for escalation: their move.
-        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.WAITING_CUSTOMER, actor_user=actor)
+        ticket = return_request.ticket
+        timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
+        data = {"reason": reason, "final": final}
+        if not final:
+            revise_by = timers.start_revise(return_request, policy_for(return_request.merchant_id), at=now)
+            data["revise_by"] = revise_by.due_at.isoformat()
+        event_append(ticket, "return_rejected", actor_user=actor, data=data, public=True)
+        # Not final: the customer may revise or ask for escalation, their move.
+        status = TicketStatus.RESOLVED if final else TicketStatus.WAITING_CUSTOMER
+        ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
     return return_request
 
 
@@ -234,6 +288,7 @@ def return_request_cancel(
             OrderLine.objects.filter(pk=line.order_line_id).update(
                 quantity_requested=F("quantity_requested") - line.quantity
             )
+        timers.cancel_all(return_request.ticket)
         event_append(return_request.ticket, "return_cancelled", actor_user=actor, actor_customer=customer, public=True)
         ticket_follow_workflow(
             ticket=return_request.ticket, status=TicketStatus.CANCELLED, actor_user=actor, actor_customer=customer

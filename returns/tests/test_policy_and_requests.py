@@ -210,7 +210,8 @@ def test_auto_approval_approves_at_once_and_records_both_steps(policy, order, li
     assert return_request.status == ReturnStatus.APPROVED
     ticket = return_request.ticket
     ticket.refresh_from_db()
-    assert ticket.status == "open"
+    # The item comes back: the customer must ship it, so the move is theirs.
+    assert ticket.status == "waiting_customer"
     assert list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("verb", flat=True)) == [
         "created",
         "return_submitted",

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from aftersales.exceptions import ApplicationError
 from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
 from aftersales.services.customers import customer_get_or_create
+from returns.dashboard_selectors import ticket_return_summary
 from tickets import services
 from tickets.forms import (
     AssignForm,
@@ -192,6 +193,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         "linked_line_ids": {line.pk for line in ticket.order_lines.all()},
         "status_targets": forms["status_form"].offered_choices,
         "known_tags": list(tags_of(merchant).values_list("name", flat=True)[:200]),
+        "ticket_return": ticket_return_summary(ticket=ticket),
         **forms,
     }
     return _render(request, "dashboard/ticket_detail.html", context, status=status)

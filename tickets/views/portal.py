@@ -26,6 +26,7 @@ from aftersales.portal import (
 )
 from aftersales.selectors import merchants_active, orders_of
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
+from returns.views.portal import return_box_context
 from tickets.forms_portal import (
     OrderLookupForm,
     PortalReplyForm,
@@ -335,7 +336,14 @@ def ticket_detail(request, merchant_slug, number):
     return render(
         request,
         "portal/ticket.html",
-        _context(request, ticket=ticket, order=ticket.order, timeline=_timeline(ticket), form=form),
+        _context(
+            request,
+            ticket=ticket,
+            order=ticket.order,
+            timeline=_timeline(ticket),
+            form=form,
+            **return_box_context(request, ticket=ticket, customer=customer),
+        ),
     )
 
 

@@ -1,0 +1,337 @@
+"""Reads of the staff dashboard's returns pages. Each starts from the request's membership.
+
+A staff member sees the returns whose tickets ``tickets_visible_to`` lets them see, so the returns
+pages and the ticket pages never disagree: a technician sees none, the warehouse the returns and
+exchanges, agents, supervisors and merchant admins all of them.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from aftersales.models import Customer, Membership
+from aftersales.phones import try_normalize_phone
+from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnStatus
+from tickets.models import Attachment, Ticket, TicketKind
+from tickets.selectors import tickets_visible_to
+
+RETURNS_PAGE_SIZE = 50
+# The newest first. ``returnrequest_queue`` (merchant, status, -submitted_at) serves a status filter.
+RETURNS_ORDERING = ("-submitted_at", "-id")
+
+# The queue's default: the returns whose next move is the merchant's.
+STAFF_STATUSES = (
+    ReturnStatus.SUBMITTED,
+    ReturnStatus.NEEDS_REVIEW,
+    ReturnStatus.ESCALATED,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.ACTION_REQUIRED,
+)
+# Returns that will pay nothing: left out of a customer's estimated total.
+NOTHING_TO_REFUND = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
+# Only tickets of these kinds are opened by ``return_request_create``.
+RETURN_TICKET_KINDS = (TicketKind.RETURN, TicketKind.EXCHANGE, TicketKind.REFUND_ONLY)
+
+HISTORY_LIMIT = 10
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def may_work_returns(membership: Membership) -> bool:
+    """Technicians see only the repairs assigned to them, so never a return."""
+    return membership.role != Membership.Role.TECHNICIAN
+
+
+def returns_visible_to(membership: Membership) -> QuerySet[ReturnRequest]:
+    visible_tickets = tickets_visible_to(membership).values("pk")
+    return ReturnRequest.objects.filter(merchant_id=membership.merchant_id, ticket__in=visible_tickets)
+
+
+def _with_line_totals(returns: QuerySet[ReturnRequest]) -> QuerySet[ReturnRequest]:
+    """Each return's units and estimated refund (what its lines would pay), in the same query."""
+    return returns.annotate(
+        item_count=Coalesce(Sum("lines__quantity"), 0),
+        estimated_refund=Coalesce(
+            Sum(F("lines__quantity") * F("lines__unit_refund_amount"), output_field=_MONEY),
+            Value(Decimal("0.00")),
+            output_field=_MONEY,
+        ),
+    )
+
+
+# --- the returns queue, one keyset page at a time ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnFilters:
+    status: str = ""  # "" means the statuses waiting on staff; "all" means every status
+    resolution: str = ""
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnKey:
+    """Where a return stands in the queue's order; a page starts strictly after or before one."""
+
+    submitted_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, return_request: ReturnRequest) -> "ReturnKey":
+        return cls(submitted_at=return_request.submitted_at, id=return_request.pk)
+
+
+@dataclass(frozen=True)
+class ReturnPage:
+    returns: list[ReturnRequest]
+    next_key: ReturnKey | None  # set when a later page exists
+    previous_key: ReturnKey | None  # set when an earlier page exists
+
+
+def _search(membership: Membership, q: str) -> Q:
+    """A ticket number, an order number, or a customer's e-mail or phone."""
+    phones = {q}
+    normalized = try_normalize_phone(q)
+    if normalized:
+        phones.add(normalized)
+    customer_ids = (
+        Customer.objects.filter(merchant_id=membership.merchant_id)
+        .filter(Q(email=q.lower()) | Q(phone__in=phones))
+        .values("pk")[:200]
+    )
+    return Q(ticket__number=q.upper()) | Q(order__external_number=q) | Q(customer_id__in=customer_ids)
+
+
+def return_queue(*, membership: Membership, filters: ReturnFilters) -> QuerySet[ReturnRequest]:
+    returns = returns_visible_to(membership).select_related("ticket", "customer", "order")
+    if filters.status == "all":
+        pass
+    elif filters.status:
+        returns = returns.filter(status=filters.status)
+    else:
+        returns = returns.filter(status__in=STAFF_STATUSES)
+    if filters.resolution:
+        returns = returns.filter(resolution=filters.resolution)
+    q = filters.q.strip()
+    if q:
+        returns = returns.filter(_search(membership, q))
+    return _with_line_totals(returns).order_by(*RETURNS_ORDERING)
+
+
+def _after(key: ReturnKey) -> Q:
+    # RETURNS_ORDERING is (-submitted_at, -id): "after" is older, or the same instant and a lower id.
+    return Q(submitted_at__lt=key.submitted_at) | Q(submitted_at=key.submitted_at, id__lt=key.id)
+
+
+def _before(key: ReturnKey) -> Q:
+    return Q(submitted_at__gt=key.submitted_at) | Q(submitted_at=key.submitted_at, id__gt=key.id)
+
+
+def return_queue_page(
+    *,
+    membership: Membership,
+    filters: ReturnFilters,
+    after: ReturnKey | None = None,
+    before: ReturnKey | None = None,
+    size: int = RETURNS_PAGE_SIZE,
+) -> ReturnPage:
+    """A page of the returns queue by keyset, never OFFSET; one row more is read to learn whether
+    another page follows."""
+    returns = return_queue(membership=membership, filters=filters)
+    if before is not None:
+        # Walk backwards in the reversed order, then turn the rows round again.
+        rows = list(returns.filter(_before(before)).order_by("submitted_at", "id")[: size + 1])
+        has_earlier = len(rows) > size
+        rows = rows[:size][::-1]
+        return ReturnPage(
+            returns=rows,
+            next_key=ReturnKey.of(rows[-1]) if rows else None,
+            previous_key=ReturnKey.of(rows[0]) if rows and has_earlier else None,
+        )
+    if after is not None:
+        returns = returns.filter(_after(after))
+    rows = list(returns[: size + 1])
+    has_later = len(rows) > size
+    rows = rows[:size]
+    return ReturnPage(
+        returns=rows,
+        next_key=ReturnKey.of(rows[-1]) if has_later else None,
+        previous_key=ReturnKey.of(rows[0]) if rows and after is not None else None,
+    )
+
+
+# --- one return -----------------------------------------------------------------------------------
+
+
+def return_by_number(*, membership: Membership, number: str) -> ReturnRequest | None:
+    """The return of the ticket numbered ``number``, with its lines, or None if this staff member
+    may not see it (another merchant's, a technician, no such number)."""
+    lines = ReturnLine.objects.select_related("order_line__product").order_by("id")
+    return (
+        returns_visible_to(membership)
+        .select_related("ticket", "customer", "order", "order__store", "reason")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .filter(ticket__number=number.strip().upper())
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class LineTermsShown:
+    """The terms snapshotted for one line when the return was submitted, ready to show."""
+
+    rule: str
+    window_days: int
+    window_ends_at: datetime | None
+    legal_floor_applies: bool
+    restocking_fee_percent: Decimal
+    allowed_resolutions: list[str]
+    photos_required: bool
+    auto_approve: bool
+    quick_refund: bool
+
+
+@dataclass(frozen=True)
+class ReturnLineShown:
+    line: ReturnLine
+    terms: LineTermsShown | None  # None: no snapshot for the line (never written that way)
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return self.line.refund_amount
+
+
+def _resolution_label(value: str) -> str:
+    try:
+        return str(Resolution(value).label)
+    except ValueError:
+        return value
+
+
+def _terms_shown(snapshot: dict | None) -> LineTermsShown | None:
+    if not snapshot:
+        return None
+    ends_at = snapshot.get("window_ends_at")
+    return LineTermsShown(
+        rule=snapshot.get("rule") or "",
+        window_days=int(snapshot.get("window_days") or 0),
+        window_ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
+        legal_floor_applies=bool(snapshot.get("legal_floor_applies")),
+        restocking_fee_percent=Decimal(snapshot.get("restocking_fee_percent") or "0"),
+        allowed_resolutions=[_resolution_label(value) for value in snapshot.get("allowed_resolutions") or []],
+        photos_required=bool(snapshot.get("photos_required")),
+        auto_approve=bool(snapshot.get("auto_approve")),
+        quick_refund=bool(snapshot.get("quick_refund")),
+    )
+
+
+def return_lines_shown(return_request: ReturnRequest) -> list[ReturnLineShown]:
+    """The lines (prefetched by ``return_by_number``), each with the terms it was promised."""
+    terms = return_request.terms or {}
+    return [
+        ReturnLineShown(line=line, terms=_terms_shown(terms.get(str(line.order_line_id))))
+        for line in return_request.lines.all()
+    ]
+
+
+def return_photos(*, return_request: ReturnRequest) -> list[Attachment]:
+    """The images on the return's ticket: the customer's photos and any staff added."""
+    return list(
+        Attachment.objects.filter(
+            merchant_id=return_request.merchant_id,
+            ticket_id=return_request.ticket_id,
+            content_type__startswith="image/",
+        ).order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerReturnHistory:
+    returns: list[ReturnRequest]  # newest first, at most HISTORY_LIMIT, with their line totals
+    count: int
+    rejected_count: int
+    flagged_count: int  # held for review by the policy's risk rules when submitted
+    estimated_total: Decimal  # what their returns that may still pay would refund
+    flags: list[str] = field(default_factory=list)
+
+
+def customer_return_history(*, membership: Membership, customer: Customer) -> CustomerReturnHistory:
+    """The customer's returns as far as this staff member may open them: a count, a total, flags.
+
+    The total is an estimate from the returns' lines; the refund ledger, once it exists, is the
+    record of what was paid.
+    """
+    returns = returns_visible_to(membership).filter(customer_id=customer.pk)
+    # The lines are joined for the total, so each return is counted once by its id.
+    summary = returns.aggregate(
+        count=Count("pk", distinct=True),
+        rejected_count=Count("pk", filter=Q(status=ReturnStatus.REJECTED), distinct=True),
+        flagged_count=Count("pk", filter=~Q(review_reasons=[]), distinct=True),
+        estimated_total=Sum(
+            F("lines__quantity") * F("lines__unit_refund_amount"),
+            filter=~Q(status__in=NOTHING_TO_REFUND),
+            output_field=_MONEY,
+        ),
+    )
+    recent = list(_with_line_totals(returns.select_related("ticket")).order_by(*RETURNS_ORDERING)[:HISTORY_LIMIT])
+    flags = []
+    if customer.tier == Customer.Tier.VIP:
+        flags.append(_("VIP customer"))
+    rejected, flagged = summary["rejected_count"], summary["flagged_count"]
+    if rejected:
+        flags.append(
+            ngettext("%(count)s return rejected", "%(count)s returns rejected", rejected) % {"count": rejected}
+        )
+    if flagged:
+        flags.append(
+            ngettext("%(count)s return flagged for review", "%(count)s returns flagged for review", flagged)
+            % {"count": flagged}
+        )
+    return CustomerReturnHistory(
+        returns=recent,
+        count=summary["count"],
+        rejected_count=rejected,
+        flagged_count=flagged,
+        estimated_total=summary["estimated_total"] or Decimal("0.00"),
+        flags=flags,
+    )
+
+
+def review_reasons_shown(return_request: ReturnRequest) -> list[str]:
+    """Why the policy's risk rules held this request for a person, in words."""
+    shown = []
+    for reason in return_request.review_reasons or []:
+        code = reason.get("code")
+        if code == "return_count":
+            shown.append(
+                _("%(count)s returns in the policy's look-back; the limit is %(limit)s.")
+                % {"count": reason.get("count"), "limit": reason.get("limit")}
+            )
+        elif code == "return_value":
+            shown.append(
+                _("Returns worth %(value)s in the policy's look-back; the limit is %(limit)s.")
+                % {"value": reason.get("value"), "limit": reason.get("limit")}
+            )
+        elif code == "repeated_photo":
+            shown.append(
+                _("A photo already sent with %(tickets)s.") % {"tickets": ", ".join(reason.get("tickets") or [])}
+            )
+        else:
+            shown.append(str(code))
+    return shown
+
+
+# --- the "Return" box on a ticket page ----------------------------------------------------------------
+
+
+def ticket_return_summary(*, ticket: Ticket) -> ReturnRequest | None:
+    """The return behind a ticket the page already showed to this staff member, with its line
+    totals; no query for a ticket of a kind no return opens."""
+    if ticket.kind not in RETURN_TICKET_KINDS:
+        return None
+    return _with_line_totals(ReturnRequest.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk)).first()

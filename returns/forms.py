@@ -1,0 +1,201 @@
+"""Forms of the portal's return pages. They shape the input and say early what the policy will
+refuse; ``return_request_create`` still decides, under its locks, when the customer confirms."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from returns.models import Resolution, ReturnReason
+from returns.selectors import LineReturnTerms, OrderReturnTerms
+from tickets.forms_portal import FILE_ERROR_CODES, MultipleFileField
+
+QUANTITY_PREFIX = "quantity_"
+
+
+def reason_choices(reasons: list[ReturnReason]) -> list:
+    """The reasons as a select grouped by parent: a reason with active children is a heading
+    (an ``<optgroup>``), the children are what is picked; a reason on its own is picked itself."""
+    children: dict[int, list[ReturnReason]] = {}
+    for reason in reasons:
+        if reason.parent_id is not None:
+            children.setdefault(reason.parent_id, []).append(reason)
+    choices: list = []
+    grouped_under_inactive: dict[int, list[ReturnReason]] = dict(children)
+    for reason in reasons:
+        if reason.parent_id is not None:
+            continue
+        kids = children.get(reason.pk)
+        grouped_under_inactive.pop(reason.pk, None)
+        if kids:
+            choices.append((reason.name, [(kid.pk, kid.name) for kid in kids]))
+        else:
+            choices.append((reason.pk, reason.name))
+    # Children whose parent was switched off keep their group's name.
+    for kids in grouped_under_inactive.values():
+        choices.append((kids[0].parent.name, [(kid.pk, kid.name) for kid in kids]))
+    return choices
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """One order line on the start page: its quantity input and what the customer may expect."""
+
+    offer: LineReturnTerms  # for a reason not yet chosen
+    field: forms.BoundField
+    opens_for_some_reason: bool  # not returnable as such, but e.g. if it is faulty
+    latest_last_day: date | None  # the latest last day any reason gives, when later than ``offer``'s
+
+    @property
+    def returnable(self) -> bool:
+        return self.offer.terms.eligible or self.opens_for_some_reason
+
+
+class ReturnStartForm(forms.Form):
+    """Which units, why, and what the customer would like. Quantity fields are added per line."""
+
+    reason = forms.TypedChoiceField(label=_("Why are you returning them?"), coerce=int, empty_value=None)
+    resolution = forms.ChoiceField(label=_("What would you like?"), widget=forms.RadioSelect)
+    description = forms.CharField(
+        label=_("Anything we should know?"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For an exchange, tell us the size or colour you would like instead."),
+    )
+
+    def __init__(self, *args, order_terms: OrderReturnTerms, reasons: list[ReturnReason], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_terms = order_terms
+        self.reasons = {reason.pk: reason for reason in reasons}
+        self.fields["reason"].choices = [("", _("Choose a reason")), *reason_choices(reasons)]
+        self.default_offers = order_terms.for_reason(None)
+        # The terms under every reason, so that the page can say which lines open for some reason
+        # and which resolutions are possible at all. Pure Python over rows already read.
+        by_reason = [self.default_offers] + [order_terms.for_reason(reason) for reason in reasons]
+        offered = set()
+        self._opens_for_some_reason = {}
+        self._latest_last_day = {}
+        for index, offer in enumerate(self.default_offers):
+            eligible = [offers[index] for offers in by_reason if offers[index].terms.eligible]
+            offered.update(resolution for each in eligible for resolution in each.terms.allowed_resolutions)
+            self._opens_for_some_reason[offer.line.pk] = not offer.terms.eligible and bool(eligible)
+            days = [each.last_day for each in eligible if each.last_day]
+            latest = max(days, default=None)
+            self._latest_last_day[offer.line.pk] = latest if latest and latest != offer.last_day else None
+            returnable = offer.terms.returnable_quantity
+            self.fields[f"{QUANTITY_PREFIX}{offer.line.pk}"] = forms.IntegerField(
+                label=offer.line.name,
+                min_value=0,
+                required=False,
+                initial=0,
+                widget=forms.NumberInput(
+                    attrs={"min": 0, "max": returnable, "inputmode": "numeric", "class": "quantity-input"}
+                ),
+            )
+        self.fields["resolution"].choices = [(value, label) for value, label in Resolution.choices if value in offered]
+
+    # --- what the template shows -------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[LineRow]:
+        return [
+            LineRow(
+                offer=offer,
+                field=self[f"{QUANTITY_PREFIX}{offer.line.pk}"],
+                opens_for_some_reason=self._opens_for_some_reason[offer.line.pk],
+                latest_last_day=self._latest_last_day[offer.line.pk],
+            )
+            for offer in self.default_offers
+        ]
+
+    @property
+    def anything_returnable(self) -> bool:
+        return any(row.returnable for row in self.rows)
+
+    # --- validation ----------------------------------------------------------------------------
+
+    def clean_reason(self):
+        reason = self.reasons.get(self.cleaned_data["reason"])
+        if reason is None:
+            raise forms.ValidationError(_("Choose a reason."), code="invalid_reason")
+        return reason
+
+    def clean(self):
+        cleaned = super().clean()
+        wanted = []
+        for offer in self.default_offers:
+            quantity = cleaned.get(f"{QUANTITY_PREFIX}{offer.line.pk}") or 0
+            if quantity > 0:
+                wanted.append((offer.line.pk, quantity))
+        if not wanted and not any(name.startswith(QUANTITY_PREFIX) for name in self.errors):
+            raise forms.ValidationError(_("Enter how many units of which item you want to return."), code="no_lines")
+        reason = cleaned.get("reason")
+        if reason is None or not wanted:
+            return cleaned
+        offers = {offer.line.pk: offer for offer in self.order_terms.for_reason(reason)}
+        chosen = []
+        for line_pk, quantity in wanted:
+            offer, name = offers[line_pk], f"{QUANTITY_PREFIX}{line_pk}"
+            if not offer.terms.eligible:
+                self.add_error(name, offer.terms.refusal)
+            elif quantity > offer.terms.returnable_quantity:
+                self.add_error(
+                    name,
+                    gettext("At most %(count)s can be returned.") % {"count": offer.terms.returnable_quantity},
+                )
+            else:
+                chosen.append((offer, quantity))
+        if len(chosen) != len(wanted):
+            return cleaned
+        allowed = [
+            value
+            for value in Resolution.values
+            if all(value in offer.terms.allowed_resolutions for offer, _quantity in chosen)
+        ]
+        resolution = cleaned.get("resolution")
+        if resolution and resolution not in allowed:
+            if allowed:
+                labels = ", ".join(str(Resolution(value).label) for value in allowed)
+                message = gettext("For these items and this reason you can choose: %(choices)s.") % {"choices": labels}
+            else:
+                message = gettext("These items cannot be resolved the same way; send a request for each.")
+            self.add_error("resolution", message)
+            return cleaned
+        cleaned["chosen"] = chosen
+        return cleaned
+
+    def draft(self) -> dict:
+        """The submitted values, as text, to carry to the review step in the session."""
+        return {name: self.data.get(name, "") for name in self.fields if self.data.get(name, "") != ""}
+
+
+class ReturnConfirmForm(forms.Form):
+    """The last step: photos (required where the policy says) and the confirmation itself.
+
+    Photos are asked for here, with the confirm button, because a file cannot travel between two
+    pages without being stored, and nothing is stored before the customer confirms."""
+
+    photos = MultipleFileField(
+        label=_("Photos of the item"),
+        help_text=_("Photos (JPG, PNG, GIF, WebP, HEIC), PDF or short videos."),
+    )
+
+    def __init__(self, *args, photos_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        photos = self.fields["photos"]
+        photos.required = photos_required
+        photos.error_messages = {
+            **photos.error_messages,
+            "required": _("Add at least one photo of the item; this return needs them."),
+        }
+        if photos_required:
+            photos.help_text = _("Required for this return. Show the item and any damage; JPG, PNG, HEIC or PDF.")
+
+    def service_error_field(self, exc) -> str | None:
+        """Where a refusal of ``return_request_create`` belongs: photos, else the top of the form."""
+        if exc.extra.get("field") == "files" or exc.code in FILE_ERROR_CODES:
+            return "photos"
+        return None

@@ -1,0 +1,119 @@
+"""A return's journey: the parcel each way, and what the warehouse found in it."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import MerchantOwnedModel
+
+from .requests import ReturnLine, ReturnRequest
+
+
+class ShippingMethod(models.TextChoices):
+    DROP_OFF = "drop_off", _("Drop-off with a carrier")
+    PICKUP = "pickup", _("Home pickup")
+    IN_STORE = "in_store", _("Hand in at a store")
+
+
+class ShipmentDirection(models.TextChoices):
+    TO_MERCHANT = "to_merchant", _("Customer to merchant")
+    TO_CUSTOMER = "to_customer", _("Merchant to customer (rejected units)")
+
+
+class ReturnShipment(MerchantOwnedModel):
+    """One parcel of a return: the customer's to the merchant, or rejected units going back."""
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="shipments")
+    direction = models.CharField(_("direction"), max_length=12, choices=ShipmentDirection.choices)
+    method = models.CharField(_("how it goes"), max_length=10, choices=ShippingMethod.choices, blank=True)
+    # The address as it was when the customer chose: a later edit of the policy never moves a parcel.
+    return_address = models.TextField(_("return address"), blank=True)
+    pickup_address = models.TextField(_("pickup address"), blank=True)
+    pickup_slot_start = models.DateTimeField(_("pickup from"), null=True, blank=True)
+    pickup_slot_end = models.DateTimeField(_("pickup until"), null=True, blank=True)
+    pickup_booked_at = models.DateTimeField(_("pickup booked"), null=True, blank=True)
+    pickup_reference = models.CharField(_("pickup booking reference"), max_length=64, blank=True)
+    store_location = models.CharField(_("store"), max_length=200, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("return shipment")
+        verbose_name_plural = _("return shipments")
+        ordering = ["return_request_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_request", "direction"], name="returnshipment_one_per_direction"),
+            # One parcel, one return: a tracking number on two returns is a mistake or a fraud.
+            models.UniqueConstraint(
+                fields=["merchant", "carrier", "tracking_number"],
+                condition=~Q(tracking_number=""),
+                name="returnshipment_unique_tracking",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=ShipmentDirection.values), name="returnshipment_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(method="") | Q(method__in=ShippingMethod.values), name="returnshipment_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(pickup_slot_start__isnull=True)
+                | Q(pickup_slot_end__isnull=True)
+                | Q(pickup_slot_end__gt=F("pickup_slot_start")),
+                name="returnshipment_slot_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "tracking_number"], name="returnshipment_tracking")]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.carrier} {self.tracking_number}".strip()
+
+
+class ItemGrade(models.TextChoices):
+    AS_NEW = "as_new", _("As new")
+    GOOD = "good", _("Good, signs of use")
+    DAMAGED = "damaged", _("Damaged")
+    UNUSABLE = "unusable", _("Unusable")
+
+
+class Disposition(models.TextChoices):
+    RESTOCK = "restock", _("Restock")
+    REFURBISH = "refurbish", _("Refurbish")
+    SCRAP = "scrap", _("Scrap")
+    RETURN_TO_VENDOR = "return_to_vendor", _("Return to vendor")
+
+
+class ReturnLineInspection(MerchantOwnedModel):
+    """What the warehouse found for one line. The accepted and rejected counts live on the line
+    (``ReturnLine.quantity_accepted``/``quantity_rejected``), where their bounds are checked."""
+
+    return_line = models.OneToOneField(ReturnLine, on_delete=models.CASCADE, related_name="inspection")
+    grade = models.CharField(_("grade"), max_length=10, choices=ItemGrade.choices)
+    disposition = models.CharField(
+        _("what happens to accepted units"), max_length=20, choices=Disposition.choices, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    photos = models.ManyToManyField("tickets.Attachment", blank=True, related_name="+", verbose_name=_("photos"))
+    inspected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    inspected_at = models.DateTimeField(_("inspected"))
+
+    class Meta:
+        verbose_name = _("line inspection")
+        verbose_name_plural = _("line inspections")
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__in=ItemGrade.values), name="returninspection_grade_valid"),
+            models.CheckConstraint(
+                condition=Q(disposition="") | Q(disposition__in=Disposition.values),
+                name="returninspection_disposition_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.return_line_id}: {self.get_grade_display()}"

@@ -1,0 +1,285 @@
+"""Settlement of a return: the refund ledger, store credit, and replacement shipments.
+
+A refund is two kinds of row (DESIGN.md, "Money and quantities"): the decision (``Refund`` with its
+``RefundLine`` allocations: who granted how much for which units) and the execution
+(``RefundExecution``: the payment call, identified by an idempotency key that every retry reuses).
+The sum granted for an order line never exceeds what was paid for it; the services check that
+under the line's lock, and the constraints here are the last guard of what one row can hold.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import MerchantOwnedModel, TimeStampedModel
+
+from .requests import ReturnLine, ReturnRequest
+
+AMOUNT = {"max_digits": 12, "decimal_places": 2}
+
+
+class RefundAdapterName(models.TextChoices):
+    MANUAL = "manual", _("Manual (staff confirm the payout in the shop's back office)")
+    HTTP = "http", _("HTTP (the shop platform's refund endpoint)")
+
+
+class RefundGateway(MerchantOwnedModel):
+    """How a merchant's refunds are paid. A merchant without a row pays manually."""
+
+    merchant = models.OneToOneField("aftersales.Merchant", on_delete=models.CASCADE, related_name="refund_gateway")
+    adapter = models.CharField(
+        _("adapter"), max_length=10, choices=RefundAdapterName.choices, default=RefundAdapterName.MANUAL
+    )
+    endpoint_url = models.URLField(
+        _("refund endpoint"), blank=True, help_text=_("The HTTP adapter POSTs each refund here as JSON.")
+    )
+    api_token = models.CharField(
+        _("API token"), max_length=200, blank=True, help_text=_("Sent as a Bearer token, if set.")
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=10)
+
+    class Meta:
+        verbose_name = _("refund gateway")
+        verbose_name_plural = _("refund gateways")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(adapter__in=RefundAdapterName.values), name="refundgateway_adapter_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(adapter=RefundAdapterName.HTTP)
+                | Q(endpoint_url__startswith="https://")
+                | Q(endpoint_url__startswith="http://"),
+                name="refundgateway_http_needs_url",
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_seconds__gte=1) & Q(timeout_seconds__lte=120), name="refundgateway_timeout_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.merchant} ({self.get_adapter_display()})"
+
+
+class RefundMethod(models.TextChoices):
+    ORIGINAL_PAYMENT = "original_payment", _("Original payment")
+    STORE_CREDIT = "store_credit", _("Store credit")
+
+
+class RefundState(models.TextChoices):
+    GRANTED = "granted", _("Granted, not paid yet")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Payment failed")
+
+
+class Refund(MerchantOwnedModel):
+    """The decision: this much, for these units, for this reason, granted by this person."""
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, related_name="refunds")
+    method = models.CharField(_("method"), max_length=20, choices=RefundMethod.choices)
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    shipping_amount = models.DecimalField(_("of which shipping"), default=0, **AMOUNT)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.TextField(_("reason"), blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=10, choices=RefundState.choices, default=RefundState.GRANTED)
+    # Optional: the caller's key for the decision itself, so a replayed "grant" is one refund.
+    grant_key = models.CharField(_("grant key"), max_length=100, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["return_request_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(shipping_amount__gte=0) & Q(shipping_amount__lte=F("amount")),
+                name="refund_shipping_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(method__in=RefundMethod.values), name="refund_method_valid"),
+            models.CheckConstraint(condition=Q(state__in=RefundState.values), name="refund_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state=RefundState.PAID, paid_at__isnull=False)
+                | (~Q(state=RefundState.PAID) & Q(paid_at__isnull=True)),
+                name="refund_paid_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "grant_key"], condition=~Q(grant_key=""), name="refund_unique_grant_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], condition=~Q(state="paid"), name="refund_unpaid"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} ({self.get_state_display()})"
+
+
+class RefundLine(TimeStampedModel):
+    """How much of a refund goes to which order line, and for how many units (0: a price
+    adjustment where the customer keeps the item)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="refund_lines")
+    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = models.PositiveIntegerField(_("units"))
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+
+    class Meta:
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
+        ordering = ["refund_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refundline_amount_positive"),
+            models.UniqueConstraint(fields=["refund", "order_line"], name="refundline_unique_order_line"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.order_line_id}: {self.amount}"
+
+
+class ExecutionState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class RefundExecution(MerchantOwnedModel):
+    """The payment call for a refund. One per refund: a retry is another attempt of the same row,
+    with the same idempotency key, so the payment provider sees one refund however often it is
+    asked. ``lease_expires_at`` marks an attempt in flight; a second worker leaves it alone."""
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="execution")
+    adapter = models.CharField(_("adapter"), max_length=10, choices=RefundAdapterName.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100)
+    state = models.CharField(_("state"), max_length=10, choices=ExecutionState.choices, default=ExecutionState.PENDING)
+    request_summary = models.JSONField(_("request"), default=dict, blank=True)
+    response_summary = models.JSONField(_("response"), default=dict, blank=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("attempt in flight until"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("refund execution")
+        verbose_name_plural = _("refund executions")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "idempotency_key"], name="refundexecution_unique_key"),
+            models.CheckConstraint(condition=~Q(idempotency_key=""), name="refundexecution_key_present"),
+            models.CheckConstraint(condition=Q(state__in=ExecutionState.values), name="refundexecution_state_valid"),
+            models.CheckConstraint(
+                condition=Q(adapter__in=RefundAdapterName.values), name="refundexecution_adapter_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ExecutionState.SUCCEEDED) | Q(completed_at__isnull=False),
+                name="refundexecution_success_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.idempotency_key} ({self.get_state_display()})"
+
+
+class StoreCreditAccount(MerchantOwnedModel):
+    """A customer's store-credit balance. Entries change it only under a lock of this row."""
+
+    customer = models.OneToOneField("aftersales.Customer", on_delete=models.PROTECT, related_name="store_credit")
+    currency = models.CharField(_("currency"), max_length=3)
+    balance = models.DecimalField(_("balance"), default=0, **AMOUNT)
+
+    class Meta:
+        verbose_name = _("store credit account")
+        verbose_name_plural = _("store credit accounts")
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="storecreditaccount_balance_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer}: {self.balance} {self.currency}"
+
+
+class StoreCreditEntry(MerchantOwnedModel):
+    """One movement of a customer's store credit: + granted, - spent. Never changed afterwards."""
+
+    account = models.ForeignKey(StoreCreditAccount, on_delete=models.PROTECT, related_name="entries")
+    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    balance_after = models.DecimalField(_("balance after"), **AMOUNT)
+    reason = models.TextField(_("reason"), blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="store_credit_entries"
+    )
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="store_credit_entry"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("store credit entry")
+        verbose_name_plural = _("store credit entries")
+        ordering = ["account_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="storecreditentry_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="storecreditentry_balance_not_negative"),
+            models.UniqueConstraint(
+                fields=["merchant", "reference"], condition=~Q(reference=""), name="storecreditentry_unique_reference"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount:+} → {self.balance_after}"
+
+
+class ReplacementState(models.TextChoices):
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    LOST = "lost", _("Lost")
+
+
+class ReplacementShipment(MerchantOwnedModel):
+    """Units sent to the customer in exchange for returned ones, with their own tracking."""
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, related_name="replacements")
+    return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="replacements")
+    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="replacements")
+    sku = models.CharField(_("SKU sent"), max_length=100)
+    quantity = models.PositiveIntegerField(_("units"))
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ReplacementState.choices, default=ReplacementState.SHIPPED
+    )
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    shipped_at = models.DateTimeField(_("shipped"))
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("replacement shipment")
+        verbose_name_plural = _("replacement shipments")
+        ordering = ["return_request_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="replacement_quantity_positive"),
+            models.CheckConstraint(condition=~Q(tracking_number=""), name="replacement_tracking_present"),
+            models.CheckConstraint(condition=~Q(carrier=""), name="replacement_carrier_present"),
+            models.CheckConstraint(condition=Q(state__in=ReplacementState.values), name="replacement_state_valid"),
+            models.UniqueConstraint(
+                fields=["merchant", "carrier", "tracking_number", "order_line"], name="replacement_unique_parcel_line"
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "tracking_number"], name="replacement_tracking")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.sku} ({self.carrier} {self.tracking_number})"

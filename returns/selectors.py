@@ -1,0 +1,165 @@
+"""Reads of returns that pages, the API and tasks share. Each starts from a merchant, or from a row
+already read through one (a verified order, a ticket the session may see)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from aftersales.models import Customer, Merchant, Order, OrderLine
+from returns.models import Responsibility, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnRule
+from returns.policy import LineTerms, active_rules, line_terms
+
+# The refund per unit is computed where the return is created; the estimate the customer sees
+# before confirming must be that very figure, so it comes from the same function.
+from returns.services.requests import _unit_refund
+from tickets.models import Ticket, TicketEvent
+
+CENT = Decimal("0.01")
+
+
+def return_reasons_active(*, merchant: Merchant) -> list[ReturnReason]:
+    """The reasons a customer may pick, in the merchant's order, each with its parent (the group)."""
+    return list(
+        ReturnReason.objects.filter(merchant=merchant, is_active=True)
+        .select_related("parent")
+        .order_by("position", "id")
+    )
+
+
+def reason_not_yet_chosen(merchant: Merchant) -> ReturnReason:
+    """Stands for "no reason picked yet": the customer's own responsibility (a change of mind), so
+    the window shown first is the one that holds for any reason. It is never saved."""
+    return ReturnReason(merchant=merchant, code="", name="", responsibility=Responsibility.CUSTOMER)
+
+
+def window_last_day(ends_at: datetime, zone: ZoneInfo) -> date:
+    """The last day of a return window, in the merchant's time zone. A window closes at midnight
+    after its last day; customers think in days, not in that midnight."""
+    return timezone.localtime(ends_at - timedelta(microseconds=1), zone).date()
+
+
+@dataclass(frozen=True)
+class LineReturnTerms:
+    """One order line with the terms for returning its units now, for one reason."""
+
+    line: OrderLine
+    terms: LineTerms
+
+    @property
+    def last_day(self) -> date | None:
+        ends_at = self.terms.window_ends_at
+        return window_last_day(ends_at, ZoneInfo(self.line.order.merchant.timezone)) if ends_at else None
+
+
+@dataclass(frozen=True)
+class OrderReturnTerms:
+    """What it takes to compute every line's terms for any reason, without another query."""
+
+    merchant: Merchant
+    order: Order
+    customer: Customer
+    policy: ReturnPolicy | None
+    rules: list[ReturnRule]
+    lines: list[OrderLine]
+    now: datetime
+
+    def for_reason(self, reason: ReturnReason | None = None) -> list[LineReturnTerms]:
+        """Every line's terms for ``reason``; None is a reason not yet chosen."""
+        reason = reason or reason_not_yet_chosen(self.merchant)
+        return [
+            LineReturnTerms(
+                line=line,
+                terms=line_terms(
+                    policy=self.policy, rules=self.rules, line=line, reason=reason, customer=self.customer, now=self.now
+                ),
+            )
+            for line in self.lines
+        ]
+
+
+def order_return_terms(*, merchant: Merchant, order: Order, now: datetime | None = None) -> OrderReturnTerms:
+    """The lines of an order and the merchant's policy, read once, in three queries however many
+    lines the order has: the lines (with product, order and merchant), the policy, its active rules.
+    """
+    lines = list(
+        OrderLine.objects.filter(merchant=merchant, order=order)
+        .select_related("product", "order__merchant")
+        .order_by("id")
+    )
+    policy = ReturnPolicy.objects.filter(merchant=merchant).first()
+    return OrderReturnTerms(
+        merchant=merchant,
+        order=order,
+        customer=order.customer,
+        policy=policy,
+        rules=active_rules(policy),
+        lines=lines,
+        now=now or timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class RefundEstimate:
+    """What the customer can expect for some units of one line, before anything is created."""
+
+    line: OrderLine
+    quantity: int
+    terms: LineTerms
+    last_day: date | None
+    unit_refund_amount: Decimal
+
+    @property
+    def paid_amount(self) -> Decimal:
+        """What was paid for these units (the line's discount spread over its units)."""
+        return (self.line.paid_amount * self.quantity / self.line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return self.unit_refund_amount * self.quantity
+
+    @property
+    def restocking_fee_amount(self) -> Decimal:
+        return max(self.paid_amount - self.refund_amount, Decimal("0"))
+
+
+def refund_estimates(*, chosen: list[tuple[LineReturnTerms, int]]) -> list[RefundEstimate]:
+    """Per chosen line: the refund per unit exactly as ``return_request_create`` will record it."""
+    return [
+        RefundEstimate(
+            line=offer.line,
+            quantity=quantity,
+            terms=offer.terms,
+            last_day=offer.last_day,
+            unit_refund_amount=_unit_refund(offer.line, offer.terms.restocking_fee_percent),
+        )
+        for offer, quantity in chosen
+    ]
+
+
+# --- a return as its ticket page shows it ---------------------------------------------------------
+
+
+def return_request_of_ticket(*, ticket: Ticket) -> ReturnRequest | None:
+    """The return behind a case, with its reason and its lines' order lines: two queries."""
+    return (
+        ReturnRequest.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
+        .select_related("reason")
+        .prefetch_related(Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line").order_by("id")))
+        .first()
+    )
+
+
+def return_steps_public(*, return_request: ReturnRequest) -> list[TicketEvent]:
+    """The return's own steps the customer may see (submitted, approved, …), oldest first."""
+    return list(
+        TicketEvent.objects.filter(
+            merchant_id=return_request.merchant_id,
+            ticket_id=return_request.ticket_id,
+            is_public=True,
+            verb__startswith="return_",
+        ).order_by("created_at", "id")
+    )

@@ -1,0 +1,926 @@
+"""Settling a return: refunds (the decision, then the payment call), store credit, replacements.
+
+Lock order, the same in every function here, so two of them never wait on each other:
+the return request, then its order (only when shipping is refunded), then the order lines in id
+order, then a store-credit account. A payment call is never made while a lock is held: the
+execution row is created (or found by its key) and claimed in one transaction, the adapter is
+called with no transaction open, and its answer is recorded in another.
+
+Two clicks, two workers or two API retries give one refund:
+- granting locks the return and checks the units it still holds, so a second full refund finds
+  nothing left; an optional ``grant_key`` makes a replayed grant return the first refund;
+- a refund has one execution, found again by its idempotency key, and an attempt in flight
+  (``lease_expires_at``) is left alone by a second worker.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
+from aftersales.models import Customer, Membership, Order, OrderLine, User
+from returns.models import (
+    ExecutionState,
+    Refund,
+    RefundAdapterName,
+    RefundExecution,
+    RefundGateway,
+    RefundLine,
+    RefundMethod,
+    RefundState,
+    ReplacementShipment,
+    ReplacementState,
+    Resolution,
+    Responsibility,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
+from returns.payments import AdapterResult, adapter_for, adapter_name_for
+from tickets.models import TicketStatus
+from tickets.notify import notify_customer
+from tickets.services import ticket_follow_workflow
+from tickets.timeline import event_append
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+REFUND_ROLES = (Membership.Role.AGENT, Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
+# Refund-only and keep-the-item settle from approved; everything else once the items are back.
+SETTLE_ON_APPROVAL = (Resolution.REFUND_ONLY, Resolution.KEEP_ITEM)
+# A quick refund pays while the parcel travels; the return stays where it is.
+QUICK_REFUND_STATUSES = (ReturnStatus.AWAITING_SHIPMENT, ReturnStatus.IN_TRANSIT)
+# Beyond the call's own timeout, how long an attempt counts as in flight before another may start.
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _lock_return(return_request_id: int) -> ReturnRequest:
+    return (
+        ReturnRequest.objects.select_for_update(of=("self",))
+        .select_related("ticket", "order", "reason", "customer")
+        .get(pk=return_request_id)
+    )
+
+
+def _move(return_request: ReturnRequest, status: str) -> None:
+    if not return_request.can_transition_to(status):
+        raise TransitionNotAllowed(
+            _("A return that is %(current)s cannot become %(target)s.")
+            % {"current": return_request.get_status_display(), "target": ReturnStatus(status).label},
+            extra={"from": return_request.status, "to": status},
+        )
+    return_request.status = status
+
+
+def _staff(actor: User | None, merchant_id: int, roles: Sequence[str] | None = None) -> Membership | None:
+    """The actor's membership (None for the system). ``roles`` None: any staff role."""
+    if actor is None:
+        return None
+    membership = Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).first()
+    if membership is None or not actor.is_active:
+        raise PermissionRefused(_("You are not a member of this merchant's staff."))
+    if roles is not None and membership.role not in roles:
+        raise PermissionRefused(_("Your role does not allow refunds."), code="role_cannot_refund")
+    return membership
+
+
+def _check_agent_limit(membership: Membership | None, return_request: ReturnRequest, amount: Decimal) -> None:
+    """An agent may bring a return's refunds to ``REFUND_AGENT_LIMIT`` in total (so that splitting
+    one refund in two does not get round it); supervisors and merchant admins have no limit."""
+    if membership is None or membership.is_supervisor:
+        return
+    limit = Decimal(settings.REFUND_AGENT_LIMIT)
+    granted = Refund.objects.filter(return_request=return_request).aggregate(total=Sum("amount"))["total"] or ZERO
+    if granted + amount > limit:
+        raise PermissionRefused(
+            _("Refunds above %(limit)s on one return need a supervisor.") % {"limit": limit},
+            code="refund_limit_exceeded",
+            extra={"limit": str(limit), "already_granted": str(granted), "amount": str(amount)},
+        )
+
+
+def _money(value, field: str) -> Decimal:
+    try:
+        amount = Decimal(value).quantize(CENT)
+    except (InvalidOperation, TypeError, ValueError):
+        raise InvalidInput(_("Enter an amount."), code="invalid_amount", extra={"field": field}) from None
+    if not amount.is_finite():
+        raise InvalidInput(_("Enter an amount."), code="invalid_amount", extra={"field": field})
+    return amount
+
+
+def settleable_units(line: ReturnLine) -> int:
+    """Units of a return line that can be refunded or exchanged: what inspection accepted once the
+    line was inspected, otherwise every unit of it (refund-only, keep-the-item, a quick refund,
+    or a parcel refunded as requested when inspection did not happen in time)."""
+    if line.quantity_accepted or line.quantity_rejected:
+        return line.quantity_accepted
+    return line.quantity
+
+
+def _settled_units(return_request: ReturnRequest) -> dict[int, int]:
+    """Units of each return line already refunded or replaced (read under the return's lock)."""
+    settled: dict[int, int] = {}
+    refunded = (
+        RefundLine.objects.filter(refund__return_request=return_request)
+        .values("return_line_id")
+        .annotate(units=Sum("quantity"))
+    )
+    replaced = (
+        ReplacementShipment.objects.filter(return_request=return_request)
+        .exclude(state=ReplacementState.LOST)
+        .values("return_line_id")
+        .annotate(units=Sum("quantity"))
+    )
+    for row in [*refunded, *replaced]:
+        settled[row["return_line_id"]] = settled.get(row["return_line_id"], 0) + row["units"]
+    return settled
+
+
+def _enter_settling(return_request: ReturnRequest, actor: User | None) -> None:
+    """Move the (locked) return to settling, as the table allows, if it is not there already."""
+    if return_request.status == ReturnStatus.SETTLING:
+        return
+    if return_request.status == ReturnStatus.APPROVED and return_request.resolution not in SETTLE_ON_APPROVAL:
+        raise TransitionNotAllowed(
+            _("This return is settled once the items are back."),
+            code="items_not_back",
+            extra={"from": return_request.status, "to": ReturnStatus.SETTLING},
+        )
+    previous = return_request.status
+    _move(return_request, ReturnStatus.SETTLING)
+    return_request.save(update_fields=["status", "updated_at"])
+    event_append(return_request.ticket, "return_settling", actor_user=actor, data={"from": previous}, public=True)
+    ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN, actor_user=actor)
+
+
+def _complete_if_settled(return_request: ReturnRequest, actor: User | None) -> bool:
+    """Complete the (locked) return when every refund is paid, every replacement is on its way,
+    and, for an exchange, every unit is replaced or refunded."""
+    if return_request.status != ReturnStatus.SETTLING:
+        return False
+    refund_states = list(return_request.refunds.values_list("state", flat=True))
+    replacements = return_request.replacements.exclude(state=ReplacementState.LOST).exists()
+    if not refund_states and not replacements:
+        return False
+    if any(state != RefundState.PAID for state in refund_states):
+        return False
+    if return_request.resolution == Resolution.EXCHANGE:
+        settled = _settled_units(return_request)
+        if any(settled.get(line.pk, 0) < settleable_units(line) for line in return_request.lines.all()):
+            return False
+    _move(return_request, ReturnStatus.COMPLETED)
+    return_request.completed_at = timezone.now()
+    return_request.save(update_fields=["status", "completed_at", "updated_at"])
+    event_append(return_request.ticket, "return_completed", actor_user=actor, public=True)
+    ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.RESOLVED, actor_user=actor)
+    return True
+
+
+# --- granting -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Allocation:
+    return_line: ReturnLine
+    order_line_id: int
+    quantity: int
+    amount: Decimal
+
+
+def _requested_allocations(
+    return_request: ReturnRequest,
+    lines: Sequence[tuple[OrderLine, int, Decimal]] | None,
+    settled: dict[int, int],
+) -> list[_Allocation]:
+    return_lines = {line.order_line_id: line for line in return_request.lines.all()}
+    if lines is None:
+        # As requested: every unit not yet settled, at the refund per unit the terms gave (the
+        # restocking fee already taken off when the return was submitted).
+        allocations = []
+        for line in return_lines.values():
+            units = settleable_units(line) - settled.get(line.pk, 0)
+            if units > 0 and line.unit_refund_amount > 0:
+                allocations.append(_Allocation(line, line.order_line_id, units, line.unit_refund_amount * units))
+        return allocations
+    allocations, seen = [], set()
+    for order_line, quantity, amount in lines:
+        return_line = return_lines.get(order_line.pk)
+        if return_line is None:
+            raise InvalidInput(
+                _("That item is not in this return."), code="line_not_in_return", extra={"line": order_line.pk}
+            )
+        if order_line.pk in seen:
+            raise InvalidInput(_("Each item once, please."), code="duplicate_line", extra={"line": order_line.pk})
+        seen.add(order_line.pk)
+        if int(quantity) != quantity or quantity < 0:
+            raise InvalidInput(_("Enter a number of units."), code="invalid_quantity", extra={"line": order_line.pk})
+        amount = _money(amount, "amount")
+        if amount <= 0:
+            raise InvalidInput(
+                _("A refund must be more than zero."), code="amount_not_positive", extra={"line": order_line.pk}
+            )
+        allocations.append(_Allocation(return_line, order_line.pk, int(quantity), amount))
+    return allocations
+
+
+def _shipping_refundable(order: Order) -> Decimal:
+    refunded = (
+        Refund.objects.filter(return_request__order=order).aggregate(total=Sum("shipping_amount"))["total"] or ZERO
+    )
+    return order.shipping_amount - refunded
+
+
+def _grant(
+    *,
+    return_request: ReturnRequest,
+    actor: User | None,
+    method: str,
+    lines: Sequence[tuple[OrderLine, int, Decimal]] | None,
+    reason: str,
+    shipping_amount: Decimal | None,
+    grant_key: str,
+    quick: bool,
+) -> tuple[ReturnRequest, Refund, bool]:
+    """Write a refund decision inside the caller's transaction; return (locked return, refund,
+    created). Everything is checked before anything is written."""
+    return_request = _lock_return(return_request.pk)
+    membership = _staff(actor, return_request.merchant_id, REFUND_ROLES)
+    grant_key = (grant_key or "").strip()
+    if grant_key:
+        existing = Refund.objects.filter(merchant_id=return_request.merchant_id, grant_key=grant_key).first()
+        if existing is not None:
+            if existing.return_request_id != return_request.pk or existing.method != method:
+                raise Conflict(_("That key was used for another refund."), code="grant_key_reused")
+            return return_request, existing, False
+    if quick:
+        if return_request.status not in QUICK_REFUND_STATUSES:
+            raise TransitionNotAllowed(
+                _("A quick refund is paid while the parcel is on its way."), code="not_in_transit"
+            )
+    else:
+        _enter_settling(return_request, actor)
+    settled = _settled_units(return_request)
+    allocations = _requested_allocations(return_request, lines, settled)
+
+    order = return_request.order
+    if order.shipping_amount > 0:
+        order = Order.objects.select_for_update().get(pk=order.pk)
+    # The paid cap spans every return of a line, so it is checked under the line's lock.
+    order_lines = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update()
+        .filter(pk__in=[allocation.order_line_id for allocation in allocations])
+        .order_by("pk")
+    }
+    refunded_amounts = dict(
+        RefundLine.objects.filter(order_line_id__in=order_lines)
+        .values("order_line_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_line_id", "total")
+    )
+    for allocation in allocations:
+        line = order_lines[allocation.order_line_id]
+        units_left = settleable_units(allocation.return_line) - settled.get(allocation.return_line.pk, 0)
+        if allocation.quantity > units_left:
+            raise Conflict(
+                _("%(item)s: only %(count)s more units of this return can be settled.")
+                % {"item": line.name, "count": max(units_left, 0)},
+                code="units_exceed_return",
+                extra={"line": line.pk, "units_left": max(units_left, 0)},
+            )
+        refundable = line.paid_amount - refunded_amounts.get(line.pk, ZERO)
+        if allocation.amount > refundable:
+            raise Conflict(
+                _("%(item)s: at most %(amount)s more can be refunded; %(paid)s was paid for it.")
+                % {"item": line.name, "amount": max(refundable, ZERO), "paid": line.paid_amount},
+                code="amount_exceeds_paid",
+                extra={"line": line.pk, "refundable": str(max(refundable, ZERO))},
+            )
+
+    shipping_left = _shipping_refundable(order) if order.shipping_amount > 0 else ZERO
+    if shipping_amount is None:
+        # Per policy: the merchant's fault (a defect, a wrong item) refunds the shipping too.
+        merchants_fault = return_request.reason.responsibility == Responsibility.MERCHANT
+        shipping = shipping_left if merchants_fault else ZERO
+    else:
+        shipping = _money(shipping_amount, "shipping_amount")
+        if shipping < 0 or shipping > shipping_left:
+            raise Conflict(
+                _("At most %(amount)s of shipping can still be refunded.") % {"amount": shipping_left},
+                code="shipping_exceeds_paid",
+                extra={"refundable": str(shipping_left)},
+            )
+    total = sum((allocation.amount for allocation in allocations), ZERO) + shipping
+    if total <= 0:
+        raise Conflict(_("Nothing is left to refund on this return."), code="nothing_to_refund")
+    _check_agent_limit(membership, return_request, total)
+
+    refund = Refund.objects.create(
+        merchant_id=return_request.merchant_id,
+        return_request=return_request,
+        method=method,
+        amount=total,
+        shipping_amount=shipping,
+        currency=order.currency,
+        reason=(reason or "").strip(),
+        granted_by=actor,
+        grant_key=grant_key,
+    )
+    RefundLine.objects.bulk_create(
+        RefundLine(
+            refund=refund,
+            return_line=allocation.return_line,
+            order_line_id=allocation.order_line_id,
+            quantity=allocation.quantity,
+            amount=allocation.amount,
+        )
+        for allocation in allocations
+    )
+    for allocation in allocations:
+        if allocation.quantity:
+            OrderLine.objects.filter(pk=allocation.order_line_id).update(
+                quantity_refunded=F("quantity_refunded") + allocation.quantity
+            )
+    event_append(
+        return_request.ticket,
+        "refund_granted",
+        actor_user=actor,
+        data={
+            "refund": refund.pk,
+            "method": method,
+            "amount": str(total),
+            "shipping": str(shipping),
+            "currency": refund.currency,
+            "lines": {str(a.order_line_id): {"units": a.quantity, "amount": str(a.amount)} for a in allocations},
+            **({"reason": refund.reason} if refund.reason else {}),
+        },
+        public=True,
+    )
+    return return_request, refund, True
+
+
+def refund_grant(
+    *,
+    return_request: ReturnRequest,
+    actor: User | None,
+    lines: Sequence[tuple[OrderLine, int, Decimal]] | None = None,
+    reason: str = "",
+    shipping_amount: Decimal | None = None,
+    grant_key: str = "",
+    quick: bool = False,
+) -> Refund:
+    """Decide a refund to the original payment; pay it with ``refund_execute``.
+
+    ``lines`` is ``[(order_line, units, amount)]``; None refunds every unit the return still holds
+    at the refund per unit of its terms. Units may be 0 for a price adjustment (keep the item).
+    ``shipping_amount`` None follows the policy: the order's shipping when the reason is the
+    merchant's responsibility. Refused when an order line would be refunded beyond what was paid
+    for it, when more units are settled than the return holds, and, for an agent, above
+    ``REFUND_AGENT_LIMIT``. The return moves to settling unless ``quick`` (paid in transit).
+    ``actor`` None is the system (a deadline that refunds as requested).
+    """
+    with transaction.atomic():
+        _, refund, _created = _grant(
+            return_request=return_request,
+            actor=actor,
+            method=RefundMethod.ORIGINAL_PAYMENT,
+            lines=lines,
+            reason=reason,
+            shipping_amount=shipping_amount,
+            grant_key=grant_key,
+            quick=quick,
+        )
+    return refund
+
+
+# --- paying -------------------------------------------------------------------------------------
+
+
+def _lease(merchant_id: int) -> timedelta:
+    gateway = RefundGateway.objects.filter(merchant_id=merchant_id).only("timeout_seconds").first()
+    return timedelta(seconds=gateway.timeout_seconds if gateway else 10) + LEASE_MARGIN
+
+
+def _request_summary(refund: Refund, return_request: ReturnRequest) -> dict:
+    """What the payment call says, fixed when the execution is created so every retry says the same."""
+    lines = refund.lines.select_related("order_line").order_by("order_line_id")
+    return {
+        "refund_id": refund.pk,
+        "amount": str(refund.amount),
+        "shipping_amount": str(refund.shipping_amount),
+        "currency": refund.currency,
+        "order_number": return_request.order.external_number,
+        "case_number": return_request.ticket.number,
+        "reason": refund.reason,
+        "lines": [
+            {
+                "line_number": line.order_line.line_number,
+                "sku": line.order_line.sku,
+                "quantity": line.quantity,
+                "amount": str(line.amount),
+            }
+            for line in lines
+        ],
+    }
+
+
+def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> RefundExecution:
+    """Pay a granted refund through the merchant's adapter; safe to call any number of times.
+
+    The first call creates the refund's one execution with ``idempotency_key`` (a new key when
+    None); later calls find it again — with the same key, or none — and a different key is refused.
+    A paid refund, or an attempt another worker has in flight, is returned as it is. Must be
+    called outside a transaction: the adapter is called with no lock held.
+    """
+    key = (idempotency_key or "").strip()
+    with transaction.atomic():
+        return_request = _lock_return(refund.return_request_id)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.method != RefundMethod.ORIGINAL_PAYMENT:
+            raise InvalidInput(_("Store credit is paid when it is granted."), code="not_a_payment")
+        execution = RefundExecution.objects.select_for_update().filter(refund=refund).first()
+        if execution is None:
+            key = key or uuid.uuid4().hex
+            if RefundExecution.objects.filter(merchant_id=refund.merchant_id, idempotency_key=key).exists():
+                raise Conflict(_("That idempotency key belongs to another refund."), code="idempotency_key_reused")
+            execution = RefundExecution.objects.create(
+                merchant_id=refund.merchant_id,
+                refund=refund,
+                adapter=adapter_name_for(refund.merchant_id),
+                idempotency_key=key,
+                request_summary=_request_summary(refund, return_request),
+            )
+        elif key and key != execution.idempotency_key:
+            raise Conflict(
+                _("This refund is already being paid under another idempotency key."), code="idempotency_key_mismatch"
+            )
+        if execution.state == ExecutionState.SUCCEEDED or execution.adapter == RefundAdapterName.MANUAL:
+            # Manual: nothing to call; it stays pending until staff confirm the payout.
+            return execution
+        now = timezone.now()
+        claimed = (
+            RefundExecution.objects.filter(pk=execution.pk, state__in=(ExecutionState.PENDING, ExecutionState.FAILED))
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .update(
+                state=ExecutionState.PENDING,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                lease_expires_at=now + _lease(refund.merchant_id),
+            )
+        )
+        if not claimed:
+            return execution
+        if return_request.status == ReturnStatus.ACTION_REQUIRED:
+            _move(return_request, ReturnStatus.SETTLING)
+            return_request.save(update_fields=["status", "updated_at"])
+            event_append(
+                return_request.ticket,
+                "refund_retried",
+                data={"refund": refund.pk, "from": ReturnStatus.ACTION_REQUIRED},
+            )
+        if refund.state == RefundState.FAILED:
+            refund.state = RefundState.GRANTED
+            refund.save(update_fields=["state", "updated_at"])
+        execution.refresh_from_db()
+    attempt = execution.attempts
+
+    try:
+        result = adapter_for(execution).refund(execution)
+    except Exception as error:  # noqa: BLE001 — whatever an adapter raises is a failed attempt, recorded
+        result = AdapterResult.failed(str(error) or error.__class__.__name__)
+
+    with transaction.atomic():
+        return_request = _lock_return(refund.return_request_id)
+        execution = RefundExecution.objects.select_for_update().select_related("refund").get(pk=execution.pk)
+        if result.state == ExecutionState.SUCCEEDED:
+            _record_success(return_request, execution, result, actor=None)
+        elif result.state == ExecutionState.FAILED:
+            _record_failure(return_request, execution, result, attempt)
+        else:
+            RefundExecution.objects.filter(pk=execution.pk, attempts=attempt).update(lease_expires_at=None)
+            execution.refresh_from_db()
+    return execution
+
+
+def _record_success(
+    return_request: ReturnRequest, execution: RefundExecution, result: AdapterResult, *, actor: User | None
+) -> None:
+    """Record a payout. Success is the provider's word, so it stands whichever attempt it came from."""
+    if execution.state == ExecutionState.SUCCEEDED:
+        return
+    now = timezone.now()
+    execution.state = ExecutionState.SUCCEEDED
+    execution.provider_reference = result.provider_reference
+    execution.response_summary = result.response_summary
+    execution.error = ""
+    execution.completed_at = now
+    execution.lease_expires_at = None
+    execution.confirmed_by = actor
+    execution.save(
+        update_fields=[
+            "state",
+            "provider_reference",
+            "response_summary",
+            "error",
+            "completed_at",
+            "lease_expires_at",
+            "confirmed_by",
+            "updated_at",
+        ]
+    )
+    refund = execution.refund
+    refund.state = RefundState.PAID
+    refund.paid_at = now
+    refund.save(update_fields=["state", "paid_at", "updated_at"])
+    ticket = return_request.ticket
+    event_append(
+        ticket,
+        "refund_paid",
+        actor_user=actor,
+        data={"refund": refund.pk, "amount": str(refund.amount), "currency": refund.currency},
+        public=True,
+    )
+    notify_customer(ticket, "return_refunded", {"amount": str(refund.amount), "currency": refund.currency})
+    _complete_if_settled(return_request, actor)
+
+
+def _record_failure(
+    return_request: ReturnRequest, execution: RefundExecution, result: AdapterResult, attempt: int
+) -> None:
+    # An answer from an attempt that has since been superseded (its lease ran out and another
+    # worker tried again) is not the latest word; a success already recorded is never undone.
+    if execution.state == ExecutionState.SUCCEEDED or execution.attempts != attempt:
+        return
+    execution.state = ExecutionState.FAILED
+    execution.error = result.error
+    execution.response_summary = result.response_summary
+    execution.lease_expires_at = None
+    execution.save(update_fields=["state", "error", "response_summary", "lease_expires_at", "updated_at"])
+    refund = execution.refund
+    refund.state = RefundState.FAILED
+    refund.save(update_fields=["state", "updated_at"])
+    moved = return_request.status == ReturnStatus.SETTLING
+    if moved:
+        _move(return_request, ReturnStatus.ACTION_REQUIRED)
+        return_request.save(update_fields=["status", "updated_at"])
+    event_append(
+        return_request.ticket,
+        "refund_failed",
+        data={
+            "refund": refund.pk,
+            "error": result.error,
+            "attempt": attempt,
+            "idempotency_key": execution.idempotency_key,
+            **({"status": ReturnStatus.ACTION_REQUIRED} if moved else {}),
+        },
+        public=False,
+    )
+    if moved:
+        # Staff must act: the case is theirs again, whatever it was waiting on.
+        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN)
+
+
+def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference: str) -> RefundExecution:
+    """Staff confirm that they made the payout in the shop's back office, with its reference."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise InvalidInput(
+            _("Enter the payout reference from the shop's back office."),
+            code="reference_required",
+            extra={"field": "reference"},
+        )
+    with transaction.atomic():
+        return_request = _lock_return(execution.refund.return_request_id)
+        execution = RefundExecution.objects.select_for_update().select_related("refund").get(pk=execution.pk)
+        _staff(actor, execution.merchant_id, REFUND_ROLES)
+        if execution.adapter != RefundAdapterName.MANUAL:
+            raise Conflict(_("This refund is paid by the payment gateway, not by hand."), code="not_manual")
+        if execution.state == ExecutionState.SUCCEEDED:
+            if execution.provider_reference == reference:
+                return execution
+            raise Conflict(_("This payout was already confirmed."), code="already_confirmed")
+        if return_request.status == ReturnStatus.ACTION_REQUIRED:
+            _move(return_request, ReturnStatus.SETTLING)
+            return_request.save(update_fields=["status", "updated_at"])
+        _record_success(
+            return_request,
+            execution,
+            AdapterResult(state=ExecutionState.SUCCEEDED, provider_reference=reference[:200]),
+            actor=actor,
+        )
+    return execution
+
+
+# --- store credit -------------------------------------------------------------------------------
+
+
+def _credit_account(customer: Customer, currency: str) -> StoreCreditAccount:
+    StoreCreditAccount.objects.get_or_create(
+        customer=customer, defaults={"merchant_id": customer.merchant_id, "currency": currency}
+    )
+    account = StoreCreditAccount.objects.select_for_update().get(customer=customer)
+    if account.currency != currency:
+        raise InvalidInput(
+            _("This customer's store credit is kept in %(currency)s.") % {"currency": account.currency},
+            code="currency_mismatch",
+        )
+    return account
+
+
+def _ledger_append(
+    account: StoreCreditAccount,
+    amount: Decimal,
+    *,
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+    return_request: ReturnRequest | None = None,
+    refund: Refund | None = None,
+) -> StoreCreditEntry:
+    """Move the (locked) account's balance and write the entry that says why."""
+    account.balance += amount
+    if account.balance < 0:
+        raise Conflict(
+            _("Not enough store credit: %(balance)s %(currency)s left.")
+            % {"balance": account.balance - amount, "currency": account.currency},
+            code="insufficient_store_credit",
+        )
+    account.save(update_fields=["balance", "updated_at"])
+    return StoreCreditEntry.objects.create(
+        merchant_id=account.merchant_id,
+        account=account,
+        customer_id=account.customer_id,
+        amount=amount,
+        balance_after=account.balance,
+        reason=reason,
+        reference=reference,
+        return_request=return_request,
+        refund=refund,
+        actor=actor,
+    )
+
+
+def store_credit_grant(
+    *,
+    return_request: ReturnRequest,
+    actor: User | None,
+    lines: Sequence[tuple[OrderLine, int, Decimal]] | None = None,
+    reason: str = "",
+    shipping_amount: Decimal | None = None,
+    grant_key: str = "",
+) -> StoreCreditEntry:
+    """Settle (part of) a return as store credit: a refund decision paid at once into the
+    customer's ledger. The same caps as a refund apply — it is money back for the same units."""
+    with transaction.atomic():
+        return_request, refund, created = _grant(
+            return_request=return_request,
+            actor=actor,
+            method=RefundMethod.STORE_CREDIT,
+            lines=lines,
+            reason=reason,
+            shipping_amount=shipping_amount,
+            grant_key=grant_key,
+            quick=False,
+        )
+        if not created:
+            return refund.store_credit_entry
+        entry = _pay_in_store_credit(return_request, refund, actor)
+    return entry
+
+
+def _pay_in_store_credit(return_request: ReturnRequest, refund: Refund, actor: User | None) -> StoreCreditEntry:
+    """Pay a store-credit refund into the customer's ledger, in the caller's transaction."""
+    account = _credit_account(return_request.customer, refund.currency)
+    entry = _ledger_append(
+        account,
+        refund.amount,
+        reason=refund.reason or _("Return %(number)s") % {"number": return_request.ticket.number},
+        actor=actor,
+        return_request=return_request,
+        refund=refund,
+    )
+    refund.state = RefundState.PAID
+    refund.paid_at = timezone.now()
+    refund.save(update_fields=["state", "paid_at", "updated_at"])
+    event_append(
+        return_request.ticket,
+        "store_credit_granted",
+        actor_user=actor,
+        data={"refund": refund.pk, "amount": str(refund.amount), "currency": refund.currency},
+        public=True,
+    )
+    _complete_if_settled(return_request, actor)
+    return entry
+
+
+def store_credit_spend(
+    *, customer: Customer, amount: Decimal, reference: str, reason: str = "", actor: User | None = None
+) -> StoreCreditEntry:
+    """Take store credit off a customer's balance (an order paid with it). ``reference`` (the
+    order) makes a replay return the first entry; spending below zero is refused."""
+    amount = _money(amount, "amount")
+    reference = (reference or "").strip()
+    if amount <= 0:
+        raise InvalidInput(_("A refund must be more than zero."), code="amount_not_positive")
+    if not reference:
+        raise InvalidInput(_("Give the order the credit pays for."), code="reference_required")
+    _staff(actor, customer.merchant_id)
+    with transaction.atomic():
+        account = StoreCreditAccount.objects.select_for_update().filter(customer=customer).first()
+        if account is None:
+            raise Conflict(_("This customer has no store credit."), code="insufficient_store_credit")
+        existing = StoreCreditEntry.objects.filter(merchant_id=customer.merchant_id, reference=reference).first()
+        if existing is not None:
+            if existing.customer_id != customer.pk or existing.amount != -amount:
+                raise Conflict(_("That reference was used for another entry."), code="reference_reused")
+            return existing
+        return _ledger_append(account, -amount, reason=reason, reference=reference, actor=actor)
+
+
+# --- exchanges ----------------------------------------------------------------------------------
+
+
+def exchange_ship(
+    *,
+    return_request: ReturnRequest,
+    actor: User | None,
+    lines: Sequence[tuple[OrderLine, int, str]] | None = None,
+    carrier: str,
+    tracking_number: str,
+) -> list[ReplacementShipment]:
+    """Record a replacement parcel: ``lines`` is ``[(order_line, units, sku sent)]`` (an empty SKU
+    is the same as ordered); None sends every unit the return still holds, same SKU. A replay with
+    the same carrier and tracking number returns the first record."""
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier or not tracking_number:
+        raise InvalidInput(
+            _("Enter the carrier and the tracking number."),
+            code="tracking_required",
+            extra={"field": "tracking_number" if carrier else "carrier"},
+        )
+    with transaction.atomic():
+        return_request = _lock_return(return_request.pk)
+        _staff(actor, return_request.merchant_id)
+        same_parcel = list(
+            ReplacementShipment.objects.filter(
+                merchant_id=return_request.merchant_id, carrier=carrier, tracking_number=tracking_number
+            ).order_by("pk")
+        )
+        if same_parcel:
+            if any(shipment.return_request_id != return_request.pk for shipment in same_parcel):
+                raise Conflict(_("That tracking number belongs to another return."), code="tracking_reused")
+            return same_parcel
+        _enter_settling(return_request, actor)
+        settled = _settled_units(return_request)
+        return_lines = {line.order_line_id: line for line in return_request.lines.select_related("order_line")}
+        if lines is None:
+            wanted = [
+                (line, settleable_units(line) - settled.get(line.pk, 0), line.order_line.sku)
+                for line in return_lines.values()
+            ]
+            wanted = [item for item in wanted if item[1] > 0]
+        else:
+            wanted, seen = [], set()
+            for order_line, quantity, sku in lines:
+                return_line = return_lines.get(order_line.pk)
+                if return_line is None:
+                    raise InvalidInput(
+                        _("That item is not in this return."), code="line_not_in_return", extra={"line": order_line.pk}
+                    )
+                if order_line.pk in seen:
+                    raise InvalidInput(_("Each item once, please."), code="duplicate_line")
+                seen.add(order_line.pk)
+                if int(quantity) != quantity or quantity < 1:
+                    raise InvalidInput(
+                        _("Pick at least one unit."), code="invalid_quantity", extra={"line": order_line.pk}
+                    )
+                wanted.append((return_line, int(quantity), (sku or "").strip() or return_line.order_line.sku))
+        if not wanted:
+            raise Conflict(_("Every unit of this return is already settled."), code="nothing_to_exchange")
+        locked = {
+            line.pk: line
+            for line in OrderLine.objects.select_for_update()
+            .filter(pk__in=[item[0].order_line_id for item in wanted])
+            .order_by("pk")
+        }
+        for return_line, quantity, _sku in wanted:
+            units_left = settleable_units(return_line) - settled.get(return_line.pk, 0)
+            if quantity > units_left:
+                line = locked[return_line.order_line_id]
+                raise Conflict(
+                    _("%(item)s: only %(count)s more units of this return can be settled.")
+                    % {"item": line.name, "count": max(units_left, 0)},
+                    code="units_exceed_return",
+                    extra={"line": line.pk, "units_left": max(units_left, 0)},
+                )
+        now = timezone.now()
+        shipments = ReplacementShipment.objects.bulk_create(
+            ReplacementShipment(
+                merchant_id=return_request.merchant_id,
+                return_request=return_request,
+                return_line=return_line,
+                order_line_id=return_line.order_line_id,
+                sku=sku,
+                quantity=quantity,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                shipped_by=actor,
+                shipped_at=now,
+            )
+            for return_line, quantity, sku in wanted
+        )
+        for return_line, quantity, _sku in wanted:
+            OrderLine.objects.filter(pk=return_line.order_line_id).update(
+                quantity_exchanged=F("quantity_exchanged") + quantity
+            )
+        event_append(
+            return_request.ticket,
+            "replacement_shipped",
+            actor_user=actor,
+            data={
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+                "lines": {str(return_line.order_line_id): {"units": q, "sku": sku} for return_line, q, sku in wanted},
+            },
+            public=True,
+        )
+        _complete_if_settled(return_request, actor)
+    return shipments
+
+
+# --- orchestration ------------------------------------------------------------------------------
+
+
+def _settled_already(return_request: ReturnRequest, actor: User | None) -> bool:
+    """For a (locked) return just moved to settling: whether what was settled before — a quick
+    refund paid in transit, an earlier partial settlement — already covers every unit it holds.
+    If so, complete it (or, when such a refund failed, ask staff to act) instead of granting more."""
+    settled = _settled_units(return_request)
+    if not settled or any(settleable_units(line) > settled.get(line.pk, 0) for line in return_request.lines.all()):
+        return False
+    if _complete_if_settled(return_request, actor):
+        return True
+    failed = list(return_request.refunds.filter(state=RefundState.FAILED).values_list("pk", flat=True))
+    if failed:
+        _move(return_request, ReturnStatus.ACTION_REQUIRED)
+        return_request.save(update_fields=["status", "updated_at"])
+        event_append(return_request.ticket, "refund_failed", data={"refunds": failed, "status": return_request.status})
+    return True
+
+
+def return_request_settle(
+    *,
+    return_request: ReturnRequest,
+    actor: User | None,
+    lines: Sequence[tuple[OrderLine, int, Decimal]] | None = None,
+    reason: str = "",
+    shipping_amount: Decimal | None = None,
+    grant_key: str = "",
+) -> ReturnRequest:
+    """Settle a return the way the customer asked: a refund (granted, then paid through the
+    merchant's adapter), store credit, or — for an exchange — start settling; the replacement is
+    recorded with ``exchange_ship``. Moves the return to settling by the table: from approved for
+    refund-only and keep-the-item, from received or inspected otherwise. Units already settled
+    (a quick refund paid while the parcel travelled) are not settled twice.
+
+    Moving to settling and the grant are one transaction, so a refused grant changes nothing.
+    Call it outside a transaction: the payment call is made after that transaction has committed.
+    """
+    resolution = return_request.resolution
+    to_pay = None
+    with transaction.atomic():
+        locked = _lock_return(return_request.pk)
+        _staff(actor, locked.merchant_id, None if resolution == Resolution.EXCHANGE else REFUND_ROLES)
+        _enter_settling(locked, actor)
+        if resolution != Resolution.EXCHANGE and not _settled_already(locked, actor):
+            store_credit = resolution == Resolution.STORE_CREDIT
+            locked, refund, created = _grant(
+                return_request=locked,
+                actor=actor,
+                method=RefundMethod.STORE_CREDIT if store_credit else RefundMethod.ORIGINAL_PAYMENT,
+                lines=lines,
+                reason=reason,
+                shipping_amount=shipping_amount,
+                grant_key=grant_key,
+                quick=False,
+            )
+            if not store_credit:
+                to_pay = refund
+            elif created:
+                _pay_in_store_credit(locked, refund, actor)
+    if to_pay is not None:
+        refund_execute(refund=to_pay)
+    return ReturnRequest.objects.select_related("ticket").get(pk=return_request.pk)

@@ -1,0 +1,552 @@
+"""The customer's way to return items in the portal: choose units, a reason and a resolution;
+review the estimate (nothing written); add photos and confirm; follow and cancel the return on
+its ticket page. Access is the portal's: only orders the session proved."""
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import formats, translation
+
+from aftersales.models import Notification, OrderLine
+from aftersales.tests.factories import MembershipFactory, MerchantFactory, OrderFactory, OrderLineFactory
+from returns.forms import reason_choices
+from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
+from returns.selectors import return_reasons_active
+from returns.services import return_request_create, return_request_reject
+from returns.views.portal import RETURN_DRAFTS_KEY
+from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketKind
+from tickets.services import ticket_create
+from tickets.tests.test_portal import png_upload, sign_in
+
+# Delivered on 10 November, 23:30 in Shanghai. The 7-day floor ends with the 17th; the shop's own
+# 30 days end with 10 December, so its window closes at midnight after it (16:00 UTC on the 10th).
+DELIVERED = datetime(2026, 11, 10, 15, 30, tzinfo=UTC)
+DAY_TEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+LAST_SECOND = datetime(2026, 12, 10, 15, 59, 59, tzinfo=UTC)
+WINDOW_CLOSED = datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
+
+# Session, merchant, order and its lines (prefetch), then the return terms: lines, policy, rules,
+# reasons. The same for 2 lines as for 10.
+START_PAGE_QUERIES = 8
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def day_ten():
+    with time_machine.travel(DAY_TEN, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def shop(db):
+    return MerchantFactory(name="Trail Gear", slug="trail-gear", default_language="en", timezone="Asia/Shanghai")
+
+
+@pytest.fixture
+def policy(shop):
+    policy = ReturnPolicy.objects.create(merchant=shop, return_address="Trail Gear Returns\n88 Harbour Road, Ningbo")
+    policy.rules.create(
+        position=1,
+        name="Damage: photos, no fee",
+        match_reason_codes=["damaged"],
+        window_days=30,
+        allowed_resolutions=["refund", "exchange"],
+        photos_required=True,
+    )
+    policy.rules.create(
+        position=2,
+        name="30 days, 10 % restocking",
+        window_days=30,
+        allowed_resolutions=["refund", "store_credit", "exchange"],
+        restocking_fee_percent=Decimal("10"),
+    )
+    return policy
+
+
+@pytest.fixture
+def reasons(shop):
+    quality = ReturnReason.objects.create(
+        merchant=shop, code="quality", name="Quality problem", responsibility="merchant", position=1
+    )
+    return {
+        "changed_mind": ReturnReason.objects.create(
+            merchant=shop, code="changed_mind", name="Changed my mind", responsibility="customer", position=0
+        ),
+        "damaged": ReturnReason.objects.create(
+            merchant=shop, code="damaged", name="Arrived damaged", responsibility="merchant", parent=quality, position=2
+        ),
+        "retired": ReturnReason.objects.create(
+            merchant=shop, code="retired", name="Old reason", responsibility="customer", is_active=False
+        ),
+    }
+
+
+def make_order(shop, number="TG-1001", email="lin@example.com", lines=2):
+    order = OrderFactory(
+        merchant=shop,
+        external_number=number,
+        customer__email=email,
+        placed_at=datetime(2026, 11, 5, tzinfo=UTC),
+        shipped_at=datetime(2026, 11, 6, tzinfo=UTC),
+        delivered_at=DELIVERED,
+    )
+    OrderLineFactory(
+        order=order,
+        line_number="1",
+        name="Trail Runner 42",
+        quantity=2,
+        unit_price=Decimal("300.00"),
+        discount_amount=Decimal("20.00"),
+    )
+    for number_ in range(2, lines + 1):
+        OrderLineFactory(order=order, line_number=str(number_), name=f"Wool Socks {number_}", quantity=1)
+    return order
+
+
+@pytest.fixture
+def order(shop, policy, reasons):
+    return make_order(shop)
+
+
+@pytest.fixture
+def shoes(order):
+    return order.lines.get(line_number="1")
+
+
+def sign_in_client(client, order, capture):
+    """Prove the order the way a customer does (lookup, then the code); a grant lasts a day."""
+    sign_in(client, capture, order)
+    return client
+
+
+@pytest.fixture
+def signed_in(client, order, django_capture_on_commit_callbacks):
+    return sign_in_client(client, order, django_capture_on_commit_callbacks)
+
+
+def start_url(order):
+    return reverse("portal:return_start", args=[order.merchant.slug, order.pk])
+
+
+def review_url(order):
+    return reverse("portal:return_review", args=[order.merchant.slug, order.pk])
+
+
+def ticket_url(ticket):
+    return reverse("portal:ticket", args=[ticket.merchant.slug, ticket.number])
+
+
+def shown(day: date) -> str:
+    with translation.override("en"):
+        return formats.date_format(day, "DATE_FORMAT")
+
+
+def choose(client, order, quantities, reason, resolution="refund", description=""):
+    data = {f"quantity_{line.pk}": quantity for line, quantity in quantities.items()}
+    data.update(reason=reason.pk, resolution=resolution, description=description)
+    return client.post(start_url(order), data)
+
+
+def nothing_written(order):
+    return (
+        ReturnRequest.objects.count(),
+        Ticket.objects.count(),
+        TicketEvent.objects.count(),
+        Attachment.objects.count(),
+        Notification.objects.count(),
+        sorted(OrderLine.objects.filter(order=order).values_list("pk", "quantity_requested")),
+    )
+
+
+# --- the whole way through -----------------------------------------------------------------------
+
+
+def test_customer_returns_one_of_two_units_with_a_photo_and_follows_it_on_the_ticket_page(
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+):
+    client = signed_in
+    socks = order.lines.get(line_number="2")
+
+    # Given the verified order, its page links to the return
+    order_page = client.get(reverse("portal:order", args=[order.merchant.slug, order.pk])).content.decode()
+    assert start_url(order) in order_page
+    assert "Return or exchange items" in order_page
+    assert start_url(order) in client.get(reverse("portal:home", args=[order.merchant.slug])).content.decode()
+
+    # when the customer opens it, each line says how many units can go back and until when
+    page = client.get(start_url(order))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "2 units can be returned" in body and "1 unit can be returned" in body
+    assert f"until {shown(date(2026, 12, 10))}" in body
+    assert '<optgroup label="Quality problem">' in body
+    assert "Arrived damaged" in body and "Changed my mind" in body and "Old reason" not in body
+
+    # when they choose 1 of the 2 pairs of shoes, changed their mind, want their money back
+    response = choose(client, order, {shoes: 1, socks: 0}, reasons["changed_mind"], description="Half a size small.")
+
+    # then the review shows the exact estimate: 580.00 paid for 2, 290.00 each, less 10 %
+    assert response.status_code == 302
+    assert response["Location"] == review_url(order)
+    review = client.get(review_url(order)).content.decode()
+    assert "261.00 CNY" in review
+    assert "290.00 CNY" in review
+    assert "29.00 CNY" in review
+    assert "10% restocking fee" in review
+    assert f"Return window until {shown(date(2026, 12, 10))}" in review
+    assert "Half a size small." in review
+    assert "88 Harbour Road, Ningbo" in review
+    assert ReturnRequest.objects.count() == 0
+
+    # when they add a photo and confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(review_url(order), {"photos": [png_upload("sole.png")]})
+
+    # then one return exists for exactly one unit, at the estimated amount, and the unit is held
+    return_request = ReturnRequest.objects.get()
+    ticket = return_request.ticket
+    assert response.status_code == 302
+    assert response["Location"] == ticket_url(ticket)
+    assert (return_request.status, return_request.resolution, return_request.reason) == (
+        ReturnStatus.SUBMITTED,
+        "refund",
+        reasons["changed_mind"],
+    )
+    assert return_request.reason_note == "Half a size small."
+    assert (ticket.kind, ticket.channel, ticket.customer) == (TicketKind.RETURN, TicketChannel.PORTAL, order.customer)
+    line = ReturnLine.objects.get()
+    assert (line.order_line, line.quantity, line.unit_refund_amount) == (shoes, 1, Decimal("261.00"))
+    assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 1
+    assert OrderLine.objects.get(pk=socks.pk).quantity_requested == 0
+    assert Attachment.objects.get().original_name == "sole.png"
+    assert str(order.pk) not in client.session.get(RETURN_DRAFTS_KEY, {})
+
+    # and its ticket page shows the return box with the timeline of its steps
+    page = client.get(response["Location"]).content.decode()
+    assert f"Your return {ticket.number} has been sent" in page
+    assert "Return details" in page
+    assert "Sent to the shop" in page
+    assert "Trail Runner 42" in page and "× 1" in page
+    assert "261.00 CNY" in page
+    assert "Restocking fee 10%" in page
+    assert f"Return window until {shown(date(2026, 12, 10))}" in page
+    assert "You sent the return request" in page
+    assert "return-box__step-note" not in page
+    assert reverse("portal:return_cancel", args=[order.merchant.slug, ticket.number]) in page
+    assert "Cancel this return" in page
+
+
+def test_change_my_choices_brings_the_choices_back(signed_in, order, shoes, reasons):
+    choose(signed_in, order, {shoes: 1}, reasons["changed_mind"], resolution="store_credit", description="Too small")
+
+    body = signed_in.get(start_url(order)).content.decode()
+
+    assert f'name="quantity_{shoes.pk}" value="1"' in body
+    assert f'<option value="{reasons["changed_mind"].pk}" selected>' in body
+    checked = re.findall(r'<input type="radio" name="resolution" value="(\w+)"[^>]* checked>', body)
+    assert checked == ["store_credit"]
+    assert "Too small</textarea>" in body
+    assert 'class="field__errors' not in body
+
+
+# --- nothing is written before the customer confirms --------------------------------------------
+
+
+def test_the_review_step_writes_nothing(signed_in, order, shoes, reasons):
+    before = nothing_written(order)
+
+    response = choose(signed_in, order, {shoes: 2}, reasons["changed_mind"])
+    with CaptureQueriesContext(connection) as queries:
+        review = signed_in.get(review_url(order))
+
+    assert response.status_code == 302
+    assert review.status_code == 200
+    assert "522.00 CNY" in review.content.decode()
+    writes = [query["sql"] for query in queries if query["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+    assert nothing_written(order) == before
+
+
+def test_the_review_without_choices_sends_the_customer_back_to_choose(signed_in, order):
+    response = signed_in.get(review_url(order))
+
+    assert response.status_code == 302
+    assert response["Location"] == start_url(order)
+    assert signed_in.post(review_url(order), {"photos": [png_upload()]})["Location"] == start_url(order)
+    assert ReturnRequest.objects.count() == 0
+
+
+# --- the policy on the form ----------------------------------------------------------------------
+
+
+def test_a_closed_window_shows_the_line_as_not_returnable_and_submitting_it_is_refused(
+    client, order, shoes, reasons, day_ten, django_capture_on_commit_callbacks
+):
+    day_ten.move_to(WINDOW_CLOSED)
+    signed_in = sign_in_client(client, order, django_capture_on_commit_callbacks)
+    before = nothing_written(order)
+
+    page = signed_in.get(start_url(order)).content.decode()
+    response = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
+
+    assert "The return window for this item has closed." in page
+    assert f"The last day was {shown(date(2026, 12, 10))}." in page
+    assert "Not returnable" in page
+    assert "Nothing on this order can be returned now." in page
+    assert f'name="quantity_{shoes.pk}"' not in page
+    assert response.status_code == 200
+    assert "The return window for this item has closed." in response.content.decode()
+    assert RETURN_DRAFTS_KEY not in signed_in.session
+    assert nothing_written(order) == before
+
+
+def test_a_window_that_closes_between_review_and_confirm_is_refused_with_nothing_created(
+    client, order, shoes, reasons, day_ten, django_capture_on_commit_callbacks
+):
+    day_ten.move_to(LAST_SECOND)
+    signed_in = sign_in_client(client, order, django_capture_on_commit_callbacks)
+    choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
+    before = nothing_written(order)
+    day_ten.move_to(WINDOW_CLOSED)
+
+    response = signed_in.post(review_url(order), {"photos": [png_upload()]})
+
+    assert response.status_code == 302
+    assert response["Location"] == start_url(order)
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Something has changed since you chose" in page
+    assert "The return window for this item has closed." in page
+    assert nothing_written(order) == before
+
+
+def test_photos_required_by_the_rule_are_enforced_on_the_form(
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+):
+    choose(signed_in, order, {shoes: 1}, reasons["damaged"], resolution="exchange")
+    before = nothing_written(order)
+
+    review = signed_in.get(review_url(order)).content.decode()
+    refused = signed_in.post(review_url(order), {})
+
+    # Damage is the shop's responsibility: no restocking fee, but photos are a must.
+    assert "Required for this return." in review
+    assert "290.00 CNY" in review
+    assert "Value towards your exchange" in review
+    assert refused.status_code == 200
+    assert "Add at least one photo of the item; this return needs them." in refused.content.decode()
+    assert nothing_written(order) == before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = signed_in.post(review_url(order), {"photos": [png_upload("scuff.png")]})
+
+    return_request = ReturnRequest.objects.get()
+    assert accepted.status_code == 302
+    assert (return_request.resolution, return_request.ticket.kind) == ("exchange", TicketKind.EXCHANGE)
+    assert return_request.lines.get().unit_refund_amount == Decimal("290.00")
+
+
+def test_a_refused_photo_appears_on_the_form_with_nothing_created(signed_in, order, shoes, reasons):
+    choose(signed_in, order, {shoes: 1}, reasons["damaged"])
+    before = nothing_written(order)
+
+    response = signed_in.post(
+        review_url(order), {"photos": [SimpleUploadedFile("scuff.png", b"not a picture", content_type="image/png")]}
+    )
+
+    assert response.status_code == 200
+    assert "scuff.png is not the kind of file its name says." in response.content.decode()
+    assert nothing_written(order) == before
+
+
+def test_a_resolution_the_rule_does_not_allow_for_that_reason_is_refused(signed_in, order, shoes, reasons):
+    response = choose(signed_in, order, {shoes: 1}, reasons["damaged"], resolution="store_credit")
+
+    assert response.status_code == 200
+    assert (
+        "For these items and this reason you can choose: Refund to the original payment, Exchange for another variant."
+        in response.content.decode()
+    )
+    assert RETURN_DRAFTS_KEY not in signed_in.session
+
+
+@pytest.mark.parametrize(
+    ("quantities", "message"),
+    [
+        ({"shoes": 3}, "At most 2 can be returned."),
+        ({"shoes": 0}, "Enter how many units of which item you want to return."),
+        ({"shoes": -1}, "Ensure this value is greater than or equal to 0."),
+    ],
+)
+def test_quantities_outside_what_can_be_returned_are_refused(signed_in, order, shoes, reasons, quantities, message):
+    response = choose(signed_in, order, {shoes: quantities["shoes"]}, reasons["changed_mind"])
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert RETURN_DRAFTS_KEY not in signed_in.session
+
+
+def test_reasons_are_grouped_by_parent_and_a_switched_off_parent_keeps_its_group_name(shop, reasons):
+    fit = ReturnReason.objects.create(
+        merchant=shop, code="fit", name="Size or fit", responsibility="customer", is_active=False, position=3
+    )
+    ReturnReason.objects.create(
+        merchant=shop, code="too_small", name="Too small", responsibility="customer", parent=fit, position=4
+    )
+
+    choices = reason_choices(return_reasons_active(merchant=shop))
+
+    assert [(label, [name for _pk, name in group]) for label, group in choices if isinstance(group, list)] == [
+        ("Quality problem", ["Arrived damaged"]),
+        ("Size or fit", ["Too small"]),
+    ]
+    assert [name for _pk, name in choices if not isinstance(name, list)] == ["Changed my mind"]
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+def test_another_customers_order_is_not_found(signed_in, shop, order, reasons):
+    other = make_order(shop, number="TG-2002", email="zhao@example.com")
+    other_shoes = other.lines.get(line_number="1")
+
+    assert signed_in.get(start_url(other)).status_code == 404
+    assert choose(signed_in, other, {other_shoes: 1}, reasons["changed_mind"]).status_code == 404
+    assert signed_in.get(review_url(other)).status_code == 404
+    assert signed_in.post(review_url(other), {"photos": [png_upload()]}).status_code == 404
+    assert ReturnRequest.objects.count() == 0
+
+
+def test_another_shops_portal_does_not_show_the_order(signed_in, order):
+    MerchantFactory(slug="river-kayaks")
+
+    response = signed_in.get(reverse("portal:return_start", args=["river-kayaks", order.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:home", args=["river-kayaks"])
+
+
+def test_a_session_without_a_verified_order_is_sent_to_the_lookup(client, order):
+    response = client.get(start_url(order))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:home", args=[order.merchant.slug])
+
+
+# --- cancelling ----------------------------------------------------------------------------------
+
+
+def _submitted(order, line, reason, quantity=2):
+    return return_request_create(
+        order=order, customer=order.customer, lines=[(line, quantity)], reason=reason, resolution="refund"
+    )
+
+
+def test_cancel_from_the_portal_releases_the_units(signed_in, order, shoes, reasons):
+    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    ticket = return_request.ticket
+    assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 2
+    assert "Every unit of this item is already in a request." in signed_in.get(start_url(order)).content.decode()
+
+    response = signed_in.post(reverse("portal:return_cancel", args=[order.merchant.slug, ticket.number]))
+
+    assert response.status_code == 302
+    assert response["Location"] == ticket_url(ticket)
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.CANCELLED
+    assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 0
+    assert (
+        TicketEvent.objects.filter(ticket=ticket, verb="return_cancelled", actor_customer=order.customer).count() == 1
+    )
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Your return has been cancelled." in page
+    assert "This return was cancelled." in page
+    assert "The return was cancelled" in page
+    assert "Cancel this return" not in page
+    assert "2 units can be returned" in signed_in.get(start_url(order)).content.decode()
+
+
+def test_a_return_that_can_no_longer_be_cancelled_says_so_and_changes_nothing(signed_in, order, shoes, reasons):
+    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    cancel_url = reverse("portal:return_cancel", args=[order.merchant.slug, return_request.ticket.number])
+    signed_in.post(cancel_url)
+    events = TicketEvent.objects.count()
+
+    response = signed_in.post(cancel_url, follow=True)
+
+    assert "A return that is Cancelled cannot become Cancelled." in response.content.decode()
+    assert TicketEvent.objects.count() == events
+    assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 0
+
+
+def test_another_customers_return_cannot_be_cancelled(signed_in, shop, order, reasons):
+    other = make_order(shop, number="TG-2002", email="zhao@example.com")
+    return_request = _submitted(other, other.lines.get(line_number="1"), reasons["changed_mind"])
+
+    response = signed_in.post(reverse("portal:return_cancel", args=[shop.slug, return_request.ticket.number]))
+
+    assert response.status_code == 404
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.SUBMITTED
+    assert OrderLine.objects.get(pk=return_request.lines.get().order_line_id).quantity_requested == 2
+
+
+def test_a_rejected_return_shows_why_and_cannot_be_cancelled(signed_in, order, shoes, reasons):
+    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    agent = MembershipFactory(merchant=order.merchant).user
+    return_request_reject(return_request=return_request, actor=agent, reason="The soles are worn.")
+
+    page = signed_in.get(ticket_url(return_request.ticket)).content.decode()
+
+    assert "Declined" in page
+    assert "The soles are worn." in page
+    assert "The shop declined your return" in page
+    assert "Cancel this return" not in page
+
+
+def test_a_ticket_that_is_not_a_return_has_no_return_box(signed_in, order):
+    ticket = ticket_create(
+        merchant=order.merchant,
+        kind=TicketKind.SUPPORT,
+        subject="Laces",
+        body="Where do I buy spare laces?",
+        customer=order.customer,
+        channel=TicketChannel.PORTAL,
+        order=order,
+    )
+
+    page = signed_in.get(ticket_url(ticket)).content.decode()
+
+    assert "Laces" in page
+    assert "Return details" not in page
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lines", [2, 10])
+def test_the_start_page_costs_the_same_queries_for_2_and_10_lines(
+    client, shop, policy, reasons, lines, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    order = make_order(shop, lines=lines)
+    sign_in(client, django_capture_on_commit_callbacks, order)
+
+    with django_assert_num_queries(START_PAGE_QUERIES):
+        response = client.get(start_url(order))
+
+    assert response.status_code == 200
+    assert response.content.decode().count('class="quantity-input"') == lines

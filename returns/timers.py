@@ -1,0 +1,203 @@
+"""A return's deadlines on the timers engine: when each starts, and what happens when it passes.
+
+- ``return.merchant_response`` (staff): a request left unanswered is approved, as marketplaces rule.
+- ``return.customer_ship`` (customer): a reminder before; the approved return expires after.
+- ``return.confirm_receipt`` (staff): a parcel received and not inspected in time is accepted as
+  requested and settled.
+- ``return.revise`` (customer): after a rejection, the customer may revise or ask for escalation
+  until then; after it the rejection is final.
+
+Durations come from the merchant's ``ReturnPolicy`` (wall-clock time). A deadline is met only
+when its thing happens before it is due; a late action leaves it to fire, and its handler,
+finding the return moved on, does nothing but leave the breach on the record.
+
+The services import the starters from here; the handlers import the services when they run,
+since the services import this module.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales import timers
+from aftersales.models import Deadline
+from aftersales.services.deadlines import deadline_cancel, deadline_meet, deadline_schedule
+from returns.models import ReturnPolicy, ReturnRequest, ReturnStatus
+from tickets.models import Ticket
+
+MERCHANT_RESPONSE = "return.merchant_response"
+CUSTOMER_SHIP = "return.customer_ship"
+CONFIRM_RECEIPT = "return.confirm_receipt"
+REVISE = "return.revise"
+RETURN_TIMER_KINDS = (MERCHANT_RESPONSE, CUSTOMER_SHIP, CONFIRM_RECEIPT, REVISE)
+CUSTOMER_FACING_KINDS = (CUSTOMER_SHIP, REVISE)
+
+TIMER_LABELS = {
+    MERCHANT_RESPONSE: gettext_lazy("Merchant response"),
+    CUSTOMER_SHIP: gettext_lazy("Customer ships by"),
+    CONFIRM_RECEIPT: gettext_lazy("Inspect by"),
+    REVISE: gettext_lazy("Customer may revise until"),
+}
+
+
+def local_time(ticket: Ticket, instant: datetime) -> str:
+    zone = ZoneInfo(ticket.merchant.timezone)
+    return f"{instant.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _payload(return_request: ReturnRequest) -> dict:
+    return {"return_request": return_request.pk}
+
+
+# --- starters the services call inside their transaction ----------------------------------------
+
+
+def start_merchant_response(return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime) -> Deadline:
+    return deadline_schedule(
+        ticket=return_request.ticket,
+        kind=MERCHANT_RESPONSE,
+        due_at=at + timedelta(hours=policy.merchant_response_hours),
+        payload=_payload(return_request),
+        start=at,
+    )
+
+
+def start_customer_ship(return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime) -> Deadline:
+    due_at = at + timedelta(days=policy.ship_by_days)
+    warn_at = due_at - timedelta(days=policy.ship_reminder_days) if policy.ship_reminder_days else None
+    return deadline_schedule(
+        ticket=return_request.ticket,
+        kind=CUSTOMER_SHIP,
+        due_at=due_at,
+        warn_at=warn_at if warn_at and warn_at > at else None,
+        payload=_payload(return_request),
+        start=at,
+    )
+
+
+def start_confirm_receipt(return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime) -> Deadline:
+    return deadline_schedule(
+        ticket=return_request.ticket,
+        kind=CONFIRM_RECEIPT,
+        due_at=at + timedelta(hours=policy.confirm_receipt_hours),
+        payload=_payload(return_request),
+        start=at,
+    )
+
+
+def start_revise(return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime) -> Deadline:
+    return deadline_schedule(
+        ticket=return_request.ticket,
+        kind=REVISE,
+        due_at=at + timedelta(hours=policy.revise_hours),
+        payload=_payload(return_request),
+        start=at,
+    )
+
+
+def meet(ticket: Ticket, kind: str, *, at: datetime | None = None) -> Deadline | None:
+    """Meet the open deadline if it is not yet due; a due one is left for the sweep to fire."""
+    at = at or timezone.now()
+    return deadline_meet(ticket=ticket, kind=kind, at=at) if is_open(ticket, kind, at=at) else None
+
+
+def cancel_all(ticket: Ticket, *, at: datetime | None = None) -> None:
+    at = at or timezone.now()
+    for kind in RETURN_TIMER_KINDS:
+        deadline_cancel(ticket=ticket, kind=kind, at=at)
+
+
+def is_open(ticket: Ticket, kind: str, *, at: datetime | None = None) -> bool:
+    """Whether the deadline of this kind is pending and not yet due."""
+    at = at or timezone.now()
+    return Deadline.objects.filter(ticket=ticket, kind=kind, state=Deadline.State.PENDING, due_at__gt=at).exists()
+
+
+# --- what the ticket page shows -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnClock:
+    deadline: Deadline
+
+    @property
+    def label(self) -> str:
+        return str(TIMER_LABELS[self.deadline.kind])
+
+    @property
+    def customer_facing(self) -> bool:
+        return self.deadline.kind in CUSTOMER_FACING_KINDS
+
+
+def return_clocks(*, ticket: Ticket) -> list[ReturnClock]:
+    """Every return timer the ticket has had, oldest first, for its SLA panel (one query)."""
+    deadlines = Deadline.objects.filter(
+        merchant_id=ticket.merchant_id, ticket_id=ticket.pk, kind__in=RETURN_TIMER_KINDS
+    ).order_by("started_at", "id")
+    return [ReturnClock(deadline) for deadline in deadlines]
+
+
+# --- handlers the sweep runs --------------------------------------------------------------------
+
+
+def _return_of(deadline: Deadline) -> ReturnRequest | None:
+    return ReturnRequest.objects.filter(ticket_id=deadline.ticket_id).first()
+
+
+def _on_merchant_response_due(deadline: Deadline) -> None:
+    from returns.services.requests import return_request_approve
+
+    return_request = _return_of(deadline)
+    if return_request is not None and return_request.status in (ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_REVIEW):
+        return_request_approve(
+            return_request=return_request, actor=None, note=_("Approved: the merchant did not answer in time.")
+        )
+
+
+def _on_customer_ship_warning(deadline: Deadline) -> None:
+    from tickets.notify import notify_customer
+    from tickets.timeline import event_append
+
+    return_request = _return_of(deadline)
+    if return_request is None or return_request.status not in (ReturnStatus.APPROVED, ReturnStatus.AWAITING_SHIPMENT):
+        return
+    ticket = deadline.ticket  # the sweep brought it, with its merchant
+    event_append(ticket, "return_ship_reminder", data={"ship_by": deadline.due_at.isoformat()}, public=True)
+    notify_customer(ticket, "return_ship_reminder", {"ship_by": local_time(ticket, deadline.due_at)})
+
+
+def _on_customer_ship_due(deadline: Deadline) -> None:
+    from returns.services.logistics import return_request_expire
+
+    return_request = _return_of(deadline)
+    if return_request is not None and return_request.status in (ReturnStatus.APPROVED, ReturnStatus.AWAITING_SHIPMENT):
+        return_request_expire(return_request=return_request)
+
+
+def _on_confirm_receipt_due(deadline: Deadline) -> None:
+    from returns.services.logistics import return_request_settle_uninspected
+
+    return_request = _return_of(deadline)
+    if return_request is not None and return_request.status == ReturnStatus.RECEIVED:
+        return_request_settle_uninspected(return_request=return_request)
+
+
+def _on_revise_due(deadline: Deadline) -> None:
+    from returns.services.logistics import return_request_rejection_final
+
+    return_request = _return_of(deadline)
+    if return_request is not None and return_request.status == ReturnStatus.REJECTED:
+        return_request_rejection_final(return_request=return_request)
+
+
+def register_handlers() -> None:
+    timers.register(MERCHANT_RESPONSE, on_due=_on_merchant_response_due)
+    timers.register(
+        CUSTOMER_SHIP, on_due=_on_customer_ship_due, on_warning=_on_customer_ship_warning, staff_facing=False
+    )
+    timers.register(CONFIRM_RECEIPT, on_due=_on_confirm_receipt_due)
+    timers.register(REVISE, on_due=_on_revise_due, staff_facing=False)

@@ -1,0 +1,1 @@
+"""Pages of returns: the staff dashboard's (``dashboard``) and the customer portal's (``portal``)."""
