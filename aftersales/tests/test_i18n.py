@@ -317,6 +317,8 @@ def test_every_notification_template_reads_in_chinese(template):
             "note",
         )
     }
+    # Counts pick a plural form, so they are numbers, as the services send them.
+    context["units"] = 2
 
     rendered = render_notification(template, context, "zh-hans")
 
