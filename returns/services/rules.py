@@ -6,9 +6,7 @@ only calls into it, by name, when it is there, so that returns move on their own
 ledger is wired and the ledger can be built without touching these rules.
 """
 
-import importlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,18 +16,12 @@ from django.utils import timezone
 
 from aftersales.exceptions import ApplicationError
 from returns.models import HOLDING_STATUSES, Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
+from returns.services.refunds import refund_execute, refund_grant, return_request_settle
 from tickets.models import Attachment
 from tickets.timeline import event_append
 
 logger = logging.getLogger("returns.rules")
 
-# The functions of the refund ledger these rules start, looked up by name in SETTLEMENT_MODULE
-# and called after the deciding transaction commits (see ``_after_commit``).
-SETTLEMENT_MODULE = "returns.services.refunds"
-SETTLE_HOOK = "return_request_settle"
-GRANT_HOOK = "refund_grant"
-EXECUTE_HOOK = "refund_execute"
-QUICK_REFUND_HOOK = "quick_refund"
 QUICK_REFUND_RESOLUTIONS = (Resolution.REFUND, Resolution.STORE_CREDIT)
 
 
@@ -132,54 +124,42 @@ def quick_refund_eligible(return_request: ReturnRequest) -> bool:
     return customer_is_trusted(return_request, policy=policy)
 
 
-# --- the settlement hook ------------------------------------------------------------------------
+# --- handing decisions to the ledger -------------------------------------------------------------
 
 
-def settlement_hook(name: str) -> Callable | None:
-    """The ledger's function ``name``, or None while the ledger does not provide it."""
-    try:
-        module = importlib.import_module(SETTLEMENT_MODULE)
-    except ImportError:
-        return None
-    return getattr(module, name, None)
+def quick_refund_run(*, return_request_id: int) -> None:
+    """Grant and pay the quick refund of a return (a task, after the deciding commit).
 
-
-def _after_commit(return_request_id: int, action: str, reason: str) -> None:
-    """Run a ledger call once the transaction that decided it has committed: the ledger makes
-    the payment call with no transaction open, and a failed payment never undoes the decision
-    that the parcel was on its way or the deadline had passed."""
+    Runs outside the deciding transaction: the payment call holds no lock, and a failed payment
+    never undoes the decision that the parcel is on its way. The grant key makes a second run a
+    no-op refusal."""
     return_request = ReturnRequest.objects.select_related("ticket").get(pk=return_request_id)
     try:
-        if action == QUICK_REFUND_HOOK:
-            grant, execute = settlement_hook(GRANT_HOOK), settlement_hook(EXECUTE_HOOK)
-            refund = grant(
-                return_request=return_request,
-                actor=None,
-                quick=True,
-                reason=reason,
-                grant_key=f"quick-refund-{return_request_id}",
-            )
-            execute(refund=refund)
-        else:
-            settlement_hook(SETTLE_HOOK)(return_request=return_request, actor=None, reason=reason)
+        refund = refund_grant(
+            return_request=return_request,
+            actor=None,
+            quick=True,
+            reason="quick_refund",
+            grant_key=f"quick-refund-{return_request_id}",
+        )
+        refund_execute(refund=refund)
     except ApplicationError as refusal:
         # The ledger refused (a cap, a state): staff see the return in their queue and settle it.
-        logger.warning("ledger refused %s for return %s: %s", action, return_request_id, refusal.code)
+        logger.warning("ledger refused the quick refund of return %s: %s", return_request_id, refusal.code)
 
 
-def _hand_to_ledger(return_request: ReturnRequest, action: str, names: tuple[str, ...], reason: str) -> bool:
-    if any(settlement_hook(name) is None for name in names):
-        logger.warning("return %s: no ledger hook %s is installed; settle it by hand", return_request.pk, names)
-        return False
-    pk = return_request.pk
-    transaction.on_commit(lambda: _after_commit(pk, action, reason), robust=True)
-    return True
+def settlement_run(*, return_request_id: int, reason: str) -> None:
+    """Settle a return that a rule moved to settling (a task, after the deciding commit)."""
+    return_request = ReturnRequest.objects.select_related("ticket").get(pk=return_request_id)
+    try:
+        return_request_settle(return_request=return_request, actor=None, reason=reason)
+    except ApplicationError as refusal:
+        logger.warning("ledger refused to settle return %s: %s", return_request_id, refusal.code)
 
 
-def quick_refund_start(return_request: ReturnRequest) -> bool:
+def quick_refund_start(return_request: ReturnRequest) -> None:
     """Record the quick-refund decision on the (locked) request and hand the refund to the ledger
-    after commit. Returns whether the ledger will take it; without the ledger the decision is
-    still recorded, so inspection knows to flag rejected units against money already on its way."""
+    after commit. Inspection reads the decision to flag rejected units against money on its way."""
     return_request.quick_refund_at = timezone.now()
     return_request.save(update_fields=["quick_refund_at", "updated_at"])
     event_append(
@@ -188,9 +168,15 @@ def quick_refund_start(return_request: ReturnRequest) -> bool:
         data={"amount": str(sum((line.refund_amount for line in return_request.lines.all()), Decimal("0")))},
         public=True,
     )
-    return _hand_to_ledger(return_request, QUICK_REFUND_HOOK, (GRANT_HOOK, EXECUTE_HOOK), "quick_refund")
+    from returns.tasks import return_quick_refund
+
+    pk = return_request.pk
+    transaction.on_commit(lambda: return_quick_refund.delay(pk))
 
 
-def settlement_start(return_request: ReturnRequest, *, reason: str) -> bool:
+def settlement_start(return_request: ReturnRequest, *, reason: str) -> None:
     """Hand a (locked) request that has just become settling to the ledger, after commit."""
-    return _hand_to_ledger(return_request, SETTLE_HOOK, (SETTLE_HOOK,), reason)
+    from returns.tasks import return_settle
+
+    pk = return_request.pk
+    transaction.on_commit(lambda: return_settle.delay(pk, reason))

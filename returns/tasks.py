@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from returns.services import rules
+
+
+@shared_task(ignore_result=True)
+def return_quick_refund(return_request_id: int) -> None:
+    rules.quick_refund_run(return_request_id=return_request_id)
+
+
+@shared_task(ignore_result=True)
+def return_settle(return_request_id: int, reason: str) -> None:
+    rules.settlement_run(return_request_id=return_request_id, reason=reason)
