@@ -2,6 +2,7 @@
 autocomplete or a raw id, lists select their related rows in the same query, and no page counts
 a whole table just to say how big it is."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from aftersales.models import (
     Customer,
     Deadline,
     DeadlinePause,
+    IdempotencyRecord,
     Membership,
     Merchant,
     Notification,
@@ -23,6 +25,7 @@ from aftersales.models import (
     Product,
     Store,
     User,
+    WebhookEndpoint,
     WorkingHours,
 )
 from aftersales.models.commerce import LINE_COUNTERS
@@ -250,6 +253,50 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     def has_retry_permission(self, request):
         return request.user.has_perm("aftersales.change_notification")
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The signing secret is write-only: never shown again; left empty, it is kept (or, for a new
+    endpoint, generated)."""
+
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the current secret (a new endpoint gets a random one)."),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("merchant", "url", "secret", "events", "is_active")
+
+    def clean_secret(self):
+        secret = self.cleaned_data.get("secret", "")
+        if secret:
+            return secret
+        if self.instance.pk:
+            return WebhookEndpoint.objects.values_list("secret", flat=True).get(pk=self.instance.pk)
+        return WebhookEndpoint._meta.get_field("secret").get_default()
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(BigTableAdmin):
+    form = WebhookEndpointForm
+    list_display = ("url", "merchant", "events", "is_active", "created_at")
+    list_filter = ("is_active", "merchant")
+    list_select_related = ("merchant",)
+    search_fields = ("url", "merchant__slug")
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "key", "endpoint", "response_status", "merchant")
+    list_filter = ("response_status", "merchant")
+    list_select_related = ("merchant",)
+    search_fields = ("=key", "endpoint")
+    date_hierarchy = "created_at"
 
 
 @admin.register(PortalChallenge)

@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
         "TicketPriorityEnum": "tickets.models.TicketPriority",
         "TicketChannelEnum": "tickets.models.TicketChannel",
         "MessageKindEnum": "tickets.models.Message.Kind",
+        "ReturnStatusEnum": "returns.models.ReturnStatus",
     },
 }
 

@@ -28,8 +28,24 @@ urlpatterns = [
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
     # Returns (issue 4): the queue of return requests, one return, and its decisions.
     path("returns/", returns_dashboard.return_list, name="returns"),
+    path("returns/scan/", returns_dashboard.return_scan, name="return_scan"),
+    path("returns/bulk/", returns_dashboard.return_bulk, name="return_bulk"),
     path("returns/<str:number>/", returns_dashboard.return_detail, name="return"),
     path("returns/<str:number>/approve/", returns_dashboard.return_approve, name="return_approve"),
     path("returns/<str:number>/reject/", returns_dashboard.return_reject, name="return_reject"),
     path("returns/<str:number>/cancel/", returns_dashboard.return_cancel, name="return_cancel"),
+    path("returns/<str:number>/tracking/", returns_dashboard.return_tracking, name="return_tracking"),
+    path("returns/<str:number>/pickup/", returns_dashboard.return_pickup, name="return_pickup"),
+    path("returns/<str:number>/receive/", returns_dashboard.return_receive, name="return_receive"),
+    path("returns/<str:number>/inspect/", returns_dashboard.return_inspect, name="return_inspect"),
+    path("returns/<str:number>/refund/", returns_dashboard.return_refund, name="return_refund"),
+    path("returns/<str:number>/store-credit/", returns_dashboard.return_store_credit, name="return_store_credit"),
+    path("returns/<str:number>/exchange/", returns_dashboard.return_exchange_ship, name="return_exchange_ship"),
+    path(
+        "returns/<str:number>/escalation/", returns_dashboard.return_decide_escalation, name="return_decide_escalation"
+    ),
+    path("returns/<str:number>/refunds/<int:refund_id>/retry/", returns_dashboard.refund_retry, name="refund_retry"),
+    path(
+        "returns/<str:number>/refunds/<int:refund_id>/confirm/", returns_dashboard.refund_confirm, name="refund_confirm"
+    ),
 ]

@@ -14,7 +14,8 @@ urlpatterns = [
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
 ]
 
-# Returns (returns/views/portal.py): choose, review and confirm; cancel from the ticket page.
+# Returns (returns/views/portal.py): choose, review and confirm; from the ticket page, cancel, choose
+# how to send it back, add the tracking number, revise or escalate after a rejection.
 urlpatterns += [
     path("<slug:merchant_slug>/orders/<int:order_id>/return/", returns_portal.return_start, name="return_start"),
     path(
@@ -26,5 +27,21 @@ urlpatterns += [
         "<slug:merchant_slug>/tickets/<str:number>/return/cancel/",
         returns_portal.return_cancel,
         name="return_cancel",
+    ),
+    path("<slug:merchant_slug>/tickets/<str:number>/return/ship/", returns_portal.return_ship, name="return_ship"),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/return/tracking/",
+        returns_portal.return_tracking,
+        name="return_tracking",
+    ),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/return/revise/",
+        returns_portal.return_revise,
+        name="return_revise",
+    ),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/return/escalate/",
+        returns_portal.return_escalate,
+        name="return_escalate",
     ),
 ]

@@ -4,8 +4,11 @@ decide the rest."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from returns.dashboard_selectors import ReturnFilters
-from returns.models import Resolution, ReturnStatus
+from returns.dashboard_selectors import ReturnFilters, SettleDefaults
+from returns.models import Disposition, ItemGrade, Resolution, ReturnLine, ReturnStatus
+from returns.services import LineInspection
+from returns.services.logistics import MAX_TRACKING_LENGTH
+from tickets.forms import MultipleFileField
 
 NOTE_MAX_LENGTH = 2000
 
@@ -72,3 +75,216 @@ class RejectForm(ReturnActionForm):
         # The service's own refusal, so the page says the same thing whichever catches it.
         error_messages={"required": _("Tell the customer why.")},
     )
+
+
+CARRIER_MAX_LENGTH = 50
+REFERENCE_MAX_LENGTH = 200
+AMOUNT = {"max_digits": 12, "decimal_places": 2}
+
+
+class TrackingForm(ReturnActionForm):
+    """The parcel the customer sent (or a replacement the merchant sent): carrier and number."""
+
+    id_prefix = "tracking"
+    carrier = forms.CharField(label=_("Carrier"), max_length=CARRIER_MAX_LENGTH)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=MAX_TRACKING_LENGTH)
+
+
+class ExchangeShipForm(TrackingForm):
+    id_prefix = "exchange"
+
+
+class PickupForm(ReturnActionForm):
+    id_prefix = "pickup"
+    carrier = forms.CharField(label=_("Carrier"), max_length=CARRIER_MAX_LENGTH)
+    reference = forms.CharField(label=_("Booking reference"), required=False, max_length=64)
+
+
+class ScanForm(ReturnActionForm):
+    """The queue page's scan box: a tracking number read at the warehouse door."""
+
+    id_prefix = "scan"
+    tracking_number = forms.CharField(label=_("Scan a tracking number"), max_length=MAX_TRACKING_LENGTH)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tracking_number"].widget.attrs.update({"autocomplete": "off", "autofocus": True})
+
+
+class LineFieldsForm(ReturnActionForm):
+    """A form with a few fields per return line, named ``<field>_<line id>``."""
+
+    def __init__(self, *args, lines: list[ReturnLine], **kwargs):
+        self.lines = list(lines)
+        super().__init__(*args, **kwargs)
+
+    def line_fields(self, line: ReturnLine, names: tuple[str, ...]) -> list:
+        return [self[f"{name}_{line.pk}"] for name in names]
+
+
+class ReceiveForm(LineFieldsForm):
+    """How many units of each line are in the parcel; left as they are, every unit still expected."""
+
+    id_prefix = "receive"
+    note = forms.CharField(label=_("Note"), required=False, max_length=NOTE_MAX_LENGTH)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for line in self.lines:
+            self.fields[f"units_{line.pk}"] = forms.IntegerField(
+                label=line.order_line.name,
+                min_value=0,
+                required=False,
+                initial=line.quantity - line.quantity_received,
+            )
+
+    def rows(self):
+        return [(line, self[f"units_{line.pk}"]) for line in self.lines]
+
+    def quantities(self) -> dict[int, int] | None:
+        """Per-line counts; None (every unit still expected) when no count was given."""
+        counted = {line.pk: self.cleaned_data.get(f"units_{line.pk}") for line in self.lines}
+        if all(value is None for value in counted.values()):
+            return None
+        return {pk: value or 0 for pk, value in counted.items()}
+
+
+class InspectForm(LineFieldsForm):
+    """One form for every received line: accepted and rejected units, grade, disposition, notes."""
+
+    id_prefix = "inspect"
+    FIELDS = ("accepted", "rejected", "grade", "disposition", "notes", "photos")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for line in self.lines:
+            pk = line.pk
+            self.fields[f"accepted_{pk}"] = forms.IntegerField(
+                label=_("Accepted"), min_value=0, initial=line.quantity_received
+            )
+            self.fields[f"rejected_{pk}"] = forms.IntegerField(label=_("Rejected"), min_value=0, initial=0)
+            self.fields[f"grade_{pk}"] = forms.ChoiceField(label=_("Grade"), choices=ItemGrade.choices)
+            self.fields[f"disposition_{pk}"] = forms.ChoiceField(
+                label=_("Accepted units go to"),
+                required=False,
+                choices=[("", _("Nothing accepted")), *Disposition.choices],
+            )
+            self.fields[f"notes_{pk}"] = forms.CharField(
+                label=_("Notes"),
+                required=False,
+                max_length=NOTE_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            self.fields[f"photos_{pk}"] = MultipleFileField(label=_("Photos"))
+
+    def rows(self):
+        return [(line, self.line_fields(line, self.FIELDS)) for line in self.lines]
+
+    def inspections(self) -> list[LineInspection]:
+        data = self.cleaned_data
+        return [
+            LineInspection(
+                return_line_id=line.pk,
+                accepted=data[f"accepted_{line.pk}"],
+                rejected=data[f"rejected_{line.pk}"],
+                grade=data[f"grade_{line.pk}"],
+                disposition=data.get(f"disposition_{line.pk}") or "",
+                notes=data.get(f"notes_{line.pk}") or "",
+                files=data.get(f"photos_{line.pk}") or [],
+            )
+            for line in self.lines
+        ]
+
+
+class SettleForm(LineFieldsForm):
+    """Units and amount per line, the shipping to refund, and a reason; starting from the amounts
+    the terms give. A line left at 0 units and no amount is not settled now."""
+
+    id_prefix = "settle"
+    shipping_amount = forms.DecimalField(label=_("Shipping refunded"), min_value=0, required=False, **AMOUNT)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, defaults: SettleDefaults, **kwargs):
+        self.defaults = defaults
+        super().__init__(*args, lines=[line.line for line in defaults.lines], **kwargs)
+        self.fields["shipping_amount"].initial = defaults.shipping_default
+        for default in defaults.lines:
+            pk = default.line.pk
+            self.fields[f"units_{pk}"] = forms.IntegerField(
+                label=_("Units"), min_value=0, max_value=default.line.quantity, required=False, initial=default.units
+            )
+            self.fields[f"amount_{pk}"] = forms.DecimalField(
+                label=_("Amount"), min_value=0, required=False, initial=default.amount, **AMOUNT
+            )
+
+    def rows(self):
+        return [
+            (default, self[f"units_{default.line.pk}"], self[f"amount_{default.line.pk}"])
+            for default in self.defaults.lines
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.allocations():
+            raise forms.ValidationError(_("Enter an amount for at least one item."))
+        return data
+
+    def allocations(self) -> list[tuple]:
+        """``[(order line, units, amount)]`` for the lines given an amount."""
+        data = self.cleaned_data
+        chosen = []
+        for line in self.lines:
+            amount = data.get(f"amount_{line.pk}")
+            if amount:
+                chosen.append((line.order_line, data.get(f"units_{line.pk}") or 0, amount))
+        return chosen
+
+
+class ConfirmPayoutForm(ReturnActionForm):
+    id_prefix = "confirm"
+    reference = forms.CharField(label=_("Back-office payout reference"), max_length=REFERENCE_MAX_LENGTH)
+
+
+class EscalationDecisionForm(ReturnActionForm):
+    """A supervisor's final word on an escalated return."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    id_prefix = "escalation"
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[(APPROVE, _("Approve the return")), (REJECT, _("Reject it, finally"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("What the customer reads"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == self.REJECT and not (data.get("note") or "").strip():
+            self.add_error("note", _("Tell the customer why."))
+        return data
+
+
+class BulkForm(forms.Form):
+    """The queue's checkboxes and one button: which returns, and what to do to them."""
+
+    APPROVE = "approve"
+    RECEIVE = "receive"
+
+    action = forms.ChoiceField(choices=[(APPROVE, _("Approve")), (RECEIVE, _("Receive in full"))])
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id is taken here; the selector then keeps only those this staff member may see.
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        self.fields["ids"].choices = [(value, value) for value in raw if str(value).isdigit()]
+        self.fields["ids"].error_messages["required"] = _("Tick at least one return.")

@@ -16,7 +16,21 @@ from django.utils.translation import ngettext
 
 from aftersales.models import Customer, Membership
 from aftersales.phones import try_normalize_phone
-from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnStatus
+from returns.models import (
+    Refund,
+    RefundExecution,
+    RefundLine,
+    ReplacementShipment,
+    ReplacementState,
+    Resolution,
+    Responsibility,
+    ReturnLine,
+    ReturnLineInspection,
+    ReturnRequest,
+    ReturnShipment,
+    ReturnStatus,
+)
+from returns.services.refunds import settleable_units
 from tickets.models import Attachment, Ticket, TicketKind
 from tickets.selectors import tickets_visible_to
 
@@ -171,7 +185,7 @@ def return_queue_page(
 def return_by_number(*, membership: Membership, number: str) -> ReturnRequest | None:
     """The return of the ticket numbered ``number``, with its lines, or None if this staff member
     may not see it (another merchant's, a technician, no such number)."""
-    lines = ReturnLine.objects.select_related("order_line__product").order_by("id")
+    lines = ReturnLine.objects.select_related("order_line__product", "inspection").order_by("id")
     return (
         returns_visible_to(membership)
         .select_related("ticket", "customer", "order", "order__store", "reason")
@@ -204,6 +218,14 @@ class ReturnLineShown:
     @property
     def refund_amount(self) -> Decimal:
         return self.line.refund_amount
+
+    @property
+    def inspection(self) -> ReturnLineInspection | None:
+        # Brought by ``return_by_number``; a line not inspected yet has none.
+        try:
+            return self.line.inspection
+        except ReturnLineInspection.DoesNotExist:
+            return None
 
 
 def _resolution_label(value: str) -> str:
@@ -335,3 +357,144 @@ def ticket_return_summary(*, ticket: Ticket) -> ReturnRequest | None:
     if ticket.kind not in RETURN_TICKET_KINDS:
         return None
     return _with_line_totals(ReturnRequest.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk)).first()
+
+
+# --- the later steps: parcels, the refund ledger, what is left to settle ----------------------------
+
+# Statuses in which the parcel has a record worth showing (the customer chose how it goes back).
+SHIPPING_STATUSES = (
+    ReturnStatus.AWAITING_SHIPMENT,
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.INSPECTED,
+    ReturnStatus.SETTLING,
+    ReturnStatus.ACTION_REQUIRED,
+    ReturnStatus.COMPLETED,
+    ReturnStatus.EXPIRED,
+    ReturnStatus.CANCELLED,
+)
+# Statuses in which a refund, a credit or a replacement may exist (a quick refund is paid in transit).
+LEDGER_STATUSES = (
+    ReturnStatus.AWAITING_SHIPMENT,
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.INSPECTED,
+    ReturnStatus.SETTLING,
+    ReturnStatus.ACTION_REQUIRED,
+    ReturnStatus.COMPLETED,
+)
+
+
+def return_shipments(*, return_request: ReturnRequest) -> list[ReturnShipment]:
+    """The parcels of the return, the customer's first; none before the customer picked a way back."""
+    if return_request.status not in SHIPPING_STATUSES:
+        return []
+    return list(
+        ReturnShipment.objects.filter(merchant_id=return_request.merchant_id, return_request_id=return_request.pk)
+        .select_related("received_by")
+        .order_by("direction", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ReturnLedger:
+    refunds: list[Refund]  # each with its lines and its execution (None for store credit)
+    replacements: list[ReplacementShipment]
+
+    def settled_units(self) -> dict[int, int]:
+        """Units of each return line already refunded or replaced, as ``_settled_units`` counts them."""
+        settled: dict[int, int] = {}
+        for refund in self.refunds:
+            for line in refund.lines.all():
+                settled[line.return_line_id] = settled.get(line.return_line_id, 0) + line.quantity
+        for replacement in self.replacements:
+            if replacement.state != ReplacementState.LOST:
+                settled[replacement.return_line_id] = settled.get(replacement.return_line_id, 0) + replacement.quantity
+        return settled
+
+
+def _execution_or_none(refund: Refund) -> RefundExecution | None:
+    try:
+        return refund.execution
+    except RefundExecution.DoesNotExist:
+        return None
+
+
+def return_ledger(*, return_request: ReturnRequest) -> ReturnLedger:
+    """The return's refunds (decision, allocations, payment call) and replacement parcels."""
+    if return_request.status not in LEDGER_STATUSES and return_request.quick_refund_at is None:
+        return ReturnLedger(refunds=[], replacements=[])
+    refunds = list(
+        Refund.objects.filter(merchant_id=return_request.merchant_id, return_request_id=return_request.pk)
+        .select_related("execution", "granted_by")
+        .prefetch_related(Prefetch("lines", queryset=RefundLine.objects.order_by("order_line_id")))
+        .order_by("id")
+    )
+    for refund in refunds:
+        refund.execution_shown = _execution_or_none(refund)
+    replacements = list(
+        ReplacementShipment.objects.filter(
+            merchant_id=return_request.merchant_id, return_request_id=return_request.pk
+        ).order_by("id")
+    )
+    return ReturnLedger(refunds=refunds, replacements=replacements)
+
+
+@dataclass(frozen=True)
+class SettleLineDefault:
+    """What settling one line would pay by default: the units it still holds at its refund per unit."""
+
+    line: ReturnLine
+    units: int
+    amount: Decimal
+    restocking_fee_percent: Decimal
+
+
+@dataclass(frozen=True)
+class SettleDefaults:
+    lines: list[SettleLineDefault]
+    shipping_refundable: Decimal  # the order's shipping not yet refunded on any of its returns
+    shipping_default: Decimal  # refunded by policy: the merchant's fault refunds the shipping too
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00")) + self.shipping_default
+
+    @property
+    def units(self) -> int:
+        return sum(line.units for line in self.lines)
+
+
+def settle_defaults(
+    *, return_request: ReturnRequest, lines: list[ReturnLineShown], ledger: ReturnLedger
+) -> SettleDefaults:
+    """The amounts the settle form starts from, as ``return_request_settle`` would compute them."""
+    settled = ledger.settled_units()
+    shown = []
+    for line_shown in lines:
+        line = line_shown.line
+        units = max(settleable_units(line) - settled.get(line.pk, 0), 0)
+        fee = line_shown.terms.restocking_fee_percent if line_shown.terms else Decimal("0")
+        shown.append(
+            SettleLineDefault(
+                line=line, units=units, amount=line.unit_refund_amount * units, restocking_fee_percent=fee
+            )
+        )
+    order = return_request.order
+    shipping_left = Decimal("0.00")
+    if order.shipping_amount > 0:
+        refunded = Refund.objects.filter(merchant_id=order.merchant_id, return_request__order_id=order.pk).aggregate(
+            total=Sum("shipping_amount")
+        )["total"] or Decimal("0.00")
+        shipping_left = max(order.shipping_amount - refunded, Decimal("0.00"))
+    merchants_fault = return_request.reason.responsibility == Responsibility.MERCHANT
+    return SettleDefaults(
+        lines=shown,
+        shipping_refundable=shipping_left,
+        shipping_default=shipping_left if merchants_fault else Decimal("0.00"),
+    )
+
+
+def returns_numbered(*, membership: Membership, ids: list[int]) -> dict[int, str]:
+    """The ticket numbers of the returns among ``ids`` this staff member may see, by return id."""
+    return dict(returns_visible_to(membership).filter(pk__in=ids).values_list("pk", "ticket__number"))

@@ -2,13 +2,15 @@
 refuse; ``return_request_create`` still decides, under its locks, when the customer confirms."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from returns.models import Resolution, ReturnReason
+from returns.models import Resolution, ReturnReason, ShippingMethod
 from returns.selectors import LineReturnTerms, OrderReturnTerms
 from tickets.forms_portal import FILE_ERROR_CODES, MultipleFileField
 
@@ -199,3 +201,109 @@ class ReturnConfirmForm(forms.Form):
         if exc.extra.get("field") == "files" or exc.code in FILE_ERROR_CODES:
             return "photos"
         return None
+
+
+# --- the customer's next steps on a return, from its ticket page -------------------------------
+
+# Pickup windows a customer can pick, in the merchant's time zone: (start hour, end hour).
+PICKUP_WINDOWS = ((9, 12), (12, 15), (15, 18), (18, 21))
+
+
+class ReturnShippingForm(forms.Form):
+    """How the parcel goes back. The pickup slot is a day and a window in the merchant's time
+    zone; ``return_shipping_choose`` still refuses a slot that has started."""
+
+    method = forms.ChoiceField(label=_("How will you send it back?"), widget=forms.RadioSelect)
+    pickup_address = forms.CharField(
+        label=_("Pickup address"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    pickup_date = forms.DateField(label=_("Pickup day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    pickup_window = forms.ChoiceField(label=_("Pickup time"), required=False)
+    store_location = forms.CharField(label=_("Store"), required=False, max_length=200)
+
+    def __init__(self, *args, zone: ZoneInfo, today: date, last_day: date | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone, self.today, self.last_day = zone, today, last_day
+        self.fields["method"].choices = ShippingMethod.choices
+        self.fields["pickup_window"].choices = [
+            ("", _("Choose a time")),
+            *((f"{start:02d}-{end:02d}", f"{start:02d}:00–{end:02d}:00") for start, end in PICKUP_WINDOWS),
+        ]
+        self.fields["pickup_date"].widget.attrs["min"] = today.isoformat()
+        if last_day is not None:
+            self.fields["pickup_date"].widget.attrs["max"] = last_day.isoformat()
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["pickup_slot_start"] = cleaned["pickup_slot_end"] = None
+        if cleaned.get("method") != ShippingMethod.PICKUP:
+            return cleaned
+        if not (cleaned.get("pickup_address") or "").strip():
+            self.add_error("pickup_address", gettext("Give the address to pick the parcel up from."))
+        day, window = cleaned.get("pickup_date"), cleaned.get("pickup_window")
+        if day is None:
+            if "pickup_date" not in self.errors:
+                self.add_error("pickup_date", gettext("Pick the day of the pickup."))
+            return cleaned
+        if not window:
+            self.add_error("pickup_window", gettext("Pick a pickup time."))
+            return cleaned
+        if day < self.today:
+            self.add_error("pickup_date", gettext("Pick a day from today on."))
+            return cleaned
+        if self.last_day is not None and day > self.last_day:
+            self.add_error(
+                "pickup_date",
+                gettext("Pick a day by %(day)s, the last day to send the parcel.")
+                % {"day": formats.date_format(self.last_day, "DATE_FORMAT")},
+            )
+            return cleaned
+        start_hour, end_hour = (int(part) for part in window.split("-"))
+        start = datetime.combine(day, time(start_hour), tzinfo=self.zone)
+        if start <= timezone.now():
+            self.add_error("pickup_window", gettext("Pick a pickup time slot in the future."))
+            return cleaned
+        cleaned["pickup_slot_start"] = start
+        cleaned["pickup_slot_end"] = datetime.combine(day, time(end_hour), tzinfo=self.zone)
+        return cleaned
+
+
+class ReturnTrackingForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=50)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+
+
+class ReturnReviseForm(forms.Form):
+    """After a rejection: what the customer adds (a message, photos) and, where the promised
+    terms allow another, a different resolution. ``return_request_revise`` takes no more."""
+
+    description = forms.CharField(
+        label=_("What should the shop know?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Answer the shop's reason: describe the item, its condition or what went wrong."),
+    )
+    resolution = forms.ChoiceField(label=_("What would you like?"), widget=forms.RadioSelect)
+    photos = MultipleFileField(
+        label=_("More photos"), help_text=_("Photos (JPG, PNG, GIF, WebP, HEIC), PDF or short videos.")
+    )
+
+    def __init__(self, *args, allowed_resolutions: list[str], current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resolution"].choices = [
+            (value, label) for value, label in Resolution.choices if value in allowed_resolutions or value == current
+        ]
+        self.fields["resolution"].initial = current
+
+    def service_error_field(self, exc) -> str | None:
+        if exc.extra.get("field") == "files" or exc.code in FILE_ERROR_CODES:
+            return "photos"
+        if exc.extra.get("field") == "resolution":
+            return "resolution"
+        return None
+
+
+class ReturnEscalateForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why should a supervisor look again?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )

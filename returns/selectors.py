@@ -6,11 +6,23 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from aftersales.models import Customer, Merchant, Order, OrderLine
-from returns.models import Responsibility, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnRule
+from returns.dashboard_selectors import returns_visible_to
+from returns.models import (
+    Refund,
+    ReplacementShipment,
+    Responsibility,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRule,
+    ReturnShipment,
+    ShipmentDirection,
+)
 from returns.policy import LineTerms, active_rules, line_terms
 
 # The refund per unit is computed where the return is created; the estimate the customer sees
@@ -153,13 +165,69 @@ def return_request_of_ticket(*, ticket: Ticket) -> ReturnRequest | None:
     )
 
 
+# The settlement's public steps are named for what they settle, not for the return.
+SETTLEMENT_VERBS = ("refund_paid", "store_credit_granted", "replacement_shipped")
+
+
 def return_steps_public(*, return_request: ReturnRequest) -> list[TicketEvent]:
-    """The return's own steps the customer may see (submitted, approved, …), oldest first."""
+    """The return's own steps the customer may see (submitted, approved, sent, refunded, …),
+    oldest first."""
     return list(
         TicketEvent.objects.filter(
+            Q(verb__startswith="return_") | Q(verb__in=SETTLEMENT_VERBS),
             merchant_id=return_request.merchant_id,
             ticket_id=return_request.ticket_id,
             is_public=True,
-            verb__startswith="return_",
         ).order_by("created_at", "id")
     )
+
+
+def return_inbound_shipment(*, return_request: ReturnRequest) -> ReturnShipment | None:
+    """The customer's parcel to the merchant, once they chose how it goes."""
+    return ReturnShipment.objects.filter(
+        merchant_id=return_request.merchant_id,
+        return_request=return_request,
+        direction=ShipmentDirection.TO_MERCHANT,
+    ).first()
+
+
+def return_policy_of(*, merchant: Merchant) -> ReturnPolicy | None:
+    return ReturnPolicy.objects.filter(merchant=merchant).first()
+
+
+# --- the returns API ------------------------------------------------------------------------------
+
+
+def returns_for_api(*, merchant: Merchant | None, membership=None):
+    """What an API request may read: every return of an API key's merchant, or, for a staff
+    session, what that staff member may see (a technician: none). Brings what a row shows."""
+    if merchant is None:
+        return ReturnRequest.objects.none()
+    if membership is None:
+        returns = ReturnRequest.objects.filter(merchant=merchant)
+    elif membership.merchant_id == merchant.pk:
+        returns = returns_visible_to(membership)
+    else:
+        return ReturnRequest.objects.none()
+    return returns.select_related("ticket", "order", "customer", "reason")
+
+
+def return_for_api(*, merchant: Merchant | None, membership, number: str) -> ReturnRequest | None:
+    """One return by its case number, with everything its detail shows, in a fixed number of queries."""
+    lines = ReturnLine.objects.select_related("order_line", "inspection").order_by("id")
+    refunds = Refund.objects.select_related("execution").prefetch_related("lines").order_by("id")
+    return (
+        returns_for_api(merchant=merchant, membership=membership)
+        .prefetch_related(
+            Prefetch("lines", queryset=lines),
+            Prefetch("shipments", queryset=ReturnShipment.objects.order_by("id")),
+            Prefetch("refunds", queryset=refunds),
+            Prefetch("replacements", queryset=ReplacementShipment.objects.order_by("id")),
+        )
+        .filter(ticket__number=number.strip().upper())
+        .first()
+    )
+
+
+def reason_by_code(*, merchant: Merchant, code: str) -> ReturnReason | None:
+    return ReturnReason.objects.filter(merchant=merchant, code=code, is_active=True).first()

@@ -11,4 +11,5 @@ urlpatterns = [
     path("products/<int:product_id>/", views.ProductDetailApi.as_view(), name="product-detail"),
     path("stores/", views.StoreListApi.as_view(), name="store-list"),
     path("", include("tickets.api.urls")),
+    path("", include("returns.api.urls")),
 ]

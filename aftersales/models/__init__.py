@@ -1,6 +1,7 @@
 from .base import MerchantOwnedModel, TimeStampedModel
 from .calendars import BusinessCalendar, CalendarDay, Weekday, WorkingHours
 from .commerce import Customer, Order, OrderLine, Product
+from .integrations import IdempotencyRecord, WebhookEndpoint
 from .notifications import Notification, PortalChallenge
 from .tenancy import ApiKey, Membership, Merchant, Store, User
 from .timers import Deadline, DeadlinePause
@@ -12,6 +13,7 @@ __all__ = [
     "Customer",
     "Deadline",
     "DeadlinePause",
+    "IdempotencyRecord",
     "Membership",
     "Merchant",
     "MerchantOwnedModel",
@@ -23,6 +25,7 @@ __all__ = [
     "Store",
     "TimeStampedModel",
     "User",
+    "WebhookEndpoint",
     "Weekday",
     "WorkingHours",
 ]

@@ -5,6 +5,8 @@ up by the periodic flush, so the record of what must be sent is PostgreSQL, not 
 """
 
 import logging
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -128,7 +130,64 @@ def notification_send(*, notification_id: int) -> Notification | None:
     return notification
 
 
+# Seconds a receiver has to answer a webhook before the attempt counts as failed.
+WEBHOOK_TIMEOUT = 10
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook answers where it was sent: a redirect is a failed delivery, not a new target."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_webhook_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _deliver_webhook(notification: Notification) -> None:
+    """POST the payload, signed with the endpoint's secret. Anything but a 2xx raises, so the
+    outbox retries with backoff; the receiver tells retries apart by the delivery id."""
+    from aftersales.models import WebhookEndpoint
+    from aftersales.services.webhooks import (
+        DELIVERY_HEADER,
+        EVENT_HEADER,
+        SIGNATURE_HEADER,
+        webhook_body,
+        webhook_signature,
+    )
+
+    endpoint = WebhookEndpoint.objects.filter(
+        merchant_id=notification.merchant_id, url=notification.recipient, is_active=True
+    ).first()
+    if endpoint is None:
+        raise LookupError(f"no active webhook endpoint at {notification.recipient}")
+    body = webhook_body(notification.context)
+    request = urllib.request.Request(
+        notification.recipient,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Aftersales-Webhooks/1",
+            SIGNATURE_HEADER: webhook_signature(endpoint.secret, body),
+            EVENT_HEADER: notification.template,
+            DELIVERY_HEADER: str(notification.pk),
+        },
+    )
+    try:
+        with _webhook_opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        error.close()
+        raise RuntimeError(f"webhook answered {error.code}") from None
+    if not 200 <= status < 300:
+        raise RuntimeError(f"webhook answered {status}")
+
+
 def _deliver(notification: Notification) -> None:
+    if notification.channel == Notification.Channel.WEBHOOK:
+        _deliver_webhook(notification)
+        return
     rendered = render_notification(notification.template, notification.context, notification.language)
     if notification.channel == Notification.Channel.EMAIL:
         message = EmailMultiAlternatives(

@@ -15,10 +15,12 @@ from aftersales.models import (
     CalendarDay,
     Deadline,
     DeadlinePause,
+    IdempotencyRecord,
     Membership,
     Notification,
     Order,
     PortalChallenge,
+    WebhookEndpoint,
     WorkingHours,
 )
 from aftersales.services.api_keys import api_key_create
@@ -79,6 +81,15 @@ def populate(merchant=None):
         sha256=f"{n:064d}",
     )
     api_key_create(merchant=merchant, name=f"ERP {n}")
+    WebhookEndpoint.objects.create(merchant=merchant, url=f"https://erp.example.com/hooks/{n}")
+    IdempotencyRecord.objects.create(
+        merchant=merchant,
+        key=f"refund-{n}",
+        endpoint=f"returns.refund:{ticket.number}",
+        request_hash=f"{n:064d}",
+        response_status=201,
+        response_body="{}",
+    )
     PortalChallenge.objects.create(
         merchant=merchant,
         order=order,
@@ -153,6 +164,7 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         TicketEvent,
         Notification,
         PortalChallenge,
+        IdempotencyRecord,
         Deadline,
         SlaBreach,
         Attachment,

@@ -47,6 +47,7 @@ from returns.models import (
     StoreCreditEntry,
 )
 from returns.payments import AdapterResult, adapter_for, adapter_name_for
+from returns.services.webhooks import return_status_changed
 from tickets.models import TicketStatus
 from tickets.notify import notify_customer
 from tickets.services import ticket_follow_workflow
@@ -81,7 +82,8 @@ def _move(return_request: ReturnRequest, status: str) -> None:
             % {"current": return_request.get_status_display(), "target": ReturnStatus(status).label},
             extra={"from": return_request.status, "to": status},
         )
-    return_request.status = status
+    previous, return_request.status = return_request.status, status
+    return_status_changed(return_request, previous=previous)
 
 
 def _staff(actor: User | None, merchant_id: int, roles: Sequence[str] | None = None) -> Membership | None:

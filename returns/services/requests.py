@@ -16,6 +16,7 @@ from returns import timers
 from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.policy import active_rules, line_terms
 from returns.services.rules import policy_for, risk_review_reasons
+from returns.services.webhooks import return_status_changed
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create, ticket_follow_workflow
 from tickets.timeline import event_append
@@ -75,7 +76,8 @@ def _move(return_request: ReturnRequest, status: str) -> None:
             % {"current": return_request.get_status_display(), "target": ReturnStatus(status).label},
             extra={"from": return_request.status, "to": status},
         )
-    return_request.status = status
+    previous, return_request.status = return_request.status, status
+    return_status_changed(return_request, previous=previous)
 
 
 def _unit_refund(line: OrderLine, fee_percent: Decimal) -> Decimal:
@@ -181,6 +183,7 @@ def return_request_create(
             terms={str(pk): term.snapshot() for pk, term in terms.items()},
             submitted_at=now,
         )
+        return_status_changed(return_request, previous="")
         ReturnLine.objects.bulk_create(
             ReturnLine(
                 return_request=return_request,

@@ -420,8 +420,9 @@ def test_a_decided_return_offers_only_the_decisions_its_status_allows(
 
 
 # auth and header 4, the return with its ticket, customer, order and reason, its lines, its photos,
-# the customer's history: the summary and the list
-RETURN_PAGE_QUERIES = 9
+# the customer's history: the summary and the list, its timers (a submitted return has no parcel
+# nor ledger to read)
+RETURN_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("lines", [1, 5])

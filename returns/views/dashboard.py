@@ -15,19 +15,65 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
-from returns.dashboard_forms import ApproveForm, RejectForm, ReturnFilterForm
+from returns.dashboard_forms import (
+    ApproveForm,
+    BulkForm,
+    ConfirmPayoutForm,
+    EscalationDecisionForm,
+    ExchangeShipForm,
+    InspectForm,
+    PickupForm,
+    ReceiveForm,
+    RejectForm,
+    ReturnFilterForm,
+    ScanForm,
+    SettleForm,
+    TrackingForm,
+)
 from returns.dashboard_selectors import (
     ReturnKey,
     customer_return_history,
     may_work_returns,
     return_by_number,
+    return_ledger,
     return_lines_shown,
     return_photos,
     return_queue_page,
+    return_shipments,
+    returns_numbered,
     review_reasons_shown,
+    settle_defaults,
 )
-from returns.models import ReturnRequest, ReturnStatus
-from returns.services import return_request_approve, return_request_cancel, return_request_reject
+from returns.models import (
+    ExecutionState,
+    RefundAdapterName,
+    RefundState,
+    Resolution,
+    ReturnRequest,
+    ReturnStatus,
+    ShipmentDirection,
+    ShippingMethod,
+)
+from returns.services import (
+    exchange_ship,
+    refund_confirm_manual,
+    refund_execute,
+    return_pickup_book,
+    return_request_approve,
+    return_request_cancel,
+    return_request_inspect,
+    return_request_receive,
+    return_request_receive_by_tracking,
+    return_request_reject,
+    return_request_settle,
+    return_requests_bulk_approve,
+    return_requests_bulk_receive,
+    return_tracking_add,
+    store_credit_grant,
+)
+from returns.services.refunds import REFUND_ROLES, SETTLE_ON_APPROVAL, settleable_units
+from returns.services.requests import SUPERVISOR_ROLES
+from returns.timers import return_clocks
 
 # The dashboard's shared pieces: the staff check, the page frame, and the keyset cursors.
 from tickets.views.dashboard import _aware, _decode_cursor, _encode_cursor, _render, staff_required
@@ -73,6 +119,8 @@ def return_list(request):
         "next_cursor": encode_return_key(page.next_key) if page.next_key else None,
         "previous_cursor": encode_return_key(page.previous_key) if page.previous_key else None,
         "is_filtered": filters != type(filters)(),
+        "scan_form": ScanForm(),
+        "bulk_actions": BulkForm.base_fields["action"].choices,
     }
     return _render(request, "dashboard/returns/list.html", context)
 
@@ -87,9 +135,66 @@ def _return_or_404(request, number: str) -> ReturnRequest:
     return return_request
 
 
+# Where the settle forms are offered: the items are back (or stay with the customer), or a
+# settlement is under way and units are left.
+SETTLE_STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.SETTLING)
+
+
+def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
+    """What the page shows and offers after the decision: parcels, receipt, inspection, settlement."""
+    status, resolution = return_request.status, return_request.resolution
+    role = request.membership.role
+    shipments = return_shipments(return_request=return_request)
+    inbound = next((s for s in shipments if s.direction == ShipmentDirection.TO_MERCHANT), None)
+    in_store = inbound is not None and inbound.method == ShippingMethod.IN_STORE
+    ledger = return_ledger(return_request=return_request)
+    may_refund = role in REFUND_ROLES
+    settle_open = status in SETTLE_STATUSES or (status == ReturnStatus.APPROVED and resolution in SETTLE_ON_APPROVAL)
+    defaults = None
+    if settle_open and resolution != Resolution.EXCHANGE and may_refund:
+        defaults = settle_defaults(return_request=return_request, lines=lines, ledger=ledger)
+        if not defaults.units and not defaults.shipping_refundable:
+            defaults = None  # every unit is settled already
+    exchange_open = settle_open and resolution == Resolution.EXCHANGE
+    if exchange_open:
+        settled = ledger.settled_units()
+        exchange_open = any(settleable_units(shown.line) > settled.get(shown.line.pk, 0) for shown in lines)
+    receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
+    return {
+        "shipments": shipments,
+        "inbound": inbound,
+        "ledger": ledger,
+        "clocks": return_clocks(ticket=return_request.ticket),
+        "can_track": return_request.can_transition_to(ReturnStatus.IN_TRANSIT) and not in_store,
+        "can_book_pickup": status == ReturnStatus.AWAITING_SHIPMENT
+        and inbound is not None
+        and inbound.method == ShippingMethod.PICKUP,
+        "can_receive": (status == ReturnStatus.IN_TRANSIT or (status == ReturnStatus.AWAITING_SHIPMENT and in_store))
+        and bool(receivable),
+        "can_inspect": return_request.can_transition_to(ReturnStatus.INSPECTED),
+        "settle": defaults,
+        "can_refund": defaults is not None and resolution not in (Resolution.STORE_CREDIT, Resolution.EXCHANGE),
+        "can_store_credit": defaults is not None,
+        "can_exchange": exchange_open,
+        "may_refund": may_refund,
+        "refunds_need_role": settle_open and not may_refund and resolution != Resolution.EXCHANGE,
+        "inspected": any(shown.inspection is not None for shown in lines),
+        "can_decide_escalation": status == ReturnStatus.ESCALATED and role in SUPERVISOR_ROLES,
+        "tracking_form": TrackingForm(),
+        "pickup_form": PickupForm(),
+        "receive_form": ReceiveForm(lines=receivable),
+        "inspect_form": InspectForm(lines=[shown.line for shown in lines if shown.line.quantity_received]),
+        "settle_form": SettleForm(defaults=defaults) if defaults is not None else None,
+        "exchange_form": ExchangeShipForm(),
+        "confirm_form": ConfirmPayoutForm(),
+        "escalation_form": EscalationDecisionForm(),
+    }
+
+
 def _return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
     """The return's page; a form that failed validation is passed in bound, to show its errors."""
     lines = return_lines_shown(return_request)
+    escalated = return_request.status == ReturnStatus.ESCALATED
     context = {
         "return_request": return_request,
         "ticket": return_request.ticket,
@@ -99,11 +204,13 @@ def _return_page(request, return_request: ReturnRequest, *, status: int = 200, *
         "photos": return_photos(return_request=return_request),
         "review_reasons": review_reasons_shown(return_request),
         "history": customer_return_history(membership=request.membership, customer=return_request.customer),
-        "can_approve": return_request.can_transition_to(ReturnStatus.APPROVED),
-        "can_reject": return_request.can_transition_to(ReturnStatus.REJECTED),
+        # An escalated return is a supervisor's to decide, in its own box.
+        "can_approve": return_request.can_transition_to(ReturnStatus.APPROVED) and not escalated,
+        "can_reject": return_request.can_transition_to(ReturnStatus.REJECTED) and not escalated,
         "can_cancel": return_request.can_transition_to(ReturnStatus.CANCELLED),
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
+        **_later_steps(request, return_request, lines),
         **bound_forms,
     }
     return _render(request, "dashboard/returns/detail.html", context, status=status)
@@ -170,3 +277,299 @@ def return_cancel(request, number):
         lambda: return_request_cancel(return_request=return_request, actor=request.user),
         _("Return cancelled on the customer's behalf."),
     )
+
+
+# --- the parcel: tracking, pickup, receipt ------------------------------------------------------------
+
+
+@staff_required
+@require_POST
+def return_tracking(request, number):
+    return_request = _return_or_404(request, number)
+    form = TrackingForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, tracking_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: return_tracking_add(
+            return_request=return_request,
+            actor=request.user,
+            carrier=form.cleaned_data["carrier"],
+            tracking_number=form.cleaned_data["tracking_number"],
+        ),
+        _("Parcel recorded; the return is in transit."),
+    )
+
+
+@staff_required
+@require_POST
+def return_pickup(request, number):
+    return_request = _return_or_404(request, number)
+    form = PickupForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, pickup_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: return_pickup_book(
+            return_request=return_request,
+            actor=request.user,
+            carrier=form.cleaned_data["carrier"],
+            reference=form.cleaned_data["reference"],
+        ),
+        _("Pickup booked; the customer sees the carrier."),
+    )
+
+
+@staff_required
+@require_POST
+def return_receive(request, number):
+    return_request = _return_or_404(request, number)
+    lines = [line for line in return_request.lines.all() if line.quantity > line.quantity_received]
+    form = ReceiveForm(request.POST, lines=lines)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, receive_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: return_request_receive(
+            return_request=return_request,
+            actor=request.user,
+            quantities=form.quantities(),
+            note=form.cleaned_data["note"],
+        ),
+        _("Parcel received; inspect it next."),
+    )
+
+
+# --- inspection -------------------------------------------------------------------------------------
+
+
+@staff_required
+@require_POST
+def return_inspect(request, number):
+    return_request = _return_or_404(request, number)
+    lines = [line for line in return_request.lines.all() if line.quantity_received]
+    form = InspectForm(request.POST, request.FILES, lines=lines)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, inspect_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: return_request_inspect(return_request=return_request, actor=request.user, lines=form.inspections()),
+        _("Inspection recorded."),
+    )
+
+
+# --- settlement -------------------------------------------------------------------------------------
+
+
+def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
+    lines = return_lines_shown(return_request)
+    ledger = return_ledger(return_request=return_request)
+    return SettleForm(request.POST, defaults=settle_defaults(return_request=return_request, lines=lines, ledger=ledger))
+
+
+def _settle(request, number, service, success: str):
+    return_request = _return_or_404(request, number)
+    form = _settle_form(request, return_request)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, settle_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: service(
+            return_request=return_request,
+            actor=request.user,
+            lines=form.allocations(),
+            reason=form.cleaned_data["reason"],
+            shipping_amount=form.cleaned_data["shipping_amount"],
+        ),
+        success,
+    )
+
+
+@staff_required
+@require_POST
+def return_refund(request, number):
+    """Refund to the original payment: the grant, then the payment call (after the grant commits)."""
+    return _settle(request, number, return_request_settle, _("Refund granted."))
+
+
+@staff_required
+@require_POST
+def return_store_credit(request, number):
+    return _settle(request, number, store_credit_grant, _("Store credit granted."))
+
+
+@staff_required
+@require_POST
+def return_exchange_ship(request, number):
+    return_request = _return_or_404(request, number)
+    form = ExchangeShipForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, exchange_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: exchange_ship(
+            return_request=return_request,
+            actor=request.user,
+            carrier=form.cleaned_data["carrier"],
+            tracking_number=form.cleaned_data["tracking_number"],
+        ),
+        _("Replacement shipped."),
+    )
+
+
+def _refund_or_404(return_request: ReturnRequest, refund_id: int):
+    refund = return_request.refunds.select_related("execution").filter(pk=refund_id).first()
+    if refund is None:
+        raise Http404(_("No such refund."))
+    return refund
+
+
+def _refusal_to_refund(request, return_request: ReturnRequest):
+    """The payment call itself takes no actor, so the page holds the role back."""
+    if request.membership.role in REFUND_ROLES:
+        return None
+    messages.error(request, _("Your role does not allow refunds."))
+    return redirect("dashboard:return", number=return_request.ticket.number)
+
+
+def _retry(refund):
+    execution = refund_execute(refund=refund)
+    if execution.state == ExecutionState.FAILED:
+        raise ApplicationError(
+            _("The payment failed again: %(error)s") % {"error": execution.error or _("no reason given")},
+            code="refund_failed",
+        )
+
+
+@staff_required
+@require_POST
+def refund_retry(request, number, refund_id):
+    return_request = _return_or_404(request, number)
+    refund = _refund_or_404(return_request, refund_id)
+    refused = _refusal_to_refund(request, return_request)
+    if refused is not None:
+        return refused
+    if refund.state != RefundState.FAILED:
+        messages.error(request, _("Only a failed payment is tried again."))
+        return redirect("dashboard:return", number=return_request.ticket.number)
+    return _act(request, return_request, lambda: _retry(refund), _("Payment tried again and made."))
+
+
+@staff_required
+@require_POST
+def refund_confirm(request, number, refund_id):
+    return_request = _return_or_404(request, number)
+    refund = _refund_or_404(return_request, refund_id)
+    form = ConfirmPayoutForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, confirm_form=form)
+    execution = getattr(refund, "execution", None)
+    if execution is None or execution.adapter != RefundAdapterName.MANUAL:
+        messages.error(request, _("This refund is paid by the payment gateway, not by hand."))
+        return redirect("dashboard:return", number=return_request.ticket.number)
+    return _act(
+        request,
+        return_request,
+        lambda: refund_confirm_manual(
+            execution=execution, actor=request.user, reference=form.cleaned_data["reference"]
+        ),
+        _("Payout confirmed."),
+    )
+
+
+# --- a supervisor's decision ----------------------------------------------------------------------------
+
+
+@staff_required
+@require_POST
+def return_decide_escalation(request, number):
+    return_request = _return_or_404(request, number)
+    form = EscalationDecisionForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, escalation_form=form)
+    note = form.cleaned_data["note"]
+    if form.cleaned_data["decision"] == EscalationDecisionForm.APPROVE:
+        return _act(
+            request,
+            return_request,
+            lambda: return_request_approve(return_request=return_request, actor=request.user, note=note),
+            _("Escalation decided: the return is approved."),
+        )
+    return _act(
+        request,
+        return_request,
+        lambda: return_request_reject(return_request=return_request, actor=request.user, reason=note),
+        _("Escalation decided: the return stays rejected, finally."),
+    )
+
+
+# --- the queue's warehouse tools: scan to receive, bulk actions ---------------------------------------
+
+
+@staff_required
+@require_POST
+def return_scan(request):
+    if not may_work_returns(request.membership):
+        return _forbidden(request)
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the tracking number."))
+        return redirect("dashboard:returns")
+    try:
+        received = return_request_receive_by_tracking(
+            merchant=request.merchant, tracking_number=form.cleaned_data["tracking_number"], actor=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("dashboard:returns")
+    number = received.ticket.number
+    messages.success(request, _("%(number)s received in full.") % {"number": number})
+    return redirect("dashboard:return", number=number)
+
+
+BULK_SERVICES = {BulkForm.APPROVE: return_requests_bulk_approve, BulkForm.RECEIVE: return_requests_bulk_receive}
+
+
+@staff_required
+@require_POST
+def return_bulk(request):
+    membership = request.membership
+    if not may_work_returns(membership):
+        return _forbidden(request)
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick at least one return and pick what to do."))
+        return redirect("dashboard:returns")
+    wanted = list(dict.fromkeys(form.cleaned_data["ids"]))
+    numbers = returns_numbered(membership=membership, ids=wanted)
+    outcomes = {
+        outcome.id: outcome
+        for outcome in BULK_SERVICES[form.cleaned_data["action"]](
+            merchant=request.merchant, ids=[pk for pk in wanted if pk in numbers], actor=request.user
+        )
+    }
+    done, summary = 0, []
+    for pk in wanted:
+        outcome = outcomes.get(pk)
+        if outcome is None:  # another merchant's, or one this role does not work
+            summary.append(_("#%(id)s: no such return") % {"id": pk})
+        elif outcome.ok:
+            done += 1
+            summary.append(
+                _("%(number)s: %(status)s") % {"number": numbers[pk], "status": ReturnStatus(outcome.status).label}
+            )
+        else:
+            summary.append(_("%(number)s: %(message)s") % {"number": numbers[pk], "message": outcome.message})
+    message = _("%(done)s of %(count)s done. %(details)s") % {
+        "done": done,
+        "count": len(wanted),
+        "details": "; ".join(str(item) for item in summary),
+    }
+    (messages.success if done == len(wanted) else messages.warning)(request, message)
+    return redirect("dashboard:returns")

@@ -15,25 +15,44 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
-from aftersales.models import Customer, Order
+from aftersales.models import Customer, Deadline, Order
 from aftersales.portal import portal_customers, portal_order_ids, portal_verified_required
 from aftersales.selectors import orders_of
-from returns.forms import ReturnConfirmForm, ReturnStartForm
-from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnStatus
+from returns import timers
+from returns.forms import (
+    ReturnConfirmForm,
+    ReturnEscalateForm,
+    ReturnReviseForm,
+    ReturnShippingForm,
+    ReturnStartForm,
+    ReturnTrackingForm,
+)
+from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnShipment, ReturnStatus, ShippingMethod
 from returns.selectors import (
     order_return_terms,
     refund_estimates,
+    return_inbound_shipment,
+    return_policy_of,
     return_reasons_active,
     return_request_of_ticket,
     return_steps_public,
     window_last_day,
 )
-from returns.services import return_request_cancel, return_request_create
+from returns.services import (
+    return_request_cancel,
+    return_request_create,
+    return_request_escalate,
+    return_request_revise,
+    return_shipping_choose,
+    return_tracking_add,
+)
 from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
@@ -114,15 +133,63 @@ RETURN_STATUS_WORDS = {
 del S
 
 # The return's own public steps, by event verb. A verb not listed here is not shown; whoever adds
-# a step (shipment, inspection, refund, …) adds its sentence here.
+# a step adds its sentence here.
 RETURN_STEP_LABELS = {
     "return_submitted": gettext_lazy("You sent the return request"),
     "return_approved": gettext_lazy("The shop approved your return"),
     "return_rejected": gettext_lazy("The shop declined your return"),
     "return_cancelled": gettext_lazy("The return was cancelled"),
+    "return_revised": gettext_lazy("You revised your request"),
+    "return_escalated": gettext_lazy("You asked a supervisor to review the decision"),
+    "return_rejection_final": gettext_lazy("The shop's decision became final"),
+    "return_shipping_chosen": gettext_lazy("You chose how to send the items back"),
+    "return_pickup_booked": gettext_lazy("The shop booked your pickup"),
+    "return_in_transit": gettext_lazy("You sent the parcel"),
+    "return_ship_reminder": gettext_lazy("We reminded you to send the parcel"),
+    "return_expired": gettext_lazy("The return lapsed: the parcel was not sent in time"),
+    "return_received": gettext_lazy("The shop received your parcel"),
+    "return_inspected": gettext_lazy("The shop checked the items"),
+    "return_accepted_uninspected": gettext_lazy("The shop accepted the items as you asked"),
+    "return_quick_refund": gettext_lazy("We started your refund while the parcel travels"),
+    "return_settling": gettext_lazy("The shop is settling your return"),
+    "return_completed": gettext_lazy("Your return is complete"),
+    "refund_paid": gettext_lazy("Your refund was paid"),
+    "store_credit_granted": gettext_lazy("Store credit was added for you"),
+    "replacement_shipped": gettext_lazy("Your replacement is on its way"),
 }
-# The words of the shop that come with a step, by the event data key that holds them.
-RETURN_STEP_NOTES = {"return_approved": "note", "return_rejected": "reason"}
+# The words that come with a step, by the event data key that holds them.
+RETURN_STEP_NOTES = {"return_approved": "note", "return_rejected": "reason", "return_escalated": "note"}
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One stage of the return's progress: submitted, approved, sent, received, checked, done."""
+
+    code: str
+    label: str
+    verbs: frozenset[str]
+
+
+M = Milestone
+MILESTONE_SUBMITTED = M("submitted", gettext_lazy("Submitted"), frozenset({"return_submitted"}))
+MILESTONE_APPROVED = M("approved", gettext_lazy("Approved"), frozenset({"return_approved"}))
+MILESTONE_SENT = M("sent", gettext_lazy("Sent back"), frozenset({"return_in_transit"}))
+MILESTONE_RECEIVED = M("received", gettext_lazy("Received by the shop"), frozenset({"return_received"}))
+MILESTONE_INSPECTED = M(
+    "inspected", gettext_lazy("Checked"), frozenset({"return_inspected", "return_accepted_uninspected"})
+)
+MILESTONE_REFUNDED = M("refunded", gettext_lazy("Refunded"), frozenset({"return_completed"}))
+MILESTONE_COMPLETED = M("completed", gettext_lazy("Completed"), frozenset({"return_completed"}))
+del M
+REFUNDED_RESOLUTIONS = frozenset({Resolution.REFUND, Resolution.REFUND_ONLY, Resolution.KEEP_ITEM})
+# Where a return stops moving: no stage is "current" any more.
+RETURN_ENDED = frozenset({ReturnStatus.COMPLETED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED})
+
+# The customer's deadlines, in their words.
+DEADLINE_LABELS = {
+    timers.CUSTOMER_SHIP: gettext_lazy("Send the items back by"),
+    timers.REVISE: gettext_lazy("Revise your request or ask for a review by"),
+}
 
 
 def _context(request, **extra) -> dict:
@@ -275,12 +342,38 @@ class ReturnStep:
 
 
 @dataclass(frozen=True)
+class ProgressStage:
+    label: str
+    when: datetime | None  # when it was reached; None while ahead
+    current: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.when is not None
+
+
+@dataclass(frozen=True)
+class CustomerDeadline:
+    label: str
+    due_at: datetime  # in the merchant's time zone
+    passed: bool
+
+
+@dataclass(frozen=True)
 class ReturnBox:
     return_request: ReturnRequest
     status: ReturnStatusWords
     lines: list[ReturnBoxLine]
     steps: list[ReturnStep]
     can_cancel: bool
+    progress: list[ProgressStage]
+    deadlines: list[CustomerDeadline]
+    shipment: ReturnShipment | None
+    return_address: str
+    shipping_form: ReturnShippingForm | None = None
+    tracking_form: ReturnTrackingForm | None = None
+    revise_form: ReturnReviseForm | None = None
+    escalate_form: ReturnEscalateForm | None = None
 
     @property
     def refund_amount(self) -> Decimal:
@@ -301,37 +394,291 @@ def _box_line(return_line: ReturnLine, terms: dict, zone: ZoneInfo) -> ReturnBox
     )
 
 
+def _step_note(event) -> str:
+    if event.verb == "return_in_transit":
+        return f"{event.data.get('carrier', '')} {event.data.get('tracking_number', '')}".strip()
+    return event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), "")
+
+
+def _progress(return_request: ReturnRequest, shipment: ReturnShipment | None, events) -> list[ProgressStage]:
+    """The stages of this return in order, each reached at its first public event."""
+    if return_request.resolution in ITEM_COMES_BACK:
+        milestones = [MILESTONE_SUBMITTED, MILESTONE_APPROVED]
+        # Handed in at a store, the parcel never travels: it is received there.
+        if shipment is None or shipment.method != ShippingMethod.IN_STORE:
+            milestones.append(MILESTONE_SENT)
+        milestones += [MILESTONE_RECEIVED, MILESTONE_INSPECTED]
+    else:
+        milestones = [MILESTONE_SUBMITTED, MILESTONE_APPROVED]
+    milestones.append(MILESTONE_REFUNDED if return_request.resolution in REFUNDED_RESOLUTIONS else MILESTONE_COMPLETED)
+    reached: dict[str, datetime] = {}
+    for event in events:
+        for milestone in milestones:
+            if event.verb in milestone.verbs:
+                reached.setdefault(milestone.code, event.created_at)
+    moving = return_request.status not in RETURN_ENDED
+    stages, current_given = [], False
+    for milestone in milestones:
+        when = reached.get(milestone.code)
+        current = moving and when is None and not current_given
+        current_given = current_given or current
+        stages.append(ProgressStage(label=str(milestone.label), when=when, current=current))
+    return stages
+
+
+def _open_deadline(clocks, kind: str, now: datetime) -> Deadline | None:
+    for clock in clocks:
+        deadline = clock.deadline
+        if deadline.kind == kind and deadline.state == Deadline.State.PENDING and deadline.due_at > now:
+            return deadline
+    return None
+
+
+def _allowed_resolutions(return_request: ReturnRequest) -> list[str]:
+    """The resolutions every line's promised terms allow, as ``return_request_revise`` checks."""
+    allowed = [set(term.get("allowed_resolutions", [])) for term in return_request.terms.values()]
+    common = set.intersection(*allowed) if allowed else set()
+    return [value for value in Resolution.values if value in common]
+
+
+def _shipping_form(request, return_request, ship_by: Deadline | None, data=None) -> ReturnShippingForm:
+    zone = ZoneInfo(request.merchant.timezone)
+    return ReturnShippingForm(
+        data,
+        zone=zone,
+        today=timezone.localdate(timezone.now(), zone),
+        last_day=window_last_day(ship_by.due_at, zone) if ship_by else None,
+        initial={"store_location": return_request.order.store.name},
+    )
+
+
+def _revise_form(return_request, data=None, files=None) -> ReturnReviseForm:
+    return ReturnReviseForm(
+        data, files, allowed_resolutions=_allowed_resolutions(return_request), current=return_request.resolution
+    )
+
+
 def return_box_context(request, *, ticket: Ticket, customer: Customer | None) -> dict:
     """The ``return_box`` of a ticket page (None when the case is not a return), for
     ``templates/portal/returns/_return_box.html``. ``customer`` is the session's customer who
-    owns the ticket, or None: only the owner gets the cancel button."""
+    owns the ticket, or None: only the owner gets the buttons and forms of the next steps."""
     if ticket.kind not in RETURN_TICKET_KINDS:
         return {"return_box": None}
     return_request = return_request_of_ticket(ticket=ticket)
     if return_request is None:
         return {"return_box": None}
     zone = ZoneInfo(request.merchant.timezone)
+    now = timezone.now()
+    events = return_steps_public(return_request=return_request)
     steps = [
-        ReturnStep(
-            label=RETURN_STEP_LABELS[event.verb],
-            when=event.created_at,
-            note=event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), ""),
-        )
-        for event in return_steps_public(return_request=return_request)
+        ReturnStep(label=RETURN_STEP_LABELS[event.verb], when=event.created_at, note=_step_note(event))
+        for event in events
         if event.verb in RETURN_STEP_LABELS
     ]
+    shipment = return_inbound_shipment(return_request=return_request)
+    clocks = timers.return_clocks(ticket=ticket)
+    deadlines = [
+        CustomerDeadline(
+            label=str(DEADLINE_LABELS[clock.deadline.kind]),
+            due_at=timezone.localtime(clock.deadline.due_at, zone),
+            passed=clock.deadline.due_at <= now,
+        )
+        for clock in clocks
+        if clock.customer_facing and clock.deadline.state == Deadline.State.PENDING
+    ]
+    owner = customer is not None and customer.pk == return_request.customer_id
+    status = return_request.status
+    forms = {}
+    if owner and status == ReturnStatus.APPROVED and return_request.resolution in ITEM_COMES_BACK:
+        forms["shipping_form"] = _shipping_form(
+            request, return_request, _open_deadline(clocks, timers.CUSTOMER_SHIP, now)
+        )
+    if (
+        owner
+        and status == ReturnStatus.AWAITING_SHIPMENT
+        and (shipment is None or shipment.method != ShippingMethod.IN_STORE)
+    ):
+        forms["tracking_form"] = ReturnTrackingForm(initial={"carrier": shipment.carrier if shipment else ""})
+    if (
+        owner
+        and status == ReturnStatus.REJECTED
+        and return_request.escalated_at is None
+        and _open_deadline(clocks, timers.REVISE, now) is not None
+    ):
+        forms["revise_form"] = _revise_form(return_request)
+        forms["escalate_form"] = ReturnEscalateForm()
+    policy = return_policy_of(merchant=request.merchant) if "shipping_form" in forms else None
     box = ReturnBox(
         return_request=return_request,
-        status=RETURN_STATUS_WORDS[return_request.status],
+        status=RETURN_STATUS_WORDS[status],
         lines=[_box_line(line, return_request.terms, zone) for line in return_request.lines.all()],
         steps=steps,
-        can_cancel=(
-            customer is not None
-            and customer.pk == return_request.customer_id
-            and return_request.can_transition_to(ReturnStatus.CANCELLED)
-        ),
+        can_cancel=owner and return_request.can_transition_to(ReturnStatus.CANCELLED),
+        progress=_progress(return_request, shipment, events),
+        deadlines=deadlines,
+        shipment=shipment,
+        return_address=policy.return_address if policy else "",
+        **forms,
     )
     return {"return_box": box}
+
+
+# --- the customer's next steps: each a small form, each one service ------------------------------
+
+
+def _owned_return_or_404(request, number: str) -> tuple[Ticket, ReturnRequest, Customer]:
+    """The return on a case of the session's verified orders, and its customer, who must be one
+    the session proved. Anything else is not found."""
+    merchant = request.merchant
+    ticket = ticket_for_customer(merchant=merchant, order_ids=portal_order_ids(request, merchant), number=number)
+    return_request = return_request_of_ticket(ticket=ticket) if ticket is not None else None
+    if return_request is None:
+        raise Http404
+    customer = portal_customers(request, merchant).filter(pk=return_request.customer_id).first()
+    if customer is None:
+        raise Http404
+    return ticket, return_request, customer
+
+
+def _back_to_ticket(request, ticket: Ticket):
+    return redirect(reverse("portal:ticket", args=[request.merchant.slug, ticket.number]) + "#return-box-title")
+
+
+def _step_page(request, ticket: Ticket, return_request: ReturnRequest, *, template: str, **extra):
+    return render(
+        request,
+        template,
+        _context(request, ticket=ticket, order=ticket.order, return_request=return_request, **extra),
+    )
+
+
+def _refused(request, ticket: Ticket, form, exc: ApplicationError, render_form):
+    """A service said no: on a field of the form, show it there; otherwise say it on the case."""
+    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None
+    if field in form.fields:
+        form.add_error(field, exc.message)
+        return render_form()
+    messages.error(request, exc.message)
+    return _back_to_ticket(request, ticket)
+
+
+@portal_verified_required
+@require_http_methods(["GET", "POST"])
+def return_ship(request, merchant_slug, number):
+    """How will you send it back? A drop-off, a home pickup in a slot, or a store."""
+    ticket, return_request, customer = _owned_return_or_404(request, number)
+    now = timezone.now()
+    ship_by = _open_deadline(timers.return_clocks(ticket=ticket), timers.CUSTOMER_SHIP, now)
+    form = _shipping_form(request, return_request, ship_by, request.POST if request.method == "POST" else None)
+
+    def render_form():
+        policy = return_policy_of(merchant=request.merchant)
+        return _step_page(
+            request,
+            ticket,
+            return_request,
+            template="portal/returns/ship.html",
+            form=form,
+            return_address=policy.return_address if policy else "",
+        )
+
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        try:
+            shipment = return_shipping_choose(
+                return_request=return_request,
+                method=cleaned["method"],
+                customer=customer,
+                pickup_address=cleaned["pickup_address"],
+                pickup_slot_start=cleaned["pickup_slot_start"],
+                pickup_slot_end=cleaned["pickup_slot_end"],
+                store_location=cleaned["store_location"],
+            )
+        except ApplicationError as exc:
+            return _refused(request, ticket, form, exc, render_form)
+        if shipment.method == ShippingMethod.IN_STORE:
+            messages.success(request, _("Thank you. Bring the items to the store; the shop will take them from there."))
+        else:
+            messages.success(request, _("Thank you. Send the items and add the tracking number here."))
+        return _back_to_ticket(request, ticket)
+    return render_form()
+
+
+@portal_verified_required
+@require_http_methods(["GET", "POST"])
+def return_tracking(request, merchant_slug, number):
+    """Add your tracking number: the parcel is on its way."""
+    ticket, return_request, customer = _owned_return_or_404(request, number)
+    form = ReturnTrackingForm(request.POST if request.method == "POST" else None)
+
+    def render_form():
+        return _step_page(request, ticket, return_request, template="portal/returns/tracking.html", form=form)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            return_tracking_add(
+                return_request=return_request,
+                carrier=form.cleaned_data["carrier"],
+                tracking_number=form.cleaned_data["tracking_number"],
+                customer=customer,
+            )
+        except ApplicationError as exc:
+            return _refused(request, ticket, form, exc, render_form)
+        messages.success(request, _("Thank you. We will tell you when the shop receives your parcel."))
+        return _back_to_ticket(request, ticket)
+    return render_form()
+
+
+@portal_verified_required
+@require_http_methods(["GET", "POST"])
+def return_revise(request, merchant_slug, number):
+    """Revise your request after a rejection: answer the reason, add photos, perhaps ask for
+    another resolution the promised terms allow."""
+    ticket, return_request, customer = _owned_return_or_404(request, number)
+    posted = request.method == "POST"
+    form = _revise_form(return_request, request.POST if posted else None, request.FILES if posted else None)
+
+    def render_form():
+        return _step_page(request, ticket, return_request, template="portal/returns/revise.html", form=form)
+
+    if posted and form.is_valid():
+        try:
+            return_request_revise(
+                return_request=return_request,
+                customer=customer,
+                note=form.cleaned_data["description"],
+                files=form.cleaned_data["photos"],
+                resolution=form.cleaned_data["resolution"],
+            )
+        except ApplicationError as exc:
+            field = form.service_error_field(exc)
+            if field is not None:
+                form.add_error(field, exc.message)
+                return render_form()
+            return _refused(request, ticket, form, exc, render_form)
+        messages.success(request, _("Thank you. Your revised request has been sent to the shop."))
+        return _back_to_ticket(request, ticket)
+    return render_form()
+
+
+@portal_verified_required
+@require_http_methods(["GET", "POST"])
+def return_escalate(request, merchant_slug, number):
+    """Ask a supervisor to review the rejection; their decision is final."""
+    ticket, return_request, customer = _owned_return_or_404(request, number)
+    form = ReturnEscalateForm(request.POST if request.method == "POST" else None)
+
+    def render_form():
+        return _step_page(request, ticket, return_request, template="portal/returns/escalate.html", form=form)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            return_request_escalate(return_request=return_request, customer=customer, note=form.cleaned_data["note"])
+        except ApplicationError as exc:
+            return _refused(request, ticket, form, exc, render_form)
+        messages.success(request, _("A supervisor will review the shop's decision and tell you."))
+        return _back_to_ticket(request, ticket)
+    return render_form()
 
 
 @require_POST

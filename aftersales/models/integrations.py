@@ -1,0 +1,84 @@
+"""What integrations lean on: replayable API answers (``Idempotency-Key``) and outgoing webhooks."""
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .base import MerchantOwnedModel
+
+
+class IdempotencyRecord(MerchantOwnedModel):
+    """The answer an API call gave under an ``Idempotency-Key``, replayed to every retry of it.
+
+    The request hash covers the endpoint, the object it acted on and the body, so the same key on
+    another request is recognised and refused. A record without a response status is an answer
+    still being written (or whose writer died); its effects are keyed by the same key, so the next
+    retry completes it rather than repeating them.
+    """
+
+    key = models.CharField(_("idempotency key"), max_length=255)
+    endpoint = models.CharField(_("endpoint"), max_length=200)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    # The JSON text as first sent: a jsonb column would reorder its keys, and a replay must be
+    # the same bytes.
+    response_body = models.TextField(_("response body"), blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="idempotencyrecord_unique_key"),
+            models.CheckConstraint(condition=~Q(key=""), name="idempotencyrecord_key_present"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotencyrecord_created")]
+
+    def __str__(self):
+        return f"{self.key} → {self.endpoint} ({self.response_status or '…'})"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(MerchantOwnedModel):
+    """A URL of the merchant's that is told about events, signed with its own secret."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        default=new_webhook_secret,
+        help_text=_("Each delivery is signed with HMAC-SHA256 of its body under this secret."),
+    )
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        blank=True,
+        help_text=_('Event names to deliver, e.g. ["return.status_changed"]; empty: every event.'),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        constraints = [
+            # A delivery names its endpoint by URL (the outbox row's recipient).
+            models.UniqueConstraint(fields=["merchant", "url"], name="webhookendpoint_unique_url"),
+            models.CheckConstraint(
+                condition=Q(url__startswith="https://") | Q(url__startswith="http://"),
+                name="webhookendpoint_http_url",
+            ),
+            models.CheckConstraint(condition=~Q(secret=""), name="webhookendpoint_secret_present"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant"], condition=Q(is_active=True), name="webhookendpoint_active"),
+        ]
+
+    def __str__(self):
+        return self.url
+
+    def wants(self, event: str) -> bool:
+        return not self.events or event in self.events

@@ -1,0 +1,321 @@
+"""What the returns API shows of a return, and what each action takes."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from aftersales.models import Customer, Order
+from returns.models import (
+    Disposition,
+    ItemGrade,
+    Refund,
+    RefundExecution,
+    RefundLine,
+    ReplacementShipment,
+    Resolution,
+    ReturnLine,
+    ReturnLineInspection,
+    ReturnRequest,
+    ReturnShipment,
+)
+from tickets.api.serializers import DeadlineOutputSerializer
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class ReturnOrderRefSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="external_number", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "currency"]
+
+
+class ReturnCustomerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "tier"]
+
+
+class ReturnOutputSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="ticket.number", read_only=True, help_text=_("The case number."))
+    order = ReturnOrderRefSerializer(read_only=True)
+    customer = ReturnCustomerRefSerializer(read_only=True)
+    reason = serializers.CharField(source="reason.code", read_only=True, help_text=_("The return reason's code."))
+
+    class Meta:
+        model = ReturnRequest
+        fields = [
+            "id",
+            "number",
+            "status",
+            "resolution",
+            "order",
+            "customer",
+            "reason",
+            "reason_note",
+            "rejection_reason",
+            "review_reasons",
+            "submitted_at",
+            "decided_at",
+            "escalated_at",
+            "quick_refund_at",
+            "completed_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ReturnLineInspectionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReturnLineInspection
+        fields = ["grade", "disposition", "notes", "inspected_by", "inspected_at"]
+
+
+class ReturnLineOutputSerializer(serializers.ModelSerializer):
+    order_line = serializers.IntegerField(source="order_line_id", read_only=True)
+    line_number = serializers.CharField(source="order_line.line_number", read_only=True)
+    sku = serializers.CharField(source="order_line.sku", read_only=True)
+    name = serializers.CharField(source="order_line.name", read_only=True)
+    refund_amount = serializers.DecimalField(read_only=True, **MONEY)
+    terms = serializers.SerializerMethodField(help_text=_("The terms that applied to this line when submitted."))
+    inspection = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReturnLine
+        fields = [
+            "id",
+            "order_line",
+            "line_number",
+            "sku",
+            "name",
+            "quantity",
+            "unit_refund_amount",
+            "refund_amount",
+            "window_ends_at",
+            "quantity_received",
+            "quantity_accepted",
+            "quantity_rejected",
+            "terms",
+            "inspection",
+        ]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_terms(self, line: ReturnLine) -> dict | None:
+        return line.return_request.terms.get(str(line.order_line_id))
+
+    @extend_schema_field(ReturnLineInspectionOutputSerializer(allow_null=True))
+    def get_inspection(self, line: ReturnLine) -> dict | None:
+        inspection = getattr(line, "inspection", None)
+        return ReturnLineInspectionOutputSerializer(inspection).data if inspection else None
+
+
+class ReturnShipmentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReturnShipment
+        fields = [
+            "id",
+            "direction",
+            "method",
+            "carrier",
+            "tracking_number",
+            "return_address",
+            "pickup_slot_start",
+            "pickup_slot_end",
+            "pickup_booked_at",
+            "store_location",
+            "shipped_at",
+            "received_at",
+        ]
+
+
+class RefundExecutionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RefundExecution
+        fields = [
+            "id",
+            "adapter",
+            "idempotency_key",
+            "state",
+            "provider_reference",
+            "error",
+            "attempts",
+            "last_attempt_at",
+            "completed_at",
+        ]
+
+
+class RefundLineOutputSerializer(serializers.ModelSerializer):
+    order_line = serializers.IntegerField(source="order_line_id", read_only=True)
+
+    class Meta:
+        model = RefundLine
+        fields = ["order_line", "quantity", "amount"]
+
+
+class RefundOutputSerializer(serializers.ModelSerializer):
+    lines = RefundLineOutputSerializer(many=True, read_only=True)
+    execution = serializers.SerializerMethodField(help_text=_("The payment call; none for store credit."))
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "method",
+            "state",
+            "amount",
+            "shipping_amount",
+            "currency",
+            "reason",
+            "paid_at",
+            "created_at",
+            "lines",
+            "execution",
+        ]
+
+    @extend_schema_field(RefundExecutionOutputSerializer(allow_null=True))
+    def get_execution(self, refund: Refund) -> dict | None:
+        execution = getattr(refund, "execution", None)
+        return RefundExecutionOutputSerializer(execution).data if execution else None
+
+
+class ReplacementOutputSerializer(serializers.ModelSerializer):
+    order_line = serializers.IntegerField(source="order_line_id", read_only=True)
+
+    class Meta:
+        model = ReplacementShipment
+        fields = ["id", "order_line", "sku", "quantity", "carrier", "tracking_number", "state", "shipped_at"]
+
+
+class ReturnDetailOutputSerializer(ReturnOutputSerializer):
+    """A return with everything that happened to it: lines and their terms, parcels, inspections,
+    refunds with their payment calls, replacements, and the case's timers."""
+
+    lines = ReturnLineOutputSerializer(many=True, read_only=True)
+    terms = serializers.JSONField(read_only=True, help_text=_("The terms per order line id, as snapshotted."))
+    shipments = ReturnShipmentOutputSerializer(many=True, read_only=True)
+    refunds = RefundOutputSerializer(many=True, read_only=True)
+    replacements = ReplacementOutputSerializer(many=True, read_only=True)
+    timers = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)
+
+    class Meta(ReturnOutputSerializer.Meta):
+        fields = [
+            *ReturnOutputSerializer.Meta.fields,
+            "lines",
+            "terms",
+            "shipments",
+            "refunds",
+            "replacements",
+            "timers",
+        ]
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+class ReturnCreateLineSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class ReturnCreateInputSerializer(serializers.Serializer):
+    order = serializers.IntegerField(min_value=1, help_text=_("The order's id."))
+    lines = ReturnCreateLineSerializer(many=True, allow_empty=False, max_length=200)
+    reason = serializers.SlugField(max_length=50, help_text=_("The return reason's code."))
+    resolution = serializers.ChoiceField(choices=Resolution.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReturnApproveInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReturnRejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text=_("Why, in words the customer reads."))
+
+
+class ReturnReceiveLineSerializer(serializers.Serializer):
+    return_line = serializers.IntegerField(min_value=1, help_text=_("The return line's id."))
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class ReturnReceiveInputSerializer(serializers.Serializer):
+    lines = ReturnReceiveLineSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Units counted in per return line; absent: every unit requested."),
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReturnInspectLineSerializer(serializers.Serializer):
+    return_line = serializers.IntegerField(min_value=1, help_text=_("The return line's id."))
+    accepted = serializers.IntegerField(min_value=0)
+    rejected = serializers.IntegerField(min_value=0)
+    grade = serializers.ChoiceField(choices=ItemGrade.choices)
+    disposition = serializers.ChoiceField(
+        choices=Disposition.choices, required=False, allow_blank=True, default="", help_text=_("For accepted units.")
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReturnInspectInputSerializer(serializers.Serializer):
+    lines = ReturnInspectLineSerializer(many=True, allow_empty=False, max_length=200)
+
+
+class RefundLineInputSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
+    quantity = serializers.IntegerField(min_value=0, help_text=_("Units; 0 for a price adjustment."))
+    amount = serializers.DecimalField(min_value=0, **MONEY)
+
+
+class RefundInputSerializer(serializers.Serializer):
+    lines = RefundLineInputSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=200,
+        help_text=_("Absent: every unit the return still holds, at the refund per unit of its terms."),
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    shipping_amount = serializers.DecimalField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        help_text=_("Absent: the policy decides (refunded when the reason is the merchant's fault)."),
+        **MONEY,
+    )
+
+
+class RefundOriginalInputSerializer(RefundInputSerializer):
+    quick = serializers.BooleanField(
+        required=False, default=False, help_text=_("Pay while the parcel is on its way (a quick refund).")
+    )
+
+
+class ExchangeLineInputSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
+    quantity = serializers.IntegerField(min_value=1)
+    sku = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100, help_text=_("Empty: the SKU ordered.")
+    )
+
+
+class ExchangeInputSerializer(serializers.Serializer):
+    lines = ExchangeLineInputSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=200,
+        help_text=_("Absent: every unit the return still holds, same SKU."),
+    )
+    carrier = serializers.CharField(max_length=50)
+    tracking_number = serializers.CharField(max_length=64)

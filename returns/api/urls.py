@@ -1,0 +1,18 @@
+"""Included from ``aftersales.api.urls``, so every name here lives in the ``api`` namespace."""
+
+from django.urls import path
+
+from returns.api import views
+
+urlpatterns = [
+    path("returns/", views.ReturnListCreateApi.as_view(), name="return-list"),
+    path("returns/<str:number>/", views.ReturnDetailApi.as_view(), name="return-detail"),
+    path("returns/<str:number>/approve/", views.ReturnApproveApi.as_view(), name="return-approve"),
+    path("returns/<str:number>/reject/", views.ReturnRejectApi.as_view(), name="return-reject"),
+    path("returns/<str:number>/receive/", views.ReturnReceiveApi.as_view(), name="return-receive"),
+    path("returns/<str:number>/inspect/", views.ReturnInspectApi.as_view(), name="return-inspect"),
+    path("returns/<str:number>/refund/", views.ReturnRefundApi.as_view(), name="return-refund"),
+    path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
+    path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),
+    path("returns/<str:number>/cancel/", views.ReturnCancelApi.as_view(), name="return-cancel"),
+]

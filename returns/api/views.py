@@ -1,0 +1,429 @@
+"""The returns API: open a return for an order, list and read returns, and one endpoint per staff
+action (approve, reject, receive, inspect, refund, store credit, exchange, cancel).
+
+Every read starts from ``returns_for_api`` (the API key's merchant, or what the staff member of the
+session may see): another merchant's return is a 404 and never in a list. Every write goes
+through ``returns.services`` as the request's actor (a staff member, or the API key's integration
+user); refusals come back as the service raised them. The money endpoints (refund, store credit,
+exchange) honour ``Idempotency-Key`` (``aftersales.api.idempotency``).
+"""
+
+import django_filters
+from django.db import transaction
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from aftersales.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from aftersales.api.idempotency import IdempotentCall, idempotent
+from aftersales.api.pagination import CreatedCursorPagination
+from aftersales.api.permissions import request_membership, request_merchant
+from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.views import MerchantApiView, MerchantListApiView
+from aftersales.exceptions import InvalidInput
+from aftersales.models import Merchant, Order, OrderLine
+from aftersales.selectors import order_lines_of, orders_of
+from returns import services
+from returns.api.serializers import (
+    ExchangeInputSerializer,
+    RefundInputSerializer,
+    RefundOriginalInputSerializer,
+    ReturnApproveInputSerializer,
+    ReturnCreateInputSerializer,
+    ReturnDetailOutputSerializer,
+    ReturnInspectInputSerializer,
+    ReturnOutputSerializer,
+    ReturnReceiveInputSerializer,
+    ReturnRejectInputSerializer,
+)
+from returns.models import Resolution, ReturnRequest, ReturnStatus
+from returns.selectors import reason_by_code, return_for_api, returns_for_api
+from tickets.api.views import request_actor
+from tickets.models import TicketChannel
+from tickets.selectors import ticket_deadlines
+
+TAG = ["returns"]
+REFUSALS = {
+    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
+    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
+    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such return for this merchant.")),
+    409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the return's current status.")),
+}
+IDEMPOTENT_REFUSALS = {
+    **REFUSALS,
+    409: OpenApiResponse(
+        ErrorResponseSerializer,
+        description=_(
+            "Not allowed in the return's current status, or a request with the same Idempotency-Key "
+            "is still in progress (idempotency_request_in_progress)."
+        ),
+    ),
+    422: OpenApiResponse(
+        ErrorResponseSerializer,
+        description=_("The Idempotency-Key was used for a different request (idempotency_key_reused)."),
+    ),
+}
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=_(
+        "Up to 255 characters, unique per operation. A retry with the same key and body gets the "
+        "first answer again (refusals included) with Idempotent-Replayed: true, and the effect "
+        "happens once; the same key with another body is refused with 422."
+    ),
+)
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+class ReturnFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=ReturnStatus.choices, help_text=_("One or more statuses."))
+    resolution = django_filters.MultipleChoiceFilter(
+        choices=Resolution.choices, help_text=_("One or more resolutions.")
+    )
+    order_number = django_filters.CharFilter(
+        field_name="order__external_number", help_text=_("The order number in its store.")
+    )
+    order = django_filters.NumberFilter(field_name="order", help_text=_("The order's id."))
+    customer = django_filters.NumberFilter(field_name="customer", help_text=_("The customer's id."))
+
+    class Meta:
+        model = ReturnRequest
+        fields = []
+
+
+def _return_or_404(request, number: str) -> ReturnRequest:
+    return_request = return_for_api(
+        merchant=request_merchant(request), membership=request_membership(request), number=number
+    )
+    if return_request is None:
+        raise Http404
+    return return_request
+
+
+def _return_detail(request, number: str) -> dict:
+    """The return as it now stands, read again through the selector."""
+    return_request = _return_or_404(request, number)
+    return_request.deadline_list = list(ticket_deadlines(ticket=return_request.ticket))
+    return ReturnDetailOutputSerializer(return_request).data
+
+
+class ReturnListCreateApi(MerchantListApiView):
+    """``GET``: the merchant's returns, newest first, by cursor. ``POST``: open a return for an order."""
+
+    serializer_class = ReturnOutputSerializer
+    filterset_class = ReturnFilter
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self):
+        return returns_for_api(merchant=request_merchant(self.request), membership=request_membership(self.request))
+
+    @extend_schema(tags=TAG, summary=_("List returns"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=TAG,
+        summary=_("Open a return for an order"),
+        description=_(
+            "For the order's customer, on the terms of the merchant's return policy now. The return "
+            "may be approved at once by policy, or flagged for review."
+        ),
+        request=ReturnCreateInputSerializer,
+        responses={201: ReturnDetailOutputSerializer, 400: REFUSALS[400], 403: REFUSALS[403]},
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = ReturnCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        merchant = request_merchant(request)
+        order = _order_of(merchant, data["order"])
+        reason = reason_by_code(merchant=merchant, code=data["reason"])
+        if reason is None:
+            raise InvalidInput(_("Unknown return reason."), code="unknown_reason", extra={"field": "reason"})
+        wanted = [(line["order_line"], line["quantity"]) for line in data["lines"]]
+        lines = _order_lines_by_id(order, [pk for pk, _quantity in wanted], field="lines")
+        return_request = services.return_request_create(
+            order=order,
+            customer=order.customer,
+            lines=[(lines[pk], quantity) for pk, quantity in wanted],
+            reason=reason,
+            resolution=data["resolution"],
+            note=data["note"],
+            channel=TicketChannel.API,
+            created_by=request_actor(request),
+        )
+        return Response(_return_detail(request, return_request.ticket.number), status=status.HTTP_201_CREATED)
+
+
+def _order_of(merchant: Merchant, order_id: int) -> Order:
+    order = orders_of(merchant).select_related("customer", "merchant").filter(pk=order_id).first()
+    if order is None:
+        raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
+    return order
+
+
+def _order_lines_by_id(order: Order, line_ids: list[int], *, field: str) -> dict[int, OrderLine]:
+    lines = {line.pk: line for line in order_lines_of(order).filter(pk__in=line_ids)}
+    if len(lines) != len(set(line_ids)):
+        raise InvalidInput(_("Those lines are not on this order."), code="lines_not_on_order", extra={"field": field})
+    return lines
+
+
+class ReturnDetailApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Read a return"),
+        description=_("Lines with their terms, parcels, inspections, refunds and their payment calls, timers."),
+        responses={200: ReturnDetailOutputSerializer, 404: REFUSALS[404]},
+    )
+    def get(self, request, number: str):
+        return Response(_return_detail(request, number))
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+class ReturnActionApi(MerchantApiView):
+    """An action on one return: validate the body, call the service, answer with the return."""
+
+    input_serializer_class = None
+
+    def post(self, request, number: str):
+        return_request = _return_or_404(request, number)
+        serializer = self.input_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.act(request, return_request, serializer.validated_data)
+        return Response(_return_detail(request, number))
+
+    def act(self, request, return_request: ReturnRequest, data: dict) -> None:
+        raise NotImplementedError
+
+
+def _action_schema(summary, request_serializer, description=""):
+    return extend_schema(
+        tags=TAG,
+        summary=summary,
+        description=description,
+        request=request_serializer,
+        responses={200: ReturnDetailOutputSerializer, **REFUSALS},
+    )
+
+
+class ReturnApproveApi(ReturnActionApi):
+    input_serializer_class = ReturnApproveInputSerializer
+
+    @_action_schema(_("Approve a return"), ReturnApproveInputSerializer)
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_request_approve(return_request=return_request, actor=request_actor(request), note=data["note"])
+
+
+class ReturnRejectApi(ReturnActionApi):
+    input_serializer_class = ReturnRejectInputSerializer
+
+    @_action_schema(_("Reject a return"), ReturnRejectInputSerializer)
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_request_reject(
+            return_request=return_request, actor=request_actor(request), reason=data["reason"]
+        )
+
+
+class ReturnReceiveApi(ReturnActionApi):
+    input_serializer_class = ReturnReceiveInputSerializer
+
+    @_action_schema(_("Receive a return's parcel"), ReturnReceiveInputSerializer)
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        quantities = None
+        if data["lines"] is not None:
+            quantities = {}
+            for line in data["lines"]:
+                if line["return_line"] in quantities:
+                    raise InvalidInput(_("Each item once, please."), code="duplicate_line")
+                quantities[line["return_line"]] = line["quantity"]
+        services.return_request_receive(
+            return_request=return_request, actor=request_actor(request), quantities=quantities, note=data["note"]
+        )
+
+
+class ReturnInspectApi(ReturnActionApi):
+    input_serializer_class = ReturnInspectInputSerializer
+
+    @_action_schema(_("Record a return's inspection"), ReturnInspectInputSerializer)
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_request_inspect(
+            return_request=return_request,
+            actor=request_actor(request),
+            lines=[
+                services.LineInspection(
+                    return_line_id=line["return_line"],
+                    accepted=line["accepted"],
+                    rejected=line["rejected"],
+                    grade=line["grade"],
+                    disposition=line["disposition"],
+                    notes=line["notes"],
+                )
+                for line in data["lines"]
+            ],
+        )
+
+
+class ReturnCancelApi(ReturnActionApi):
+    input_serializer_class = serializers.Serializer  # no body
+
+    @extend_schema(
+        tags=TAG,
+        summary=_("Cancel a return for the customer"),
+        request=None,
+        responses={200: ReturnDetailOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_request_cancel(return_request=return_request, actor=request_actor(request))
+
+
+# --- money: idempotent ----------------------------------------------------------------------------
+
+
+def _money_lines(return_request: ReturnRequest, rows: list[dict] | None, third: str):
+    """``[(order_line, units, amount or sku)]`` from the body's lines; None stays None (as requested)."""
+    if rows is None:
+        return None
+    lines = _order_lines_by_id(return_request.order, [row["order_line"] for row in rows], field="lines")
+    return [(lines[row["order_line"]], row["quantity"], row[third]) for row in rows]
+
+
+class ReturnMoneyApi(MerchantApiView):
+    """A settlement step run at most once per ``Idempotency-Key``; answers 201 with the return."""
+
+    input_serializer_class = None
+    endpoint = ""
+
+    def post(self, request, number: str):
+        return_request = _return_or_404(request, number)
+        serializer = self.input_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actor = request_actor(request)
+        return idempotent(
+            request,
+            merchant=request_merchant(request),
+            endpoint=f"{self.endpoint}:{return_request.ticket.number}",
+            perform=lambda call: self.settle(request, call, return_request, actor, data),
+        )
+
+    def settle(self, request, call: IdempotentCall, return_request, actor, data) -> Response:
+        raise NotImplementedError
+
+
+def _money_schema(summary, request_serializer, description):
+    return extend_schema(
+        tags=TAG,
+        summary=summary,
+        description=description,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=request_serializer,
+        responses={201: ReturnDetailOutputSerializer, **IDEMPOTENT_REFUSALS},
+    )
+
+
+class ReturnRefundApi(ReturnMoneyApi):
+    input_serializer_class = RefundOriginalInputSerializer
+    endpoint = "returns.refund"
+
+    @_money_schema(
+        _("Refund to the original payment"),
+        RefundOriginalInputSerializer,
+        _(
+            "Grants the refund and pays it through the merchant's payment adapter (a manual adapter "
+            "waits for staff to confirm the payout). The payment's idempotency key derives from the "
+            "request's Idempotency-Key, so a retry never pays twice."
+        ),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def settle(self, request, call, return_request, actor, data):
+        # The grant and the record of the call commit together; the payment call is made after,
+        # with no transaction open, and the answer is stored once it returns.
+        with transaction.atomic():
+            refund = services.refund_grant(
+                return_request=return_request,
+                actor=actor,
+                lines=_money_lines(return_request, data["lines"], "amount"),
+                reason=data["reason"],
+                shipping_amount=data["shipping_amount"],
+                grant_key=call.derived("grant"),
+                quick=data["quick"],
+            )
+            call.hold()
+        services.refund_execute(refund=refund, idempotency_key=call.derived("pay") or None)
+        with transaction.atomic():
+            return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
+
+
+class ReturnStoreCreditApi(ReturnMoneyApi):
+    input_serializer_class = RefundInputSerializer
+    endpoint = "returns.store_credit"
+
+    @_money_schema(
+        _("Settle as store credit"),
+        RefundInputSerializer,
+        _("Grants the amount and pays it into the customer's store-credit balance at once."),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def settle(self, request, call, return_request, actor, data):
+        with transaction.atomic():
+            services.store_credit_grant(
+                return_request=return_request,
+                actor=actor,
+                lines=_money_lines(return_request, data["lines"], "amount"),
+                reason=data["reason"],
+                shipping_amount=data["shipping_amount"],
+                grant_key=call.derived("grant"),
+            )
+            return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
+
+
+class ReturnExchangeApi(ReturnMoneyApi):
+    input_serializer_class = ExchangeInputSerializer
+    endpoint = "returns.exchange"
+
+    @_money_schema(
+        _("Ship a replacement"),
+        ExchangeInputSerializer,
+        _("Records the replacement parcel for the units of the return (an exchange)."),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def settle(self, request, call, return_request, actor, data):
+        with transaction.atomic():
+            services.exchange_ship(
+                return_request=return_request,
+                actor=actor,
+                lines=_money_lines(return_request, data["lines"], "sku"),
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+            )
+            return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
