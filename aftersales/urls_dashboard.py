@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from returns.views import dashboard as returns_dashboard
+from returns.views import reports as returns_reports
 from tickets.views import dashboard
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("tickets/<str:number>/remind/", dashboard.ticket_remind, name="ticket_remind"),
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
+    path("reports/returns/", returns_reports.returns_report_page, name="returns_report"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
     # Returns (issue 4): the queue of return requests, one return, and its decisions.
     path("returns/", returns_dashboard.return_list, name="returns"),
