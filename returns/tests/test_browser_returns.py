@@ -256,6 +256,8 @@ def test_a_customer_exchanges_one_of_two_units_and_follows_each_step_while_staff
         "Your return is complete",
     ]
     assert customer.get_by_text("Size 43 is in stock.").first.is_visible()
+    # the replacement's tracking number is on its step
+    assert customer.get_by_text("SF Express SF9876543210").first.is_visible()
     customer.screenshot(path=str(ARTIFACTS / "portal-return-exchanged.png"), full_page=True)
 
     # and the books agree: one unit requested, received, accepted and exchanged

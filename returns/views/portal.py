@@ -395,7 +395,8 @@ def _box_line(return_line: ReturnLine, terms: dict, zone: ZoneInfo) -> ReturnBox
 
 
 def _step_note(event) -> str:
-    if event.verb == "return_in_transit":
+    if event.verb in ("return_in_transit", "replacement_shipped"):
+        # The parcel the customer sent, or the replacement on its way to them: carrier and number.
         return f"{event.data.get('carrier', '')} {event.data.get('tracking_number', '')}".strip()
     return event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), "")
 
