@@ -41,6 +41,10 @@ def ticket_refresh_next_deadline(ticket_id: int) -> None:
     tickets_refresh_next_deadline([ticket_id])
 
 
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int] = ()) -> None:
     """The same for several tickets in one statement, reading past the ``excluding`` deadlines
     (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
@@ -48,22 +52,20 @@ def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int]
     if not ticket_ids:
         return
     ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
+    kinds = timers.staff_facing_kinds() or [""]
+    excluded = list(excluding) or [0]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {ticket_table} AS ticket SET next_deadline_at = (
+            UPDATE {ticket_table} SET next_deadline_at = (
                 SELECT min(deadline.due_at) FROM {Deadline._meta.db_table} AS deadline
-                WHERE deadline.ticket_id = ticket.id AND deadline.state = %s AND deadline.kind IN %s
-                  AND NOT (deadline.id IN %s)
+                WHERE deadline.ticket_id = {ticket_table}.id AND deadline.state = %s
+                  AND deadline.kind IN ({_placeholders(kinds)})
+                  AND deadline.id NOT IN ({_placeholders(excluded)})
             )
-            WHERE ticket.id IN %s
+            WHERE id IN ({_placeholders(ticket_ids)})
             """,
-            [
-                Deadline.State.PENDING,
-                tuple(timers.staff_facing_kinds()) or ("",),
-                tuple(excluding) or (0,),
-                tuple(ticket_ids),
-            ],
+            [Deadline.State.PENDING, *kinds, *excluded, *ticket_ids],
         )
 
 
@@ -290,9 +292,8 @@ def _fire_batch(ordered: list[Deadline], now: datetime, result: SweepResult, *, 
 
 
 def _lock_tickets(ticket_ids: list[int]) -> None:
-    ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {ticket_table} WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ticket_ids)])
+    Ticket = apps.get_model("tickets", "Ticket")
+    list(Ticket.objects.select_for_update().filter(pk__in=ticket_ids).order_by("pk").values_list("pk", flat=True))
 
 
 def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = None) -> SweepResult:

@@ -3,9 +3,25 @@ import io
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Sum
+from django.utils import timezone
 
-from aftersales.models import ApiKey, Membership, Merchant, Notification, Order, Store, User
+from aftersales.models import ApiKey, Membership, Merchant, Notification, Order, OrderLine, Store, User
+from returns.models import (
+    Refund,
+    RefundExecution,
+    ReplacementShipment,
+    Responsibility,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRule,
+    ReturnStatus,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
+from returns.policy import active_rules, line_terms
 from tickets.models import SlaPolicy, Team, Ticket, TicketEvent, TicketKind, TicketStatus
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +60,13 @@ def test_seed_builds_both_merchants_every_role_and_cases_in_every_status():
 
     # and its history: the orders asked for, cases of every kind in every status, each with a timeline
     assert Order.objects.filter(merchant=demo).count() == 20
-    tickets = Ticket.objects.filter(merchant=demo)
+    tickets = Ticket.objects.filter(merchant=demo, return_request__isnull=True)
     assert tickets.count() == 30
     assert set(tickets.values_list("status", flat=True)) == set(TicketStatus.values)
     assert set(tickets.values_list("kind", flat=True)) == set(TicketKind.values)
     assert not tickets.annotate(event_count=Count("events")).filter(event_count=0).exists()
     assert not Ticket.objects.filter(merchant=second).filter(customer__merchant=demo).exists()
-    assert Ticket.objects.filter(merchant=second).count() == 7
+    assert Ticket.objects.filter(merchant=second, return_request__isnull=True).count() == 7
     # The timeline came from the services: a closed case was resolved first, each step an event.
     closed = tickets.filter(status=TicketStatus.CLOSED).first()
     moves = [
@@ -86,7 +102,15 @@ def test_seeding_twice_duplicates_nothing():
         "orders": Order.objects.count(),
         "tickets": Ticket.objects.count(),
         "events": TicketEvent.objects.count(),
+        "return policies": ReturnPolicy.objects.count(),
+        "return rules": ReturnRule.objects.count(),
+        "return reasons": ReturnReason.objects.count(),
+        "returns": ReturnRequest.objects.count(),
+        "return lines": ReturnLine.objects.count(),
+        "refunds": Refund.objects.count(),
+        "store credit entries": StoreCreditEntry.objects.count(),
     }
+    assert counts["returns"] > 0 and counts["refunds"] > 0
 
     # When it is seeded again
     output = seed()
@@ -102,6 +126,13 @@ def test_seeding_twice_duplicates_nothing():
         "orders": Order.objects.count(),
         "tickets": Ticket.objects.count(),
         "events": TicketEvent.objects.count(),
+        "return policies": ReturnPolicy.objects.count(),
+        "return rules": ReturnRule.objects.count(),
+        "return reasons": ReturnReason.objects.count(),
+        "returns": ReturnRequest.objects.count(),
+        "return lines": ReturnLine.objects.count(),
+        "refunds": Refund.objects.count(),
+        "store credit entries": StoreCreditEntry.objects.count(),
     } == counts
     assert "left as it is" in output
     demo = Merchant.objects.get(slug="demo")
@@ -115,7 +146,13 @@ def test_the_demo_is_the_same_on_every_build():
     seed()
     first = list(Ticket.objects.order_by("merchant__slug", "number").values_list("number", "kind", "status", "subject"))
 
-    # When the database is emptied of it and it is built again
+    # When the database is emptied of it (the ledger first: it protects what it paid for) and
+    # it is built again
+    StoreCreditEntry.objects.all().delete()
+    StoreCreditAccount.objects.all().delete()
+    RefundExecution.objects.all().delete()
+    Refund.objects.all().delete()
+    ReplacementShipment.objects.all().delete()
     Ticket.objects.all().delete()
     Order.objects.all().delete()
     seed()
@@ -123,6 +160,99 @@ def test_the_demo_is_the_same_on_every_build():
     # Then the cases are the same
     again = list(Ticket.objects.order_by("merchant__slug", "number").values_list("kind", "status", "subject"))
     assert again == [row[1:] for row in first]
+
+
+def test_seed_gives_both_merchants_a_return_policy_rules_and_a_reason_tree():
+    # When the demo is seeded
+    seed()
+
+    # Then each merchant has a policy with the legal floor, a return address and its rules in order
+    for slug in ("demo", "second"):
+        policy = ReturnPolicy.objects.get(merchant__slug=slug)
+        assert policy.legal_floor_days == 7
+        assert policy.return_address != ""
+        assert list(policy.rules.order_by("position").values_list("position", "window_days")) == [
+            (10, 15),
+            (20, 30),
+            (30, 7),
+            (40, 7),
+        ]
+        defects, apparel, cheap, _rest = policy.rules.order_by("position")
+        assert defects.photos_required and defects.match_reason_codes == [
+            "defective",
+            "not_as_described",
+            "damaged_in_transit",
+        ]
+        assert apparel.match_categories == ["apparel", "footwear"]
+        assert "exchange" in apparel.allowed_resolutions and "store_credit" in apparel.allowed_resolutions
+        assert cheap.auto_approve and str(cheap.max_unit_price) == "300.00"
+        # and a reason tree, each reason saying whose responsibility the return is
+        reasons = {
+            reason.code: (reason.responsibility, reason.parent.code if reason.parent else "")
+            for reason in ReturnReason.objects.filter(merchant=policy.merchant).select_related("parent")
+        }
+        assert reasons == {
+            "changed_mind": (Responsibility.CUSTOMER, ""),
+            "wrong_size": (Responsibility.CUSTOMER, ""),
+            "quality": (Responsibility.MERCHANT, ""),
+            "defective": (Responsibility.MERCHANT, "quality"),
+            "not_as_described": (Responsibility.MERCHANT, "quality"),
+            "wrong_item": (Responsibility.MERCHANT, ""),
+            "damaged_in_transit": (Responsibility.COURIER, ""),
+        }
+    # The demo sells freeze-dried food, which the law excepts; the second shop sells none.
+    assert ReturnPolicy.objects.get(merchant__slug="demo").excepted_categories == ["food"]
+    assert ReturnPolicy.objects.get(merchant__slug="second").excepted_categories == []
+
+
+def test_seed_builds_returns_in_many_statuses_whose_counters_add_up():
+    # When the demo is seeded at a small size
+    output = seed()
+
+    # Then its history has returns in at least eight statuses, each with a case and a timeline
+    demo = Merchant.objects.get(slug="demo")
+    returns = ReturnRequest.objects.filter(merchant=demo)
+    statuses = set(returns.values_list("status", flat=True))
+    assert len(statuses) >= 8
+    assert {ReturnStatus.SUBMITTED, ReturnStatus.APPROVED, ReturnStatus.COMPLETED, ReturnStatus.CANCELLED} <= statuses
+    assert returns.filter(ticket__events__verb="return_submitted").distinct().count() == returns.count()
+    # and completed ones were paid: a refund or store credit, or a replacement on its way
+    for completed in returns.filter(status=ReturnStatus.COMPLETED):
+        assert completed.refunds.filter(state="paid").exists() or completed.replacements.exists()
+    assert StoreCreditEntry.objects.filter(merchant=demo).exists()
+
+    # and each order line's counters equal the sum over its returns' lines
+    for line in OrderLine.objects.filter(
+        order__merchant__in=Merchant.objects.all(), return_lines__isnull=False
+    ).distinct():
+        holding = line.return_lines.exclude(return_request__status__in=[ReturnStatus.CANCELLED, ReturnStatus.EXPIRED])
+        sums = holding.aggregate(
+            requested=Sum("quantity"), received=Sum("quantity_received"), accepted=Sum("quantity_accepted")
+        )
+        assert (line.quantity_requested, line.quantity_received, line.quantity_accepted) == (
+            sums["requested"] or 0,
+            sums["received"] or 0,
+            sums["accepted"] or 0,
+        )
+        refunded = line.refund_lines.aggregate(units=Sum("quantity"))["units"] or 0
+        exchanged = line.replacements.aggregate(units=Sum("quantity"))["units"] or 0
+        assert (line.quantity_refunded, line.quantity_exchanged) == (refunded, exchanged)
+
+    # and the printed portal order has a line a newcomer can return today
+    order = Order.objects.get(merchant=demo, external_number=_after(output, "Order number: "))
+    policy = ReturnPolicy.objects.get(merchant=demo)
+    reason = ReturnReason.objects.get(merchant=demo, code="changed_mind")
+    assert any(
+        line_terms(
+            policy=policy,
+            rules=active_rules(policy),
+            line=line,
+            reason=reason,
+            customer=order.customer,
+            now=timezone.now(),
+        ).eligible
+        for line in order.lines.select_related("product", "order__merchant")
+    )
 
 
 def _after(output: str, label: str) -> str:
