@@ -11,10 +11,12 @@ from decimal import Decimal
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.pages import act_and_return
 from returns.dashboard_forms import (
     ApproveForm,
     BulkForm,
@@ -223,14 +225,9 @@ def return_detail(request, number):
 
 
 def _act(request, return_request: ReturnRequest, action, success: str):
-    """Run one service call; show its refusal, or the success, and go back to the return."""
-    try:
-        action()
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
-    return redirect("dashboard:return", number=return_request.ticket.number)
+    return act_and_return(
+        request, action, success, reverse("dashboard:return", kwargs={"number": return_request.ticket.number})
+    )
 
 
 @staff_required

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.pages import act_and_return
 from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
 from aftersales.services.customers import customer_get_or_create
 from returns.dashboard_selectors import ticket_return_summary
@@ -206,14 +207,7 @@ def ticket_detail(request, number):
 
 
 def _act(request, ticket: Ticket, action, success: str):
-    """Run one service call; show its refusal, or the success, and go back to the ticket."""
-    try:
-        action()
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
-    return redirect("dashboard:ticket", number=ticket.number)
+    return act_and_return(request, action, success, reverse("dashboard:ticket", kwargs={"number": ticket.number}))
 
 
 @staff_required
