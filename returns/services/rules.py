@@ -33,6 +33,9 @@ def policy_for(merchant_id: int) -> ReturnPolicy:
 # --- the risk flag ------------------------------------------------------------------------------
 
 
+REPEATED_PHOTO_EVIDENCE = 5
+
+
 def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy | None = None) -> list[dict]:
     """Why a person should look at this request before it is approved; empty when nothing stands out.
 
@@ -65,17 +68,19 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
         )
     )
     if hashes:
-        earlier = sorted(
-            set(
-                Attachment.objects.filter(
-                    merchant_id=return_request.merchant_id,
-                    sha256__in=hashes,
-                    uploaded_by_customer__isnull=False,
-                    ticket__return_request__isnull=False,
-                )
-                .exclude(ticket_id=return_request.ticket_id)
-                .values_list("ticket__number", flat=True)
+        # The first few earlier returns are evidence enough; a stock photo reused across thousands
+        # of returns must not make each new one read them all.
+        earlier = list(
+            Attachment.objects.filter(
+                merchant_id=return_request.merchant_id,
+                sha256__in=hashes,
+                uploaded_by_customer__isnull=False,
+                ticket__return_request__isnull=False,
             )
+            .exclude(ticket_id=return_request.ticket_id)
+            .order_by("ticket__number")
+            .values_list("ticket__number", flat=True)
+            .distinct()[:REPEATED_PHOTO_EVIDENCE]
         )
         if earlier:
             reasons.append({"code": "repeated_photo", "tickets": earlier})

@@ -109,6 +109,18 @@ def test_a_photo_that_repeats_an_earlier_returns_sends_the_request_to_review():
     assert repeated.review_reasons == [{"code": "repeated_photo", "tickets": [first.ticket.number]}]
 
 
+def test_a_stock_photo_reused_many_times_names_only_the_first_earlier_returns():
+    world = make_world(risk_max_returns=None)
+    earlier = [
+        submit(world, order=_another_order(world), files=[png_upload(f"stock{i}.png", (5, 5, 5))]) for i in range(7)
+    ]
+
+    repeated = submit(world, order=_another_order(world), files=[png_upload("stock.png", (5, 5, 5))])
+
+    numbers = sorted(r.ticket.number for r in earlier)
+    assert repeated.review_reasons == [{"code": "repeated_photo", "tickets": numbers[:5]}]
+
+
 def test_a_revision_with_a_repeated_photo_goes_to_review():
     world = make_world()
     earlier = submit(world, order=_another_order(world), files=[png_upload("seal.png", (1, 2, 3))])

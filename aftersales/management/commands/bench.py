@@ -3,13 +3,16 @@
     python manage.py bench queue                      # 10,000 then 1,000,000 tickets, 200 requests each
     python manage.py bench queue --tickets 100000 --requests 300
     python manage.py bench sweep                      # 1,000,000 pending, 10,000 due
+    python manage.py bench returns                    # portal submissions, 100/s for 60 s, gunicorn
 
 Run it against a database of its own; it writes merchants ``bench-*`` and their tickets.
 """
 
+import os
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from aftersales.bench import queue, sweep
+from aftersales.bench import queue, returns, sweep
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
 
@@ -47,11 +50,51 @@ class Command(BaseCommand):
             "--interval", type=float, default=None, help="Sweep interval in seconds (default DEADLINE_SWEEP_SECONDS)."
         )
 
+        cpus = os.cpu_count() or 1
+        returns_parser = benches.add_parser(
+            "returns",
+            help="Portal return submissions against gunicorn on loopback, then 50 concurrent API refunds.",
+        )
+        returns_parser.add_argument("--seconds", type=float, default=60, help="Seconds of load (default 60).")
+        returns_parser.add_argument("--rate", type=float, default=100, help="Submissions per second (default 100).")
+        returns_parser.add_argument(
+            "--workers",
+            type=int,
+            default=2 * cpus + 1,
+            help=f"gunicorn workers (default 2 x cores + 1 = {2 * cpus + 1}).",
+        )
+        returns_parser.add_argument(
+            "--threads", type=int, default=1, help="Threads per worker: above 1, gthread workers (default 1, sync)."
+        )
+        returns_parser.add_argument(
+            "--concurrency", type=int, default=64, help="Client threads making submissions (default 64)."
+        )
+
     def handle(self, *args, **options):
         if options["bench"] == "queue":
             self._queue(options)
         elif options["bench"] == "sweep":
             self._sweep(options)
+        elif options["bench"] == "returns":
+            self._returns(options)
+
+    def _returns(self, options) -> None:
+        if options["seconds"] <= 0 or options["rate"] <= 0 or min(options["workers"], options["threads"]) < 1:
+            raise CommandError("--seconds, --rate, --workers and --threads must be positive.")
+        if options["concurrency"] < 1:
+            raise CommandError("--concurrency must be positive.")
+        try:
+            returns.run(
+                seconds=options["seconds"],
+                rate=options["rate"],
+                workers=options["workers"],
+                threads=options["threads"],
+                concurrency=options["concurrency"],
+                out=Measurements(returns.BENCH, self.stdout),
+                log=lambda message: self.stderr.write(message, style_func=str),
+            )
+        except BenchDataError as exc:
+            raise CommandError(str(exc)) from exc
 
     def _sweep(self, options) -> None:
         from django.conf import settings

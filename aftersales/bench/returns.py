@@ -1,0 +1,682 @@
+"""``bench returns``: portal return submissions under load, against gunicorn on loopback.
+
+Seeds (or reuses) the merchant ``bench-returns``: a return policy whose rule allows a refund with
+a photo, a reason, and delivered orders of two lines, one per submission, each with a customer of
+its own. A verified portal session is written for each order server-side (what
+``aftersales.portal.portal_grant`` stores after the e-mail code), so the load generator needs no
+mailbox. Then gunicorn serves the app with production settings on a free loopback port, and
+submissions arrive open-loop at ``rate`` per second for ``seconds``, each the customer's flow:
+
+    POST the start form (2 lines, a reason, refund)  -> 302 to the review
+    GET the review (the estimate)                    -> 200
+    POST the review with 1 small PNG (confirm)       -> 302 to the new case
+
+A submission's time runs from its scheduled arrival to the last answer, so a server (or a client
+pool) that falls behind shows as latency, not as a lower arrival rate. Last, 50 threads ask the
+same server for a refund of one return through the API, each with its own Idempotency-Key: one
+refund may come of it. Gunicorn is stopped; the data stays for the next run.
+
+Targets (issue text): at least 100 submissions/s sustained for 60 s, p95 at most 200 ms, zero
+errors; 50 concurrent refund attempts give 1 refund.
+"""
+
+import http.client
+import io
+import math
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from PIL import Image
+
+from aftersales.bench.output import Measurements
+from aftersales.bench.seed import BenchDataError
+from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
+from aftersales.portal import PORTAL_SESSION_KEY
+from aftersales.services.api_keys import api_key_create
+from returns.models import Refund, Resolution, ReturnPolicy, ReturnReason, ReturnRequest, ShippingMethod
+from returns.services import return_request_approve, return_request_receive, return_shipping_choose
+
+BENCH = "returns"
+SLUG = "bench-returns"
+TARGET_RATE = 100.0
+P95_LIMIT_MS = 200.0
+REFUND_ATTEMPTS = 50
+# Orders seeded beyond what one run needs, so that a second run finds most of them there.
+SEED_MARGIN = 1.2
+SEED_BATCH = 2_000
+# Untimed submissions before the timed ones: every worker has imported, connected and cached.
+WARMUP_SUBMISSIONS = 20
+# Orders delivered this long ago are still well inside the rule's window when reused later.
+DELIVERED_DAYS_AGO = 1
+WINDOW_DAYS = 60
+REUSE_DELIVERED_WITHIN_DAYS = 45
+REASON_CODE = "bench_changed_mind"
+SUPERVISOR_USERNAME = "bench-returns-supervisor"
+HEALTH_TIMEOUT_S = 60
+REQUEST_TIMEOUT_S = 30
+CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fixture:
+    merchant: Merchant
+    reason: ReturnReason
+    supervisor: User
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to make: a verified session for one order and its two lines."""
+
+    order_id: int
+    line_ids: tuple[int, int]
+    session_key: str
+    csrf_cookie: str = ""
+    csrf_token: str = ""
+
+
+def _fixture() -> Fixture:
+    with transaction.atomic():
+        merchant, _created = Merchant.objects.get_or_create(
+            slug=SLUG, defaults={"name": "Bench returns", "default_language": "en", "timezone": "Asia/Shanghai"}
+        )
+        policy, _created = ReturnPolicy.objects.get_or_create(merchant=merchant)
+        if not policy.rules.exists():
+            policy.rules.create(
+                position=1,
+                name="Bench: refund with a photo",
+                window_days=WINDOW_DAYS,
+                allowed_resolutions=[Resolution.REFUND, Resolution.STORE_CREDIT],
+                photos_required=True,
+            )
+        reason, _created = ReturnReason.objects.get_or_create(
+            merchant=merchant,
+            code=REASON_CODE,
+            defaults={"name": "Changed my mind", "responsibility": "customer"},
+        )
+        supervisor, created = User.objects.get_or_create(
+            username=SUPERVISOR_USERNAME, defaults={"first_name": "Bench", "last_name": "Supervisor", "language": "en"}
+        )
+        if created:
+            supervisor.set_unusable_password()
+            supervisor.save(update_fields=["password"])
+        Membership.objects.get_or_create(
+            merchant=merchant, user=supervisor, defaults={"role": Membership.Role.SUPERVISOR, "is_active": True}
+        )
+    return Fixture(merchant=merchant, reason=reason, supervisor=supervisor)
+
+
+def _fresh_orders(merchant: Merchant, limit: int) -> list[tuple[int, int, tuple[int, int]]]:
+    """Orders no return has touched, delivered recently enough: (order id, customer id, line ids)."""
+    since = timezone.now() - timedelta(days=REUSE_DELIVERED_WITHIN_DAYS)
+    orders = list(
+        Order.objects.filter(merchant=merchant, delivered_at__gte=since)
+        .exclude(lines__quantity_requested__gt=0)
+        .order_by("pk")
+        .values_list("pk", "customer_id")[:limit]
+    )
+    lines: dict[int, list[int]] = {}
+    for order_id, line_id in OrderLine.objects.filter(order_id__in=[pk for pk, _c in orders]).values_list(
+        "order_id", "pk"
+    ):
+        lines.setdefault(order_id, []).append(line_id)
+    return [(pk, customer_id, tuple(sorted(lines[pk]))) for pk, customer_id in orders if len(lines.get(pk, ())) == 2]
+
+
+def _seed_orders(merchant: Merchant, count: int, log: Callable[[str], None]) -> int:
+    """``count`` delivered orders of two lines (1 unit each), each with a customer of its own."""
+    store, _created = Store.objects.get_or_create(
+        merchant=merchant, platform=Store.Platform.OWN, external_id="bench", defaults={"name": "Bench store"}
+    )
+    products = [
+        Product.objects.get_or_create(merchant=merchant, sku=sku, defaults={"name": name, "category": "apparel"})[0]
+        for sku, name in (("BENCH-SHIRT", "Bench shirt"), ("BENCH-SOCKS", "Bench socks"))
+    ]
+    run = uuid.uuid4().hex[:10]
+    now = timezone.now()
+    delivered = now - timedelta(days=DELIVERED_DAYS_AGO)
+    written = 0
+    while written < count:
+        size = min(SEED_BATCH, count - written)
+        with transaction.atomic():
+            customers = Customer.objects.bulk_create(
+                Customer(
+                    merchant=merchant,
+                    name=f"Bench customer {run}-{written + n}",
+                    email=f"bench-returns-{run}-{written + n}@customers.example",
+                )
+                for n in range(size)
+            )
+            orders = Order.objects.bulk_create(
+                Order(
+                    merchant=merchant,
+                    store=store,
+                    external_number=f"BR-{run}-{written + n}",
+                    customer=customer,
+                    currency=merchant.currency,
+                    placed_at=delivered - timedelta(days=2),
+                    shipped_at=delivered - timedelta(days=1),
+                    delivered_at=delivered,
+                    contact_email=customer.email,
+                )
+                for n, customer in enumerate(customers)
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    merchant=merchant,
+                    order=order,
+                    line_number=str(number),
+                    product=product,
+                    sku=product.sku,
+                    name=product.name,
+                    quantity=1,
+                    unit_price=Decimal("100.00") * number,
+                )
+                for order in orders
+                for number, product in enumerate(products, start=1)
+            )
+        written += size
+        log(f"  {written:,} of {count:,} orders written.")
+    return written
+
+
+def _sessions(merchant: Merchant, orders, secret_key: str) -> list[Job]:
+    """A verified portal session per order, signed with the server's key, as ``portal_grant`` keeps it."""
+    expires_at = time.time() + settings.PORTAL_SESSION_AGE_SECONDS
+    expire_date = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    jobs, rows = [], []
+    with override_settings(SECRET_KEY=secret_key):
+        store = SessionStore()
+        for order_id, customer_id, line_ids in orders:
+            key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+            grant = {"order_ids": [order_id], "customer_ids": [customer_id], "expires_at": expires_at}
+            data = store.encode({PORTAL_SESSION_KEY: {str(merchant.pk): grant}})
+            rows.append(Session(session_key=key, session_data=data, expire_date=expire_date))
+            jobs.append(Job(order_id=order_id, line_ids=line_ids, session_key=key))
+    Session.objects.bulk_create(rows, batch_size=SEED_BATCH)
+    return jobs
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    credentials = db["USER"] or ""
+    if db.get("PASSWORD"):
+        credentials += f":{db['PASSWORD']}"
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """gunicorn on loopback with production settings, on the database this process uses."""
+
+    def __init__(self, *, workers: int, threads: int, secret_key: str, log: Callable[[str], None]):
+        self.workers, self.threads, self.log = workers, threads, log
+        self.port = _free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "aftersales.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secret_key,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PRIVATE_MEDIA_ROOT": str(settings.STORAGES["default"].get("OPTIONS", {}).get("location", "")),
+            "LOG_LEVEL": "WARNING",
+        }
+        if not self.env["PRIVATE_MEDIA_ROOT"]:
+            del self.env["PRIVATE_MEDIA_ROOT"]
+        self.process: subprocess.Popen | None = None
+        self.log_file = tempfile.TemporaryFile()  # noqa: SIM115 — closed in __exit__, after gunicorn stops
+
+    @property
+    def worker_class(self) -> str:
+        return "gthread" if self.threads > 1 else "sync"
+
+    def __enter__(self) -> "Server":
+        # Production serves hashed static names from the manifest: the templates need it.
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "aftersales.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--threads",
+            str(self.threads),
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+        ]
+        self.log(f"Starting gunicorn: {self.workers} {self.worker_class} workers on 127.0.0.1:{self.port}.")
+        self.process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT
+        )
+        give_up = time.monotonic() + HEALTH_TIMEOUT_S
+        while time.monotonic() < give_up:
+            if self.process.poll() is not None:
+                raise BenchDataError(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                if request(self.port, "GET", "/healthz").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise BenchDataError(f"gunicorn did not answer /healthz within {HEALTH_TIMEOUT_S} s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log_file.seek(0)
+        return self.log_file.read().decode("utf-8", "replace")[-4000:]
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), "")
+
+    def cookies(self) -> dict[str, str]:
+        found = {}
+        for key, value in self.headers:
+            if key.lower() == "set-cookie":
+                for name, morsel in SimpleCookie(value).items():
+                    found[name] = morsel.value
+        return found
+
+
+def request(port: int, method: str, path: str, *, body: bytes = b"", headers: dict | None = None) -> Answer:
+    """One request on a connection of its own (gunicorn's sync workers close it after each answer)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        conn.request(method, path, body=body or None, headers={"Host": f"127.0.0.1:{port}", **(headers or {})})
+        response = conn.getresponse()
+        return Answer(status=response.status, headers=response.getheaders(), body=response.read())
+    finally:
+        conn.close()
+
+
+def _png(seed: int) -> bytes:
+    """A small PNG of its own: the same photo on two returns is a risk flag (a reused photo), which
+    would send every submission to review and make each compare against all the earlier ones."""
+    image = Image.new("RGB", (16, 16), (200, 60, 40))
+    for index, byte in enumerate(seed.to_bytes(8, "big")):
+        image.putpixel((index, 0), (byte, byte, byte))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _multipart(fields: dict[str, str], files: list[tuple[str, str, str, bytes]]) -> tuple[bytes, str]:
+    boundary = f"----bench{uuid.uuid4().hex}"
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, filename, content_type, content in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class SubmissionFailed(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    flow_ms: float = 0.0  # from the scheduled arrival to the last answer
+    service_ms: float = 0.0  # from the first request sent to the last answer
+    step_ms: dict[str, float] = field(default_factory=dict)
+    number: str = ""
+    error: str = ""
+
+
+class Browser:
+    """A browser: one verified session, its cookies, and the flow of one return."""
+
+    def __init__(self, port: int, merchant: Merchant, reason_id: int):
+        self.port, self.merchant, self.reason_id = port, merchant, reason_id
+
+    def _send(self, cookies: dict, method: str, path: str, **kwargs) -> Answer:
+        headers = kwargs.pop("headers", {})
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        answer = request(self.port, method, path, headers=headers, **kwargs)
+        for name, value in answer.cookies().items():
+            if value:
+                cookies[name] = value
+            else:
+                cookies.pop(name, None)
+        return answer
+
+    def prepare(self, job: Job) -> Job:
+        """Open the start page, as the customer does, for the form's CSRF token."""
+        cookies = {settings.SESSION_COOKIE_NAME: job.session_key}
+        answer = self._send(cookies, "GET", self.start_path(job))
+        found = CSRF_TOKEN.search(answer.body)
+        if answer.status != 200 or not found or settings.CSRF_COOKIE_NAME not in cookies:
+            raise SubmissionFailed(f"start page answered {answer.status}: {answer.body[:200]!r}")
+        return Job(
+            order_id=job.order_id,
+            line_ids=job.line_ids,
+            session_key=job.session_key,
+            csrf_cookie=cookies[settings.CSRF_COOKIE_NAME],
+            csrf_token=found.group(1).decode(),
+        )
+
+    def start_path(self, job: Job) -> str:
+        return reverse("portal:return_start", args=[SLUG, job.order_id])
+
+    def submit(self, job: Job, scheduled: float) -> Outcome:
+        outcome = Outcome()
+        cookies = {settings.SESSION_COOKIE_NAME: job.session_key, settings.CSRF_COOKIE_NAME: job.csrf_cookie}
+        review_path = reverse("portal:return_review", args=[SLUG, job.order_id])
+        began = time.perf_counter()
+        try:
+            form = {
+                "csrfmiddlewaretoken": job.csrf_token,
+                **{f"quantity_{line_id}": "1" for line_id in job.line_ids},
+                "reason": str(self.reason_id),
+                "resolution": Resolution.REFUND,
+                "description": "Bench: does not fit.",
+            }
+            step = time.perf_counter()
+            answer = self._send(
+                cookies,
+                "POST",
+                self.start_path(job),
+                body=urlencode(form).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            outcome.step_ms["start_post"] = (time.perf_counter() - step) * 1000
+            if answer.status != 302 or urlsplit(answer.header("Location")).path != review_path:
+                raise SubmissionFailed(f"start POST answered {answer.status} {answer.header('Location')}")
+
+            step = time.perf_counter()
+            answer = self._send(cookies, "GET", review_path)
+            outcome.step_ms["review_get"] = (time.perf_counter() - step) * 1000
+            if answer.status != 200:
+                raise SubmissionFailed(f"review GET answered {answer.status}")
+
+            body, content_type = _multipart(
+                {"csrfmiddlewaretoken": job.csrf_token}, [("photos", "item.png", "image/png", _png(job.order_id))]
+            )
+            step = time.perf_counter()
+            answer = self._send(cookies, "POST", review_path, body=body, headers={"Content-Type": content_type})
+            outcome.step_ms["confirm_post"] = (time.perf_counter() - step) * 1000
+            location = urlsplit(answer.header("Location")).path
+            if answer.status != 302 or "/tickets/" not in location:
+                raise SubmissionFailed(f"confirm POST answered {answer.status}: {answer.body[:300]!r}")
+            outcome.number = location.rstrip("/").rsplit("/", 1)[-1]
+        except (SubmissionFailed, OSError, http.client.HTTPException) as exc:
+            outcome.error = str(exc) or type(exc).__name__
+        finished = time.perf_counter()
+        outcome.service_ms = (finished - began) * 1000
+        outcome.flow_ms = (finished - scheduled) * 1000
+        return outcome
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    """Nearest rank, as ``aftersales.bench.timing`` takes it."""
+    ordered = sorted(samples)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _prepare(client: Browser, jobs: list[Job], concurrency: int) -> tuple[list[Job], list[float]]:
+    times: list[float] = []
+
+    def one(job: Job) -> Job:
+        started = time.perf_counter()
+        prepared = client.prepare(job)
+        times.append((time.perf_counter() - started) * 1000)
+        return prepared
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(one, jobs)), times
+
+
+def _load(client: Browser, jobs: list[Job], *, rate: float, concurrency: int) -> tuple[list[Outcome], float]:
+    """Open loop: submission i is due at start + i / rate, whether or not the earlier ones are done."""
+    futures = []
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        start = time.perf_counter() + 0.2
+        for index, job in enumerate(jobs):
+            due = start + index / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            futures.append(pool.submit(client.submit, job, due))
+        outcomes = [future.result() for future in futures]
+    return outcomes, time.perf_counter() - start
+
+
+def _refund_race(port: int, fixture: Fixture, number: str, log: Callable[[str], None]) -> dict:
+    """Bring one submitted return to received through the services, then 50 API refunds at once."""
+    return_request = ReturnRequest.objects.select_related("order", "customer").get(
+        merchant=fixture.merchant, ticket__number=number
+    )
+    return_request = return_request_approve(return_request=return_request, actor=fixture.supervisor)
+    return_shipping_choose(
+        return_request=return_request,
+        method=ShippingMethod.IN_STORE,
+        customer=return_request.customer,
+        store_location="Bench store",
+    )
+    return_request = return_request_receive(
+        return_request=ReturnRequest.objects.get(pk=return_request.pk), actor=fixture.supervisor
+    )
+    _api_key, full_key = api_key_create(merchant=fixture.merchant, name=f"bench-returns-{number}")
+    path = reverse("api:return-refund", args=[number])
+    barrier = threading.Barrier(REFUND_ATTEMPTS)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def attempt(index: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            status = request(
+                port,
+                "POST",
+                path,
+                body=b"{}",
+                headers={
+                    "Authorization": f"Api-Key {full_key}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"bench-{number}-{index}-{uuid.uuid4().hex}",
+                },
+            ).status
+        except OSError:
+            status = 0
+        with lock:
+            statuses.append(status)
+
+    log(f"Refund race: {REFUND_ATTEMPTS} API refunds of {number} at once.")
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(REFUND_ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    refunds = Refund.objects.filter(return_request=return_request)
+    return {
+        "refunds": refunds.count(),
+        "amount": str(sum((refund.amount for refund in refunds), Decimal("0"))),
+        "statuses": {str(code): count for code, count in sorted(Counter(statuses).items())},
+        "return": number,
+    }
+
+
+def run(
+    *,
+    seconds: float,
+    rate: float,
+    workers: int,
+    threads: int,
+    concurrency: int,
+    out: Measurements,
+    log: Callable[[str], None],
+) -> list[dict]:
+    if connection.vendor != "postgresql":
+        raise BenchDataError(
+            f"bench returns measures PostgreSQL, not {connection.vendor}: set DATABASE_URL to a PostgreSQL database "
+            "(a separate one, e.g. postgres://postgres@127.0.0.1:5432/aftersales_bench)."
+        )
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise BenchDataError("The database has unapplied migrations: run `python manage.py migrate` first.")
+
+    submissions = max(1, round(rate * seconds))
+    needed = submissions + WARMUP_SUBMISSIONS
+    fixture = _fixture()
+    started = time.perf_counter()
+    orders = _fresh_orders(fixture.merchant, needed)
+    written = 0
+    if len(orders) < needed:
+        to_write = max(needed - len(orders), math.ceil(submissions * SEED_MARGIN) + WARMUP_SUBMISSIONS - len(orders))
+        log(f"Seeding {to_write:,} orders of two lines ({len(orders):,} fresh ones found).")
+        written = _seed_orders(fixture.merchant, to_write, log)
+        orders = _fresh_orders(fixture.merchant, needed)
+    secret_key = secrets.token_urlsafe(64)
+    jobs = _sessions(fixture.merchant, orders, secret_key)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OrderLine._meta.db_table}, {Order._meta.db_table}, {Session._meta.db_table}")
+    out.emit("seed_time", round(time.perf_counter() - started, 2), "s", orders_written=written, sessions=len(jobs))
+
+    cpus = os.cpu_count() or 1
+    with Server(workers=workers, threads=threads, secret_key=secret_key, log=log) as server:
+        client = Browser(server.port, fixture.merchant, fixture.reason.pk)
+        log(f"Opening {len(jobs):,} start pages for their CSRF tokens.")
+        jobs, page_times = _prepare(client, jobs, concurrency=max(2, workers * threads))
+        warmup, jobs = jobs[:WARMUP_SUBMISSIONS], jobs[WARMUP_SUBMISSIONS:]
+        for job in warmup:
+            outcome = client.submit(job, time.perf_counter())
+            if outcome.error:
+                raise BenchDataError(f"A warm-up submission failed: {outcome.error}\n{server.output()}")
+
+        log(f"Load: {rate:g} submissions/s for {seconds:g} s, {concurrency} client threads.")
+        load_before = os.getloadavg()[0]
+        outcomes, elapsed = _load(client, jobs, rate=rate, concurrency=concurrency)
+        load_after = os.getloadavg()[0]
+        done = [outcome for outcome in outcomes if not outcome.error]
+        errors = [outcome.error for outcome in outcomes if outcome.error]
+        measured = {
+            "rate": rate,
+            "seconds": seconds,
+            "submissions": len(outcomes),
+            "workers": workers,
+            "threads": threads,
+            "worker_class": server.worker_class,
+            "client_threads": concurrency,
+            "cpus": cpus,
+            "flow": "POST start (2 lines) -> GET review -> POST confirm (1 PNG)",
+            "load_average": round(load_after, 2),
+        }
+        achieved = len(done) / elapsed
+        out.emit("start_page_p95", round(_percentile(page_times, 0.95), 1), "ms", pages=len(page_times), **measured)
+        out.emit("submissions_per_second", round(achieved, 1), "submissions/s", elapsed_s=round(elapsed, 2), **measured)
+        out.emit("errors", len(errors), "submissions", first=errors[:3], **measured)
+        if done:
+            flow = [outcome.flow_ms for outcome in done]
+            for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+                out.emit(name, round(_percentile(flow, fraction), 1), "ms", measured_as="whole flow", **measured)
+            for step in ("start_post", "review_get", "confirm_post"):
+                samples = [outcome.step_ms[step] for outcome in done]
+                for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+                    out.emit(f"{step}_{name}", round(_percentile(samples, fraction), 1), "ms", **measured)
+            p95 = _percentile(flow, 0.95)
+            out.emit(
+                "target",
+                achieved >= TARGET_RATE * 0.99 and p95 <= P95_LIMIT_MS and not errors,
+                "bool",
+                achieved=round(achieved, 1),
+                p95_ms=round(p95, 1),
+                errors=len(errors),
+                target_rate=TARGET_RATE,
+                limit_ms=P95_LIMIT_MS,
+                load_average_before=round(load_before, 2),
+                **{key: value for key, value in measured.items() if key != "load_average"},
+            )
+
+        if done:
+            race = _refund_race(server.port, fixture, done[-1].number, log)
+            out.emit(
+                "concurrent_refunds",
+                race["refunds"],
+                "refunds",
+                attempts=REFUND_ATTEMPTS,
+                met=race["refunds"] == 1,
+                **{key: value for key, value in race.items() if key != "refunds"},
+            )
+    return out.lines

@@ -1,0 +1,74 @@
+"""``bench returns`` end to end, scaled down: gunicorn on loopback, real portal submissions, the refund race."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from aftersales.bench.returns import SLUG, WARMUP_SUBMISSIONS
+from returns.models import Refund, ReturnRequest
+
+# The server is another process: it sees only what is committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_race_gives_one_refund():
+    # When the benchmark runs for 2 seconds at 5 submissions a second
+    stdout, stderr = StringIO(), StringIO()
+    call_command(
+        "bench", "returns", "--seconds", "2", "--rate", "5", "--workers", "2", "--concurrency", "4",
+        stdout=stdout, stderr=stderr,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+    # Then every line is a measurement with the common fields
+    assert lines
+    for line in lines:
+        assert {"bench", "metric", "value", "unit"} <= line.keys()
+        assert line["bench"] == "returns"
+    metrics = {line["metric"]: line for line in lines}
+    # and the 10 timed submissions all went through, none failed
+    assert metrics["errors"]["value"] == 0
+    assert metrics["submissions_per_second"]["submissions"] == 10
+    assert metrics["submissions_per_second"]["value"] > 0
+    for name in ("p50", "p95", "p99", "confirm_post_p95"):
+        assert metrics[name]["unit"] == "ms"
+        assert metrics[name]["value"] > 0
+    assert (metrics["p95"]["rate"], metrics["p95"]["seconds"], metrics["p95"]["workers"]) == (5.0, 2.0, 2)
+    # and of 50 concurrent API refunds of one return, one was granted and 49 refused
+    race = metrics["concurrent_refunds"]
+    assert race["value"] == 1
+    assert race["statuses"] == {"201": 1, "409": 49}
+
+    # And the database holds what the customers did: a return per submission, warm-up included,
+    # and one refund
+    assert ReturnRequest.objects.filter(merchant__slug=SLUG).count() == 10 + WARMUP_SUBMISSIONS
+    assert Refund.objects.filter(return_request__merchant__slug=SLUG).count() == 1
+
+
+def test_bench_returns_refuses_sqlite(tmp_path):
+    # Given the embedded default database
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="aftersales.settings", AFTERSALES_VAR_DIR=str(tmp_path))
+
+    # When the benchmark is started on it
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bench", "returns", "--seconds", "2", "--rate", "5"],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then it refuses before starting anything, and says what to use instead
+    assert result.returncode == 1
+    assert "bench returns measures PostgreSQL, not sqlite" in result.stderr
+    assert result.stdout == ""
