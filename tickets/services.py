@@ -11,8 +11,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, User
+from aftersales.models import Customer, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
+from aftersales.services.staff import staff_membership_required
 from tickets import sla
 from tickets.attachments import inspect_upload
 from tickets.models import (
@@ -41,13 +42,6 @@ MAX_BODY_LENGTH = 20000
 
 def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
-
-
-def _staff_membership(*, actor: User, merchant_id: int) -> Membership:
-    membership = Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).first()
-    if membership is None or not actor.is_active:
-        raise PermissionRefused(_("You are not a member of this merchant's staff."))
-    return membership
 
 
 def _clean_body(body: str) -> str:
@@ -192,9 +186,9 @@ def ticket_create(
             _("Those lines are not on this order."), code="lines_not_on_order", extra={"field": "order_lines"}
         )
     if created_by is not None:
-        _staff_membership(actor=created_by, merchant_id=merchant.pk)
+        staff_membership_required(actor=created_by, merchant_id=merchant.pk)
     if assignee is not None:
-        _staff_membership(actor=assignee, merchant_id=merchant.pk)
+        staff_membership_required(actor=assignee, merchant_id=merchant.pk)
     if team is not None and team.merchant_id != merchant.pk:
         raise InvalidInput(_("Unknown team."), code="unknown_team", extra={"field": "team"})
     checked = _check_files(files)
@@ -251,7 +245,7 @@ def ticket_reply(
     checked = _check_files(files)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
             raise TransitionNotAllowed(
                 _("This ticket is %(status)s; it takes no more replies.") % {"status": ticket.get_status_display()}
@@ -287,7 +281,7 @@ def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence[Uploa
     checked = _check_files(files)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         message = Message.objects.create(
             merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.NOTE, author_user=actor, body=body
         )
@@ -334,9 +328,9 @@ def ticket_customer_message(
 def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if assignee is not None:
-            _staff_membership(actor=assignee, merchant_id=ticket.merchant_id)
+            staff_membership_required(actor=assignee, merchant_id=ticket.merchant_id)
         if team is not None and team.merchant_id != ticket.merchant_id:
             raise InvalidInput(_("Unknown team."), code="unknown_team", extra={"field": "team"})
         if ticket.assignee_id == (assignee.pk if assignee else None) and ticket.team_id == (team.pk if team else None):
@@ -361,7 +355,7 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, note: str 
         raise InvalidInput(_("Unknown status."), code="invalid_status", extra={"field": "status"})
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         changed = _set_status(ticket, status, actor_user=actor, note=note.strip())
         ticket.save(update_fields=[*changed, "updated_at"])
         if status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
@@ -377,7 +371,7 @@ def ticket_change_priority(*, ticket: Ticket, actor: User, priority: int) -> Tic
         raise InvalidInput(_("Unknown priority."), code="invalid_priority", extra={"field": "priority"})
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if ticket.priority == priority:
             return ticket
         event_append(ticket, Verb.PRIORITY_CHANGED, actor_user=actor, data={"from": ticket.priority, "to": priority})
@@ -390,7 +384,7 @@ def ticket_link_order(*, ticket: Ticket, actor: User, order: Order, order_lines:
     order_lines = list(order_lines)
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if order.merchant_id != ticket.merchant_id:
             raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
         if any(line.order_id != order.pk for line in order_lines):
@@ -412,7 +406,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str]) -> Tic
     names = sorted({name.strip()[:50] for name in names if name.strip()})
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         before = sorted(ticket.tags.values_list("name", flat=True))
         if before == names:
             return ticket
@@ -432,7 +426,7 @@ def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at, note: str = "
         raise InvalidInput(_("Pick a time in the future."), code="reminder_in_past", extra={"field": "remind_at"})
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
             raise TransitionNotAllowed(_("A closed ticket takes no reminders."))
         deadline_schedule(
@@ -452,7 +446,7 @@ def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at, note: str = "
 def ticket_reminder_cancel(*, ticket: Ticket, actor: User) -> Ticket:
     with transaction.atomic():
         ticket = _lock(ticket)
-        _staff_membership(actor=actor, merchant_id=ticket.merchant_id)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         deadline_cancel(ticket=ticket, kind=REMINDER_KIND, key=str(actor.pk))
     return ticket
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, User
+from aftersales.services.staff import staff_membership_required
 from returns.models import (
     ExecutionState,
     Refund,
@@ -90,9 +91,7 @@ def _staff(actor: User | None, merchant_id: int, roles: Sequence[str] | None = N
     """The actor's membership (None for the system). ``roles`` None: any staff role."""
     if actor is None:
         return None
-    membership = Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).first()
-    if membership is None or not actor.is_active:
-        raise PermissionRefused(_("You are not a member of this merchant's staff."))
+    membership = staff_membership_required(actor=actor, merchant_id=merchant_id)
     if roles is not None and membership.role not in roles:
         raise PermissionRefused(_("Your role does not allow refunds."), code="role_cannot_refund")
     return membership

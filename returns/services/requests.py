@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, User
+from aftersales.services.staff import staff_membership_required
 from returns import timers
 from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.policy import active_rules, line_terms
@@ -36,8 +37,7 @@ def _lock(return_request: ReturnRequest) -> ReturnRequest:
 
 
 def _require_staff(actor: User, merchant_id: int) -> None:
-    if not Membership.objects.filter(user=actor, merchant_id=merchant_id, is_active=True).exists():
-        raise PermissionRefused(_("You are not a member of this merchant's staff."))
+    staff_membership_required(actor=actor, merchant_id=merchant_id)
 
 
 def _require_supervisor(actor: User | None, merchant_id: int) -> None:

@@ -317,3 +317,13 @@ def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal()
     assert sorted(outcomes) == ["created", "line_not_returnable"]
     assert ReturnRequest.objects.count() == 1
     assert OrderLine.objects.get(pk=last.pk).quantity_requested == 1
+
+
+def test_a_deactivated_user_with_an_active_membership_cannot_approve(submitted, agent):
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+
+    with pytest.raises(PermissionRefused):
+        return_request_approve(return_request=submitted, actor=agent)
+
+    assert ReturnRequest.objects.get(pk=submitted.pk).status == ReturnStatus.SUBMITTED
