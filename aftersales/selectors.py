@@ -57,6 +57,16 @@ def orders_of(merchant: Merchant) -> QuerySet[Order]:
     )
 
 
+def order_of(merchant: Merchant, order_id: int) -> Order | None:
+    """One order of the merchant with its customer and store, and no lines: for pages that read
+    the lines themselves."""
+    found = list(Order.objects.filter(merchant=merchant, pk=order_id).select_related("store", "customer")[:1])
+    if not found:
+        return None
+    found[0].merchant = merchant
+    return found[0]
+
+
 def order_lines_of(order: Order) -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(merchant_id=order.merchant_id, order=order).select_related("product")
 

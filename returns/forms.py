@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import formats, timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,13 @@ class LineRow:
         return self.offer.terms.eligible or self.opens_for_some_reason
 
 
+@dataclass(frozen=True)
+class StartOffers:
+    resolutions: list[tuple[str, str]]
+    opens_for_some_reason: dict[int, bool]
+    latest_last_day: dict[int, date | None]
+
+
 class ReturnStartForm(forms.Form):
     """Which units, why, and what the customer would like. Quantity fields are added per line."""
 
@@ -74,41 +82,62 @@ class ReturnStartForm(forms.Form):
         self.reasons = {reason.pk: reason for reason in reasons}
         self.fields["reason"].choices = [("", _("Choose a reason")), *reason_choices(reasons)]
         self.default_offers = order_terms.for_reason(None)
-        # The terms under every reason, so that the page can say which lines open for some reason
-        # and which resolutions are possible at all. Pure Python over rows already read.
-        by_reason = [self.default_offers] + [order_terms.for_reason(reason) for reason in reasons]
-        offered = set()
-        self._opens_for_some_reason = {}
-        self._latest_last_day = {}
-        for index, offer in enumerate(self.default_offers):
-            eligible = [offers[index] for offers in by_reason if offers[index].terms.eligible]
-            offered.update(resolution for each in eligible for resolution in each.terms.allowed_resolutions)
-            self._opens_for_some_reason[offer.line.pk] = not offer.terms.eligible and bool(eligible)
-            days = [each.last_day for each in eligible if each.last_day]
-            latest = max(days, default=None)
-            self._latest_last_day[offer.line.pk] = latest if latest and latest != offer.last_day else None
-            returnable = offer.terms.returnable_quantity
+        for offer in self.default_offers:
             self.fields[f"{QUANTITY_PREFIX}{offer.line.pk}"] = forms.IntegerField(
                 label=offer.line.name,
                 min_value=0,
                 required=False,
                 initial=0,
                 widget=forms.NumberInput(
-                    attrs={"min": 0, "max": returnable, "inputmode": "numeric", "class": "quantity-input"}
+                    attrs={
+                        "min": 0,
+                        "max": offer.terms.returnable_quantity,
+                        "inputmode": "numeric",
+                        "class": "quantity-input",
+                    }
                 ),
             )
-        self.fields["resolution"].choices = [(value, label) for value, label in Resolution.choices if value in offered]
+        # Validation takes any resolution and says in ``clean`` which ones the chosen items and
+        # reason allow; the page offers only those some reason allows (``offers``).
+        self.fields["resolution"].choices = Resolution.choices
 
-    # --- what the template shows -------------------------------------------------------------
+    # --- what the page shows -------------------------------------------------------------------
+
+    @cached_property
+    def offers(self) -> "StartOffers":
+        """What the terms under every reason allow: which lines open for some reason, their latest
+        last day, the resolutions possible at all. Only a page needs it, not a submission: with
+        many reasons and lines it is the form's costliest part, pure Python over rows already read.
+        """
+        by_reason = [self.default_offers] + [self.order_terms.for_reason(reason) for reason in self.reasons.values()]
+        offered = set()
+        opens_for_some_reason, latest_last_day = {}, {}
+        for index, offer in enumerate(self.default_offers):
+            eligible = [offers[index] for offers in by_reason if offers[index].terms.eligible]
+            offered.update(resolution for each in eligible for resolution in each.terms.allowed_resolutions)
+            opens_for_some_reason[offer.line.pk] = not offer.terms.eligible and bool(eligible)
+            latest = max((each.last_day for each in eligible if each.last_day), default=None)
+            latest_last_day[offer.line.pk] = latest if latest and latest != offer.last_day else None
+        return StartOffers(
+            resolutions=[(value, label) for value, label in Resolution.choices if value in offered],
+            opens_for_some_reason=opens_for_some_reason,
+            latest_last_day=latest_last_day,
+        )
+
+    def for_page(self) -> "ReturnStartForm":
+        """Narrow the resolution buttons to what some reason allows, before the page renders."""
+        self.fields["resolution"].choices = self.offers.resolutions
+        return self
 
     @property
     def rows(self) -> list[LineRow]:
+        offers = self.offers
         return [
             LineRow(
                 offer=offer,
                 field=self[f"{QUANTITY_PREFIX}{offer.line.pk}"],
-                opens_for_some_reason=self._opens_for_some_reason[offer.line.pk],
-                latest_last_day=self._latest_last_day[offer.line.pk],
+                opens_for_some_reason=offers.opens_for_some_reason[offer.line.pk],
+                latest_last_day=offers.latest_last_day[offer.line.pk],
             )
             for offer in self.default_offers
         ]

@@ -95,13 +95,12 @@ class OrderReturnTerms:
 
 def order_return_terms(*, merchant: Merchant, order: Order, now: datetime | None = None) -> OrderReturnTerms:
     """The lines of an order and the merchant's policy, read once, in three queries however many
-    lines the order has: the lines (with product, order and merchant), the policy, its active rules.
-    """
-    lines = list(
-        OrderLine.objects.filter(merchant=merchant, order=order)
-        .select_related("product", "order__merchant")
-        .order_by("id")
-    )
+    lines the order has: the lines (with their products), the policy, its active rules. The lines
+    point at ``order`` and ``order`` at ``merchant``, the rows the caller already holds."""
+    order.merchant = merchant
+    lines = list(OrderLine.objects.filter(merchant=merchant, order=order).select_related("product").order_by("id"))
+    for line in lines:
+        line.order = order
     policy = ReturnPolicy.objects.filter(merchant=merchant).first()
     return OrderReturnTerms(
         merchant=merchant,

@@ -5,8 +5,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -136,10 +135,26 @@ def ticket_number_allocate(*, merchant: Merchant, kind: str) -> str:
     so two creations never read the same value; a rolled-back creation leaves a gap, never a twin.
     """
     prefix = NUMBER_PREFIXES[TicketKind(kind)]
-    TicketNumberCounter.objects.get_or_create(merchant=merchant, prefix=prefix)
-    TicketNumberCounter.objects.filter(merchant=merchant, prefix=prefix).update(last_value=F("last_value") + 1)
-    value = TicketNumberCounter.objects.values_list("last_value", flat=True).get(merchant=merchant, prefix=prefix)
+    value = _counter_bump(merchant.pk, prefix)
+    if value is None:
+        # The merchant's first case of this kind: the row appears once (unique on merchant and
+        # prefix; a concurrent first creation waits on its insert), then the bump takes its lock.
+        TicketNumberCounter.objects.get_or_create(merchant=merchant, prefix=prefix)
+        value = _counter_bump(merchant.pk, prefix)
     return f"{prefix}-{value:06d}"
+
+
+def _counter_bump(merchant_id: int, prefix: str) -> int | None:
+    """One round trip on the hot path of every new case: bump and read back in one statement."""
+    table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "
+            "WHERE merchant_id = %s AND prefix = %s RETURNING last_value",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), merchant_id, prefix],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # --- use cases ----------------------------------------------------------------------------------
@@ -211,7 +226,9 @@ def ticket_create(
             status_changed_at=now,
         )
         if order_lines:
-            ticket.order_lines.set(order_lines)
+            Ticket.order_lines.through.objects.bulk_create(
+                Ticket.order_lines.through(ticket=ticket, orderline=line) for line in order_lines
+            )
         message = Message.objects.create(
             merchant=merchant,
             ticket=ticket,

@@ -50,10 +50,10 @@ def _require_supervisor(actor: User | None, merchant_id: int) -> None:
         raise PermissionRefused(_("Only a supervisor decides an escalated return."))
 
 
-def _route_submitted(return_request: ReturnRequest) -> ReturnRequest:
+def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None = None) -> ReturnRequest:
     """A (locked) request has just been submitted or resubmitted: flag it for a person, approve it
     by policy, or start the merchant's clock to answer."""
-    policy = policy_for(return_request.merchant_id)
+    policy = policy or policy_for(return_request.merchant_id)
     reasons = risk_review_reasons(return_request, policy=policy)
     if reasons:
         _move(return_request, ReturnStatus.NEEDS_REVIEW)
@@ -124,10 +124,12 @@ def return_request_create(
     with transaction.atomic():
         locked = list(
             OrderLine.objects.select_for_update()
-            .select_related("product", "order__merchant")
+            .select_related("product")
             .filter(pk__in=wanted, order=order)
             .order_by("pk")
         )
+        for line in locked:
+            line.order = order
         policy = ReturnPolicy.objects.filter(merchant_id=order.merchant_id).first()
         rules = active_rules(policy)
         terms = {}
@@ -204,7 +206,7 @@ def return_request_create(
             data={"resolution": resolution, "reason": reason.code, "lines": {str(k): v for k, v in wanted.items()}},
             public=True,
         )
-        return_request = _route_submitted(return_request)
+        return_request = _route_submitted(return_request, policy or ReturnPolicy(merchant_id=order.merchant_id))
     return return_request
 
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from aftersales.exceptions import ApplicationError
 from aftersales.models import Customer, Deadline, Order
 from aftersales.portal import portal_customers, portal_order_ids, portal_verified_required
-from aftersales.selectors import orders_of
+from aftersales.selectors import order_of
 from returns import timers
 from returns.forms import (
     ReturnConfirmForm,
@@ -200,7 +200,7 @@ def _context(request, **extra) -> dict:
 def _verified_order_or_404(request, order_id: int) -> Order:
     if order_id not in portal_order_ids(request, request.merchant):
         raise Http404
-    order = orders_of(request.merchant).filter(pk=order_id).first()
+    order = order_of(request.merchant, order_id)
     if order is None:
         raise Http404
     return order
@@ -249,7 +249,7 @@ def return_start(request, merchant_slug, order_id):
     else:
         # Back from the review ("Change"), the choices are there again, checked against now.
         form = _start_form(request, order, _draft(request, order))
-    return render(request, "portal/returns/start.html", _context(request, order=order, form=form))
+    return render(request, "portal/returns/start.html", _context(request, order=order, form=form.for_page()))
 
 
 # --- step 2: the estimate, photos, confirm -------------------------------------------------------
