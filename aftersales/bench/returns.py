@@ -12,7 +12,10 @@ submissions arrive open-loop at ``rate`` per second for ``seconds``, each the cu
     POST the review with 1 small PNG (confirm)       -> 302 to the new case
 
 A submission's time runs from its scheduled arrival to the last answer, so a server (or a client
-pool) that falls behind shows as latency, not as a lower arrival rate. Last, 50 threads ask the
+pool) that falls behind shows as latency, not as a lower arrival rate. The CPU the timed load
+took is split by process (gunicorn, PostgreSQL, this load generator), per submission: on a
+machine of N cores no rate above N × 1000 / that sum per second can be sustained, which says
+whether a miss is the app's cost or the machine's size. Last, 50 threads ask the
 same server for a refund of one return through the API, each with its own Idempotency-Key: one
 refund may come of it. Gunicorn is stopped; the data stays for the next run.
 
@@ -492,6 +495,64 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
+# --- where the CPU goes ---------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: str) -> tuple[str, int, float] | None:
+    """(command, parent pid, CPU seconds) of a process from /proc; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            raw = stat.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    # The command sits in parentheses and may hold spaces; the fields after it are fixed.
+    command = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return command, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass
+class CpuSample:
+    server_s: float  # gunicorn's master and workers
+    database_s: float  # every PostgreSQL process of this machine (the benchmark is all it serves)
+    client_s: float  # this process: the load generator's threads
+    idle_s: float  # the machine's idle time, all cores
+
+
+def _cpu_sample(server_pid: int) -> CpuSample:
+    server = database = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        found = _proc_stat(pid)
+        if found is None:
+            continue
+        command, parent, seconds = found
+        if int(pid) == server_pid or parent == server_pid:
+            server += seconds
+        elif command.startswith("postgres"):
+            database += seconds
+    usage = os.times()
+    with open("/proc/stat") as stat:
+        idle_ticks = int(stat.readline().split()[4])
+    return CpuSample(
+        server_s=server, database_s=database, client_s=usage.user + usage.system, idle_s=idle_ticks / CLOCK_TICKS
+    )
+
+
+def _cpu_per_submission(before: CpuSample, after: CpuSample, submissions: int) -> dict[str, float]:
+    """Milliseconds of CPU each submission cost, by who spent them, over the timed load."""
+    per = 1000 / max(submissions, 1)
+    return {
+        "server_ms": round((after.server_s - before.server_s) * per, 1),
+        "database_ms": round((after.database_s - before.database_s) * per, 1),
+        "client_ms": round((after.client_s - before.client_s) * per, 1),
+        "idle_ms": round((after.idle_s - before.idle_s) * per, 1),
+    }
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -627,7 +688,9 @@ def run(
 
         log(f"Load: {rate:g} submissions/s for {seconds:g} s, {concurrency} client threads.")
         load_before = os.getloadavg()[0]
+        cpu_before = _cpu_sample(server.process.pid)
         outcomes, elapsed = _load(client, jobs, rate=rate, concurrency=concurrency)
+        cpu_after = _cpu_sample(server.process.pid)
         load_after = os.getloadavg()[0]
         done = [outcome for outcome in outcomes if not outcome.error]
         errors = [outcome.error for outcome in outcomes if outcome.error]
@@ -647,6 +710,18 @@ def run(
         out.emit("start_page_p95", round(_percentile(page_times, 0.95), 1), "ms", pages=len(page_times), **measured)
         out.emit("submissions_per_second", round(achieved, 1), "submissions/s", elapsed_s=round(elapsed, 2), **measured)
         out.emit("errors", len(errors), "submissions", first=errors[:3], **measured)
+        # The CPU a submission costs, by process: on a machine of ``cpus`` cores, the rate can
+        # not pass cpus × 1000 / (the sum) per second, however the work is spread.
+        cpu = _cpu_per_submission(cpu_before, cpu_after, len(outcomes))
+        busy_ms = cpu["server_ms"] + cpu["database_ms"] + cpu["client_ms"]
+        out.emit(
+            "cpu_per_submission",
+            round(busy_ms, 1),
+            "ms",
+            **cpu,
+            ceiling_per_second=round(cpus * 1000 / busy_ms, 1) if busy_ms else None,
+            **measured,
+        )
         if done:
             flow = [outcome.flow_ms for outcome in done]
             for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):

@@ -41,6 +41,12 @@ def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_
         assert metrics[name]["unit"] == "ms"
         assert metrics[name]["value"] > 0
     assert (metrics["p95"]["rate"], metrics["p95"]["seconds"], metrics["p95"]["workers"]) == (5.0, 2.0, 2)
+    # and the CPU each submission cost is split by process, and adds up
+    cpu = metrics["cpu_per_submission"]
+    assert cpu["unit"] == "ms"
+    assert cpu["server_ms"] > 0 and cpu["database_ms"] > 0 and cpu["client_ms"] > 0
+    assert cpu["value"] == pytest.approx(cpu["server_ms"] + cpu["database_ms"] + cpu["client_ms"], abs=0.2)
+    assert cpu["ceiling_per_second"] == pytest.approx(cpu["cpus"] * 1000 / cpu["value"], rel=0.01)
     # and of 50 concurrent API refunds of one return, one was granted and 49 refused
     race = metrics["concurrent_refunds"]
     assert race["value"] == 1
