@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 
 from aftersales.models import Customer, OrderLine
-from returns.models import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule
+from returns.models import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule, ReturnShippingPayer
 
 NO_RULE_RESOLUTIONS = [Resolution.REFUND.value]
 
@@ -33,6 +33,12 @@ class LineTerms:
     photos_required: bool = False
     auto_approve: bool = False
     quick_refund: bool = False
+    # "customer" or "merchant": whoever pays for the parcel's way back (ReturnShippingPayer).
+    return_shipping_paid_by: str = ReturnShippingPayer.CUSTOMER.value
+
+    @property
+    def merchant_pays_return_shipping(self) -> bool:
+        return self.return_shipping_paid_by == ReturnShippingPayer.MERCHANT
 
     def snapshot(self) -> dict:
         """What is stored on the return: the terms as they were promised."""
@@ -46,6 +52,7 @@ class LineTerms:
             "photos_required": self.photos_required,
             "auto_approve": self.auto_approve,
             "quick_refund": self.quick_refund,
+            "return_shipping_paid_by": self.return_shipping_paid_by,
         }
 
 
@@ -55,10 +62,19 @@ def window_ends_at(delivered_at: datetime, days: int, zone: ZoneInfo) -> datetim
     return datetime.combine(delivered_on + timedelta(days=days + 1), time(0), tzinfo=zone)
 
 
-def _matches(rule: ReturnRule, line: OrderLine, reason: ReturnReason, customer: Customer, store_id: int) -> bool:
+def days_since_delivery(delivered_at: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Whole days after delivery, in the merchant's time zone: the day after delivery is day 1."""
+    return (now.astimezone(zone).date() - delivered_at.astimezone(zone).date()).days
+
+
+def _matches(
+    rule: ReturnRule, line: OrderLine, reason: ReturnReason, customer: Customer, store_id: int, days: int
+) -> bool:
     product = line.product
     return (
-        (not rule.match_categories or product.category in rule.match_categories)
+        (rule.min_days_since_delivery is None or days >= rule.min_days_since_delivery)
+        and (rule.max_days_since_delivery is None or days <= rule.max_days_since_delivery)
+        and (not rule.match_categories or product.category in rule.match_categories)
         and (not rule.match_skus or line.sku in rule.match_skus)
         and (not rule.match_store_ids or store_id in rule.match_store_ids)
         and (not rule.match_customer_tiers or customer.tier in rule.match_customer_tiers)
@@ -94,8 +110,12 @@ def line_terms(
             rule="",
             allowed_resolutions=[Resolution.REFUND_ONLY.value],
         )
-    rule = next((rule for rule in rules if _matches(rule, line, reason, customer, order.store_id)), None)
+    days_after = days_since_delivery(order.delivered_at, now, zone)
+    rule = next((rule for rule in rules if _matches(rule, line, reason, customer, order.store_id, days_after)), None)
     merchants_fault = reason.responsibility == Responsibility.MERCHANT
+    payer = rule.return_shipping_paid_by if rule else ReturnShippingPayer.BY_REASON
+    if payer == ReturnShippingPayer.BY_REASON:
+        payer = ReturnShippingPayer.MERCHANT if merchants_fault else ReturnShippingPayer.CUSTOMER
     excepted = policy is not None and line.product.category in policy.excepted_categories
     floor_days = 0 if excepted else (policy.legal_floor_days if policy else 7)
     rule_days = rule.window_days if rule and (line.product.returnable or merchants_fault) else 0
@@ -127,6 +147,7 @@ def line_terms(
         photos_required=bool(rule and rule.photos_required),
         auto_approve=bool(rule and rule.auto_approve),
         quick_refund=bool(rule and rule.quick_refund),
+        return_shipping_paid_by=str(payer),
     )
 
 

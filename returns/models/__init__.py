@@ -13,7 +13,7 @@ from .logistics import (
     ShipmentDirection,
     ShippingMethod,
 )
-from .policy import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule
+from .policy import Resolution, Responsibility, ReturnPolicy, ReturnReason, ReturnRule, ReturnShippingPayer
 from .refunds import (
     ExecutionState,
     Refund,
@@ -54,6 +54,7 @@ __all__ = [
     "ReturnRequest",
     "ReturnRule",
     "ReturnShipment",
+    "ReturnShippingPayer",
     "ReturnStatus",
     "ShipmentDirection",
     "ShippingMethod",

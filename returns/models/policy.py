@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
@@ -111,6 +111,15 @@ class ReturnPolicy(MerchantOwnedModel):
         return str(self.merchant)
 
 
+class ReturnShippingPayer(models.TextChoices):
+    """Who pays the parcel's way back. By reason: the merchant when it is their fault (a defect, a
+    wrong item, 质量问题运费由商家承担), the customer otherwise (a change of mind)."""
+
+    BY_REASON = "by_reason", _("By the reason's responsibility")
+    CUSTOMER = "customer", _("The customer")
+    MERCHANT = "merchant", _("The merchant")
+
+
 class ReturnRule(TimeStampedModel):
     """One rule of a policy. The first active rule, by position, that matches a line applies.
 
@@ -128,10 +137,25 @@ class ReturnRule(TimeStampedModel):
     match_reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     min_unit_price = models.DecimalField(_("from unit price"), max_digits=12, decimal_places=2, null=True, blank=True)
     max_unit_price = models.DecimalField(_("up to unit price"), max_digits=12, decimal_places=2, null=True, blank=True)
+    min_days_since_delivery = models.PositiveSmallIntegerField(
+        _("from day after delivery"),
+        null=True,
+        blank=True,
+        help_text=_("Matches from this many days after delivery (the day after delivery is day 1)."),
+    )
+    max_days_since_delivery = models.PositiveSmallIntegerField(
+        _("up to day after delivery"), null=True, blank=True, help_text=_("Matches up to this day after delivery.")
+    )
     window_days = models.PositiveSmallIntegerField(_("window (days after delivery)"), default=7)
     allowed_resolutions = models.JSONField(_("allowed resolutions"), default=list)
     restocking_fee_percent = models.DecimalField(
         _("restocking fee (%)"), max_digits=5, decimal_places=2, default=Decimal("0")
+    )
+    return_shipping_paid_by = models.CharField(
+        _("return shipping paid by"),
+        max_length=10,
+        choices=ReturnShippingPayer.choices,
+        default=ReturnShippingPayer.BY_REASON,
     )
     photos_required = models.BooleanField(_("photos required"), default=False)
     auto_approve = models.BooleanField(_("approve automatically"), default=False)
@@ -146,6 +170,16 @@ class ReturnRule(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(restocking_fee_percent__gte=0) & Q(restocking_fee_percent__lte=100),
                 name="returnrule_fee_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_days_since_delivery__isnull=True)
+                | Q(max_days_since_delivery__isnull=True)
+                | Q(min_days_since_delivery__lte=F("max_days_since_delivery")),
+                name="returnrule_days_since_delivery_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_shipping_paid_by__in=ReturnShippingPayer.values),
+                name="returnrule_shipping_payer_valid",
             ),
         ]
 

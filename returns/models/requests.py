@@ -87,6 +87,12 @@ class ReturnRequest(MerchantOwnedModel):
     def can_transition_to(self, status: str) -> bool:
         return status in RETURN_TRANSITIONS[self.status]
 
+    @property
+    def merchant_pays_return_shipping(self) -> bool:
+        """As promised at submission: one parcel goes back, and if the terms of any item in it put
+        the postage on the merchant (their fault, or a rule that says so), the merchant pays it."""
+        return any(term.get("return_shipping_paid_by") == "merchant" for term in (self.terms or {}).values())
+
 
 class ReturnLine(TimeStampedModel):
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")

@@ -327,3 +327,98 @@ def test_a_deactivated_user_with_an_active_membership_cannot_approve(submitted, 
         return_request_approve(return_request=submitted, actor=agent)
 
     assert ReturnRequest.objects.get(pk=submitted.pk).status == ReturnStatus.SUBMITTED
+
+
+# --- order age and who pays the postage back ------------------------------------------------------
+
+# Delivered late on the 10th in Shanghai: the 11th is day 1, so day 15 is the 25th, which ends at
+# 16:00 UTC on the 25th.
+DAY_15_LAST_SECOND = datetime(2026, 11, 25, 15, 59, 59, tzinfo=UTC)
+DAY_16_FIRST_SECOND = datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def rules_by_order_age(policy):
+    policy.rules.create(
+        position=1,
+        name="First 15 days: exchange or refund",
+        max_days_since_delivery=15,
+        window_days=30,
+        allowed_resolutions=["refund", "exchange"],
+    )
+    policy.rules.create(
+        position=2,
+        name="Days 16 to 30: store credit",
+        min_days_since_delivery=16,
+        max_days_since_delivery=30,
+        window_days=30,
+        allowed_resolutions=["store_credit"],
+        restocking_fee_percent=Decimal("5"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "rule", "resolution"),
+    [
+        (DAY_15_LAST_SECOND, "First 15 days: exchange or refund", "exchange"),
+        (DAY_16_FIRST_SECOND, "Days 16 to 30: store credit", "store_credit"),
+    ],
+)
+def test_a_rule_matches_on_days_since_delivery_in_the_merchants_time_zone(
+    rules_by_order_age, order, line, no_reason, at, rule, resolution
+):
+    with time_machine.travel(at, tick=False):
+        return_request = _create(order, line, no_reason, resolution=resolution)
+
+    assert return_request.terms[str(line.pk)]["rule"] == rule
+
+
+def test_past_the_first_rules_days_its_resolutions_are_refused_and_nothing_changes(
+    rules_by_order_age, order, line, no_reason
+):
+    with time_machine.travel(DAY_16_FIRST_SECOND, tick=False), pytest.raises(InvalidInput) as refused:
+        _create(order, line, no_reason, resolution="exchange")
+
+    assert refused.value.code == "resolution_not_allowed"
+    assert ReturnRequest.objects.count() == 0
+    assert _requested(line) == 0
+
+
+@pytest.mark.parametrize(
+    ("reason_fixture", "rule_payer", "payer"),
+    [
+        ("no_reason", None, "customer"),  # a change of mind: the customer pays the way back
+        ("defect", None, "merchant"),  # the shop's fault: the shop pays
+        ("no_reason", "merchant", "merchant"),  # free returns by rule
+        ("defect", "customer", "customer"),  # a rule may say otherwise (e.g. past the warranty)
+    ],
+)
+def test_who_pays_the_postage_back_follows_the_reason_unless_the_rule_says_otherwise(
+    request, policy, order, line, reason_fixture, rule_payer, payer
+):
+    if rule_payer:
+        policy.rules.create(
+            position=1,
+            name="Postage",
+            window_days=30,
+            allowed_resolutions=["refund"],
+            return_shipping_paid_by=rule_payer,
+        )
+    reason = request.getfixturevalue(reason_fixture)
+
+    with time_machine.travel(LAST_SECOND, tick=False):
+        return_request = _create(order, line, reason)
+
+    assert return_request.terms[str(line.pk)]["return_shipping_paid_by"] == payer
+    assert return_request.merchant_pays_return_shipping is (payer == "merchant")
+
+
+def test_a_rule_whose_days_run_backwards_is_refused_by_the_database(policy):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        policy.rules.create(
+            position=1, name="Backwards", min_days_since_delivery=10, max_days_since_delivery=5, allowed_resolutions=[]
+        )
+
+    assert policy.rules.count() == 0

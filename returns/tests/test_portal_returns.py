@@ -583,3 +583,19 @@ def test_a_two_line_submission_costs_a_fixed_number_of_queries(
         (lines[0].pk, 1),
         (lines[1].pk, 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown", "not_shown"),
+    [
+        ("damaged", "The shop pays the postage for this return", "You pay the postage"),
+        ("changed_mind", "You pay the postage for sending the items back.", "The shop pays the postage"),
+    ],
+)
+def test_the_review_says_who_pays_the_postage_back(signed_in, order, shoes, reasons, reason, shown, not_shown):
+    choose(signed_in, order, {shoes: 1}, reasons[reason])
+
+    body = signed_in.get(review_url(order)).content.decode()
+
+    assert shown in body
+    assert not_shown not in body

@@ -313,6 +313,7 @@ def return_review(request, merchant_slug, order_id):
             resolution_label=Resolution(resolution).label,
             is_exchange=resolution == Resolution.EXCHANGE,
             item_comes_back=resolution in ITEM_COMES_BACK,
+            shop_pays_postage=any(estimate.terms.merchant_pays_return_shipping for estimate in estimates),
             return_address=policy.return_address if policy else "",
             description=start.cleaned_data["description"],
             estimates=estimates,
