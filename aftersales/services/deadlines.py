@@ -102,7 +102,9 @@ def deadline_schedule(
         due_at = spec.add_minutes(start, business_minutes)
         if warn_percent:
             warn_at = spec.add_minutes(start, business_minutes * warn_percent / 100)
-    with transaction.atomic():
+    # Joins the caller's transaction when there is one (every state change that starts a clock):
+    # a failure here fails the whole change, so a savepoint would buy nothing.
+    with transaction.atomic(savepoint=False):
         deadline = _open_deadline(ticket=ticket, kind=kind, key=key) or Deadline(
             merchant_id=ticket.merchant_id, ticket=ticket, kind=kind, key=key
         )

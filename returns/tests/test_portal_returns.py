@@ -558,7 +558,7 @@ def test_the_start_page_costs_the_same_queries_for_2_and_10_lines(
 # policy, notification), the return (row, webhook lookup, lines, two counters, event),
 # the routing (risk checks, merchant-response timer), the session's draft dropped. A change here
 # is a change to the cost of every return a customer sends: look at it, then update the figure.
-SUBMISSION_QUERIES = 39
+SUBMISSION_QUERIES = 35
 
 
 def test_a_two_line_submission_costs_a_fixed_number_of_queries(
