@@ -31,6 +31,7 @@ urlpatterns = [
     # Returns (issue 4): the queue of return requests, one return, and its decisions.
     path("returns/", returns_dashboard.return_list, name="returns"),
     path("returns/scan/", returns_dashboard.return_scan, name="return_scan"),
+    path("returns/claims/", returns_dashboard.carrier_claim_list, name="carrier_claims"),
     path("returns/bulk/", returns_dashboard.return_bulk, name="return_bulk"),
     path("returns/<str:number>/", returns_dashboard.return_detail, name="return"),
     path("returns/<str:number>/approve/", returns_dashboard.return_approve, name="return_approve"),
@@ -39,6 +40,22 @@ urlpatterns = [
     path("returns/<str:number>/tracking/", returns_dashboard.return_tracking, name="return_tracking"),
     path("returns/<str:number>/pickup/", returns_dashboard.return_pickup, name="return_pickup"),
     path("returns/<str:number>/receive/", returns_dashboard.return_receive, name="return_receive"),
+    path("returns/<str:number>/lost/", returns_dashboard.return_declare_lost, name="return_declare_lost"),
+    path(
+        "returns/<str:number>/claims/<int:claim_id>/settle/",
+        returns_dashboard.carrier_claim_settle_view,
+        name="carrier_claim_settle",
+    ),
+    path(
+        "returns/<str:number>/claims/<int:claim_id>/reject/",
+        returns_dashboard.carrier_claim_reject_view,
+        name="carrier_claim_reject",
+    ),
+    path(
+        "returns/<str:number>/claims/<int:claim_id>/withdraw/",
+        returns_dashboard.carrier_claim_withdraw_view,
+        name="carrier_claim_withdraw",
+    ),
     path("returns/<str:number>/inspect/", returns_dashboard.return_inspect, name="return_inspect"),
     path("returns/<str:number>/refund/", returns_dashboard.return_refund, name="return_refund"),
     path("returns/<str:number>/store-credit/", returns_dashboard.return_store_credit, name="return_store_credit"),

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from returns.models import (
+    CarrierClaim,
     Refund,
     RefundExecution,
     RefundGateway,
@@ -168,7 +169,7 @@ class ReplacementShipmentAdmin(ReadOnlyAdmin):
 
 @admin.register(ReturnShipment)
 class ReturnShipmentAdmin(ReadOnlyAdmin):
-    list_display = ["return_request", "direction", "method", "carrier", "tracking_number", "created_at"]
+    list_display = ["return_request", "direction", "method", "carrier", "tracking_number", "created_at", "lost_at"]
     list_filter = ["direction", "method"]
     list_select_related = ["return_request__ticket"]
     search_fields = ["tracking_number", "return_request__ticket__number"]
@@ -179,3 +180,25 @@ class ReturnLineInspectionAdmin(ReadOnlyAdmin):
     list_display = ["return_line", "grade", "disposition", "inspected_by", "inspected_at"]
     list_filter = ["grade", "disposition"]
     list_select_related = ["return_line__return_request__ticket", "inspected_by"]
+
+
+@admin.register(CarrierClaim)
+class CarrierClaimAdmin(ReadOnlyAdmin):
+    """Read-only: a claim is opened by declaring a parcel lost and decided through its services."""
+
+    list_display = [
+        "return_request",
+        "merchant",
+        "carrier",
+        "tracking_number",
+        "state",
+        "amount_claimed",
+        "amount_recovered",
+        "currency",
+        "opened_at",
+        "decided_at",
+    ]
+    list_filter = ["state", "carrier", "currency"]
+    list_select_related = ["return_request__ticket", "merchant"]
+    search_fields = ["tracking_number", "carrier_reference", "return_request__ticket__number"]
+    date_hierarchy = "opened_at"

@@ -5,8 +5,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from returns.dashboard_selectors import ReturnFilters, SettleDefaults
-from returns.models import Disposition, ItemGrade, Resolution, ReturnLine, ReturnStatus
+from returns.models import ClaimState, Disposition, ItemGrade, Resolution, ReturnLine, ReturnStatus
 from returns.services import LineInspection
+from returns.services.claims import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
 from returns.services.logistics import MAX_TRACKING_LENGTH
 from tickets.forms import MultipleFileField
 
@@ -271,6 +272,51 @@ class EscalationDecisionForm(ReturnActionForm):
         if data.get("decision") == self.REJECT and not (data.get("note") or "").strip():
             self.add_error("note", _("Tell the customer why."))
         return data
+
+
+class LostParcelForm(ReturnActionForm):
+    """The carrier says the parcel is lost: settle the return without it and claim from the carrier."""
+
+    id_prefix = "lost"
+    note = forms.CharField(
+        label=_("What the carrier said (only staff see this)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ClaimSettleForm(ReturnActionForm):
+    id_prefix = "claim_settle"
+    amount_recovered = forms.DecimalField(label=_("Amount the carrier paid"), min_value=0, **AMOUNT)
+    reference = forms.CharField(label=_("Carrier's payment reference"), max_length=CLAIM_REFERENCE_MAX_LENGTH)
+
+
+class ClaimRejectForm(ReturnActionForm):
+    id_prefix = "claim_reject"
+    reason = forms.CharField(
+        label=_("Why the carrier rejected it"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the carrier rejected the claim.")},
+    )
+
+
+class ClaimWithdrawForm(ReturnActionForm):
+    id_prefix = "claim_withdraw"
+    note = forms.CharField(
+        label=_("Where it turned up"), required=False, max_length=NOTE_MAX_LENGTH, widget=forms.TextInput()
+    )
+
+
+class ClaimFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("Every state")), *ClaimState.choices])
+
+    def state_filter(self) -> str:
+        """The state to show; an invalid value is dropped rather than failing the page."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        return self.cleaned_data.get("state") or ""
 
 
 class BulkForm(forms.Form):

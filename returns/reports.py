@@ -6,7 +6,9 @@ page makes of whole days in the merchant's time zone. Two clocks decide what fal
 - times count in the period in which they ended (the first payout, the first event of a stage),
   as the SLA report counts a clock where it was met;
 - rates and mixes count returns submitted in the period, against units delivered in it; a
-  withdrawn (cancelled) or expired return is not a return.
+  withdrawn (cancelled) or expired return is not a return;
+- lost parcels count where they were declared lost (with what was claimed from the carrier), and
+  what the carriers paid back counts where the claim was paid.
 """
 
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Merchant, OrderLine
-from returns.models import Refund, Resolution, ReturnLine, ReturnRequest
+from returns.models import CarrierClaim, ClaimState, Refund, Resolution, ReturnLine, ReturnRequest
 from returns.models.requests import HOLDING_STATUSES
 from tickets.models import TicketEvent
 
@@ -88,6 +90,16 @@ class ResolutionShare:
 
 
 @dataclass(frozen=True)
+class LostParcels:
+    """Parcels declared lost in the period and the claims on their carriers, in one currency."""
+
+    currency: str
+    parcels: int
+    claimed: Decimal
+    recovered: Decimal  # paid by the carriers in the period, whenever the parcel was lost
+
+
+@dataclass(frozen=True)
 class ReturnsReport:
     refund_time: Durations
     stage_times: list[StageTime]
@@ -99,6 +111,11 @@ class ReturnsReport:
     returns: int
     approved: int
     auto_approved: int
+    lost_parcels: list[LostParcels]
+
+    @property
+    def lost_parcel_count(self) -> int:
+        return sum(row.parcels for row in self.lost_parcels)
 
     @property
     def return_rate_percent(self) -> Decimal | None:
@@ -188,8 +205,32 @@ def stage_times(*, merchant: Merchant, start: datetime, end: datetime) -> list[S
     ]
 
 
+def lost_parcels(*, merchant: Merchant, start: datetime, end: datetime) -> list[LostParcels]:
+    """Per currency: parcels declared lost in [start, end) and what was claimed for them, and what
+    carriers paid in [start, end) on any claim."""
+    lost = Q(opened_at__gte=start, opened_at__lt=end)
+    paid = Q(state=ClaimState.PAID, decided_at__gte=start, decided_at__lt=end)
+    zero = Decimal("0.00")
+    return [
+        LostParcels(
+            currency=row["currency"],
+            parcels=row["parcels"],
+            claimed=row["claimed"] or zero,
+            recovered=row["recovered"] or zero,
+        )
+        for row in CarrierClaim.objects.filter(lost | paid, merchant=merchant)
+        .values("currency")
+        .annotate(
+            parcels=Count("pk", filter=lost),
+            claimed=Sum("amount_claimed", filter=lost),
+            recovered=Sum("amount_recovered", filter=paid),
+        )
+        .order_by("currency")
+    ]
+
+
 def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> ReturnsReport:
-    """Every figure of the returns report for one merchant and [start, end): seven queries."""
+    """Every figure of the returns report for one merchant and [start, end): eight queries."""
     submitted = ReturnRequest.objects.filter(
         merchant=merchant, submitted_at__gte=start, submitted_at__lt=end, status__in=HOLDING_STATUSES
     )
@@ -276,4 +317,5 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
         returns=returns,
         approved=approvals["approved"],
         auto_approved=approvals["auto_approved"],
+        lost_parcels=lost_parcels(merchant=merchant, start=start, end=end),
     )

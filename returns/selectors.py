@@ -12,6 +12,7 @@ from django.utils import timezone
 from aftersales.models import Customer, Merchant, Order, OrderLine
 from returns.dashboard_selectors import returns_visible_to
 from returns.models import (
+    CarrierClaim,
     Refund,
     ReplacementShipment,
     Responsibility,
@@ -222,9 +223,20 @@ def return_for_api(*, merchant: Merchant | None, membership, number: str) -> Ret
             Prefetch("shipments", queryset=ReturnShipment.objects.order_by("id")),
             Prefetch("refunds", queryset=refunds),
             Prefetch("replacements", queryset=ReplacementShipment.objects.order_by("id")),
+            Prefetch("carrier_claims", queryset=CarrierClaim.objects.order_by("-opened_at", "-id")),
         )
         .filter(ticket__number=number.strip().upper())
         .first()
+    )
+
+
+def carrier_claims_for_api(*, merchant: Merchant | None, membership=None):
+    """The carrier claims of the returns an API request may read (``returns_for_api``)."""
+    if merchant is None:
+        return CarrierClaim.objects.none()
+    returns = returns_for_api(merchant=merchant, membership=membership)
+    return CarrierClaim.objects.filter(merchant=merchant, return_request__in=returns.values("pk")).select_related(
+        "return_request__ticket"
     )
 
 

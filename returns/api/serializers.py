@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from aftersales.models import Customer, Order
 from returns.models import (
+    CarrierClaim,
     Disposition,
     ItemGrade,
     Refund,
@@ -129,6 +130,7 @@ class ReturnShipmentOutputSerializer(serializers.ModelSerializer):
             "store_location",
             "shipped_at",
             "received_at",
+            "lost_at",
         ]
 
 
@@ -190,6 +192,40 @@ class ReplacementOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "order_line", "sku", "quantity", "carrier", "tracking_number", "state", "shipped_at"]
 
 
+class CarrierClaimOutputSerializer(serializers.ModelSerializer):
+    return_id = serializers.IntegerField(source="return_request_id", read_only=True)
+    return_number = serializers.CharField(
+        source="return_request.ticket.number", read_only=True, help_text=_("The return's case number.")
+    )
+    shipment = serializers.IntegerField(source="shipment_id", read_only=True, help_text=_("The lost parcel's id."))
+    opened_by = serializers.IntegerField(source="opened_by_id", read_only=True, allow_null=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = CarrierClaim
+        fields = [
+            "id",
+            "return_id",
+            "return_number",
+            "shipment",
+            "carrier",
+            "tracking_number",
+            "state",
+            "amount_claimed",
+            "amount_recovered",
+            "currency",
+            "carrier_reference",
+            "notes",
+            "decision_note",
+            "opened_by",
+            "opened_at",
+            "decided_by",
+            "decided_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
 class ReturnDetailOutputSerializer(ReturnOutputSerializer):
     """A return with everything that happened to it: lines and their terms, parcels, inspections,
     refunds with their payment calls, replacements, and the case's timers."""
@@ -199,6 +235,7 @@ class ReturnDetailOutputSerializer(ReturnOutputSerializer):
     shipments = ReturnShipmentOutputSerializer(many=True, read_only=True)
     refunds = RefundOutputSerializer(many=True, read_only=True)
     replacements = ReplacementOutputSerializer(many=True, read_only=True)
+    carrier_claims = CarrierClaimOutputSerializer(many=True, read_only=True)
     timers = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)
 
     class Meta(ReturnOutputSerializer.Meta):
@@ -209,6 +246,7 @@ class ReturnDetailOutputSerializer(ReturnOutputSerializer):
             "shipments",
             "refunds",
             "replacements",
+            "carrier_claims",
             "timers",
         ]
 
@@ -319,3 +357,26 @@ class ExchangeInputSerializer(serializers.Serializer):
     )
     carrier = serializers.CharField(max_length=50)
     tracking_number = serializers.CharField(max_length=64)
+
+
+class ReturnLostInputSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000, help_text=_("What the carrier said; internal.")
+    )
+
+
+class CarrierClaimSettleInputSerializer(serializers.Serializer):
+    amount_recovered = serializers.DecimalField(
+        min_value=0, help_text=_("What the carrier paid, at most the amount claimed."), **MONEY
+    )
+    reference = serializers.CharField(max_length=100, help_text=_("The carrier's reference for the payment."))
+
+
+class CarrierClaimRejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text=_("Why the carrier rejected the claim."))
+
+
+class CarrierClaimWithdrawInputSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000, help_text=_("Where the parcel turned up.")
+    )

@@ -15,4 +15,13 @@ urlpatterns = [
     path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
     path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),
     path("returns/<str:number>/cancel/", views.ReturnCancelApi.as_view(), name="return-cancel"),
+    path("returns/<str:number>/lost/", views.ReturnLostApi.as_view(), name="return-lost"),
+    path("carrier-claims/", views.CarrierClaimListApi.as_view(), name="carrier-claim-list"),
+    path("carrier-claims/<int:claim_id>/settle/", views.CarrierClaimSettleApi.as_view(), name="carrier-claim-settle"),
+    path("carrier-claims/<int:claim_id>/reject/", views.CarrierClaimRejectApi.as_view(), name="carrier-claim-reject"),
+    path(
+        "carrier-claims/<int:claim_id>/withdraw/",
+        views.CarrierClaimWithdrawApi.as_view(),
+        name="carrier-claim-withdraw",
+    ),
 ]

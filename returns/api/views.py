@@ -1,5 +1,6 @@
 """The returns API: open a return for an order, list and read returns, and one endpoint per staff
-action (approve, reject, receive, inspect, refund, store credit, exchange, cancel).
+action (approve, reject, receive, inspect, refund, store credit, exchange, cancel, parcel lost);
+the carrier claims of lost parcels, listed and decided.
 
 Every read starts from ``returns_for_api`` (the API key's merchant, or what the staff member of the
 session may see): another merchant's return is a 404 and never in a list. Every write goes
@@ -27,6 +28,10 @@ from aftersales.models import Merchant, Order, OrderLine
 from aftersales.selectors import order_lines_of, orders_of
 from returns import services
 from returns.api.serializers import (
+    CarrierClaimOutputSerializer,
+    CarrierClaimRejectInputSerializer,
+    CarrierClaimSettleInputSerializer,
+    CarrierClaimWithdrawInputSerializer,
     ExchangeInputSerializer,
     RefundInputSerializer,
     RefundOriginalInputSerializer,
@@ -34,12 +39,13 @@ from returns.api.serializers import (
     ReturnCreateInputSerializer,
     ReturnDetailOutputSerializer,
     ReturnInspectInputSerializer,
+    ReturnLostInputSerializer,
     ReturnOutputSerializer,
     ReturnReceiveInputSerializer,
     ReturnRejectInputSerializer,
 )
-from returns.models import Resolution, ReturnRequest, ReturnStatus
-from returns.selectors import reason_by_code, return_for_api, returns_for_api
+from returns.models import CarrierClaim, ClaimState, Resolution, ReturnRequest, ReturnStatus
+from returns.selectors import carrier_claims_for_api, reason_by_code, return_for_api, returns_for_api
 from tickets.api.views import request_actor
 from tickets.models import TicketChannel
 from tickets.selectors import ticket_deadlines
@@ -284,6 +290,27 @@ class ReturnInspectApi(ReturnActionApi):
         )
 
 
+class ReturnLostApi(ReturnActionApi):
+    input_serializer_class = ReturnLostInputSerializer
+
+    @_action_schema(
+        _("Declare a return's parcel lost"),
+        ReturnLostInputSerializer,
+        _(
+            "For a parcel in transit: every unit still expected counts as received and accepted, the "
+            "return moves to settling and is settled as the customer asked, the customer is told, and a "
+            "carrier claim is opened for what the units were paid (see carrier-claims)."
+        ),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_parcel_declare_lost(
+            return_request=return_request, actor=request_actor(request), note=data["note"]
+        )
+
+
 class ReturnCancelApi(ReturnActionApi):
     input_serializer_class = serializers.Serializer  # no body
 
@@ -427,3 +454,125 @@ class ReturnExchangeApi(ReturnMoneyApi):
                 tracking_number=data["tracking_number"],
             )
             return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
+
+
+# --- carrier claims of lost parcels ---------------------------------------------------------------
+
+CLAIM_TAG = ["carrier claims"]
+CLAIM_REFUSALS = {
+    **REFUSALS,
+    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such claim for this merchant.")),
+    409: OpenApiResponse(ErrorResponseSerializer, description=_("The claim is already decided.")),
+}
+
+
+class CarrierClaimFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=ClaimState.choices, help_text=_("One or more states."))
+    carrier = django_filters.CharFilter(field_name="carrier", help_text=_("The exact carrier name."))
+    return_number = django_filters.CharFilter(
+        field_name="return_request__ticket__number", help_text=_("The return's case number.")
+    )
+
+    class Meta:
+        model = CarrierClaim
+        fields = []
+
+
+class CarrierClaimListApi(MerchantListApiView):
+    """The merchant's claims on carriers for lost return parcels, newest first, by cursor."""
+
+    serializer_class = CarrierClaimOutputSerializer
+    filterset_class = CarrierClaimFilter
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self):
+        return carrier_claims_for_api(
+            merchant=request_merchant(self.request), membership=request_membership(self.request)
+        )
+
+    @extend_schema(tags=CLAIM_TAG, summary=_("List carrier claims"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+def _claim_or_404(request, claim_id: int) -> CarrierClaim:
+    claim = (
+        carrier_claims_for_api(merchant=request_merchant(request), membership=request_membership(request))
+        .filter(pk=claim_id)
+        .first()
+    )
+    if claim is None:
+        raise Http404
+    return claim
+
+
+class CarrierClaimActionApi(MerchantApiView):
+    """A decision on one claim: validate the body, call the service, answer with the claim."""
+
+    input_serializer_class = None
+
+    def post(self, request, claim_id: int):
+        claim = _claim_or_404(request, claim_id)
+        serializer = self.input_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.act(request, claim, serializer.validated_data)
+        return Response(CarrierClaimOutputSerializer(_claim_or_404(request, claim_id)).data)
+
+    def act(self, request, claim: CarrierClaim, data: dict) -> None:
+        raise NotImplementedError
+
+
+def _claim_schema(summary, request_serializer, description=""):
+    return extend_schema(
+        tags=CLAIM_TAG,
+        summary=summary,
+        description=description,
+        request=request_serializer,
+        responses={200: CarrierClaimOutputSerializer, **CLAIM_REFUSALS},
+    )
+
+
+class CarrierClaimSettleApi(CarrierClaimActionApi):
+    input_serializer_class = CarrierClaimSettleInputSerializer
+
+    @_claim_schema(
+        _("Record the carrier's payment of a claim"),
+        CarrierClaimSettleInputSerializer,
+        _("The same amount and reference again answers with the claim unchanged."),
+    )
+    def post(self, request, claim_id: int):
+        return super().post(request, claim_id)
+
+    def act(self, request, claim, data):
+        services.carrier_claim_settle(
+            claim=claim,
+            actor=request_actor(request),
+            amount_recovered=data["amount_recovered"],
+            reference=data["reference"],
+        )
+
+
+class CarrierClaimRejectApi(CarrierClaimActionApi):
+    input_serializer_class = CarrierClaimRejectInputSerializer
+
+    @_claim_schema(_("Record that the carrier rejected a claim"), CarrierClaimRejectInputSerializer)
+    def post(self, request, claim_id: int):
+        return super().post(request, claim_id)
+
+    def act(self, request, claim, data):
+        services.carrier_claim_reject(claim=claim, actor=request_actor(request), reason=data["reason"])
+
+
+class CarrierClaimWithdrawApi(CarrierClaimActionApi):
+    input_serializer_class = CarrierClaimWithdrawInputSerializer
+
+    @_claim_schema(
+        _("Withdraw a claim: the parcel turned up"),
+        CarrierClaimWithdrawInputSerializer,
+        _("Records the parcel as received; its units were already counted when it was declared lost."),
+    )
+    def post(self, request, claim_id: int):
+        return super().post(request, claim_id)
+
+    def act(self, request, claim, data):
+        services.carrier_claim_withdraw(claim=claim, actor=request_actor(request), note=data["note"])

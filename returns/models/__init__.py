@@ -6,6 +6,9 @@ of the policy never changes what a customer was promised.
 """
 
 from .logistics import (
+    CLAIM_TRANSITIONS,
+    CarrierClaim,
+    ClaimState,
     Disposition,
     ItemGrade,
     ReturnLineInspection,
@@ -31,8 +34,11 @@ from .refunds import (
 from .requests import HOLDING_STATUSES, RETURN_TRANSITIONS, ReturnLine, ReturnRequest, ReturnStatus
 
 __all__ = [
+    "CLAIM_TRANSITIONS",
     "HOLDING_STATUSES",
     "RETURN_TRANSITIONS",
+    "CarrierClaim",
+    "ClaimState",
     "Disposition",
     "ExecutionState",
     "ItemGrade",

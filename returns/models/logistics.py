@@ -1,4 +1,7 @@
-"""A return's journey: the parcel each way, and what the warehouse found in it."""
+"""A return's journey: the parcel each way, what the warehouse found in it, and the claim on the
+carrier when the parcel never arrived."""
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +45,9 @@ class ReturnShipment(MerchantOwnedModel):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Declared lost in transit: the return was settled without it and the carrier claimed from.
+    # A parcel that turns up later keeps this and gets its received_at too.
+    lost_at = models.DateTimeField(_("declared lost"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("return shipment")
@@ -117,3 +123,89 @@ class ReturnLineInspection(MerchantOwnedModel):
 
     def __str__(self):
         return f"{self.return_line_id}: {self.get_grade_display()}"
+
+
+class ClaimState(models.TextChoices):
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid by the carrier")
+    REJECTED = "rejected", _("Rejected by the carrier")
+    WITHDRAWN = "withdrawn", _("Withdrawn: the parcel turned up")
+
+
+C = ClaimState
+# The one table of allowed moves of a carrier claim: it is decided once.
+CLAIM_TRANSITIONS: dict[str, frozenset[str]] = {
+    C.OPEN: frozenset({C.PAID, C.REJECTED, C.WITHDRAWN}),
+    C.PAID: frozenset(),
+    C.REJECTED: frozenset(),
+    C.WITHDRAWN: frozenset(),
+}
+del C
+
+
+class CarrierClaim(MerchantOwnedModel):
+    """What the merchant asks the carrier to pay for a return parcel lost in its hands.
+
+    Opened when staff declare the parcel lost; by then the customer's return is already being
+    settled, so the claim only decides how much of that money comes back to the merchant.
+    """
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="carrier_claims")
+    shipment = models.ForeignKey(ReturnShipment, on_delete=models.CASCADE, related_name="carrier_claims")
+    # Copied from the parcel, as the carrier knows it when the claim is filed.
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    amount_claimed = models.DecimalField(_("amount claimed"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    state = models.CharField(_("state"), max_length=10, choices=ClaimState.choices, default=ClaimState.OPEN)
+    amount_recovered = models.DecimalField(
+        _("amount recovered"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    carrier_reference = models.CharField(_("carrier's reference"), max_length=100, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    decision_note = models.TextField(_("why it was rejected or withdrawn"), blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("carrier claim")
+        verbose_name_plural = _("carrier claims")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_request"],
+                condition=Q(state=ClaimState.OPEN),
+                name="carrierclaim_one_open_per_return",
+            ),
+            models.CheckConstraint(condition=Q(state__in=ClaimState.values), name="carrierclaim_state_valid"),
+            models.CheckConstraint(condition=Q(amount_claimed__gte=0), name="carrierclaim_claimed_not_negative"),
+            models.CheckConstraint(condition=Q(amount_recovered__gte=0), name="carrierclaim_recovered_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_recovered__lte=F("amount_claimed")), name="carrierclaim_recovered_le_claimed"
+            ),
+            # Money comes back only on a paid claim.
+            models.CheckConstraint(
+                condition=Q(state=ClaimState.PAID) | Q(amount_recovered=0), name="carrierclaim_recovered_only_paid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state=ClaimState.OPEN, decided_at__isnull=True)
+                | (~Q(state=ClaimState.OPEN) & Q(decided_at__isnull=False)),
+                name="carrierclaim_decided_when_closed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "state", "-opened_at", "-id"], name="carrierclaim_queue"),
+            models.Index(fields=["merchant", "-created_at", "-id"], name="carrierclaim_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number} ({self.get_state_display()})"
+
+    def can_transition_to(self, state: str) -> bool:
+        return state in CLAIM_TRANSITIONS[self.state]

@@ -39,7 +39,8 @@ RETURN_TRANSITIONS: dict[str, frozenset[str]] = {
     R.ESCALATED: frozenset({R.APPROVED, R.REJECTED}),
     # Handed in at a store, the parcel never travels: straight to received.
     R.AWAITING_SHIPMENT: frozenset({R.IN_TRANSIT, R.RECEIVED, R.EXPIRED, R.CANCELLED}),
-    R.IN_TRANSIT: frozenset({R.RECEIVED}),
+    # Lost by the carrier: settled as if it had arrived, and the carrier is claimed from.
+    R.IN_TRANSIT: frozenset({R.RECEIVED, R.SETTLING}),
     R.RECEIVED: frozenset({R.INSPECTED, R.SETTLING}),
     R.INSPECTED: frozenset({R.SETTLING}),
     R.SETTLING: frozenset({R.COMPLETED, R.ACTION_REQUIRED}),

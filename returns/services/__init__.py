@@ -1,8 +1,10 @@
 """Every write to returns, one module per concern; the names are re-exported here."""
 
+from .claims import carrier_claim_reject, carrier_claim_settle, carrier_claim_withdraw
 from .logistics import (
     BulkOutcome,
     LineInspection,
+    return_parcel_declare_lost,
     return_pickup_book,
     return_request_escalate,
     return_request_expire,
@@ -37,11 +39,15 @@ from .rules import quick_refund_eligible, risk_review_reasons
 __all__ = [
     "BulkOutcome",
     "LineInspection",
+    "carrier_claim_reject",
+    "carrier_claim_settle",
+    "carrier_claim_withdraw",
     "exchange_ship",
     "quick_refund_eligible",
     "refund_confirm_manual",
     "refund_execute",
     "refund_grant",
+    "return_parcel_declare_lost",
     "return_pickup_book",
     "return_request_approve",
     "return_request_cancel",

@@ -11,6 +11,7 @@ id order; their CHECK constraints are the last guard.
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -22,6 +23,8 @@ from aftersales.exceptions import ApplicationError, Conflict, InvalidInput, Perm
 from aftersales.models import Customer, Membership, Merchant, OrderLine, User
 from returns import timers
 from returns.models import (
+    CarrierClaim,
+    ClaimState,
     Disposition,
     ItemGrade,
     Resolution,
@@ -33,6 +36,8 @@ from returns.models import (
     ShipmentDirection,
     ShippingMethod,
 )
+from returns.services.claims import carrier_claim_open, claim_staff_required
+from returns.services.refunds import _check_agent_limit, _settled_units
 from returns.services.requests import (
     SUPERVISOR_ROLES,
     _lock,
@@ -68,6 +73,45 @@ def _lock_order_lines(return_request: ReturnRequest) -> list[ReturnLine]:
     lines = list(return_request.lines.select_for_update().select_related("order_line").order_by("order_line_id"))
     list(OrderLine.objects.select_for_update().filter(pk__in=[line.order_line_id for line in lines]).order_by("pk"))
     return lines
+
+
+def _count_in(lines: Sequence[ReturnLine], counted: Mapping[int, int]) -> None:
+    """Raise the received counters of the (locked) return lines and their order lines together, by
+    ``counted`` units per return line id; the lines in memory follow."""
+    for line in lines:
+        units = counted.get(line.pk, 0)
+        if units:
+            ReturnLine.objects.filter(pk=line.pk).update(quantity_received=F("quantity_received") + units)
+            OrderLine.objects.filter(pk=line.order_line_id).update(quantity_received=F("quantity_received") + units)
+            line.quantity_received += units
+
+
+def _accept_unjudged(lines: Sequence[ReturnLine]) -> dict[str, int]:
+    """Accept every unit of the (locked) lines that was counted in and not yet judged, on the
+    return line and its order line alike: the return is settled as the customer requested.
+    Returns the units accepted per return line id, for the event."""
+    accepted = {}
+    for line in lines:
+        units = line.quantity_received - line.quantity_accepted - line.quantity_rejected
+        if units:
+            ReturnLine.objects.filter(pk=line.pk).update(quantity_accepted=F("quantity_accepted") + units)
+            OrderLine.objects.filter(pk=line.order_line_id).update(quantity_accepted=F("quantity_accepted") + units)
+            line.quantity_accepted += units
+        accepted[str(line.pk)] = units
+    return accepted
+
+
+def _declared_lost(return_request: ReturnRequest) -> TransitionNotAllowed:
+    """The refusal for a parcel declared lost that is scanned in after all: its units were counted
+    when it was declared lost, so counting them again would pay or restock them twice."""
+    if CarrierClaim.objects.filter(return_request=return_request, state=ClaimState.OPEN).exists():
+        message = _(
+            "This parcel was declared lost and the return settled without it. If it has turned up, "
+            "withdraw the carrier claim first: that records it as found; its units are already counted."
+        )
+    else:
+        message = _("This parcel was declared lost and its units are already counted; there is nothing to receive.")
+    return TransitionNotAllowed(message, code="parcel_declared_lost")
 
 
 def _inbound(return_request: ReturnRequest) -> ReturnShipment | None:
@@ -292,6 +336,8 @@ def return_request_receive(
         return_request = _lock(return_request)
         _require_staff(actor, return_request.merchant_id)
         shipment = _inbound(return_request)
+        if shipment is not None and shipment.lost_at is not None:
+            raise _declared_lost(return_request)
         if return_request.status == ReturnStatus.AWAITING_SHIPMENT and (
             shipment is None or shipment.method != ShippingMethod.IN_STORE
         ):
@@ -322,12 +368,7 @@ def return_request_receive(
             raise InvalidInput(_("Count at least one unit in."), code="nothing_received", extra={"field": "lines"})
         now = timezone.now()
         return_request.save(update_fields=["status", "updated_at"])
-        for pk, quantity in counted.items():
-            if quantity:
-                ReturnLine.objects.filter(pk=pk).update(quantity_received=F("quantity_received") + quantity)
-                OrderLine.objects.filter(pk=by_id[pk].order_line_id).update(
-                    quantity_received=F("quantity_received") + quantity
-                )
+        _count_in(lines, counted)
         if shipment is not None:
             shipment.received_at, shipment.received_by = now, actor
             shipment.save(update_fields=["received_at", "received_by", "updated_at"])
@@ -619,13 +660,7 @@ def return_request_settle_uninspected(*, return_request: ReturnRequest) -> Retur
             )
         _move(return_request, ReturnStatus.SETTLING)
         return_request.save(update_fields=["status", "updated_at"])
-        accepted = {}
-        for line in _lock_order_lines(return_request):
-            units = line.quantity_received - line.quantity_accepted - line.quantity_rejected
-            if units:
-                ReturnLine.objects.filter(pk=line.pk).update(quantity_accepted=F("quantity_accepted") + units)
-                OrderLine.objects.filter(pk=line.order_line_id).update(quantity_accepted=F("quantity_accepted") + units)
-            accepted[str(line.pk)] = units
+        accepted = _accept_unjudged(_lock_order_lines(return_request))
         event_append(
             return_request.ticket,
             "return_accepted_uninspected",
@@ -633,6 +668,63 @@ def return_request_settle_uninspected(*, return_request: ReturnRequest) -> Retur
             public=True,
         )
         settlement_start(return_request, reason="confirm_receipt_deadline")
+    return return_request
+
+
+def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, note: str = "") -> ReturnRequest:
+    """The carrier lost the parcel on its way back: settle the return as if it had arrived, and
+    claim the paid value of its units from the carrier.
+
+    Every unit still expected counts as received and accepted, as when the confirm-receipt
+    deadline settles a return uninspected; the return moves to settling and the usual
+    settlement (refund, store credit, or a replacement for an exchange) follows after commit.
+    An agent may do it within the refund limit of their role, as for any refund.
+    """
+    note = (note or "").strip()
+    with transaction.atomic():
+        return_request = _lock(return_request)
+        membership = claim_staff_required(actor, return_request.merchant_id)
+        shipment = _inbound(return_request)
+        if return_request.status != ReturnStatus.IN_TRANSIT or shipment is None or not shipment.tracking_number:
+            # The table lets a received return settle too; this rule is for a parcel on its way.
+            raise TransitionNotAllowed(
+                _("Only a parcel in transit, with its tracking number, can be declared lost."),
+                code="not_in_transit",
+                extra={"from": return_request.status, "to": ReturnStatus.SETTLING},
+            )
+        lines = _lock_order_lines(return_request)
+        settled = _settled_units(return_request)
+        _check_agent_limit(
+            membership,
+            return_request,
+            sum(
+                (line.unit_refund_amount * max(line.quantity - settled.get(line.pk, 0), 0) for line in lines),
+                Decimal("0"),
+            ),
+        )
+        _move(return_request, ReturnStatus.SETTLING)
+        return_request.save(update_fields=["status", "updated_at"])
+        now = timezone.now()
+        shipment.lost_at = now
+        shipment.save(update_fields=["lost_at", "updated_at"])
+        _count_in(lines, {line.pk: line.quantity - line.quantity_received for line in lines})
+        accepted = _accept_unjudged(lines)
+        ticket = return_request.ticket
+        event_append(
+            ticket,
+            "return_parcel_lost",
+            actor_user=actor,
+            data={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "lines": accepted},
+            public=True,
+        )
+        carrier_claim_open(return_request=return_request, shipment=shipment, lines=lines, actor=actor, note=note)
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
+        notify_customer(
+            ticket,
+            "return_parcel_lost",
+            {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number},
+        )
+        settlement_start(return_request, reason="parcel_lost")
     return return_request
 
 

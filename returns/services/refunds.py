@@ -154,7 +154,10 @@ def _enter_settling(return_request: ReturnRequest, actor: User | None) -> None:
     """Move the (locked) return to settling, as the table allows, if it is not there already."""
     if return_request.status == ReturnStatus.SETTLING:
         return
-    if return_request.status == ReturnStatus.APPROVED and return_request.resolution not in SETTLE_ON_APPROVAL:
+    if (
+        return_request.status == ReturnStatus.APPROVED and return_request.resolution not in SETTLE_ON_APPROVAL
+    ) or return_request.status == ReturnStatus.IN_TRANSIT:
+        # A parcel on its way settles once it arrives, or once staff declare it lost.
         raise TransitionNotAllowed(
             _("This return is settled once the items are back."),
             code="items_not_back",

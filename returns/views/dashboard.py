@@ -20,10 +20,15 @@ from aftersales.pages import act_and_return
 from returns.dashboard_forms import (
     ApproveForm,
     BulkForm,
+    ClaimFilterForm,
+    ClaimRejectForm,
+    ClaimSettleForm,
+    ClaimWithdrawForm,
     ConfirmPayoutForm,
     EscalationDecisionForm,
     ExchangeShipForm,
     InspectForm,
+    LostParcelForm,
     PickupForm,
     ReceiveForm,
     RejectForm,
@@ -33,10 +38,14 @@ from returns.dashboard_forms import (
     TrackingForm,
 )
 from returns.dashboard_selectors import (
+    ClaimKey,
     ReturnKey,
+    carrier_claim_of_return,
+    carrier_claims_page,
     customer_return_history,
     may_work_returns,
     return_by_number,
+    return_carrier_claims,
     return_ledger,
     return_lines_shown,
     return_photos,
@@ -57,9 +66,13 @@ from returns.models import (
     ShippingMethod,
 )
 from returns.services import (
+    carrier_claim_reject,
+    carrier_claim_settle,
+    carrier_claim_withdraw,
     exchange_ship,
     refund_confirm_manual,
     refund_execute,
+    return_parcel_declare_lost,
     return_pickup_book,
     return_request_approve,
     return_request_cancel,
@@ -73,6 +86,7 @@ from returns.services import (
     return_tracking_add,
     store_credit_grant,
 )
+from returns.services.claims import CLAIM_ROLES
 from returns.services.refunds import REFUND_ROLES, SETTLE_ON_APPROVAL, settleable_units
 from returns.services.requests import SUPERVISOR_ROLES
 from returns.timers import return_clocks
@@ -162,6 +176,8 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         settled = ledger.settled_units()
         exchange_open = any(settleable_units(shown.line) > settled.get(shown.line.pk, 0) for shown in lines)
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
+    may_claim = role in CLAIM_ROLES
+    may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
     return {
         "shipments": shipments,
         "inbound": inbound,
@@ -182,6 +198,17 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         "refunds_need_role": settle_open and not may_refund and resolution != Resolution.EXCHANGE,
         "inspected": any(shown.inspection is not None for shown in lines),
         "can_decide_escalation": status == ReturnStatus.ESCALATED and role in SUPERVISOR_ROLES,
+        "can_declare_lost": may_be_lost and may_claim,
+        "lost_needs_role": may_be_lost and not may_claim,
+        # Only a parcel declared lost has a claim: no query for every other return.
+        "carrier_claims": return_carrier_claims(return_request=return_request)
+        if inbound is not None and inbound.lost_at is not None
+        else [],
+        "may_decide_claims": may_claim,
+        "lost_form": LostParcelForm(),
+        "claim_settle_form": ClaimSettleForm(),
+        "claim_reject_form": ClaimRejectForm(),
+        "claim_withdraw_form": ClaimWithdrawForm(),
         "tracking_form": TrackingForm(),
         "pickup_form": PickupForm(),
         "receive_form": ReceiveForm(lines=receivable),
@@ -338,6 +365,118 @@ def return_receive(request, number):
         ),
         _("Parcel received; inspect it next."),
     )
+
+
+@staff_required
+@require_POST
+def return_declare_lost(request, number):
+    return_request = _return_or_404(request, number)
+    form = LostParcelForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, lost_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: return_parcel_declare_lost(
+            return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
+        ),
+        _("Parcel declared lost: the return is being settled and the carrier claim is open."),
+    )
+
+
+# --- the carrier claim of a lost parcel ---------------------------------------------------------------
+
+
+def _claim_or_404(return_request: ReturnRequest, claim_id: int):
+    claim = carrier_claim_of_return(return_request=return_request, claim_id=claim_id)
+    if claim is None:
+        raise Http404(_("No such claim."))
+    return claim
+
+
+def _claim_action(request, number, claim_id, form_class, form_name: str, service, success: str):
+    return_request = _return_or_404(request, number)
+    claim = _claim_or_404(return_request, claim_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, **{form_name: form})
+    return _act(request, return_request, lambda: service(claim=claim, actor=request.user, **form.cleaned_data), success)
+
+
+@staff_required
+@require_POST
+def carrier_claim_settle_view(request, number, claim_id):
+    return _claim_action(
+        request,
+        number,
+        claim_id,
+        ClaimSettleForm,
+        "claim_settle_form",
+        carrier_claim_settle,
+        _("Claim recorded as paid by the carrier."),
+    )
+
+
+@staff_required
+@require_POST
+def carrier_claim_reject_view(request, number, claim_id):
+    return _claim_action(
+        request,
+        number,
+        claim_id,
+        ClaimRejectForm,
+        "claim_reject_form",
+        carrier_claim_reject,
+        _("Claim recorded as rejected by the carrier."),
+    )
+
+
+@staff_required
+@require_POST
+def carrier_claim_withdraw_view(request, number, claim_id):
+    return _claim_action(
+        request,
+        number,
+        claim_id,
+        ClaimWithdrawForm,
+        "claim_withdraw_form",
+        carrier_claim_withdraw,
+        _("Claim withdrawn; the parcel is recorded as received."),
+    )
+
+
+def encode_claim_key(key: ClaimKey) -> str:
+    return _encode_cursor(["claims", key.rank, key.opened_at.isoformat(), key.id])
+
+
+def decode_claim_key(value: str) -> ClaimKey | None:
+    """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
+    match _decode_cursor(value):
+        case ["claims", int() as rank, str() as opened_at, int() as pk]:
+            instant = _aware(opened_at)
+            return ClaimKey(rank=rank, opened_at=instant, id=pk) if instant is not None else None
+    return None
+
+
+@staff_required
+@require_GET
+def carrier_claim_list(request):
+    """The merchant's claims on carriers for lost parcels: open ones first, with what was claimed
+    and what came back."""
+    membership = request.membership
+    if not may_work_returns(membership):
+        return _forbidden(request)
+    form = ClaimFilterForm(request.GET or None)
+    state = form.state_filter()
+    page = carrier_claims_page(membership=membership, state=state, after=decode_claim_key(request.GET.get("after", "")))
+    context = {
+        "form": form,
+        "page": page,
+        "is_filtered": bool(state),
+        "is_later_page": "after" in request.GET,
+        "next_cursor": encode_claim_key(page.next_key) if page.next_key else None,
+    }
+    return _render(request, "dashboard/returns/claims.html", context)
 
 
 # --- inspection -------------------------------------------------------------------------------------

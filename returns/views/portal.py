@@ -150,6 +150,7 @@ RETURN_STEP_LABELS = {
     "return_received": gettext_lazy("The shop received your parcel"),
     "return_inspected": gettext_lazy("The shop checked the items"),
     "return_accepted_uninspected": gettext_lazy("The shop accepted the items as you asked"),
+    "return_parcel_lost": gettext_lazy("The parcel was lost in transit; we are settling your return anyway"),
     "return_quick_refund": gettext_lazy("We started your refund while the parcel travels"),
     "return_settling": gettext_lazy("The shop is settling your return"),
     "return_completed": gettext_lazy("Your return is complete"),
