@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('returns', '0002_settlement_and_logistics'),
+        ('returns', '0003_carrier_claims'),
     ]
 
     operations = [
