@@ -1,6 +1,8 @@
 """The customer's return box when the shop declared the parcel lost: the step in their words, never
 the staff's note."""
 
+import re
+
 import pytest
 
 from aftersales.models import Membership
@@ -51,3 +53,14 @@ def test_before_the_parcel_is_declared_lost_the_step_is_not_there(signed_in, ord
 
     assert "You sent the return request" in page
     assert "lost in transit" not in page
+
+
+def test_the_progress_tracker_skips_received_and_checked_for_a_lost_parcel(signed_in, lost_return):
+    page = signed_in.get(base.ticket_url(lost_return.ticket)).content.decode()
+
+    tracker = page[page.index("return-progress--tracker") : page.index("</ol>", page.index("return-progress--tracker"))]
+    labels = re.findall(r'<li class="return-progress__step[^"]*"[^>]*>\s*([^<]+?)\s*(?:<time|</li>)', tracker)
+    assert labels == ["Submitted", "Approved", "Sent back", "Lost in transit, settled anyway", "Refunded"]
+    current = re.findall(r'return-progress__step--current" aria-current="step">\s*([^<]+?)\s*</li>', tracker)
+    assert current == ["Refunded"]
+    assert "Received by the shop" not in tracker

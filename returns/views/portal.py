@@ -179,6 +179,8 @@ MILESTONE_RECEIVED = M("received", gettext_lazy("Received by the shop"), frozens
 MILESTONE_INSPECTED = M(
     "inspected", gettext_lazy("Checked"), frozenset({"return_inspected", "return_accepted_uninspected"})
 )
+# A parcel the carrier lost is settled without being received or checked.
+MILESTONE_LOST = M("lost", gettext_lazy("Lost in transit, settled anyway"), frozenset({"return_parcel_lost"}))
 MILESTONE_REFUNDED = M("refunded", gettext_lazy("Refunded"), frozenset({"return_completed"}))
 MILESTONE_COMPLETED = M("completed", gettext_lazy("Completed"), frozenset({"return_completed"}))
 del M
@@ -410,7 +412,10 @@ def _progress(return_request: ReturnRequest, shipment: ReturnShipment | None, ev
         # Handed in at a store, the parcel never travels: it is received there.
         if shipment is None or shipment.method != ShippingMethod.IN_STORE:
             milestones.append(MILESTONE_SENT)
-        milestones += [MILESTONE_RECEIVED, MILESTONE_INSPECTED]
+        if shipment is not None and shipment.lost_at is not None:
+            milestones.append(MILESTONE_LOST)
+        else:
+            milestones += [MILESTONE_RECEIVED, MILESTONE_INSPECTED]
     else:
         milestones = [MILESTONE_SUBMITTED, MILESTONE_APPROVED]
     milestones.append(MILESTONE_REFUNDED if return_request.resolution in REFUNDED_RESOLUTIONS else MILESTONE_COMPLETED)
