@@ -15,4 +15,7 @@ urlpatterns = [
     path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
     path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),
     path("returns/<str:number>/cancel/", views.ReturnCancelApi.as_view(), name="return-cancel"),
+    path(
+        "returns/<str:number>/refunds/<int:refund_id>/void/", views.RefundVoidApi.as_view(), name="return-refund-void"
+    ),
 ]
