@@ -29,6 +29,7 @@ from aftersales.models import (
     WorkingHours,
 )
 from aftersales.models.commerce import LINE_COUNTERS
+from aftersales.models.tenancy import CUSTOMER_CHANNELS
 from aftersales.services.api_keys import api_key_create, api_key_revoke
 from aftersales.services.deadlines import deadline_retry
 from aftersales.services.notifications import notifications_retry
@@ -94,8 +95,38 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser")
 
 
+class MerchantForm(forms.ModelForm):
+    """The customer channels as boxes to tick rather than a JSON list to type."""
+
+    customer_channels = forms.MultipleChoiceField(
+        label=_("customer channels"),
+        choices=[(channel.value, channel.label) for channel in CUSTOMER_CHANNELS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=Merchant._meta.get_field("customer_channels").help_text,
+    )
+
+    class Meta:
+        model = Merchant
+        fields = (
+            "name",
+            "slug",
+            "timezone",
+            "currency",
+            "default_language",
+            "support_email",
+            "customer_channels",
+            "is_active",
+        )
+
+    def clean_customer_channels(self) -> list[str]:
+        chosen = set(self.cleaned_data["customer_channels"])
+        return [channel.value for channel in CUSTOMER_CHANNELS if channel in chosen]
+
+
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
+    form = MerchantForm
     list_display = ("name", "slug", "timezone", "currency", "default_language", "is_active", "created_at")
     list_filter = ("is_active", "default_language", "currency")
     search_fields = ("name", "slug")
@@ -181,7 +212,7 @@ class CustomerAdmin(BigTableAdmin):
     list_display = ("__str__", "email", "phone", "tier", "merchant", "created_at")
     list_filter = ("tier", "merchant")
     list_select_related = ("merchant",)
-    search_fields = ("name", "=email", "phone")
+    search_fields = ("name", "=email", "phone", "=wechat_openid")
     date_hierarchy = "created_at"
 
 

@@ -24,6 +24,19 @@ def insert(instance: models.Model) -> models.Model:
     return instance
 
 
+def insert_many(instances: list[models.Model]) -> list[models.Model]:
+    """Rows of one model: kept for the block's ``bulk_create`` inside ``bulk_inserts()``, written
+    with one ``bulk_create`` (one statement) outside it."""
+    if not instances:
+        return instances
+    pending = _pending.get()
+    if pending is None:
+        type(instances[0]).objects.bulk_create(instances)
+    else:
+        pending.setdefault(type(instances[0]), []).extend(instances)
+    return instances
+
+
 @contextmanager
 def bulk_inserts() -> Iterator[None]:
     """Gather inserts; write them when the block ends normally, drop them if it raises."""

@@ -20,4 +20,10 @@ app.conf.beat_schedule = {
         "task": "aftersales.tasks.notifications_flush",
         "schedule": 60.0,
     },
+    # Hourly, so each run deletes about an hour's worth of records rather than a day's at once.
+    "idempotency-records-purge": {
+        "task": "aftersales.tasks.idempotency_records_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }

@@ -17,6 +17,13 @@ class CustomerIntakeSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    wechat_openid = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("The customer's OpenID for the merchant's WeChat official account, for WeChat messages."),
+    )
     tier = serializers.ChoiceField(choices=Customer.Tier.choices, required=False)
 
     def validate_phone(self, value: str) -> str:
@@ -83,6 +90,7 @@ class OrderIntakeSerializer(serializers.Serializer):
                 name=data["customer"]["name"],
                 email=data["customer"]["email"],
                 phone=data["customer"]["phone"],
+                wechat_openid=data["customer"]["wechat_openid"].strip(),
                 tier=data["customer"].get("tier"),
             ),
             lines=[OrderLineInput(**line) for line in data["lines"]],

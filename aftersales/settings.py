@@ -271,3 +271,11 @@ DEADLINE_MAX_ATTEMPTS = env.int("DEADLINE_MAX_ATTEMPTS", default=5)
 # An agent may grant refunds up to this much on one return (in the merchant's currency, CNY by
 # default); supervisors and merchant admins have no limit.
 REFUND_AGENT_LIMIT = env.str("REFUND_AGENT_LIMIT", default="2000.00")
+
+# --- Integrations -------------------------------------------------------------------------------
+# Idempotency-Key answers are replayed for this many days, then purged by beat. The effects they
+# guarded stay keyed by names derived from the key, so a retry after that still acts once.
+IDEMPOTENCY_RECORD_DAYS = env.int("IDEMPOTENCY_RECORD_DAYS", default=7)
+# Webhook URLs may not point at loopback, private, link-local, reserved or multicast addresses
+# (nor at names that resolve to them), checked when an endpoint is saved and again at each send.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)

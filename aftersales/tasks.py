@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from aftersales.services import deadlines, notifications
+from aftersales.services import deadlines, idempotency, notifications
 
 
 @shared_task(ignore_result=True)
@@ -27,3 +27,9 @@ def notifications_flush() -> int:
 def deadlines_sweep() -> int:
     """Beat: fire every due timer. Safe to run on several workers at once."""
     return deadlines.deadlines_sweep().handled
+
+
+@shared_task(ignore_result=True)
+def idempotency_records_purge() -> int:
+    """Beat: forget Idempotency-Key answers older than ``IDEMPOTENCY_RECORD_DAYS``."""
+    return idempotency.idempotency_records_purge()

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from returns.views import dashboard as returns_dashboard
+from returns.views import dashboard_refunds as returns_dashboard_refunds
 from returns.views import reports as returns_reports
 from tickets.views import dashboard
 
@@ -66,5 +67,8 @@ urlpatterns = [
     path("returns/<str:number>/refunds/<int:refund_id>/retry/", returns_dashboard.refund_retry, name="refund_retry"),
     path(
         "returns/<str:number>/refunds/<int:refund_id>/confirm/", returns_dashboard.refund_confirm, name="refund_confirm"
+    ),
+    path(
+        "returns/<str:number>/refunds/<int:refund_id>/void/", returns_dashboard_refunds.refund_void, name="refund_void"
     ),
 ]

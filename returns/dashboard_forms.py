@@ -248,6 +248,22 @@ class ConfirmPayoutForm(ReturnActionForm):
     reference = forms.CharField(label=_("Back-office payout reference"), max_length=REFERENCE_MAX_LENGTH)
 
 
+class VoidRefundForm(forms.Form):
+    """One per refund on the page, so each gets ids of its own."""
+
+    reason = forms.CharField(
+        label=_("Why void it (staff only)"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the refund is voided.")},
+    )
+
+    def __init__(self, *args, refund_id: int, **kwargs):
+        kwargs.setdefault("auto_id", f"void_{refund_id}_%s")
+        super().__init__(*args, **kwargs)
+        self.refund_id = refund_id
+
+
 class EscalationDecisionForm(ReturnActionForm):
     """A supervisor's final word on an escalated return."""
 

@@ -22,6 +22,7 @@ from returns.models import (
     Refund,
     RefundExecution,
     RefundLine,
+    RefundState,
     ReplacementShipment,
     ReplacementState,
     Resolution,
@@ -407,6 +408,8 @@ class ReturnLedger:
         """Units of each return line already refunded or replaced, as ``_settled_units`` counts them."""
         settled: dict[int, int] = {}
         for refund in self.refunds:
+            if refund.state == RefundState.VOIDED:
+                continue
             for line in refund.lines.all():
                 settled[line.return_line_id] = settled.get(line.return_line_id, 0) + line.quantity
         for replacement in self.replacements:
@@ -428,7 +431,7 @@ def return_ledger(*, return_request: ReturnRequest) -> ReturnLedger:
         return ReturnLedger(refunds=[], replacements=[])
     refunds = list(
         Refund.objects.filter(merchant_id=return_request.merchant_id, return_request_id=return_request.pk)
-        .select_related("execution", "granted_by")
+        .select_related("execution", "granted_by", "voided_by")
         .prefetch_related(Prefetch("lines", queryset=RefundLine.objects.order_by("order_line_id")))
         .order_by("id")
     )
@@ -485,9 +488,9 @@ def settle_defaults(
     order = return_request.order
     shipping_left = Decimal("0.00")
     if order.shipping_amount > 0:
-        refunded = Refund.objects.filter(merchant_id=order.merchant_id, return_request__order_id=order.pk).aggregate(
-            total=Sum("shipping_amount")
-        )["total"] or Decimal("0.00")
+        refunded = Refund.objects.filter(merchant_id=order.merchant_id, return_request__order_id=order.pk).exclude(
+            state=RefundState.VOIDED
+        ).aggregate(total=Sum("shipping_amount"))["total"] or Decimal("0.00")
         shipping_left = max(order.shipping_amount - refunded, Decimal("0.00"))
     merchants_fault = return_request.reason.responsibility == Responsibility.MERCHANT
     return SettleDefaults(

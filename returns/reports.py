@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Merchant, OrderLine
@@ -32,7 +32,7 @@ ONE_DECIMAL = Decimal("0.1")
 STAGES = (
     ("return_approved", _("Approved")),
     ("return_in_transit", _("Shipped back")),
-    ("return_received", _("Received")),
+    ("return_received", pgettext_lazy("return status", "Received")),
     ("return_inspected", _("Inspected")),
     ("return_completed", _("Completed")),
 )

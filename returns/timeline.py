@@ -33,6 +33,7 @@ RETURN_VERB_LABELS = {
     "refund_paid": _("paid the refund"),
     "refund_failed": _("the refund payment failed"),
     "refund_retried": _("retried the refund payment"),
+    "refund_voided": _("withdrew a refund that had not been paid"),
     "store_credit_granted": _("granted store credit"),
     "replacement_shipped": _("shipped the replacement"),
 }

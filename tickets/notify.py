@@ -6,8 +6,9 @@ Each writes outbox rows in the caller's transaction (``notification_queue``); no
 from django.conf import settings
 from django.urls import reverse
 
-from aftersales.models import Notification, User
-from aftersales.services.notifications import notification_queue
+from aftersales.models import Customer, Merchant, Notification, User
+from aftersales.models.tenancy import CUSTOMER_CHANNELS
+from aftersales.services.notifications import notification_queue, notifications_queue
 from tickets.models import Ticket
 
 
@@ -15,7 +16,25 @@ def customer_language(ticket: Ticket) -> str:
     return ticket.customer.language or ticket.merchant.default_language
 
 
+def customer_deliveries(customer: Customer, merchant: Merchant) -> list[tuple[str, str]]:
+    """``(channel, recipient)`` for each channel the merchant has on and the customer has an
+    address for: e-mail, SMS to the phone, WeChat to the OpenID. Reads no row."""
+    addresses = {
+        Notification.Channel.EMAIL: customer.email,
+        Notification.Channel.SMS: customer.phone,
+        Notification.Channel.WECHAT: customer.wechat_openid,
+    }
+    enabled = set(merchant.customer_channels or ())
+    return [
+        (channel.value, addresses[channel])
+        for channel in CUSTOMER_CHANNELS
+        if channel.value in enabled and addresses[channel]
+    ]
+
+
 def notify_customer(ticket: Ticket, template: str, extra: dict | None = None) -> None:
+    """Tell the customer on every channel they can be reached on (``customer_deliveries``): one
+    row per channel, all written in one statement."""
     customer = ticket.customer
     context = {
         "customer_name": customer.name,
@@ -25,16 +44,9 @@ def notify_customer(ticket: Ticket, template: str, extra: dict | None = None) ->
         "portal_url": settings.SITE_URL + reverse("portal:home", kwargs={"merchant_slug": ticket.merchant.slug}),
         **(extra or {}),
     }
-    if customer.email:
-        channel, recipient = Notification.Channel.EMAIL, customer.email
-    elif customer.phone:
-        channel, recipient = Notification.Channel.SMS, customer.phone
-    else:
-        return
-    notification_queue(
+    notifications_queue(
         merchant=ticket.merchant,
-        channel=channel,
-        recipient=recipient,
+        deliveries=customer_deliveries(customer, ticket.merchant),
         template=template,
         context=context,
         language=customer_language(ticket),

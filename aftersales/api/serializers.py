@@ -17,7 +17,7 @@ class StoreOutputSerializer(serializers.ModelSerializer):
 class CustomerOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "name", "email", "phone", "tier", "language", "created_at", "updated_at"]
+        fields = ["id", "name", "email", "phone", "wechat_openid", "tier", "language", "created_at", "updated_at"]
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
@@ -67,7 +67,7 @@ class OrderStoreSerializer(serializers.ModelSerializer):
 class OrderCustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "name", "email", "phone", "tier"]
+        fields = ["id", "name", "email", "phone", "wechat_openid", "tier"]
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):

@@ -133,6 +133,7 @@ def ensure_customers(merchants: list[BenchMerchant], per_merchant: int) -> int:
         "name": ("'Bench customer ' || s", []),
         "email": ("%s || s || %s", [CUSTOMER_EMAIL_PREFIX, CUSTOMER_EMAIL_DOMAIN]),
         "phone": ("''", []),
+        "wechat_openid": ("''", []),
         "tier": ("CASE WHEN s %% 20 = 0 THEN %s ELSE %s END", [Customer.Tier.VIP, Customer.Tier.REGULAR]),
         "language": ("''", []),
     }

@@ -17,6 +17,12 @@ class Customer(MerchantOwnedModel):
     name = models.CharField(_("name"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164, e.g. +8613800138000"))
+    wechat_openid = models.CharField(
+        _("WeChat OpenID"),
+        max_length=64,
+        blank=True,
+        help_text=_("The customer's OpenID for the merchant's WeChat official account, for WeChat messages."),
+    )
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.REGULAR)
     language = models.CharField(_("language"), max_length=10, blank=True)
 

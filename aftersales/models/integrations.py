@@ -1,7 +1,9 @@
 """What integrations lean on: replayable API answers (``Idempotency-Key``) and outgoing webhooks."""
 
 import secrets
+import socket
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,18 @@ class IdempotencyRecord(MerchantOwnedModel):
 
     def __str__(self):
         return f"{self.key} → {self.endpoint} ({self.response_status or '…'})"
+
+
+# Why a webhook address is refused, in the words of the error (``aftersales.outbound.address_kind``).
+ADDRESS_KINDS = {
+    "unspecified": _("unspecified"),
+    "loopback": _("loopback"),
+    "link-local": _("link-local"),
+    "multicast": _("multicast"),
+    "private": _("private"),
+    "reserved": _("reserved"),
+    "non-public": _("non-public"),
+}
 
 
 def new_webhook_secret() -> str:
@@ -79,6 +93,25 @@ class WebhookEndpoint(MerchantOwnedModel):
 
     def __str__(self):
         return self.url
+
+    def clean(self):
+        super().clean()
+        from aftersales.outbound import AddressRefused, check_url
+
+        try:
+            check_url(self.url or "")
+        except AddressRefused as refused:
+            words = {"host": refused.host, "address": refused.address, "kind": ADDRESS_KINDS[refused.kind]}
+            if refused.host == refused.address:
+                message = _("Webhooks are sent to public addresses only, and %(address)s is not one (%(kind)s).")
+            else:
+                message = _(
+                    "Webhooks are sent to public addresses only, and %(host)s resolves to %(address)s, "
+                    "which is not one (%(kind)s)."
+                )
+            raise ValidationError({"url": message % words}) from None
+        except (socket.gaierror, ValueError):
+            pass  # a name that does not resolve (yet), or no URL: each delivery checks it again
 
     def wants(self, event: str) -> bool:
         return not self.events or event in self.events

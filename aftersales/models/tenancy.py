@@ -3,10 +3,27 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .base import MerchantOwnedModel, TimeStampedModel
+from .notifications import Notification
+
+# The channels a customer can be told on (webhooks are for integrations, not customers).
+CUSTOMER_CHANNELS = (Notification.Channel.EMAIL, Notification.Channel.SMS, Notification.Channel.WECHAT)
+
+
+def default_customer_channels() -> list[str]:
+    return [Notification.Channel.EMAIL.value, Notification.Channel.SMS.value]
+
+
+def validate_customer_channels(value) -> None:
+    if not isinstance(value, list) or any(channel not in CUSTOMER_CHANNELS for channel in value):
+        raise ValidationError(
+            _("Pick channels among: %(channels)s.") % {"channels": ", ".join(c.value for c in CUSTOMER_CHANNELS)},
+            code="invalid_channels",
+        )
 
 
 class User(AbstractUser):
@@ -30,6 +47,13 @@ class Merchant(TimeStampedModel):
         _("default language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
     )
     support_email = models.EmailField(_("support e-mail"), blank=True)
+    customer_channels = models.JSONField(
+        _("customer channels"),
+        default=default_customer_channels,
+        blank=True,
+        validators=[validate_customer_channels],
+        help_text=_("How customers are told of each step, on each channel they have an address for."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -4,9 +4,16 @@ from aftersales.models import Customer, Merchant
 
 
 def customer_get_or_create(
-    *, merchant: Merchant, email: str = "", phone: str = "", name: str = "", tier: str | None = None
+    *,
+    merchant: Merchant,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    tier: str | None = None,
+    wechat_openid: str = "",
 ) -> Customer:
     """Find the merchant's customer by e-mail, then by phone; create one if neither is known.
+    A WeChat OpenID given is kept (the shop's latest word on it replaces an older one).
 
     Two requests for the same new customer race on the unique constraints: the loser's insert
     fails inside a savepoint and it reads the winner's row.
@@ -19,7 +26,9 @@ def customer_get_or_create(
         if customer is None and phone:
             customer = Customer.objects.filter(merchant=merchant, phone=phone).first()
         if customer is not None:
-            return _customer_fill_blanks(customer, email=email, phone=phone, name=name, tier=tier)
+            return _customer_fill_blanks(
+                customer, email=email, phone=phone, name=name, tier=tier, wechat_openid=wechat_openid
+            )
         try:
             with transaction.atomic():
                 return Customer.objects.create(
@@ -28,6 +37,7 @@ def customer_get_or_create(
                     phone=phone,
                     name=name,
                     tier=tier or Customer.Tier.REGULAR,
+                    wechat_openid=wechat_openid,
                 )
         except IntegrityError:
             if attempt:
@@ -35,7 +45,9 @@ def customer_get_or_create(
     raise AssertionError("unreachable")
 
 
-def _customer_fill_blanks(customer: Customer, *, email: str, phone: str, name: str, tier: str | None) -> Customer:
+def _customer_fill_blanks(
+    customer: Customer, *, email: str, phone: str, name: str, tier: str | None, wechat_openid: str = ""
+) -> Customer:
     changed = []
     if (
         email
@@ -57,6 +69,9 @@ def _customer_fill_blanks(customer: Customer, *, email: str, phone: str, name: s
     if tier and tier != customer.tier:
         customer.tier = tier
         changed.append("tier")
+    if wechat_openid and wechat_openid != customer.wechat_openid:
+        customer.wechat_openid = wechat_openid
+        changed.append("wechat_openid")
     if changed:
         customer.save(update_fields=[*changed, "updated_at"])
     return customer

@@ -7,6 +7,7 @@ up by the periodic flush, so the record of what must be sent is PostgreSQL, not 
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -21,6 +22,7 @@ from aftersales import bulk
 from aftersales.models import Merchant, Notification
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
 from aftersales.notifications.rendering import render_notification
+from aftersales.outbound import AddressRefused, GuardedHTTPHandler, GuardedHTTPSHandler, check_url
 
 logger = logging.getLogger("aftersales.notifications")
 
@@ -75,7 +77,6 @@ def notification_queue(
     recipient_user=None,
 ) -> Notification:
     """Write an outbox row and ask a worker to send it once the caller's transaction commits."""
-    batch = _batch.get()
     notification = bulk.insert(
         Notification(
             merchant=merchant,
@@ -89,13 +90,58 @@ def notification_queue(
             next_attempt_at=timezone.now(),
         )
     )
-    if batch is not None:
-        batch.append(notification)
-    elif not _dispatch_deferred.get():
-        from aftersales.tasks import notification_send
-
-        transaction.on_commit(lambda: notification_send.delay(notification.pk))
+    _dispatch_after_commit([notification])
     return notification
+
+
+def notifications_queue(
+    *,
+    merchant: Merchant,
+    deliveries: Sequence[tuple[str, str]],
+    template: str,
+    context: dict,
+    language: str | None = None,
+    ticket=None,
+) -> list[Notification]:
+    """One message on several channels: a row per ``(channel, recipient)``, written in one
+    statement and handed to the worker as one task at commit. Nothing is written for none."""
+    if not deliveries:
+        return []
+    now = timezone.now()
+    language = language or merchant.default_language
+    notifications = bulk.insert_many(
+        [
+            Notification(
+                merchant=merchant,
+                channel=channel,
+                recipient=recipient,
+                template=template,
+                context=context,
+                language=language,
+                ticket=ticket,
+                next_attempt_at=now,
+            )
+            for channel, recipient in deliveries
+        ]
+    )
+    _dispatch_after_commit(notifications)
+    return notifications
+
+
+def _dispatch_after_commit(notifications: list[Notification]) -> None:
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(notifications)
+        return
+    if _dispatch_deferred.get():
+        return
+    from aftersales.tasks import notification_send, notifications_send_many
+
+    # The keys are read at commit: inside ``bulk_inserts()`` the rows get them when the block ends.
+    if len(notifications) == 1:
+        transaction.on_commit(lambda: notification_send.delay(notifications[0].pk))
+    else:
+        transaction.on_commit(lambda: notifications_send_many.delay([n.pk for n in notifications]))
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -113,6 +159,13 @@ def notification_send(*, notification_id: int) -> Notification | None:
     notification = Notification.objects.select_related("merchant").get(pk=notification_id)
     try:
         _deliver(notification)
+    except AddressRefused as refused:
+        # Retrying would be refused again: park it at once, saying why, for an operator to see.
+        logger.warning("notification %s parked: %s", notification.pk, refused)
+        notification.last_error = f"{type(refused).__name__}: {refused}"[:2000]
+        notification.state = Notification.State.FAILED
+        notification.save(update_fields=["state", "last_error", "updated_at"])
+        return notification
     except Exception as exc:  # noqa: BLE001 — any failure of a backend is retried, then parked
         logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -141,7 +194,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_webhook_opener = urllib.request.build_opener(_NoRedirect)
+# Connects only to public addresses unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES (aftersales.outbound).
+_webhook_opener = urllib.request.build_opener(_NoRedirect, GuardedHTTPHandler, GuardedHTTPSHandler)
 
 
 def _deliver_webhook(notification: Notification) -> None:
@@ -161,6 +215,8 @@ def _deliver_webhook(notification: Notification) -> None:
     ).first()
     if endpoint is None:
         raise LookupError(f"no active webhook endpoint at {notification.recipient}")
+    # Before anything is sent: the name may resolve elsewhere than when the endpoint was saved.
+    check_url(notification.recipient)
     body = webhook_body(notification.context)
     request = urllib.request.Request(
         notification.recipient,

@@ -22,6 +22,7 @@ class CustomerInput:
     email: str = ""
     phone: str = ""
     tier: str | None = None
+    wechat_openid: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def order_upsert(*, merchant: Merchant, data: OrderInput) -> OrderUpsertResult:
             phone=data.customer.phone,
             name=data.customer.name,
             tier=data.customer.tier,
+            wechat_openid=data.customer.wechat_openid,
         )
         order, created = _order_lock_or_create(merchant=merchant, store=store, customer=customer, data=data)
         if not created:

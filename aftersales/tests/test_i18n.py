@@ -382,7 +382,7 @@ def test_the_status_e_mail_names_the_status_in_the_customers_language_not_the_ag
         ticket_change_status(ticket=ticket, actor=agent, status=TicketStatus.RESOLVED)
 
     # Then the queued e-mail carries the Chinese label and renders in Chinese
-    notification = Notification.objects.get(ticket=ticket, template="ticket_status")
+    notification = Notification.objects.get(ticket=ticket, template="ticket_status", channel="email")
     assert notification.language == "zh-hans"
     assert notification.context["status"] == "已解决"
     rendered = render_notification(notification.template, notification.context, notification.language)

@@ -173,6 +173,8 @@ class RefundOutputSerializer(serializers.ModelSerializer):
             "currency",
             "reason",
             "paid_at",
+            "voided_at",
+            "void_reason",
             "created_at",
             "lines",
             "execution",
@@ -330,6 +332,10 @@ class RefundInputSerializer(serializers.Serializer):
         help_text=_("Absent: the policy decides (refunded when the reason is the merchant's fault)."),
         **MONEY,
     )
+
+
+class RefundVoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text=_("Why the refund is withdrawn (staff only)."))
 
 
 class RefundOriginalInputSerializer(RefundInputSerializer):

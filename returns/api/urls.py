@@ -24,4 +24,7 @@ urlpatterns = [
         views.CarrierClaimWithdrawApi.as_view(),
         name="carrier-claim-withdraw",
     ),
+    path(
+        "returns/<str:number>/refunds/<int:refund_id>/void/", views.RefundVoidApi.as_view(), name="return-refund-void"
+    ),
 ]

@@ -35,6 +35,7 @@ from returns.api.serializers import (
     ExchangeInputSerializer,
     RefundInputSerializer,
     RefundOriginalInputSerializer,
+    RefundVoidInputSerializer,
     ReturnApproveInputSerializer,
     ReturnCreateInputSerializer,
     ReturnDetailOutputSerializer,
@@ -576,3 +577,30 @@ class CarrierClaimWithdrawApi(CarrierClaimActionApi):
 
     def act(self, request, claim, data):
         services.carrier_claim_withdraw(claim=claim, actor=request_actor(request), note=data["note"])
+
+
+# --- withdrawing a refund -------------------------------------------------------------------------
+
+
+class RefundVoidApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Void a refund that has not been paid"),
+        description=_(
+            "For a supervisor or merchant admin (an API key acts as an agent unless its integration "
+            "user is given a supervisor's role). Refused with 409 once the refund is paid or while a "
+            "payment call is in flight. Its units and amount can then be refunded again; a return that "
+            "needed action because of it goes back to settling. Voiding a voided refund changes nothing."
+        ),
+        request=RefundVoidInputSerializer,
+        responses={200: ReturnDetailOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, refund_id: int):
+        return_request = _return_or_404(request, number)
+        refund = next((refund for refund in return_request.refunds.all() if refund.pk == refund_id), None)
+        if refund is None:
+            raise Http404
+        serializer = RefundVoidInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.refund_void(refund=refund, actor=request_actor(request), reason=serializer.validated_data["reason"])
+        return Response(_return_detail(request, number))

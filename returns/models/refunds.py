@@ -10,6 +10,7 @@ under the line's lock, and the constraints here are the last guard of what one r
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
@@ -70,6 +71,8 @@ class RefundState(models.TextChoices):
     GRANTED = "granted", _("Granted, not paid yet")
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Payment failed")
+    # Withdrawn before it was paid: its lines no longer count against what a line may refund.
+    VOIDED = "voided", _("Voided")
 
 
 class Refund(MerchantOwnedModel):
@@ -88,6 +91,11 @@ class Refund(MerchantOwnedModel):
     # Optional: the caller's key for the decision itself, so a replayed "grant" is one refund.
     grant_key = models.CharField(_("grant key"), max_length=100, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.TextField(_("why it was voided"), blank=True)
 
     class Meta:
         verbose_name = _("refund")
@@ -106,6 +114,11 @@ class Refund(MerchantOwnedModel):
                 | (~Q(state=RefundState.PAID) & Q(paid_at__isnull=True)),
                 name="refund_paid_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(state=RefundState.VOIDED, voided_at__isnull=False)
+                | (~Q(state=RefundState.VOIDED) & Q(voided_at__isnull=True)),
+                name="refund_voided_has_time",
+            ),
             models.UniqueConstraint(
                 fields=["merchant", "grant_key"], condition=~Q(grant_key=""), name="refund_unique_grant_key"
             ),
@@ -116,6 +129,33 @@ class Refund(MerchantOwnedModel):
 
     def __str__(self):
         return f"{self.amount} {self.currency} ({self.get_state_display()})"
+
+    def void_refusal(self, execution: "RefundExecution | None", now) -> str:
+        """Why this refund cannot be voided now (a code), or "" if it can: only a decision whose
+        money has not left — no successful payment, no call in flight or of unknown outcome."""
+        if self.state == RefundState.VOIDED:
+            return "refund_voided"
+        if self.state == RefundState.PAID or self.method != RefundMethod.ORIGINAL_PAYMENT:
+            return "refund_paid"  # store credit is paid the moment it is granted
+        if execution is None:
+            return ""
+        if execution.state == ExecutionState.SUCCEEDED:
+            return "refund_paid"
+        # An HTTP call was claimed and no answer recorded: in flight, or its worker died mid-call
+        # and the provider may have paid. A retry (same key) finds out; voiding would guess.
+        claimed = execution.attempts or (execution.lease_expires_at and execution.lease_expires_at > now)
+        if execution.state == ExecutionState.PENDING and execution.adapter != RefundAdapterName.MANUAL and claimed:
+            return "payment_in_flight"
+        return ""
+
+    @property
+    def is_voidable(self) -> bool:
+        """For pages: whether a supervisor may void it now (the service checks again under lock)."""
+        try:
+            execution = self.execution
+        except RefundExecution.DoesNotExist:
+            execution = None
+        return not self.void_refusal(execution, timezone.now())
 
 
 class RefundLine(TimeStampedModel):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
 
@@ -19,7 +20,8 @@ class ReturnStatus(models.TextChoices):
     ESCALATED = "escalated", _("Escalated to a supervisor")
     AWAITING_SHIPMENT = "awaiting_shipment", _("Awaiting shipment")
     IN_TRANSIT = "in_transit", _("In transit")
-    RECEIVED = "received", _("Received")
+    # Contexts: a ticket is "received" too (acknowledged); a return's parcel is received (in hand).
+    RECEIVED = "received", pgettext_lazy("return status", "Received")
     INSPECTED = "inspected", _("Inspected")
     SETTLING = "settling", _("Settling")
     ACTION_REQUIRED = "action_required", _("Action required")

@@ -103,7 +103,12 @@ def _check_agent_limit(membership: Membership | None, return_request: ReturnRequ
     if membership is None or membership.is_supervisor:
         return
     limit = Decimal(settings.REFUND_AGENT_LIMIT)
-    granted = Refund.objects.filter(return_request=return_request).aggregate(total=Sum("amount"))["total"] or ZERO
+    granted = (
+        Refund.objects.filter(return_request=return_request)
+        .exclude(state=RefundState.VOIDED)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
     if granted + amount > limit:
         raise PermissionRefused(
             _("Refunds above %(limit)s on one return need a supervisor.") % {"limit": limit},
@@ -136,6 +141,7 @@ def _settled_units(return_request: ReturnRequest) -> dict[int, int]:
     settled: dict[int, int] = {}
     refunded = (
         RefundLine.objects.filter(refund__return_request=return_request)
+        .exclude(refund__state=RefundState.VOIDED)
         .values("return_line_id")
         .annotate(units=Sum("quantity"))
     )
@@ -175,7 +181,7 @@ def _complete_if_settled(return_request: ReturnRequest, actor: User | None) -> b
     and, for an exchange, every unit is replaced or refunded."""
     if return_request.status != ReturnStatus.SETTLING:
         return False
-    refund_states = list(return_request.refunds.values_list("state", flat=True))
+    refund_states = list(return_request.refunds.exclude(state=RefundState.VOIDED).values_list("state", flat=True))
     replacements = return_request.replacements.exclude(state=ReplacementState.LOST).exists()
     if not refund_states and not replacements:
         return False
@@ -242,7 +248,10 @@ def _requested_allocations(
 
 def _shipping_refundable(order: Order) -> Decimal:
     refunded = (
-        Refund.objects.filter(return_request__order=order).aggregate(total=Sum("shipping_amount"))["total"] or ZERO
+        Refund.objects.filter(return_request__order=order)
+        .exclude(state=RefundState.VOIDED)
+        .aggregate(total=Sum("shipping_amount"))["total"]
+        or ZERO
     )
     return order.shipping_amount - refunded
 
@@ -291,6 +300,7 @@ def _grant(
     }
     refunded_amounts = dict(
         RefundLine.objects.filter(order_line_id__in=order_lines)
+        .exclude(refund__state=RefundState.VOIDED)
         .values("order_line_id")
         .annotate(total=Sum("amount"))
         .values_list("order_line_id", "total")
@@ -455,6 +465,8 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.method != RefundMethod.ORIGINAL_PAYMENT:
             raise InvalidInput(_("Store credit is paid when it is granted."), code="not_a_payment")
+        if refund.state == RefundState.VOIDED:
+            raise Conflict(_("This refund was voided; it is not paid."), code="refund_voided")
         execution = RefundExecution.objects.select_for_update().filter(refund=refund).first()
         if execution is None:
             key = key or uuid.uuid4().hex
@@ -612,6 +624,8 @@ def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference:
         _staff(actor, execution.merchant_id, REFUND_ROLES)
         if execution.adapter != RefundAdapterName.MANUAL:
             raise Conflict(_("This refund is paid by the payment gateway, not by hand."), code="not_manual")
+        if execution.refund.state == RefundState.VOIDED:
+            raise Conflict(_("This refund was voided; it is not paid."), code="refund_voided")
         if execution.state == ExecutionState.SUCCEEDED:
             if execution.provider_reference == reference:
                 return execution
@@ -626,6 +640,92 @@ def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference:
             actor=actor,
         )
     return execution
+
+
+# --- voiding -------------------------------------------------------------------------------------
+
+VOID_REFUSALS = {
+    "refund_paid": lambda: _("A paid refund cannot be voided."),
+    "payment_in_flight": lambda: _(
+        "A payment call for this refund is in flight or its answer never came; try the payment again "
+        "to learn how it ended before voiding it."
+    ),
+}
+
+
+def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
+    """Withdraw a refund decision whose money has not left (``Refund.void_refusal``), for a
+    supervisor or merchant admin, with a reason.
+
+    The refund becomes voided: its lines no longer count against what each order line may still
+    refund, nor its shipping against the order's; the units it counted in ``quantity_refunded`` are
+    given back under the order lines' locks. A return that needed action because of it goes back
+    to settling, so staff settle it again. Voiding a voided refund returns it as it is.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why the refund is voided."), code="reason_required", extra={"field": "reason"})
+    with transaction.atomic():
+        return_request = _lock_return(refund.return_request_id)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        membership = _staff(actor, return_request.merchant_id)
+        if not membership.is_supervisor:
+            raise PermissionRefused(_("Only a supervisor can void a refund."), code="supervisor_required")
+        execution = RefundExecution.objects.select_for_update().filter(refund=refund).first()
+        refusal = refund.void_refusal(execution, timezone.now())
+        if refusal == "refund_voided":
+            return refund
+        if refusal:
+            raise Conflict(VOID_REFUSALS[refusal](), code=refusal, extra={"refund": refund.pk})
+        lines = list(refund.lines.order_by("order_line_id"))
+        # The lock order of a grant: the order (for its shipping cap), then its lines by id.
+        if refund.shipping_amount > 0:
+            Order.objects.select_for_update().filter(pk=return_request.order_id).values_list("pk", flat=True).get()
+        list(
+            OrderLine.objects.select_for_update()
+            .filter(pk__in=[line.order_line_id for line in lines])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for line in lines:
+            if line.quantity:
+                OrderLine.objects.filter(pk=line.order_line_id).update(
+                    quantity_refunded=F("quantity_refunded") - line.quantity
+                )
+        previous_state = refund.state
+        refund.state = RefundState.VOIDED
+        refund.voided_at = timezone.now()
+        refund.voided_by = actor
+        refund.void_reason = reason
+        refund.save(update_fields=["state", "voided_at", "voided_by", "void_reason", "updated_at"])
+        ticket = return_request.ticket
+        event_append(
+            ticket,
+            "refund_voided",
+            actor_user=actor,
+            data={
+                "refund": refund.pk,
+                "amount": str(refund.amount),
+                "shipping": str(refund.shipping_amount),
+                "currency": refund.currency,
+                "previous_state": previous_state,
+                "reason": reason,
+                "lines": {
+                    str(line.order_line_id): {"units": line.quantity, "amount": str(line.amount)} for line in lines
+                },
+            },
+            public=True,
+        )
+        still_failed = return_request.refunds.filter(state=RefundState.FAILED).exists()
+        if return_request.status == ReturnStatus.ACTION_REQUIRED and not still_failed:
+            # The failure that needed action is withdrawn: settling again is the staff's move.
+            _move(return_request, ReturnStatus.SETTLING)
+            return_request.save(update_fields=["status", "updated_at"])
+            event_append(
+                ticket, "return_settling", actor_user=actor, data={"from": ReturnStatus.ACTION_REQUIRED}, public=True
+            )
+            ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
+    return refund
 
 
 # --- store credit -------------------------------------------------------------------------------

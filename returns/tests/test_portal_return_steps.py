@@ -114,8 +114,11 @@ def test_drop_off_then_tracking_moves_the_return_on_and_the_page_follows(signed_
     )
     event = public_events(approved, "return_shipping_chosen").get()
     assert event.actor_customer == order.customer
-    instructions = Notification.objects.get(template="return_ship_instructions")
-    assert (instructions.recipient, instructions.channel) == (order.customer.email, Notification.Channel.EMAIL)
+    instructions = Notification.objects.filter(template="return_ship_instructions")
+    assert sorted(instructions.values_list("channel", "recipient")) == [
+        (Notification.Channel.EMAIL, order.customer.email),
+        (Notification.Channel.SMS, order.customer.phone),
+    ]
     page = signed_in.get(ticket_url(approved.ticket)).content.decode()
     assert "Drop-off with a carrier" in page
     assert "Add your tracking number" in page
@@ -163,7 +166,7 @@ def test_home_pickup_keeps_the_slot_in_the_shops_time_zone(signed_in, approved):
         datetime(2026, 11, 22, 4, 0, tzinfo=UTC),
     )
     assert refreshed(approved).status == ReturnStatus.AWAITING_SHIPMENT
-    assert Notification.objects.filter(template="return_ship_instructions").count() == 1
+    assert Notification.objects.filter(template="return_ship_instructions").count() == 2  # e-mail and SMS
     page = signed_in.get(ticket_url(approved.ticket)).content.decode()
     assert "Home pickup" in page and "5 Lake Road, Hangzhou" in page
     assert "09:00–12:00" in page

@@ -51,12 +51,10 @@ def test_create_opens_a_numbered_case_with_its_first_message_event_and_acknowled
     assert events[0].message_id == message.pk
     attachment = Attachment.objects.get(ticket=ticket)
     assert (attachment.content_type, attachment.message_id, len(attachment.sha256)) == ("image/png", message.pk, 64)
-    notification = Notification.objects.get(ticket=ticket)
-    assert (notification.template, notification.recipient, notification.channel) == (
-        "ticket_created",
-        order.customer.email,
-        "email",
-    )
+    assert sorted(Notification.objects.filter(ticket=ticket).values_list("channel", "template", "recipient")) == [
+        ("email", "ticket_created", order.customer.email),
+        ("sms", "ticket_created", order.customer.phone),
+    ]
 
 
 def test_numbers_count_per_merchant_and_prefix(make_ticket, order):
@@ -167,7 +165,7 @@ def test_reply_opens_a_new_ticket_records_first_response_and_tells_the_customer(
     assert ticket.status == TicketStatus.OPEN
     assert ticket.first_responded_at is not None
     assert list(ticket.events.values_list("verb", flat=True)) == ["created", "reply", "status_changed"]
-    assert Notification.objects.filter(ticket=ticket, template="ticket_reply").count() == 1
+    assert Notification.objects.filter(ticket=ticket, template="ticket_reply").count() == 2  # e-mail and SMS
 
 
 def test_reply_can_hand_the_move_to_the_customer(make_ticket, agent):

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError, RateLimited
@@ -62,7 +62,9 @@ class PortalStatus:
 # The generic status in the customer's words: whose move it is, not the desk's jargon.
 PORTAL_STATUSES = {
     TicketStatus.NEW: PortalStatus(
-        gettext_lazy("Received"), gettext_lazy("We have your request and will get back to you soon."), "progress"
+        pgettext_lazy("ticket status", "Received"),
+        gettext_lazy("We have your request and will get back to you soon."),
+        "progress",
     ),
     TicketStatus.OPEN: PortalStatus(
         gettext_lazy("In progress"), gettext_lazy("Our team is working on your request."), "progress"

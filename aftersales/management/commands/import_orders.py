@@ -30,6 +30,7 @@ ORDER_COLUMNS = (
     "customer_name",
     "customer_email",
     "customer_phone",
+    "customer_wechat_openid",
 )
 LINE_COLUMNS = ("line_number", "sku", "product_name", "category", "quantity", "unit_price", "discount_amount")
 REQUIRED_COLUMNS = ("order_number", "placed_at", "line_number", "sku", "quantity", "unit_price")
@@ -46,7 +47,12 @@ ORDER_FIELD_COLUMNS = {
     "shipping_amount": "shipping_amount",
     "lines": "line_number",
 }
-CUSTOMER_FIELD_COLUMNS = {"name": "customer_name", "email": "customer_email", "phone": "customer_phone"}
+CUSTOMER_FIELD_COLUMNS = {
+    "name": "customer_name",
+    "email": "customer_email",
+    "phone": "customer_phone",
+    "wechat_openid": "customer_wechat_openid",
+}
 LINE_FIELD_COLUMNS = {"name": "product_name", "serial_numbers": "sku"}
 
 
@@ -200,7 +206,12 @@ def _payload(order: OrderRows, store_id: int) -> dict:
         "placed_at": head["placed_at"],
         "shipped_at": head["shipped_at"] or None,
         "delivered_at": head["delivered_at"] or None,
-        "customer": {"name": head["customer_name"], "email": head["customer_email"], "phone": head["customer_phone"]},
+        "customer": {
+            "name": head["customer_name"],
+            "email": head["customer_email"],
+            "phone": head["customer_phone"],
+            "wechat_openid": head["customer_wechat_openid"],
+        },
         "lines": [],
     }
     if head["shipping_amount"]:
