@@ -177,10 +177,14 @@ def test_a_parcel_lost_in_transit_is_settled_as_requested_and_the_carrier_claime
         "300.00",
         "SF says the parcel is lost at the depot.",
     )
-    # and the customer is told once, and the ERP hears of the move to settling
+    # and the customer is told once on each channel they have (e-mail and SMS by default), and the
+    # ERP hears of the move to settling
     told = Notification.objects.filter(ticket_id=return_request.ticket_id, template="return_parcel_lost")
-    assert told.count() - before_notifications == 1
-    assert told.get().recipient == world.customer.email
+    assert told.count() - before_notifications == 2
+    assert sorted(told.values_list("channel", "recipient")) == [
+        ("email", world.customer.email),
+        ("sms", world.customer.phone),
+    ]
     moves = [
         (row.context["data"]["return"]["previous_status"], row.context["data"]["return"]["status"])
         for row in Notification.objects.filter(ticket_id=return_request.ticket_id, channel="webhook").order_by("pk")
