@@ -1,11 +1,11 @@
-"""Where outgoing webhooks may go: public addresses only.
+"""Where outgoing calls may go (webhooks, a merchant's refund endpoint): public addresses only.
 
-A merchant types a webhook URL; without a guard, a URL (or a name that resolves) to loopback, a
+A merchant types a webhook or refund-endpoint URL; without a guard, a URL (or a name that resolves) to loopback, a
 private network or the cloud's metadata address (169.254.169.254) would make our worker call into
 our own network on their behalf. The address is checked when an endpoint is saved and again when
 each delivery is made, since a name's DNS can change between the two; the delivery then connects
 to the very addresses it checked (``GuardedHTTPHandler``), so a second lookup cannot swap them.
-``WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` turns the guard off (tests with a local receiver, or an
+``OUTBOUND_ALLOW_PRIVATE_ADDRESSES`` turns the guard off (tests with a local receiver, or an
 installation whose receivers live on its own network).
 """
 
@@ -26,13 +26,13 @@ class AddressRefused(ValueError):
         self.host, self.address, self.kind = host, address, kind
         shown = host if host == address else f"{host} ({address})"
         super().__init__(
-            f"refused to connect to {shown}: not a public address ({kind}); webhooks go to public "
-            "addresses only (WEBHOOK_ALLOW_PRIVATE_ADDRESSES is off)"
+            f"refused to connect to {shown}: not a public address ({kind}); outgoing calls go to public "
+            "addresses only (OUTBOUND_ALLOW_PRIVATE_ADDRESSES is off)"
         )
 
 
 def private_addresses_allowed() -> bool:
-    return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False))
+    return bool(getattr(settings, "OUTBOUND_ALLOW_PRIVATE_ADDRESSES", False))
 
 
 def address_kind(address: str) -> str | None:

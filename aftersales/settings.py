@@ -278,4 +278,4 @@ REFUND_AGENT_LIMIT = env.str("REFUND_AGENT_LIMIT", default="2000.00")
 IDEMPOTENCY_RECORD_DAYS = env.int("IDEMPOTENCY_RECORD_DAYS", default=7)
 # Webhook URLs may not point at loopback, private, link-local, reserved or multicast addresses
 # (nor at names that resolve to them), checked when an endpoint is saved and again at each send.
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = env.bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", default=False)

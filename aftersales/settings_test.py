@@ -27,4 +27,4 @@ STORAGES = {
 }
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
 # The webhook tests deliver to a receiver on 127.0.0.1; the guard's own tests turn this off.
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True

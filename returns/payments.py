@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
+from aftersales.outbound import GuardedHTTPHandler, GuardedHTTPSHandler
 from returns.models import ExecutionState, RefundAdapterName, RefundExecution, RefundGateway
 
 logger = logging.getLogger("returns.payments")
@@ -68,7 +69,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+# Connects only to public addresses unless OUTBOUND_ALLOW_PRIVATE_ADDRESSES (aftersales.outbound): a
+# refused address fails the call before anything is sent, so a retry after fixing it is safe.
+_opener = urllib.request.build_opener(_NoRedirects, GuardedHTTPHandler, GuardedHTTPSHandler)
 
 
 class HttpAdapter:

@@ -53,6 +53,22 @@ ADDRESS_KINDS = {
 }
 
 
+def public_url_required(url: str, *, field: str, literal: str, resolved: str) -> None:
+    """A ``ValidationError`` on ``field`` when ``url`` is, or resolves to, an address that is not
+    public (``aftersales.outbound``); ``literal`` and ``resolved`` say so for an address typed as
+    such and for a name that resolves to one."""
+    from aftersales.outbound import AddressRefused, check_url
+
+    try:
+        check_url(url or "")
+    except AddressRefused as refused:
+        words = {"host": refused.host, "address": refused.address, "kind": ADDRESS_KINDS[refused.kind]}
+        message = literal if refused.host == refused.address else resolved
+        raise ValidationError({field: message % words}) from None
+    except (socket.gaierror, ValueError):
+        pass  # a name that does not resolve (yet), or no URL: each call checks it again
+
+
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -96,22 +112,15 @@ class WebhookEndpoint(MerchantOwnedModel):
 
     def clean(self):
         super().clean()
-        from aftersales.outbound import AddressRefused, check_url
-
-        try:
-            check_url(self.url or "")
-        except AddressRefused as refused:
-            words = {"host": refused.host, "address": refused.address, "kind": ADDRESS_KINDS[refused.kind]}
-            if refused.host == refused.address:
-                message = _("Webhooks are sent to public addresses only, and %(address)s is not one (%(kind)s).")
-            else:
-                message = _(
-                    "Webhooks are sent to public addresses only, and %(host)s resolves to %(address)s, "
-                    "which is not one (%(kind)s)."
-                )
-            raise ValidationError({"url": message % words}) from None
-        except (socket.gaierror, ValueError):
-            pass  # a name that does not resolve (yet), or no URL: each delivery checks it again
+        public_url_required(
+            self.url,
+            field="url",
+            literal=_("Webhooks are sent to public addresses only, and %(address)s is not one (%(kind)s)."),
+            resolved=_(
+                "Webhooks are sent to public addresses only, and %(host)s resolves to %(address)s, "
+                "which is not one (%(kind)s)."
+            ),
+        )
 
     def wants(self, event: str) -> bool:
         return not self.events or event in self.events

@@ -194,7 +194,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-# Connects only to public addresses unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES (aftersales.outbound).
+# Connects only to public addresses unless OUTBOUND_ALLOW_PRIVATE_ADDRESSES (aftersales.outbound).
 _webhook_opener = urllib.request.build_opener(_NoRedirect, GuardedHTTPHandler, GuardedHTTPSHandler)
 
 

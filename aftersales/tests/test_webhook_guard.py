@@ -29,7 +29,7 @@ INTERNAL = [
 
 @pytest.fixture
 def guard_on(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
 
 
 @pytest.mark.parametrize(("url", "address", "kind"), INTERNAL)
@@ -65,7 +65,7 @@ def test_a_public_address_is_accepted(guard_on):
 
 
 def test_with_the_setting_on_an_internal_address_is_accepted(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
 
     WebhookEndpoint(merchant=MerchantFactory(), url="http://127.0.0.1:8000/hooks").full_clean()
     check_url("http://10.0.0.1/hooks")
@@ -109,7 +109,7 @@ def test_a_delivery_to_an_internal_address_is_parked_at_once_saying_why(guard_on
     notification.refresh_from_db()
     assert (notification.state, notification.attempts) == (Notification.State.FAILED, 1)
     assert notification.last_error.startswith(f"AddressRefused: refused to connect to {address}: not a public ")
-    assert "WEBHOOK_ALLOW_PRIVATE_ADDRESSES is off" in notification.last_error
+    assert "OUTBOUND_ALLOW_PRIVATE_ADDRESSES is off" in notification.last_error
     assert notification_send(notification_id=notification.pk) is None  # parked: never tried again
 
 
@@ -152,7 +152,7 @@ def test_the_connection_itself_refuses_an_internal_address(guard_on):
 
 
 def test_with_the_setting_on_a_local_receiver_is_delivered(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
     merchant = MerchantFactory()
     with Receiver() as receiver:
         WebhookEndpoint.objects.create(merchant=merchant, url=receiver.url)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
+from aftersales.models.integrations import public_url_required
 
 from .requests import ReturnLine, ReturnRequest
 
@@ -57,6 +58,19 @@ class RefundGateway(MerchantOwnedModel):
                 condition=Q(timeout_seconds__gte=1) & Q(timeout_seconds__lte=120), name="refundgateway_timeout_range"
             ),
         ]
+
+    def clean(self):
+        super().clean()
+        if self.adapter == RefundAdapterName.HTTP:
+            public_url_required(
+                self.endpoint_url,
+                field="endpoint_url",
+                literal=_("Refunds are sent to public addresses only, and %(address)s is not one (%(kind)s)."),
+                resolved=_(
+                    "Refunds are sent to public addresses only, and %(host)s resolves to %(address)s, "
+                    "which is not one (%(kind)s)."
+                ),
+            )
 
     def __str__(self):
         return f"{self.merchant} ({self.get_adapter_display()})"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused
 from aftersales.models import Membership
@@ -302,3 +303,45 @@ def test_store_credit_is_not_paid_through_an_adapter(setup):
 
     assert RefundExecution.objects.count() == 0
     assert Refund.objects.get().amount == Decimal("580.00")
+
+
+# --- only public addresses ------------------------------------------------------------------------
+
+
+def test_with_the_guard_on_a_refund_endpoint_on_loopback_gets_no_call_and_the_return_needs_action(
+    setup, received, settings
+):
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
+    with RefundEndpoint([(200, {"reference": "RF-1"}, 0)]) as endpoint:
+        http_gateway(setup["merchant"], endpoint.url)
+
+        return_request = return_request_settle(return_request=received, actor=setup["supervisor"])
+
+        assert endpoint.calls == []
+    execution = RefundExecution.objects.get()
+    assert return_request.status == ReturnStatus.ACTION_REQUIRED
+    assert execution.state == ExecutionState.FAILED
+    assert execution.error.startswith("The refund endpoint could not be reached: refused to connect to 127.0.0.1")
+    assert "loopback" in execution.error
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "Refunds are sent to public addresses only, and 169.254.169.254 is not one (link-local).",
+        ),
+        ("http://10.1.2.3/refunds", "Refunds are sent to public addresses only, and 10.1.2.3 is not one (private)."),
+    ],
+)
+def test_a_refund_gateway_on_an_internal_address_does_not_validate(setup, settings, url, message):
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
+    gateway = RefundGateway(merchant=setup["merchant"], adapter="http", endpoint_url=url)
+
+    with pytest.raises(ValidationError) as refused:
+        gateway.full_clean()
+
+    assert refused.value.message_dict["endpoint_url"] == [message]
+    # The manual adapter calls nothing: whatever URL is left there is not checked.
+    RefundGateway(merchant=setup["merchant"], adapter="manual", endpoint_url=url).full_clean()
