@@ -30,4 +30,5 @@ RETURN_VERB_LABELS = {
     "refund_retried": _("retried the refund payment"),
     "store_credit_granted": _("granted store credit"),
     "replacement_shipped": _("shipped the replacement"),
+    "exchange_difference_paid": _("confirmed the customer paid the exchange's price difference"),
 }

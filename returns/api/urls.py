@@ -14,5 +14,10 @@ urlpatterns = [
     path("returns/<str:number>/refund/", views.ReturnRefundApi.as_view(), name="return-refund"),
     path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
     path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),
+    path(
+        "returns/<str:number>/exchange-difference/paid/",
+        views.ReturnExchangeDifferencePaidApi.as_view(),
+        name="return-exchange-difference-paid",
+    ),
     path("returns/<str:number>/cancel/", views.ReturnCancelApi.as_view(), name="return-cancel"),
 ]

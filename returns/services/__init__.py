@@ -18,6 +18,8 @@ from .logistics import (
     return_tracking_add,
 )
 from .refunds import (
+    exchange_difference_confirm_paid,
+    exchange_difference_refund_pay,
     exchange_ship,
     refund_confirm_manual,
     refund_execute,
@@ -37,6 +39,8 @@ from .rules import quick_refund_eligible, risk_review_reasons
 __all__ = [
     "BulkOutcome",
     "LineInspection",
+    "exchange_difference_confirm_paid",
+    "exchange_difference_refund_pay",
     "exchange_ship",
     "quick_refund_eligible",
     "refund_confirm_manual",
