@@ -218,10 +218,26 @@ class CustomerAdmin(BigTableAdmin):
 
 @admin.register(Product)
 class ProductAdmin(BigTableAdmin):
-    list_display = ("sku", "name", "category", "returnable", "warranty_months", "serialized", "merchant")
-    list_filter = ("returnable", "serialized", "merchant")
+    list_display = (
+        "sku",
+        "name",
+        "category",
+        "variant_group",
+        "price",
+        "is_active",
+        "returnable",
+        "warranty_months",
+        "serialized",
+        "merchant",
+    )
+    list_filter = ("is_active", "returnable", "serialized", "merchant")
     list_select_related = ("merchant",)
-    search_fields = ("=sku", "name", "category")
+    search_fields = ("=sku", "=variant_group", "name", "category")
+    fieldsets = (
+        (None, {"fields": ("merchant", "sku", "name", "category", "price", "is_active")}),
+        (_("Variants"), {"fields": ("variant_group", "variant_attributes", "variant_position")}),
+        (_("After-sales"), {"fields": ("returnable", "warranty_months", "serialized")}),
+    )
 
 
 class OrderLineInline(admin.TabularInline):

@@ -55,6 +55,7 @@ from returns.models import (
 from returns.policy import active_rules, line_terms
 from returns.services import (
     LineInspection,
+    exchange_difference_confirm_paid,
     exchange_ship,
     refund_confirm_manual,
     return_pickup_book,
@@ -158,6 +159,25 @@ CATALOGUE = (
     ("AC-KNIFE", "Folding Knife 折叠刀", "accessories", "199.00", False, 12, False),
     ("AC-GIFT", "Gift Card ¥500 礼品卡", "gift cards", "500.00", False, 0, False),
 )
+
+# The other sizes (and, for the fleece, colours) of the apparel and footwear sold, so that an
+# exchange in the portal offers them: {catalogue SKU: (attribute, (code, value, price change), …)}
+# in their natural order. The catalogue item is the variant whose code is its SKU's own
+# ("M", "42", …); each other variant's SKU is the catalogue SKU and its code.
+VARIANT_RUNS = {
+    "JK-HARD-M": ("size", "M", (("S", "S", 0), ("M", "M", 0), ("L", "L", 0), ("XL", "XL", 0), ("XXL", "XXL", 100))),
+    "JK-HARD-W": ("size", "M", (("XS", "XS", 0), ("S", "S", 0), ("M", "M", 0), ("L", "L", 0), ("XL", "XL", 0))),
+    "JK-DOWN": ("size", "M", (("S", "S", 0), ("M", "M", 0), ("L", "L", 0), ("XL", "XL", 100), ("XXL", "XXL", 200))),
+    "JK-FLEECE": (
+        "colour",
+        "GRY",
+        (("GRY", "Grey 灰色", 0), ("RED", "Red, last season 红色（过季）", -80), ("NVY", "Navy 藏青", 0)),
+    ),
+    "BL-MERINO-TOP": ("size", "M", (("S", "S", 0), ("M", "M", 0), ("L", "L", 0), ("XL", "XL", 0))),
+    "FW-HIKE": ("size", "42", tuple((str(size), str(size), 0 if size < 45 else 60) for size in range(38, 47))),
+    "FW-TRAIL": ("size", "42", tuple((str(size), str(size), 0 if size < 43 else 50) for size in range(38, 47))),
+    "FW-SANDAL": ("size", "41", tuple((str(size), str(size), 0) for size in range(36, 46))),
+}
 
 SURNAMES = (
     ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"), ("黄", "huang"),
@@ -627,7 +647,7 @@ class _DemoBuilder:
             .select_related("customer", "merchant")
             .order_by("-delivered_at", "-id")
         )
-        first = None
+        first = returnable = None
         for order in orders[:50]:
             first = first or order
             if reason is None or order.return_requests.exists():
@@ -637,8 +657,11 @@ class _DemoBuilder:
                     policy=policy, rules=rules, line=line, reason=reason, customer=order.customer, now=timezone.now()
                 )
                 if terms.eligible and line.product.returnable:
-                    return order
-        return first
+                    # Best of all, one with an item that comes in other sizes: an exchange shows them.
+                    if line.product.variant_group:
+                        return order
+                    returnable = returnable or order
+        return returnable or first
 
     def tenant(self, merchant: Merchant, *, stores, staff, teams, catalogue, supervisor: str) -> _Tenant:
         users = self.staff(merchant, staff)
@@ -700,19 +723,34 @@ class _DemoBuilder:
         return team
 
     def products(self, merchant: Merchant, catalogue) -> list[tuple[Product, Decimal]]:
+        """The catalogue, each item at its price; the items that come in sizes or colours with
+        their other variants (not sold in the history, offered in exchange)."""
         products = []
         for sku, name, category, price, returnable, warranty, serialized in catalogue:
-            product, _created = Product.objects.update_or_create(
-                merchant=merchant,
-                sku=sku,
-                defaults={
-                    "name": name,
-                    "category": category,
-                    "returnable": returnable,
-                    "warranty_months": warranty,
-                    "serialized": serialized,
-                },
-            )
+            defaults = {
+                "name": name,
+                "category": category,
+                "price": Decimal(price),
+                "returnable": returnable,
+                "warranty_months": warranty,
+                "serialized": serialized,
+            }
+            attribute, own_code, run = VARIANT_RUNS.get(sku, ("", "", ()))
+            for position, (code, value, change) in enumerate(run):
+                variant_fields = {
+                    "variant_group": sku,
+                    "variant_attributes": {attribute: value},
+                    "variant_position": position,
+                }
+                if code == own_code:
+                    defaults.update(variant_fields)
+                else:
+                    Product.objects.update_or_create(
+                        merchant=merchant,
+                        sku=f"{sku}-{code}",
+                        defaults={**defaults, **variant_fields, "price": Decimal(price) + change},
+                    )
+            product, _created = Product.objects.update_or_create(merchant=merchant, sku=sku, defaults=defaults)
             products.append((product, Decimal(price)))
         return products
 
@@ -1100,7 +1138,24 @@ class _ReturnStory:
                 resolution=resolution,
                 note=RETURN_NOTES[language][reason.code],
                 files=files,
+                exchange_products=self.next_variant(line) if resolution == Resolution.EXCHANGE else None,
             )
+
+    def next_variant(self, line: OrderLine) -> dict[int, Product]:
+        """An exchange of an item that comes in sizes asks for the next one up (or the one before
+        the largest), the way a customer swaps a size that runs small."""
+        group = line.product.variant_group
+        if not group:
+            return {}
+        run = list(
+            Product.objects.filter(merchant=self.merchant, variant_group=group, is_active=True)
+            .exclude(price__isnull=True)
+            .order_by("variant_position", "sku")
+        )
+        index = next((i for i, product in enumerate(run) if product.pk == line.product_id), None)
+        if index is None or len(run) < 2:
+            return {}
+        return {line.pk: run[index + 1] if index + 1 < len(run) else run[index - 1]}
 
     def language(self, return_request: ReturnRequest) -> str:
         return "en" if return_request.customer.language == "en" else "zh-hans"
@@ -1181,6 +1236,9 @@ class _ReturnStory:
 
     def step_finish(self, return_request):
         if return_request.resolution == Resolution.EXCHANGE:
+            if return_request.exchange_difference_unpaid:
+                reference = f"PAY{self.rng.randrange(10**9, 10**10)}"
+                exchange_difference_confirm_paid(return_request=return_request, actor=self.agent, reference=reference)
             carrier, prefix = self.rng.choice(RETURN_CARRIERS)
             tracking = f"{prefix}{self.rng.randrange(10**11, 10**12)}"
             exchange_ship(

@@ -53,6 +53,35 @@ class OrderLineIntakeSerializer(serializers.Serializer):
     serial_numbers = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list, max_length=1000
     )
+    # The product's catalogue data, for a product intake creates (or that lacks it): the variant
+    # group its sizes and colours share, its attributes, and its current selling price.
+    variant_group = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("The style code shared by every size and colour of the item."),
+    )
+    variant_attributes = serializers.DictField(
+        child=serializers.CharField(max_length=100, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text=_('What sets this variant apart, e.g. {"size": "M", "colour": "red"}.'),
+    )
+    product_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("The product's current selling price; the line's own price is unit_price."),
+    )
+
+    def validate_variant_attributes(self, value: dict) -> dict:
+        if len(value) > 10:
+            raise serializers.ValidationError(_("At most 10 attributes."))
+        return value
 
 
 class OrderIntakeSerializer(serializers.Serializer):

@@ -62,6 +62,11 @@ urlpatterns = [
     path("returns/<str:number>/store-credit/", returns_dashboard.return_store_credit, name="return_store_credit"),
     path("returns/<str:number>/exchange/", returns_dashboard.return_exchange_ship, name="return_exchange_ship"),
     path(
+        "returns/<str:number>/exchange/difference-paid/",
+        returns_dashboard.return_exchange_difference_paid,
+        name="return_exchange_difference_paid",
+    ),
+    path(
         "returns/<str:number>/escalation/", returns_dashboard.return_decide_escalation, name="return_decide_escalation"
     ),
     path("returns/<str:number>/refunds/<int:refund_id>/retry/", returns_dashboard.refund_retry, name="refund_retry"),

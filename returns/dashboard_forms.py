@@ -91,8 +91,11 @@ class TrackingForm(ReturnActionForm):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=MAX_TRACKING_LENGTH)
 
 
-class ExchangeShipForm(TrackingForm):
-    id_prefix = "exchange"
+class ExchangeDifferencePaidForm(ReturnActionForm):
+    """Staff's word that the customer paid the price difference of the variants they asked for."""
+
+    id_prefix = "difference"
+    reference = forms.CharField(label=_("Payment reference"), max_length=REFERENCE_MAX_LENGTH)
 
 
 class PickupForm(ReturnActionForm):
@@ -121,6 +124,49 @@ class LineFieldsForm(ReturnActionForm):
 
     def line_fields(self, line: ReturnLine, names: tuple[str, ...]) -> list:
         return [self[f"{name}_{line.pk}"] for name in names]
+
+
+class ExchangeShipForm(LineFieldsForm, TrackingForm):
+    """The replacement parcel: carrier and number, and per line the units and the SKU sent,
+    prefilled with the units still held and the variant the customer asked for. Left as they
+    are, every unit still held is sent as asked."""
+
+    id_prefix = "exchange"
+
+    def __init__(self, *args, units_left: dict[int, int] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        units_left = units_left or {}
+        for line in self.lines:
+            self.fields[f"units_{line.pk}"] = forms.IntegerField(
+                label=_("Units"), min_value=0, max_value=line.quantity, required=False, initial=units_left.get(line.pk)
+            )
+            self.fields[f"sku_{line.pk}"] = forms.CharField(
+                label=_("SKU sent"),
+                required=False,
+                max_length=100,
+                initial=line.exchange_sku or line.order_line.sku,
+            )
+
+    def rows(self):
+        return [(line, self[f"units_{line.pk}"], self[f"sku_{line.pk}"]) for line in self.lines]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and self.replacements() == []:
+            raise forms.ValidationError(_("Send at least one unit."))
+        return data
+
+    def replacements(self) -> list[tuple] | None:
+        """``[(order line, units, sku)]`` for the lines given units; None (every unit still held,
+        as asked) when no line was given any."""
+        data = self.cleaned_data
+        if all(data.get(f"units_{line.pk}") is None for line in self.lines):
+            return None
+        return [
+            (line.order_line, data[f"units_{line.pk}"], data.get(f"sku_{line.pk}") or "")
+            for line in self.lines
+            if data.get(f"units_{line.pk}")
+        ]
 
 
 class ReceiveForm(LineFieldsForm):

@@ -34,6 +34,7 @@ from returns.models import (
     ReturnStatus,
 )
 from returns.services.refunds import settleable_units
+from returns.variants import difference_totals, paid_per_unit, variant_label
 from tickets.models import Attachment, Ticket, TicketKind
 from tickets.selectors import tickets_visible_to
 
@@ -188,7 +189,7 @@ def return_queue_page(
 def return_by_number(*, membership: Membership, number: str) -> ReturnRequest | None:
     """The return of the ticket numbered ``number``, with its lines, or None if this staff member
     may not see it (another merchant's, a technician, no such number)."""
-    lines = ReturnLine.objects.select_related("order_line__product", "inspection").order_by("id")
+    lines = ReturnLine.objects.select_related("order_line__product", "inspection", "exchange_product").order_by("id")
     return (
         returns_visible_to(membership)
         .select_related("ticket", "customer", "order", "order__store", "reason")
@@ -497,6 +498,55 @@ def settle_defaults(
         lines=shown,
         shipping_refundable=shipping_left,
         shipping_default=shipping_left if merchants_fault else Decimal("0.00"),
+    )
+
+
+@dataclass(frozen=True)
+class ExchangeLineShown:
+    """What the customer asked to receive for one line, and its price difference."""
+
+    line: ReturnLine
+    variant_label: str  # "" for the same item again
+    paid_per_unit: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.line.price_difference
+
+
+@dataclass(frozen=True)
+class ExchangeShown:
+    lines: list[ExchangeLineShown]
+    due: Decimal  # owed by the customer for dearer variants, paid before the replacement ships
+    refunded: Decimal  # what cheaper variants give back, refunded as their replacements ship
+    paid_at: datetime | None
+    reference: str
+
+    @property
+    def unpaid(self) -> bool:
+        return self.due > 0 and self.paid_at is None
+
+
+def exchange_shown(*, return_request: ReturnRequest, lines: list[ReturnLineShown]) -> ExchangeShown | None:
+    """The exchange's wishes (lines prefetched with their variant by ``return_by_number``), or None
+    for a return that is not an exchange."""
+    if return_request.resolution != Resolution.EXCHANGE:
+        return None
+    shown = [
+        ExchangeLineShown(
+            line=item.line,
+            variant_label=variant_label(item.line.exchange_product) if item.line.exchange_product else "",
+            paid_per_unit=paid_per_unit(item.line.order_line),
+        )
+        for item in lines
+    ]
+    _due, refunded = difference_totals(item.difference for item in shown)
+    return ExchangeShown(
+        lines=shown,
+        due=return_request.exchange_difference_due,
+        refunded=refunded,
+        paid_at=return_request.exchange_difference_paid_at,
+        reference=return_request.exchange_difference_reference,
     )
 
 

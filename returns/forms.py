@@ -12,10 +12,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from returns.models import Resolution, ReturnReason, ShippingMethod
-from returns.selectors import LineReturnTerms, OrderReturnTerms
+from returns.selectors import LineReturnTerms, OrderReturnTerms, exchange_variants_for
+from returns.variants import ExchangeVariant
 from tickets.forms_portal import FILE_ERROR_CODES, MultipleFileField
 
 QUANTITY_PREFIX = "quantity_"
+VARIANT_PREFIX = "variant_"
 
 
 def reason_choices(reasons: list[ReturnReason]) -> list:
@@ -50,6 +52,8 @@ class LineRow:
     field: forms.BoundField
     opens_for_some_reason: bool  # not returnable as such, but e.g. if it is faulty
     latest_last_day: date | None  # the latest last day any reason gives, when later than ``offer``'s
+    variant_field: forms.BoundField  # what an exchange sends instead: another size or colour
+    variants: list[ExchangeVariant]
 
     @property
     def returnable(self) -> bool:
@@ -73,7 +77,7 @@ class ReturnStartForm(forms.Form):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("For an exchange, tell us the size or colour you would like instead."),
+        help_text=_("For an exchange, pick the size or colour you would like next to each item."),
     )
 
     def __init__(self, *args, order_terms: OrderReturnTerms, reasons: list[ReturnReason], **kwargs):
@@ -96,6 +100,13 @@ class ReturnStartForm(forms.Form):
                         "class": "quantity-input",
                     }
                 ),
+            )
+            # Read only for an exchange; its choices are the line's variants, known when the page
+            # renders (``for_page``) or an exchange is checked, never for other submissions.
+            self.fields[f"{VARIANT_PREFIX}{offer.line.pk}"] = forms.IntegerField(
+                label=_("For an exchange, send me"),
+                required=False,
+                widget=forms.Select(attrs={"class": "variant-select"}),
             )
         # Validation takes any resolution and says in ``clean`` which ones the chosen items and
         # reason allow; the page offers only those some reason allows (``offers``).
@@ -124,9 +135,21 @@ class ReturnStartForm(forms.Form):
             latest_last_day=latest_last_day,
         )
 
+    @cached_property
+    def variants(self) -> dict[int, list[ExchangeVariant]]:
+        """Per line, the variants an exchange may send instead (one query for every line)."""
+        return exchange_variants_for(merchant=self.order_terms.merchant, lines=self.order_terms.lines)
+
     def for_page(self) -> "ReturnStartForm":
-        """Narrow the resolution buttons to what some reason allows, before the page renders."""
+        """Narrow the resolution buttons to what some reason allows, and offer each line's
+        variants, before the page renders."""
         self.fields["resolution"].choices = self.offers.resolutions
+        currency = self.order_terms.order.currency
+        for offer in self.default_offers:
+            self.fields[f"{VARIANT_PREFIX}{offer.line.pk}"].widget.choices = [
+                ("", gettext("The same item again")),
+                *((variant.product.pk, variant.choice_label(currency)) for variant in self.variants[offer.line.pk]),
+            ]
         return self
 
     @property
@@ -138,9 +161,16 @@ class ReturnStartForm(forms.Form):
                 field=self[f"{QUANTITY_PREFIX}{offer.line.pk}"],
                 opens_for_some_reason=offers.opens_for_some_reason[offer.line.pk],
                 latest_last_day=offers.latest_last_day[offer.line.pk],
+                variant_field=self[f"{VARIANT_PREFIX}{offer.line.pk}"],
+                variants=self.variants[offer.line.pk],
             )
             for offer in self.default_offers
         ]
+
+    @property
+    def offers_variants(self) -> bool:
+        """Some line comes in other sizes or colours an exchange could send."""
+        return any(self.variants.values())
 
     @property
     def anything_returnable(self) -> bool:
@@ -195,8 +225,33 @@ class ReturnStartForm(forms.Form):
                 message = gettext("These items cannot be resolved the same way; send a request for each.")
             self.add_error("resolution", message)
             return cleaned
+        exchange = self._exchange_variants(chosen) if resolution == Resolution.EXCHANGE else {}
+        if exchange is None:
+            return cleaned
         cleaned["chosen"] = chosen
+        cleaned["exchange_variants"] = exchange
         return cleaned
+
+    def _exchange_variants(self, chosen) -> dict[int, ExchangeVariant] | None:
+        """The variant picked for each chosen line of an exchange (a line left on "the same item"
+        is not named); None when a pick is not one offered. Reads the variants only if some line
+        has a pick, so an exchange of the same items costs no query more than a refund."""
+        picks = {
+            offer.line.pk: self.cleaned_data.get(f"{VARIANT_PREFIX}{offer.line.pk}") for offer, _quantity in chosen
+        }
+        picks = {pk: product_pk for pk, product_pk in picks.items() if product_pk is not None}
+        if not picks:
+            return {}
+        found = {}
+        for line_pk, product_pk in picks.items():
+            variant = next((v for v in self.variants[line_pk] if v.product.pk == product_pk), None)
+            if variant is None:
+                self.add_error(
+                    f"{VARIANT_PREFIX}{line_pk}", gettext("Pick one of the sizes or colours offered for this item.")
+                )
+            else:
+                found[line_pk] = variant
+        return found if len(found) == len(picks) else None
 
     def draft(self) -> dict:
         """The submitted values, as text, to carry to the review step in the session."""

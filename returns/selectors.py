@@ -1,6 +1,7 @@
 """Reads of returns that pages, the API and tasks share. Each starts from a merchant, or from a row
 already read through one (a verified order, a ticket the session may see)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from aftersales.models import Customer, Merchant, Order, OrderLine
+from aftersales.models import Customer, Merchant, Order, OrderLine, Product
 from returns.dashboard_selectors import returns_visible_to
 from returns.models import (
     CarrierClaim,
@@ -29,6 +30,7 @@ from returns.policy import LineTerms, active_rules, line_terms
 # The refund per unit is computed where the return is created; the estimate the customer sees
 # before confirming must be that very figure, so it comes from the same function.
 from returns.services.requests import _unit_refund
+from returns.variants import ExchangeVariant, price_difference_per_unit
 from tickets.models import Ticket, TicketEvent
 
 CENT = Decimal("0.01")
@@ -152,21 +154,57 @@ def refund_estimates(*, chosen: list[tuple[LineReturnTerms, int]]) -> list[Refun
     ]
 
 
+# --- exchanging for another variant ---------------------------------------------------------------
+
+
+def exchange_variants_for(*, merchant: Merchant, lines: Sequence[OrderLine]) -> dict[int, list[ExchangeVariant]]:
+    """Per order line: the other variants of its product a customer may exchange it for — the
+    merchant's products on sale in the same variant group, with a price — in their natural order,
+    each with the price difference per unit against what was paid for one unit of the line.
+
+    One query for all the lines (none when no line's product has a variant group). The lines come
+    with their product and their order; a line of an order paid in another currency than the
+    merchant's prices is offered nothing, as the difference could not be told."""
+    offered = {line.pk: [] for line in lines}
+    comparable = [line for line in lines if line.product.variant_group and line.order.currency == merchant.currency]
+    if not comparable:
+        return offered
+    products = list(
+        Product.objects.filter(
+            merchant=merchant,
+            variant_group__in={line.product.variant_group for line in comparable},
+            is_active=True,
+            price__isnull=False,
+        ).order_by("variant_group", "variant_position", "sku", "id")
+    )
+    for line in comparable:
+        offered[line.pk] = [
+            ExchangeVariant(
+                line=line, product=product, difference_per_unit=price_difference_per_unit(line, product.price)
+            )
+            for product in products
+            if product.variant_group == line.product.variant_group and product.pk != line.product_id
+        ]
+    return offered
+
+
 # --- a return as its ticket page shows it ---------------------------------------------------------
 
 
 def return_request_of_ticket(*, ticket: Ticket) -> ReturnRequest | None:
-    """The return behind a case, with its reason and its lines' order lines: two queries."""
+    """The return behind a case, with its reason and its lines' order lines (and the variant an
+    exchange asked for): two queries."""
+    lines = ReturnLine.objects.select_related("order_line", "exchange_product").order_by("id")
     return (
         ReturnRequest.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
         .select_related("reason")
-        .prefetch_related(Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line").order_by("id")))
+        .prefetch_related(Prefetch("lines", queryset=lines))
         .first()
     )
 
 
 # The settlement's public steps are named for what they settle, not for the return.
-SETTLEMENT_VERBS = ("refund_paid", "store_credit_granted", "replacement_shipped")
+SETTLEMENT_VERBS = ("refund_paid", "store_credit_granted", "replacement_shipped", "exchange_difference_paid")
 
 
 def return_steps_public(*, return_request: ReturnRequest) -> list[TicketEvent]:

@@ -36,4 +36,5 @@ RETURN_VERB_LABELS = {
     "refund_voided": _("withdrew a refund that had not been paid"),
     "store_credit_granted": _("granted store credit"),
     "replacement_shipped": _("shipped the replacement"),
+    "exchange_difference_paid": _("confirmed the customer paid the exchange's price difference"),
 }

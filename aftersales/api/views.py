@@ -263,6 +263,9 @@ class CustomerDetailApi(MerchantApiView):
 class ProductFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", help_text=_("The exact SKU."))
     category = django_filters.CharFilter(field_name="category", help_text=_("The exact category."))
+    variant_group = django_filters.CharFilter(
+        field_name="variant_group", help_text=_("The exact variant group: every size and colour of one item.")
+    )
 
     class Meta:
         model = Product

@@ -45,6 +45,28 @@ class Product(MerchantOwnedModel):
     name = models.CharField(_("name"), max_length=300)
     category = models.CharField(_("category"), max_length=100, blank=True)
     variant_attributes = models.JSONField(_("variant attributes"), default=dict, blank=True)
+    # The style (parent) code that the sizes and colours of one item share: the variants a
+    # customer may exchange one of them for.
+    variant_group = models.CharField(
+        _("variant group"),
+        max_length=100,
+        blank=True,
+        help_text=_("The style code shared by the sizes and colours of one item."),
+    )
+    variant_position = models.PositiveSmallIntegerField(
+        _("position among its variants"), default=0, help_text=_("Sizes in their natural order: S before M before L.")
+    )
+    price = models.DecimalField(
+        _("price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The current selling price, in the merchant's currency."),
+    )
+    is_active = models.BooleanField(
+        _("on sale"), default=True, help_text=_("Offered to customers, for example as an exchange.")
+    )
     returnable = models.BooleanField(_("returnable"), default=True)
     warranty_months = models.PositiveSmallIntegerField(_("warranty (months)"), default=0)
     serialized = models.BooleanField(_("serialized"), default=False, help_text=_("Each unit carries a serial number."))
@@ -52,7 +74,17 @@ class Product(MerchantOwnedModel):
     class Meta:
         verbose_name = _("product")
         verbose_name_plural = _("products")
-        constraints = [models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_sku")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_sku"),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0), name="product_price_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["merchant", "variant_group"], condition=~Q(variant_group=""), name="product_variant_group"
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.sku})"

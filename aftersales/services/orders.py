@@ -35,6 +35,9 @@ class OrderLineInput:
     discount_amount: Decimal = Decimal("0")
     category: str = ""
     serial_numbers: list[str] = field(default_factory=list)
+    variant_group: str = ""
+    variant_attributes: dict[str, str] = field(default_factory=dict)
+    product_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,27 @@ def _order_sync_lines(*, order: Order, lines: list[OrderLineInput]) -> None:
 def _products_for(merchant: Merchant, lines: list[OrderLineInput]) -> dict[str, Product]:
     products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in={line.sku for line in lines})}
     for line in lines:
+        # The merchant edits products in their catalogue; intake only fills what is missing.
+        missing = {
+            "variant_group": line.variant_group.strip(),
+            "variant_attributes": line.variant_attributes,
+            "price": line.product_price,
+        }
         if line.sku not in products:
-            # The merchant edits products in their catalogue; intake only fills what is missing.
             products[line.sku], _created = Product.objects.get_or_create(
-                merchant=merchant, sku=line.sku, defaults={"name": line.name or line.sku, "category": line.category}
+                merchant=merchant,
+                sku=line.sku,
+                defaults={"name": line.name or line.sku, "category": line.category, **missing},
             )
+            continue
+        product = products[line.sku]
+        filled = [
+            name
+            for name, value in missing.items()
+            if value not in ("", {}, None) and getattr(product, name) in ("", {}, None)
+        ]
+        if filled:
+            for name in filled:
+                setattr(product, name, missing[name])
+            product.save(update_fields=[*filled, "updated_at"])
     return products

@@ -65,9 +65,18 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
             "escalated_at",
             "quick_refund_at",
             "completed_at",
+            "exchange_difference_due",
+            "exchange_difference_paid_at",
+            "exchange_difference_reference",
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "exchange_difference_due": {
+                "help_text": _("An exchange for dearer variants: what the customer pays before the replacement ships.")
+            },
+            "exchange_difference_paid_at": {"help_text": _("When staff confirmed the difference was paid.")},
+        }
 
 
 class ReturnLineInspectionOutputSerializer(serializers.ModelSerializer):
@@ -82,6 +91,17 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="order_line.sku", read_only=True)
     name = serializers.CharField(source="order_line.name", read_only=True)
     refund_amount = serializers.DecimalField(read_only=True, **MONEY)
+    exchange_product = serializers.IntegerField(
+        source="exchange_product_id",
+        read_only=True,
+        allow_null=True,
+        help_text=_("An exchange: the product (another variant) asked for instead; null for the same item."),
+    )
+    price_difference = serializers.DecimalField(
+        read_only=True,
+        help_text=_("For every unit of the line: positive, the customer pays it; negative, it is refunded."),
+        **MONEY,
+    )
     terms = serializers.SerializerMethodField(help_text=_("The terms that applied to this line when submitted."))
     inspection = serializers.SerializerMethodField()
 
@@ -100,6 +120,11 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
             "quantity_received",
             "quantity_accepted",
             "quantity_rejected",
+            "exchange_product",
+            "exchange_sku",
+            "exchange_unit_price",
+            "price_difference_per_unit",
+            "price_difference",
             "terms",
             "inspection",
         ]
@@ -189,9 +214,11 @@ class RefundOutputSerializer(serializers.ModelSerializer):
 class ReplacementOutputSerializer(serializers.ModelSerializer):
     order_line = serializers.IntegerField(source="order_line_id", read_only=True)
 
+    product = serializers.IntegerField(source="product_id", read_only=True, allow_null=True)
+
     class Meta:
         model = ReplacementShipment
-        fields = ["id", "order_line", "sku", "quantity", "carrier", "tracking_number", "state", "shipped_at"]
+        fields = ["id", "order_line", "sku", "product", "quantity", "carrier", "tracking_number", "state", "shipped_at"]
 
 
 class CarrierClaimOutputSerializer(serializers.ModelSerializer):
@@ -259,6 +286,16 @@ class ReturnDetailOutputSerializer(ReturnOutputSerializer):
 class ReturnCreateLineSerializer(serializers.Serializer):
     order_line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
     quantity = serializers.IntegerField(min_value=1)
+    exchange_sku = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text=_(
+            "An exchange only: the SKU of another variant of the item (size, colour) to send instead, "
+            "one of the merchant's products on sale in the same variant group. Empty: the same item."
+        ),
+    )
 
 
 class ReturnCreateInputSerializer(serializers.Serializer):
@@ -348,7 +385,11 @@ class ExchangeLineInputSerializer(serializers.Serializer):
     order_line = serializers.IntegerField(min_value=1, help_text=_("The order line's id."))
     quantity = serializers.IntegerField(min_value=1)
     sku = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=100, help_text=_("Empty: the SKU ordered.")
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text=_("Empty: the variant the customer asked for, else the SKU ordered."),
     )
 
 
@@ -359,7 +400,7 @@ class ExchangeInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         max_length=200,
-        help_text=_("Absent: every unit the return still holds, same SKU."),
+        help_text=_("Absent: every unit the return still holds, as the customer asked."),
     )
     carrier = serializers.CharField(max_length=50)
     tracking_number = serializers.CharField(max_length=64)
@@ -385,4 +426,10 @@ class CarrierClaimRejectInputSerializer(serializers.Serializer):
 class CarrierClaimWithdrawInputSerializer(serializers.Serializer):
     note = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=2000, help_text=_("Where the parcel turned up.")
+    )
+
+
+class ExchangeDifferencePaidInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(
+        max_length=200, help_text=_("The reference of the customer's payment (back office, payment link, …).")
     )

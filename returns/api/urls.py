@@ -14,6 +14,11 @@ urlpatterns = [
     path("returns/<str:number>/refund/", views.ReturnRefundApi.as_view(), name="return-refund"),
     path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
     path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),
+    path(
+        "returns/<str:number>/exchange-difference/paid/",
+        views.ReturnExchangeDifferencePaidApi.as_view(),
+        name="return-exchange-difference-paid",
+    ),
     path("returns/<str:number>/cancel/", views.ReturnCancelApi.as_view(), name="return-cancel"),
     path("returns/<str:number>/lost/", views.ReturnLostApi.as_view(), name="return-lost"),
     path("carrier-claims/", views.CarrierClaimListApi.as_view(), name="carrier-claim-list"),

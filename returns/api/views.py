@@ -1,6 +1,6 @@
 """The returns API: open a return for an order, list and read returns, and one endpoint per staff
-action (approve, reject, receive, inspect, refund, store credit, exchange, cancel, parcel lost);
-the carrier claims of lost parcels, listed and decided.
+action (approve, reject, receive, inspect, refund, store credit, exchange and its price difference,
+cancel, parcel lost); the carrier claims of lost parcels, listed and decided.
 
 Every read starts from ``returns_for_api`` (the API key's merchant, or what the staff member of the
 session may see): another merchant's return is a 404 and never in a list. Every write goes
@@ -25,13 +25,14 @@ from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
 from aftersales.models import Merchant, Order, OrderLine
-from aftersales.selectors import order_lines_of, orders_of
+from aftersales.selectors import order_lines_of, orders_of, products_of
 from returns import services
 from returns.api.serializers import (
     CarrierClaimOutputSerializer,
     CarrierClaimRejectInputSerializer,
     CarrierClaimSettleInputSerializer,
     CarrierClaimWithdrawInputSerializer,
+    ExchangeDifferencePaidInputSerializer,
     ExchangeInputSerializer,
     RefundInputSerializer,
     RefundOriginalInputSerializer,
@@ -164,6 +165,7 @@ class ReturnListCreateApi(MerchantListApiView):
             note=data["note"],
             channel=TicketChannel.API,
             created_by=request_actor(request),
+            exchange_products=_exchange_products(merchant, data["lines"]),
         )
         return Response(_return_detail(request, return_request.ticket.number), status=status.HTTP_201_CREATED)
 
@@ -173,6 +175,23 @@ def _order_of(merchant: Merchant, order_id: int) -> Order:
     if order is None:
         raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
     return order
+
+
+def _exchange_products(merchant: Merchant, rows: list[dict]) -> dict:
+    """``{order line id: product}`` for the lines naming an ``exchange_sku``, read in one query from
+    the merchant's products: another merchant's SKU is as unknown as one that does not exist."""
+    skus = {row["order_line"]: row["exchange_sku"].strip() for row in rows if row["exchange_sku"].strip()}
+    if not skus:
+        return {}
+    products = {product.sku: product for product in products_of(merchant).filter(sku__in=set(skus.values()))}
+    unknown = sorted(sku for sku in set(skus.values()) if sku not in products)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown SKU: %(skus)s.") % {"skus": ", ".join(unknown)},
+            code="unknown_sku",
+            extra={"field": "lines", "skus": unknown},
+        )
+    return {line_pk: products[sku] for line_pk, sku in skus.items()}
 
 
 def _order_lines_by_id(order: Order, line_ids: list[int], *, field: str) -> dict[int, OrderLine]:
@@ -312,6 +331,26 @@ class ReturnLostApi(ReturnActionApi):
         )
 
 
+class ReturnExchangeDifferencePaidApi(ReturnActionApi):
+    input_serializer_class = ExchangeDifferencePaidInputSerializer
+
+    @_action_schema(
+        _("Confirm an exchange's price difference is paid"),
+        ExchangeDifferencePaidInputSerializer,
+        _(
+            "The customer asked for dearer variants and paid the difference outside this system; the "
+            "replacement may ship once this is confirmed. The same reference again changes nothing."
+        ),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.exchange_difference_confirm_paid(
+            return_request=return_request, actor=request_actor(request), reference=data["reference"]
+        )
+
+
 class ReturnCancelApi(ReturnActionApi):
     input_serializer_class = serializers.Serializer  # no body
 
@@ -440,20 +479,31 @@ class ReturnExchangeApi(ReturnMoneyApi):
     @_money_schema(
         _("Ship a replacement"),
         ExchangeInputSerializer,
-        _("Records the replacement parcel for the units of the return (an exchange)."),
+        _(
+            "Records the replacement parcel for the units of the return (an exchange): by default the "
+            "variant the customer asked for. Refused while the customer owes a price difference "
+            "(exchange_difference_unpaid); a cheaper variant's difference is refunded through the "
+            "merchant's payment adapter, under an idempotency key derived from the request's."
+        ),
     )
     def post(self, request, number: str):
         return super().post(request, number)
 
     def settle(self, request, call, return_request, actor, data):
+        # As for a refund: the parcel, the difference refund's grant and the record of the call
+        # commit together; the payment call is made after, with no transaction open.
         with transaction.atomic():
-            services.exchange_ship(
+            shipments = services.exchange_ship(
                 return_request=return_request,
                 actor=actor,
                 lines=_money_lines(return_request, data["lines"], "sku"),
                 carrier=data["carrier"],
                 tracking_number=data["tracking_number"],
+                pay_difference=False,
             )
+            call.hold()
+        services.exchange_difference_refund_pay(shipments=shipments, idempotency_key=call.derived("pay"))
+        with transaction.atomic():
             return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
 
 

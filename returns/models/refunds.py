@@ -308,6 +308,8 @@ class ReplacementShipment(MerchantOwnedModel):
     return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="replacements")
     order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="replacements")
     sku = models.CharField(_("SKU sent"), max_length=100)
+    # The product sent, when the SKU is one of the merchant's (the variant wished for, by default).
+    product = models.ForeignKey("aftersales.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     quantity = models.PositiveIntegerField(_("units"))
     carrier = models.CharField(_("carrier"), max_length=50)
     tracking_number = models.CharField(_("tracking number"), max_length=64)

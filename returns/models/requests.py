@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -72,12 +73,32 @@ class ReturnRequest(MerchantOwnedModel):
     review_reasons = models.JSONField(_("why it needs review"), default=list, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     quick_refund_at = models.DateTimeField(_("quick refund started"), null=True, blank=True)
+    # An exchange for dearer variants: what the customer owes on top, fixed at submission, and
+    # staff's word that it was paid (the replacement ships only then).
+    exchange_difference_due = models.DecimalField(
+        _("price difference due"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    exchange_difference_paid_at = models.DateTimeField(_("price difference paid"), null=True, blank=True)
+    exchange_difference_reference = models.CharField(
+        _("price difference payment reference"), max_length=200, blank=True
+    )
+    exchange_difference_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("return request")
         verbose_name_plural = _("return requests")
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ReturnStatus.values), name="returnrequest_status_valid"),
+            models.CheckConstraint(
+                condition=Q(exchange_difference_due__gte=0), name="returnrequest_difference_due_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(exchange_difference_paid_at__isnull=True)
+                | (Q(exchange_difference_due__gt=0) & ~Q(exchange_difference_reference="")),
+                name="returnrequest_difference_paid_has_reference",
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "status", "-submitted_at"], name="returnrequest_queue"),
@@ -96,6 +117,15 @@ class ReturnRequest(MerchantOwnedModel):
         the postage on the merchant (their fault, or a rule that says so), the merchant pays it."""
         return any(term.get("return_shipping_paid_by") == "merchant" for term in (self.terms or {}).values())
 
+    @property
+    def exchange_difference_unpaid(self) -> bool:
+        """The customer still owes the price difference of the variants they asked for."""
+        return (
+            self.resolution == Resolution.EXCHANGE
+            and self.exchange_difference_due > 0
+            and self.exchange_difference_paid_at is None
+        )
+
 
 class ReturnLine(TimeStampedModel):
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
@@ -107,12 +137,41 @@ class ReturnLine(TimeStampedModel):
     quantity_received = models.PositiveIntegerField(_("received"), default=0)
     quantity_accepted = models.PositiveIntegerField(_("accepted"), default=0)
     quantity_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # An exchange for another variant of the item (another size or colour), as the customer asked
+    # for it, and its price then; none: the same item again.
+    exchange_product = models.ForeignKey(
+        "aftersales.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    exchange_sku = models.CharField(_("SKU wished for"), max_length=100, blank=True)
+    exchange_unit_price = models.DecimalField(
+        _("price of the variant wished for"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # Per unit, against what was paid for one: positive, the customer pays it; negative, the
+    # shop refunds it.
+    price_difference_per_unit = models.DecimalField(
+        _("price difference per unit"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("return line")
         verbose_name_plural = _("return lines")
         ordering = ["return_request_id", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(exchange_product__isnull=True)
+                    & Q(exchange_sku="")
+                    & Q(exchange_unit_price__isnull=True)
+                    & Q(price_difference_per_unit__isnull=True)
+                )
+                | (
+                    Q(exchange_product__isnull=False)
+                    & ~Q(exchange_sku="")
+                    & Q(exchange_unit_price__gte=0)
+                    & Q(price_difference_per_unit__isnull=False)
+                ),
+                name="returnline_exchange_wish_whole",
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="returnline_quantity_positive"),
             models.UniqueConstraint(fields=["return_request", "order_line"], name="returnline_unique_order_line"),
             models.CheckConstraint(condition=Q(unit_refund_amount__gte=0), name="returnline_refund_not_negative"),
@@ -131,3 +190,8 @@ class ReturnLine(TimeStampedModel):
     @property
     def refund_amount(self) -> Decimal:
         return self.unit_refund_amount * self.quantity
+
+    @property
+    def price_difference(self) -> Decimal:
+        """The price difference of every unit of the line: positive, owed by the customer."""
+        return (self.price_difference_per_unit or Decimal("0")) * self.quantity

@@ -20,6 +20,8 @@ from .logistics import (
     return_tracking_add,
 )
 from .refunds import (
+    exchange_difference_confirm_paid,
+    exchange_difference_refund_pay,
     exchange_ship,
     refund_confirm_manual,
     refund_execute,
@@ -43,6 +45,8 @@ __all__ = [
     "carrier_claim_reject",
     "carrier_claim_settle",
     "carrier_claim_withdraw",
+    "exchange_difference_confirm_paid",
+    "exchange_difference_refund_pay",
     "exchange_ship",
     "quick_refund_eligible",
     "refund_confirm_manual",

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Membership, Order, OrderLine, User
+from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
 from aftersales.services.staff import staff_membership_required
 from returns.models import (
     ExecutionState,
@@ -856,6 +856,88 @@ def store_credit_spend(
 
 # --- exchanges ----------------------------------------------------------------------------------
 
+# The roles that may say a customer's payment arrived: those that may refund.
+DIFFERENCE_ROLES = REFUND_ROLES
+# A return going nowhere takes no payment of its price difference.
+DIFFERENCE_CLOSED_STATUSES = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
+
+
+def _difference_grant_key(shipment: ReplacementShipment) -> str:
+    """The refund of the price difference of one replacement parcel: one per parcel, however often
+    the parcel is recorded again."""
+    return f"exchange-difference:{shipment.pk}"
+
+
+def _wanted_replacements(return_lines, lines, settled) -> list[tuple[ReturnLine, int, str]]:
+    """``[(return line, units, sku)]``: as given, or every unit still held; an empty SKU is the
+    variant the customer asked for, else the SKU ordered."""
+    if lines is None:
+        wanted = [
+            (line, settleable_units(line) - settled.get(line.pk, 0), line.exchange_sku or line.order_line.sku)
+            for line in return_lines.values()
+        ]
+        return [item for item in wanted if item[1] > 0]
+    wanted, seen = [], set()
+    for order_line, quantity, sku in lines:
+        return_line = return_lines.get(order_line.pk)
+        if return_line is None:
+            raise InvalidInput(
+                _("That item is not in this return."), code="line_not_in_return", extra={"line": order_line.pk}
+            )
+        if order_line.pk in seen:
+            raise InvalidInput(_("Each item once, please."), code="duplicate_line")
+        seen.add(order_line.pk)
+        if int(quantity) != quantity or quantity < 1:
+            raise InvalidInput(_("Pick at least one unit."), code="invalid_quantity", extra={"line": order_line.pk})
+        default_sku = return_line.exchange_sku or return_line.order_line.sku
+        wanted.append((return_line, int(quantity), (sku or "").strip() or default_sku))
+    return wanted
+
+
+def _products_sent(merchant_id: int, wanted) -> dict[str, int | None]:
+    """The product of each SKU sent: the variant wished for or the item ordered, as the return
+    line knows them; a SKU staff typed instead is looked up among the merchant's products."""
+    known: dict[str, int | None] = {}
+    for return_line, _units, sku in wanted:
+        if sku == return_line.exchange_sku:
+            known[sku] = return_line.exchange_product_id
+        elif sku == return_line.order_line.sku:
+            known[sku] = return_line.order_line.product_id
+    typed = {sku for _line, _units, sku in wanted if sku not in known}
+    if typed:
+        found = dict(Product.objects.filter(merchant_id=merchant_id, sku__in=typed).values_list("sku", "pk"))
+        known.update({sku: found.get(sku) for sku in typed})
+    return known
+
+
+def _grant_difference_refund(
+    return_request: ReturnRequest, wanted, shipments: list[ReplacementShipment]
+) -> Refund | None:
+    """In the (locked) return's transaction: the refund of what cheaper variants save the customer,
+    for the units of this parcel, at the difference fixed when the return was submitted. The
+    shop's side of the exchange agreed then, so it is granted by the system, not by whoever
+    packs the parcel (a warehouse role may ship but not refund)."""
+    if return_request.resolution != Resolution.EXCHANGE:
+        return None
+    allocations = [
+        (return_line.order_line, 0, -return_line.price_difference_per_unit * units)
+        for return_line, units, _sku in wanted
+        if return_line.price_difference_per_unit is not None and return_line.price_difference_per_unit < 0
+    ]
+    if not allocations:
+        return None
+    _locked, refund, _created = _grant(
+        return_request=return_request,
+        actor=None,
+        method=RefundMethod.ORIGINAL_PAYMENT,
+        lines=allocations,
+        reason=_("Price difference of the exchange %(number)s") % {"number": return_request.ticket.number},
+        shipping_amount=ZERO,
+        grant_key=_difference_grant_key(shipments[0]),
+        quick=False,
+    )
+    return refund
+
 
 def exchange_ship(
     *,
@@ -864,10 +946,20 @@ def exchange_ship(
     lines: Sequence[tuple[OrderLine, int, str]] | None = None,
     carrier: str,
     tracking_number: str,
+    pay_difference: bool = True,
 ) -> list[ReplacementShipment]:
     """Record a replacement parcel: ``lines`` is ``[(order_line, units, sku sent)]`` (an empty SKU
-    is the same as ordered); None sends every unit the return still holds, same SKU. A replay with
-    the same carrier and tracking number returns the first record."""
+    is the variant the customer asked for, or else the SKU ordered); None sends every unit the
+    return still holds that way. A replay with the same carrier and tracking number returns the
+    first record.
+
+    The price difference of the variants asked for was fixed when the return was submitted and
+    follows the units shipped, whatever SKU staff send in the end. A dearer variant is paid first:
+    the parcel is refused until staff confirm it (``exchange_difference_confirm_paid``). A cheaper
+    one is refunded for the units of this parcel: granted in the parcel's transaction, then paid
+    through the merchant's adapter once it has committed — so call this outside a transaction, or
+    pass ``pay_difference=False`` and pay with ``exchange_difference_refund_pay`` after yours.
+    """
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
         raise InvalidInput(
@@ -886,83 +978,161 @@ def exchange_ship(
         if same_parcel:
             if any(shipment.return_request_id != return_request.pk for shipment in same_parcel):
                 raise Conflict(_("That tracking number belongs to another return."), code="tracking_reused")
-            return same_parcel
-        _enter_settling(return_request, actor)
-        settled = _settled_units(return_request)
-        return_lines = {line.order_line_id: line for line in return_request.lines.select_related("order_line")}
-        if lines is None:
-            wanted = [
-                (line, settleable_units(line) - settled.get(line.pk, 0), line.order_line.sku)
-                for line in return_lines.values()
-            ]
-            wanted = [item for item in wanted if item[1] > 0]
+            shipments = same_parcel
         else:
-            wanted, seen = [], set()
-            for order_line, quantity, sku in lines:
-                return_line = return_lines.get(order_line.pk)
-                if return_line is None:
-                    raise InvalidInput(
-                        _("That item is not in this return."), code="line_not_in_return", extra={"line": order_line.pk}
-                    )
-                if order_line.pk in seen:
-                    raise InvalidInput(_("Each item once, please."), code="duplicate_line")
-                seen.add(order_line.pk)
-                if int(quantity) != quantity or quantity < 1:
-                    raise InvalidInput(
-                        _("Pick at least one unit."), code="invalid_quantity", extra={"line": order_line.pk}
-                    )
-                wanted.append((return_line, int(quantity), (sku or "").strip() or return_line.order_line.sku))
-        if not wanted:
-            raise Conflict(_("Every unit of this return is already settled."), code="nothing_to_exchange")
-        locked = {
-            line.pk: line
-            for line in OrderLine.objects.select_for_update()
-            .filter(pk__in=[item[0].order_line_id for item in wanted])
-            .order_by("pk")
-        }
-        for return_line, quantity, _sku in wanted:
-            units_left = settleable_units(return_line) - settled.get(return_line.pk, 0)
-            if quantity > units_left:
-                line = locked[return_line.order_line_id]
-                raise Conflict(
-                    _("%(item)s: only %(count)s more units of this return can be settled.")
-                    % {"item": line.name, "count": max(units_left, 0)},
-                    code="units_exceed_return",
-                    extra={"line": line.pk, "units_left": max(units_left, 0)},
-                )
-        now = timezone.now()
-        shipments = ReplacementShipment.objects.bulk_create(
-            ReplacementShipment(
-                merchant_id=return_request.merchant_id,
-                return_request=return_request,
-                return_line=return_line,
-                order_line_id=return_line.order_line_id,
-                sku=sku,
-                quantity=quantity,
-                carrier=carrier,
-                tracking_number=tracking_number,
-                shipped_by=actor,
-                shipped_at=now,
+            shipments = _ship(return_request, actor, lines, carrier, tracking_number)
+    if pay_difference:
+        exchange_difference_refund_pay(shipments=shipments)
+    return shipments
+
+
+def _ship(return_request: ReturnRequest, actor: User | None, lines, carrier: str, tracking_number: str):
+    """A new replacement parcel for the (locked) return, in the caller's transaction."""
+    if return_request.exchange_difference_unpaid:
+        raise Conflict(
+            _(
+                "The customer still owes a price difference of %(amount)s %(currency)s for the variants "
+                "they asked for; confirm it is paid before shipping the replacement."
             )
-            for return_line, quantity, sku in wanted
+            % {"amount": return_request.exchange_difference_due, "currency": return_request.order.currency},
+            code="exchange_difference_unpaid",
+            extra={"amount": str(return_request.exchange_difference_due)},
         )
-        for return_line, quantity, _sku in wanted:
-            OrderLine.objects.filter(pk=return_line.order_line_id).update(
-                quantity_exchanged=F("quantity_exchanged") + quantity
+    _enter_settling(return_request, actor)
+    settled = _settled_units(return_request)
+    return_lines = {line.order_line_id: line for line in return_request.lines.select_related("order_line")}
+    wanted = _wanted_replacements(return_lines, lines, settled)
+    if not wanted:
+        raise Conflict(_("Every unit of this return is already settled."), code="nothing_to_exchange")
+    if return_request.order.shipping_amount > 0 and any(
+        (line.price_difference_per_unit or ZERO) < 0 for line, _units, _sku in wanted
+    ):
+        # The difference refund locks the order (its shipping cap) before the lines, as every
+        # refund does; taken here first, so that this parcel keeps the same lock order.
+        Order.objects.select_for_update().get(pk=return_request.order_id)
+    locked = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update()
+        .filter(pk__in=[item[0].order_line_id for item in wanted])
+        .order_by("pk")
+    }
+    for return_line, quantity, _sku in wanted:
+        units_left = settleable_units(return_line) - settled.get(return_line.pk, 0)
+        if quantity > units_left:
+            line = locked[return_line.order_line_id]
+            raise Conflict(
+                _("%(item)s: only %(count)s more units of this return can be settled.")
+                % {"item": line.name, "count": max(units_left, 0)},
+                code="units_exceed_return",
+                extra={"line": line.pk, "units_left": max(units_left, 0)},
             )
+    products = _products_sent(return_request.merchant_id, wanted)
+    now = timezone.now()
+    shipments = ReplacementShipment.objects.bulk_create(
+        ReplacementShipment(
+            merchant_id=return_request.merchant_id,
+            return_request=return_request,
+            return_line=return_line,
+            order_line_id=return_line.order_line_id,
+            sku=sku,
+            product_id=products[sku],
+            quantity=quantity,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_by=actor,
+            shipped_at=now,
+        )
+        for return_line, quantity, sku in wanted
+    )
+    for return_line, quantity, _sku in wanted:
+        OrderLine.objects.filter(pk=return_line.order_line_id).update(
+            quantity_exchanged=F("quantity_exchanged") + quantity
+        )
+    refund = _grant_difference_refund(return_request, wanted, shipments)
+    event_append(
+        return_request.ticket,
+        "replacement_shipped",
+        actor_user=actor,
+        data={
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "lines": {str(return_line.order_line_id): {"units": q, "sku": sku} for return_line, q, sku in wanted},
+            **({"difference_refund": refund.pk, "difference_refunded": str(refund.amount)} if refund else {}),
+        },
+        public=True,
+    )
+    _complete_if_settled(return_request, actor)
+    return shipments
+
+
+def exchange_difference_refund_pay(*, shipments: Sequence[ReplacementShipment], idempotency_key: str = ""):
+    """Pay the price-difference refund granted with a replacement parcel, if any and not yet sent
+    to the adapter; returns its execution (None: nothing to refund). Once the payment call
+    exists it is the refund ledger's, retried and confirmed there, so a replayed parcel never
+    pays twice. Call it outside a transaction."""
+    if not shipments:
+        return None
+    refund = Refund.objects.filter(
+        merchant_id=shipments[0].merchant_id, grant_key=_difference_grant_key(shipments[0])
+    ).first()
+    if refund is None:
+        return None
+    existing = RefundExecution.objects.filter(refund=refund).first()
+    if existing is not None:
+        return existing
+    return refund_execute(refund=refund, idempotency_key=idempotency_key or None)
+
+
+def exchange_difference_confirm_paid(*, return_request: ReturnRequest, actor: User, reference: str) -> ReturnRequest:
+    """Staff confirm that the customer paid the price difference of the dearer variants they asked
+    for (in the shop's back office, a payment link, …), with its reference; the replacement may
+    then ship. Confirming again with the same reference changes nothing."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise InvalidInput(
+            _("Enter the reference of the customer's payment."), code="reference_required", extra={"field": "reference"}
+        )
+    with transaction.atomic():
+        return_request = _lock_return(return_request.pk)
+        membership = staff_membership_required(actor=actor, merchant_id=return_request.merchant_id)
+        if membership.role not in DIFFERENCE_ROLES:
+            raise PermissionRefused(
+                _("Your role does not allow confirming payments."), code="role_cannot_confirm_payment"
+            )
+        if return_request.resolution != Resolution.EXCHANGE or return_request.exchange_difference_due <= 0:
+            raise Conflict(_("Nothing is owed on this return."), code="no_difference_due")
+        if return_request.exchange_difference_paid_at is not None:
+            if return_request.exchange_difference_reference == reference[:200]:
+                return return_request
+            raise Conflict(_("This payment was already confirmed."), code="already_confirmed")
+        if return_request.status in DIFFERENCE_CLOSED_STATUSES:
+            raise TransitionNotAllowed(
+                _("A return that is %(current)s takes no payment.") % {"current": return_request.get_status_display()},
+                code="return_closed",
+            )
+        return_request.exchange_difference_paid_at = timezone.now()
+        return_request.exchange_difference_reference = reference[:200]
+        return_request.exchange_difference_confirmed_by = actor
+        return_request.save(
+            update_fields=[
+                "exchange_difference_paid_at",
+                "exchange_difference_reference",
+                "exchange_difference_confirmed_by",
+                "updated_at",
+            ]
+        )
+        amount, currency = str(return_request.exchange_difference_due), return_request.order.currency
         event_append(
             return_request.ticket,
-            "replacement_shipped",
+            "exchange_difference_paid",
             actor_user=actor,
-            data={
-                "carrier": carrier,
-                "tracking_number": tracking_number,
-                "lines": {str(return_line.order_line_id): {"units": q, "sku": sku} for return_line, q, sku in wanted},
-            },
+            data={"amount": amount, "currency": currency, "reference": return_request.exchange_difference_reference},
             public=True,
         )
-        _complete_if_settled(return_request, actor)
-    return shipments
+        notify_customer(
+            return_request.ticket, "return_exchange_difference_paid", {"amount": amount, "currency": currency}
+        )
+    return return_request
 
 
 # --- orchestration ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Every write to a return request. Each locks what it changes, checks the transition table and
 the invariants, writes, appends the ticket's event and moves the ticket, in one transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.files.uploadedfile import UploadedFile
@@ -11,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Membership, Order, OrderLine, User
+from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
 from aftersales.services.staff import staff_membership_required
 from returns import timers
 from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.policy import active_rules, line_terms
 from returns.services.rules import policy_for, risk_review_reasons
 from returns.services.webhooks import return_status_changed
+from returns.variants import price_difference_per_unit
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create, ticket_follow_workflow
 from tickets.timeline import event_append
@@ -85,6 +87,58 @@ def _unit_refund(line: OrderLine, fee_percent: Decimal) -> Decimal:
     return (unit_paid * (Decimal("100") - fee_percent) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True)
+class _ExchangeWish:
+    product: Product
+    difference_per_unit: Decimal
+
+
+def _exchange_wishes(
+    order: Order, locked: Sequence[OrderLine], exchange_products: Mapping[int, Product]
+) -> dict[int, _ExchangeWish]:
+    """The variant each (locked) line is to be exchanged for, checked: another product of the
+    same merchant and variant group, on sale, with a price; the difference fixed now."""
+    lines = {line.pk: line for line in locked}
+    wishes = {}
+    for line_pk, product in exchange_products.items():
+        line = lines.get(line_pk)
+        if line is None:
+            raise InvalidInput(
+                _("That item is not in this return."), code="line_not_in_return", extra={"field": "exchange_products"}
+            )
+        extra = {"field": "exchange_products", "line": line.pk, "product": product.pk}
+        if product.pk == line.product_id:
+            raise InvalidInput(
+                _("%(item)s: pick another size or colour, or leave it to get the same item.") % {"item": line.name},
+                code="exchange_variant_same_product",
+                extra=extra,
+            )
+        group = line.product.variant_group
+        if product.merchant_id != order.merchant_id or not group or product.variant_group != group:
+            raise InvalidInput(
+                _("%(item)s cannot be exchanged for %(sku)s: it is not a variant of the same item.")
+                % {"item": line.name, "sku": product.sku},
+                code="exchange_variant_not_a_variant",
+                extra=extra,
+            )
+        if not product.is_active or product.price is None:
+            raise InvalidInput(
+                _("%(sku)s is not on sale any more; pick another size or colour.") % {"sku": product.sku},
+                code="exchange_variant_not_on_sale",
+                extra=extra,
+            )
+        if order.currency != order.merchant.currency:
+            raise InvalidInput(
+                _("This order was paid in %(currency)s; ask the shop to exchange it for another variant.")
+                % {"currency": order.currency},
+                code="exchange_variant_currency",
+                extra=extra,
+            )
+        difference = price_difference_per_unit(line, product.price)
+        wishes[line.pk] = _ExchangeWish(product=product, difference_per_unit=difference)
+    return wishes
+
+
 def return_request_create(
     *,
     order: Order,
@@ -96,16 +150,29 @@ def return_request_create(
     files: Sequence[UploadedFile] = (),
     channel: str = TicketChannel.PORTAL,
     created_by: User | None = None,
+    exchange_products: Mapping[int, Product] | None = None,
 ) -> ReturnRequest:
     """Open a return for units of an order's lines, on the terms that apply now.
 
     The lines are locked first, in id order, so that two requests for the last unit of a line
     get one success and one clear refusal; the line's ``quantity_requested`` counter (bounded by a
     CHECK) is the record of what is already asked for.
+
+    ``exchange_products`` (an exchange only): by order line id, the variant the customer wants
+    instead (another size or colour of the same item); a line not named gets the same item again.
+    The variant's price and the difference per unit are recorded on the line, and what the
+    customer owes on top on the return: the replacement ships once that is paid.
     """
     if resolution not in Resolution.values:
         raise InvalidInput(
             _("Pick how you want this resolved."), code="invalid_resolution", extra={"field": "resolution"}
+        )
+    exchange_products = dict(exchange_products or {})
+    if exchange_products and resolution != Resolution.EXCHANGE:
+        raise InvalidInput(
+            _("Another size or colour is only sent for an exchange."),
+            code="exchange_variant_not_exchange",
+            extra={"field": "exchange_products"},
         )
     if reason.merchant_id != order.merchant_id or not reason.is_active:
         raise InvalidInput(_("Pick a reason."), code="invalid_reason", extra={"field": "reason"})
@@ -161,6 +228,7 @@ def return_request_create(
                     extra={"field": "files"},
                 )
             terms[line.pk] = line_term
+        wishes = _exchange_wishes(order, locked, exchange_products) if exchange_products else {}
         items = ", ".join(f"{line.name} × {wanted[line.pk]}" for line in locked)
         ticket = ticket_create(
             merchant=order.merchant,
@@ -184,6 +252,10 @@ def return_request_create(
             reason_note=note.strip(),
             terms={str(pk): term.snapshot() for pk, term in terms.items()},
             submitted_at=now,
+            exchange_difference_due=sum(
+                (wish.difference_per_unit * wanted[pk] for pk, wish in wishes.items() if wish.difference_per_unit > 0),
+                Decimal("0.00"),
+            ),
         )
         return_status_changed(return_request, previous="")
         ReturnLine.objects.bulk_create(
@@ -193,6 +265,7 @@ def return_request_create(
                 quantity=wanted[line.pk],
                 unit_refund_amount=_unit_refund(line, terms[line.pk].restocking_fee_percent),
                 window_ends_at=terms[line.pk].window_ends_at or now,
+                **_wish_fields(wishes.get(line.pk)),
             )
             for line in locked
         )
@@ -203,11 +276,37 @@ def return_request_create(
             "return_submitted",
             actor_user=created_by,
             actor_customer=None if created_by else customer,
-            data={"resolution": resolution, "reason": reason.code, "lines": {str(k): v for k, v in wanted.items()}},
+            data={
+                "resolution": resolution,
+                "reason": reason.code,
+                "lines": {str(k): v for k, v in wanted.items()},
+                **(
+                    {
+                        "exchange": {
+                            str(pk): {"sku": wish.product.sku, "difference_per_unit": str(wish.difference_per_unit)}
+                            for pk, wish in wishes.items()
+                        },
+                        "difference_due": str(return_request.exchange_difference_due),
+                    }
+                    if wishes
+                    else {}
+                ),
+            },
             public=True,
         )
         return_request = _route_submitted(return_request, policy or ReturnPolicy(merchant_id=order.merchant_id))
     return return_request
+
+
+def _wish_fields(wish: _ExchangeWish | None) -> dict:
+    if wish is None:
+        return {}
+    return {
+        "exchange_product": wish.product,
+        "exchange_sku": wish.product.sku,
+        "exchange_unit_price": wish.product.price,
+        "price_difference_per_unit": wish.difference_per_unit,
+    }
 
 
 def return_request_approve(*, return_request: ReturnRequest, actor: User | None, note: str = "") -> ReturnRequest:

@@ -26,6 +26,7 @@ from returns.dashboard_forms import (
     ClaimWithdrawForm,
     ConfirmPayoutForm,
     EscalationDecisionForm,
+    ExchangeDifferencePaidForm,
     ExchangeShipForm,
     InspectForm,
     LostParcelForm,
@@ -43,6 +44,7 @@ from returns.dashboard_selectors import (
     carrier_claim_of_return,
     carrier_claims_page,
     customer_return_history,
+    exchange_shown,
     may_work_returns,
     return_by_number,
     return_carrier_claims,
@@ -69,6 +71,7 @@ from returns.services import (
     carrier_claim_reject,
     carrier_claim_settle,
     carrier_claim_withdraw,
+    exchange_difference_confirm_paid,
     exchange_ship,
     refund_confirm_manual,
     refund_execute,
@@ -87,7 +90,12 @@ from returns.services import (
     store_credit_grant,
 )
 from returns.services.claims import CLAIM_ROLES
-from returns.services.refunds import REFUND_ROLES, SETTLE_ON_APPROVAL, settleable_units
+from returns.services.refunds import (
+    DIFFERENCE_CLOSED_STATUSES,
+    REFUND_ROLES,
+    SETTLE_ON_APPROVAL,
+    settleable_units,
+)
 from returns.services.requests import SUPERVISOR_ROLES
 from returns.timers import return_clocks
 
@@ -172,9 +180,15 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         if not defaults.units and not defaults.shipping_refundable:
             defaults = None  # every unit is settled already
     exchange_open = settle_open and resolution == Resolution.EXCHANGE
+    units_left = {}
     if exchange_open:
         settled = ledger.settled_units()
-        exchange_open = any(settleable_units(shown.line) > settled.get(shown.line.pk, 0) for shown in lines)
+        units_left = {
+            shown.line.pk: max(settleable_units(shown.line) - settled.get(shown.line.pk, 0), 0) for shown in lines
+        }
+        exchange_open = any(units_left.values())
+    exchange = exchange_shown(return_request=return_request, lines=lines)
+    difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_CLOSED_STATUSES
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
     may_claim = role in CLAIM_ROLES
     may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
@@ -194,6 +208,9 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         "can_refund": defaults is not None and resolution not in (Resolution.STORE_CREDIT, Resolution.EXCHANGE),
         "can_store_credit": defaults is not None,
         "can_exchange": exchange_open,
+        "exchange": exchange,
+        "can_confirm_difference": difference_open and may_refund,
+        "difference_needs_role": difference_open and not may_refund,
         "may_refund": may_refund,
         "refunds_need_role": settle_open and not may_refund and resolution != Resolution.EXCHANGE,
         "inspected": any(shown.inspection is not None for shown in lines),
@@ -214,7 +231,10 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         "receive_form": ReceiveForm(lines=receivable),
         "inspect_form": InspectForm(lines=[shown.line for shown in lines if shown.line.quantity_received]),
         "settle_form": SettleForm(defaults=defaults) if defaults is not None else None,
-        "exchange_form": ExchangeShipForm(),
+        "exchange_form": ExchangeShipForm(
+            lines=[shown.line for shown in lines if units_left.get(shown.line.pk)], units_left=units_left
+        ),
+        "difference_form": ExchangeDifferencePaidForm(),
         "confirm_form": ConfirmPayoutForm(),
         "escalation_form": EscalationDecisionForm(),
     }
@@ -542,8 +562,10 @@ def return_store_credit(request, number):
 @staff_required
 @require_POST
 def return_exchange_ship(request, number):
+    """The replacement parcel: the variant each line asked for unless staff typed another SKU;
+    a cheaper variant's difference is refunded once the parcel is recorded."""
     return_request = _return_or_404(request, number)
-    form = ExchangeShipForm(request.POST)
+    form = ExchangeShipForm(request.POST, lines=list(return_request.lines.all()))
     if not form.is_valid():
         return _return_page(request, return_request, status=400, exchange_form=form)
     return _act(
@@ -552,10 +574,28 @@ def return_exchange_ship(request, number):
         lambda: exchange_ship(
             return_request=return_request,
             actor=request.user,
+            lines=form.replacements(),
             carrier=form.cleaned_data["carrier"],
             tracking_number=form.cleaned_data["tracking_number"],
         ),
         _("Replacement shipped."),
+    )
+
+
+@staff_required
+@require_POST
+def return_exchange_difference_paid(request, number):
+    return_request = _return_or_404(request, number)
+    form = ExchangeDifferencePaidForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, difference_form=form)
+    return _act(
+        request,
+        return_request,
+        lambda: exchange_difference_confirm_paid(
+            return_request=return_request, actor=request.user, reference=form.cleaned_data["reference"]
+        ),
+        _("Payment of the price difference confirmed; the replacement may ship."),
     )
 
 

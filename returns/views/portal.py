@@ -53,6 +53,7 @@ from returns.services import (
     return_shipping_choose,
     return_tracking_add,
 )
+from returns.variants import ExchangeWish, difference_totals
 from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
@@ -157,6 +158,7 @@ RETURN_STEP_LABELS = {
     "refund_paid": gettext_lazy("Your refund was paid"),
     "store_credit_granted": gettext_lazy("Store credit was added for you"),
     "replacement_shipped": gettext_lazy("Your replacement is on its way"),
+    "exchange_difference_paid": gettext_lazy("The shop received your payment of the price difference"),
 }
 # The words that come with a step, by the event data key that holds them.
 RETURN_STEP_NOTES = {"return_approved": "note", "return_rejected": "reason", "return_escalated": "note"}
@@ -275,6 +277,7 @@ def return_review(request, merchant_slug, order_id):
         return redirect("portal:return_start", merchant_slug=merchant.slug, order_id=order.pk)
     chosen = start.cleaned_data["chosen"]
     estimates = refund_estimates(chosen=chosen)
+    variants = start.cleaned_data["exchange_variants"]
     form = ReturnConfirmForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
@@ -291,6 +294,7 @@ def return_review(request, merchant_slug, order_id):
                 note=start.cleaned_data["description"],
                 files=form.cleaned_data["photos"],
                 channel=TicketChannel.PORTAL,
+                exchange_products={line_pk: variant.product for line_pk, variant in variants.items()},
             )
         except ApplicationError as exc:
             form.add_error(form.service_error_field(exc), exc.message)
@@ -305,6 +309,11 @@ def return_review(request, merchant_slug, order_id):
             return redirect("portal:ticket", merchant_slug=merchant.slug, number=number)
     resolution = start.cleaned_data["resolution"]
     policy = start.order_terms.policy
+    wishes = [
+        ExchangeWish(line=estimate.line, quantity=estimate.quantity, variant=variants.get(estimate.line.pk))
+        for estimate in estimates
+    ]
+    difference_due, difference_refunded = difference_totals(wish.difference for wish in wishes)
     return render(
         request,
         "portal/returns/review.html",
@@ -315,6 +324,9 @@ def return_review(request, merchant_slug, order_id):
             reason=start.cleaned_data["reason"],
             resolution_label=Resolution(resolution).label,
             is_exchange=resolution == Resolution.EXCHANGE,
+            exchange_wishes=wishes if resolution == Resolution.EXCHANGE else [],
+            difference_due=difference_due,
+            difference_refunded=difference_refunded,
             item_comes_back=resolution in ITEM_COMES_BACK,
             shop_pays_postage=any(estimate.terms.merchant_pays_return_shipping for estimate in estimates),
             return_address=policy.return_address if policy else "",

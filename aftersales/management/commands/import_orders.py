@@ -32,7 +32,17 @@ ORDER_COLUMNS = (
     "customer_phone",
     "customer_wechat_openid",
 )
-LINE_COLUMNS = ("line_number", "sku", "product_name", "category", "quantity", "unit_price", "discount_amount")
+LINE_COLUMNS = (
+    "line_number",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "discount_amount",
+    "variant_group",
+    "product_price",
+)
 REQUIRED_COLUMNS = ("order_number", "placed_at", "line_number", "sku", "quantity", "unit_price")
 KNOWN_COLUMNS = ("order_number", *ORDER_COLUMNS, *LINE_COLUMNS)
 
@@ -228,6 +238,10 @@ def _payload(order: OrderRows, store_id: int) -> dict:
         }
         if values["discount_amount"]:
             line["discount_amount"] = values["discount_amount"]
+        if values["variant_group"]:
+            line["variant_group"] = values["variant_group"]
+        if values["product_price"]:
+            line["product_price"] = values["product_price"]
         payload["lines"].append(line)
     return payload
 
