@@ -325,8 +325,11 @@ def test_the_replacement_is_refused_until_the_difference_is_paid_then_ships_the_
     assert confirmed.exchange_difference_paid_at is not None
     event = TicketEvent.objects.get(ticket=return_request.ticket, verb="exchange_difference_paid")
     assert (event.is_public, event.data) == (True, {"amount": "40.00", "currency": "CNY", "reference": "PAY-7"})
-    notification = Notification.objects.get(template="return_exchange_difference_paid")
-    assert (notification.recipient, notification.context["amount"]) == (world.customer.email, "40.00")
+    told = Notification.objects.filter(template="return_exchange_difference_paid").order_by("channel")
+    assert [(row.channel, row.recipient, row.context["amount"]) for row in told] == [
+        ("email", world.customer.email, "40.00"),
+        ("sms", world.customer.phone, "40.00"),
+    ]
 
     # and the replacement ships the size asked for, and the exchange completes with no refund
     shipments = exchange_ship(return_request=return_request, actor=world.warehouse, carrier="SF", tracking_number="SF1")
@@ -399,7 +402,8 @@ def test_confirming_the_same_payment_again_changes_nothing_and_another_reference
         world.agent,
     )
     assert TicketEvent.objects.filter(verb="exchange_difference_paid").count() == 1
-    assert Notification.objects.filter(template="return_exchange_difference_paid").count() == 1
+    # once on each of the customer's channels (e-mail and SMS), not again
+    assert Notification.objects.filter(template="return_exchange_difference_paid").count() == 2
 
 
 def test_nothing_is_owed_on_a_cheaper_exchange_nor_taken_on_a_cancelled_one():
