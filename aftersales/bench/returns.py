@@ -501,7 +501,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _proc_stat(pid: str) -> tuple[str, int, float] | None:
-    """(command, parent pid, CPU seconds) of a process from /proc; None once it is gone."""
+    """(command, parent pid, CPU seconds) of a process from /proc; None once it is gone. The CPU
+    of its children that have ended counts too: PostgreSQL backends end when a connection reaches
+    CONN_MAX_AGE, and their time would otherwise vanish from the sum."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             raw = stat.read().decode("utf-8", "replace")
@@ -510,7 +512,8 @@ def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     # The command sits in parentheses and may hold spaces; the fields after it are fixed.
     command = raw[raw.index("(") + 1 : raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2 :].split()
-    return command, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    # utime, stime, cutime, cstime (proc(5), fields 14 to 17)
+    return command, int(fields[1]), sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
 @dataclass
