@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
-from aftersales.outbound import GuardedHTTPHandler, GuardedHTTPSHandler
+from aftersales.models.integrations import ADDRESS_KINDS
+from aftersales.outbound import AddressRefused, GuardedHTTPHandler, GuardedHTTPSHandler, check_url
 from returns.models import ExecutionState, RefundAdapterName, RefundExecution, RefundGateway
 
 logger = logging.getLogger("returns.payments")
@@ -72,6 +73,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 # Connects only to public addresses unless OUTBOUND_ALLOW_PRIVATE_ADDRESSES (aftersales.outbound): a
 # refused address fails the call before anything is sent, so a retry after fixing it is safe.
 _opener = urllib.request.build_opener(_NoRedirects, GuardedHTTPHandler, GuardedHTTPSHandler)
+# What a failed call records when the request never left: the refund is known unpaid.
+NOT_SENT = {"status": None, "sent": False}
 
 
 class HttpAdapter:
@@ -91,7 +94,20 @@ class HttpAdapter:
         gateway = self.gateway
         url = gateway.endpoint_url if gateway else ""
         if urlsplit(url).scheme not in ("http", "https"):
-            return AdapterResult.failed(_("No refund endpoint is configured for this merchant."))
+            return AdapterResult.failed(_("No refund endpoint is configured for this merchant."), {**NOT_SENT})
+        try:
+            # Here as well as at connect time: behind a proxy the connection goes to the proxy.
+            check_url(url)
+        except AddressRefused as refused:
+            return AdapterResult.failed(
+                _("The refund endpoint is not a public address (%(address)s, %(kind)s); refunds are not sent there.")
+                % {"address": refused.address, "kind": ADDRESS_KINDS[refused.kind]},
+                {**NOT_SENT},
+            )
+        except (OSError, ValueError) as error:
+            return AdapterResult.failed(
+                _("The refund endpoint could not be reached: %(reason)s") % {"reason": error}, {**NOT_SENT}
+            )
         body = json.dumps(
             {"idempotency_key": execution.idempotency_key, **execution.request_summary}, sort_keys=True
         ).encode()
@@ -112,10 +128,16 @@ class HttpAdapter:
         except (OSError, http.client.HTTPException, ValueError) as error:
             reason = getattr(error, "reason", error)
             logger.warning("refund %s: endpoint unreachable: %s", execution.idempotency_key, reason)
-            return AdapterResult.failed(
-                _("The refund endpoint could not be reached: %(reason)s") % {"reason": reason},
-                {"status": None},
-            )
+            if isinstance(reason, AddressRefused):
+                message = _(
+                    "The refund endpoint is not a public address (%(address)s, %(kind)s); refunds are not sent there."
+                ) % {"address": reason.address, "kind": ADDRESS_KINDS[reason.kind]}
+            else:
+                message = _("The refund endpoint could not be reached: %(reason)s") % {"reason": reason}
+            # Refused before a byte was sent: known unpaid. Anything later (a timeout, a reset) may
+            # have reached the provider.
+            sent = not isinstance(reason, ConnectionRefusedError | AddressRefused)
+            return AdapterResult.failed(message, {"status": None, "sent": None if sent else False})
         answer = _json(text)
         summary = {"status": status, "body": text[:KEPT_BODY_CHARS]}
         if 200 <= status < 300:

@@ -160,6 +160,15 @@ class Refund(MerchantOwnedModel):
         claimed = execution.attempts or (execution.lease_expires_at and execution.lease_expires_at > now)
         if execution.state == ExecutionState.PENDING and execution.adapter != RefundAdapterName.MANUAL and claimed:
             return "payment_in_flight"
+        if execution.state == ExecutionState.FAILED and execution.adapter == RefundAdapterName.HTTP:
+            # A failed call is known unpaid only when it never left (no endpoint, a refused address
+            # or connection) or the provider answered no (4xx). A timeout, a reset or a 5xx may come
+            # after the provider paid: a retry under the same key tells; voiding would guess.
+            summary = execution.response_summary or {}
+            status = summary.get("status")
+            answered_no = isinstance(status, int) and 400 <= status < 500
+            if summary.get("sent") is not False and not answered_no:
+                return "payment_outcome_unknown"
         return ""
 
     @property

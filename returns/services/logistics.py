@@ -28,6 +28,7 @@ from returns.models import (
     Disposition,
     ItemGrade,
     Resolution,
+    Responsibility,
     ReturnLine,
     ReturnLineInspection,
     ReturnRequest,
@@ -37,7 +38,7 @@ from returns.models import (
     ShippingMethod,
 )
 from returns.services.claims import carrier_claim_open, claim_staff_required
-from returns.services.refunds import _check_agent_limit, _settled_units
+from returns.services.refunds import _check_agent_limit, _settled_units, _shipping_refundable
 from returns.services.requests import (
     SUPERVISOR_ROLES,
     _lock,
@@ -693,15 +694,17 @@ def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, no
                 extra={"from": return_request.status, "to": ReturnStatus.SETTLING},
             )
         lines = _lock_order_lines(return_request)
-        settled = _settled_units(return_request)
-        _check_agent_limit(
-            membership,
-            return_request,
-            sum(
+        if return_request.resolution != Resolution.EXCHANGE:
+            # What the settlement that follows will pay, as ``_grant`` counts it: the units still
+            # unsettled and, when the reason is the merchant's fault, the order's shipping.
+            settled = _settled_units(return_request)
+            amount = sum(
                 (line.unit_refund_amount * max(line.quantity - settled.get(line.pk, 0), 0) for line in lines),
                 Decimal("0"),
-            ),
-        )
+            )
+            if return_request.reason.responsibility == Responsibility.MERCHANT and return_request.order.shipping_amount:
+                amount += _shipping_refundable(return_request.order)
+            _check_agent_limit(membership, return_request, amount)
         _move(return_request, ReturnStatus.SETTLING)
         return_request.save(update_fields=["status", "updated_at"])
         now = timezone.now()

@@ -650,6 +650,11 @@ VOID_REFUSALS = {
         "A payment call for this refund is in flight or its answer never came; try the payment again "
         "to learn how it ended before voiding it."
     ),
+    "payment_outcome_unknown": lambda: _(
+        "The last payment call failed in a way that does not prove the money stayed (a timeout, a "
+        "dropped connection, a server error); try the payment again to learn how it ended before "
+        "voiding it."
+    ),
 }
 
 
@@ -725,6 +730,8 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
                 ticket, "return_settling", actor_user=actor, data={"from": ReturnStatus.ACTION_REQUIRED}, public=True
             )
             ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
+        # What is left may already be settled (a voided price adjustment beside a paid refund).
+        _complete_if_settled(return_request, actor)
     return refund
 
 
@@ -859,7 +866,17 @@ def store_credit_spend(
 # The roles that may say a customer's payment arrived: those that may refund.
 DIFFERENCE_ROLES = REFUND_ROLES
 # A return going nowhere takes no payment of its price difference.
-DIFFERENCE_CLOSED_STATUSES = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
+# When the customer's payment of a dearer exchange is not taken: before the shop agreed to the
+# exchange (the money would have nowhere to go if it refused), and once the return is over.
+DIFFERENCE_NOT_PAYABLE_STATUSES = (
+    ReturnStatus.SUBMITTED,
+    ReturnStatus.NEEDS_REVIEW,
+    ReturnStatus.ESCALATED,
+    ReturnStatus.REJECTED,
+    ReturnStatus.CANCELLED,
+    ReturnStatus.EXPIRED,
+    ReturnStatus.COMPLETED,
+)
 
 
 def _difference_grant_key(shipment: ReplacementShipment) -> str:
@@ -1075,7 +1092,7 @@ def exchange_difference_refund_pay(*, shipments: Sequence[ReplacementShipment], 
     refund = Refund.objects.filter(
         merchant_id=shipments[0].merchant_id, grant_key=_difference_grant_key(shipments[0])
     ).first()
-    if refund is None:
+    if refund is None or refund.state == RefundState.VOIDED:
         return None
     existing = RefundExecution.objects.filter(refund=refund).first()
     if existing is not None:
@@ -1105,7 +1122,7 @@ def exchange_difference_confirm_paid(*, return_request: ReturnRequest, actor: Us
             if return_request.exchange_difference_reference == reference[:200]:
                 return return_request
             raise Conflict(_("This payment was already confirmed."), code="already_confirmed")
-        if return_request.status in DIFFERENCE_CLOSED_STATUSES:
+        if return_request.status in DIFFERENCE_NOT_PAYABLE_STATUSES:
             raise TransitionNotAllowed(
                 _("A return that is %(current)s takes no payment.") % {"current": return_request.get_status_display()},
                 code="return_closed",

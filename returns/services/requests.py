@@ -381,6 +381,15 @@ def return_request_cancel(
             raise PermissionRefused(_("This request belongs to another customer."))
         if actor is not None:
             _require_staff(actor, return_request.merchant_id)
+        if return_request.exchange_difference_paid_at is not None:
+            # Cancelling would keep the customer's money with no way back: the shop settles it.
+            raise TransitionNotAllowed(
+                _(
+                    "The price difference of this exchange is paid; the shop settles the return "
+                    "instead of cancelling it."
+                ),
+                code="difference_paid",
+            )
         _move(return_request, ReturnStatus.CANCELLED)
         return_request.save(update_fields=["status", "updated_at"])
         lines = list(return_request.lines.select_related("order_line").order_by("order_line_id"))

@@ -25,8 +25,10 @@ from returns.models import (
 from returns.selectors import exchange_variants_for
 from returns.services import (
     exchange_difference_confirm_paid,
+    exchange_difference_refund_pay,
     exchange_ship,
     refund_confirm_manual,
+    refund_void,
     return_request_cancel,
     return_request_create,
 )
@@ -389,7 +391,7 @@ def test_only_staff_who_may_refund_confirm_a_payment_and_nothing_changes_otherwi
 def test_confirming_the_same_payment_again_changes_nothing_and_another_reference_is_refused():
     shop = variant_shop()
     world = shop.world
-    return_request = exchange(shop, {shop.jacket: shop.large})
+    return_request = drive(world, exchange(shop, {shop.jacket: shop.large}), "approved")
     first = exchange_difference_confirm_paid(return_request=return_request, actor=world.agent, reference="PAY-1")
 
     again = exchange_difference_confirm_paid(return_request=return_request, actor=world.supervisor, reference="PAY-1")
@@ -524,3 +526,53 @@ def test_another_shops_products_in_a_group_of_the_same_name_are_never_offered():
         ("OTHER-JKT-L", Decimal("10.00"))
     ]
     assert shop.large.merchant_id != other.merchant.pk
+
+
+def test_the_difference_is_not_taken_before_the_shop_approves_the_exchange():
+    shop = variant_shop()
+    world = shop.world
+    return_request = exchange(shop, {shop.jacket: shop.large})
+
+    with pytest.raises(TransitionNotAllowed):
+        exchange_difference_confirm_paid(return_request=return_request, actor=world.agent, reference="PAY-1")
+
+    fresh = ReturnRequest.objects.get(pk=return_request.pk)
+    assert (fresh.exchange_difference_paid_at, fresh.exchange_difference_reference) == (None, "")
+    assert not TicketEvent.objects.filter(verb="exchange_difference_paid").exists()
+
+
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_an_exchange_whose_difference_is_paid_cannot_be_cancelled_and_nothing_changes(who):
+    shop = variant_shop()
+    world = shop.world
+    return_request = drive(world, exchange(shop, {shop.jacket: shop.large}), "approved")
+    exchange_difference_confirm_paid(return_request=return_request, actor=world.agent, reference="PAY-1")
+    party = {"customer": world.customer} if who == "customer" else {"actor": world.agent}
+
+    with pytest.raises(TransitionNotAllowed) as refusal:
+        return_request_cancel(return_request=return_request, **party)
+
+    assert refusal.value.code == "difference_paid"
+    assert ReturnRequest.objects.get(pk=return_request.pk).status == ReturnStatus.APPROVED
+    assert OrderLine.objects.get(pk=shop.jacket.pk).quantity_requested == 2
+    assert not TicketEvent.objects.filter(verb="return_cancelled").exists()
+
+
+def test_voiding_the_cheaper_variants_pending_refund_completes_the_exchange():
+    # Given an exchange for the cheaper red jacket, shipped, its 30.00 difference waiting on a payout
+    shop = variant_shop()
+    world = shop.world
+    return_request = received(shop, {shop.jacket: shop.red})
+    exchange_ship(return_request=return_request, actor=world.warehouse, carrier="SF", tracking_number="SF1")
+    refund = Refund.objects.get()
+
+    # When a supervisor voids that refund (the shop refunded it another way)
+    refund_void(refund=refund, actor=world.supervisor, reason="Paid back in cash at the store")
+
+    # Then nothing else is left to settle: the exchange completes instead of waiting for ever
+    assert Refund.objects.get().state == RefundState.VOIDED
+    assert ReturnRequest.objects.get(pk=return_request.pk).status == ReturnStatus.COMPLETED
+    # and recording the parcel again pays nothing
+    exchange_ship(return_request=return_request, actor=world.warehouse, carrier="SF", tracking_number="SF1")
+    assert exchange_difference_refund_pay(shipments=list(ReplacementShipment.objects.all())) is None
+    assert RefundExecution.objects.filter(refund=refund).count() == 1

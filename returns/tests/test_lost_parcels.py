@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Membership, Notification, WebhookEndpoint
+from aftersales.models import Membership, Notification, Order, WebhookEndpoint
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import MembershipFactory
 from returns.models import (
@@ -338,6 +338,32 @@ def test_an_agent_declares_a_parcel_lost_only_within_the_refund_limit(settings):
         Decimal("200.00"),
         Decimal("300.00"),
     ]
+
+
+def test_the_agent_limit_counts_the_shipping_a_merchant_fault_refunds_and_not_an_exchange(settings):
+    # Given an agent limit of 250.00, a 200.00 return whose reason is the merchant's fault on an
+    # order with 60.00 of shipping (refunded too, so 260.00 in all), and a 300.00 exchange
+    settings.REFUND_AGENT_LIMIT = "250.00"
+    world = make_world(quantities=(3, 2))
+    world.policy.rules.create(
+        position=1, name="Refund or exchange", window_days=30, allowed_resolutions=["refund", "exchange"]
+    )
+    world.reason.responsibility = "merchant"
+    world.reason.save(update_fields=["responsibility"])
+    Order.objects.filter(pk=world.order.pk).update(shipping_amount=Decimal("60.00"))
+    refund = _in_transit(world, quantities=[0, 2])
+    before = _snapshot(refund)
+
+    # Then the agent is refused the refund: goods and shipping pass the limit
+    with pytest.raises(PermissionRefused) as refusal:
+        _declare(world, refund, actor=world.agent)
+    assert refusal.value.code == "refund_limit_exceeded"
+    assert _snapshot(refund) == before
+
+    # and an exchange, which pays no money, is the agent's to declare whatever its value
+    exchange = _in_transit(world, quantities=[3, 0], resolution="exchange")
+    _declare(world, exchange, actor=world.agent)
+    assert ReturnRequest.objects.get(pk=exchange.pk).status == S.SETTLING
 
 
 def test_a_refund_to_the_original_payment_is_refused_while_the_parcel_travels():

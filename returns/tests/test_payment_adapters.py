@@ -321,8 +321,11 @@ def test_with_the_guard_on_a_refund_endpoint_on_loopback_gets_no_call_and_the_re
     execution = RefundExecution.objects.get()
     assert return_request.status == ReturnStatus.ACTION_REQUIRED
     assert execution.state == ExecutionState.FAILED
-    assert execution.error.startswith("The refund endpoint could not be reached: refused to connect to 127.0.0.1")
-    assert "loopback" in execution.error
+    assert execution.error == (
+        "The refund endpoint is not a public address (127.0.0.1, loopback); refunds are not sent there."
+    )
+    # Nothing left, so the decision is known unpaid: a supervisor may void it
+    assert execution.response_summary == {"status": None, "sent": False}
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """A supervisor voids a refund that has not been paid: it stops counting against the line, its units
 are given back, the return can be settled again — and the money still leaves once."""
 
+import socket
 import threading
 import time
 from decimal import Decimal
@@ -57,7 +58,8 @@ def verbs_since(return_request, verb) -> list[str]:
 def test_a_failed_refund_voided_then_refunded_again_is_paid_once():
     setup = settlement_setup()
     received = approved_return(setup, status=ReturnStatus.RECEIVED)
-    answers = [(502, {"error": {"message": "account closed"}}, 0), (200, {"reference": "RF-2"}, 0)]
+    # The provider answers no (a 4xx): the money certainly stayed, so the decision may be voided.
+    answers = [(422, {"error": {"message": "account closed"}}, 0), (200, {"reference": "RF-2"}, 0)]
     with RefundEndpoint(answers) as endpoint:
         http_gateway(setup["merchant"], endpoint.url)
         # Given a refund whose payment failed: the return needs action, the line counts 2 refunded
@@ -466,3 +468,49 @@ def test_the_api_needs_a_reason():
 
     assert response.status_code == 400
     assert Refund.objects.get().state == RefundState.GRANTED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [(502, {"error": {"message": "bad gateway"}}, 0)],  # a server error: it may have paid first
+        [(200, {"reference": "RF-LATE"}, 3)],  # the answer came too late: it may have paid
+    ],
+    ids=["server-error", "timeout"],
+)
+def test_a_failed_call_that_may_have_reached_the_provider_cannot_be_voided_and_nothing_changes(answers):
+    setup = settlement_setup()
+    received = approved_return(setup, status=ReturnStatus.RECEIVED)
+    with RefundEndpoint(answers) as endpoint:
+        http_gateway(setup["merchant"], endpoint.url, timeout_seconds=1)
+        return_request = return_request_settle(return_request=received, actor=setup["supervisor"])
+        refund = Refund.objects.get()
+        assert refund.state == RefundState.FAILED
+        before = snapshot(return_request)
+
+        with pytest.raises(Conflict) as refused:
+            refund_void(refund=refund, actor=setup["supervisor"], reason=REASON)
+
+    assert refused.value.code == "payment_outcome_unknown"
+    assert snapshot(return_request) == before
+    assert Refund.objects.get().is_voidable is False
+
+
+@pytest.mark.django_db
+def test_a_call_refused_before_it_was_sent_may_be_voided():
+    # Given an endpoint nobody listens on: the connection is refused, nothing reached a provider
+    setup = settlement_setup()
+    received = approved_return(setup, status=ReturnStatus.RECEIVED)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http_gateway(setup["merchant"], f"http://127.0.0.1:{port}/refunds")
+    return_request_settle(return_request=received, actor=setup["supervisor"])
+    refund = Refund.objects.get()
+    assert RefundExecution.objects.get().response_summary == {"status": None, "sent": False}
+
+    voided = refund_void(refund=refund, actor=setup["supervisor"], reason=REASON)
+
+    assert voided.state == RefundState.VOIDED
+    assert OrderLine.objects.get(pk=setup["line"].pk).quantity_refunded == 0

@@ -91,7 +91,7 @@ from returns.services import (
 )
 from returns.services.claims import CLAIM_ROLES
 from returns.services.refunds import (
-    DIFFERENCE_CLOSED_STATUSES,
+    DIFFERENCE_NOT_PAYABLE_STATUSES,
     REFUND_ROLES,
     SETTLE_ON_APPROVAL,
     settleable_units,
@@ -188,7 +188,7 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         }
         exchange_open = any(units_left.values())
     exchange = exchange_shown(return_request=return_request, lines=lines)
-    difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_CLOSED_STATUSES
+    difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_NOT_PAYABLE_STATUSES
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
     may_claim = role in CLAIM_ROLES
     may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
