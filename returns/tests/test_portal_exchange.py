@@ -10,7 +10,7 @@ import pytest
 from aftersales.models import OrderLine, Product
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, ProductFactory
 from returns.models import ReturnLine, ReturnRequest
-from returns.services import exchange_difference_confirm_paid
+from returns.services import exchange_difference_confirm_paid, return_request_approve
 from returns.tests import test_portal_returns as base
 from tickets.models import TicketNumberCounter
 from tickets.tests.test_portal import png_upload, sign_in
@@ -148,8 +148,9 @@ def test_a_bigger_size_for_a_difference_to_pay_is_reviewed_and_recorded_exactly(
     assert "Price difference to pay <strong>20.00 CNY</strong>" in page
     assert "The shop will tell you how to pay it" in page
 
-    # and once the shop confirms the payment, the page says it is paid
+    # and once the shop approves the exchange and confirms the payment, the page says it is paid
     agent = MembershipFactory(merchant=order.merchant, role="agent").user
+    return_request_approve(return_request=return_request, actor=agent)
     exchange_difference_confirm_paid(return_request=return_request, actor=agent, reference="PAY-1")
     page = signed_in.get(response["Location"]).content.decode()
     assert '20.00 CNY</strong> <span class="status status--done">Paid</span>' in page
