@@ -156,6 +156,8 @@ class CarrierClaim(MerchantOwnedModel):
     carrier = models.CharField(_("carrier"), max_length=50)
     tracking_number = models.CharField(_("tracking number"), max_length=64)
     amount_claimed = models.DecimalField(_("amount claimed"), max_digits=12, decimal_places=2)
+    # {order line id: units lost}: written off on the order lines while the claim stands.
+    units_lost = models.JSONField(_("units lost"), default=dict, blank=True)
     currency = models.CharField(_("currency"), max_length=3)
     state = models.CharField(_("state"), max_length=10, choices=ClaimState.choices, default=ClaimState.OPEN)
     amount_recovered = models.DecimalField(

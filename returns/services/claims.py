@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Membership, User
+from aftersales.models import Membership, OrderLine, User
 from aftersales.services.staff import staff_membership_required
 from returns.models import CarrierClaim, ClaimState, ReturnLine, ReturnRequest, ReturnShipment
 from returns.services.refunds import REFUND_ROLES, _money
-from returns.services.requests import _lock
+from returns.services.requests import _lock, order_lines_write_off
 from tickets.timeline import event_append
 
 CENT = Decimal("0.01")
@@ -59,6 +59,7 @@ def carrier_claim_open(
     return_request: ReturnRequest,
     shipment: ReturnShipment,
     lines: Sequence[ReturnLine],
+    units_lost: dict[int, int],
     actor: User | None,
     note: str = "",
 ) -> CarrierClaim:
@@ -73,6 +74,7 @@ def carrier_claim_open(
                 carrier=shipment.carrier,
                 tracking_number=shipment.tracking_number,
                 amount_claimed=paid_value(lines),
+                units_lost={str(order_line_id): units for order_line_id, units in units_lost.items() if units},
                 currency=return_request.order.currency,
                 notes=note,
                 opened_by=actor,
@@ -211,6 +213,11 @@ def carrier_claim_withdraw(*, claim: CarrierClaim, actor: User, note: str = "") 
         _decide(claim, ClaimState.WITHDRAWN, actor)
         claim.decision_note = note
         claim.save(update_fields=["state", "decided_by", "decided_at", "decision_note", "updated_at"])
+        # The units are back in the warehouse: no longer written off (the order lines are locked
+        # after the return, in id order, as every return service does).
+        found = {int(order_line_id): -units for order_line_id, units in claim.units_lost.items()}
+        list(OrderLine.objects.select_for_update().filter(pk__in=found).order_by("pk").values_list("pk", flat=True))
+        order_lines_write_off(found)
         shipment = ReturnShipment.objects.select_for_update().get(pk=claim.shipment_id)
         if shipment.received_at is None:
             shipment.received_at, shipment.received_by = claim.decided_at, actor

@@ -45,6 +45,7 @@ from returns.services.requests import (
     _move,
     _require_staff,
     _route_submitted,
+    order_lines_write_off,
     return_request_approve,
 )
 from returns.services.rules import policy_for, quick_refund_eligible, quick_refund_start, settlement_start
@@ -489,6 +490,8 @@ def return_request_inspect(
                 OrderLine.objects.filter(pk=line.order_line_id).update(
                     quantity_accepted=F("quantity_accepted") + result.accepted
                 )
+                if result.disposition == Disposition.SCRAP:
+                    order_lines_write_off({line.order_line_id: result.accepted})
             inspection = ReturnLineInspection.objects.create(
                 merchant_id=return_request.merchant_id,
                 return_line=line,
@@ -710,8 +713,10 @@ def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, no
         now = timezone.now()
         shipment.lost_at = now
         shipment.save(update_fields=["lost_at", "updated_at"])
+        lost = {line.order_line_id: line.quantity - line.quantity_received for line in lines}
         _count_in(lines, {line.pk: line.quantity - line.quantity_received for line in lines})
         accepted = _accept_unjudged(lines)
+        order_lines_write_off(lost)
         ticket = return_request.ticket
         event_append(
             ticket,
@@ -720,7 +725,9 @@ def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, no
             data={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "lines": accepted},
             public=True,
         )
-        carrier_claim_open(return_request=return_request, shipment=shipment, lines=lines, actor=actor, note=note)
+        carrier_claim_open(
+            return_request=return_request, shipment=shipment, lines=lines, units_lost=lost, actor=actor, note=note
+        )
         ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
         notify_customer(
             ticket,

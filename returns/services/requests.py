@@ -82,6 +82,14 @@ def _move(return_request: ReturnRequest, status: str) -> None:
     return_status_changed(return_request, previous=previous)
 
 
+def order_lines_write_off(units: dict[int, int]) -> None:
+    """Count units as written off (scrapped, or lost by a carrier) on their (locked) order lines; a
+    negative count takes them back (a lost parcel that turned up)."""
+    for order_line_id, count in sorted(units.items()):
+        if count:
+            OrderLine.objects.filter(pk=order_line_id).update(quantity_written_off=F("quantity_written_off") + count)
+
+
 def _unit_refund(line: OrderLine, fee_percent: Decimal) -> Decimal:
     unit_paid = line.paid_amount / line.quantity
     return (unit_paid * (Decimal("100") - fee_percent) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)

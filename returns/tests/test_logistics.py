@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Deadline, Membership, Notification
+from aftersales.models import Deadline, Membership, Notification, OrderLine
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import MembershipFactory
 from returns import timers
@@ -666,3 +666,23 @@ def test_two_warehouse_clicks_on_one_parcel_receive_it_once():
     assert sorted(outcomes) == ["received", "transition_not_allowed"]
     assert counters(world.order) == [(2, 2, 0), (1, 1, 0)]
     assert TicketEvent.objects.filter(ticket_id=return_request.ticket_id, verb="return_received").count() == 1
+
+
+def test_scrapped_units_are_written_off_on_the_order_line_and_restocked_ones_are_not():
+    world = make_world()
+    return_request = drive(world, submit(world), S.RECEIVED)
+    first, second = return_request.lines.order_by("pk")
+
+    return_request_inspect(
+        return_request=return_request,
+        actor=world.warehouse,
+        lines=[
+            LineInspection(return_line_id=first.pk, accepted=2, rejected=0, grade="damaged", disposition="scrap"),
+            LineInspection(return_line_id=second.pk, accepted=1, rejected=0, grade="good", disposition="restock"),
+        ],
+    )
+
+    written_off = (
+        OrderLine.objects.filter(order=world.order).order_by("pk").values_list("quantity_written_off", flat=True)
+    )
+    assert list(written_off) == [2, 0]

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Membership, Notification, Order, WebhookEndpoint
+from aftersales.models import Membership, Notification, Order, OrderLine, WebhookEndpoint
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import MembershipFactory
 from returns.models import (
@@ -614,6 +614,19 @@ def test_a_lost_parcel_scanned_in_is_refused_and_staff_are_told_to_withdraw_the_
     assert counters(world.order) == [(2, 2, 2), (1, 1, 1)]
 
 
+def _written_off(world) -> list[int]:
+    return list(
+        OrderLine.objects.filter(order=world.order).order_by("pk").values_list("quantity_written_off", flat=True)
+    )
+
+
+def test_the_lost_units_are_written_off_and_the_claim_knows_them(lost):
+    world, _return_request, claim = lost
+
+    assert _written_off(world) == [2, 1]
+    assert claim.units_lost == {str(world.lines[0].pk): 2, str(world.lines[1].pk): 1}
+
+
 def test_withdrawing_the_claim_records_the_parcel_received_without_counting_it_again(lost):
     world, return_request, claim = lost
     counted = counters(world.order)
@@ -631,6 +644,8 @@ def test_withdrawing_the_claim_records_the_parcel_received_without_counting_it_a
     assert (shipment.received_at, shipment.received_by) == (claim.decided_at, world.agent)
     assert shipment.lost_at is not None
     assert counters(world.order) == counted
+    # and the units are no longer written off: they are back in the warehouse
+    assert _written_off(world) == [0, 0]
     assert _events(return_request)[-1] == ("carrier_claim_withdrawn", False)
     # and a later scan still counts nothing
     before = _snapshot(return_request)
