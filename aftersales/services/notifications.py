@@ -77,20 +77,15 @@ def notification_queue(
     recipient_user=None,
 ) -> Notification:
     """Write an outbox row and ask a worker to send it once the caller's transaction commits."""
-    notification = bulk.insert(
-        Notification(
-            merchant=merchant,
-            channel=channel,
-            recipient=recipient,
-            recipient_user=recipient_user,
-            template=template,
-            context=context,
-            language=language or merchant.default_language,
-            ticket=ticket,
-            next_attempt_at=timezone.now(),
-        )
+    [notification] = notifications_queue(
+        merchant=merchant,
+        deliveries=[(channel, recipient)],
+        template=template,
+        context=context,
+        language=language,
+        ticket=ticket,
+        recipient_user=recipient_user,
     )
-    _dispatch_after_commit([notification])
     return notification
 
 
@@ -102,6 +97,7 @@ def notifications_queue(
     context: dict,
     language: str | None = None,
     ticket=None,
+    recipient_user=None,
 ) -> list[Notification]:
     """One message on several channels: a row per ``(channel, recipient)``, written in one
     statement and handed to the worker as one task at commit. Nothing is written for none."""
@@ -115,6 +111,7 @@ def notifications_queue(
                 merchant=merchant,
                 channel=channel,
                 recipient=recipient,
+                recipient_user=recipient_user,
                 template=template,
                 context=context,
                 language=language,
