@@ -19,9 +19,9 @@ urlpatterns = [
 urlpatterns += [
     path("<slug:merchant_slug>/orders/<int:order_id>/return/", returns_portal.return_start, name="return_start"),
     path(
-        "<slug:merchant_slug>/orders/<int:order_id>/return/review/",
-        returns_portal.return_review,
-        name="return_review",
+        "<slug:merchant_slug>/orders/<int:order_id>/return/confirm/",
+        returns_portal.return_confirm,
+        name="return_confirm",
     ),
     path(
         "<slug:merchant_slug>/tickets/<str:number>/return/cancel/",

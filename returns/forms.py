@@ -254,7 +254,7 @@ class ReturnStartForm(forms.Form):
         return found if len(found) == len(picks) else None
 
     def draft(self) -> dict:
-        """The submitted values, as text, to carry to the review step in the session."""
+        """The submitted values, as text, that the review carries in hidden fields to the confirm."""
         return {name: self.data.get(name, "") for name in self.fields if self.data.get(name, "") != ""}
 
 

@@ -4,10 +4,11 @@ the invariants, writes, appends the ticket's event and moves the ticket, in one 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,9 @@ from returns.variants import price_difference_per_unit
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create, ticket_follow_workflow
 from tickets.timeline import event_append
+
+if TYPE_CHECKING:
+    from returns.selectors import OrderReturnTerms
 
 CENT = Decimal("0.01")
 KIND_BY_RESOLUTION = {
@@ -159,6 +163,7 @@ def return_request_create(
     channel: str = TicketChannel.PORTAL,
     created_by: User | None = None,
     exchange_products: Mapping[int, Product] | None = None,
+    order_terms: "OrderReturnTerms | None" = None,
 ) -> ReturnRequest:
     """Open a return for units of an order's lines, on the terms that apply now.
 
@@ -170,6 +175,10 @@ def return_request_create(
     instead (another size or colour of the same item); a line not named gets the same item again.
     The variant's price and the difference per unit are recorded on the line, and what the
     customer owes on top on the return: the replacement ships once that is paid.
+
+    ``order_terms``: the merchant's policy and rules as the caller's form has just read them for
+    this order (``returns.selectors.order_return_terms``), to spare reading them again. The
+    policy is not locked either way; the lines are, and are read here.
     """
     if resolution not in Resolution.values:
         raise InvalidInput(
@@ -205,8 +214,11 @@ def return_request_create(
         )
         for line in locked:
             line.order = order
-        policy = ReturnPolicy.objects.filter(merchant_id=order.merchant_id).first()
-        rules = active_rules(policy)
+        if order_terms is not None and order_terms.order.pk == order.pk:
+            policy, rules = order_terms.policy, order_terms.rules
+        else:
+            policy = ReturnPolicy.objects.filter(merchant_id=order.merchant_id).first()
+            rules = active_rules(policy)
         terms = {}
         for line in locked:
             line_term = line_terms(policy=policy, rules=rules, line=line, reason=reason, customer=customer, now=now)
@@ -277,8 +289,11 @@ def return_request_create(
             )
             for line in locked
         )
-        for line in locked:
-            OrderLine.objects.filter(pk=line.pk).update(quantity_requested=F("quantity_requested") + wanted[line.pk])
+        # Every line's counter in one statement; the CHECK holds each of them.
+        OrderLine.objects.filter(pk__in=wanted).update(
+            quantity_requested=F("quantity_requested")
+            + Case(*(When(pk=pk, then=Value(count)) for pk, count in wanted.items()), default=Value(0))
+        )
         event_append(
             ticket,
             "return_submitted",

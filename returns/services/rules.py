@@ -62,28 +62,23 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
         )["total"] or Decimal("0")
         if value > policy.risk_max_value:
             reasons.append({"code": "return_value", "value": str(value), "limit": str(policy.risk_max_value)})
-    hashes = set(
-        Attachment.objects.filter(ticket_id=return_request.ticket_id, uploaded_by_customer__isnull=False).values_list(
-            "sha256", flat=True
+    photos = Attachment.objects.filter(ticket_id=return_request.ticket_id, uploaded_by_customer__isnull=False)
+    # The first few earlier returns are evidence enough; a stock photo reused across thousands of
+    # returns must not make each new one read them all.
+    earlier = list(
+        Attachment.objects.filter(
+            merchant_id=return_request.merchant_id,
+            sha256__in=photos.values("sha256"),
+            uploaded_by_customer__isnull=False,
+            ticket__return_request__isnull=False,
         )
+        .exclude(ticket_id=return_request.ticket_id)
+        .order_by("ticket__number")
+        .values_list("ticket__number", flat=True)
+        .distinct()[:REPEATED_PHOTO_EVIDENCE]
     )
-    if hashes:
-        # The first few earlier returns are evidence enough; a stock photo reused across thousands
-        # of returns must not make each new one read them all.
-        earlier = list(
-            Attachment.objects.filter(
-                merchant_id=return_request.merchant_id,
-                sha256__in=hashes,
-                uploaded_by_customer__isnull=False,
-                ticket__return_request__isnull=False,
-            )
-            .exclude(ticket_id=return_request.ticket_id)
-            .order_by("ticket__number")
-            .values_list("ticket__number", flat=True)
-            .distinct()[:REPEATED_PHOTO_EVIDENCE]
-        )
-        if earlier:
-            reasons.append({"code": "repeated_photo", "tickets": earlier})
+    if earlier:
+        reasons.append({"code": "repeated_photo", "tickets": earlier})
     return reasons
 
 

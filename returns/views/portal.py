@@ -3,8 +3,10 @@ the estimate; add photos and confirm. Then the return's box on its ticket page, 
 button while the return may still be withdrawn.
 
 Access is the portal's: the merchant from the URL, the orders the session verified (another
-order is a 404). Nothing is written before the customer confirms: the choices wait in the
-session, keyed by order, and are checked again against the policy at every step.
+order is a 404). Nothing is written before the customer confirms, not even the session: the
+review is the answer to the choices' POST and carries them in hidden fields to the confirm (and
+back to the choices, to change them), the way a form preview does. Each step checks them again
+against the policy of now, so hidden fields edited by hand buy nothing a fresh form would not.
 """
 
 from dataclasses import dataclass
@@ -57,8 +59,8 @@ from returns.variants import ExchangeWish, difference_totals
 from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
-# {str(order id): the start form's values as text}: the choices between the two steps.
-RETURN_DRAFTS_KEY = "aftersales_return_drafts"
+# The review's "Change my choices" button posts the choices back to step 1 with this name.
+CHANGE_CHOICES = "change"
 
 # The kinds of case a return request opens (see ``returns.services.requests.KIND_BY_RESOLUTION``).
 RETURN_TICKET_KINDS = frozenset({TicketKind.RETURN, TicketKind.EXCHANGE, TicketKind.REFUND_ONLY})
@@ -211,25 +213,6 @@ def _verified_order_or_404(request, order_id: int) -> Order:
     return order
 
 
-# --- the draft between the two steps -------------------------------------------------------------
-
-
-def _draft(request, order: Order) -> dict | None:
-    return request.session.get(RETURN_DRAFTS_KEY, {}).get(str(order.pk))
-
-
-def _draft_keep(request, order: Order, values: dict) -> None:
-    drafts = dict(request.session.get(RETURN_DRAFTS_KEY, {}))
-    drafts[str(order.pk)] = values
-    request.session[RETURN_DRAFTS_KEY] = drafts
-
-
-def _draft_drop(request, order: Order) -> None:
-    drafts = dict(request.session.get(RETURN_DRAFTS_KEY, {}))
-    if drafts.pop(str(order.pk), None) is not None:
-        request.session[RETURN_DRAFTS_KEY] = drafts
-
-
 def _start_form(request, order: Order, data=None) -> ReturnStartForm:
     merchant = request.merchant
     return ReturnStartForm(
@@ -239,74 +222,84 @@ def _start_form(request, order: Order, data=None) -> ReturnStartForm:
     )
 
 
+def _start_page(request, order: Order, form: ReturnStartForm):
+    return render(request, "portal/returns/start.html", _context(request, order=order, form=form.for_page()))
+
+
 # --- step 1: which units, why, what the customer would like -------------------------------------
 
 
 @portal_verified_required
 @require_http_methods(["GET", "POST"])
 def return_start(request, merchant_slug, order_id):
+    """The choices; valid ones are answered with the review (step 2). Back from the review
+    ("Change my choices"), the choices come again, checked against now."""
     order = _verified_order_or_404(request, order_id)
-    if request.method == "POST":
-        form = _start_form(request, order, request.POST)
-        if form.is_valid():
-            _draft_keep(request, order, form.draft())
-            return redirect("portal:return_review", merchant_slug=request.merchant.slug, order_id=order.pk)
-    else:
-        # Back from the review ("Change"), the choices are there again, checked against now.
-        form = _start_form(request, order, _draft(request, order))
-    return render(request, "portal/returns/start.html", _context(request, order=order, form=form.for_page()))
+    if request.method == "GET":
+        return _start_page(request, order, _start_form(request, order))
+    form = _start_form(request, order, request.POST)
+    if CHANGE_CHOICES in request.POST or not form.is_valid():
+        return _start_page(request, order, form)
+    return _review_page(request, order, form, _confirm_form(form))
 
 
 # --- step 2: the estimate, photos, confirm -------------------------------------------------------
 
 
+def _confirm_form(start: ReturnStartForm, data=None, files=None) -> ReturnConfirmForm:
+    terms = [offer.terms for offer, _quantity in start.cleaned_data["chosen"]]
+    return ReturnConfirmForm(data, files, photos_required=any(each.photos_required for each in terms))
+
+
 @portal_verified_required
 @require_http_methods(["GET", "POST"])
-def return_review(request, merchant_slug, order_id):
+def return_confirm(request, merchant_slug, order_id):
+    """The confirm: the choices (the review's hidden fields) again, the photos, then the return."""
     order = _verified_order_or_404(request, order_id)
-    merchant = request.merchant
-    draft = _draft(request, order)
-    if draft is None:
+    if request.method == "GET":
+        # Nothing to confirm without the choices (an old link, a bookmark): choose first.
         messages.info(request, _("Choose the items you want to return first."))
-        return redirect("portal:return_start", merchant_slug=merchant.slug, order_id=order.pk)
-    start = _start_form(request, order, draft)
+        return redirect("portal:return_start", merchant_slug=request.merchant.slug, order_id=order.pk)
+    start = _start_form(request, order, request.POST)
     if not start.is_valid():
-        # Time passed (a window closed) or another request took the units: back to the choices,
+        # Time passed (a window closed) or another request took the units: the choices again,
         # which show why.
         messages.warning(request, _("Something has changed since you chose; please check your return again."))
-        return redirect("portal:return_start", merchant_slug=merchant.slug, order_id=order.pk)
-    chosen = start.cleaned_data["chosen"]
-    estimates = refund_estimates(chosen=chosen)
-    variants = start.cleaned_data["exchange_variants"]
-    form = ReturnConfirmForm(
-        request.POST if request.method == "POST" else None,
-        request.FILES if request.method == "POST" else None,
-        photos_required=any(estimate.terms.photos_required for estimate in estimates),
-    )
-    if request.method == "POST" and form.is_valid():
+        return _start_page(request, order, start)
+    form = _confirm_form(start, request.POST, request.FILES)
+    if form.is_valid():
+        variants = start.cleaned_data["exchange_variants"]
         try:
             return_request = return_request_create(
                 order=order,
                 customer=order.customer,
-                lines=[(estimate.line, estimate.quantity) for estimate in estimates],
+                lines=[(offer.line, quantity) for offer, quantity in start.cleaned_data["chosen"]],
                 reason=start.cleaned_data["reason"],
                 resolution=start.cleaned_data["resolution"],
                 note=start.cleaned_data["description"],
                 files=form.cleaned_data["photos"],
                 channel=TicketChannel.PORTAL,
                 exchange_products={line_pk: variant.product for line_pk, variant in variants.items()},
+                order_terms=start.order_terms,
             )
         except ApplicationError as exc:
             form.add_error(form.service_error_field(exc), exc.message)
         else:
-            _draft_drop(request, order)
             number = return_request.ticket.number
             messages.success(
                 request,
                 _("Thank you. Your return %(number)s has been sent; we will tell you by e-mail or text message.")
                 % {"number": number},
             )
-            return redirect("portal:ticket", merchant_slug=merchant.slug, number=number)
+            return redirect("portal:ticket", merchant_slug=request.merchant.slug, number=number)
+    return _review_page(request, order, start, form)
+
+
+def _review_page(request, order: Order, start: ReturnStartForm, form: ReturnConfirmForm):
+    """The estimate of what the valid choices ``start`` would give, and the confirm ``form``."""
+    chosen = start.cleaned_data["chosen"]
+    estimates = refund_estimates(chosen=chosen)
+    variants = start.cleaned_data["exchange_variants"]
     resolution = start.cleaned_data["resolution"]
     policy = start.order_terms.policy
     wishes = [
@@ -321,6 +314,8 @@ def return_review(request, merchant_slug, order_id):
             request,
             order=order,
             form=form,
+            choices=start.draft(),
+            change_choices=CHANGE_CHOICES,
             reason=start.cleaned_data["reason"],
             resolution_label=Resolution(resolution).label,
             is_exchange=resolution == Resolution.EXCHANGE,
