@@ -71,6 +71,8 @@ SLUG = "bench-returns"
 TARGET_RATE = 100.0
 P95_LIMIT_MS = 200.0
 REFUND_ATTEMPTS = 50
+# Trivial requests timed for the per-request floor.
+FLOOR_REQUESTS = 2_000
 # Orders seeded beyond what one run needs, so that a second run finds most of them there.
 SEED_MARGIN = 1.2
 SEED_BATCH = 2_000
@@ -548,11 +550,26 @@ def _cpu_per_submission(before: CpuSample, after: CpuSample, submissions: int) -
     """Milliseconds of CPU each submission cost, by who spent them, over the timed load."""
     per = 1000 / max(submissions, 1)
     return {
-        "server_ms": round((after.server_s - before.server_s) * per, 1),
-        "database_ms": round((after.database_s - before.database_s) * per, 1),
-        "client_ms": round((after.client_s - before.client_s) * per, 1),
-        "idle_ms": round((after.idle_s - before.idle_s) * per, 1),
+        "server_ms": round((after.server_s - before.server_s) * per, 2),
+        "database_ms": round((after.database_s - before.database_s) * per, 2),
+        "client_ms": round((after.client_s - before.client_s) * per, 2),
+        "idle_ms": round((after.idle_s - before.idle_s) * per, 2),
     }
+
+
+def _request_floor(port: int, server_pid: int, concurrency: int) -> dict[str, float]:
+    """The CPU of the cheapest request this server answers (``/healthz``: Django's middleware and
+    one ``SELECT 1``), by process, per request: what any request costs before the view does
+    anything, the unit in which to read a submission's cost."""
+    for _ in range(WARMUP_SUBMISSIONS):
+        request(port, "GET", "/healthz")
+    before = _cpu_sample(server_pid)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        statuses = Counter(pool.map(lambda _index: request(port, "GET", "/healthz").status, range(FLOOR_REQUESTS)))
+    after = _cpu_sample(server_pid)
+    if statuses != {200: FLOOR_REQUESTS}:
+        raise BenchDataError(f"/healthz answered {dict(statuses)}")
+    return _cpu_per_submission(before, after, FLOOR_REQUESTS)
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -745,6 +762,20 @@ def run(
                 load_average_before=round(load_before, 2),
                 **{key: value for key, value in measured.items() if key != "load_average"},
             )
+
+        log(f"Request floor: {FLOOR_REQUESTS:,} GET /healthz.")
+        floor = _request_floor(server.port, server.process.pid, concurrency=max(2, workers * threads))
+        floor_ms = floor["server_ms"] + floor["database_ms"] + floor["client_ms"]
+        out.emit(
+            "request_floor",
+            round(floor_ms, 2),
+            "ms",
+            **{key: value for key, value in floor.items() if key != "idle_ms"},
+            requests=FLOOR_REQUESTS,
+            submission_in_floors=round(busy_ms / floor_ms, 1) if floor_ms else None,
+            workers=workers,
+            cpus=cpus,
+        )
 
         if done:
             race = _refund_race(server.port, fixture, done[-1].number, log)
