@@ -1,6 +1,8 @@
 """Forms of the portal's return pages. They shape the input and say early what the policy will
 refuse; ``return_request_create`` still decides, under its locks, when the customer confirms."""
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -18,6 +20,11 @@ from tickets.forms_portal import FILE_ERROR_CODES, MultipleFileField
 
 QUANTITY_PREFIX = "quantity_"
 VARIANT_PREFIX = "variant_"
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def reason_choices(reasons: list[ReturnReason]) -> list:
@@ -262,11 +269,15 @@ class ReturnConfirmForm(forms.Form):
     """The last step: photos (required where the policy says) and the confirmation itself.
 
     Photos are asked for here, with the confirm button, because a file cannot travel between two
-    pages without being stored, and nothing is stored before the customer confirms."""
+    pages without being stored, and nothing is stored before the customer confirms. The form's own
+    key, new each time the review renders, makes a second click of the same form harmless."""
 
     photos = MultipleFileField(
         label=_("Photos of the item"),
         help_text=_("Photos (JPG, PNG, GIF, WebP, HEIC), PDF or short videos."),
+    )
+    submission_key = forms.CharField(
+        required=False, max_length=64, initial=new_submission_key, widget=forms.HiddenInput
     )
 
     def __init__(self, *args, photos_required: bool, **kwargs):
@@ -279,6 +290,12 @@ class ReturnConfirmForm(forms.Form):
         }
         if photos_required:
             photos.help_text = _("Required for this return. Show the item and any damage; JPG, PNG, HEIC or PDF.")
+
+    def clean_submission_key(self) -> str:
+        key = self.cleaned_data["submission_key"]
+        if key and not SUBMISSION_KEY.fullmatch(key):
+            self.add_error(None, gettext("This page is out of date; check your return and confirm it again."))
+        return key
 
     def service_error_field(self, exc) -> str | None:
         """Where a refusal of ``return_request_create`` belongs: photos, else the top of the form."""

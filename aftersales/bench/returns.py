@@ -89,6 +89,7 @@ REQUEST_TIMEOUT_S = 30
 CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 # The choices the review carries to the confirm (templates/portal/returns/_choices_fields.html).
 CHOICE_FIELD = re.compile(rb'<input type="hidden" class="return-choice" name="([^"]+)" value="([^"]*)">')
+SUBMISSION_KEY_FIELD = re.compile(rb'<input type="hidden" name="(submission_key)" value="([^"]*)"')
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -467,7 +468,11 @@ class Browser:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
             outcome.step_ms["start_post"] = (time.perf_counter() - step) * 1000
-            choices = {key.decode(): html.unescape(value.decode()) for key, value in CHOICE_FIELD.findall(answer.body)}
+            choices = {
+                key.decode(): html.unescape(value.decode())
+                for pattern in (CHOICE_FIELD, SUBMISSION_KEY_FIELD)
+                for key, value in pattern.findall(answer.body)
+            }
             if answer.status != 200 or not choices:
                 raise SubmissionFailed(f"start POST answered {answer.status} without a review: {answer.body[:200]!r}")
 

@@ -68,6 +68,9 @@ class ReturnRequest(MerchantOwnedModel):
     terms = models.JSONField(_("terms that applied"), default=dict)
     rejection_reason = models.TextField(_("why it was rejected"), blank=True)
     submitted_at = models.DateTimeField(_("submitted"))
+    # The portal's confirm form carries a key of its own: a second click, or the same form sent
+    # again, finds the return the first one made instead of making another.
+    submission_key = models.CharField(_("submission key"), max_length=64, blank=True, editable=False)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     review_reasons = models.JSONField(_("why it needs review"), default=list, blank=True)
@@ -98,6 +101,11 @@ class ReturnRequest(MerchantOwnedModel):
                 condition=Q(exchange_difference_paid_at__isnull=True)
                 | (Q(exchange_difference_due__gt=0) & ~Q(exchange_difference_reference="")),
                 name="returnrequest_difference_paid_has_reference",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "submission_key"],
+                condition=~Q(submission_key=""),
+                name="returnrequest_submission_key_unique",
             ),
         ]
         indexes = [

@@ -164,6 +164,7 @@ def return_request_create(
     created_by: User | None = None,
     exchange_products: Mapping[int, Product] | None = None,
     order_terms: "OrderReturnTerms | None" = None,
+    submission_key: str = "",
 ) -> ReturnRequest:
     """Open a return for units of an order's lines, on the terms that apply now.
 
@@ -179,6 +180,10 @@ def return_request_create(
     ``order_terms``: the merchant's policy and rules as the caller's form has just read them for
     this order (``returns.selectors.order_return_terms``), to spare reading them again. The
     policy is not locked either way; the lines are, and are read here.
+
+    ``submission_key``: the key of the form that sent it. The same key again (a double click, a
+    form sent twice) gives back the return it made, unchanged: checked once the lines are locked,
+    so a repeat that raced the first waits for it and then finds it.
     """
     if resolution not in Resolution.values:
         raise InvalidInput(
@@ -214,6 +219,10 @@ def return_request_create(
         )
         for line in locked:
             line.order = order
+        if submission_key:
+            made = ReturnRequest.objects.filter(merchant_id=order.merchant_id, submission_key=submission_key).first()
+            if made is not None:
+                return made
         if order_terms is not None and order_terms.order.pk == order.pk:
             policy, rules = order_terms.policy, order_terms.rules
         else:
@@ -272,6 +281,7 @@ def return_request_create(
             reason_note=note.strip(),
             terms={str(pk): term.snapshot() for pk, term in terms.items()},
             submitted_at=now,
+            submission_key=submission_key,
             exchange_difference_due=sum(
                 (wish.difference_per_unit * wanted[pk] for pk, wish in wishes.items() if wish.difference_per_unit > 0),
                 Decimal("0.00"),

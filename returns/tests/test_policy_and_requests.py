@@ -319,6 +319,48 @@ def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal()
     assert OrderLine.objects.get(pk=last.pk).quantity_requested == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_same_submission_sent_twice_at_once_makes_one_return():
+    # Given an order line of 2 units, so that a second return for 1 unit would be allowed
+    merchant = MerchantFactory(timezone="Asia/Shanghai")
+    ReturnPolicy.objects.create(merchant=merchant)
+    reason = ReturnReason.objects.create(merchant=merchant, code="size", name="Wrong size", responsibility="customer")
+    order = OrderFactory(merchant=merchant, delivered_at=timezone.now() - timedelta(days=1))
+    line = OrderLineFactory(order=order, quantity=2)
+    barrier = threading.Barrier(2)
+    made: list[int] = []
+
+    def attempt():
+        try:
+            barrier.wait(timeout=10)
+            made.append(_create(order, line, reason, submission_key="k" * 32).pk)
+        finally:
+            connection.close()
+
+    # When one form's confirm arrives twice at the same moment (a double click)
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then both answers are the one return the first made, and one unit is asked back
+    return_request = ReturnRequest.objects.get()
+    assert made == [return_request.pk, return_request.pk]
+    assert return_request.submission_key == "k" * 32
+    assert OrderLine.objects.get(pk=line.pk).quantity_requested == 1
+    assert TicketEvent.objects.filter(ticket=return_request.ticket, verb="return_submitted").count() == 1
+
+
+def test_another_submission_key_makes_another_return(policy, order, line, no_reason):
+    with time_machine.travel(LAST_SECOND, tick=False):
+        first = _create(order, line, no_reason, submission_key="a" * 32)
+        second = _create(order, line, no_reason, submission_key="b" * 32)
+
+    assert first.pk != second.pk
+    assert _requested(line) == 2
+
+
 def test_a_deactivated_user_with_an_active_membership_cannot_approve(submitted, agent):
     agent.is_active = False
     agent.save(update_fields=["is_active"])

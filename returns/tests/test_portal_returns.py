@@ -164,6 +164,7 @@ def choose(client, order, quantities, reason, resolution="refund", description="
 
 
 CHOICE_FIELD = re.compile(r'<input type="hidden" class="return-choice" name="([^"]+)" value="([^"]*)">')
+SUBMISSION_KEY_FIELD = re.compile(r'<input type="hidden" name="submission_key" value="([^"]*)"')
 
 
 def choices_on(review) -> dict[str, str]:
@@ -171,9 +172,13 @@ def choices_on(review) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in CHOICE_FIELD.findall(review.content.decode())}
 
 
+def submission_key_on(review) -> str:
+    return SUBMISSION_KEY_FIELD.search(review.content.decode())[1]
+
+
 def confirm(client, order, review, **files):
-    """Step 2: the review's confirm form, its hidden choices and the ``files`` (photos=[…])."""
-    return client.post(confirm_url(order), {**choices_on(review), **files})
+    """Step 2: the review's confirm form (its hidden choices and key) and the ``files`` (photos=[…])."""
+    return client.post(confirm_url(order), {**choices_on(review), "submission_key": submission_key_on(review), **files})
 
 
 def change_choices(client, order, review):
@@ -330,6 +335,53 @@ def test_choices_edited_by_hand_on_the_review_are_checked_again_at_confirm(signe
     assert response.status_code == 200
     assert "Something has changed since you chose" in response.content.decode()
     assert "At most 2 can be returned." in response.content.decode()
+    assert nothing_written(order) == before
+
+
+def test_confirming_the_same_review_twice_makes_one_return(
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+):
+    # Given a review of 1 of the 2 pairs (a second return of 1 pair would be allowed)
+    review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
+    notifications = Notification.objects.count()
+
+    # When its confirm is sent twice (a double click, or the browser sending the form again)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = confirm(signed_in, order, review, photos=[png_upload()])
+        second = confirm(signed_in, order, review, photos=[png_upload()])
+
+    # Then both land on the one return the first made
+    return_request = ReturnRequest.objects.get()
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert first["Location"] == second["Location"] == ticket_url(return_request.ticket)
+    assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 1
+    assert (Ticket.objects.count(), Attachment.objects.count()) == (1, 1)
+    told = Notification.objects.filter(ticket=return_request.ticket).count()
+    assert told > 0
+    assert Notification.objects.count() == notifications + told
+
+
+def test_each_review_has_a_key_of_its_own_and_keeps_it_when_the_confirm_is_refused(signed_in, order, shoes, reasons):
+    first = choose(signed_in, order, {shoes: 1}, reasons["damaged"])
+    second = choose(signed_in, order, {shoes: 1}, reasons["damaged"])
+
+    refused = confirm(signed_in, order, first)  # photos are required for damage
+
+    assert submission_key_on(first) != submission_key_on(second)
+    assert refused.status_code == 200
+    assert submission_key_on(refused) == submission_key_on(first)
+
+
+def test_a_malformed_submission_key_is_refused_with_nothing_written(signed_in, order, shoes, reasons):
+    review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
+    before = nothing_written(order)
+
+    response = signed_in.post(
+        confirm_url(order), {**choices_on(review), "submission_key": "not a key!", "photos": [png_upload()]}
+    )
+
+    assert response.status_code == 200
+    assert "This page is out of date; check your return and confirm it again." in response.content.decode()
     assert nothing_written(order) == before
 
 
@@ -596,12 +648,12 @@ def test_the_start_page_costs_the_same_queries_for_2_and_10_lines(
 
 # The submission (confirm with a photo) of a 2-line return, from the session to the commit: the
 # page's reads (merchant, session, order, lines, policy, rules, reasons), the locked lines (the
-# policy as the page read it), the ticket (number, row, lines, message, attachment, event, SLA
-# policy, notification), the return (row, webhook lookup, lines, both counters in one statement,
-# event), the routing (risk: count, repeated photos; merchant-response timer: lookup, row), and
-# nothing for the session. A change here is a change to the cost of every return a customer
-# sends: look at it, then update the figure.
-SUBMISSION_QUERIES = 28
+# policy as the page read it), a return of the same submission key, the ticket (number, row,
+# lines, message, attachment, event, SLA policy, notification), the return (row, webhook lookup,
+# lines, both counters in one statement, event), the routing (risk: count, repeated photos;
+# merchant-response timer: lookup, row), and nothing for the session. A change here is a change
+# to the cost of every return a customer sends: look at it, then update the figure.
+SUBMISSION_QUERIES = 29
 
 
 def test_a_two_line_submission_costs_a_fixed_number_of_queries(

@@ -281,6 +281,7 @@ def return_confirm(request, merchant_slug, order_id):
                 channel=TicketChannel.PORTAL,
                 exchange_products={line_pk: variant.product for line_pk, variant in variants.items()},
                 order_terms=start.order_terms,
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ApplicationError as exc:
             form.add_error(form.service_error_field(exc), exc.message)
