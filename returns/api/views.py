@@ -140,34 +140,44 @@ class ReturnListCreateApi(MerchantListApiView):
         summary=_("Open a return for an order"),
         description=_(
             "For the order's customer, on the terms of the merchant's return policy now. The return "
-            "may be approved at once by policy, or flagged for review."
+            "may be approved at once by policy, or flagged for review. With an Idempotency-Key, a "
+            "retry (after a timeout, say) gets the first answer and opens no second return."
         ),
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=ReturnCreateInputSerializer,
-        responses={201: ReturnDetailOutputSerializer, 400: REFUSALS[400], 403: REFUSALS[403]},
+        responses={201: ReturnDetailOutputSerializer, **IDEMPOTENT_REFUSALS},
     )
     def post(self, request, *args, **kwargs):
+        merchant = request_merchant(request)
+        return idempotent(
+            request, merchant=merchant, endpoint="returns.create", perform=lambda call: self.create(request, call)
+        )
+
+    def create(self, request, call: IdempotentCall) -> Response:
+        merchant = call.merchant
         serializer = ReturnCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        merchant = request_merchant(request)
         order = _order_of(merchant, data["order"])
         reason = reason_by_code(merchant=merchant, code=data["reason"])
         if reason is None:
             raise InvalidInput(_("Unknown return reason."), code="unknown_reason", extra={"field": "reason"})
         wanted = [(line["order_line"], line["quantity"]) for line in data["lines"]]
         lines = _order_lines_by_id(order, [pk for pk, _quantity in wanted], field="lines")
-        return_request = services.return_request_create(
-            order=order,
-            customer=order.customer,
-            lines=[(lines[pk], quantity) for pk, quantity in wanted],
-            reason=reason,
-            resolution=data["resolution"],
-            note=data["note"],
-            channel=TicketChannel.API,
-            created_by=request_actor(request),
-            exchange_products=_exchange_products(merchant, data["lines"]),
-        )
-        return Response(_return_detail(request, return_request.ticket.number), status=status.HTTP_201_CREATED)
+        # The answer is stored with the return it opened, so a retry finds both or neither.
+        with transaction.atomic():
+            return_request = services.return_request_create(
+                order=order,
+                customer=order.customer,
+                lines=[(lines[pk], quantity) for pk, quantity in wanted],
+                reason=reason,
+                resolution=data["resolution"],
+                note=data["note"],
+                channel=TicketChannel.API,
+                created_by=request_actor(request),
+                exchange_products=_exchange_products(merchant, data["lines"]),
+            )
+            return call.answer(status.HTTP_201_CREATED, _return_detail(request, return_request.ticket.number))
 
 
 def _order_of(merchant: Merchant, order_id: int) -> Order:

@@ -195,6 +195,35 @@ def test_an_integration_opens_a_return_for_an_order():
 
 
 @pytest.mark.django_db
+def test_opening_a_return_retried_with_one_idempotency_key_opens_one_return_with_one_answer():
+    # Given an order line of 3 units, so that every retry would be allowed a return of its own
+    world = world_with_every_resolution()
+    client = api_client(world.merchant)
+    body = {
+        "order": world.order.pk,
+        "lines": [{"order_line": world.lines[0].pk, "quantity": 1}],
+        "reason": "changed_mind",
+        "resolution": "refund",
+    }
+
+    # When the integration sends it three times under one key (it never saw the first answer)
+    answers = [client.post(url("return-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="open-A100") for _ in range(3)]
+    # and once under the same key with another body
+    other = client.post(
+        url("return-list"), {**body, "resolution": "store_credit"}, format="json", HTTP_IDEMPOTENCY_KEY="open-A100"
+    )
+
+    # Then one return was opened, every retry got its answer, and the other body was refused
+    assert [answer.status_code for answer in answers] == [201, 201, 201]
+    assert answers[1].json() == answers[2].json() == answers[0].json()
+    assert [answer.headers.get("Idempotent-Replayed") for answer in answers] == [None, "true", "true"]
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    assert ReturnRequest.objects.get().ticket.number == answers[0].json()["number"]
+    assert OrderLine.objects.get(pk=world.lines[0].pk).quantity_requested == 1
+    assert IdempotencyRecord.objects.filter(endpoint="returns.create").count() == 1
+
+
+@pytest.mark.django_db
 def test_opening_a_return_is_refused_for_an_unknown_reason_another_merchants_order_or_too_many_units():
     world = world_with_every_resolution()
     stranger_order = make_world().order
