@@ -33,7 +33,7 @@ from returns.models import (
     ReturnShipment,
     ReturnStatus,
 )
-from returns.services.refunds import settleable_units
+from returns.services.refunds import ExchangeSurplus, exchange_surplus_of, settleable_units
 from returns.variants import difference_totals, paid_per_unit, variant_label
 from tickets.models import Attachment, Ticket, TicketKind
 from tickets.selectors import tickets_visible_to
@@ -428,7 +428,12 @@ def _execution_or_none(refund: Refund) -> RefundExecution | None:
 
 def return_ledger(*, return_request: ReturnRequest) -> ReturnLedger:
     """The return's refunds (decision, allocations, payment call) and replacement parcels."""
-    if return_request.status not in LEDGER_STATUSES and return_request.quick_refund_at is None:
+    if (
+        return_request.status not in LEDGER_STATUSES
+        and return_request.quick_refund_at is None
+        # An exchange paid for and then expired has the refund of that payment.
+        and return_request.exchange_difference_paid_at is None
+    ):
         return ReturnLedger(refunds=[], replacements=[])
     refunds = list(
         Refund.objects.filter(merchant_id=return_request.merchant_id, return_request_id=return_request.pk)
@@ -521,15 +526,19 @@ class ExchangeShown:
     refunded: Decimal  # what cheaper variants give back, refunded as their replacements ship
     paid_at: datetime | None
     reference: str
+    # What was paid for dearer variants whose replacements are not sent, refunded once known.
+    surplus: ExchangeSurplus | None = None
 
     @property
     def unpaid(self) -> bool:
         return self.due > 0 and self.paid_at is None
 
 
-def exchange_shown(*, return_request: ReturnRequest, lines: list[ReturnLineShown]) -> ExchangeShown | None:
+def exchange_shown(
+    *, return_request: ReturnRequest, lines: list[ReturnLineShown], ledger: ReturnLedger | None = None
+) -> ExchangeShown | None:
     """The exchange's wishes (lines prefetched with their variant by ``return_by_number``), or None
-    for a return that is not an exchange."""
+    for a return that is not an exchange; with the ``ledger``, the surplus of its paid difference."""
     if return_request.resolution != Resolution.EXCHANGE:
         return None
     shown = [
@@ -547,6 +556,9 @@ def exchange_shown(*, return_request: ReturnRequest, lines: list[ReturnLineShown
         refunded=refunded,
         paid_at=return_request.exchange_difference_paid_at,
         reference=return_request.exchange_difference_reference,
+        surplus=exchange_surplus_of(return_request, [item.line for item in lines], ledger.refunds)
+        if ledger is not None
+        else None,
     )
 
 

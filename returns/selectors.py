@@ -204,7 +204,13 @@ def return_request_of_ticket(*, ticket: Ticket) -> ReturnRequest | None:
 
 
 # The settlement's public steps are named for what they settle, not for the return.
-SETTLEMENT_VERBS = ("refund_paid", "store_credit_granted", "replacement_shipped", "exchange_difference_paid")
+SETTLEMENT_VERBS = (
+    "refund_paid",
+    "store_credit_granted",
+    "replacement_shipped",
+    "exchange_difference_paid",
+    "exchange_difference_surplus",
+)
 
 
 def return_steps_public(*, return_request: ReturnRequest) -> list[TicketEvent]:

@@ -11,3 +11,8 @@ def return_quick_refund(return_request_id: int) -> None:
 @shared_task(ignore_result=True)
 def return_settle(return_request_id: int, reason: str) -> None:
     rules.settlement_run(return_request_id=return_request_id, reason=reason)
+
+
+@shared_task(ignore_result=True)
+def return_exchange_surplus_pay(return_request_id: int) -> None:
+    rules.exchange_surplus_run(return_request_id=return_request_id)

@@ -37,4 +37,7 @@ RETURN_VERB_LABELS = {
     "store_credit_granted": _("granted store credit"),
     "replacement_shipped": _("shipped the replacement"),
     "exchange_difference_paid": _("confirmed the customer paid the exchange's price difference"),
+    "exchange_difference_surplus": _(
+        "granted the refund of the price difference paid for replacements that are not sent"
+    ),
 }

@@ -20,6 +20,7 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
 )
+from returns.services.refunds import exchange_surplus_of
 from tickets.api.serializers import DeadlineOutputSerializer
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -255,6 +256,15 @@ class CarrierClaimOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class ExchangeSurplusOutputSerializer(serializers.Serializer):
+    units = serializers.IntegerField(help_text=_("Units whose dearer variant was paid for and is not sent."))
+    amount = serializers.DecimalField(help_text=_("The price difference paid for them, refunded."), **MONEY)
+    refund = serializers.IntegerField(
+        allow_null=True, help_text=_("The refund that gives it back (see refunds); null until the exchange settles.")
+    )
+    refund_state = serializers.CharField(allow_null=True, help_text=_("That refund's state; null before it."))
+
+
 class ReturnDetailOutputSerializer(ReturnOutputSerializer):
     """A return with everything that happened to it: lines and their terms, parcels, inspections,
     refunds with their payment calls, replacements, and the case's timers."""
@@ -266,10 +276,18 @@ class ReturnDetailOutputSerializer(ReturnOutputSerializer):
     replacements = ReplacementOutputSerializer(many=True, read_only=True)
     carrier_claims = CarrierClaimOutputSerializer(many=True, read_only=True)
     timers = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)
+    exchange_difference_surplus = serializers.SerializerMethodField(
+        help_text=_(
+            "An exchange whose dearer difference was paid: the part paid for replacements that are not "
+            "sent (units rejected at inspection, refunded instead, or a return that expired), refunded "
+            "to the customer once known; null when none."
+        )
+    )
 
     class Meta(ReturnOutputSerializer.Meta):
         fields = [
             *ReturnOutputSerializer.Meta.fields,
+            "exchange_difference_surplus",
             "lines",
             "terms",
             "shipments",
@@ -278,6 +296,22 @@ class ReturnDetailOutputSerializer(ReturnOutputSerializer):
             "carrier_claims",
             "timers",
         ]
+
+    @extend_schema_field(ExchangeSurplusOutputSerializer(allow_null=True))
+    def get_exchange_difference_surplus(self, return_request: ReturnRequest) -> dict | None:
+        # From the lines and refunds ``return_for_api`` prefetched: no query of its own.
+        surplus = exchange_surplus_of(return_request, return_request.lines.all(), return_request.refunds.all())
+        if surplus is None:
+            return None
+        refund = surplus.refund
+        return ExchangeSurplusOutputSerializer(
+            {
+                "units": surplus.units,
+                "amount": surplus.amount,
+                "refund": refund.pk if refund else None,
+                "refund_state": refund.state if refund else None,
+            }
+        ).data
 
 
 # --- input --------------------------------------------------------------------------------------

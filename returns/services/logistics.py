@@ -38,7 +38,12 @@ from returns.models import (
     ShippingMethod,
 )
 from returns.services.claims import carrier_claim_open, claim_staff_required
-from returns.services.refunds import _check_agent_limit, _settled_units, _shipping_refundable
+from returns.services.refunds import (
+    _check_agent_limit,
+    _exchange_surplus_grant,
+    _settled_units,
+    _shipping_refundable,
+)
 from returns.services.requests import (
     SUPERVISOR_ROLES,
     _lock,
@@ -541,6 +546,15 @@ def return_request_inspect(
                 notify_staff(ticket, membership.user, "return_quick_refund_flagged", {"rejected": rejected})
         ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
         notify_customer(ticket, "return_inspected", {"accepted": accepted, "rejected": rejected})
+        if (
+            return_request.resolution == Resolution.EXCHANGE
+            and return_request.exchange_difference_paid_at is not None
+            and not accepted
+        ):
+            # No replacement will be sent, and the customer paid the difference for them: the
+            # settlement refunds it. After commit, as a task: the grant locks the order after the
+            # return, and this transaction already holds the order lines.
+            settlement_start(return_request, reason="nothing_to_replace")
     return return_request
 
 
@@ -638,6 +652,10 @@ def return_request_expire(*, return_request: ReturnRequest) -> ReturnRequest:
         return_request = _lock(return_request)
         _move(return_request, ReturnStatus.EXPIRED)
         return_request.save(update_fields=["status", "updated_at"])
+        # A dearer exchange paid for and never sent back: no replacement will go out, so the
+        # difference goes back in full. Before the lines are locked below, so that the grant
+        # takes its locks in the ledger's order (the order, then its lines).
+        _exchange_surplus_grant(return_request)
         for line in _lock_order_lines(return_request):
             OrderLine.objects.filter(pk=line.order_line_id).update(
                 quantity_requested=F("quantity_requested") - line.quantity

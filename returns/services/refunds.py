@@ -14,14 +14,14 @@ Two clicks, two workers or two API retries give one refund:
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import DecimalField, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -178,19 +178,28 @@ def _enter_settling(return_request: ReturnRequest, actor: User | None) -> None:
 
 def _complete_if_settled(return_request: ReturnRequest, actor: User | None) -> bool:
     """Complete the (locked) return when every refund is paid, every replacement is on its way,
-    and, for an exchange, every unit is replaced or refunded."""
+    and, for an exchange, every unit is replaced or refunded — and the price difference the
+    customer paid for replacements that are not sent is refunded (``_exchange_surplus_grant``)."""
     if return_request.status != ReturnStatus.SETTLING:
         return False
     refund_states = list(return_request.refunds.exclude(state=RefundState.VOIDED).values_list("state", flat=True))
+    if return_request.resolution == Resolution.EXCHANGE:
+        settled = _settled_units(return_request)
+        if any(settled.get(line.pk, 0) < settleable_units(line) for line in return_request.lines.all()):
+            return False
+        # The surplus is part of the settlement that completes the return, not a step after it:
+        # completion already waits for every refund to be paid, so once the surplus is granted
+        # the return waits for it too, and a case never reads "completed" while the customer's
+        # money is still owed. It is granted only once every other refund is paid: until then one
+        # could be voided and its units replaced after all, which would change what is owed; a
+        # paid refund and a shipped parcel are final.
+        if all(state == RefundState.PAID for state in refund_states) and _exchange_surplus_grant(return_request):
+            return False
     replacements = return_request.replacements.exclude(state=ReplacementState.LOST).exists()
     if not refund_states and not replacements:
         return False
     if any(state != RefundState.PAID for state in refund_states):
         return False
-    if return_request.resolution == Resolution.EXCHANGE:
-        settled = _settled_units(return_request)
-        if any(settled.get(line.pk, 0) < settleable_units(line) for line in return_request.lines.all()):
-            return False
     _move(return_request, ReturnStatus.COMPLETED)
     return_request.completed_at = timezone.now()
     return_request.save(update_fields=["status", "completed_at", "updated_at"])
@@ -266,9 +275,15 @@ def _grant(
     shipping_amount: Decimal | None,
     grant_key: str,
     quick: bool,
+    keep_status: bool = False,
+    paid_beside_order: Mapping[int, Decimal] | None = None,
 ) -> tuple[ReturnRequest, Refund, bool]:
     """Write a refund decision inside the caller's transaction; return (locked return, refund,
-    created). Everything is checked before anything is written."""
+    created). Everything is checked before anything is written.
+
+    ``keep_status``: the return stays where it is (the price difference given back on an exchange
+    that expired). ``paid_beside_order``: money the customer paid for an order line outside the
+    order (a dearer exchange's difference, per order line id), which this grant may refund too."""
     return_request = _lock_return(return_request.pk)
     membership = _staff(actor, return_request.merchant_id, REFUND_ROLES)
     grant_key = (grant_key or "").strip()
@@ -283,7 +298,7 @@ def _grant(
             raise TransitionNotAllowed(
                 _("A quick refund is paid while the parcel is on its way."), code="not_in_transit"
             )
-    else:
+    elif not keep_status:
         _enter_settling(return_request, actor)
     settled = _settled_units(return_request)
     allocations = _requested_allocations(return_request, lines, settled)
@@ -315,11 +330,12 @@ def _grant(
                 code="units_exceed_return",
                 extra={"line": line.pk, "units_left": max(units_left, 0)},
             )
-        refundable = line.paid_amount - refunded_amounts.get(line.pk, ZERO)
+        paid = line.paid_amount + (paid_beside_order or {}).get(line.pk, ZERO)
+        refundable = paid - refunded_amounts.get(line.pk, ZERO)
         if allocation.amount > refundable:
             raise Conflict(
                 _("%(item)s: at most %(amount)s more can be refunded; %(paid)s was paid for it.")
-                % {"item": line.name, "amount": max(refundable, ZERO), "paid": line.paid_amount},
+                % {"item": line.name, "amount": max(refundable, ZERO), "paid": paid},
                 code="amount_exceeds_paid",
                 extra={"line": line.pk, "refundable": str(max(refundable, ZERO))},
             )
@@ -885,6 +901,201 @@ def _difference_grant_key(shipment: ReplacementShipment) -> str:
     return f"exchange-difference:{shipment.pk}"
 
 
+def exchange_surplus_grant_key(return_request_id: int) -> str:
+    """The refund of the price difference paid for replacements that are not sent: one per return,
+    however often the settlement runs and whichever worker runs it."""
+    return f"exchange-surplus:{return_request_id}"
+
+
+@dataclass(frozen=True)
+class SurplusLine:
+    """The price difference paid for the replacements of one line that are not sent."""
+
+    return_line: ReturnLine
+    units: int
+    amount: Decimal
+
+
+def exchange_surplus_lines(
+    return_request: ReturnRequest, lines: Iterable[ReturnLine], covered: Mapping[int, int]
+) -> list[SurplusLine]:
+    """What the customer paid on top for dearer variants and gets back: for each line of a dearer
+    variant, the difference per unit fixed at submission × the units asked for that no replacement
+    covers (``covered``: units replaced, or still to be, per return line id). Nothing unless the
+    difference was confirmed paid. Reads no row: callers pass what they have loaded."""
+    if return_request.resolution != Resolution.EXCHANGE or return_request.exchange_difference_paid_at is None:
+        return []
+    owed = []
+    for line in lines:
+        per_unit = line.price_difference_per_unit
+        if per_unit is None or per_unit <= 0:
+            continue
+        units = line.quantity - max(covered.get(line.pk, 0), 0)
+        if units > 0:
+            owed.append(SurplusLine(return_line=line, units=units, amount=per_unit * units))
+    return owed
+
+
+@dataclass(frozen=True)
+class ExchangeSurplus:
+    """For pages and the API: the price difference paid for replacements that are not sent."""
+
+    units: int
+    amount: Decimal
+    refund: Refund | None  # None: not granted yet; it is once the exchange settles
+
+
+def exchange_surplus_of(
+    return_request: ReturnRequest, lines: Iterable[ReturnLine], refunds: Iterable[Refund]
+) -> ExchangeSurplus | None:
+    """The surplus of an exchange as it stands, from rows the caller loaded (``refunds`` with
+    their lines): the refund once granted, else what is owed so far — the units inspection did
+    not accept or that were refunded instead (every unit of a return that expired) — or None.
+    A unit still to be replaced is not counted; one refunded instead counts unless its refund is
+    voided, as ``_exchange_surplus_grant`` will count them."""
+    if return_request.resolution != Resolution.EXCHANGE or return_request.exchange_difference_paid_at is None:
+        return None
+    lines, refunds = list(lines), list(refunds)
+    grant_key = exchange_surplus_grant_key(return_request.pk)
+    refund = next((refund for refund in refunds if refund.grant_key == grant_key), None)
+    refunded: dict[int, int] = {}
+    for other in refunds:
+        if other.state != RefundState.VOIDED:
+            for line in other.lines.all():
+                refunded[line.return_line_id] = refunded.get(line.return_line_id, 0) + line.quantity
+    expired = return_request.status == ReturnStatus.EXPIRED
+    covered = {line.pk: 0 if expired else settleable_units(line) - refunded.get(line.pk, 0) for line in lines}
+    owed = exchange_surplus_lines(return_request, lines, covered)
+    if refund is None and not owed:
+        return None
+    return ExchangeSurplus(
+        units=sum(item.units for item in owed),
+        amount=refund.amount if refund is not None else sum((item.amount for item in owed), ZERO),
+        refund=refund,
+    )
+
+
+def _exchange_surplus_grant(return_request: ReturnRequest) -> Refund | None:
+    """In the (locked) return's transaction: refund the price difference the customer paid for
+    dearer variants whose replacements will not be sent — units rejected at inspection, never
+    received, refunded instead of replaced, or a return that expired after the payment. Called
+    once that is final: when every unit of the exchange is replaced or refunded and every other
+    refund paid (``_complete_if_settled``), or when the return expires. Returns the refund when it
+    is granted now; None when nothing is owed or it was granted before (voided too: a supervisor's
+    recorded decision stands, nothing grants it again).
+
+    Granted by the system, as the cheaper variant's refund is: the shop agreed to the exchange's
+    terms at submission. The difference is not part of what the order line was paid, so it is
+    allowed on top of that cap; a line whose refunds already reach everything paid for it (staff
+    handed the difference back by hand) gets what is left, never more. Paid after commit."""
+    if return_request.resolution != Resolution.EXCHANGE or return_request.exchange_difference_paid_at is None:
+        return None
+    grant_key = exchange_surplus_grant_key(return_request.pk)
+    if Refund.objects.filter(merchant_id=return_request.merchant_id, grant_key=grant_key).exists():
+        return None
+    lines = list(return_request.lines.select_related("order_line").order_by("order_line_id"))
+    replaced = dict(
+        ReplacementShipment.objects.filter(return_request=return_request)
+        .exclude(state=ReplacementState.LOST)
+        .values("return_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("return_line_id", "units")
+    )
+    owed = exchange_surplus_lines(return_request, lines, replaced)
+    if not owed:
+        return None
+    # The lock order of a grant: the order (for its shipping cap, though none is refunded here),
+    # then its lines by id; ``_grant`` takes the same locks again.
+    if return_request.order.shipping_amount > 0:
+        Order.objects.select_for_update().filter(pk=return_request.order_id).values_list("pk", flat=True).get()
+    order_line_ids = [item.return_line.order_line_id for item in owed]
+    order_lines = {
+        line.pk: line for line in OrderLine.objects.select_for_update().filter(pk__in=order_line_ids).order_by("pk")
+    }
+    differences_paid = dict(
+        ReturnLine.objects.filter(
+            order_line_id__in=order_line_ids,
+            return_request__resolution=Resolution.EXCHANGE,
+            return_request__exchange_difference_paid_at__isnull=False,
+            price_difference_per_unit__gt=0,
+        )
+        .values("order_line_id")
+        .annotate(total=Sum(F("price_difference_per_unit") * F("quantity"), output_field=DecimalField()))
+        .values_list("order_line_id", "total")
+    )
+    refunded = dict(
+        RefundLine.objects.filter(order_line_id__in=order_line_ids)
+        .exclude(refund__state=RefundState.VOIDED)
+        .values("order_line_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_line_id", "total")
+    )
+    allocations = []
+    for item in owed:
+        line_id = item.return_line.order_line_id
+        left = order_lines[line_id].paid_amount + differences_paid.get(line_id, ZERO) - refunded.get(line_id, ZERO)
+        amount = min(item.amount, left)
+        if amount > 0:
+            allocations.append((item, amount))
+    if not allocations:
+        return None
+    ticket = return_request.ticket
+    _locked, refund, _created = _grant(
+        return_request=return_request,
+        actor=None,
+        method=RefundMethod.ORIGINAL_PAYMENT,
+        # Units 0: a price adjustment. The units themselves are settled otherwise (sent back to
+        # the customer, refunded, or never returned), so the counters of the line do not move.
+        lines=[(order_lines[item.return_line.order_line_id], 0, amount) for item, amount in allocations],
+        reason=_("Price difference paid for replacements of the exchange %(number)s that are not sent")
+        % {"number": ticket.number},
+        shipping_amount=ZERO,
+        grant_key=grant_key,
+        quick=False,
+        keep_status=True,
+        paid_beside_order=differences_paid,
+    )
+    event_append(
+        ticket,
+        "exchange_difference_surplus",
+        data={
+            "refund": refund.pk,
+            "amount": str(refund.amount),
+            "currency": refund.currency,
+            "lines": {
+                str(item.return_line.order_line_id): {
+                    "units": item.units,
+                    "difference_per_unit": str(item.return_line.price_difference_per_unit),
+                    "amount": str(amount),
+                }
+                for item, amount in allocations
+            },
+        },
+        public=True,
+    )
+    from returns.tasks import return_exchange_surplus_pay
+
+    pk = return_request.pk
+    transaction.on_commit(lambda: return_exchange_surplus_pay.delay(pk))
+    return refund
+
+
+def exchange_surplus_refund_pay(*, return_request: ReturnRequest) -> RefundExecution | None:
+    """Pay the refund of the price difference paid for replacements that are not sent, if one was
+    granted and not yet sent to the adapter; returns its execution (None: nothing to pay). As for
+    the cheaper variant's refund, once the payment call exists it is the refund ledger's, retried
+    and confirmed there; its idempotency key is the grant's, so two workers make one call. Call
+    it outside a transaction (a task does, after the grant commits)."""
+    grant_key = exchange_surplus_grant_key(return_request.pk)
+    refund = Refund.objects.filter(merchant_id=return_request.merchant_id, grant_key=grant_key).first()
+    if refund is None or refund.state == RefundState.VOIDED:
+        return None
+    existing = RefundExecution.objects.filter(refund=refund).first()
+    if existing is not None:
+        return existing
+    return refund_execute(refund=refund, idempotency_key=grant_key)
+
+
 def _wanted_replacements(return_lines, lines, settled) -> list[tuple[ReturnLine, int, str]]:
     """``[(return line, units, sku)]``: as given, or every unit still held; an empty SKU is the
     variant the customer asked for, else the SKU ordered."""
@@ -1103,7 +1314,8 @@ def exchange_difference_refund_pay(*, shipments: Sequence[ReplacementShipment], 
 def exchange_difference_confirm_paid(*, return_request: ReturnRequest, actor: User, reference: str) -> ReturnRequest:
     """Staff confirm that the customer paid the price difference of the dearer variants they asked
     for (in the shop's back office, a payment link, …), with its reference; the replacement may
-    then ship. Confirming again with the same reference changes nothing."""
+    then ship. Confirming again with the same reference changes nothing. Confirmed once
+    inspection rejected every unit, nothing will ship: the settlement starts and refunds it."""
     reference = (reference or "").strip()
     if not reference:
         raise InvalidInput(
@@ -1149,6 +1361,13 @@ def exchange_difference_confirm_paid(*, return_request: ReturnRequest, actor: Us
         notify_customer(
             return_request.ticket, "return_exchange_difference_paid", {"amount": amount, "currency": currency}
         )
+        if return_request.status == ReturnStatus.INSPECTED and not any(
+            settleable_units(line) for line in return_request.lines.all()
+        ):
+            # Paid after inspection rejected every unit: no replacement will be sent, so the
+            # settlement starts now and gives the payment back (``_complete_if_settled``).
+            _enter_settling(return_request, actor)
+        _complete_if_settled(return_request, actor)
     return return_request
 
 
@@ -1183,9 +1402,11 @@ def return_request_settle(
 ) -> ReturnRequest:
     """Settle a return the way the customer asked: a refund (granted, then paid through the
     merchant's adapter), store credit, or — for an exchange — start settling; the replacement is
-    recorded with ``exchange_ship``. Moves the return to settling by the table: from approved for
-    refund-only and keep-the-item, from received or inspected otherwise. Units already settled
-    (a quick refund paid while the parcel travelled) are not settled twice.
+    recorded with ``exchange_ship``, and a price difference paid for replacements that will not be
+    sent is refunded once that is known (``_exchange_surplus_grant``). Moves the return to
+    settling by the table: from approved for refund-only and keep-the-item, from received or
+    inspected otherwise. Units already settled (a quick refund paid while the parcel travelled)
+    are not settled twice.
 
     Moving to settling and the grant are one transaction, so a refused grant changes nothing.
     Call it outside a transaction: the payment call is made after that transaction has committed.
@@ -1196,7 +1417,11 @@ def return_request_settle(
         locked = _lock_return(return_request.pk)
         _staff(actor, locked.merchant_id, None if resolution == Resolution.EXCHANGE else REFUND_ROLES)
         _enter_settling(locked, actor)
-        if resolution != Resolution.EXCHANGE and not _settled_already(locked, actor):
+        if resolution == Resolution.EXCHANGE:
+            # Nothing left to send (every unit rejected, say): the difference paid for them is
+            # refunded and the exchange completes once it is paid. A second run finds it granted.
+            _complete_if_settled(locked, actor)
+        elif not _settled_already(locked, actor):
             store_credit = resolution == Resolution.STORE_CREDIT
             locked, refund, created = _grant(
                 return_request=locked,

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from aftersales.exceptions import ApplicationError
 from returns.models import HOLDING_STATUSES, Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
-from returns.services.refunds import refund_execute, refund_grant, return_request_settle
+from returns.services.refunds import (
+    exchange_surplus_refund_pay,
+    refund_execute,
+    refund_grant,
+    return_request_settle,
+)
 from tickets.models import Attachment
 from tickets.timeline import event_append
 
@@ -155,6 +160,17 @@ def settlement_run(*, return_request_id: int, reason: str) -> None:
         return_request_settle(return_request=return_request, actor=None, reason=reason)
     except ApplicationError as refusal:
         logger.warning("ledger refused to settle return %s: %s", return_request_id, refusal.code)
+
+
+def exchange_surplus_run(*, return_request_id: int) -> None:
+    """Pay the refund of an exchange's price difference paid for replacements that are not sent
+    (a task, after the granting commit). A second run finds the payment call already made."""
+    return_request = ReturnRequest.objects.get(pk=return_request_id)
+    try:
+        exchange_surplus_refund_pay(return_request=return_request)
+    except ApplicationError as refusal:
+        # Voided between the grant and this run, say: the ledger shows staff where it stands.
+        logger.warning("ledger refused to pay the exchange surplus of return %s: %s", return_request_id, refusal.code)
 
 
 def quick_refund_start(return_request: ReturnRequest) -> None:

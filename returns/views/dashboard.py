@@ -187,7 +187,7 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
             shown.line.pk: max(settleable_units(shown.line) - settled.get(shown.line.pk, 0), 0) for shown in lines
         }
         exchange_open = any(units_left.values())
-    exchange = exchange_shown(return_request=return_request, lines=lines)
+    exchange = exchange_shown(return_request=return_request, lines=lines, ledger=ledger)
     difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_NOT_PAYABLE_STATUSES
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
     may_claim = role in CLAIM_ROLES

@@ -161,6 +161,9 @@ RETURN_STEP_LABELS = {
     "store_credit_granted": gettext_lazy("Store credit was added for you"),
     "replacement_shipped": gettext_lazy("Your replacement is on its way"),
     "exchange_difference_paid": gettext_lazy("The shop received your payment of the price difference"),
+    "exchange_difference_surplus": gettext_lazy(
+        "The price difference you paid for replacements that are not sent is being refunded"
+    ),
 }
 # The words that come with a step, by the event data key that holds them.
 RETURN_STEP_NOTES = {"return_approved": "note", "return_rejected": "reason", "return_escalated": "note"}
