@@ -81,9 +81,13 @@ class TicketChannel(models.TextChoices):
 
 
 class Team(MerchantOwnedModel):
-    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="teams")
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="teams", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="teams", verbose_name=_("members")
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -111,10 +115,12 @@ class Tag(MerchantOwnedModel):
 class TicketNumberCounter(MerchantOwnedModel):
     """The last number handed out per merchant and prefix, bumped under the row's lock."""
 
-    prefix = models.CharField(max_length=8)
-    last_value = models.PositiveBigIntegerField(default=0)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    last_value = models.PositiveBigIntegerField(_("last number"), default=0)
 
     class Meta:
+        verbose_name = _("ticket number counter")
+        verbose_name_plural = _("ticket number counters")
         constraints = [models.UniqueConstraint(fields=["merchant", "prefix"], name="ticketcounter_unique_prefix")]
 
 
@@ -127,22 +133,48 @@ class Ticket(MerchantOwnedModel):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=TicketChannel.choices)
     subject = models.CharField(_("subject"), max_length=200)
-    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="tickets")
-    order = models.ForeignKey(
-        "aftersales.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("customer")
     )
-    order_lines = models.ManyToManyField("aftersales.OrderLine", blank=True, related_name="tickets")
+    order = models.ForeignKey(
+        "aftersales.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("order"),
+    )
+    order_lines = models.ManyToManyField(
+        "aftersales.OrderLine", blank=True, related_name="tickets", verbose_name=_("order lines")
+    )
     store = models.ForeignKey(
-        "aftersales.Store", on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        "aftersales.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("store"),
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
     )
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("team")
+    )
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets", verbose_name=_("tags"))
     sla_policy = models.ForeignKey(
-        "tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+        "tickets.SlaPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("SLA policy"),
     )
     # The earliest pending timer of the ticket, kept by the deadline services so that the queue
     # can sort and show a countdown without reading the deadline table per row.
@@ -219,18 +251,33 @@ class TicketEvent(MerchantOwnedModel):
         REMINDER_SET = "reminder_set", _("Reminder set")
         REMINDER_DUE = "reminder_due", _("Reminder due")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by staff member"),
     )
     actor_customer = models.ForeignKey(
-        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by customer"),
     )
     verb = models.CharField(_("what"), max_length=40)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
     is_public = models.BooleanField(_("visible to the customer"), default=False)
     message = models.OneToOneField(
-        "tickets.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="event"
+        "tickets.Message",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="event",
+        verbose_name=_("message"),
     )
 
     class Meta:
@@ -257,13 +304,23 @@ class Message(MerchantOwnedModel):
         REPLY = "reply", _("Public reply")
         NOTE = "note", _("Internal note")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     author_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by staff member"),
     )
     author_customer = models.ForeignKey(
-        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by customer"),
     )
     body = models.TextField(_("message"))
 
@@ -288,18 +345,30 @@ def attachment_upload_to(instance: "Attachment", filename: str) -> str:
 
 
 class Attachment(MerchantOwnedModel):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
-    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket"))
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments", verbose_name=_("message")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size"))
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     uploaded_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by staff member"),
     )
     uploaded_by_customer = models.ForeignKey(
-        "aftersales.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by customer"),
     )
 
     class Meta:
@@ -328,7 +397,9 @@ class SlaPolicy(MerchantOwnedModel):
     merchant's default calendar). Editing a policy applies to tickets opened from then on.
     """
 
-    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="sla_policies")
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="sla_policies", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"))
     is_active = models.BooleanField(_("active"), default=True)
@@ -338,7 +409,12 @@ class SlaPolicy(MerchantOwnedModel):
     match_customer_tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
     match_stores = models.ManyToManyField("aftersales.Store", blank=True, related_name="+", verbose_name=_("stores"))
     calendar = models.ForeignKey(
-        "aftersales.BusinessCalendar", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "aftersales.BusinessCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("business calendar"),
     )
     first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"), null=True, blank=True)
     next_response_minutes = models.PositiveIntegerField(_("next response (business minutes)"), null=True, blank=True)
@@ -384,9 +460,13 @@ class SlaPolicy(MerchantOwnedModel):
 class SlaBreach(MerchantOwnedModel):
     """A target missed, kept for reports: which policy, which target, and how late."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_breaches")
-    policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, related_name="breaches")
-    deadline = models.OneToOneField("aftersales.Deadline", on_delete=models.CASCADE, related_name="breach")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_breaches", verbose_name=_("ticket"))
+    policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.SET_NULL, null=True, related_name="breaches", verbose_name=_("SLA policy")
+    )
+    deadline = models.OneToOneField(
+        "aftersales.Deadline", on_delete=models.CASCADE, related_name="breach", verbose_name=_("deadline")
+    )
     target = models.CharField(_("target"), max_length=20, choices=SlaTarget.choices)
     target_minutes = models.PositiveIntegerField(_("target (minutes)"), null=True)
     due_at = models.DateTimeField(_("due"))

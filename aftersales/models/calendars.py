@@ -22,7 +22,9 @@ def minute_label(minute: int) -> str:
 class BusinessCalendar(MerchantOwnedModel):
     """When a merchant's (or a team's) staff work: SLA targets count only these minutes."""
 
-    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="calendars")
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="calendars", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     team = models.ForeignKey(
@@ -32,6 +34,7 @@ class BusinessCalendar(MerchantOwnedModel):
         blank=True,
         related_name="calendars",
         help_text=_("Leave empty for the merchant's default calendar."),
+        verbose_name=_("team"),
     )
 
     class Meta:
@@ -53,7 +56,9 @@ class BusinessCalendar(MerchantOwnedModel):
 class WorkingHours(TimeStampedModel):
     """One working range of a weekday, in minutes from local midnight; a day may have several."""
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="working_hours")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("business calendar")
+    )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start_minute = models.PositiveSmallIntegerField(_("from (minute of day)"))
     end_minute = models.PositiveSmallIntegerField(_("until (minute of day)"))
@@ -81,7 +86,9 @@ class CalendarDay(TimeStampedModel):
         HOLIDAY = "holiday", _("Holiday")
         WORKING_DAY = "working_day", _("Extra working day")
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="days")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="days", verbose_name=_("business calendar")
+    )
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)

@@ -91,9 +91,11 @@ class Product(MerchantOwnedModel):
 
 
 class Order(MerchantOwnedModel):
-    store = models.ForeignKey("aftersales.Store", on_delete=models.PROTECT, related_name="orders")
+    store = models.ForeignKey(
+        "aftersales.Store", on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+    )
     external_number = models.CharField(_("order number"), max_length=64)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
     currency = models.CharField(_("currency"), max_length=3)
     placed_at = models.DateTimeField(_("placed"))
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
@@ -140,9 +142,11 @@ class OrderLine(MerchantOwnedModel):
     CHECK constraints are the last guard that nothing is returned beyond what was delivered.
     """
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
     line_number = models.CharField(_("line"), max_length=32)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("product")
+    )
     sku = models.CharField(_("SKU"), max_length=100)
     name = models.CharField(_("name"), max_length=300)
     quantity = models.PositiveIntegerField(_("quantity"))

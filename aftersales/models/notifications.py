@@ -24,18 +24,28 @@ class Notification(MerchantOwnedModel):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     recipient = models.CharField(_("recipient"), max_length=254)
     recipient_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff recipient"),
     )
     template = models.CharField(_("template"), max_length=100)
     context = models.JSONField(_("context"), default=dict, blank=True)
     language = models.CharField(_("language"), max_length=10)
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("ticket"),
     )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
@@ -58,14 +68,16 @@ class PortalChallenge(MerchantOwnedModel):
         EMAIL = "email", _("E-mail")
         SMS = "sms", _("SMS")
 
-    order = models.ForeignKey("aftersales.Order", on_delete=models.CASCADE, related_name="portal_challenges")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    destination = models.CharField(max_length=254)
-    code_hash = models.CharField(max_length=128)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        "aftersales.Order", on_delete=models.CASCADE, related_name="portal_challenges", verbose_name=_("order")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    destination = models.CharField(_("sent to"), max_length=254)
+    code_hash = models.CharField(_("code hash"), max_length=128)
+    client_ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("portal challenge")

@@ -73,7 +73,7 @@ class Store(MerchantOwnedModel):
         OWN = "own", _("Own website")
         OTHER = "other", _("Other")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="stores")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="stores", verbose_name=_("merchant"))
     name = models.CharField(_("name"), max_length=200)
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
     external_id = models.CharField(_("external id"), max_length=100)
@@ -100,8 +100,12 @@ class Membership(MerchantOwnedModel):
         TECHNICIAN = "technician", _("Technician")
         WAREHOUSE = "warehouse", _("Warehouse")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("merchant")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -123,12 +127,19 @@ class ApiKey(MerchantOwnedModel):
 
     PREFIX_LENGTH = 8
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("merchant")
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, unique=True, editable=False)
-    key_hash = models.CharField(max_length=64, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)

@@ -24,7 +24,9 @@ class Deadline(MerchantOwnedModel):
 
     OPEN_STATES = (State.PENDING, State.PAUSED)
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="deadlines")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="deadlines", verbose_name=_("ticket")
+    )
     kind = models.CharField(_("kind"), max_length=50)
     key = models.CharField(
         _("key"), max_length=50, blank=True, help_text=_("Tells apart several timers of one kind on a ticket.")
@@ -37,6 +39,7 @@ class Deadline(MerchantOwnedModel):
         blank=True,
         related_name="+",
         help_text=_("Business time is counted on this calendar; empty means wall-clock time."),
+        verbose_name=_("business calendar"),
     )
     user = models.ForeignKey(
         "aftersales.User",
@@ -45,15 +48,18 @@ class Deadline(MerchantOwnedModel):
         blank=True,
         related_name="+",
         help_text=_("The staff member a personal timer (a reminder) belongs to."),
+        verbose_name=_("staff member"),
     )
     target_minutes = models.PositiveIntegerField(_("target (minutes)"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"))
     due_at = models.DateTimeField(_("due"))
     warn_at = models.DateTimeField(_("warning"), null=True, blank=True)
     warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
-    next_fire_at = models.DateTimeField(null=True, blank=True)
+    next_fire_at = models.DateTimeField(_("next firing"), null=True, blank=True)
     remaining_seconds = models.BigIntegerField(_("remaining while paused (s)"), null=True, blank=True)
-    warn_remaining_seconds = models.BigIntegerField(null=True, blank=True)
+    warn_remaining_seconds = models.BigIntegerField(
+        _("remaining to the warning while paused (s)"), null=True, blank=True
+    )
     fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
     met_at = models.DateTimeField(_("met"), null=True, blank=True)
     closed_at = models.DateTimeField(_("cancelled or failed"), null=True, blank=True)
@@ -93,7 +99,7 @@ class Deadline(MerchantOwnedModel):
 class DeadlinePause(TimeStampedModel):
     """A span in which a clock stood still (waiting on the customer or a third party)."""
 
-    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="pauses")
+    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="pauses", verbose_name=_("deadline"))
     paused_at = models.DateTimeField(_("paused"))
     resumed_at = models.DateTimeField(_("resumed"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=50, blank=True)

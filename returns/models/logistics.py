@@ -27,7 +27,9 @@ class ShipmentDirection(models.TextChoices):
 class ReturnShipment(MerchantOwnedModel):
     """One parcel of a return: the customer's to the merchant, or rejected units going back."""
 
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="shipments")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("return request")
+    )
     direction = models.CharField(_("direction"), max_length=12, choices=ShipmentDirection.choices)
     method = models.CharField(_("how it goes"), max_length=10, choices=ShippingMethod.choices, blank=True)
     # The address as it was when the customer chose: a later edit of the policy never moves a parcel.
@@ -43,7 +45,12 @@ class ReturnShipment(MerchantOwnedModel):
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     received_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("received by"),
     )
     # Declared lost in transit: the return was settled without it and the carrier claimed from.
     # A parcel that turns up later keeps this and gets its received_at too.
@@ -98,7 +105,9 @@ class ReturnLineInspection(MerchantOwnedModel):
     """What the warehouse found for one line. The accepted and rejected counts live on the line
     (``ReturnLine.quantity_accepted``/``quantity_rejected``), where their bounds are checked."""
 
-    return_line = models.OneToOneField(ReturnLine, on_delete=models.CASCADE, related_name="inspection")
+    return_line = models.OneToOneField(
+        ReturnLine, on_delete=models.CASCADE, related_name="inspection", verbose_name=_("return line")
+    )
     grade = models.CharField(_("grade"), max_length=10, choices=ItemGrade.choices)
     disposition = models.CharField(
         _("what happens to accepted units"), max_length=20, choices=Disposition.choices, blank=True
@@ -106,7 +115,12 @@ class ReturnLineInspection(MerchantOwnedModel):
     notes = models.TextField(_("notes"), blank=True)
     photos = models.ManyToManyField("tickets.Attachment", blank=True, related_name="+", verbose_name=_("photos"))
     inspected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("inspected by"),
     )
     inspected_at = models.DateTimeField(_("inspected"))
 
@@ -150,8 +164,12 @@ class CarrierClaim(MerchantOwnedModel):
     settled, so the claim only decides how much of that money comes back to the merchant.
     """
 
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="carrier_claims")
-    shipment = models.ForeignKey(ReturnShipment, on_delete=models.CASCADE, related_name="carrier_claims")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="carrier_claims", verbose_name=_("return request")
+    )
+    shipment = models.ForeignKey(
+        ReturnShipment, on_delete=models.CASCADE, related_name="carrier_claims", verbose_name=_("return shipment")
+    )
     # Copied from the parcel, as the carrier knows it when the claim is filed.
     carrier = models.CharField(_("carrier"), max_length=50)
     tracking_number = models.CharField(_("tracking number"), max_length=64)
@@ -167,11 +185,21 @@ class CarrierClaim(MerchantOwnedModel):
     notes = models.TextField(_("notes"), blank=True)
     decision_note = models.TextField(_("why it was rejected or withdrawn"), blank=True)
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by"),
     )
     opened_at = models.DateTimeField(_("opened"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 

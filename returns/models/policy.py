@@ -26,8 +26,17 @@ class Resolution(models.TextChoices):
 class ReturnReason(MerchantOwnedModel):
     """A merchant-editable tree of reasons; each says whose responsibility the return is."""
 
-    merchant = models.ForeignKey("aftersales.Merchant", on_delete=models.CASCADE, related_name="return_reasons")
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="return_reasons", verbose_name=_("merchant")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent reason"),
+    )
     code = models.SlugField(_("code"), max_length=50)
     name = models.CharField(_("name"), max_length=100)
     responsibility = models.CharField(_("responsibility"), max_length=10, choices=Responsibility.choices)
@@ -51,7 +60,9 @@ def default_trusted_tiers() -> list[str]:
 class ReturnPolicy(MerchantOwnedModel):
     """One per merchant: the legal floor, the excepted categories, and the ordered rules."""
 
-    merchant = models.OneToOneField("aftersales.Merchant", on_delete=models.CASCADE, related_name="return_policy")
+    merchant = models.OneToOneField(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="return_policy", verbose_name=_("merchant")
+    )
     legal_floor_days = models.PositiveSmallIntegerField(
         _("no-reason return days (legal floor)"),
         default=7,
@@ -126,7 +137,9 @@ class ReturnRule(TimeStampedModel):
     Empty match lists mean "any"; the rule sets the window (days from delivery) and the terms.
     """
 
-    policy = models.ForeignKey(ReturnPolicy, on_delete=models.CASCADE, related_name="rules")
+    policy = models.ForeignKey(
+        ReturnPolicy, on_delete=models.CASCADE, related_name="rules", verbose_name=_("return policy")
+    )
     position = models.PositiveIntegerField(_("position"))
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)

@@ -29,7 +29,9 @@ class RefundAdapterName(models.TextChoices):
 class RefundGateway(MerchantOwnedModel):
     """How a merchant's refunds are paid. A merchant without a row pays manually."""
 
-    merchant = models.OneToOneField("aftersales.Merchant", on_delete=models.CASCADE, related_name="refund_gateway")
+    merchant = models.OneToOneField(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="refund_gateway", verbose_name=_("merchant")
+    )
     adapter = models.CharField(
         _("adapter"), max_length=10, choices=RefundAdapterName.choices, default=RefundAdapterName.MANUAL
     )
@@ -92,14 +94,21 @@ class RefundState(models.TextChoices):
 class Refund(MerchantOwnedModel):
     """The decision: this much, for these units, for this reason, granted by this person."""
 
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, related_name="refunds")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("return request")
+    )
     method = models.CharField(_("method"), max_length=20, choices=RefundMethod.choices)
     amount = models.DecimalField(_("amount"), **AMOUNT)
     shipping_amount = models.DecimalField(_("of which shipping"), default=0, **AMOUNT)
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.TextField(_("reason"), blank=True)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
     )
     state = models.CharField(_("state"), max_length=10, choices=RefundState.choices, default=RefundState.GRANTED)
     # Optional: the caller's key for the decision itself, so a replayed "grant" is one refund.
@@ -107,7 +116,12 @@ class Refund(MerchantOwnedModel):
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
     voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("voided by"),
     )
     void_reason = models.TextField(_("why it was voided"), blank=True)
 
@@ -185,9 +199,13 @@ class RefundLine(TimeStampedModel):
     """How much of a refund goes to which order line, and for how many units (0: a price
     adjustment where the customer keeps the item)."""
 
-    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
-    return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="refund_lines")
-    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="refund_lines")
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines", verbose_name=_("refund"))
+    return_line = models.ForeignKey(
+        ReturnLine, on_delete=models.PROTECT, related_name="refund_lines", verbose_name=_("return line")
+    )
+    order_line = models.ForeignKey(
+        "aftersales.OrderLine", on_delete=models.PROTECT, related_name="refund_lines", verbose_name=_("order line")
+    )
     quantity = models.PositiveIntegerField(_("units"))
     amount = models.DecimalField(_("amount"), **AMOUNT)
 
@@ -215,7 +233,7 @@ class RefundExecution(MerchantOwnedModel):
     with the same idempotency key, so the payment provider sees one refund however often it is
     asked. ``lease_expires_at`` marks an attempt in flight; a second worker leaves it alone."""
 
-    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="execution")
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="execution", verbose_name=_("refund"))
     adapter = models.CharField(_("adapter"), max_length=10, choices=RefundAdapterName.choices)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100)
     state = models.CharField(_("state"), max_length=10, choices=ExecutionState.choices, default=ExecutionState.PENDING)
@@ -228,7 +246,12 @@ class RefundExecution(MerchantOwnedModel):
     lease_expires_at = models.DateTimeField(_("attempt in flight until"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
 
     class Meta:
@@ -254,7 +277,9 @@ class RefundExecution(MerchantOwnedModel):
 class StoreCreditAccount(MerchantOwnedModel):
     """A customer's store-credit balance. Entries change it only under a lock of this row."""
 
-    customer = models.OneToOneField("aftersales.Customer", on_delete=models.PROTECT, related_name="store_credit")
+    customer = models.OneToOneField(
+        "aftersales.Customer", on_delete=models.PROTECT, related_name="store_credit", verbose_name=_("customer")
+    )
     currency = models.CharField(_("currency"), max_length=3)
     balance = models.DecimalField(_("balance"), default=0, **AMOUNT)
 
@@ -272,20 +297,39 @@ class StoreCreditAccount(MerchantOwnedModel):
 class StoreCreditEntry(MerchantOwnedModel):
     """One movement of a customer's store credit: + granted, - spent. Never changed afterwards."""
 
-    account = models.ForeignKey(StoreCreditAccount, on_delete=models.PROTECT, related_name="entries")
-    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(
+        StoreCreditAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("store credit account")
+    )
+    customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     amount = models.DecimalField(_("amount"), **AMOUNT)
     balance_after = models.DecimalField(_("balance after"), **AMOUNT)
     reason = models.TextField(_("reason"), blank=True)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     return_request = models.ForeignKey(
-        ReturnRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="store_credit_entries"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="store_credit_entries",
+        verbose_name=_("return request"),
     )
     refund = models.OneToOneField(
-        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="store_credit_entry"
+        Refund,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="store_credit_entry",
+        verbose_name=_("refund"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
 
     class Meta:
@@ -313,12 +357,25 @@ class ReplacementState(models.TextChoices):
 class ReplacementShipment(MerchantOwnedModel):
     """Units sent to the customer in exchange for returned ones, with their own tracking."""
 
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, related_name="replacements")
-    return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="replacements")
-    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="replacements")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.PROTECT, related_name="replacements", verbose_name=_("return request")
+    )
+    return_line = models.ForeignKey(
+        ReturnLine, on_delete=models.PROTECT, related_name="replacements", verbose_name=_("return line")
+    )
+    order_line = models.ForeignKey(
+        "aftersales.OrderLine", on_delete=models.PROTECT, related_name="replacements", verbose_name=_("order line")
+    )
     sku = models.CharField(_("SKU sent"), max_length=100)
     # The product sent, when the SKU is one of the merchant's (the variant wished for, by default).
-    product = models.ForeignKey("aftersales.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    product = models.ForeignKey(
+        "aftersales.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product sent"),
+    )
     quantity = models.PositiveIntegerField(_("units"))
     carrier = models.CharField(_("carrier"), max_length=50)
     tracking_number = models.CharField(_("tracking number"), max_length=64)
@@ -326,7 +383,12 @@ class ReplacementShipment(MerchantOwnedModel):
         _("state"), max_length=10, choices=ReplacementState.choices, default=ReplacementState.SHIPPED
     )
     shipped_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipped by"),
     )
     shipped_at = models.DateTimeField(_("shipped"))
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)

@@ -58,12 +58,20 @@ del R
 
 
 class ReturnRequest(MerchantOwnedModel):
-    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="return_request")
-    order = models.ForeignKey("aftersales.Order", on_delete=models.PROTECT, related_name="return_requests")
-    customer = models.ForeignKey("aftersales.Customer", on_delete=models.PROTECT, related_name="return_requests")
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="return_request", verbose_name=_("ticket")
+    )
+    order = models.ForeignKey(
+        "aftersales.Order", on_delete=models.PROTECT, related_name="return_requests", verbose_name=_("order")
+    )
+    customer = models.ForeignKey(
+        "aftersales.Customer", on_delete=models.PROTECT, related_name="return_requests", verbose_name=_("customer")
+    )
     status = models.CharField(_("status"), max_length=20, choices=ReturnStatus.choices, default=ReturnStatus.SUBMITTED)
     resolution = models.CharField(_("resolution"), max_length=20, choices=Resolution.choices)
-    reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT, related_name="return_requests")
+    reason = models.ForeignKey(
+        ReturnReason, on_delete=models.PROTECT, related_name="return_requests", verbose_name=_("reason")
+    )
     reason_note = models.TextField(_("in the customer's words"), blank=True)
     terms = models.JSONField(_("terms that applied"), default=dict)
     rejection_reason = models.TextField(_("why it was rejected"), blank=True)
@@ -86,7 +94,12 @@ class ReturnRequest(MerchantOwnedModel):
         _("price difference payment reference"), max_length=200, blank=True
     )
     exchange_difference_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("price difference confirmed by"),
     )
 
     class Meta:
@@ -136,8 +149,12 @@ class ReturnRequest(MerchantOwnedModel):
 
 
 class ReturnLine(TimeStampedModel):
-    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
-    order_line = models.ForeignKey("aftersales.OrderLine", on_delete=models.PROTECT, related_name="return_lines")
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return request")
+    )
+    order_line = models.ForeignKey(
+        "aftersales.OrderLine", on_delete=models.PROTECT, related_name="return_lines", verbose_name=_("order line")
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_refund_amount = models.DecimalField(_("refund per unit"), max_digits=12, decimal_places=2)
     window_ends_at = models.DateTimeField(_("window ends"))
@@ -148,7 +165,12 @@ class ReturnLine(TimeStampedModel):
     # An exchange for another variant of the item (another size or colour), as the customer asked
     # for it, and its price then; none: the same item again.
     exchange_product = models.ForeignKey(
-        "aftersales.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "aftersales.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("variant wished for"),
     )
     exchange_sku = models.CharField(_("SKU wished for"), max_length=100, blank=True)
     exchange_unit_price = models.DecimalField(
