@@ -286,23 +286,26 @@ def test_approve_is_refused_from_every_state_that_does_not_allow_it_and_changes_
     assert TicketEvent.objects.count() == events
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal():
+def _line_to_race_for(quantity: int) -> tuple[OrderLine, ReturnReason]:
+    """A line of ``quantity`` units delivered yesterday (by the factory's clock): within the window
+    without moving the clock, which is one per process and not for two threads at once."""
     merchant = MerchantFactory(timezone="Asia/Shanghai")
     ReturnPolicy.objects.create(merchant=merchant)
     reason = ReturnReason.objects.create(merchant=merchant, code="size", name="Wrong size", responsibility="customer")
-    # Delivered yesterday (by the factory's clock): within the window without moving the clock,
-    # which is one per process and not for two threads at once.
     order = OrderFactory(merchant=merchant, delivered_at=timezone.now() - timedelta(days=1))
-    last = OrderLineFactory(order=order, quantity=1)
+    return OrderLineFactory(order=order, quantity=quantity), reason
+
+
+def _twice_at_once(create) -> list:
+    """Run ``create`` in two threads released together, each on its own connection; what each
+    returned, or the code of the InvalidInput it raised."""
     barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    outcomes: list = []
 
     def attempt():
         try:
             barrier.wait(timeout=10)
-            _create(order, last, reason)
-            outcomes.append("created")
+            outcomes.append(create())
         except InvalidInput as refusal:
             outcomes.append(refusal.code)
         finally:
@@ -313,6 +316,18 @@ def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal()
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal():
+    last, reason = _line_to_race_for(quantity=1)
+
+    def create():
+        _create(last.order, last, reason)
+        return "created"
+
+    outcomes = _twice_at_once(create)
 
     assert sorted(outcomes) == ["created", "line_not_returnable"]
     assert ReturnRequest.objects.count() == 1
@@ -322,27 +337,10 @@ def test_two_requests_for_the_last_unit_give_one_success_and_one_clear_refusal()
 @pytest.mark.django_db(transaction=True)
 def test_the_same_submission_sent_twice_at_once_makes_one_return():
     # Given an order line of 2 units, so that a second return for 1 unit would be allowed
-    merchant = MerchantFactory(timezone="Asia/Shanghai")
-    ReturnPolicy.objects.create(merchant=merchant)
-    reason = ReturnReason.objects.create(merchant=merchant, code="size", name="Wrong size", responsibility="customer")
-    order = OrderFactory(merchant=merchant, delivered_at=timezone.now() - timedelta(days=1))
-    line = OrderLineFactory(order=order, quantity=2)
-    barrier = threading.Barrier(2)
-    made: list[int] = []
-
-    def attempt():
-        try:
-            barrier.wait(timeout=10)
-            made.append(_create(order, line, reason, submission_key="k" * 32).pk)
-        finally:
-            connection.close()
+    line, reason = _line_to_race_for(quantity=2)
 
     # When one form's confirm arrives twice at the same moment (a double click)
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    made = _twice_at_once(lambda: _create(line.order, line, reason, submission_key="k" * 32).pk)
 
     # Then both answers are the one return the first made, and one unit is asked back
     return_request = ReturnRequest.objects.get()
