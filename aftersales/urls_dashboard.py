@@ -58,6 +58,11 @@ urlpatterns = [
         name="carrier_claim_withdraw",
     ),
     path("returns/<str:number>/inspect/", returns_dashboard.return_inspect, name="return_inspect"),
+    path(
+        "returns/<str:number>/rejected-units/sent/",
+        returns_dashboard.return_rejected_units_sent,
+        name="return_rejected_units_sent",
+    ),
     path("returns/<str:number>/refund/", returns_dashboard.return_refund, name="return_refund"),
     path("returns/<str:number>/store-credit/", returns_dashboard.return_store_credit, name="return_store_credit"),
     path("returns/<str:number>/exchange/", returns_dashboard.return_exchange_ship, name="return_exchange_ship"),

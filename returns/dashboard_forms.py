@@ -4,11 +4,11 @@ decide the rest."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from returns.dashboard_selectors import ReturnFilters, SettleDefaults
+from returns.dashboard_selectors import TO_SEND_BACK, ReturnFilters, SettleDefaults
 from returns.models import ClaimState, Disposition, ItemGrade, Resolution, ReturnLine, ReturnStatus
 from returns.services import LineInspection
 from returns.services.claims import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
-from returns.services.logistics import MAX_TRACKING_LENGTH
+from returns.services.logistics import MAX_STORE_LENGTH, MAX_TRACKING_LENGTH
 from tickets.forms import MultipleFileField
 
 NOTE_MAX_LENGTH = 2000
@@ -17,6 +17,7 @@ NOTE_MAX_LENGTH = 2000
 class ReturnFilterForm(forms.Form):
     STATUS_FOR_STAFF = ""
     STATUS_ALL = "all"
+    STATUS_TO_SEND_BACK = TO_SEND_BACK
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), required=False)
@@ -29,6 +30,7 @@ class ReturnFilterForm(forms.Form):
         self.fields["status"].choices = [
             (self.STATUS_FOR_STAFF, _("Waiting on us")),
             (self.STATUS_ALL, _("Every status")),
+            (self.STATUS_TO_SEND_BACK, _("Rejected units to send back")),
             *ReturnStatus.choices,
         ]
         self.fields["resolution"].choices = [("", _("Any resolution")), *Resolution.choices]
@@ -89,6 +91,40 @@ class TrackingForm(ReturnActionForm):
     id_prefix = "tracking"
     carrier = forms.CharField(label=_("Carrier"), max_length=CARRIER_MAX_LENGTH)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=MAX_TRACKING_LENGTH)
+
+
+class RejectedUnitsSendForm(ReturnActionForm):
+    """The units inspection rejected go back: with a carrier and its tracking number, or ready
+    for the customer to collect at a store."""
+
+    id_prefix = "send_back"
+    carrier = forms.CharField(label=_("Carrier"), required=False, max_length=CARRIER_MAX_LENGTH)
+    tracking_number = forms.CharField(
+        label=_("Tracking number"),
+        required=False,
+        max_length=MAX_TRACKING_LENGTH,
+        help_text=_("The carrier and the tracking number are needed unless the customer collects the items."),
+    )
+    collected_in_store = forms.BooleanField(
+        label=_("The customer collects them at a store instead"),
+        required=False,
+        help_text=_("Then no carrier nor tracking number is needed."),
+    )
+    store_location = forms.CharField(label=_("Store"), required=False, max_length=MAX_STORE_LENGTH)
+    note = forms.CharField(label=_("Note"), required=False, max_length=NOTE_MAX_LENGTH)
+
+    def clean(self):
+        data = super().clean()
+        # The service's own refusals, on the fields they name, so the page says the same thing.
+        if data.get("collected_in_store"):
+            if not (data.get("store_location") or "").strip():
+                self.add_error("store_location", _("Name the store where the customer collects the items."))
+        else:
+            if not (data.get("carrier") or "").strip():
+                self.add_error("carrier", _("Name the carrier."))
+            if not (data.get("tracking_number") or "").strip():
+                self.add_error("tracking_number", _("Enter the tracking number."))
+        return data
 
 
 class ExchangeDifferencePaidForm(ReturnActionForm):

@@ -9,7 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,6 +46,7 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
     ReturnStatus,
+    ShipmentDirection,
 )
 from returns.services.refunds import ExchangeSurplus, exchange_surplus_of, settleable_units
 from returns.variants import difference_totals, paid_per_unit, variant_label
@@ -50,6 +65,8 @@ STAFF_STATUSES = (
     ReturnStatus.RECEIVED,
     ReturnStatus.ACTION_REQUIRED,
 )
+# The queue's filter for returns whose rejected units still wait for their parcel back.
+TO_SEND_BACK = "to_send_back"
 # Returns that will pay nothing: left out of a customer's estimated total.
 NOTHING_TO_REFUND = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
 # Only tickets of these kinds are opened by ``return_request_create``.
@@ -87,7 +104,9 @@ def _with_line_totals(returns: QuerySet[ReturnRequest]) -> QuerySet[ReturnReques
 
 @dataclass(frozen=True)
 class ReturnFilters:
-    status: str = ""  # "" means the statuses waiting on staff; "all" means every status
+    # "" means the statuses waiting on staff; "all" means every status; TO_SEND_BACK, the returns
+    # whose rejected units are still to be sent back, whatever their status
+    status: str = ""
     resolution: str = ""
     q: str = ""
 
@@ -125,10 +144,26 @@ def _search(membership: Membership, q: str) -> Q:
     return Q(ticket__number=q.upper()) | Q(order__external_number=q) | Q(customer_id__in=customer_ids)
 
 
+def _rejected_units_unsent() -> Exists:
+    return Exists(
+        ReturnShipment.objects.filter(
+            return_request_id=OuterRef("pk"), direction=ShipmentDirection.TO_CUSTOMER, shipped_at__isnull=True
+        )
+    )
+
+
 def return_queue(*, membership: Membership, filters: ReturnFilters) -> QuerySet[ReturnRequest]:
-    returns = returns_visible_to(membership).select_related("ticket", "customer", "order")
+    """The queue's rows, each with ``to_send_back``: units inspection rejected wait for their
+    parcel back to the customer."""
+    returns = (
+        returns_visible_to(membership)
+        .select_related("ticket", "customer", "order")
+        .annotate(to_send_back=_rejected_units_unsent())
+    )
     if filters.status == "all":
         pass
+    elif filters.status == TO_SEND_BACK:
+        returns = returns.filter(to_send_back=True)
     elif filters.status:
         returns = returns.filter(status=filters.status)
     else:

@@ -226,13 +226,24 @@ def return_steps_public(*, return_request: ReturnRequest) -> list[TicketEvent]:
     )
 
 
-def return_inbound_shipment(*, return_request: ReturnRequest) -> ReturnShipment | None:
-    """The customer's parcel to the merchant, once they chose how it goes."""
-    return ReturnShipment.objects.filter(
-        merchant_id=return_request.merchant_id,
-        return_request=return_request,
-        direction=ShipmentDirection.TO_MERCHANT,
-    ).first()
+@dataclass(frozen=True)
+class ReturnParcels:
+    inbound: ReturnShipment | None  # the customer's parcel to the merchant, once they chose how it goes
+    rejected_units: ReturnShipment | None  # the units inspection rejected, back to the customer
+
+
+def return_parcels(*, return_request: ReturnRequest) -> ReturnParcels:
+    """The return's parcels each way, in one query."""
+    by_direction = {
+        shipment.direction: shipment
+        for shipment in ReturnShipment.objects.filter(
+            merchant_id=return_request.merchant_id, return_request=return_request
+        )
+    }
+    return ReturnParcels(
+        inbound=by_direction.get(ShipmentDirection.TO_MERCHANT),
+        rejected_units=by_direction.get(ShipmentDirection.TO_CUSTOMER),
+    )
 
 
 def return_policy_of(*, merchant: Merchant) -> ReturnPolicy | None:

@@ -21,6 +21,7 @@ RETURN_VERB_LABELS = {
     "return_inspection_details": _("recorded the inspection details"),
     "return_accepted_uninspected": _("accepted the items as requested: not inspected in time"),
     "return_parcel_lost": _("declared the parcel lost in transit and settled the return without it"),
+    "return_rejected_units_sent": _("sent back the items that were not accepted"),
     "carrier_claim_opened": _("opened a claim with the carrier for the lost parcel"),
     "carrier_claim_paid": _("recorded the carrier's payment of the claim"),
     "carrier_claim_rejected": _("recorded that the carrier rejected the claim"),

@@ -446,6 +446,30 @@ class ReturnLostInputSerializer(serializers.Serializer):
     )
 
 
+class RejectedUnitsSentInputSerializer(serializers.Serializer):
+    carrier = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=50, help_text=_("Required unless collected in store.")
+    )
+    tracking_number = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=64,
+        help_text=_("Required unless collected in store; unique per carrier among the merchant's return parcels."),
+    )
+    collected_in_store = serializers.BooleanField(
+        required=False, default=False, help_text=_("The customer collects the items at a store instead.")
+    )
+    store_location = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text=_("The store where the customer collects them; required when collected in store."),
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class CarrierClaimSettleInputSerializer(serializers.Serializer):
     amount_recovered = serializers.DecimalField(
         min_value=0, help_text=_("What the carrier paid, at most the amount claimed."), **MONEY

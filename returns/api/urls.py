@@ -11,6 +11,11 @@ urlpatterns = [
     path("returns/<str:number>/reject/", views.ReturnRejectApi.as_view(), name="return-reject"),
     path("returns/<str:number>/receive/", views.ReturnReceiveApi.as_view(), name="return-receive"),
     path("returns/<str:number>/inspect/", views.ReturnInspectApi.as_view(), name="return-inspect"),
+    path(
+        "returns/<str:number>/rejected-units/sent/",
+        views.ReturnRejectedUnitsSentApi.as_view(),
+        name="return-rejected-units-sent",
+    ),
     path("returns/<str:number>/refund/", views.ReturnRefundApi.as_view(), name="return-refund"),
     path("returns/<str:number>/store-credit/", views.ReturnStoreCreditApi.as_view(), name="return-store-credit"),
     path("returns/<str:number>/exchange/", views.ReturnExchangeApi.as_view(), name="return-exchange"),

@@ -1,6 +1,6 @@
 """The returns API: open a return for an order, list and read returns, and one endpoint per staff
-action (approve, reject, receive, inspect, refund, store credit, exchange and its price difference,
-cancel, parcel lost); the carrier claims of lost parcels, listed and decided.
+action (approve, reject, receive, inspect, rejected units sent back, refund, store credit, exchange
+and its price difference, cancel, parcel lost); the carrier claims of lost parcels, listed and decided.
 
 Every read starts from ``returns_for_api`` (the API key's merchant, or what the staff member of the
 session may see): another merchant's return is a 404 and never in a list. Every write goes
@@ -37,6 +37,7 @@ from returns.api.serializers import (
     RefundInputSerializer,
     RefundOriginalInputSerializer,
     RefundVoidInputSerializer,
+    RejectedUnitsSentInputSerializer,
     ReturnApproveInputSerializer,
     ReturnCreateInputSerializer,
     ReturnDetailOutputSerializer,
@@ -317,6 +318,36 @@ class ReturnInspectApi(ReturnActionApi):
                 )
                 for line in data["lines"]
             ],
+        )
+
+
+class ReturnRejectedUnitsSentApi(ReturnActionApi):
+    input_serializer_class = RejectedUnitsSentInputSerializer
+
+    @_action_schema(
+        _("Record that a return's rejected units were sent back"),
+        RejectedUnitsSentInputSerializer,
+        _(
+            "The units inspection rejected go back to the customer: with a carrier and its tracking "
+            "number, or ready to collect at a store (collected_in_store and store_location). Once per "
+            "return: refused with 409 when inspection rejected nothing (nothing_to_send_back) or the "
+            "parcel was already sent (rejected_units_already_sent), or when the tracking number is on "
+            "another parcel (tracking_in_use). The customer is told; a return left with nothing else "
+            "to settle (every unit rejected, or its refunds paid) completes."
+        ),
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def act(self, request, return_request, data):
+        services.return_rejected_units_send(
+            return_request=return_request,
+            actor=request_actor(request),
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            collected_in_store=data["collected_in_store"],
+            store_location=data["store_location"],
+            note=data["note"],
         )
 
 

@@ -27,6 +27,7 @@ from returns.models import (
     ClaimState,
     Disposition,
     ItemGrade,
+    RefundState,
     Resolution,
     Responsibility,
     ReturnLine,
@@ -40,9 +41,12 @@ from returns.models import (
 from returns.services.claims import carrier_claim_open, claim_staff_required
 from returns.services.refunds import (
     _check_agent_limit,
+    _complete_if_settled,
+    _enter_settling,
     _exchange_surplus_grant,
     _settled_units,
     _shipping_refundable,
+    settleable_units,
 )
 from returns.services.requests import (
     SUPERVISOR_ROLES,
@@ -60,6 +64,7 @@ from tickets.services import ticket_customer_message, ticket_follow_workflow, ti
 from tickets.timeline import event_append
 
 MAX_TRACKING_LENGTH = 64
+MAX_STORE_LENGTH = 200
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -556,6 +561,120 @@ def return_request_inspect(
             # return, and this transaction already holds the order lines.
             settlement_start(return_request, reason="nothing_to_replace")
     return return_request
+
+
+# --- the units inspection rejected, back to the customer ----------------------------------------
+
+
+def _rejected_units_parcel(return_request: ReturnRequest) -> ReturnShipment | None:
+    return (
+        ReturnShipment.objects.select_for_update()
+        .filter(return_request=return_request, direction=ShipmentDirection.TO_CUSTOMER)
+        .first()
+    )
+
+
+def return_rejected_units_send(
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    carrier: str = "",
+    tracking_number: str = "",
+    collected_in_store: bool = False,
+    store_location: str = "",
+    note: str = "",
+) -> ReturnShipment:
+    """The units inspection rejected leave the shop: with a carrier (carrier and tracking number,
+    unique as the customer's own parcel's), or ready for the customer to collect at a store.
+
+    Once, for the parcel inspection opened. The customer is told how and where; then the return
+    completes if that was all it waited for. A return whose every unit was rejected, with no
+    money moved on it, has nothing to refund or replace: it moves from inspected through
+    settling to completed here. One on which money did move (a quick refund paid for units that
+    were then rejected, say) is left to staff to settle.
+    """
+    note = (note or "").strip()
+    if collected_in_store:
+        carrier, tracking_number = "", ""
+        store_location = (store_location or "").strip()[:MAX_STORE_LENGTH]
+        if not store_location:
+            raise InvalidInput(
+                _("Name the store where the customer collects the items."),
+                code="store_required",
+                extra={"field": "store_location"},
+            )
+    else:
+        store_location = ""
+        carrier = (carrier or "").strip()[:50]
+        tracking_number = normalize_tracking(tracking_number)
+        if not carrier:
+            raise InvalidInput(_("Name the carrier."), code="carrier_required", extra={"field": "carrier"})
+        if not tracking_number or len(tracking_number) > MAX_TRACKING_LENGTH:
+            raise InvalidInput(
+                _("Enter the tracking number."), code="tracking_required", extra={"field": "tracking_number"}
+            )
+    with transaction.atomic():
+        return_request = _lock(return_request)
+        _require_staff(actor, return_request.merchant_id)
+        shipment = _rejected_units_parcel(return_request)
+        if shipment is None:
+            raise TransitionNotAllowed(
+                _("Inspection rejected no unit of this return; there is nothing to send back."),
+                code="nothing_to_send_back",
+            )
+        if shipment.shipped_at is not None:
+            raise Conflict(
+                _("The items that were not accepted have already been sent back."),
+                code="rejected_units_already_sent",
+            )
+        now = timezone.now()
+        shipment.method = ShippingMethod.IN_STORE if collected_in_store else ShippingMethod.DROP_OFF
+        shipment.carrier, shipment.tracking_number = carrier, tracking_number
+        shipment.store_location, shipment.shipped_at = store_location, now
+        try:
+            with transaction.atomic():
+                shipment.save(
+                    update_fields=["method", "carrier", "tracking_number", "store_location", "shipped_at", "updated_at"]
+                )
+        except IntegrityError as exc:
+            raise Conflict(
+                _("This tracking number is already on another return."),
+                code="tracking_in_use",
+                extra={"field": "tracking_number"},
+            ) from exc
+        lines = list(return_request.lines.select_related("order_line").order_by("pk"))
+        units = {str(line.pk): line.quantity_rejected for line in lines if line.quantity_rejected}
+        ticket = return_request.ticket
+        data = {
+            "method": shipment.method,
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "store": store_location,
+            "lines": units,
+        }
+        if note:
+            data["note"] = note
+        event_append(ticket, "return_rejected_units_sent", actor_user=actor, data=data, public=True)
+        notify_customer(
+            ticket,
+            "return_rejected_units_sent",
+            {
+                "units": sum(units.values()),
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+                "store": store_location,
+            },
+        )
+        if (
+            return_request.status == ReturnStatus.INSPECTED
+            and not any(settleable_units(line) for line in lines)
+            and not return_request.refunds.exclude(state=RefundState.VOIDED).exists()
+        ):
+            # Every unit rejected and no money moved: nothing is left to settle but this parcel.
+            # (An exchange whose dearer difference was paid gets it back as it settles.)
+            _enter_settling(return_request, actor)
+        _complete_if_settled(return_request, actor)
+    return shipment
 
 
 # --- after a rejection: the customer's moves ----------------------------------------------------

@@ -43,7 +43,9 @@ from returns.models import (
     Responsibility,
     ReturnLine,
     ReturnRequest,
+    ReturnShipment,
     ReturnStatus,
+    ShipmentDirection,
     StoreCreditAccount,
     StoreCreditEntry,
 )
@@ -176,10 +178,21 @@ def _enter_settling(return_request: ReturnRequest, actor: User | None) -> None:
     ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN, actor_user=actor)
 
 
+def rejected_units_to_send_back(return_request: ReturnRequest) -> bool:
+    """Whether units inspection rejected still wait for their parcel back to the customer."""
+    return ReturnShipment.objects.filter(
+        return_request=return_request, direction=ShipmentDirection.TO_CUSTOMER, shipped_at__isnull=True
+    ).exists()
+
+
 def _complete_if_settled(return_request: ReturnRequest, actor: User | None) -> bool:
     """Complete the (locked) return when every refund is paid, every replacement is on its way,
     and, for an exchange, every unit is replaced or refunded — and the price difference the
-    customer paid for replacements that are not sent is refunded (``_exchange_surplus_grant``)."""
+    customer paid for replacements that are not sent is refunded (``_exchange_surplus_grant``) —
+    and the units inspection rejected are sent back (``return_rejected_units_send``).
+
+    A return whose every unit was rejected has nothing to refund or replace: it completes once
+    those units are sent back (and any surplus of a paid price difference is paid)."""
     if return_request.status != ReturnStatus.SETTLING:
         return False
     refund_states = list(return_request.refunds.exclude(state=RefundState.VOIDED).values_list("state", flat=True))
@@ -196,9 +209,14 @@ def _complete_if_settled(return_request: ReturnRequest, actor: User | None) -> b
         if all(state == RefundState.PAID for state in refund_states) and _exchange_surplus_grant(return_request):
             return False
     replacements = return_request.replacements.exclude(state=ReplacementState.LOST).exists()
-    if not refund_states and not replacements:
+    if not refund_states and not replacements and any(settleable_units(line) for line in return_request.lines.all()):
         return False
     if any(state != RefundState.PAID for state in refund_states):
+        return False
+    # Checked last: the money is settled as soon as it can be (the surplus above is granted
+    # while the parcel is still being packed); "completed" waits for the parcel too, since until
+    # it leaves the shop still has something to do for this return.
+    if rejected_units_to_send_back(return_request):
         return False
     _move(return_request, ReturnStatus.COMPLETED)
     return_request.completed_at = timezone.now()

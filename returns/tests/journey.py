@@ -21,6 +21,7 @@ from aftersales.tests.factories import (
 from returns.models import ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.services import (
     LineInspection,
+    return_rejected_units_send,
     return_request_approve,
     return_request_create,
     return_request_receive,
@@ -145,6 +146,16 @@ def inspect_all(return_request: ReturnRequest, *, rejected_per_line: int = 0) ->
         )
         for line in return_request.lines.order_by("pk")
     ]
+
+
+def send_back(return_request: ReturnRequest, actor: User, *, tracking_number: str = ""):
+    """The units inspection rejected, sent back to the customer with a carrier."""
+    return return_rejected_units_send(
+        return_request=return_request,
+        actor=actor,
+        carrier="SF Express",
+        tracking_number=tracking_number or f"SFB{return_request.pk:09d}",
+    )
 
 
 def counters(order: Order) -> list[tuple[int, int, int]]:

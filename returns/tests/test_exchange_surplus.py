@@ -33,7 +33,7 @@ from returns.services import (
     return_request_settle,
 )
 from returns.tasks import return_exchange_surplus_pay
-from returns.tests.journey import drive, inspect_all
+from returns.tests.journey import drive, inspect_all, send_back
 from returns.tests.test_api_returns import api_client, url
 from returns.tests.test_exchange_variants import exchange, received, variant_shop
 from returns.tests.test_refund_races import race
@@ -90,11 +90,12 @@ def test_a_rejected_unit_gets_its_paid_difference_back_once_and_the_return_compl
     # (nothing is refunded yet: the accepted unit may still be replaced, or refunded instead)
     assert (status(return_request), Refund.objects.count()) == (ReturnStatus.INSPECTED, 0)
 
-    # When the warehouse ships the replacement of the accepted unit
+    # When the warehouse ships the replacement of the accepted unit, and sends the rejected one back
     with django_capture_on_commit_callbacks(execute=True):
         shipments = exchange_ship(
             return_request=return_request, actor=world.warehouse, carrier="SF", tracking_number="SF1"
         )
+        send_back(return_request, world.warehouse)
 
     # Then one unit of size L is sent
     assert [(s.sku, s.quantity) for s in shipments] == [("JKT-L", 1)]
@@ -210,7 +211,10 @@ def test_every_unit_rejected_refunds_the_whole_difference_and_settling_again_gra
     assert RefundExecution.objects.count() == 1
     assert ReplacementShipment.objects.count() == 0
 
-    # and once the payout is confirmed the return completes; nothing was exchanged or refunded by unit
+    # and once the rejected units are sent back and the payout is confirmed the return completes;
+    # nothing was exchanged or refunded by unit
+    send_back(return_request, world.warehouse)
+    assert status(return_request) == ReturnStatus.SETTLING
     confirm_payout(refund, world.agent, "BO-40")
     assert status(return_request) == ReturnStatus.COMPLETED
     assert jacket_counters(shop) == (2, 2, 0, 0, 0)
@@ -303,6 +307,7 @@ def test_a_cheaper_exchange_with_a_rejected_unit_refunds_only_the_shipped_units_
         (Decimal("15.00"), f"exchange-difference:{shipments[0].pk}")
     ]
     assert not TicketEvent.objects.filter(verb="exchange_difference_surplus").exists()
+    send_back(return_request, world.warehouse)
     confirm_payout(Refund.objects.get(), world.agent, "BO-15")
     assert status(return_request) == ReturnStatus.COMPLETED
     assert Refund.objects.count() == 1
@@ -381,6 +386,7 @@ def test_a_voided_surplus_refund_is_not_granted_again_and_the_return_completes(
     inspect(return_request, actor=world.warehouse, rejected=1)
     with django_capture_on_commit_callbacks(execute=True):
         exchange_ship(return_request=return_request, actor=world.warehouse, carrier="SF", tracking_number="SF1")
+    send_back(return_request, world.warehouse)
     surplus = Refund.objects.get()
 
     # When a supervisor voids it (the shop gave the 20.00 back in cash at the store)

@@ -32,6 +32,7 @@ from returns.dashboard_forms import (
     LostParcelForm,
     PickupForm,
     ReceiveForm,
+    RejectedUnitsSendForm,
     RejectForm,
     ReturnFilterForm,
     ScanForm,
@@ -77,6 +78,7 @@ from returns.services import (
     refund_execute,
     return_parcel_declare_lost,
     return_pickup_book,
+    return_rejected_units_send,
     return_request_approve,
     return_request_cancel,
     return_request_inspect,
@@ -192,9 +194,15 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
     may_claim = role in CLAIM_ROLES
     may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
+    # Opened by the inspection that rejected units; sent once, by any staff who work returns.
+    rejected_parcel = next((s for s in shipments if s.direction == ShipmentDirection.TO_CUSTOMER), None)
     return {
         "shipments": shipments,
         "inbound": inbound,
+        "rejected_parcel": rejected_parcel,
+        "rejected_lines": [shown.line for shown in lines if shown.line.quantity_rejected],
+        "can_send_back": rejected_parcel is not None and rejected_parcel.shipped_at is None,
+        "send_back_form": RejectedUnitsSendForm(initial={"store_location": _collection_store(return_request, inbound)}),
         "ledger": ledger,
         "clocks": return_clocks(ticket=return_request.ticket),
         "can_track": return_request.can_transition_to(ReturnStatus.IN_TRANSIT) and not in_store,
@@ -238,6 +246,14 @@ def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
         "confirm_form": ConfirmPayoutForm(),
         "escalation_form": EscalationDecisionForm(),
     }
+
+
+def _collection_store(return_request: ReturnRequest, inbound) -> str:
+    """Where rejected units wait for the customer by default: the store the items were handed in
+    at, else the order's store."""
+    if inbound is not None and inbound.method == ShippingMethod.IN_STORE and inbound.store_location:
+        return inbound.store_location
+    return return_request.order.store.name
 
 
 def _return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
@@ -401,6 +417,31 @@ def return_declare_lost(request, number):
             return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
         ),
         _("Parcel declared lost: the return is being settled and the carrier claim is open."),
+    )
+
+
+@staff_required
+@require_POST
+def return_rejected_units_sent(request, number):
+    """The units inspection rejected are on their way back to the customer, or ready to collect."""
+    return_request = _return_or_404(request, number)
+    form = RejectedUnitsSendForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, send_back_form=form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        return_request,
+        lambda: return_rejected_units_send(
+            return_request=return_request,
+            actor=request.user,
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            collected_in_store=data["collected_in_store"],
+            store_location=data["store_location"],
+            note=data["note"],
+        ),
+        _("Rejected units recorded as sent back; the customer has been told."),
     )
 
 

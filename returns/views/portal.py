@@ -40,7 +40,7 @@ from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnShipment
 from returns.selectors import (
     order_return_terms,
     refund_estimates,
-    return_inbound_shipment,
+    return_parcels,
     return_policy_of,
     return_reasons_active,
     return_request_of_ticket,
@@ -154,6 +154,7 @@ RETURN_STEP_LABELS = {
     "return_inspected": gettext_lazy("The shop checked the items"),
     "return_accepted_uninspected": gettext_lazy("The shop accepted the items as you asked"),
     "return_parcel_lost": gettext_lazy("The parcel was lost in transit; we are settling your return anyway"),
+    "return_rejected_units_sent": gettext_lazy("The shop sent back the items it could not accept"),
     "return_quick_refund": gettext_lazy("We started your refund while the parcel travels"),
     "return_settling": gettext_lazy("The shop is settling your return"),
     "return_completed": gettext_lazy("Your return is complete"),
@@ -385,6 +386,8 @@ class ReturnBox:
     deadlines: list[CustomerDeadline]
     shipment: ReturnShipment | None
     return_address: str
+    # The units inspection rejected, going back to the customer; None when none was rejected.
+    rejected_parcel: ReturnShipment | None = None
     shipping_form: ReturnShippingForm | None = None
     tracking_form: ReturnTrackingForm | None = None
     revise_form: ReturnReviseForm | None = None
@@ -410,9 +413,11 @@ def _box_line(return_line: ReturnLine, terms: dict, zone: ZoneInfo) -> ReturnBox
 
 
 def _step_note(event) -> str:
-    if event.verb in ("return_in_transit", "replacement_shipped"):
-        # The parcel the customer sent, or the replacement on its way to them: carrier and number.
-        return f"{event.data.get('carrier', '')} {event.data.get('tracking_number', '')}".strip()
+    if event.verb in ("return_in_transit", "replacement_shipped", "return_rejected_units_sent"):
+        # A parcel the customer sent, or one on its way to them: carrier and number (or the store
+        # where the items wait for them).
+        parcel = f"{event.data.get('carrier', '')} {event.data.get('tracking_number', '')}".strip()
+        return parcel or event.data.get("store", "")
     return event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), "")
 
 
@@ -494,7 +499,8 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
         for event in events
         if event.verb in RETURN_STEP_LABELS
     ]
-    shipment = return_inbound_shipment(return_request=return_request)
+    parcels = return_parcels(return_request=return_request)
+    shipment = parcels.inbound
     clocks = timers.return_clocks(ticket=ticket)
     deadlines = [
         CustomerDeadline(
@@ -537,6 +543,7 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
         deadlines=deadlines,
         shipment=shipment,
         return_address=policy.return_address if policy else "",
+        rejected_parcel=parcels.rejected_units,
         **forms,
     )
     return {"return_box": box}
