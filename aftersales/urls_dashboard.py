@@ -75,6 +75,7 @@ urlpatterns = [
         "returns/<str:number>/escalation/", returns_dashboard.return_decide_escalation, name="return_decide_escalation"
     ),
     path("returns/<str:number>/refunds/<int:refund_id>/retry/", returns_dashboard.refund_retry, name="refund_retry"),
+    path("returns/<str:number>/refunds/<int:refund_id>/pay/", returns_dashboard.refund_pay, name="refund_pay"),
     path(
         "returns/<str:number>/refunds/<int:refund_id>/confirm/", returns_dashboard.refund_confirm, name="refund_confirm"
     ),

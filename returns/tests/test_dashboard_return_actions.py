@@ -33,6 +33,7 @@ from returns.models import (
 )
 from returns.payments import AdapterResult
 from returns.services import (
+    refund_grant,
     return_request_escalate,
     return_request_inspect,
     return_request_settle,
@@ -556,6 +557,60 @@ def test_retrying_a_refund_that_did_not_fail_is_refused_and_changes_nothing(agen
     assert _snapshot(return_request) == before
 
 
+def test_a_refund_whose_payment_never_started_is_started_from_the_page_and_pays(agent_client, world, monkeypatch):
+    # Given a refund granted whose payment task was lost (granted, never called)
+    RefundGateway.objects.create(
+        merchant=world.merchant, adapter=RefundAdapterName.HTTP, endpoint_url="https://shop.example/refunds"
+    )
+    monkeypatch.setattr(
+        "returns.services.refunds.adapter_for",
+        lambda execution: ScriptedAdapter(AdapterResult(state=ExecutionState.SUCCEEDED, provider_reference="R-9")),
+    )
+    return_request = _inspected(world)
+    refund = refund_grant(return_request=return_request, actor=world.agent)
+    page = agent_client.get(_url("dashboard:return", return_request)).content.decode()
+    assert "not called yet" in page
+    assert _url("dashboard:refund_pay", return_request, refund_id=refund.pk) in page
+
+    # When staff start the payment
+    response = _post(agent_client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
+
+    # Then it is called once and paid, and the return completes
+    assert _flash(response) == ["Payment started."]
+    snapshot = _snapshot(return_request)
+    assert snapshot["status"] == ReturnStatus.COMPLETED
+    assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.PAID)]
+    assert snapshot["executions"] == [(ExecutionState.SUCCEEDED, 1)]
+    assert _url("dashboard:refund_pay", return_request, refund_id=refund.pk) not in response.content.decode()
+
+
+def test_starting_a_payment_that_already_started_is_refused_and_changes_nothing(agent_client, world):
+    # Given a refund whose manual payout is waiting for staff to confirm it
+    return_request = _inspected(world)
+    return_request_settle(return_request=return_request, actor=world.agent)
+    refund = Refund.objects.get()
+    before = _snapshot(return_request)
+    assert before["executions"] == [(ExecutionState.PENDING, 0)]
+
+    response = _post(agent_client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
+
+    assert _flash(response) == ["Only a granted refund whose payment never started is started here."]
+    assert _snapshot(return_request) == before
+
+
+def test_a_role_without_refunds_cannot_start_a_payment(client, world):
+    return_request = _inspected(world)
+    refund = refund_grant(return_request=return_request, actor=world.agent)
+    before = _snapshot(return_request)
+    client.force_login(world.warehouse)
+
+    response = _post(client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
+
+    assert _flash(response) == ["Your role does not allow refunds."]
+    assert _snapshot(return_request) == before
+    assert not RefundExecution.objects.exists()
+
+
 def test_store_credit_pays_into_the_customers_balance_and_completes_the_return(agent_client, world):
     return_request = _inspected(world, resolution="store_credit")
     first, second = _lines(return_request)
@@ -778,7 +833,7 @@ def test_another_merchants_staff_get_404_for_every_new_action(client, world, nam
     assert _snapshot(return_request) == before
 
 
-@pytest.mark.parametrize("name", ["dashboard:refund_retry", "dashboard:refund_confirm"])
+@pytest.mark.parametrize("name", ["dashboard:refund_retry", "dashboard:refund_confirm", "dashboard:refund_pay"])
 def test_another_merchants_staff_get_404_for_the_refund_actions(client, world, name):
     return_request = _inspected(world)
     return_request_settle(return_request=return_request, actor=world.agent)

@@ -61,6 +61,7 @@ from returns.dashboard_selectors import (
 from returns.models import (
     ExecutionState,
     RefundAdapterName,
+    RefundMethod,
     RefundState,
     Resolution,
     ReturnRequest,
@@ -655,11 +656,12 @@ def _refusal_to_refund(request, return_request: ReturnRequest):
     return redirect("dashboard:return", number=return_request.ticket.number)
 
 
-def _retry(refund):
+def _pay(refund):
+    """Call the refund's payment; a failed call is the action's refusal, in the provider's words."""
     execution = refund_execute(refund=refund)
     if execution.state == ExecutionState.FAILED:
         raise ApplicationError(
-            _("The payment failed again: %(error)s") % {"error": execution.error or _("no reason given")},
+            _("The payment failed: %(error)s") % {"error": execution.error or _("no reason given")},
             code="refund_failed",
         )
 
@@ -675,7 +677,28 @@ def refund_retry(request, number, refund_id):
     if refund.state != RefundState.FAILED:
         messages.error(request, _("Only a failed payment is tried again."))
         return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(request, return_request, lambda: _retry(refund), _("Payment tried again and made."))
+    return _act(request, return_request, lambda: _pay(refund), _("Payment tried again and made."))
+
+
+@staff_required
+@require_POST
+def refund_pay(request, number, refund_id):
+    """Start the payment call of a refund granted but never called: the task that calls it after the
+    grant was lost (a broker restart, say). Safe beside a late task: ``refund_execute`` makes one
+    execution per refund and one call per lease."""
+    return_request = _return_or_404(request, number)
+    refund = _refund_or_404(return_request, refund_id)
+    refused = _refusal_to_refund(request, return_request)
+    if refused is not None:
+        return refused
+    if (
+        refund.method != RefundMethod.ORIGINAL_PAYMENT
+        or refund.state != RefundState.GRANTED
+        or getattr(refund, "execution", None) is not None
+    ):
+        messages.error(request, _("Only a granted refund whose payment never started is started here."))
+        return redirect("dashboard:return", number=return_request.ticket.number)
+    return _act(request, return_request, lambda: _pay(refund), _("Payment started."))
 
 
 @staff_required
