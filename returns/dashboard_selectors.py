@@ -144,7 +144,8 @@ def _search(membership: Membership, q: str) -> Q:
     return Q(ticket__number=q.upper()) | Q(order__external_number=q) | Q(customer_id__in=customer_ids)
 
 
-def _rejected_units_unsent() -> Exists:
+def rejected_units_unsent() -> Exists:
+    """For a query of returns: units inspection rejected still wait for their parcel back."""
     return Exists(
         ReturnShipment.objects.filter(
             return_request_id=OuterRef("pk"), direction=ShipmentDirection.TO_CUSTOMER, shipped_at__isnull=True
@@ -158,7 +159,7 @@ def return_queue(*, membership: Membership, filters: ReturnFilters) -> QuerySet[
     returns = (
         returns_visible_to(membership)
         .select_related("ticket", "customer", "order")
-        .annotate(to_send_back=_rejected_units_unsent())
+        .annotate(to_send_back=rejected_units_unsent())
     )
     if filters.status == "all":
         pass

@@ -47,6 +47,7 @@ from returns.api.serializers import (
     ReturnReceiveInputSerializer,
     ReturnRejectInputSerializer,
 )
+from returns.dashboard_selectors import rejected_units_unsent
 from returns.models import CarrierClaim, ClaimState, Resolution, ReturnRequest, ReturnStatus
 from returns.selectors import carrier_claims_for_api, reason_by_code, return_for_api, returns_for_api
 from tickets.api.views import request_actor
@@ -100,10 +101,20 @@ class ReturnFilter(django_filters.FilterSet):
     )
     order = django_filters.NumberFilter(field_name="order", help_text=_("The order's id."))
     customer = django_filters.NumberFilter(field_name="customer", help_text=_("The customer's id."))
+    to_send_back = django_filters.BooleanFilter(
+        method="filter_to_send_back",
+        help_text=_(
+            "true: only the returns whose rejected units wait to be sent back to the customer; false: the others."
+        ),
+    )
 
     class Meta:
         model = ReturnRequest
         fields = []
+
+    def filter_to_send_back(self, queryset, name, value):
+        unsent = rejected_units_unsent()
+        return queryset.filter(unsent if value else ~unsent)
 
 
 def _return_or_404(request, number: str) -> ReturnRequest:

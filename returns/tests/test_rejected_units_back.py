@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Membership, Notification, OrderLine
 from aftersales.notifications.rendering import render_notification
-from aftersales.tests.factories import MembershipFactory
+from aftersales.tests.factories import MembershipFactory, OrderLineFactory
 from returns.models import (
     Refund,
     RefundExecution,
@@ -33,7 +33,7 @@ from returns.services import (
     return_request_receive,
     return_request_settle,
 )
-from returns.tests.journey import World, counters, drive, inspect_all, make_world, send_back, submit
+from returns.tests.journey import World, counters, drive, inspect_all, make_order, make_world, send_back, submit
 from returns.tests.test_api_returns import api_client
 from returns.tests.test_risk_rules import _quick_world
 from tickets.models import TicketEvent, TicketStatus
@@ -581,6 +581,28 @@ def test_the_api_records_the_parcel_back_and_answers_with_the_completed_return()
     ]
     assert datetime.fromisoformat(back[0]["shipped_at"]) == SENT_AT
     assert [row.channel for row in told(return_request)] == [Notification.Channel.EMAIL, Notification.Channel.SMS]
+
+
+def test_the_api_list_filters_the_returns_whose_rejected_units_wait_to_be_sent_back():
+    # Given a return whose rejected units are still here, and another order's return with none
+    world = make_world()
+    waiting = reject_one_per_line(world)
+    other_order = make_order(world.merchant, world.customer)
+    OrderLineFactory(order=other_order, line_number="1", quantity=1, unit_price=Decimal("50.00"))
+    nothing_rejected = submit(world, order=other_order)
+    client = api_client(world.merchant)
+
+    def numbers(to_send_back: str) -> list[str]:
+        response = client.get(reverse("api:return-list"), {"to_send_back": to_send_back})
+        assert response.status_code == 200
+        return [row["number"] for row in response.json()["results"]]
+
+    # Then true lists the one waiting and false the other, until the parcel back is sent
+    assert numbers("true") == [waiting.ticket.number]
+    assert numbers("false") == [nothing_rejected.ticket.number]
+    send_back(waiting, world.warehouse)
+    assert numbers("true") == []
+    assert numbers("false") == [nothing_rejected.ticket.number, waiting.ticket.number]
 
 
 def test_the_api_records_a_collection_in_store():
