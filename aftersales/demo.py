@@ -518,10 +518,12 @@ RETURN_STAFF_LINES = {
     "zh-hans": {
         "reject": "商品吊牌已剪且有明显使用痕迹，不符合无理由退货条件。",
         "escalate": "商品到手就是这样，请主管再看一下。",
+        "not_accepted": "吊牌已剪，有穿着痕迹，无法验收。",
     },
     "en": {
         "reject": "The tags were removed and the item shows wear; it cannot be returned without a reason.",
         "escalate": "It arrived like this. Please have a supervisor look again.",
+        "not_accepted": "Worn and without its tags: not accepted.",
     },
 }
 RETURN_CARRIERS = (("SF Express", "SF"), ("ZTO Express", "ZT"), ("YTO Express", "YT"), ("JD Logistics", "JD"))
@@ -1051,6 +1053,7 @@ class _ReturnStory:
             .order_by("order__delivered_at", "id")
         )
         self.used_orders: set[int] = set()
+        self.story_status = ""  # the status the return being told ends at
         self.reused_photo: bytes | None = None
         staff = tenant.staff
         self.agent = staff.get("agent") or tenant.supervisor
@@ -1111,6 +1114,7 @@ class _ReturnStory:
             if line is None:
                 continue  # a small demo may have no line left for this one
             self.used_orders.add(line.order_id)
+            self.story_status = status
             return_request = self.submit(line, status, resolution, reason, at)
             for step, hours in steps:
                 at += timedelta(hours=hours)
@@ -1211,6 +1215,21 @@ class _ReturnStory:
         return return_request_receive(return_request=return_request, actor=self.warehouse)
 
     def step_inspect(self, return_request):
+        if self.story_status == ReturnStatus.INSPECTED:
+            # The story that stops at inspection: the shop could not accept the item, which now
+            # waits on the return page (and the queue's filter) to be sent back to the customer.
+            results = [
+                LineInspection(
+                    return_line_id=line.pk,
+                    accepted=0,
+                    rejected=line.quantity_received,
+                    grade=ItemGrade.DAMAGED,
+                    disposition="",
+                    notes=RETURN_STAFF_LINES[self.language(return_request)]["not_accepted"],
+                )
+                for line in return_request.lines.order_by("pk")
+            ]
+            return return_request_inspect(return_request=return_request, actor=self.warehouse, lines=results)
         grade = self.rng.choice((ItemGrade.AS_NEW, ItemGrade.AS_NEW, ItemGrade.GOOD))
         results = [
             LineInspection(

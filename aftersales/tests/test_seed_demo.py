@@ -220,6 +220,11 @@ def test_seed_builds_returns_in_many_statuses_whose_counters_add_up():
     for completed in returns.filter(status=ReturnStatus.COMPLETED):
         assert completed.refunds.filter(state="paid").exists() or completed.replacements.exists()
     assert StoreCreditEntry.objects.filter(merchant=demo).exists()
+    # and the inspected one could not be accepted: its units wait to be sent back to the customer
+    inspected = returns.get(status=ReturnStatus.INSPECTED)
+    assert list(inspected.lines.values_list("quantity_accepted", flat=True)) == [0]
+    assert inspected.lines.get().quantity_rejected == inspected.lines.get().quantity
+    assert list(inspected.shipments.filter(direction="to_customer").values_list("shipped_at", flat=True)) == [None]
 
     # and each order line's counters equal the sum over its returns' lines
     for line in OrderLine.objects.filter(
