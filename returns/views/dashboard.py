@@ -294,16 +294,24 @@ def _act(request, return_request: ReturnRequest, action, success: str):
     )
 
 
+def _act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
+    """An action posted from one of the return page's forms: the page again with that form and its
+    errors (400) when the input is wrong, else ``action`` as ``_act`` runs it."""
+    if not form.is_valid():
+        return _return_page(request, return_request, status=400, **{form_name: form})
+    return _act(request, return_request, action, success)
+
+
 @staff_required
 @require_POST
 def return_approve(request, number):
     return_request = _return_or_404(request, number)
     form = ApproveForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, approve_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "approve_form",
         lambda: return_request_approve(
             return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
         ),
@@ -316,11 +324,11 @@ def return_approve(request, number):
 def return_reject(request, number):
     return_request = _return_or_404(request, number)
     form = RejectForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, reject_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "reject_form",
         lambda: return_request_reject(
             return_request=return_request, actor=request.user, reason=form.cleaned_data["reason"]
         ),
@@ -348,11 +356,11 @@ def return_cancel(request, number):
 def return_tracking(request, number):
     return_request = _return_or_404(request, number)
     form = TrackingForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, tracking_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "tracking_form",
         lambda: return_tracking_add(
             return_request=return_request,
             actor=request.user,
@@ -368,11 +376,11 @@ def return_tracking(request, number):
 def return_pickup(request, number):
     return_request = _return_or_404(request, number)
     form = PickupForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, pickup_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "pickup_form",
         lambda: return_pickup_book(
             return_request=return_request,
             actor=request.user,
@@ -389,11 +397,11 @@ def return_receive(request, number):
     return_request = _return_or_404(request, number)
     lines = [line for line in return_request.lines.all() if line.quantity > line.quantity_received]
     form = ReceiveForm(request.POST, lines=lines)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, receive_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "receive_form",
         lambda: return_request_receive(
             return_request=return_request,
             actor=request.user,
@@ -409,11 +417,11 @@ def return_receive(request, number):
 def return_declare_lost(request, number):
     return_request = _return_or_404(request, number)
     form = LostParcelForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, lost_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "lost_form",
         lambda: return_parcel_declare_lost(
             return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
         ),
@@ -427,21 +435,12 @@ def return_rejected_units_sent(request, number):
     """The units inspection rejected are on their way back to the customer, or ready to collect."""
     return_request = _return_or_404(request, number)
     form = RejectedUnitsSendForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, send_back_form=form)
-    data = form.cleaned_data
-    return _act(
+    return _act_on_form(
         request,
         return_request,
-        lambda: return_rejected_units_send(
-            return_request=return_request,
-            actor=request.user,
-            carrier=data["carrier"],
-            tracking_number=data["tracking_number"],
-            collected_in_store=data["collected_in_store"],
-            store_location=data["store_location"],
-            note=data["note"],
-        ),
+        form,
+        "send_back_form",
+        lambda: return_rejected_units_send(return_request=return_request, actor=request.user, **form.cleaned_data),
         _("Rejected units recorded as sent back; the customer has been told."),
     )
 
@@ -460,9 +459,14 @@ def _claim_action(request, number, claim_id, form_class, form_name: str, service
     return_request = _return_or_404(request, number)
     claim = _claim_or_404(return_request, claim_id)
     form = form_class(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, **{form_name: form})
-    return _act(request, return_request, lambda: service(claim=claim, actor=request.user, **form.cleaned_data), success)
+    return _act_on_form(
+        request,
+        return_request,
+        form,
+        form_name,
+        lambda: service(claim=claim, actor=request.user, **form.cleaned_data),
+        success,
+    )
 
 
 @staff_required
@@ -550,11 +554,11 @@ def return_inspect(request, number):
     return_request = _return_or_404(request, number)
     lines = [line for line in return_request.lines.all() if line.quantity_received]
     form = InspectForm(request.POST, request.FILES, lines=lines)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, inspect_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "inspect_form",
         lambda: return_request_inspect(return_request=return_request, actor=request.user, lines=form.inspections()),
         _("Inspection recorded."),
     )
@@ -572,11 +576,11 @@ def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
 def _settle(request, number, service, success: str):
     return_request = _return_or_404(request, number)
     form = _settle_form(request, return_request)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, settle_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "settle_form",
         lambda: service(
             return_request=return_request,
             actor=request.user,
@@ -608,11 +612,11 @@ def return_exchange_ship(request, number):
     a cheaper variant's difference is refunded once the parcel is recorded."""
     return_request = _return_or_404(request, number)
     form = ExchangeShipForm(request.POST, lines=list(return_request.lines.all()))
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, exchange_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "exchange_form",
         lambda: exchange_ship(
             return_request=return_request,
             actor=request.user,
@@ -629,11 +633,11 @@ def return_exchange_ship(request, number):
 def return_exchange_difference_paid(request, number):
     return_request = _return_or_404(request, number)
     form = ExchangeDifferencePaidForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, difference_form=form)
-    return _act(
+    return _act_on_form(
         request,
         return_request,
+        form,
+        "difference_form",
         lambda: exchange_difference_confirm_paid(
             return_request=return_request, actor=request.user, reference=form.cleaned_data["reference"]
         ),
