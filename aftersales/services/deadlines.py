@@ -107,7 +107,7 @@ def deadline_schedule(
         due_at = spec.add_minutes(start, business_minutes)
         if warn_percent:
             warn_at = spec.add_minutes(start, business_minutes * warn_percent / 100)
-    elif due_at is None or business_minutes is not None:
+    elif due_at is None or business_minutes is not None:  # neither given, or both
         raise ValueError("give either due_at or business_minutes")
     # Joins the caller's transaction when there is one (every state change that starts a clock):
     # a failure here fails the whole change, so a savepoint would buy nothing.
