@@ -87,9 +87,9 @@ class UserAdmin(DjangoUserAdmin):
     show_full_result_count = False
     inlines = (MembershipOfUserInline,)
     fieldsets = (
-        *DjangoUserAdmin.fieldsets[:1],
+        *(DjangoUserAdmin.fieldsets or ())[:1],
         (_("Personal info"), {"fields": ("first_name", "last_name", "email", "language")}),
-        *DjangoUserAdmin.fieldsets[2:],
+        *(DjangoUserAdmin.fieldsets or ())[2:],
     )
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser")

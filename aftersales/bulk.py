@@ -9,13 +9,16 @@ per timer. Code that needs a row's primary key straight away must not go through
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from django.db import models
+
+M = TypeVar("M", bound=models.Model)
 
 _pending: ContextVar[dict[type[models.Model], list[models.Model]] | None] = ContextVar("bulk_pending", default=None)
 
 
-def insert(instance: models.Model) -> models.Model:
+def insert(instance: M) -> M:
     pending = _pending.get()
     if pending is None:
         instance.save(force_insert=True)
@@ -24,14 +27,14 @@ def insert(instance: models.Model) -> models.Model:
     return instance
 
 
-def insert_many(instances: list[models.Model]) -> list[models.Model]:
+def insert_many(instances: list[M]) -> list[M]:
     """Rows of one model: kept for the block's ``bulk_create`` inside ``bulk_inserts()``, written
     with one ``bulk_create`` (one statement) outside it."""
     if not instances:
         return instances
     pending = _pending.get()
     if pending is None:
-        type(instances[0]).objects.bulk_create(instances)
+        type(instances[0])._default_manager.bulk_create(instances)
     else:
         pending.setdefault(type(instances[0]), []).extend(instances)
     return instances
@@ -47,4 +50,4 @@ def bulk_inserts() -> Iterator[None]:
     finally:
         _pending.reset(token)
     for model, instances in pending.items():
-        model.objects.bulk_create(instances)
+        model._default_manager.bulk_create(instances)

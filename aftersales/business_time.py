@@ -9,7 +9,12 @@ crosses a DST change is as long as the clock on the wall says it was.
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    # Only the type: this module stays pure, the caller loads the calendar.
+    from aftersales.models import BusinessCalendar
 
 # A calendar with no working minute would make "add N minutes" walk forever; we stop after this.
 MAX_DAYS_AHEAD = 3 * 366
@@ -30,13 +35,14 @@ class CalendarSpec:
         return cls(tz=ZoneInfo("UTC"), weekly=dict.fromkeys(range(7), ((0, 1440),)))
 
     @classmethod
-    def from_calendar(cls, calendar) -> "CalendarSpec":
+    def from_calendar(cls, calendar: "BusinessCalendar") -> "CalendarSpec":
         weekly: dict[int, list[Range]] = {}
         for weekday, start, end in calendar.working_hours.order_by("weekday", "start_minute").values_list(
             "weekday", "start_minute", "end_minute"
         ):
             weekly.setdefault(weekday, []).append((start, end))
-        holidays, extra = set(), {}
+        holidays: set[date] = set()
+        extra: dict[date, int] = {}
         for day, kind, works_as in calendar.days.values_list("date", "kind", "works_as"):
             if kind == "holiday":
                 holidays.add(day)

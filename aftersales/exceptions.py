@@ -1,7 +1,12 @@
 """Domain refusals. Services raise these; the API maps them to 400/409 with a stable code and
 the pages show their message. Services know nothing about HTTP."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class ApplicationError(Exception):
@@ -10,7 +15,9 @@ class ApplicationError(Exception):
     default_code = "error"
     default_message = _("The request could not be completed.")
 
-    def __init__(self, message=None, *, code: str | None = None, extra: dict | None = None):
+    def __init__(
+        self, message: "str | StrPromise | None" = None, *, code: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         self.message = message if message is not None else self.default_message
         self.code = code or self.default_code
         self.extra = extra or {}

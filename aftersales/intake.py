@@ -95,7 +95,8 @@ class OrderIntakeSerializer(serializers.Serializer):
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
     )
     customer = CustomerIntakeSerializer()
-    lines = OrderLineIntakeSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
+    # many=True hands max_length to the ListSerializer; the stubs only know the child's arguments.
+    lines = OrderLineIntakeSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)  # type: ignore[call-arg]
 
     def validate(self, attrs):
         shipped, delivered = attrs.get("shipped_at"), attrs.get("delivered_at")

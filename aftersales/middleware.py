@@ -33,7 +33,7 @@ class MerchantMiddleware:
             request.merchant = Merchant.objects.filter(slug=slug, is_active=True).first()
         elif request.user.is_authenticated and request.membership:
             request.merchant = request.membership.merchant
-        return None
+        return
 
 
 def _language_from_request(request, merchant) -> str:
@@ -73,4 +73,4 @@ class LanguageMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(merchant.timezone))
             except zoneinfo.ZoneInfoNotFoundError:
                 timezone.deactivate()
-        return None
+        return

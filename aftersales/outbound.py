@@ -72,7 +72,7 @@ def resolve_public(host: str, port: int) -> list[tuple]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not private_addresses_allowed():
         for *_rest, sockaddr in infos:
-            address = sockaddr[0].split("%", 1)[0]
+            address = str(sockaddr[0]).split("%", 1)[0]
             kind = address_kind(address)
             if kind is not None:
                 raise AddressRefused(host, address, kind)

@@ -1,13 +1,14 @@
 """Reads that pages, the API and tasks share. Each starts from a merchant."""
 
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
 
-from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store
+from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
 
 SESSION_MERCHANT_KEY = "aftersales_merchant_id"
 
 
-def memberships_of(user) -> QuerySet[Membership]:
+def memberships_of(user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user, is_active=True, merchant__is_active=True)
         .select_related("merchant")
@@ -15,7 +16,7 @@ def memberships_of(user) -> QuerySet[Membership]:
     )
 
 
-def membership_for_request(request) -> Membership | None:
+def membership_for_request(request: HttpRequest) -> Membership | None:
     """The membership the staff user works under: the one picked in the switcher, else the first."""
     user = request.user
     if not user.is_authenticated:
@@ -75,7 +76,7 @@ def merchants_active() -> QuerySet[Merchant]:
     return Merchant.objects.filter(is_active=True)
 
 
-def staff_user_of(merchant: Merchant, user_id: int):
+def staff_user_of(merchant: Merchant, user_id: int) -> User | None:
     """An active staff member of the merchant, by user id; None for anyone else."""
     membership = staff_of(merchant).filter(user_id=user_id).first()
     return membership.user if membership else None

@@ -21,7 +21,7 @@ VAR_DIR = Path(env.str("AFTERSALES_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=True)
 
-_DEV_SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
+_DEV_SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105 -- DEBUG only, refused otherwise
 SECRET_KEY = env.str("SECRET_KEY", default="" if not DEBUG else _DEV_SECRET_KEY)
 if not SECRET_KEY:
     raise ImproperlyConfigured(

@@ -95,7 +95,7 @@ class Team(MerchantOwnedModel):
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="team_unique_name")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -108,7 +108,7 @@ class Tag(MerchantOwnedModel):
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="tag_unique_name")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -217,7 +217,7 @@ class Ticket(MerchantOwnedModel):
             models.Index(fields=["merchant", "order"], name="ticket_merchant_order"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number} {self.subject}"
 
     def can_transition_to(self, status: str) -> bool:
@@ -286,7 +286,7 @@ class TicketEvent(MerchantOwnedModel):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticketevent_timeline")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.ticket_id}: {self.verb}"
 
     @property
@@ -330,7 +330,7 @@ class Message(MerchantOwnedModel):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id}"
 
     @property
@@ -376,7 +376,7 @@ class Attachment(MerchantOwnedModel):
         verbose_name_plural = _("attachments")
         ordering = ["created_at", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.original_name
 
     @property
@@ -450,11 +450,12 @@ class SlaPolicy(MerchantOwnedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.position}. {self.name}"
 
     def target_minutes(self, target: str) -> int | None:
-        return getattr(self, f"{target}_minutes")
+        minutes: int | None = getattr(self, f"{target}_minutes")
+        return minutes
 
 
 class SlaBreach(MerchantOwnedModel):
@@ -480,5 +481,5 @@ class SlaBreach(MerchantOwnedModel):
         ordering = ["-breached_at"]
         indexes = [models.Index(fields=["merchant", "-breached_at"], name="slabreach_merchant_time")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.ticket_id} {self.target} breached {self.breached_at:%Y-%m-%d %H:%M}"

@@ -115,7 +115,8 @@ class OrderPushResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Outcome.CHOICES)
     id = serializers.IntegerField(required=False, help_text=_("The order's id, when it was written."))
     number = serializers.CharField(allow_null=True)
-    errors = serializers.DictField(
+    # The API's field is named `errors`; as a declared field it shadows Serializer.errors on purpose.
+    errors = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text=_('Why the order was not written: {"code", "message", "details"}, as in an error response.'),
     )

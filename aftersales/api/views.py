@@ -36,6 +36,8 @@ from aftersales.services.orders import OrderUpsertResult, order_upsert
 MAX_ORDERS_PER_PUSH = 100
 NOT_FOUND = OpenApiResponse(ErrorResponseSerializer, description=_("Not found for this merchant."))
 
+Outcome = OrderPushResultSerializer.Outcome
+
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Per key, at the ``api_key`` rate of settings; a staff session is a person, not a script."""
@@ -72,7 +74,7 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []
 
 
 class OrderCursorPagination(CreatedCursorPagination):
@@ -159,9 +161,8 @@ class OrderListPushApi(MerchantListApiView):
         # Each order is its own transaction: a bad order is reported and the good ones land.
         results = [_push_one(merchant, index, row) for index, row in enumerate(rows)]
         outcomes = {result["status"] for result in results}
-        Outcome = OrderPushResultSerializer.Outcome
         if outcomes == {Outcome.CREATED}:
-            answer = status.HTTP_201_CREATED
+            answer: int = status.HTTP_201_CREATED
         elif Outcome.ERROR not in outcomes:
             answer = status.HTTP_200_OK
         elif outcomes == {Outcome.ERROR}:
@@ -180,7 +181,6 @@ def _upsert(merchant: Merchant, serializer: OrderIntakeSerializer) -> OrderUpser
 
 
 def _push_one(merchant: Merchant, index: int, row) -> dict:
-    Outcome = OrderPushResultSerializer.Outcome
     number = row.get("number") if isinstance(row, dict) else None
     result = {"index": index, "number": None if number is None else str(number)}
     if not isinstance(row, dict):
@@ -220,7 +220,7 @@ class CustomerFilter(django_filters.FilterSet):
 
     class Meta:
         model = Customer
-        fields = []
+        fields: list[str] = []
 
     def filter_email(self, queryset, name, value: str):
         return queryset.filter(email=value.strip().lower())
@@ -269,7 +269,7 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = []
+        fields: list[str] = []
 
 
 class ProductListApi(MerchantListApiView):

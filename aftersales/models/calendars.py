@@ -49,7 +49,7 @@ class BusinessCalendar(MerchantOwnedModel):
             models.UniqueConstraint(fields=["team"], condition=Q(team__isnull=False), name="calendar_one_per_team"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -75,7 +75,7 @@ class WorkingHours(TimeStampedModel):
             models.CheckConstraint(condition=Q(weekday__lte=6), name="workinghours_weekday_valid"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_weekday_display()} {minute_label(self.start_minute)}–{minute_label(self.end_minute)}"
 
 
@@ -105,5 +105,5 @@ class CalendarDay(TimeStampedModel):
         ordering = ["calendar_id", "date"]
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendarday_unique_date")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}".strip()

@@ -36,7 +36,7 @@ class Customer(MerchantOwnedModel):
         ]
         indexes = [models.Index(fields=["merchant", "name"], name="customer_merchant_name")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.email or self.phone
 
 
@@ -86,7 +86,7 @@ class Product(MerchantOwnedModel):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
 
 
@@ -117,7 +117,7 @@ class Order(MerchantOwnedModel):
             models.Index(fields=["merchant", "-placed_at", "-id"], name="order_merchant_placed"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.external_number
 
     @property
@@ -187,7 +187,7 @@ class OrderLine(MerchantOwnedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order} / {self.line_number}: {self.quantity} × {self.sku}"
 
     @property

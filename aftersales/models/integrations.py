@@ -2,6 +2,7 @@
 
 import secrets
 import socket
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,6 +10,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .base import MerchantOwnedModel
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class IdempotencyRecord(MerchantOwnedModel):
@@ -37,7 +41,7 @@ class IdempotencyRecord(MerchantOwnedModel):
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotencyrecord_created")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key} → {self.endpoint} ({self.response_status or '…'})"
 
 
@@ -53,7 +57,7 @@ ADDRESS_KINDS = {
 }
 
 
-def public_url_required(url: str, *, field: str, literal: str, resolved: str) -> None:
+def public_url_required(url: str, *, field: str, literal: "str | StrPromise", resolved: "str | StrPromise") -> None:
     """A ``ValidationError`` on ``field`` when ``url`` is, or resolves to, an address that is not
     public (``aftersales.outbound``); ``literal`` and ``resolved`` say so for an address typed as
     such and for a name that resolves to one."""
@@ -107,10 +111,10 @@ class WebhookEndpoint(MerchantOwnedModel):
             models.Index(fields=["merchant"], condition=Q(is_active=True), name="webhookendpoint_active"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.url
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         public_url_required(
             self.url,

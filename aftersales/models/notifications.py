@@ -57,7 +57,7 @@ class Notification(MerchantOwnedModel):
             models.Index(fields=["merchant", "-created_at"], name="notification_merchant_created"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.template} → {self.recipient} ({self.state})"
 
 
@@ -87,5 +87,5 @@ class PortalChallenge(MerchantOwnedModel):
             models.Index(fields=["client_ip", "-created_at"], name="portalchallenge_client"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order} → {self.destination}"

@@ -18,7 +18,7 @@ def default_customer_channels() -> list[str]:
     return [Notification.Channel.EMAIL.value, Notification.Channel.SMS.value]
 
 
-def validate_customer_channels(value) -> None:
+def validate_customer_channels(value: object) -> None:
     if not isinstance(value, list) or any(channel not in CUSTOMER_CHANNELS for channel in value):
         raise ValidationError(
             _("Pick channels among: %(channels)s.") % {"channels": ", ".join(c.value for c in CUSTOMER_CHANNELS)},
@@ -34,7 +34,7 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_full_name() or self.username
 
 
@@ -61,7 +61,7 @@ class Merchant(TimeStampedModel):
         verbose_name_plural = _("merchants")
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -86,7 +86,7 @@ class Store(MerchantOwnedModel):
             models.UniqueConstraint(fields=["merchant", "platform", "external_id"], name="store_unique_external_id"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.get_platform_display()})"
 
 
@@ -114,7 +114,7 @@ class Membership(MerchantOwnedModel):
         verbose_name_plural = _("memberships")
         constraints = [models.UniqueConstraint(fields=["merchant", "user"], name="membership_unique_user")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} @ {self.merchant} ({self.get_role_display()})"
 
     @property
@@ -148,7 +148,7 @@ class ApiKey(MerchantOwnedModel):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @staticmethod

@@ -88,7 +88,7 @@ class Deadline(MerchantOwnedModel):
             models.Index(fields=["merchant", "state", "due_at"], name="deadline_merchant_state"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id} ({self.state}, due {self.due_at:%Y-%m-%d %H:%M})"
 
     @property

@@ -5,11 +5,16 @@ backends are the default: they write the message to the log, which is what a dev
 """
 
 import logging
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger("aftersales.notifications")
+
+
+class MessageBackend(Protocol):
+    def send(self, recipient: str, text: str) -> None: ...
 
 
 class LoggingSMSBackend:
@@ -22,9 +27,11 @@ class LoggingWeChatBackend:
         logger.info("WeChat to %s: %s", recipient, text)
 
 
-def get_sms_backend():
-    return import_string(settings.AFTERSALES_SMS_BACKEND)()
+def get_sms_backend() -> MessageBackend:
+    backend: MessageBackend = import_string(settings.AFTERSALES_SMS_BACKEND)()
+    return backend
 
 
-def get_wechat_backend():
-    return import_string(settings.AFTERSALES_WECHAT_BACKEND)()
+def get_wechat_backend() -> MessageBackend:
+    backend: MessageBackend = import_string(settings.AFTERSALES_WECHAT_BACKEND)()
+    return backend

@@ -6,7 +6,7 @@ from aftersales.exceptions import Conflict
 from aftersales.models import ApiKey, Membership, Merchant, User
 
 
-def api_key_create(*, merchant: Merchant, name: str, created_by=None) -> tuple[ApiKey, str]:
+def api_key_create(*, merchant: Merchant, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
     """Create a key; the full key is returned once and never stored."""
     full_key, prefix, key_hash = ApiKey.generate()
     api_key = ApiKey.objects.create(

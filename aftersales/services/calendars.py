@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput
-from aftersales.models import BusinessCalendar, CalendarDay, Weekday
+from aftersales.models import BusinessCalendar, CalendarDay, Merchant, Weekday
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def calendar_import_china_schedule(*, calendar: BusinessCalendar, year: int) -> 
     return HolidayImport(holidays=created_holidays, working_days=created_days)
 
 
-def calendar_create_default(*, merchant, name: str = "") -> BusinessCalendar:
+def calendar_create_default(*, merchant: Merchant, name: str = "") -> BusinessCalendar:
     """A merchant's default calendar: Monday to Friday, 09:00–12:00 and 13:00–18:00."""
     with transaction.atomic():
         calendar, created = BusinessCalendar.objects.get_or_create(

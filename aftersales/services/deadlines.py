@@ -7,9 +7,11 @@ and each pause is a row.
 """
 
 import logging
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
@@ -22,6 +24,10 @@ from aftersales.business_time import CalendarSpec
 from aftersales.models import BusinessCalendar, Deadline, DeadlinePause
 from aftersales.services.notifications import notifications_batched
 
+if TYPE_CHECKING:
+    from aftersales.models import User
+    from tickets.models import Ticket
+
 logger = logging.getLogger("aftersales.timers")
 
 
@@ -29,7 +35,7 @@ def _spec(calendar: BusinessCalendar | None) -> CalendarSpec:
     return CalendarSpec.from_calendar(calendar) if calendar is not None else CalendarSpec.always_open()
 
 
-def _open_deadline(*, ticket, kind: str, key: str = "", lock: bool = True) -> Deadline | None:
+def _open_deadline(*, ticket: "Ticket", kind: str, key: str = "", lock: bool = True) -> Deadline | None:
     deadlines = Deadline.objects.filter(ticket=ticket, kind=kind, key=key, state__in=Deadline.OPEN_STATES)
     if lock:
         deadlines = deadlines.select_for_update()
@@ -41,11 +47,11 @@ def ticket_refresh_next_deadline(ticket_id: int) -> None:
     tickets_refresh_next_deadline([ticket_id])
 
 
-def _placeholders(values) -> str:
+def _placeholders(values: Sized) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int] = ()) -> None:
+def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: Sequence[int] = ()) -> None:
     """The same for several tickets in one statement, reading past the ``excluding`` deadlines
     (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
     (``deadline_ticket_pending``) whatever the size of the table."""
@@ -54,6 +60,7 @@ def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int]
     ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
     kinds = timers.staff_facing_kinds() or [""]
     excluded = list(excluding) or [0]
+    # Only table names and placeholders are formatted in; the values are parameters.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -64,7 +71,7 @@ def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int]
                   AND deadline.id NOT IN ({_placeholders(excluded)})
             )
             WHERE id IN ({_placeholders(ticket_ids)})
-            """,
+            """,  # noqa: S608
             [Deadline.State.PENDING, *kinds, *excluded, *ticket_ids],
         )
 
@@ -77,7 +84,7 @@ def _next_fire(deadline: Deadline) -> datetime:
 
 def deadline_schedule(
     *,
-    ticket,
+    ticket: "Ticket",
     kind: str,
     key: str = "",
     due_at: datetime | None = None,
@@ -85,23 +92,23 @@ def deadline_schedule(
     calendar: BusinessCalendar | None = None,
     warn_percent: int | None = None,
     warn_at: datetime | None = None,
-    payload: dict | None = None,
+    payload: dict[str, Any] | None = None,
     start: datetime | None = None,
-    user=None,
+    user: "User | None" = None,
 ) -> Deadline:
     """Start (or restart) the one open deadline of this kind on the ticket.
 
     Give either ``due_at`` (an instant) or ``business_minutes`` counted on ``calendar`` from
     ``start`` (now by default). ``warn_percent`` puts the warning at that share of the target.
     """
-    if (due_at is None) == (business_minutes is None):
-        raise ValueError("give either due_at or business_minutes")
     start = start or timezone.now()
     spec = _spec(calendar)
-    if business_minutes is not None:
+    if business_minutes is not None and due_at is None:
         due_at = spec.add_minutes(start, business_minutes)
         if warn_percent:
             warn_at = spec.add_minutes(start, business_minutes * warn_percent / 100)
+    elif due_at is None or business_minutes is not None:  # neither given, or both
+        raise ValueError("give either due_at or business_minutes")
     # Joins the caller's transaction when there is one (every state change that starts a clock):
     # a failure here fails the whole change, so a savepoint would buy nothing.
     with transaction.atomic(savepoint=False):
@@ -129,7 +136,7 @@ def deadline_schedule(
 
 
 def deadline_pause(
-    *, ticket, kind: str, key: str = "", reason: str = "", at: datetime | None = None
+    *, ticket: "Ticket", kind: str, key: str = "", reason: str = "", at: datetime | None = None
 ) -> Deadline | None:
     """Stop the clock, keeping the business time it had left. A paused clock stays paused."""
     at = at or timezone.now()
@@ -151,7 +158,7 @@ def deadline_pause(
     return deadline
 
 
-def deadline_resume(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+def deadline_resume(*, ticket: "Ticket", kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
     """Start the clock again: the due time is what was left, counted on from now."""
     at = at or timezone.now()
     with transaction.atomic():
@@ -184,14 +191,14 @@ def _close(deadline: Deadline, state: str, at: datetime) -> Deadline:
     return deadline
 
 
-def deadline_meet(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+def deadline_meet(*, ticket: "Ticket", kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
     """The awaited thing happened in time: the clock stops for good."""
     with transaction.atomic():
         deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
         return _close(deadline, Deadline.State.MET, at or timezone.now()) if deadline else None
 
 
-def deadline_cancel(*, ticket, kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
+def deadline_cancel(*, ticket: "Ticket", kind: str, key: str = "", at: datetime | None = None) -> Deadline | None:
     with transaction.atomic():
         deadline = _open_deadline(ticket=ticket, kind=kind, key=key)
         return _close(deadline, Deadline.State.CANCELLED, at or timezone.now()) if deadline else None

@@ -4,13 +4,16 @@ Nothing is sent inside a request. A row that the broker loses is still in the ta
 up by the periodic flush, so the record of what must be sent is PostgreSQL, not the broker.
 """
 
+import functools
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from email.message import Message
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -24,6 +27,10 @@ from aftersales.notifications.backends import get_sms_backend, get_wechat_backen
 from aftersales.notifications.rendering import render_notification
 from aftersales.outbound import AddressRefused, GuardedHTTPHandler, GuardedHTTPSHandler, check_url
 
+if TYPE_CHECKING:
+    from aftersales.models import User
+    from tickets.models import Ticket
+
 logger = logging.getLogger("aftersales.notifications")
 
 # A claimed row whose worker died is claimable again after this long.
@@ -34,7 +41,7 @@ _dispatch_deferred: ContextVar[bool] = ContextVar("notifications_dispatch_deferr
 
 
 @contextmanager
-def notifications_deferred():
+def notifications_deferred() -> Iterator[None]:
     """Inside this block rows are written but not handed to a worker at commit; the periodic flush
     sends them. For bulk jobs (imports, the demo builder) that need no broker while they run."""
     token = _dispatch_deferred.set(True)
@@ -48,7 +55,7 @@ _batch: ContextVar[list[Notification] | None] = ContextVar("notifications_batch"
 
 
 @contextmanager
-def notifications_batched():
+def notifications_batched() -> Iterator[None]:
     """Inside this block (which must sit inside a transaction) the rows written are handed to the
     worker as one task at commit rather than one task each. For jobs that write many at once."""
     queued: list[Notification] = []
@@ -71,10 +78,10 @@ def notification_queue(
     channel: str,
     recipient: str,
     template: str,
-    context: dict,
+    context: dict[str, Any],
     language: str | None = None,
-    ticket=None,
-    recipient_user=None,
+    ticket: "Ticket | None" = None,
+    recipient_user: "User | None" = None,
 ) -> Notification:
     """Write an outbox row and ask a worker to send it once the caller's transaction commits."""
     [notification] = notifications_queue(
@@ -94,10 +101,10 @@ def notifications_queue(
     merchant: Merchant,
     deliveries: Sequence[tuple[str, str]],
     template: str,
-    context: dict,
+    context: dict[str, Any],
     language: str | None = None,
-    ticket=None,
-    recipient_user=None,
+    ticket: "Ticket | None" = None,
+    recipient_user: "User | None" = None,
 ) -> list[Notification]:
     """One message on several channels: a row per ``(channel, recipient)``, written in one
     statement and handed to the worker as one task at commit. Nothing is written for none."""
@@ -187,7 +194,9 @@ WEBHOOK_TIMEOUT = 10
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A webhook answers where it was sent: a redirect is a failed delivery, not a new target."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
+    ) -> None:
         return None
 
 
@@ -215,7 +224,8 @@ def _deliver_webhook(notification: Notification) -> None:
     # Before anything is sent: the name may resolve elsewhere than when the endpoint was saved.
     check_url(notification.recipient)
     body = webhook_body(notification.context)
-    request = urllib.request.Request(
+    # http(s) only: the endpoint row it was found by holds that (check webhookendpoint_http_url).
+    request = urllib.request.Request(  # noqa: S310
         notification.recipient,
         data=body,
         method="POST",
@@ -293,5 +303,5 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
         from aftersales.tasks import notification_send
 
         for notification_id in ids:
-            transaction.on_commit(lambda notification_id=notification_id: notification_send.delay(notification_id))
+            transaction.on_commit(functools.partial(notification_send.delay, notification_id))
     return len(ids)

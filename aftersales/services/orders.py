@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput
-from aftersales.models import Merchant, Order, OrderLine, Product, Store
+from aftersales.models import Customer, Merchant, Order, OrderLine, Product, Store
 from aftersales.services.customers import customer_get_or_create
 
 
@@ -91,7 +91,9 @@ def _order_apply_fields(order: Order, data: OrderInput) -> None:
     order.contact_phone = data.customer.phone
 
 
-def _order_lock_or_create(*, merchant, store, customer, data: OrderInput) -> tuple[Order, bool]:
+def _order_lock_or_create(
+    *, merchant: Merchant, store: Store, customer: Customer | None, data: OrderInput
+) -> tuple[Order, bool]:
     for attempt in range(2):
         existing = Order.objects.select_for_update().filter(store=store, external_number=data.number).first()
         if existing is not None:

@@ -42,11 +42,12 @@ def _client_lookups_exceeded(client_ip: str | None) -> bool:
     key = f"portal:lookups:{client_ip}"
     cache.add(key, 0, timeout=LOOKUP_WINDOW_SECONDS)
     try:
-        count = cache.incr(key)
+        count: int = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=LOOKUP_WINDOW_SECONDS)
         count = 1
-    return count > settings.PORTAL_CODES_PER_CLIENT_PER_HOUR
+    limit: int = settings.PORTAL_CODES_PER_CLIENT_PER_HOUR
+    return count > limit
 
 
 def portal_find_order(*, merchant: Merchant, order_number: str, contact: str) -> tuple[Order, str, str] | None:
@@ -80,7 +81,7 @@ def portal_challenge_start(
 ) -> tuple[PortalChallenge, str]:
     """Send a one-time code to the contact on the order; return the challenge and the masked contact."""
     if _client_lookups_exceeded(client_ip):
-        raise RateLimited()
+        raise RateLimited
     found = portal_find_order(merchant=merchant, order_number=order_number, contact=contact)
     if found is None:
         # One answer for "no such order" and "not your contact", so neither can be probed.
@@ -136,8 +137,9 @@ def portal_challenge_verify(*, merchant: Merchant, challenge_id: int, code: str)
             .first()
         )
         if challenge is None or challenge.verified_at is not None:
-            refusal = InvalidInput(_("This code has already been used. Request a new one."), code="code_used")
-        elif challenge.expires_at <= timezone.now():
+            # Nothing was written yet: refused at once.
+            raise InvalidInput(_("This code has already been used. Request a new one."), code="code_used")
+        if challenge.expires_at <= timezone.now():
             refusal = InvalidInput(_("This code has expired. Request a new one."), code="code_expired")
         elif challenge.attempts >= settings.PORTAL_CODE_MAX_ATTEMPTS:
             refusal = InvalidInput(_("Too many wrong codes. Request a new one."), code="too_many_attempts")

@@ -8,6 +8,7 @@ it reports commits; the outbox worker signs and POSTs it, retrying with backoff
 import hashlib
 import hmac
 import json
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
@@ -15,12 +16,15 @@ from django.utils import timezone
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.services.notifications import notification_queue
 
+if TYPE_CHECKING:
+    from tickets.models import Ticket
+
 SIGNATURE_HEADER = "X-Aftersales-Signature"
 EVENT_HEADER = "X-Aftersales-Event"
 DELIVERY_HEADER = "X-Aftersales-Delivery"
 
 
-def webhook_body(payload: dict) -> bytes:
+def webhook_body(payload: dict[str, Any]) -> bytes:
     """The bytes that are sent and signed; the same payload always gives the same bytes."""
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
 
@@ -30,7 +34,9 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_event_queue(*, merchant: Merchant | int, event: str, data: dict, ticket=None) -> list[Notification]:
+def webhook_event_queue(
+    *, merchant: Merchant | int, event: str, data: dict[str, Any], ticket: "Ticket | None" = None
+) -> list[Notification]:
     """Queue ``event`` for each active endpoint of the merchant that wants it (none: no row)."""
     merchant_id = merchant if isinstance(merchant, int) else merchant.pk
     endpoints = [

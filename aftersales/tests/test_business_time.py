@@ -15,8 +15,8 @@ def office(tz=SHANGHAI, **kwargs) -> CalendarSpec:
     return CalendarSpec(tz=tz, weekly=dict.fromkeys(range(5), NINE_TO_SIX_WITH_LUNCH), **kwargs)
 
 
-def local(tz, *args) -> datetime:
-    return datetime(*args, tzinfo=tz)
+def local(tz: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
 
 
 def test_minutes_inside_one_range_are_plain_minutes():

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -67,11 +68,13 @@ def _unquote(quoted: str) -> str:
     return re.sub(r"\\(.)", lambda match: escapes[match.group(1)], quoted[1:-1])
 
 
-def read_po(path: Path) -> list[dict]:
+def read_po(path: Path) -> list[dict[str, Any]]:
     """Entries as dicts: msgctxt, msgid, msgid_plural, msgstr (list, one per plural form), flags."""
-    entries, entry, field = [], None, None
+    entries: list[dict[str, Any]] = []
+    entry: dict[str, Any] | None = None
+    field: str | tuple[str, int] | None = None
 
-    def close():
+    def close() -> None:
         if entry is not None and entry["msgid"] is not None:
             entries.append(entry)
 
@@ -97,8 +100,10 @@ def read_po(path: Path) -> list[dict]:
         elif line.startswith('"'):
             if isinstance(field, tuple):
                 entry["msgstr"][field[1]] += _unquote(line)
-            else:
+            elif field is not None:
                 entry[field] += _unquote(line)
+            else:
+                raise ValueError(f"{path}: a continuation line with nothing to continue: {line!r}")
         else:
             raise ValueError(f"{path}: cannot read {line!r}")
     return [{**entry, "msgstr": [entry["msgstr"][i] for i in sorted(entry["msgstr"])]} for entry in entries]

@@ -22,7 +22,9 @@ def _labelled_fields() -> dict[str, models.Field]:
         f"{model._meta.label}.{field.name}": field
         for model in _our_models()
         for field in model._meta.get_fields()
-        if not field.auto_created and (getattr(field, "concrete", False) or field.many_to_many)
+        if isinstance(field, models.Field)
+        and not field.auto_created
+        and (getattr(field, "concrete", False) or field.many_to_many)
     }
 
 

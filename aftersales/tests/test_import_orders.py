@@ -143,7 +143,8 @@ def test_a_bad_row_fails_its_whole_order_and_names_row_and_column(tmp_path, merc
     out, err, failure = run_import(path, merchant, store)
 
     # Then each error names its row and column, the exit code says so, and only 1003 was written
-    assert failure is not None and failure.returncode == 1
+    assert failure is not None
+    assert failure.returncode == 1
     assert "row 3, quantity (order 1001): A valid integer is required." in err
     assert "row 4, customer_email (order 1002): Enter a valid email address." in err
     assert "1 created, 0 updated, 2 failed." in out

@@ -123,7 +123,8 @@ def test_a_receiver_on_loopback_gets_no_request_when_the_guard_is_on(guard_on):
 
     notification.refresh_from_db()
     assert notification.state == Notification.State.FAILED
-    assert "127.0.0.1" in notification.last_error and "loopback" in notification.last_error
+    assert "127.0.0.1" in notification.last_error
+    assert "loopback" in notification.last_error
     assert receiver.deliveries == []
 
 

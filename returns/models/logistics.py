@@ -83,7 +83,7 @@ class ReturnShipment(MerchantOwnedModel):
         ]
         indexes = [models.Index(fields=["merchant", "tracking_number"], name="returnshipment_tracking")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.carrier} {self.tracking_number}".strip()
 
 
@@ -135,7 +135,7 @@ class ReturnLineInspection(MerchantOwnedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.return_line_id}: {self.get_grade_display()}"
 
 
@@ -234,7 +234,7 @@ class CarrierClaim(MerchantOwnedModel):
             models.Index(fields=["merchant", "-created_at", "-id"], name="carrierclaim_created"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number} ({self.get_state_display()})"
 
     def can_transition_to(self, state: str) -> bool:

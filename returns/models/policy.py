@@ -49,7 +49,7 @@ class ReturnReason(MerchantOwnedModel):
         ordering = ["merchant_id", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="returnreason_unique_code")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -118,7 +118,7 @@ class ReturnPolicy(MerchantOwnedModel):
             models.CheckConstraint(condition=Q(legal_floor_days__gte=7), name="returnpolicy_floor_at_least_seven"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.merchant)
 
 
@@ -196,5 +196,5 @@ class ReturnRule(TimeStampedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.position}. {self.name}"

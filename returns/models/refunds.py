@@ -7,6 +7,9 @@ The sum granted for an order line never exceeds what was paid for it; the servic
 under the line's lock, and the constraints here are the last guard of what one row can hold.
 """
 
+from datetime import datetime
+from typing import TypedDict
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -18,7 +21,13 @@ from aftersales.models.integrations import public_url_required
 
 from .requests import ReturnLine, ReturnRequest
 
-AMOUNT = {"max_digits": 12, "decimal_places": 2}
+
+class _AmountOptions(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+AMOUNT: _AmountOptions = {"max_digits": 12, "decimal_places": 2}
 
 
 class RefundAdapterName(models.TextChoices):
@@ -61,7 +70,7 @@ class RefundGateway(MerchantOwnedModel):
             ),
         ]
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if self.adapter == RefundAdapterName.HTTP:
             public_url_required(
@@ -74,7 +83,7 @@ class RefundGateway(MerchantOwnedModel):
                 ),
             )
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant} ({self.get_adapter_display()})"
 
 
@@ -155,10 +164,10 @@ class Refund(MerchantOwnedModel):
             models.Index(fields=["merchant", "created_at"], condition=~Q(state="paid"), name="refund_unpaid"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.get_state_display()})"
 
-    def void_refusal(self, execution: "RefundExecution | None", now) -> str:
+    def void_refusal(self, execution: "RefundExecution | None", now: datetime) -> str:
         """Why this refund cannot be voided now (a code), or "" if it can: only a decision whose
         money has not left — no successful payment, no call in flight or of unknown outcome."""
         if self.state == RefundState.VOIDED:
@@ -218,7 +227,7 @@ class RefundLine(TimeStampedModel):
             models.UniqueConstraint(fields=["refund", "order_line"], name="refundline_unique_order_line"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line_id}: {self.amount}"
 
 
@@ -270,7 +279,7 @@ class RefundExecution(MerchantOwnedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.idempotency_key} ({self.get_state_display()})"
 
 
@@ -290,7 +299,7 @@ class StoreCreditAccount(MerchantOwnedModel):
             models.CheckConstraint(condition=Q(balance__gte=0), name="storecreditaccount_balance_not_negative"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.customer}: {self.balance} {self.currency}"
 
 
@@ -344,7 +353,7 @@ class StoreCreditEntry(MerchantOwnedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount:+} → {self.balance_after}"
 
 
@@ -408,5 +417,5 @@ class ReplacementShipment(MerchantOwnedModel):
         ]
         indexes = [models.Index(fields=["merchant", "tracking_number"], name="replacement_tracking")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.sku} ({self.carrier} {self.tracking_number})"

@@ -126,7 +126,7 @@ class ReturnRequest(MerchantOwnedModel):
             models.Index(fields=["merchant", "customer", "-submitted_at"], name="returnrequest_customer"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.ticket.number} ({self.get_status_display()})"
 
     def can_transition_to(self, status: str) -> bool:
@@ -214,7 +214,7 @@ class ReturnLine(TimeStampedModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line.sku}"
 
     @property

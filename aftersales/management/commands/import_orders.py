@@ -10,6 +10,7 @@ import csv
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
@@ -209,7 +210,7 @@ def _inconsistent_order_columns(rows: list[CsvRow]) -> list[RowError]:
 
 def _payload(order: OrderRows, store_id: int) -> dict:
     head = order.rows[0].values
-    payload = {
+    payload: dict[str, Any] = {
         "store": store_id,
         "number": order.number,
         "currency": head["currency"],
@@ -261,7 +262,7 @@ def _row_errors(errors: dict, rows: list[CsvRow]) -> list[RowError]:
             for index, line_errors in by_index.items():
                 row = rows[index]
                 for sub, messages in line_errors.items():
-                    column = LINE_FIELD_COLUMNS.get(sub, sub)
+                    column = LINE_FIELD_COLUMNS.get(sub) or sub
                     found += [RowError(row.number, column, str(message)) for message in _flat(messages)]
         else:
             column = ORDER_FIELD_COLUMNS.get(name, "order_number")
