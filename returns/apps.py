@@ -7,9 +7,11 @@ class ReturnsConfig(AppConfig):
     verbose_name = _("Returns and exchanges")
 
     def ready(self):
+        from returns.panels import register_panels
         from returns.timeline import RETURN_VERB_LABELS
         from returns.timers import register_handlers
         from tickets.timeline import register_verb_labels
 
         register_handlers()
+        register_panels()
         register_verb_labels(RETURN_VERB_LABELS)
