@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aftersales import timers
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
@@ -519,8 +520,6 @@ def _on_reminder_due(deadline) -> None:
 
 
 def register_deadline_handlers() -> None:
-    from aftersales import timers
-
     sla.register_handlers()
     timers.register(REMINDER_KIND, on_due=_on_reminder_due)
 
