@@ -52,7 +52,7 @@ def _staff_required(*, actor: User, ticket: Ticket, via: str) -> None:
     if via == VIA_ADMIN:
         back_office_operator_required(actor=actor, permission="tickets.change_ticket")
     elif via:
-        raise InvalidInput(_("Unknown channel of change."), code="invalid_via")
+        raise ValueError(f"unknown via {via!r}")  # a caller's mistake, not a user's
     else:
         staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
 
