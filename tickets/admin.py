@@ -1,14 +1,18 @@
 """Cases in the back office. Status, number and timestamps are the state machine's: they change
-only through the services (dashboard and API). The timeline is append-only, so events, messages
-and attachments are shown and never edited or deleted here."""
+only through the services (dashboard and API). What the operator may edit here (priority,
+assignee and team, tags) is saved through those same services too, with the operator as actor.
+The timeline is append-only, so events, messages and attachments are shown and never edited or
+deleted here."""
 
 from django import forms
-from django.contrib import admin
-from django.db import transaction
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.admin import BigTableAdmin, ReadOnlyAdmin
+from aftersales.exceptions import ApplicationError
 from aftersales.models import Customer, Membership
+from aftersales.services.staff import VIA_ADMIN
 from tickets.models import (
     Attachment,
     Message,
@@ -23,8 +27,7 @@ from tickets.models import (
     TicketNumberCounter,
     TicketPriority,
 )
-
-Verb = TicketEvent.Verb
+from tickets.services import ticket_assign, ticket_change_priority, ticket_set_tags
 
 
 class TimelineInline(admin.TabularInline):
@@ -152,50 +155,35 @@ class TicketAdmin(BigTableAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        """Write only the fields the form edits, and put each change on the timeline.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A change the services refuse rolls the whole save back and comes back as a message."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
-        A plain ``save()`` would write back every column as the form loaded it, undoing a status
-        change an agent made in the meantime; the row is locked and only its edited columns saved.
-        """
-        with transaction.atomic():
-            current = Ticket.objects.select_for_update().get(pk=obj.pk)
-            changed = [name for name in ("priority", "assignee", "team") if name in form.changed_data]
-            if not changed:
-                return
-            obj.save(update_fields=[*changed, "updated_at"])
-            if "priority" in changed:
-                _admin_event(obj, Verb.PRIORITY_CHANGED, request.user, {"from": current.priority, "to": obj.priority})
-            if "assignee" in changed or "team" in changed:
-                _admin_event(
-                    obj,
-                    Verb.ASSIGNED,
-                    request.user,
-                    {
-                        "from": current.assignee_id,
-                        "to": obj.assignee_id,
-                        "to_name": str(obj.assignee) if obj.assignee else "",
-                        "team": obj.team.name if obj.team else "",
-                    },
-                )
+    def save_model(self, request, obj, form, change):
+        """Each edited field goes through the service the dashboard calls, with the operator as
+        actor: it locks the ticket, writes only its own columns, appends its event (marked
+        ``via: admin``) and tells whom it tells (an assignee learns of the assignment). A refusal
+        raises, and ``changeform_view`` rolls back every change of this save."""
+        ticket = Ticket.objects.get(pk=obj.pk)
+        data = form.cleaned_data
+        if "priority" in form.changed_data:
+            ticket = ticket_change_priority(ticket=ticket, actor=request.user, priority=data["priority"], via=VIA_ADMIN)
+        if "assignee" in form.changed_data or "team" in form.changed_data:
+            ticket = ticket_assign(
+                ticket=ticket, actor=request.user, assignee=data["assignee"], team=data["team"], via=VIA_ADMIN
+            )
+        if "tags" in form.changed_data:
+            ticket_set_tags(ticket=ticket, actor=request.user, names=[tag.name for tag in data["tags"]], via=VIA_ADMIN)
 
     def save_related(self, request, form, formsets, change):
         # The inlines are read-only: saving them writes nothing, but the change message reads them.
+        # The tags were set by ``ticket_set_tags`` in ``save_model``: no ``form.save_m2m()`` here.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-        if "tags" not in form.changed_data:
-            return
-        ticket = form.instance
-        before = sorted(ticket.tags.values_list("name", flat=True))
-        form.save_m2m()
-        after = sorted(ticket.tags.values_list("name", flat=True))
-        _admin_event(ticket, Verb.TAGS_CHANGED, request.user, {"from": before, "to": after})
-
-
-def _admin_event(ticket: Ticket, verb: str, actor, data: dict) -> TicketEvent:
-    return TicketEvent.objects.create(
-        merchant_id=ticket.merchant_id, ticket=ticket, verb=verb, actor_user=actor, data={**data, "via": "admin"}
-    )
 
 
 @admin.register(TicketEvent)

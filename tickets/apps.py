@@ -7,6 +7,8 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Case hub")
 
     def ready(self):
+        from aftersales.demo import register_story
         from tickets.services import register_deadline_handlers
 
         register_deadline_handlers()
+        register_story("tickets", "tickets.demo.TicketsDemoStory")

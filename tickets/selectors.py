@@ -10,7 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import timers
 from aftersales.models import Customer, Deadline, Membership, Merchant, Order
-from tickets.models import ACTIVE_STATUSES, Attachment, Message, Tag, Team, Ticket, TicketEvent, TicketKind
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    Message,
+    SlaPolicy,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+)
 
 # The queue order: most urgent first, then the oldest. It matches the partial index
 # ``ticket_queue_active`` so that a page of the queue is an index range scan.
@@ -371,8 +381,6 @@ def tickets_matching(tickets: QuerySet[Ticket], *, merchant: Merchant, q: str) -
 
 def ticket_deadlines(*, ticket: Ticket):
     """Every timer of the ticket with its pauses, newest first: the record of its clocks."""
-    from aftersales.models import Deadline
-
     return (
         Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
         .prefetch_related("pauses")
@@ -381,6 +389,4 @@ def ticket_deadlines(*, ticket: Ticket):
 
 
 def sla_policies_of(merchant: Merchant):
-    from tickets.models import SlaPolicy
-
     return SlaPolicy.objects.filter(merchant=merchant).select_related("calendar").prefetch_related("match_stores")

@@ -11,10 +11,11 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aftersales import timers
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
-from aftersales.services.staff import staff_membership_required
+from aftersales.services.staff import VIA_ADMIN, back_office_operator_required, staff_membership_required
 from tickets import sla
 from tickets.attachments import inspect_upload
 from tickets.models import (
@@ -43,6 +44,21 @@ MAX_BODY_LENGTH = 20000
 
 def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _staff_required(*, actor: User, ticket: Ticket, via: str) -> None:
+    """A member of the ticket's merchant staff; through the back office (``via=VIA_ADMIN``), an
+    operator who may change tickets there."""
+    if via == VIA_ADMIN:
+        back_office_operator_required(actor=actor, permission="tickets.change_ticket")
+    elif via:
+        raise ValueError(f"unknown via {via!r}")  # a caller's mistake, not a user's
+    else:
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+
+
+def _with_via(data: dict, via: str) -> dict:
+    return {**data, "via": via} if via else data
 
 
 def _clean_body(body: str) -> str:
@@ -353,10 +369,13 @@ def ticket_customer_message(
     return message
 
 
-def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None) -> Ticket:
+def ticket_assign(
+    *, ticket: Ticket, actor: User, assignee: User | None, team: Team | None = None, via: str = ""
+) -> Ticket:
+    """``via=VIA_ADMIN``: an operator in the back office, recorded on the event."""
     with transaction.atomic():
         ticket = _lock(ticket)
-        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+        _staff_required(actor=actor, ticket=ticket, via=via)
         if assignee is not None:
             staff_membership_required(actor=assignee, merchant_id=ticket.merchant_id)
         if team is not None and team.merchant_id != ticket.merchant_id:
@@ -369,6 +388,7 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None, team: T
             "to_name": str(assignee) if assignee else "",
             "team": team.name if team else "",
         }
+        data = _with_via(data, via)
         ticket.assignee = assignee
         ticket.team = team
         ticket.save(update_fields=["assignee", "team", "updated_at"])
@@ -394,15 +414,21 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, note: str 
     return ticket
 
 
-def ticket_change_priority(*, ticket: Ticket, actor: User, priority: int) -> Ticket:
+def ticket_change_priority(*, ticket: Ticket, actor: User, priority: int, via: str = "") -> Ticket:
+    """``via=VIA_ADMIN``: an operator in the back office, recorded on the event."""
     if priority not in TicketPriority.values:
         raise InvalidInput(_("Unknown priority."), code="invalid_priority", extra={"field": "priority"})
     with transaction.atomic():
         ticket = _lock(ticket)
-        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+        _staff_required(actor=actor, ticket=ticket, via=via)
         if ticket.priority == priority:
             return ticket
-        event_append(ticket, Verb.PRIORITY_CHANGED, actor_user=actor, data={"from": ticket.priority, "to": priority})
+        event_append(
+            ticket,
+            Verb.PRIORITY_CHANGED,
+            actor_user=actor,
+            data=_with_via({"from": ticket.priority, "to": priority}, via),
+        )
         ticket.priority = priority
         ticket.save(update_fields=["priority", "updated_at"])
     return ticket
@@ -430,18 +456,19 @@ def ticket_link_order(*, ticket: Ticket, actor: User, order: Order, order_lines:
     return ticket
 
 
-def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str]) -> Ticket:
+def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str], via: str = "") -> Ticket:
+    """``via=VIA_ADMIN``: an operator in the back office, recorded on the event."""
     names = sorted({name.strip()[:50] for name in names if name.strip()})
     with transaction.atomic():
         ticket = _lock(ticket)
-        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+        _staff_required(actor=actor, ticket=ticket, via=via)
         before = sorted(ticket.tags.values_list("name", flat=True))
         if before == names:
             return ticket
         tags = [Tag.objects.get_or_create(merchant_id=ticket.merchant_id, name=name)[0] for name in names]
         ticket.tags.set(tags)
         ticket.save(update_fields=["updated_at"])
-        event_append(ticket, Verb.TAGS_CHANGED, actor_user=actor, data={"from": before, "to": names})
+        event_append(ticket, Verb.TAGS_CHANGED, actor_user=actor, data=_with_via({"from": before, "to": names}, via))
     return ticket
 
 
@@ -493,8 +520,6 @@ def _on_reminder_due(deadline) -> None:
 
 
 def register_deadline_handlers() -> None:
-    from aftersales import timers
-
     sla.register_handlers()
     timers.register(REMINDER_KIND, on_due=_on_reminder_due)
 

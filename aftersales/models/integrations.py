@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.outbound import AddressRefused, check_url
+
 from .base import MerchantOwnedModel
 
 if TYPE_CHECKING:
@@ -61,8 +63,6 @@ def public_url_required(url: str, *, field: str, literal: "str | StrPromise", re
     """A ``ValidationError`` on ``field`` when ``url`` is, or resolves to, an address that is not
     public (``aftersales.outbound``); ``literal`` and ``resolved`` say so for an address typed as
     such and for a name that resolves to one."""
-    from aftersales.outbound import AddressRefused, check_url
-
     try:
         check_url(url or "")
     except AddressRefused as refused:

@@ -311,12 +311,13 @@ def deadlines_sweep(*, batch_size: int | None = None, max_batches: int | None = 
     Each batch is one transaction that claims its rows with ``FOR UPDATE SKIP LOCKED``: several
     sweepers share the work and never take the same row; a sweeper that dies rolls back and its
     rows are due again for the next one. A handler's writes commit with its row's new state.
+    Each batch's transaction is durable: the sweep never runs inside a caller's transaction.
     """
     batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH
     result = SweepResult()
     while max_batches is None or result.batches < max_batches:
         now = timezone.now()
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             # Claim ids with the narrowest query (it runs every sweep, due or not), then read the
             # claimed rows with what their handlers need.
             claimed = list(

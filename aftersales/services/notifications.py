@@ -22,9 +22,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftersales import bulk
-from aftersales.models import Merchant, Notification
+from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
 from aftersales.notifications.rendering import render_notification
+from aftersales.notifications.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    webhook_body,
+    webhook_signature,
+)
 from aftersales.outbound import AddressRefused, GuardedHTTPHandler, GuardedHTTPSHandler, check_url
 
 if TYPE_CHECKING:
@@ -153,11 +160,16 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def notification_send(*, notification_id: int) -> Notification | None:
-    """Send one notification. Safe to call twice: only one caller claims a pending row."""
+    """Send one notification. Safe to call twice: only one caller claims a pending row.
+
+    It talks to another system, so it never runs inside a caller's transaction: the claim and the
+    outcome are each committed in a durable transaction of their own, and the delivery runs
+    between them, holding no lock."""
     now = timezone.now()
-    claimed = Notification.objects.filter(
-        pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now
-    ).update(state=Notification.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    with transaction.atomic(durable=True):
+        claimed = Notification.objects.filter(
+            pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now
+        ).update(state=Notification.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
     notification = Notification.objects.select_related("merchant").get(pk=notification_id)
@@ -168,8 +180,7 @@ def notification_send(*, notification_id: int) -> Notification | None:
         logger.warning("notification %s parked: %s", notification.pk, refused)
         notification.last_error = f"{type(refused).__name__}: {refused}"[:2000]
         notification.state = Notification.State.FAILED
-        notification.save(update_fields=["state", "last_error", "updated_at"])
-        return notification
+        fields = ["state", "last_error", "updated_at"]
     except Exception as exc:  # noqa: BLE001 — any failure of a backend is retried, then parked
         logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -178,12 +189,14 @@ def notification_send(*, notification_id: int) -> Notification | None:
         else:
             notification.state = Notification.State.PENDING
             notification.next_attempt_at = timezone.now() + _backoff(notification.attempts)
-        notification.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
-        return notification
-    notification.state = Notification.State.SENT
-    notification.sent_at = timezone.now()
-    notification.last_error = ""
-    notification.save(update_fields=["state", "sent_at", "last_error", "updated_at"])
+        fields = ["state", "next_attempt_at", "last_error", "updated_at"]
+    else:
+        notification.state = Notification.State.SENT
+        notification.sent_at = timezone.now()
+        notification.last_error = ""
+        fields = ["state", "sent_at", "last_error", "updated_at"]
+    with transaction.atomic(durable=True):
+        notification.save(update_fields=fields)
     return notification
 
 
@@ -207,15 +220,6 @@ _webhook_opener = urllib.request.build_opener(_NoRedirect, GuardedHTTPHandler, G
 def _deliver_webhook(notification: Notification) -> None:
     """POST the payload, signed with the endpoint's secret. Anything but a 2xx raises, so the
     outbox retries with backoff; the receiver tells retries apart by the delivery id."""
-    from aftersales.models import WebhookEndpoint
-    from aftersales.services.webhooks import (
-        DELIVERY_HEADER,
-        EVENT_HEADER,
-        SIGNATURE_HEADER,
-        webhook_body,
-        webhook_signature,
-    )
-
     endpoint = WebhookEndpoint.objects.filter(
         merchant_id=notification.merchant_id, url=notification.recipient, is_active=True
     ).first()

@@ -5,33 +5,32 @@ it reports commits; the outbox worker signs and POSTs it, retrying with backoff
 (``aftersales.services.notifications``).
 """
 
-import hashlib
-import hmac
-import json
 from typing import TYPE_CHECKING, Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from aftersales.models import Merchant, Notification, WebhookEndpoint
+from aftersales.notifications.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    webhook_body,
+    webhook_signature,
+)
 from aftersales.services.notifications import notification_queue
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
 
-SIGNATURE_HEADER = "X-Aftersales-Signature"
-EVENT_HEADER = "X-Aftersales-Event"
-DELIVERY_HEADER = "X-Aftersales-Delivery"
-
-
-def webhook_body(payload: dict[str, Any]) -> bytes:
-    """The bytes that are sent and signed; the same payload always gives the same bytes."""
-    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
-
-
-def webhook_signature(secret: str, body: bytes) -> str:
-    """``sha256=<hex>``: what a receiver recomputes over the raw body to trust a delivery."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+# Signing lives in ``aftersales.notifications.signing``; its names stay importable from here.
+__all__ = [
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
+    "SIGNATURE_HEADER",
+    "webhook_body",
+    "webhook_event_queue",
+    "webhook_signature",
+]
 
 
 def webhook_event_queue(

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from aftersales.bench.returns import SLUG, WARMUP_SUBMISSIONS
+from returns.bench import SLUG, WARMUP_SUBMISSIONS
 from returns.models import Refund, ReturnRequest
 
 # The server is another process: it sees only what is committed.

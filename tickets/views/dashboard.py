@@ -26,7 +26,6 @@ from aftersales.exceptions import ApplicationError
 from aftersales.pages import act_and_return
 from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
 from aftersales.services.customers import customer_get_or_create
-from returns.dashboard_selectors import ticket_return_summary
 from tickets import services
 from tickets.forms import (
     AssignForm,
@@ -42,6 +41,7 @@ from tickets.forms import (
     TagsForm,
 )
 from tickets.models import Ticket
+from tickets.panels import staff_boxes
 from tickets.selectors import (
     QueueKey,
     QueueSort,
@@ -181,6 +181,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         **bound_forms,
     }
     now = timezone.now()
+    boxes = staff_boxes(ticket=ticket)
     context = {
         "ticket": ticket,
         "now": now,
@@ -194,7 +195,8 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         "linked_line_ids": {line.pk for line in ticket.order_lines.all()},
         "status_targets": forms["status_form"].offered_choices,
         "known_tags": list(tags_of(merchant).values_list("name", flat=True)[:200]),
-        "ticket_return": ticket_return_summary(ticket=ticket),
+        "staff_box_templates": boxes.template_names,
+        **boxes.context,
         **forms,
     }
     return _render(request, "dashboard/ticket_detail.html", context, status=status)

@@ -26,7 +26,6 @@ from aftersales.portal import (
 )
 from aftersales.selectors import merchants_active, orders_of
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
-from returns.views.portal import return_box_context
 from tickets.forms_portal import (
     OrderLookupForm,
     PortalReplyForm,
@@ -36,6 +35,7 @@ from tickets.forms_portal import (
     service_error_field,
 )
 from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketStatus
+from tickets.panels import portal_boxes
 from tickets.selectors import (
     attachment_for_customer,
     ticket_for_customer,
@@ -335,6 +335,7 @@ def ticket_detail(request, merchant_slug, number):
                 messages.success(request, _("Your message has been sent."))
                 return redirect(reverse("portal:ticket", args=[merchant.slug, ticket.number]) + "#latest")
     ticket.portal_status = PORTAL_STATUSES[ticket.status]
+    boxes = portal_boxes(request, ticket=ticket, customer=customer)
     return render(
         request,
         "portal/ticket.html",
@@ -344,7 +345,8 @@ def ticket_detail(request, merchant_slug, number):
             order=ticket.order,
             timeline=_timeline(ticket),
             form=form,
-            **return_box_context(request, ticket=ticket, customer=customer),
+            portal_box_templates=boxes.template_names,
+            **boxes.context,
         ),
     )
 

@@ -5,14 +5,15 @@
     python manage.py bench sweep                      # 1,000,000 pending, 10,000 due
     python manage.py bench returns                    # portal submissions, 100/s for 60 s, gunicorn
 
-Run it against a database of its own; it writes merchants ``bench-*`` and their tickets.
+The harness (``aftersales.bench``: output, timing, seeding) and the kernel's and the hub's benches
+live in ``aftersales/bench``; an app registers its own bench (``returns/bench.py``) in its
+``AppConfig.ready``. Run it against a database of its own; it writes merchants ``bench-*`` and their tickets.
 """
 
-import os
-
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from aftersales.bench import queue, returns, sweep
+from aftersales.bench import queue, registered_benches, sweep
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
 
@@ -50,55 +51,19 @@ class Command(BaseCommand):
             "--interval", type=float, default=None, help="Sweep interval in seconds (default DEADLINE_SWEEP_SECONDS)."
         )
 
-        cpus = os.cpu_count() or 1
-        returns_parser = benches.add_parser(
-            "returns",
-            help="Portal return submissions against gunicorn on loopback, then 50 concurrent API refunds.",
-        )
-        returns_parser.add_argument("--seconds", type=float, default=60, help="Seconds of load (default 60).")
-        returns_parser.add_argument("--rate", type=float, default=100, help="Submissions per second (default 100).")
-        returns_parser.add_argument(
-            "--workers",
-            type=int,
-            default=2 * cpus + 1,
-            help=f"gunicorn workers (default 2 x cores + 1 = {2 * cpus + 1}).",
-        )
-        returns_parser.add_argument(
-            "--threads", type=int, default=1, help="Threads per worker: above 1, gthread workers (default 1, sync)."
-        )
-        returns_parser.add_argument(
-            "--concurrency", type=int, default=64, help="Client threads making submissions (default 64)."
-        )
+        # The benches an app registers (``aftersales.bench.register_bench``): returns' submissions.
+        for name, bench in registered_benches().items():
+            bench.add_arguments(benches.add_parser(name, help=bench.HELP))
 
     def handle(self, *args, **options):
         if options["bench"] == "queue":
             self._queue(options)
         elif options["bench"] == "sweep":
             self._sweep(options)
-        elif options["bench"] == "returns":
-            self._returns(options)
-
-    def _returns(self, options) -> None:
-        if options["seconds"] <= 0 or options["rate"] <= 0 or min(options["workers"], options["threads"]) < 1:
-            raise CommandError("--seconds, --rate, --workers and --threads must be positive.")
-        if options["concurrency"] < 1:
-            raise CommandError("--concurrency must be positive.")
-        try:
-            returns.run(
-                seconds=options["seconds"],
-                rate=options["rate"],
-                workers=options["workers"],
-                threads=options["threads"],
-                concurrency=options["concurrency"],
-                out=Measurements(returns.BENCH, self.stdout),
-                log=lambda message: self.stderr.write(message, style_func=str),
-            )
-        except BenchDataError as exc:
-            raise CommandError(str(exc)) from exc
+        else:
+            registered_benches()[options["bench"]].command(options, stdout=self.stdout, stderr=self.stderr)
 
     def _sweep(self, options) -> None:
-        from django.conf import settings
-
         if options["pending"] < 0 or options["due"] < 1:
             raise CommandError("--pending must not be negative and --due must be positive.")
         try:

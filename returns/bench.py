@@ -1,4 +1,5 @@
 """``bench returns``: portal return submissions under load, against gunicorn on loopback.
+Registered with the bench harness (``aftersales.bench``) in ``ReturnsConfig.ready``.
 
 Seeds (or reuses) the merchant ``bench-returns``: a return policy whose rule allows a refund with
 a photo, a reason, and delivered orders of two lines, one per submission, each with a customer of
@@ -50,6 +51,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.management.base import CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import override_settings
@@ -793,3 +795,43 @@ def run(
                 **{key: value for key, value in race.items() if key != "refunds"},
             )
     return out.lines
+
+
+# --- the ``manage.py bench returns`` command ----------------------------------------------------
+
+HELP = "Portal return submissions against gunicorn on loopback, then 50 concurrent API refunds."
+
+
+def add_arguments(parser: CommandParser) -> None:
+    cpus = os.cpu_count() or 1
+    parser.add_argument("--seconds", type=float, default=60, help="Seconds of load (default 60).")
+    parser.add_argument("--rate", type=float, default=100, help="Submissions per second (default 100).")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * cpus + 1,
+        help=f"gunicorn workers (default 2 x cores + 1 = {2 * cpus + 1}).",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="Threads per worker: above 1, gthread workers (default 1, sync)."
+    )
+    parser.add_argument("--concurrency", type=int, default=64, help="Client threads making submissions (default 64).")
+
+
+def command(options: dict, *, stdout, stderr) -> None:
+    if options["seconds"] <= 0 or options["rate"] <= 0 or min(options["workers"], options["threads"]) < 1:
+        raise CommandError("--seconds, --rate, --workers and --threads must be positive.")
+    if options["concurrency"] < 1:
+        raise CommandError("--concurrency must be positive.")
+    try:
+        run(
+            seconds=options["seconds"],
+            rate=options["rate"],
+            workers=options["workers"],
+            threads=options["threads"],
+            concurrency=options["concurrency"],
+            out=Measurements(BENCH, stdout),
+            log=lambda message: stderr.write(message, style_func=str),
+        )
+    except BenchDataError as exc:
+        raise CommandError(str(exc)) from exc
