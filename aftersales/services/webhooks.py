@@ -10,27 +10,10 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from aftersales.models import Merchant, Notification, WebhookEndpoint
-from aftersales.notifications.signing import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    webhook_body,
-    webhook_signature,
-)
 from aftersales.services.notifications import notification_queue
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
-
-# Signing lives in ``aftersales.notifications.signing``; its names stay importable from here.
-__all__ = [
-    "DELIVERY_HEADER",
-    "EVENT_HEADER",
-    "SIGNATURE_HEADER",
-    "webhook_body",
-    "webhook_event_queue",
-    "webhook_signature",
-]
 
 
 def webhook_event_queue(
