@@ -7,9 +7,9 @@ class ReturnsConfig(AppConfig):
     verbose_name = _("Returns and exchanges")
 
     def ready(self):
-        from returns.timeline import RETURN_VERB_LABELS
-        from returns.timers import register_handlers
+        from returns.handlers import register_handlers
+        from returns.timeline import return_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
-        register_verb_labels(RETURN_VERB_LABELS)
+        register_verb_labels(return_verb_labels())

@@ -1,6 +1,6 @@
 """The staff dashboard's returns: the queue of return requests, one return, and its decisions.
 
-Every read starts from the request's membership through ``returns.dashboard_selectors``, which
+Every read starts from the request's membership through ``returns.selectors``, which
 sees what ``tickets_visible_to`` sees: another merchant's return, or any return for a technician,
 is a 404 like one that does not exist. Every action is one service call; a domain refusal comes
 back as a message on the return's page, and nothing is changed.
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
 from aftersales.pages import act_and_return
-from returns.dashboard_forms import (
+from returns.forms.dashboard import (
     ApproveForm,
     BulkForm,
     ClaimFilterForm,
@@ -39,16 +39,28 @@ from returns.dashboard_forms import (
     SettleForm,
     TrackingForm,
 )
-from returns.dashboard_selectors import (
+from returns.models import (
+    ExecutionState,
+    RefundAdapterName,
+    RefundMethod,
+    RefundState,
+    ReturnRequest,
+    ReturnStatus,
+    ShipmentDirection,
+    ShippingMethod,
+)
+from returns.roles import REFUND_ROLES
+from returns.selectors import (
     ClaimKey,
     ReturnKey,
     carrier_claim_of_return,
     carrier_claims_page,
     customer_return_history,
-    exchange_shown,
     may_work_returns,
+    return_actions,
     return_by_number,
     return_carrier_claims,
+    return_clocks,
     return_ledger,
     return_lines_shown,
     return_photos,
@@ -57,17 +69,6 @@ from returns.dashboard_selectors import (
     returns_numbered,
     review_reasons_shown,
     settle_defaults,
-)
-from returns.models import (
-    ExecutionState,
-    RefundAdapterName,
-    RefundMethod,
-    RefundState,
-    Resolution,
-    ReturnRequest,
-    ReturnStatus,
-    ShipmentDirection,
-    ShippingMethod,
 )
 from returns.services import (
     carrier_claim_reject,
@@ -92,15 +93,6 @@ from returns.services import (
     return_tracking_add,
     store_credit_grant,
 )
-from returns.services.claims import CLAIM_ROLES
-from returns.services.refunds import (
-    DIFFERENCE_NOT_PAYABLE_STATUSES,
-    REFUND_ROLES,
-    SETTLE_ON_APPROVAL,
-    settleable_units,
-)
-from returns.services.requests import SUPERVISOR_ROLES
-from returns.timers import return_clocks
 
 # The dashboard's shared pieces: the staff check, the page frame, and the keyset cursors.
 from tickets.views.dashboard import _aware, _decode_cursor, _encode_cursor, _render, staff_required
@@ -162,75 +154,48 @@ def _return_or_404(request, number: str) -> ReturnRequest:
     return return_request
 
 
-# Where the settle forms are offered: the items are back (or stay with the customer), or a
-# settlement is under way and units are left.
-SETTLE_STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.SETTLING)
-
-
 def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
     """What the page shows and offers after the decision: parcels, receipt, inspection, settlement."""
-    status, resolution = return_request.status, return_request.resolution
-    role = request.membership.role
     shipments = return_shipments(return_request=return_request)
     inbound = next((s for s in shipments if s.direction == ShipmentDirection.TO_MERCHANT), None)
-    in_store = inbound is not None and inbound.method == ShippingMethod.IN_STORE
     ledger = return_ledger(return_request=return_request)
-    may_refund = role in REFUND_ROLES
-    settle_open = status in SETTLE_STATUSES or (status == ReturnStatus.APPROVED and resolution in SETTLE_ON_APPROVAL)
-    defaults = None
-    if settle_open and resolution != Resolution.EXCHANGE and may_refund:
-        defaults = settle_defaults(return_request=return_request, lines=lines, ledger=ledger)
-        if not defaults.units and not defaults.shipping_refundable:
-            defaults = None  # every unit is settled already
-    exchange_open = settle_open and resolution == Resolution.EXCHANGE
-    units_left = {}
-    if exchange_open:
-        settled = ledger.settled_units()
-        units_left = {
-            shown.line.pk: max(settleable_units(shown.line) - settled.get(shown.line.pk, 0), 0) for shown in lines
-        }
-        exchange_open = any(units_left.values())
-    exchange = exchange_shown(return_request=return_request, lines=lines, ledger=ledger)
-    difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_NOT_PAYABLE_STATUSES
+    actions = return_actions(
+        membership=request.membership, return_request=return_request, lines=lines, shipments=shipments, ledger=ledger
+    )
+    defaults, units_left = actions.settle, actions.units_left
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
-    may_claim = role in CLAIM_ROLES
-    may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
-    # Opened by the inspection that rejected units; sent once, by any staff who work returns.
     rejected_parcel = next((s for s in shipments if s.direction == ShipmentDirection.TO_CUSTOMER), None)
     return {
         "shipments": shipments,
         "inbound": inbound,
         "rejected_parcel": rejected_parcel,
         "rejected_lines": [shown.line for shown in lines if shown.line.quantity_rejected],
-        "can_send_back": rejected_parcel is not None and rejected_parcel.shipped_at is None,
+        "can_send_back": actions.can_send_back,
         "send_back_form": RejectedUnitsSendForm(initial={"store_location": _collection_store(return_request, inbound)}),
         "ledger": ledger,
         "clocks": return_clocks(ticket=return_request.ticket),
-        "can_track": return_request.can_transition_to(ReturnStatus.IN_TRANSIT) and not in_store,
-        "can_book_pickup": status == ReturnStatus.AWAITING_SHIPMENT
-        and inbound is not None
-        and inbound.method == ShippingMethod.PICKUP,
-        "can_receive": (status == ReturnStatus.IN_TRANSIT or (status == ReturnStatus.AWAITING_SHIPMENT and in_store))
-        and bool(receivable),
-        "can_inspect": return_request.can_transition_to(ReturnStatus.INSPECTED),
+        "can_track": actions.can_track,
+        "can_book_pickup": actions.can_book_pickup,
+        "can_receive": actions.can_receive,
+        "can_inspect": actions.can_inspect,
         "settle": defaults,
-        "can_refund": defaults is not None and resolution not in (Resolution.STORE_CREDIT, Resolution.EXCHANGE),
-        "can_store_credit": defaults is not None,
-        "can_exchange": exchange_open,
-        "exchange": exchange,
-        "can_confirm_difference": difference_open and may_refund,
-        "difference_needs_role": difference_open and not may_refund,
-        "may_refund": may_refund,
-        "refunds_need_role": settle_open and not may_refund and resolution != Resolution.EXCHANGE,
+        "can_refund": actions.can_refund,
+        "can_store_credit": actions.can_store_credit,
+        "can_exchange": actions.can_exchange,
+        "exchange": actions.exchange,
+        "can_confirm_difference": actions.can_confirm_difference,
+        "difference_needs_role": actions.difference_needs_role,
+        "may_refund": actions.may_refund,
+        "refunds_need_role": actions.refunds_need_role,
         "inspected": any(shown.inspection is not None for shown in lines),
-        "can_decide_escalation": status == ReturnStatus.ESCALATED and role in SUPERVISOR_ROLES,
-        "can_declare_lost": may_be_lost and may_claim,
-        "lost_needs_role": may_be_lost and not may_claim,
+        "can_decide_escalation": actions.can_decide_escalation,
+        "can_declare_lost": actions.can_declare_lost,
+        "lost_needs_role": actions.lost_needs_role,
         # Only a parcel declared lost has a claim: no query for every other return.
         "carrier_claims": return_carrier_claims(return_request=return_request)
         if inbound is not None and inbound.lost_at is not None
         else [],
-        "may_decide_claims": may_claim,
+        "may_decide_claims": actions.may_claim,
         "lost_form": LostParcelForm(),
         "claim_settle_form": ClaimSettleForm(),
         "claim_reject_form": ClaimRejectForm(),

@@ -8,7 +8,7 @@ that failed, and the same run-then-go-back for the service call.
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from returns.dashboard_forms import VoidRefundForm
+from returns.forms.dashboard import VoidRefundForm
 from returns.services import refund_void as refund_void_service
 from returns.views.dashboard import _act, _refund_or_404, _return_or_404, _return_page
 from tickets.views.dashboard import staff_required

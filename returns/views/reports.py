@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from returns.reports import returns_report
-from tickets.forms import ReportPeriodForm
+from tickets.forms.dashboard import ReportPeriodForm
 from tickets.views.dashboard import _render, staff_required
 
 

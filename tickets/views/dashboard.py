@@ -26,9 +26,9 @@ from aftersales.exceptions import ApplicationError
 from aftersales.pages import act_and_return
 from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
 from aftersales.services.customers import customer_get_or_create
-from returns.dashboard_selectors import ticket_return_summary
+from returns.selectors import ticket_return_summary
 from tickets import services
-from tickets.forms import (
+from tickets.forms.dashboard import (
     AssignForm,
     NewTicketForm,
     NoteForm,

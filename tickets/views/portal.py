@@ -27,7 +27,7 @@ from aftersales.portal import (
 from aftersales.selectors import merchants_active, orders_of
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
 from returns.views.portal import return_box_context
-from tickets.forms_portal import (
+from tickets.forms.portal import (
     OrderLookupForm,
     PortalReplyForm,
     PortalTicketForm,
