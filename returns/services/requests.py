@@ -7,7 +7,6 @@ ticket's event and moves the ticket, in one transaction.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,7 @@ from returns.services._transitions import return_move
 from returns.services.rules import policy_for, risk_review_reasons
 from returns.services.webhooks import return_status_changed
 from returns.timeline import ReturnVerb
-from returns.variants import price_difference_per_unit
+from returns.variants import exchange_choice_fields, exchange_choices_check
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.notify import notify_customer, notify_staff
 from tickets.services import ticket_create, ticket_customer_message, ticket_follow_workflow
@@ -82,58 +81,6 @@ def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None 
     # A flagged request is on the merchant's clock too: the marketplace rule does not wait.
     timers.start_merchant_response(return_request, policy, at=timezone.now())
     return return_request
-
-
-@dataclass(frozen=True)
-class _ExchangeWish:
-    product: Product
-    difference_per_unit: Decimal
-
-
-def _exchange_wishes(
-    order: Order, locked: Sequence[OrderLine], exchange_products: Mapping[int, Product]
-) -> dict[int, _ExchangeWish]:
-    """The variant each (locked) line is to be exchanged for, checked: another product of the
-    same merchant and variant group, on sale, with a price; the difference fixed now."""
-    lines = {line.pk: line for line in locked}
-    wishes = {}
-    for line_pk, product in exchange_products.items():
-        line = lines.get(line_pk)
-        if line is None:
-            raise InvalidInput(
-                _("That item is not in this return."), code="line_not_in_return", extra={"field": "exchange_products"}
-            )
-        extra = {"field": "exchange_products", "line": line.pk, "product": product.pk}
-        if product.pk == line.product_id:
-            raise InvalidInput(
-                _("%(item)s: pick another size or colour, or leave it to get the same item.") % {"item": line.name},
-                code="exchange_variant_same_product",
-                extra=extra,
-            )
-        group = line.product.variant_group
-        if product.merchant_id != order.merchant_id or not group or product.variant_group != group:
-            raise InvalidInput(
-                _("%(item)s cannot be exchanged for %(sku)s: it is not a variant of the same item.")
-                % {"item": line.name, "sku": product.sku},
-                code="exchange_variant_not_a_variant",
-                extra=extra,
-            )
-        if not product.is_active or product.price is None:
-            raise InvalidInput(
-                _("%(sku)s is not on sale any more; pick another size or colour.") % {"sku": product.sku},
-                code="exchange_variant_not_on_sale",
-                extra=extra,
-            )
-        if order.currency != order.merchant.currency:
-            raise InvalidInput(
-                _("This order was paid in %(currency)s; ask the shop to exchange it for another variant.")
-                % {"currency": order.currency},
-                code="exchange_variant_currency",
-                extra=extra,
-            )
-        difference = price_difference_per_unit(line, product.price)
-        wishes[line.pk] = _ExchangeWish(product=product, difference_per_unit=difference)
-    return wishes
 
 
 def return_request_create(
@@ -237,7 +184,7 @@ def return_request_create(
                     extra={"field": "files"},
                 )
             terms[line.pk] = line_term
-        wishes = _exchange_wishes(order, locked, exchange_products) if exchange_products else {}
+        wishes = exchange_choices_check(order, locked, exchange_products) if exchange_products else {}
         items = ", ".join(f"{line.name} × {wanted[line.pk]}" for line in locked)
         ticket = ticket_create(
             merchant=order.merchant,
@@ -275,7 +222,7 @@ def return_request_create(
                 quantity=wanted[line.pk],
                 unit_refund_amount=unit_refund(line, terms[line.pk].restocking_fee_percent),
                 window_ends_at=terms[line.pk].window_ends_at or now,
-                **_wish_fields(wishes.get(line.pk)),
+                **exchange_choice_fields(wishes.get(line.pk)),
             )
             for line in locked
         )
@@ -309,17 +256,6 @@ def return_request_create(
         )
         return_request = _route_submitted(return_request, policy or ReturnPolicy(merchant_id=order.merchant_id))
     return return_request
-
-
-def _wish_fields(wish: _ExchangeWish | None) -> dict:
-    if wish is None:
-        return {}
-    return {
-        "exchange_product": wish.product,
-        "exchange_sku": wish.product.sku,
-        "exchange_unit_price": wish.product.price,
-        "price_difference_per_unit": wish.difference_per_unit,
-    }
 
 
 def return_request_approve(*, return_request: ReturnRequest, actor: User | None, note: str = "") -> ReturnRequest:

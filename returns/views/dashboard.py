@@ -147,7 +147,7 @@ def return_list(request):
 # --- one return -----------------------------------------------------------------------------------
 
 
-def _return_or_404(request, number: str) -> ReturnRequest:
+def return_or_404(request, number: str) -> ReturnRequest:
     return_request = return_by_number(membership=request.membership, number=number)
     if return_request is None:
         raise Http404(_("No such return."))
@@ -222,7 +222,7 @@ def _collection_store(return_request: ReturnRequest, inbound) -> str:
     return return_request.order.store.name
 
 
-def _return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
+def return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
     """The return's page; a form that failed validation is passed in bound, to show its errors."""
     lines = return_lines_shown(return_request)
     escalated = return_request.status == ReturnStatus.ESCALATED
@@ -250,10 +250,11 @@ def _return_page(request, return_request: ReturnRequest, *, status: int = 200, *
 @staff_required
 @require_GET
 def return_detail(request, number):
-    return _return_page(request, _return_or_404(request, number))
+    return return_page(request, return_or_404(request, number))
 
 
-def _act(request, return_request: ReturnRequest, action, success: str):
+def act(request, return_request: ReturnRequest, action, success: str):
+    """Run ``action`` (a service call) and come back to the return's page with its message."""
     return act_and_return(
         request, action, success, reverse("dashboard:return", kwargs={"number": return_request.ticket.number})
     )
@@ -261,16 +262,16 @@ def _act(request, return_request: ReturnRequest, action, success: str):
 
 def _act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
     """An action posted from one of the return page's forms: the page again with that form and its
-    errors (400) when the input is wrong, else ``action`` as ``_act`` runs it."""
+    errors (400) when the input is wrong, else ``action`` as ``act`` runs it."""
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, **{form_name: form})
-    return _act(request, return_request, action, success)
+        return return_page(request, return_request, status=400, **{form_name: form})
+    return act(request, return_request, action, success)
 
 
 @staff_required
 @require_POST
 def return_approve(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = ApproveForm(request.POST)
     return _act_on_form(
         request,
@@ -287,7 +288,7 @@ def return_approve(request, number):
 @staff_required
 @require_POST
 def return_reject(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = RejectForm(request.POST)
     return _act_on_form(
         request,
@@ -304,8 +305,8 @@ def return_reject(request, number):
 @staff_required
 @require_POST
 def return_cancel(request, number):
-    return_request = _return_or_404(request, number)
-    return _act(
+    return_request = return_or_404(request, number)
+    return act(
         request,
         return_request,
         lambda: return_request_cancel(return_request=return_request, actor=request.user),
@@ -319,7 +320,7 @@ def return_cancel(request, number):
 @staff_required
 @require_POST
 def return_tracking(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = TrackingForm(request.POST)
     return _act_on_form(
         request,
@@ -339,7 +340,7 @@ def return_tracking(request, number):
 @staff_required
 @require_POST
 def return_pickup(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = PickupForm(request.POST)
     return _act_on_form(
         request,
@@ -359,7 +360,7 @@ def return_pickup(request, number):
 @staff_required
 @require_POST
 def return_receive(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     lines = [line for line in return_request.lines.all() if line.quantity > line.quantity_received]
     form = ReceiveForm(request.POST, lines=lines)
     return _act_on_form(
@@ -380,7 +381,7 @@ def return_receive(request, number):
 @staff_required
 @require_POST
 def return_declare_lost(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = LostParcelForm(request.POST)
     return _act_on_form(
         request,
@@ -398,7 +399,7 @@ def return_declare_lost(request, number):
 @require_POST
 def return_rejected_units_sent(request, number):
     """The units inspection rejected are on their way back to the customer, or ready to collect."""
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = RejectedUnitsSendForm(request.POST)
     return _act_on_form(
         request,
@@ -421,7 +422,7 @@ def _claim_or_404(return_request: ReturnRequest, claim_id: int):
 
 
 def _claim_action(request, number, claim_id, form_class, form_name: str, service, success: str):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     claim = _claim_or_404(return_request, claim_id)
     form = form_class(request.POST)
     return _act_on_form(
@@ -516,7 +517,7 @@ def carrier_claim_list(request):
 @staff_required
 @require_POST
 def return_inspect(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     lines = [line for line in return_request.lines.all() if line.quantity_received]
     form = InspectForm(request.POST, request.FILES, lines=lines)
     return _act_on_form(
@@ -539,7 +540,7 @@ def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
 
 
 def _settle(request, number, service, success: str):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = _settle_form(request, return_request)
     return _act_on_form(
         request,
@@ -575,7 +576,7 @@ def return_store_credit(request, number):
 def return_exchange_ship(request, number):
     """The replacement parcel: the variant each line asked for unless staff typed another SKU;
     a cheaper variant's difference is refunded once the parcel is recorded."""
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = ExchangeShipForm(request.POST, lines=list(return_request.lines.all()))
     return _act_on_form(
         request,
@@ -596,7 +597,7 @@ def return_exchange_ship(request, number):
 @staff_required
 @require_POST
 def return_exchange_difference_paid(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = ExchangeDifferencePaidForm(request.POST)
     return _act_on_form(
         request,
@@ -610,7 +611,7 @@ def return_exchange_difference_paid(request, number):
     )
 
 
-def _refund_or_404(return_request: ReturnRequest, refund_id: int):
+def refund_or_404(return_request: ReturnRequest, refund_id: int):
     refund = return_request.refunds.select_related("execution").filter(pk=refund_id).first()
     if refund is None:
         raise Http404(_("No such refund."))
@@ -638,15 +639,15 @@ def _pay(refund):
 @staff_required
 @require_POST
 def refund_retry(request, number, refund_id):
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
+    return_request = return_or_404(request, number)
+    refund = refund_or_404(return_request, refund_id)
     refused = _refusal_to_refund(request, return_request)
     if refused is not None:
         return refused
     if refund.state != RefundState.FAILED:
         messages.error(request, _("Only a failed payment is tried again."))
         return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(request, return_request, lambda: _pay(refund), _("Payment tried again and made."))
+    return act(request, return_request, lambda: _pay(refund), _("Payment tried again and made."))
 
 
 @staff_required
@@ -655,8 +656,8 @@ def refund_pay(request, number, refund_id):
     """Start the payment call of a refund granted but never called: the task that calls it after the
     grant was lost (a broker restart, say). Safe beside a late task: ``refund_execute`` makes one
     execution per refund and one call per lease."""
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
+    return_request = return_or_404(request, number)
+    refund = refund_or_404(return_request, refund_id)
     refused = _refusal_to_refund(request, return_request)
     if refused is not None:
         return refused
@@ -667,22 +668,22 @@ def refund_pay(request, number, refund_id):
     ):
         messages.error(request, _("Only a granted refund whose payment never started is started here."))
         return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(request, return_request, lambda: _pay(refund), _("Payment started."))
+    return act(request, return_request, lambda: _pay(refund), _("Payment started."))
 
 
 @staff_required
 @require_POST
 def refund_confirm(request, number, refund_id):
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
+    return_request = return_or_404(request, number)
+    refund = refund_or_404(return_request, refund_id)
     form = ConfirmPayoutForm(request.POST)
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, confirm_form=form)
+        return return_page(request, return_request, status=400, confirm_form=form)
     execution = getattr(refund, "execution", None)
     if execution is None or execution.adapter != RefundAdapterName.MANUAL:
         messages.error(request, _("This refund is paid by the payment gateway, not by hand."))
         return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(
+    return act(
         request,
         return_request,
         lambda: refund_confirm_manual(
@@ -698,19 +699,19 @@ def refund_confirm(request, number, refund_id):
 @staff_required
 @require_POST
 def return_decide_escalation(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = EscalationDecisionForm(request.POST)
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, escalation_form=form)
+        return return_page(request, return_request, status=400, escalation_form=form)
     note = form.cleaned_data["note"]
     if form.cleaned_data["decision"] == EscalationDecisionForm.APPROVE:
-        return _act(
+        return act(
             request,
             return_request,
             lambda: return_request_approve(return_request=return_request, actor=request.user, note=note),
             _("Escalation decided: the return is approved."),
         )
-    return _act(
+    return act(
         request,
         return_request,
         lambda: return_request_reject(return_request=return_request, actor=request.user, reason=note),

@@ -10,19 +10,19 @@ from django.views.decorators.http import require_POST
 
 from returns.forms.dashboard import VoidRefundForm
 from returns.services import refund_void as refund_void_service
-from returns.views.dashboard import _act, _refund_or_404, _return_or_404, _return_page
+from returns.views.dashboard import act, refund_or_404, return_or_404, return_page
 from tickets.views.dashboard import staff_required
 
 
 @staff_required
 @require_POST
 def refund_void(request, number, refund_id):
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
+    return_request = return_or_404(request, number)
+    refund = refund_or_404(return_request, refund_id)
     form = VoidRefundForm(request.POST, refund_id=refund.pk)
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, void_form=form)
-    return _act(
+        return return_page(request, return_request, status=400, void_form=form)
+    return act(
         request,
         return_request,
         lambda: refund_void_service(refund=refund, actor=request.user, reason=form.cleaned_data["reason"]),
