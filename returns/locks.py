@@ -9,8 +9,17 @@ rows read beside it through ``select_related`` are not locked.
 
 from collections.abc import Iterable
 
-from aftersales.models import Order, OrderLine
-from returns.models import ReturnLine, ReturnRequest, ReturnShipment, ShipmentDirection
+from aftersales.models import Customer, Order, OrderLine
+from returns.models import (
+    CarrierClaim,
+    Refund,
+    RefundExecution,
+    ReturnLine,
+    ReturnRequest,
+    ReturnShipment,
+    ShipmentDirection,
+    StoreCreditAccount,
+)
 
 
 def return_request_lock(return_request_id: int, *, with_ticket: bool = False) -> ReturnRequest:
@@ -69,3 +78,34 @@ def rejected_units_parcel_lock(return_request: ReturnRequest) -> ReturnShipment 
         .filter(return_request=return_request, direction=ShipmentDirection.TO_CUSTOMER)
         .first()
     )
+
+
+def return_shipment_lock(shipment_id: int) -> ReturnShipment:
+    return ReturnShipment.objects.select_for_update(of=("self",)).get(pk=shipment_id)
+
+
+def carrier_claim_lock(claim_id: int) -> CarrierClaim:
+    """A carrier claim, locked (after its return)."""
+    return CarrierClaim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+
+
+def refund_lock(refund_id: int) -> Refund:
+    """A refund, locked (after its return)."""
+    return Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+
+
+def refund_execution_of_lock(refund: Refund) -> RefundExecution | None:
+    """The refund's one payment call, locked, if it has been made (after the refund)."""
+    return RefundExecution.objects.select_for_update(of=("self",)).filter(refund=refund).first()
+
+
+def refund_execution_lock(execution_id: int) -> RefundExecution:
+    """A payment call and its refund, both locked (after the return), the refund read beside it."""
+    return (
+        RefundExecution.objects.select_for_update(of=("self", "refund")).select_related("refund").get(pk=execution_id)
+    )
+
+
+def store_credit_account_lock(customer: Customer) -> StoreCreditAccount | None:
+    """The customer's store-credit account, locked, if they have one (last in the lock order)."""
+    return StoreCreditAccount.objects.select_for_update(of=("self",)).filter(customer=customer).first()

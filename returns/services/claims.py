@@ -23,10 +23,12 @@ from returns.ledger import (
     money,
 )
 from returns.locks import (
+    carrier_claim_lock,
     inbound_shipment_lock,
     order_lines_lock,
     return_lines_lock,
     return_request_lock,
+    return_shipment_lock,
 )
 from returns.models import (
     CarrierClaim,
@@ -181,7 +183,7 @@ def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, no
 
 def _lock_claim(claim: CarrierClaim) -> tuple[ReturnRequest, CarrierClaim]:
     return_request = return_request_lock(claim.return_request_id, with_ticket=True)
-    return return_request, CarrierClaim.objects.select_for_update().get(pk=claim.pk)
+    return return_request, carrier_claim_lock(claim.pk)
 
 
 def _decide(claim: CarrierClaim, state: str, actor: User) -> None:
@@ -299,7 +301,7 @@ def carrier_claim_withdraw(*, claim: CarrierClaim, actor: User, note: str = "") 
         found = {int(order_line_id): -units for order_line_id, units in claim.units_lost.items()}
         order_lines_lock(found)
         order_lines_write_off(found)
-        shipment = ReturnShipment.objects.select_for_update().get(pk=claim.shipment_id)
+        shipment = return_shipment_lock(claim.shipment_id)
         if shipment.received_at is None:
             shipment.received_at, shipment.received_by = claim.decided_at, actor
             shipment.save(update_fields=["received_at", "received_by", "updated_at"])

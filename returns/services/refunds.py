@@ -30,6 +30,9 @@ from aftersales.models import OrderLine, User
 from returns.locks import (
     order_lines_lock,
     order_lock,
+    refund_execution_lock,
+    refund_execution_of_lock,
+    refund_lock,
     return_request_lock,
 )
 from returns.models import (
@@ -137,12 +140,12 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
     key = (idempotency_key or "").strip()
     with transaction.atomic(durable=True):
         return_request = return_request_lock(refund.return_request_id)
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund = refund_lock(refund.pk)
         if refund.method != RefundMethod.ORIGINAL_PAYMENT:
             raise InvalidInput(_("Store credit is paid when it is granted."), code="not_a_payment")
         if refund.state == RefundState.VOIDED:
             raise Conflict(_("This refund was voided; it is not paid."), code="refund_voided")
-        execution = RefundExecution.objects.select_for_update().filter(refund=refund).first()
+        execution = refund_execution_of_lock(refund)
         if execution is None:
             key = key or uuid.uuid4().hex
             if RefundExecution.objects.filter(merchant_id=refund.merchant_id, idempotency_key=key).exists():
@@ -195,7 +198,7 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
 
     with transaction.atomic(durable=True):
         return_request = return_request_lock(refund.return_request_id)
-        execution = RefundExecution.objects.select_for_update().select_related("refund").get(pk=execution.pk)
+        execution = refund_execution_lock(execution.pk)
         if result.state == ExecutionState.SUCCEEDED:
             _record_success(return_request, execution, result, actor=None)
         elif result.state == ExecutionState.FAILED:
@@ -295,7 +298,7 @@ def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference:
         )
     with transaction.atomic():
         return_request = return_request_lock(execution.refund.return_request_id)
-        execution = RefundExecution.objects.select_for_update().select_related("refund").get(pk=execution.pk)
+        execution = refund_execution_lock(execution.pk)
         require_staff_or_system(actor, execution.merchant_id, REFUND_ROLES)
         if execution.adapter != RefundAdapterName.MANUAL:
             raise Conflict(_("This refund is paid by the payment gateway, not by hand."), code="not_manual")
@@ -345,11 +348,11 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
         raise InvalidInput(_("Say why the refund is voided."), code="reason_required", extra={"field": "reason"})
     with transaction.atomic():
         return_request = return_request_lock(refund.return_request_id)
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund = refund_lock(refund.pk)
         membership = require_staff_or_system(actor, return_request.merchant_id)
         if not membership.is_supervisor:
             raise PermissionRefused(_("Only a supervisor can void a refund."), code="supervisor_required")
-        execution = RefundExecution.objects.select_for_update().filter(refund=refund).first()
+        execution = refund_execution_of_lock(refund)
         refusal = refund.void_refusal(execution, timezone.now())
         if refusal == "refund_voided":
             return refund

@@ -14,6 +14,7 @@ from aftersales.models import Customer, OrderLine, User
 from returns.ledger import (
     money,
 )
+from returns.locks import store_credit_account_lock
 from returns.models import (
     Refund,
     RefundMethod,
@@ -34,7 +35,7 @@ def _credit_account(customer: Customer, currency: str) -> StoreCreditAccount:
     StoreCreditAccount.objects.get_or_create(
         customer=customer, defaults={"merchant_id": customer.merchant_id, "currency": currency}
     )
-    account = StoreCreditAccount.objects.select_for_update().get(customer=customer)
+    account = store_credit_account_lock(customer)
     if account.currency != currency:
         raise InvalidInput(
             _("This customer's store credit is kept in %(currency)s.") % {"currency": account.currency},
@@ -142,7 +143,7 @@ def store_credit_spend(
         raise InvalidInput(_("Give the order the credit pays for."), code="reference_required")
     require_staff_or_system(actor, customer.merchant_id)
     with transaction.atomic():
-        account = StoreCreditAccount.objects.select_for_update().filter(customer=customer).first()
+        account = store_credit_account_lock(customer)
         if account is None:
             raise Conflict(_("This customer has no store credit."), code="insufficient_store_credit")
         existing = StoreCreditEntry.objects.filter(merchant_id=customer.merchant_id, reference=reference).first()
