@@ -16,7 +16,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
-from aftersales.pages import act_and_return
+
+# The dashboard's shared pieces (from the kernel): the staff check, the page frame, the keyset cursors.
+from aftersales.pages import (
+    act_and_return,
+    cursor_decode,
+    cursor_encode,
+    cursor_instant,
+    render_dashboard,
+    staff_required,
+)
 from returns.forms.dashboard import (
     ApproveForm,
     BulkForm,
@@ -94,26 +103,23 @@ from returns.services import (
     store_credit_grant,
 )
 
-# The dashboard's shared pieces: the staff check, the page frame, and the keyset cursors.
-from tickets.views.dashboard import _aware, _decode_cursor, _encode_cursor, _render, staff_required
-
 
 def _forbidden(request):
-    return _render(request, "dashboard/returns/forbidden.html", {}, status=403)
+    return render_dashboard(request, "dashboard/returns/forbidden.html", {}, status=403)
 
 
 # --- the returns queue ----------------------------------------------------------------------------
 
 
 def encode_return_key(key: ReturnKey) -> str:
-    return _encode_cursor(["returns", key.submitted_at.isoformat(), key.id])
+    return cursor_encode(["returns", key.submitted_at.isoformat(), key.id])
 
 
 def decode_return_key(value: str) -> ReturnKey | None:
     """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    match _decode_cursor(value):
+    match cursor_decode(value):
         case ["returns", str() as submitted_at, int() as pk]:
-            instant = _aware(submitted_at)
+            instant = cursor_instant(submitted_at)
             return ReturnKey(submitted_at=instant, id=pk) if instant is not None else None
     return None
 
@@ -141,7 +147,7 @@ def return_list(request):
         "scan_form": ScanForm(),
         "bulk_actions": BulkForm.base_fields["action"].choices,
     }
-    return _render(request, "dashboard/returns/list.html", context)
+    return render_dashboard(request, "dashboard/returns/list.html", context)
 
 
 # --- one return -----------------------------------------------------------------------------------
@@ -244,7 +250,7 @@ def return_page(request, return_request: ReturnRequest, *, status: int = 200, **
         **_later_steps(request, return_request, lines),
         **bound_forms,
     }
-    return _render(request, "dashboard/returns/detail.html", context, status=status)
+    return render_dashboard(request, "dashboard/returns/detail.html", context, status=status)
 
 
 @staff_required
@@ -478,14 +484,14 @@ def carrier_claim_withdraw_view(request, number, claim_id):
 
 
 def encode_claim_key(key: ClaimKey) -> str:
-    return _encode_cursor(["claims", key.rank, key.opened_at.isoformat(), key.id])
+    return cursor_encode(["claims", key.rank, key.opened_at.isoformat(), key.id])
 
 
 def decode_claim_key(value: str) -> ClaimKey | None:
     """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    match _decode_cursor(value):
+    match cursor_decode(value):
         case ["claims", int() as rank, str() as opened_at, int() as pk]:
-            instant = _aware(opened_at)
+            instant = cursor_instant(opened_at)
             return ClaimKey(rank=rank, opened_at=instant, id=pk) if instant is not None else None
     return None
 
@@ -508,7 +514,7 @@ def carrier_claim_list(request):
         "is_later_page": "after" in request.GET,
         "next_cursor": encode_claim_key(page.next_key) if page.next_key else None,
     }
-    return _render(request, "dashboard/returns/claims.html", context)
+    return render_dashboard(request, "dashboard/returns/claims.html", context)
 
 
 # --- inspection -------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ that failed, and the same run-then-go-back for the service call.
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.pages import staff_required
 from returns.forms.dashboard import VoidRefundForm
 from returns.services import refund_void as refund_void_service
 from returns.views.dashboard import act, refund_or_404, return_or_404, return_page
-from tickets.views.dashboard import staff_required
 
 
 @staff_required
