@@ -29,6 +29,8 @@ from tickets.timeline import event_append
 
 
 def return_move(return_request: ReturnRequest, status: str) -> None:
+    """Move the (locked) return to ``status`` as ``RETURN_TRANSITIONS`` allows, or refuse; queues
+    the status webhook. The caller saves the row and appends its event. The one move of returns."""
     if not return_request.can_transition_to(status):
         raise TransitionNotAllowed(
             _("A return that is %(current)s cannot become %(target)s.")

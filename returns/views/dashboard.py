@@ -29,7 +29,6 @@ from aftersales.pages import (
 from returns.forms.dashboard import (
     ApproveForm,
     BulkForm,
-    ClaimFilterForm,
     ClaimRejectForm,
     ClaimSettleForm,
     ClaimWithdrawForm,
@@ -49,21 +48,13 @@ from returns.forms.dashboard import (
     TrackingForm,
 )
 from returns.models import (
-    ExecutionState,
-    RefundAdapterName,
-    RefundMethod,
-    RefundState,
     ReturnRequest,
     ReturnStatus,
     ShipmentDirection,
     ShippingMethod,
 )
-from returns.roles import REFUND_ROLES
 from returns.selectors import (
-    ClaimKey,
     ReturnKey,
-    carrier_claim_of_return,
-    carrier_claims_page,
     customer_return_history,
     may_work_returns,
     return_actions,
@@ -77,38 +68,19 @@ from returns.selectors import (
     return_shipments,
     returns_numbered,
     review_reasons_shown,
-    settle_defaults,
 )
 from returns.services import (
-    carrier_claim_reject,
-    carrier_claim_settle,
-    carrier_claim_withdraw,
-    exchange_difference_confirm_paid,
-    exchange_ship,
-    refund_confirm_manual,
-    refund_execute,
-    return_parcel_declare_lost,
-    return_pickup_book,
-    return_rejected_units_send,
     return_request_approve,
     return_request_cancel,
-    return_request_inspect,
-    return_request_receive,
     return_request_receive_by_tracking,
     return_request_reject,
-    return_request_settle,
     return_requests_bulk_approve,
     return_requests_bulk_receive,
-    return_tracking_add,
-    store_credit_grant,
 )
 
 
-def _forbidden(request):
+def forbidden(request):
     return render_dashboard(request, "dashboard/returns/forbidden.html", {}, status=403)
-
-
-# --- the returns queue ----------------------------------------------------------------------------
 
 
 def encode_return_key(key: ReturnKey) -> str:
@@ -129,7 +101,7 @@ def decode_return_key(value: str) -> ReturnKey | None:
 def return_list(request):
     membership = request.membership
     if not may_work_returns(membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = ReturnFilterForm(request.GET or None)
     filters = form.filters()
     page = return_queue_page(
@@ -148,9 +120,6 @@ def return_list(request):
         "bulk_actions": BulkForm.base_fields["action"].choices,
     }
     return render_dashboard(request, "dashboard/returns/list.html", context)
-
-
-# --- one return -----------------------------------------------------------------------------------
 
 
 def return_or_404(request, number: str) -> ReturnRequest:
@@ -266,7 +235,7 @@ def act(request, return_request: ReturnRequest, action, success: str):
     )
 
 
-def _act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
+def act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
     """An action posted from one of the return page's forms: the page again with that form and its
     errors (400) when the input is wrong, else ``action`` as ``act`` runs it."""
     if not form.is_valid():
@@ -279,7 +248,7 @@ def _act_on_form(request, return_request: ReturnRequest, form, form_name: str, a
 def return_approve(request, number):
     return_request = return_or_404(request, number)
     form = ApproveForm(request.POST)
-    return _act_on_form(
+    return act_on_form(
         request,
         return_request,
         form,
@@ -296,7 +265,7 @@ def return_approve(request, number):
 def return_reject(request, number):
     return_request = return_or_404(request, number)
     form = RejectForm(request.POST)
-    return _act_on_form(
+    return act_on_form(
         request,
         return_request,
         form,
@@ -318,388 +287,6 @@ def return_cancel(request, number):
         lambda: return_request_cancel(return_request=return_request, actor=request.user),
         _("Return cancelled on the customer's behalf."),
     )
-
-
-# --- the parcel: tracking, pickup, receipt ------------------------------------------------------------
-
-
-@staff_required
-@require_POST
-def return_tracking(request, number):
-    return_request = return_or_404(request, number)
-    form = TrackingForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "tracking_form",
-        lambda: return_tracking_add(
-            return_request=return_request,
-            actor=request.user,
-            carrier=form.cleaned_data["carrier"],
-            tracking_number=form.cleaned_data["tracking_number"],
-        ),
-        _("Parcel recorded; the return is in transit."),
-    )
-
-
-@staff_required
-@require_POST
-def return_pickup(request, number):
-    return_request = return_or_404(request, number)
-    form = PickupForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "pickup_form",
-        lambda: return_pickup_book(
-            return_request=return_request,
-            actor=request.user,
-            carrier=form.cleaned_data["carrier"],
-            reference=form.cleaned_data["reference"],
-        ),
-        _("Pickup booked; the customer sees the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def return_receive(request, number):
-    return_request = return_or_404(request, number)
-    lines = [line for line in return_request.lines.all() if line.quantity > line.quantity_received]
-    form = ReceiveForm(request.POST, lines=lines)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "receive_form",
-        lambda: return_request_receive(
-            return_request=return_request,
-            actor=request.user,
-            quantities=form.quantities(),
-            note=form.cleaned_data["note"],
-        ),
-        _("Parcel received; inspect it next."),
-    )
-
-
-@staff_required
-@require_POST
-def return_declare_lost(request, number):
-    return_request = return_or_404(request, number)
-    form = LostParcelForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "lost_form",
-        lambda: return_parcel_declare_lost(
-            return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
-        ),
-        _("Parcel declared lost: the return is being settled and the carrier claim is open."),
-    )
-
-
-@staff_required
-@require_POST
-def return_rejected_units_sent(request, number):
-    """The units inspection rejected are on their way back to the customer, or ready to collect."""
-    return_request = return_or_404(request, number)
-    form = RejectedUnitsSendForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "send_back_form",
-        lambda: return_rejected_units_send(return_request=return_request, actor=request.user, **form.cleaned_data),
-        _("Rejected units recorded as sent back; the customer has been told."),
-    )
-
-
-# --- the carrier claim of a lost parcel ---------------------------------------------------------------
-
-
-def _claim_or_404(return_request: ReturnRequest, claim_id: int):
-    claim = carrier_claim_of_return(return_request=return_request, claim_id=claim_id)
-    if claim is None:
-        raise Http404(_("No such claim."))
-    return claim
-
-
-def _claim_action(request, number, claim_id, form_class, form_name: str, service, success: str):
-    return_request = return_or_404(request, number)
-    claim = _claim_or_404(return_request, claim_id)
-    form = form_class(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        form_name,
-        lambda: service(claim=claim, actor=request.user, **form.cleaned_data),
-        success,
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_settle_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimSettleForm,
-        "claim_settle_form",
-        carrier_claim_settle,
-        _("Claim recorded as paid by the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_reject_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimRejectForm,
-        "claim_reject_form",
-        carrier_claim_reject,
-        _("Claim recorded as rejected by the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_withdraw_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimWithdrawForm,
-        "claim_withdraw_form",
-        carrier_claim_withdraw,
-        _("Claim withdrawn; the parcel is recorded as received."),
-    )
-
-
-def encode_claim_key(key: ClaimKey) -> str:
-    return cursor_encode(["claims", key.rank, key.opened_at.isoformat(), key.id])
-
-
-def decode_claim_key(value: str) -> ClaimKey | None:
-    """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    match cursor_decode(value):
-        case ["claims", int() as rank, str() as opened_at, int() as pk]:
-            instant = cursor_instant(opened_at)
-            return ClaimKey(rank=rank, opened_at=instant, id=pk) if instant is not None else None
-    return None
-
-
-@staff_required
-@require_GET
-def carrier_claim_list(request):
-    """The merchant's claims on carriers for lost parcels: open ones first, with what was claimed
-    and what came back."""
-    membership = request.membership
-    if not may_work_returns(membership):
-        return _forbidden(request)
-    form = ClaimFilterForm(request.GET or None)
-    state = form.state_filter()
-    page = carrier_claims_page(membership=membership, state=state, after=decode_claim_key(request.GET.get("after", "")))
-    context = {
-        "form": form,
-        "page": page,
-        "is_filtered": bool(state),
-        "is_later_page": "after" in request.GET,
-        "next_cursor": encode_claim_key(page.next_key) if page.next_key else None,
-    }
-    return render_dashboard(request, "dashboard/returns/claims.html", context)
-
-
-# --- inspection -------------------------------------------------------------------------------------
-
-
-@staff_required
-@require_POST
-def return_inspect(request, number):
-    return_request = return_or_404(request, number)
-    lines = [line for line in return_request.lines.all() if line.quantity_received]
-    form = InspectForm(request.POST, request.FILES, lines=lines)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "inspect_form",
-        lambda: return_request_inspect(return_request=return_request, actor=request.user, lines=form.inspections()),
-        _("Inspection recorded."),
-    )
-
-
-# --- settlement -------------------------------------------------------------------------------------
-
-
-def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
-    lines = return_lines_shown(return_request)
-    ledger = return_ledger(return_request=return_request)
-    return SettleForm(request.POST, defaults=settle_defaults(return_request=return_request, lines=lines, ledger=ledger))
-
-
-def _settle(request, number, service, success: str):
-    return_request = return_or_404(request, number)
-    form = _settle_form(request, return_request)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "settle_form",
-        lambda: service(
-            return_request=return_request,
-            actor=request.user,
-            lines=form.allocations(),
-            reason=form.cleaned_data["reason"],
-            shipping_amount=form.cleaned_data["shipping_amount"],
-        ),
-        success,
-    )
-
-
-@staff_required
-@require_POST
-def return_refund(request, number):
-    """Refund to the original payment: the grant, then the payment call (after the grant commits)."""
-    return _settle(request, number, return_request_settle, _("Refund granted."))
-
-
-@staff_required
-@require_POST
-def return_store_credit(request, number):
-    return _settle(request, number, store_credit_grant, _("Store credit granted."))
-
-
-@staff_required
-@require_POST
-def return_exchange_ship(request, number):
-    """The replacement parcel: the variant each line asked for unless staff typed another SKU;
-    a cheaper variant's difference is refunded once the parcel is recorded."""
-    return_request = return_or_404(request, number)
-    form = ExchangeShipForm(request.POST, lines=list(return_request.lines.all()))
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "exchange_form",
-        lambda: exchange_ship(
-            return_request=return_request,
-            actor=request.user,
-            lines=form.replacements(),
-            carrier=form.cleaned_data["carrier"],
-            tracking_number=form.cleaned_data["tracking_number"],
-        ),
-        _("Replacement shipped."),
-    )
-
-
-@staff_required
-@require_POST
-def return_exchange_difference_paid(request, number):
-    return_request = return_or_404(request, number)
-    form = ExchangeDifferencePaidForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "difference_form",
-        lambda: exchange_difference_confirm_paid(
-            return_request=return_request, actor=request.user, reference=form.cleaned_data["reference"]
-        ),
-        _("Payment of the price difference confirmed; the replacement may ship."),
-    )
-
-
-def refund_or_404(return_request: ReturnRequest, refund_id: int):
-    refund = return_request.refunds.select_related("execution").filter(pk=refund_id).first()
-    if refund is None:
-        raise Http404(_("No such refund."))
-    return refund
-
-
-def _refusal_to_refund(request, return_request: ReturnRequest):
-    """The payment call itself takes no actor, so the page holds the role back."""
-    if request.membership.role in REFUND_ROLES:
-        return None
-    messages.error(request, _("Your role does not allow refunds."))
-    return redirect("dashboard:return", number=return_request.ticket.number)
-
-
-def _pay(refund):
-    """Call the refund's payment; a failed call is the action's refusal, in the provider's words."""
-    execution = refund_execute(refund=refund)
-    if execution.state == ExecutionState.FAILED:
-        raise ApplicationError(
-            _("The payment failed: %(error)s") % {"error": execution.error or _("no reason given")},
-            code="refund_failed",
-        )
-
-
-@staff_required
-@require_POST
-def refund_retry(request, number, refund_id):
-    return_request = return_or_404(request, number)
-    refund = refund_or_404(return_request, refund_id)
-    refused = _refusal_to_refund(request, return_request)
-    if refused is not None:
-        return refused
-    if refund.state != RefundState.FAILED:
-        messages.error(request, _("Only a failed payment is tried again."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return act(request, return_request, lambda: _pay(refund), _("Payment tried again and made."))
-
-
-@staff_required
-@require_POST
-def refund_pay(request, number, refund_id):
-    """Start the payment call of a refund granted but never called: the task that calls it after the
-    grant was lost (a broker restart, say). Safe beside a late task: ``refund_execute`` makes one
-    execution per refund and one call per lease."""
-    return_request = return_or_404(request, number)
-    refund = refund_or_404(return_request, refund_id)
-    refused = _refusal_to_refund(request, return_request)
-    if refused is not None:
-        return refused
-    if (
-        refund.method != RefundMethod.ORIGINAL_PAYMENT
-        or refund.state != RefundState.GRANTED
-        or getattr(refund, "execution", None) is not None
-    ):
-        messages.error(request, _("Only a granted refund whose payment never started is started here."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return act(request, return_request, lambda: _pay(refund), _("Payment started."))
-
-
-@staff_required
-@require_POST
-def refund_confirm(request, number, refund_id):
-    return_request = return_or_404(request, number)
-    refund = refund_or_404(return_request, refund_id)
-    form = ConfirmPayoutForm(request.POST)
-    if not form.is_valid():
-        return return_page(request, return_request, status=400, confirm_form=form)
-    execution = getattr(refund, "execution", None)
-    if execution is None or execution.adapter != RefundAdapterName.MANUAL:
-        messages.error(request, _("This refund is paid by the payment gateway, not by hand."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return act(
-        request,
-        return_request,
-        lambda: refund_confirm_manual(
-            execution=execution, actor=request.user, reference=form.cleaned_data["reference"]
-        ),
-        _("Payout confirmed."),
-    )
-
-
-# --- a supervisor's decision ----------------------------------------------------------------------------
 
 
 @staff_required
@@ -725,14 +312,11 @@ def return_decide_escalation(request, number):
     )
 
 
-# --- the queue's warehouse tools: scan to receive, bulk actions ---------------------------------------
-
-
 @staff_required
 @require_POST
 def return_scan(request):
     if not may_work_returns(request.membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = ScanForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the tracking number."))
@@ -757,7 +341,7 @@ BULK_SERVICES = {BulkForm.APPROVE: return_requests_bulk_approve, BulkForm.RECEIV
 def return_bulk(request):
     membership = request.membership
     if not may_work_returns(membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = BulkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Tick at least one return and pick what to do."))
