@@ -220,7 +220,8 @@ class DemoStory(Protocol):
         """Keyed configuration (teams, policies…): a second run finds what the first made."""
 
     def history(self, tenant: Tenant, orders: list[Order], size: DemoSize) -> None:
-        """What happened to the tenant's orders, written once, inside the history's transaction."""
+        """What happened to the tenant's orders, written once; the story opens its own
+        transactions (one for many rows, or none around services that open durable ones)."""
 
     def summarize(self, summary: DemoSummary) -> None:
         """Add this app's counts (and choices, such as the portal's order) to the summary."""
@@ -303,12 +304,13 @@ class DemoBuilder:
             story.summarize(summary)
         return summary
 
-    @transaction.atomic
     def history(self, *plans: tuple[Tenant, int, int], size: DemoSize) -> None:
-        """Orders, then every story's history of them, in one transaction: a build that fails
-        leaves no half history behind, and one commit instead of thousands keeps SQLite fast."""
+        """Per merchant: its orders in one transaction, then each story's history of them. A story
+        owns its transactions: the services that pay (a refund's payment call, a replacement's price
+        difference) open durable transactions and refuse to run inside one."""
         for tenant, order_count, number_base in plans:
-            orders = self.orders(tenant, count=order_count, number_base=number_base)
+            with transaction.atomic():
+                orders = self.orders(tenant, count=order_count, number_base=number_base)
             for story in self.stories:
                 story.history(tenant, orders, size)
 

@@ -1,11 +1,20 @@
-"""What the dashboard's and the portal's action views share."""
+"""What every app's dashboard and portal views share: the staff check, the dashboard's page
+frame, keyset cursors, and running one action."""
 
+import base64
+import binascii
+import functools
+import json
 from collections.abc import Callable
+from datetime import datetime
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 
 from aftersales.exceptions import ApplicationError
+from aftersales.selectors import memberships_of
 
 
 def act_and_return(request, action: Callable[[], object], success: str, back_to: str) -> HttpResponseRedirect:
@@ -17,3 +26,50 @@ def act_and_return(request, action: Callable[[], object], success: str, back_to:
     else:
         messages.success(request, success)
     return HttpResponseRedirect(back_to)
+
+
+def staff_required(view):
+    """Logged in, and an active member of an active merchant; otherwise the "no access" page."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.membership:
+            return render(request, "dashboard/no_access.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def render_dashboard(request, template: str, context: dict, status: int = 200):
+    """A dashboard page, with what its header needs."""
+    # The header's merchant switcher needs every merchant the user works for.
+    context = {"membership": request.membership, "memberships": list(memberships_of(request.user)), **context}
+    return render(request, template, context, status=status)
+
+
+def cursor_encode(values: list) -> str:
+    """A keyset cursor for the URL: the JSON of the last row's sort values, base64url."""
+    raw = json.dumps(values, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(value: str):
+    """The JSON inside a cursor from the URL, or None for anything that is not one."""
+    if not value:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+
+
+def cursor_instant(value) -> datetime | None:
+    """An aware instant from a cursor, or None for anything else (a naive time included)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None

@@ -9,13 +9,13 @@ class ReturnsConfig(AppConfig):
     def ready(self):
         from aftersales.bench import register_bench
         from aftersales.demo import register_story
+        from returns.handlers import register_handlers
         from returns.panels import register_panels
-        from returns.timeline import RETURN_VERB_LABELS
-        from returns.timers import register_handlers
+        from returns.timeline import return_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
         register_panels()
         register_story("returns", "returns.demo.ReturnsDemoStory")
         register_bench("returns", "returns.bench")
-        register_verb_labels(RETURN_VERB_LABELS)
+        register_verb_labels(return_verb_labels())

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from aftersales.models import Customer
-from returns.dashboard_selectors import ticket_return_summary
+from returns.selectors import ticket_return_summary
 from returns.views.portal import return_box_context
 from tickets.models import Ticket
 from tickets.panels import register_portal_box, register_staff_box

@@ -11,22 +11,20 @@ Durations come from the merchant's ``ReturnPolicy`` (wall-clock time). A deadlin
 when its thing happens before it is due; a late action leaves it to fire, and its handler,
 finding the return moved on, does nothing but leave the breach on the record.
 
-The services import the starters from here; the handlers import the services when they run,
-since the services import this module.
+The services start, meet and cancel these deadlines through this module; what happens when one
+falls due is in ``returns.handlers``, registered by the app's ``ready()``; the clocks a page shows
+are read by ``returns.selectors``.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales import timers
 from aftersales.models import Deadline
 from aftersales.services.deadlines import deadline_cancel, deadline_meet, deadline_schedule
-from returns.models import ReturnPolicy, ReturnRequest, ReturnStatus
+from returns.models import ReturnPolicy, ReturnRequest
 from tickets.models import Ticket
 
 MERCHANT_RESPONSE = "return.merchant_response"
@@ -115,89 +113,3 @@ def is_open(ticket: Ticket, kind: str, *, at: datetime | None = None) -> bool:
     """Whether the deadline of this kind is pending and not yet due."""
     at = at or timezone.now()
     return Deadline.objects.filter(ticket=ticket, kind=kind, state=Deadline.State.PENDING, due_at__gt=at).exists()
-
-
-# --- what the ticket page shows -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReturnClock:
-    deadline: Deadline
-
-    @property
-    def label(self) -> str:
-        return str(TIMER_LABELS[self.deadline.kind])
-
-    @property
-    def customer_facing(self) -> bool:
-        return self.deadline.kind in CUSTOMER_FACING_KINDS
-
-
-def return_clocks(*, ticket: Ticket) -> list[ReturnClock]:
-    """Every return timer the ticket has had, oldest first, for its SLA panel (one query)."""
-    deadlines = Deadline.objects.filter(
-        merchant_id=ticket.merchant_id, ticket_id=ticket.pk, kind__in=RETURN_TIMER_KINDS
-    ).order_by("started_at", "id")
-    return [ReturnClock(deadline) for deadline in deadlines]
-
-
-# --- handlers the sweep runs --------------------------------------------------------------------
-
-
-def _return_of(deadline: Deadline) -> ReturnRequest | None:
-    return ReturnRequest.objects.filter(ticket_id=deadline.ticket_id).first()
-
-
-def _on_merchant_response_due(deadline: Deadline) -> None:
-    from returns.services.requests import return_request_approve
-
-    return_request = _return_of(deadline)
-    if return_request is not None and return_request.status in (ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_REVIEW):
-        return_request_approve(
-            return_request=return_request, actor=None, note=_("Approved: the merchant did not answer in time.")
-        )
-
-
-def _on_customer_ship_warning(deadline: Deadline) -> None:
-    from tickets.notify import notify_customer
-    from tickets.timeline import event_append
-
-    return_request = _return_of(deadline)
-    if return_request is None or return_request.status not in (ReturnStatus.APPROVED, ReturnStatus.AWAITING_SHIPMENT):
-        return
-    ticket = deadline.ticket  # the sweep brought it, with its merchant
-    event_append(ticket, "return_ship_reminder", data={"ship_by": deadline.due_at.isoformat()}, public=True)
-    notify_customer(ticket, "return_ship_reminder", {"ship_by": local_time(ticket, deadline.due_at)})
-
-
-def _on_customer_ship_due(deadline: Deadline) -> None:
-    from returns.services.logistics import return_request_expire
-
-    return_request = _return_of(deadline)
-    if return_request is not None and return_request.status in (ReturnStatus.APPROVED, ReturnStatus.AWAITING_SHIPMENT):
-        return_request_expire(return_request=return_request)
-
-
-def _on_confirm_receipt_due(deadline: Deadline) -> None:
-    from returns.services.logistics import return_request_settle_uninspected
-
-    return_request = _return_of(deadline)
-    if return_request is not None and return_request.status == ReturnStatus.RECEIVED:
-        return_request_settle_uninspected(return_request=return_request)
-
-
-def _on_revise_due(deadline: Deadline) -> None:
-    from returns.services.logistics import return_request_rejection_final
-
-    return_request = _return_of(deadline)
-    if return_request is not None and return_request.status == ReturnStatus.REJECTED:
-        return_request_rejection_final(return_request=return_request)
-
-
-def register_handlers() -> None:
-    timers.register(MERCHANT_RESPONSE, on_due=_on_merchant_response_due)
-    timers.register(
-        CUSTOMER_SHIP, on_due=_on_customer_ship_due, on_warning=_on_customer_ship_warning, staff_facing=False
-    )
-    timers.register(CONFIRM_RECEIPT, on_due=_on_confirm_receipt_due)
-    timers.register(REVISE, on_due=_on_revise_due, staff_facing=False)

@@ -6,13 +6,15 @@ The difference is per unit, against what the customer paid for one unit of the l
 discount spread over its units): positive, the customer pays it; negative, the shop refunds it.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import OrderLine, Product
+from aftersales.exceptions import InvalidInput
+from aftersales.models import Order, OrderLine, Product
 
 CENT = Decimal("0.01")
 
@@ -102,3 +104,72 @@ def difference_totals(differences) -> tuple[Decimal, Decimal]:
     due = sum((amount for amount in differences if amount > 0), Decimal("0.00"))
     refunded = sum((-amount for amount in differences if amount < 0), Decimal("0.00"))
     return due, refunded
+
+
+@dataclass(frozen=True)
+class ExchangeChoice:
+    """The variant a line is to be exchanged for, checked, with the difference per unit fixed."""
+
+    product: Product
+    difference_per_unit: Decimal
+
+
+def exchange_choices_check(
+    order: Order, locked: Sequence[OrderLine], exchange_products: Mapping[int, Product]
+) -> dict[int, ExchangeChoice]:
+    """The variant each (locked) line is to be exchanged for, checked: another product of the
+    same merchant and variant group, on sale, with a price; the difference fixed now."""
+    lines = {line.pk: line for line in locked}
+    wishes = {}
+    for line_pk, product in exchange_products.items():
+        line = lines.get(line_pk)
+        if line is None:
+            raise InvalidInput(
+                gettext("That item is not in this return."),
+                code="line_not_in_return",
+                extra={"field": "exchange_products"},
+            )
+        extra = {"field": "exchange_products", "line": line.pk, "product": product.pk}
+        if product.pk == line.product_id:
+            raise InvalidInput(
+                gettext("%(item)s: pick another size or colour, or leave it to get the same item.")
+                % {"item": line.name},
+                code="exchange_variant_same_product",
+                extra=extra,
+            )
+        group = line.product.variant_group
+        if product.merchant_id != order.merchant_id or not group or product.variant_group != group:
+            raise InvalidInput(
+                gettext("%(item)s cannot be exchanged for %(sku)s: it is not a variant of the same item.")
+                % {"item": line.name, "sku": product.sku},
+                code="exchange_variant_not_a_variant",
+                extra=extra,
+            )
+        if not product.is_active or product.price is None:
+            raise InvalidInput(
+                gettext("%(sku)s is not on sale any more; pick another size or colour.") % {"sku": product.sku},
+                code="exchange_variant_not_on_sale",
+                extra=extra,
+            )
+        if order.currency != order.merchant.currency:
+            raise InvalidInput(
+                gettext("This order was paid in %(currency)s; ask the shop to exchange it for another variant.")
+                % {"currency": order.currency},
+                code="exchange_variant_currency",
+                extra=extra,
+            )
+        difference = price_difference_per_unit(line, product.price)
+        wishes[line.pk] = ExchangeChoice(product=product, difference_per_unit=difference)
+    return wishes
+
+
+def exchange_choice_fields(wish: ExchangeChoice | None) -> dict:
+    """The return line's fields that record the variant chosen (none for the same item)."""
+    if wish is None:
+        return {}
+    return {
+        "exchange_product": wish.product,
+        "exchange_sku": wish.product.sku,
+        "exchange_unit_price": wish.product.price,
+        "price_difference_per_unit": wish.difference_per_unit,
+    }

@@ -5,6 +5,7 @@ step happened. Registered with ``aftersales.demo`` in ``TicketsConfig.ready``.""
 from datetime import datetime, timedelta
 
 import time_machine
+from django.db import transaction
 
 from aftersales.demo import DemoBuilder, DemoSize, DemoSummary, Tenant
 from aftersales.models import BusinessCalendar, Customer, Merchant, Order, OrderLine, User, WorkingHours
@@ -203,7 +204,9 @@ class TicketsDemoStory:
 
     def history(self, tenant: Tenant, orders: list[Order], size: DemoSize) -> None:
         count = size.tickets if tenant.key == "demo" else max(7, size.tickets // 10)
-        self.tickets(tenant, orders, count=count)
+        # One commit for the merchant's cases instead of thousands.
+        with transaction.atomic():
+            self.tickets(tenant, orders, count=count)
 
     def summarize(self, summary: DemoSummary) -> None:
         summary.ticket_count = Ticket.objects.filter(merchant=summary.merchant).count()

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.models import Customer, Order
+from returns.ledger import exchange_surplus_of
 from returns.models import (
     CarrierClaim,
     Disposition,
@@ -20,7 +21,6 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
 )
-from returns.services.refunds import exchange_surplus_of
 from tickets.api.serializers import DeadlineOutputSerializer
 
 MONEY = {"max_digits": 12, "decimal_places": 2}

@@ -47,9 +47,14 @@ from returns.api.serializers import (
     ReturnReceiveInputSerializer,
     ReturnRejectInputSerializer,
 )
-from returns.dashboard_selectors import rejected_units_unsent
 from returns.models import CarrierClaim, ClaimState, Resolution, ReturnRequest, ReturnStatus
-from returns.selectors import carrier_claims_for_api, reason_by_code, return_for_api, returns_for_api
+from returns.selectors import (
+    carrier_claims_for_api,
+    reason_by_code,
+    rejected_units_unsent,
+    return_for_api,
+    returns_for_api,
+)
 from tickets.api.views import request_actor
 from tickets.models import TicketChannel
 from tickets.selectors import ticket_deadlines

@@ -31,12 +31,24 @@ from .refunds import (
     StoreCreditAccount,
     StoreCreditEntry,
 )
-from .requests import HOLDING_STATUSES, RETURN_TRANSITIONS, ReturnLine, ReturnRequest, ReturnStatus
+from .requests import (
+    DIFFERENCE_NOT_PAYABLE_STATUSES,
+    HOLDING_STATUSES,
+    QUICK_REFUND_STATUSES,
+    RETURN_TRANSITIONS,
+    SETTLE_ON_APPROVAL,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
 
 __all__ = [
     "CLAIM_TRANSITIONS",
+    "DIFFERENCE_NOT_PAYABLE_STATUSES",
     "HOLDING_STATUSES",
+    "QUICK_REFUND_STATUSES",
     "RETURN_TRANSITIONS",
+    "SETTLE_ON_APPROVAL",
     "CarrierClaim",
     "ClaimState",
     "Disposition",

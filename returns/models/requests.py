@@ -54,6 +54,21 @@ RETURN_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Units of these returns still count against what the customer may return from a line.
 HOLDING_STATUSES = tuple(status for status in ReturnStatus.values if status not in (R.CANCELLED, R.EXPIRED))
+# Refund-only and keep-the-item settle from approved; everything else once the items are back.
+SETTLE_ON_APPROVAL = (Resolution.REFUND_ONLY, Resolution.KEEP_ITEM)
+# A quick refund pays while the parcel travels; the return stays where it is.
+QUICK_REFUND_STATUSES = (R.AWAITING_SHIPMENT, R.IN_TRANSIT)
+# When the customer's payment of a dearer exchange is not taken: before the shop agreed to the
+# exchange (the money would have nowhere to go if it refused), and once the return is over.
+DIFFERENCE_NOT_PAYABLE_STATUSES = (
+    R.SUBMITTED,
+    R.NEEDS_REVIEW,
+    R.ESCALATED,
+    R.REJECTED,
+    R.CANCELLED,
+    R.EXPIRED,
+    R.COMPLETED,
+)
 del R
 
 

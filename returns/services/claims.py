@@ -1,6 +1,6 @@
-"""Claims on the carrier for a return parcel it lost: opened when staff declare the parcel lost
-(``return_parcel_declare_lost``), then decided once — paid (with what came back), rejected by the
-carrier, or withdrawn because the parcel turned up after all.
+"""Parcels lost by the carrier and the claims on it: staff declare the parcel lost (the return is
+settled without it and a claim opened), then the claim is decided once — paid (with what came
+back), rejected by the carrier, or withdrawn because the parcel turned up after all.
 
 The customer's settlement never waits on the claim: by the time a claim is open the return is
 already being settled. A claim only records what the merchant gets back from the carrier.
@@ -17,31 +17,51 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Membership, OrderLine, User
-from aftersales.services.staff import staff_membership_required
-from returns.models import CarrierClaim, ClaimState, ReturnLine, ReturnRequest, ReturnShipment
-from returns.services.refunds import REFUND_ROLES, _money
-from returns.services.requests import _lock, order_lines_write_off
+from aftersales.exceptions import Conflict, InvalidInput, TransitionNotAllowed
+from aftersales.models import User
+from returns.ledger import (
+    money,
+)
+from returns.locks import (
+    carrier_claim_lock,
+    inbound_shipment_lock,
+    order_lines_lock,
+    return_lines_lock,
+    return_request_lock,
+    return_shipment_lock,
+)
+from returns.models import (
+    CarrierClaim,
+    ClaimState,
+    Resolution,
+    Responsibility,
+    ReturnLine,
+    ReturnRequest,
+    ReturnShipment,
+    ReturnStatus,
+)
+from returns.roles import (
+    require_claim_role,
+)
+from returns.services._settling import refund_agent_limit_check, shipping_refundable
+from returns.services._transitions import (
+    order_lines_write_off,
+    return_move,
+    settled_units,
+    units_accept_unjudged,
+    units_count_in,
+)
+from returns.services.settlement import settlement_start
+from returns.timeline import ReturnVerb
+from tickets.models import TicketStatus
+from tickets.notify import notify_customer
+from tickets.services import ticket_follow_workflow
 from tickets.timeline import event_append
 
 CENT = Decimal("0.01")
-# Who may declare a parcel lost and decide its claim: those who may refund, since a lost parcel
-# is paid for without the goods coming back.
-CLAIM_ROLES = REFUND_ROLES
+
+
 REFERENCE_MAX_LENGTH = 100
-
-
-def claim_staff_required(actor: User | None, merchant_id: int) -> Membership:
-    """The actor's membership at the merchant, with a role that may work carrier claims."""
-    if actor is None:
-        raise PermissionRefused(_("You are not a member of this merchant's staff."))
-    membership = staff_membership_required(actor=actor, merchant_id=merchant_id)
-    if membership.role not in CLAIM_ROLES:
-        raise PermissionRefused(
-            _("Your role does not allow lost parcels and carrier claims."), code="role_cannot_claim"
-        )
-    return membership
 
 
 def paid_value(lines: Sequence[ReturnLine]) -> Decimal:
@@ -84,7 +104,7 @@ def carrier_claim_open(
         raise Conflict(_("This return already has an open carrier claim."), code="claim_already_open") from exc
     event_append(
         return_request.ticket,
-        "carrier_claim_opened",
+        ReturnVerb.CARRIER_CLAIM_OPENED,
         actor_user=actor,
         data={
             "claim": claim.pk,
@@ -98,9 +118,72 @@ def carrier_claim_open(
     return claim
 
 
+def return_parcel_declare_lost(*, return_request: ReturnRequest, actor: User, note: str = "") -> ReturnRequest:
+    """The carrier lost the parcel on its way back: settle the return as if it had arrived, and
+    claim the paid value of its units from the carrier.
+
+    Every unit still expected counts as received and accepted, as when the confirm-receipt
+    deadline settles a return uninspected; the return moves to settling and the usual
+    settlement (refund, store credit, or a replacement for an exchange) follows after commit.
+    An agent may do it within the refund limit of their role, as for any refund.
+    """
+    note = (note or "").strip()
+    with transaction.atomic():
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        membership = require_claim_role(actor, return_request.merchant_id)
+        shipment = inbound_shipment_lock(return_request)
+        if return_request.status != ReturnStatus.IN_TRANSIT or shipment is None or not shipment.tracking_number:
+            # The table lets a received return settle too; this rule is for a parcel on its way.
+            raise TransitionNotAllowed(
+                _("Only a parcel in transit, with its tracking number, can be declared lost."),
+                code="not_in_transit",
+                extra={"from": return_request.status, "to": ReturnStatus.SETTLING},
+            )
+        lines = return_lines_lock(return_request)
+        if return_request.resolution != Resolution.EXCHANGE:
+            # What the settlement that follows will pay, as ``refund_decide`` counts it: the units still
+            # unsettled and, when the reason is the merchant's fault, the order's shipping.
+            settled = settled_units(return_request)
+            amount = sum(
+                (line.unit_refund_amount * max(line.quantity - settled.get(line.pk, 0), 0) for line in lines),
+                Decimal("0"),
+            )
+            if return_request.reason.responsibility == Responsibility.MERCHANT and return_request.order.shipping_amount:
+                amount += shipping_refundable(return_request.order)
+            refund_agent_limit_check(membership, return_request, amount)
+        return_move(return_request, ReturnStatus.SETTLING)
+        return_request.save(update_fields=["status", "updated_at"])
+        now = timezone.now()
+        shipment.lost_at = now
+        shipment.save(update_fields=["lost_at", "updated_at"])
+        lost = {line.order_line_id: line.quantity - line.quantity_received for line in lines}
+        units_count_in(lines, {line.pk: line.quantity - line.quantity_received for line in lines})
+        accepted = units_accept_unjudged(lines)
+        order_lines_write_off(lost)
+        ticket = return_request.ticket
+        event_append(
+            ticket,
+            ReturnVerb.PARCEL_LOST,
+            actor_user=actor,
+            data={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "lines": accepted},
+            public=True,
+        )
+        carrier_claim_open(
+            return_request=return_request, shipment=shipment, lines=lines, units_lost=lost, actor=actor, note=note
+        )
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_user=actor)
+        notify_customer(
+            ticket,
+            "return_parcel_lost",
+            {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number},
+        )
+        settlement_start(return_request, reason="parcel_lost")
+    return return_request
+
+
 def _lock_claim(claim: CarrierClaim) -> tuple[ReturnRequest, CarrierClaim]:
-    return_request = _lock(ReturnRequest(pk=claim.return_request_id))
-    return return_request, CarrierClaim.objects.select_for_update().get(pk=claim.pk)
+    return_request = return_request_lock(claim.return_request_id, with_ticket=True)
+    return return_request, carrier_claim_lock(claim.pk)
 
 
 def _decide(claim: CarrierClaim, state: str, actor: User) -> None:
@@ -120,7 +203,7 @@ def _decide(claim: CarrierClaim, state: str, actor: User) -> None:
 def carrier_claim_settle(*, claim: CarrierClaim, actor: User, amount_recovered, reference: str) -> CarrierClaim:
     """The carrier paid the claim: how much came back (up to what was claimed) and its reference.
     The same answer again (an API retry) returns the claim unchanged."""
-    amount = _money(amount_recovered, "amount_recovered")
+    amount = money(amount_recovered, "amount_recovered")
     reference = (reference or "").strip()
     if amount <= 0:
         raise InvalidInput(
@@ -136,7 +219,7 @@ def carrier_claim_settle(*, claim: CarrierClaim, actor: User, amount_recovered, 
         )
     with transaction.atomic():
         return_request, claim = _lock_claim(claim)
-        claim_staff_required(actor, claim.merchant_id)
+        require_claim_role(actor, claim.merchant_id)
         if (
             claim.state == ClaimState.PAID
             and claim.amount_recovered == amount
@@ -165,7 +248,7 @@ def carrier_claim_settle(*, claim: CarrierClaim, actor: User, amount_recovered, 
         )
         event_append(
             return_request.ticket,
-            "carrier_claim_paid",
+            ReturnVerb.CARRIER_CLAIM_PAID,
             actor_user=actor,
             data={
                 "claim": claim.pk,
@@ -187,13 +270,13 @@ def carrier_claim_reject(*, claim: CarrierClaim, actor: User, reason: str) -> Ca
         )
     with transaction.atomic():
         return_request, claim = _lock_claim(claim)
-        claim_staff_required(actor, claim.merchant_id)
+        require_claim_role(actor, claim.merchant_id)
         _decide(claim, ClaimState.REJECTED, actor)
         claim.decision_note = reason
         claim.save(update_fields=["state", "decided_by", "decided_at", "decision_note", "updated_at"])
         event_append(
             return_request.ticket,
-            "carrier_claim_rejected",
+            ReturnVerb.CARRIER_CLAIM_REJECTED,
             actor_user=actor,
             data={"claim": claim.pk, "reason": reason},
         )
@@ -209,22 +292,22 @@ def carrier_claim_withdraw(*, claim: CarrierClaim, actor: User, note: str = "") 
     note = (note or "").strip()
     with transaction.atomic():
         return_request, claim = _lock_claim(claim)
-        claim_staff_required(actor, claim.merchant_id)
+        require_claim_role(actor, claim.merchant_id)
         _decide(claim, ClaimState.WITHDRAWN, actor)
         claim.decision_note = note
         claim.save(update_fields=["state", "decided_by", "decided_at", "decision_note", "updated_at"])
         # The units are back in the warehouse: no longer written off (the order lines are locked
         # after the return, in id order, as every return service does).
         found = {int(order_line_id): -units for order_line_id, units in claim.units_lost.items()}
-        list(OrderLine.objects.select_for_update().filter(pk__in=found).order_by("pk").values_list("pk", flat=True))
+        order_lines_lock(found)
         order_lines_write_off(found)
-        shipment = ReturnShipment.objects.select_for_update().get(pk=claim.shipment_id)
+        shipment = return_shipment_lock(claim.shipment_id)
         if shipment.received_at is None:
             shipment.received_at, shipment.received_by = claim.decided_at, actor
             shipment.save(update_fields=["received_at", "received_by", "updated_at"])
         event_append(
             return_request.ticket,
-            "carrier_claim_withdrawn",
+            ReturnVerb.CARRIER_CLAIM_WITHDRAWN,
             actor_user=actor,
             data={"claim": claim.pk, "note": note},
         )

@@ -1,9 +1,13 @@
-"""Every write to a return request. Each locks what it changes, checks the transition table and
-the invariants, writes, appends the ticket's event and moves the ticket, in one transaction."""
+"""A return request from submission to a decision: create, the review a flagged request waits
+for, approve, reject, the customer's revision or escalation after a rejection, cancel, and what
+the deadlines decide on their own (approve by default, expire, make a rejection final).
+
+Each locks what it changes, checks the transition table and the invariants, writes, appends the
+ticket's event and moves the ticket, in one transaction.
+"""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import UploadedFile
@@ -14,46 +18,50 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
-from aftersales.services.staff import staff_membership_required
 from returns import timers
-from returns.models import Resolution, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
+from returns.ledger import (
+    unit_refund,
+)
+from returns.locks import (
+    order_lines_lock,
+    return_lines_lock,
+    return_request_lock,
+)
+from returns.models import (
+    SETTLE_ON_APPROVAL,
+    Resolution,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
 from returns.policy import active_rules, line_terms
+from returns.roles import (
+    SUPERVISOR_ROLES,
+    require_party,
+    require_staff,
+    require_supervisor,
+)
+from returns.services._settling import exchange_surplus_grant
+from returns.services._transitions import return_move
 from returns.services.rules import policy_for, risk_review_reasons
 from returns.services.webhooks import return_status_changed
-from returns.variants import price_difference_per_unit
+from returns.timeline import ReturnVerb
+from returns.variants import exchange_choice_fields, exchange_choices_check
 from tickets.models import TicketChannel, TicketKind, TicketStatus
-from tickets.services import ticket_create, ticket_follow_workflow
+from tickets.notify import notify_customer, notify_staff
+from tickets.services import ticket_create, ticket_customer_message, ticket_follow_workflow
 from tickets.timeline import event_append
 
 if TYPE_CHECKING:
     from returns.selectors import OrderReturnTerms
 
-CENT = Decimal("0.01")
+
 KIND_BY_RESOLUTION = {
     Resolution.EXCHANGE: TicketKind.EXCHANGE,
     Resolution.REFUND_ONLY: TicketKind.REFUND_ONLY,
 }
-# Resolutions where the item stays with the customer: approval goes straight on to settling.
-ITEM_STAYS = (Resolution.REFUND_ONLY, Resolution.KEEP_ITEM)
-SUPERVISOR_ROLES = (Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
-
-
-def _lock(return_request: ReturnRequest) -> ReturnRequest:
-    return ReturnRequest.objects.select_for_update().select_related("ticket").get(pk=return_request.pk)
-
-
-def _require_staff(actor: User, merchant_id: int) -> None:
-    staff_membership_required(actor=actor, merchant_id=merchant_id)
-
-
-def _require_supervisor(actor: User | None, merchant_id: int) -> None:
-    if (
-        actor is None
-        or not Membership.objects.filter(
-            user=actor, merchant_id=merchant_id, is_active=True, role__in=SUPERVISOR_ROLES
-        ).exists()
-    ):
-        raise PermissionRefused(_("Only a supervisor decides an escalated return."))
 
 
 def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None = None) -> ReturnRequest:
@@ -62,93 +70,17 @@ def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None 
     policy = policy or policy_for(return_request.merchant_id)
     reasons = risk_review_reasons(return_request, policy=policy)
     if reasons:
-        _move(return_request, ReturnStatus.NEEDS_REVIEW)
+        return_move(return_request, ReturnStatus.NEEDS_REVIEW)
         return_request.review_reasons = reasons
         return_request.save(update_fields=["status", "review_reasons", "updated_at"])
         # Internal: the customer is not told what made the request stand out.
-        event_append(return_request.ticket, "return_flagged", data={"reasons": reasons})
+        event_append(return_request.ticket, ReturnVerb.FLAGGED, data={"reasons": reasons})
     terms = return_request.terms.values()
     if not reasons and terms and all(term.get("auto_approve") for term in terms):
         return return_request_approve(return_request=return_request, actor=None, note=_("Approved by policy."))
     # A flagged request is on the merchant's clock too: the marketplace rule does not wait.
     timers.start_merchant_response(return_request, policy, at=timezone.now())
     return return_request
-
-
-def _move(return_request: ReturnRequest, status: str) -> None:
-    if not return_request.can_transition_to(status):
-        raise TransitionNotAllowed(
-            _("A return that is %(current)s cannot become %(target)s.")
-            % {"current": return_request.get_status_display(), "target": ReturnStatus(status).label},
-            extra={"from": return_request.status, "to": status},
-        )
-    previous, return_request.status = return_request.status, status
-    return_status_changed(return_request, previous=previous)
-
-
-def order_lines_write_off(units: dict[int, int]) -> None:
-    """Count units as written off (scrapped, or lost by a carrier) on their (locked) order lines; a
-    negative count takes them back (a lost parcel that turned up)."""
-    for order_line_id, count in sorted(units.items()):
-        if count:
-            OrderLine.objects.filter(pk=order_line_id).update(quantity_written_off=F("quantity_written_off") + count)
-
-
-def _unit_refund(line: OrderLine, fee_percent: Decimal) -> Decimal:
-    unit_paid = line.paid_amount / line.quantity
-    return (unit_paid * (Decimal("100") - fee_percent) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True)
-class _ExchangeWish:
-    product: Product
-    difference_per_unit: Decimal
-
-
-def _exchange_wishes(
-    order: Order, locked: Sequence[OrderLine], exchange_products: Mapping[int, Product]
-) -> dict[int, _ExchangeWish]:
-    """The variant each (locked) line is to be exchanged for, checked: another product of the
-    same merchant and variant group, on sale, with a price; the difference fixed now."""
-    lines = {line.pk: line for line in locked}
-    wishes = {}
-    for line_pk, product in exchange_products.items():
-        line = lines.get(line_pk)
-        if line is None:
-            raise InvalidInput(
-                _("That item is not in this return."), code="line_not_in_return", extra={"field": "exchange_products"}
-            )
-        extra = {"field": "exchange_products", "line": line.pk, "product": product.pk}
-        if product.pk == line.product_id:
-            raise InvalidInput(
-                _("%(item)s: pick another size or colour, or leave it to get the same item.") % {"item": line.name},
-                code="exchange_variant_same_product",
-                extra=extra,
-            )
-        group = line.product.variant_group
-        if product.merchant_id != order.merchant_id or not group or product.variant_group != group:
-            raise InvalidInput(
-                _("%(item)s cannot be exchanged for %(sku)s: it is not a variant of the same item.")
-                % {"item": line.name, "sku": product.sku},
-                code="exchange_variant_not_a_variant",
-                extra=extra,
-            )
-        if not product.is_active or product.price is None:
-            raise InvalidInput(
-                _("%(sku)s is not on sale any more; pick another size or colour.") % {"sku": product.sku},
-                code="exchange_variant_not_on_sale",
-                extra=extra,
-            )
-        if order.currency != order.merchant.currency:
-            raise InvalidInput(
-                _("This order was paid in %(currency)s; ask the shop to exchange it for another variant.")
-                % {"currency": order.currency},
-                code="exchange_variant_currency",
-                extra=extra,
-            )
-        difference = price_difference_per_unit(line, product.price)
-        wishes[line.pk] = _ExchangeWish(product=product, difference_per_unit=difference)
-    return wishes
 
 
 def return_request_create(
@@ -208,15 +140,10 @@ def return_request_create(
     if not wanted:
         raise InvalidInput(_("Pick the items to return."), code="no_lines", extra={"field": "lines"})
     if created_by is not None:
-        _require_staff(created_by, order.merchant_id)
+        require_staff(created_by, order.merchant_id)
     now = timezone.now()
     with transaction.atomic():
-        locked = list(
-            OrderLine.objects.select_for_update()
-            .select_related("product")
-            .filter(pk__in=wanted, order=order)
-            .order_by("pk")
-        )
+        locked = order_lines_lock(wanted, order=order, with_product=True)
         for line in locked:
             line.order = order
         if submission_key:
@@ -257,7 +184,7 @@ def return_request_create(
                     extra={"field": "files"},
                 )
             terms[line.pk] = line_term
-        wishes = _exchange_wishes(order, locked, exchange_products) if exchange_products else {}
+        wishes = exchange_choices_check(order, locked, exchange_products) if exchange_products else {}
         items = ", ".join(f"{line.name} × {wanted[line.pk]}" for line in locked)
         ticket = ticket_create(
             merchant=order.merchant,
@@ -293,9 +220,9 @@ def return_request_create(
                 return_request=return_request,
                 order_line=line,
                 quantity=wanted[line.pk],
-                unit_refund_amount=_unit_refund(line, terms[line.pk].restocking_fee_percent),
+                unit_refund_amount=unit_refund(line, terms[line.pk].restocking_fee_percent),
                 window_ends_at=terms[line.pk].window_ends_at or now,
-                **_wish_fields(wishes.get(line.pk)),
+                **exchange_choice_fields(wishes.get(line.pk)),
             )
             for line in locked
         )
@@ -306,7 +233,7 @@ def return_request_create(
         )
         event_append(
             ticket,
-            "return_submitted",
+            ReturnVerb.SUBMITTED,
             actor_user=created_by,
             actor_customer=None if created_by else customer,
             data={
@@ -331,17 +258,6 @@ def return_request_create(
     return return_request
 
 
-def _wish_fields(wish: _ExchangeWish | None) -> dict:
-    if wish is None:
-        return {}
-    return {
-        "exchange_product": wish.product,
-        "exchange_sku": wish.product.sku,
-        "exchange_unit_price": wish.product.price,
-        "price_difference_per_unit": wish.difference_per_unit,
-    }
-
-
 def return_request_approve(*, return_request: ReturnRequest, actor: User | None, note: str = "") -> ReturnRequest:
     """Accept the request. ``actor`` None is the system: a policy rule or an expired deadline.
 
@@ -349,25 +265,25 @@ def return_request_approve(*, return_request: ReturnRequest, actor: User | None,
     ship-by clock starts and the move is theirs; otherwise staff settle it next.
     """
     with transaction.atomic():
-        return_request = _lock(return_request)
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
         if actor is not None:
-            _require_staff(actor, return_request.merchant_id)
+            require_staff(actor, return_request.merchant_id)
         if return_request.status == ReturnStatus.ESCALATED:
-            _require_supervisor(actor, return_request.merchant_id)
-        _move(return_request, ReturnStatus.APPROVED)
+            require_supervisor(actor, return_request.merchant_id)
+        return_move(return_request, ReturnStatus.APPROVED)
         now = timezone.now()
         return_request.decided_at = now
         return_request.save(update_fields=["status", "decided_at", "updated_at"])
         ticket = return_request.ticket
         timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
         data = {"note": note} if note else {}
-        if return_request.resolution in ITEM_STAYS:
+        if return_request.resolution in SETTLE_ON_APPROVAL:
             status = TicketStatus.OPEN
         else:
             ship_by = timers.start_customer_ship(return_request, policy_for(return_request.merchant_id), at=now)
             data["ship_by"] = ship_by.due_at.isoformat()
             status = TicketStatus.WAITING_CUSTOMER
-        event_append(ticket, "return_approved", actor_user=actor, data=data, public=True)
+        event_append(ticket, ReturnVerb.APPROVED, actor_user=actor, data=data, public=True)
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
     return return_request
 
@@ -379,12 +295,12 @@ def return_request_reject(*, return_request: ReturnRequest, actor: User, reason:
     if not reason:
         raise InvalidInput(_("Tell the customer why."), code="reason_required", extra={"field": "reason"})
     with transaction.atomic():
-        return_request = _lock(return_request)
-        _require_staff(actor, return_request.merchant_id)
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        require_staff(actor, return_request.merchant_id)
         final = return_request.status == ReturnStatus.ESCALATED
         if final:
-            _require_supervisor(actor, return_request.merchant_id)
-        _move(return_request, ReturnStatus.REJECTED)
+            require_supervisor(actor, return_request.merchant_id)
+        return_move(return_request, ReturnStatus.REJECTED)
         now = timezone.now()
         return_request.decided_at = now
         return_request.rejection_reason = reason
@@ -395,7 +311,7 @@ def return_request_reject(*, return_request: ReturnRequest, actor: User, reason:
         if not final:
             revise_by = timers.start_revise(return_request, policy_for(return_request.merchant_id), at=now)
             data["revise_by"] = revise_by.due_at.isoformat()
-        event_append(ticket, "return_rejected", actor_user=actor, data=data, public=True)
+        event_append(ticket, ReturnVerb.REJECTED, actor_user=actor, data=data, public=True)
         # Not final: the customer may revise or ask for escalation, their move.
         status = TicketStatus.RESOLVED if final else TicketStatus.WAITING_CUSTOMER
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
@@ -409,11 +325,11 @@ def return_request_cancel(
     if (customer is None) == (actor is None):
         raise ValueError("give either the customer or the staff actor")
     with transaction.atomic():
-        return_request = _lock(return_request)
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
         if customer is not None and customer.pk != return_request.customer_id:
             raise PermissionRefused(_("This request belongs to another customer."))
         if actor is not None:
-            _require_staff(actor, return_request.merchant_id)
+            require_staff(actor, return_request.merchant_id)
         if return_request.exchange_difference_paid_at is not None:
             # Cancelling would keep the customer's money with no way back: the shop settles it.
             raise TransitionNotAllowed(
@@ -423,20 +339,135 @@ def return_request_cancel(
                 ),
                 code="difference_paid",
             )
-        _move(return_request, ReturnStatus.CANCELLED)
+        return_move(return_request, ReturnStatus.CANCELLED)
         return_request.save(update_fields=["status", "updated_at"])
         lines = list(return_request.lines.select_related("order_line").order_by("order_line_id"))
-        locked = (
-            OrderLine.objects.select_for_update().filter(pk__in=[line.order_line_id for line in lines]).order_by("pk")
-        )
-        list(locked)
+        order_lines_lock(line.order_line_id for line in lines)
         for line in lines:
             OrderLine.objects.filter(pk=line.order_line_id).update(
                 quantity_requested=F("quantity_requested") - line.quantity
             )
         timers.cancel_all(return_request.ticket)
-        event_append(return_request.ticket, "return_cancelled", actor_user=actor, actor_customer=customer, public=True)
+        event_append(
+            return_request.ticket, ReturnVerb.CANCELLED, actor_user=actor, actor_customer=customer, public=True
+        )
         ticket_follow_workflow(
             ticket=return_request.ticket, status=TicketStatus.CANCELLED, actor_user=actor, actor_customer=customer
         )
+    return return_request
+
+
+def _require_revise_window(return_request: ReturnRequest) -> None:
+    if return_request.escalated_at is not None:
+        raise TransitionNotAllowed(
+            _("A supervisor has already decided this return; the decision is final."), code="decision_final"
+        )
+    if not timers.is_open(return_request.ticket, timers.REVISE):
+        raise TransitionNotAllowed(_("The time to revise this return has passed."), code="revise_window_closed")
+
+
+def return_request_revise(
+    *,
+    return_request: ReturnRequest,
+    customer: Customer,
+    note: str,
+    files: Sequence[UploadedFile] = (),
+    resolution: str | None = None,
+) -> ReturnRequest:
+    """After a rejection and before the revise deadline, the customer answers (a message, more
+    photos, perhaps another resolution the terms allow) and the request is submitted again."""
+    with transaction.atomic():
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        require_party(return_request, customer=customer, actor=None)
+        if return_request.status == ReturnStatus.REJECTED:
+            _require_revise_window(return_request)
+        return_move(return_request, ReturnStatus.SUBMITTED)
+        changed = ["status", "decided_at", "rejection_reason", "updated_at"]
+        if resolution is not None and resolution != return_request.resolution:
+            allowed = [set(term.get("allowed_resolutions", [])) for term in return_request.terms.values()]
+            if resolution not in Resolution.values or not all(resolution in terms for terms in allowed):
+                raise InvalidInput(
+                    _("This return cannot be resolved that way."),
+                    code="resolution_not_allowed",
+                    extra={"field": "resolution"},
+                )
+            return_request.resolution = resolution
+            changed.append("resolution")
+        ticket = return_request.ticket
+        # The message (and its photos) first: the risk rules read the photos.
+        ticket_customer_message(ticket=ticket, customer=customer, body=note, files=files)
+        now = timezone.now()
+        return_request.decided_at = None
+        return_request.rejection_reason = ""
+        return_request.save(update_fields=changed)
+        timers.meet(ticket, timers.REVISE, at=now)
+        event_append(
+            ticket,
+            ReturnVerb.REVISED,
+            actor_customer=customer,
+            data={"resolution": return_request.resolution},
+            public=True,
+        )
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_customer=customer)
+        return_request = _route_submitted(return_request)
+    return return_request
+
+
+def return_request_escalate(*, return_request: ReturnRequest, customer: Customer, note: str) -> ReturnRequest:
+    """After a rejection and before the revise deadline, the customer asks a supervisor to decide.
+    Once: the supervisor's decision is final."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Tell us why the decision is wrong."), code="note_required", extra={"field": "note"})
+    with transaction.atomic():
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        require_party(return_request, customer=customer, actor=None)
+        if return_request.status == ReturnStatus.REJECTED:
+            _require_revise_window(return_request)
+        return_move(return_request, ReturnStatus.ESCALATED)
+        now = timezone.now()
+        return_request.escalated_at = now
+        return_request.save(update_fields=["status", "escalated_at", "updated_at"])
+        ticket = return_request.ticket
+        timers.meet(ticket, timers.REVISE, at=now)
+        event_append(ticket, ReturnVerb.ESCALATED, actor_customer=customer, data={"note": note}, public=True)
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_customer=customer)
+        for membership in Membership.objects.filter(
+            merchant_id=return_request.merchant_id, is_active=True, role__in=SUPERVISOR_ROLES
+        ).select_related("user"):
+            notify_staff(ticket, membership.user, "return_escalated", {"note": note})
+    return return_request
+
+
+def return_request_expire(*, return_request: ReturnRequest) -> ReturnRequest:
+    """The ship-by deadline passed with no parcel: the return expires and its units are free again."""
+    with transaction.atomic():
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        return_move(return_request, ReturnStatus.EXPIRED)
+        return_request.save(update_fields=["status", "updated_at"])
+        # A dearer exchange paid for and never sent back: no replacement will go out, so the
+        # difference goes back in full. Before the lines are locked below, so that the grant
+        # takes its locks in the ledger's order (the order, then its lines).
+        exchange_surplus_grant(return_request)
+        for line in return_lines_lock(return_request):
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_requested=F("quantity_requested") - line.quantity
+            )
+        # The ship-by deadline firing this is the only return timer open now; the sweep marks it.
+        ticket = return_request.ticket
+        event_append(ticket, ReturnVerb.EXPIRED, public=True)
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.CANCELLED)
+        notify_customer(ticket, "return_expired")
+    return return_request
+
+
+def return_request_rejection_final(*, return_request: ReturnRequest) -> ReturnRequest:
+    """The revise deadline passed with no revision nor escalation: the rejection stands."""
+    with transaction.atomic():
+        return_request = return_request_lock(return_request.pk, with_ticket=True)
+        if return_request.status != ReturnStatus.REJECTED:
+            raise TransitionNotAllowed(_("Only a rejected return can become final."), code="not_rejected")
+        ticket = return_request.ticket
+        event_append(ticket, ReturnVerb.REJECTION_FINAL, public=True)
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.RESOLVED)
     return return_request

@@ -1,31 +1,15 @@
-"""Rules that act without a person: the risk flag, the quick-refund decision, and the hook that
-starts a settlement when a rule or a deadline refunds a return on its own.
+"""Rules that decide without a person, reading what they need and writing nothing: the risk flag
+that holds a request for review, and whether a return is refunded quickly while its parcel
+travels. The services act on their answers (``returns.services.requests``, ``.refunds``)."""
 
-The settlement itself (the refund ledger) lives in ``returns.services.refunds``; this module
-only calls into it, by name, when it is there, so that returns move on their own before the
-ledger is wired and the ledger can be built without touching these rules.
-"""
-
-import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from aftersales.exceptions import ApplicationError
 from returns.models import HOLDING_STATUSES, Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
-from returns.services.refunds import (
-    exchange_surplus_refund_pay,
-    refund_execute,
-    refund_grant,
-    return_request_settle,
-)
 from tickets.models import Attachment
-from tickets.timeline import event_append
-
-logger = logging.getLogger("returns.rules")
 
 QUICK_REFUND_RESOLUTIONS = (Resolution.REFUND, Resolution.STORE_CREDIT)
 
@@ -87,9 +71,6 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
     return reasons
 
 
-# --- quick refund -------------------------------------------------------------------------------
-
-
 def customer_is_trusted(return_request: ReturnRequest, *, policy: ReturnPolicy) -> bool:
     """Trusted by tier, or by history: enough completed returns and none ever flagged or left rejected."""
     customer = return_request.customer
@@ -127,72 +108,3 @@ def quick_refund_eligible(return_request: ReturnRequest) -> bool:
     if total > policy.quick_refund_max_amount:
         return False
     return customer_is_trusted(return_request, policy=policy)
-
-
-# --- handing decisions to the ledger -------------------------------------------------------------
-
-
-def quick_refund_run(*, return_request_id: int) -> None:
-    """Grant and pay the quick refund of a return (a task, after the deciding commit).
-
-    Runs outside the deciding transaction: the payment call holds no lock, and a failed payment
-    never undoes the decision that the parcel is on its way. The grant key makes a second run a
-    no-op refusal."""
-    return_request = ReturnRequest.objects.select_related("ticket").get(pk=return_request_id)
-    try:
-        refund = refund_grant(
-            return_request=return_request,
-            actor=None,
-            quick=True,
-            reason="quick_refund",
-            grant_key=f"quick-refund-{return_request_id}",
-        )
-        refund_execute(refund=refund)
-    except ApplicationError as refusal:
-        # The ledger refused (a cap, a state): staff see the return in their queue and settle it.
-        logger.warning("ledger refused the quick refund of return %s: %s", return_request_id, refusal.code)
-
-
-def settlement_run(*, return_request_id: int, reason: str) -> None:
-    """Settle a return that a rule moved to settling (a task, after the deciding commit)."""
-    return_request = ReturnRequest.objects.select_related("ticket").get(pk=return_request_id)
-    try:
-        return_request_settle(return_request=return_request, actor=None, reason=reason)
-    except ApplicationError as refusal:
-        logger.warning("ledger refused to settle return %s: %s", return_request_id, refusal.code)
-
-
-def exchange_surplus_run(*, return_request_id: int) -> None:
-    """Pay the refund of an exchange's price difference paid for replacements that are not sent
-    (a task, after the granting commit). A second run finds the payment call already made."""
-    return_request = ReturnRequest.objects.get(pk=return_request_id)
-    try:
-        exchange_surplus_refund_pay(return_request=return_request)
-    except ApplicationError as refusal:
-        # Voided between the grant and this run, say: the ledger shows staff where it stands.
-        logger.warning("ledger refused to pay the exchange surplus of return %s: %s", return_request_id, refusal.code)
-
-
-def quick_refund_start(return_request: ReturnRequest) -> None:
-    """Record the quick-refund decision on the (locked) request and hand the refund to the ledger
-    after commit. Inspection reads the decision to flag rejected units against money on its way."""
-    return_request.quick_refund_at = timezone.now()
-    return_request.save(update_fields=["quick_refund_at", "updated_at"])
-    event_append(
-        return_request.ticket,
-        "return_quick_refund",
-        data={"amount": str(sum((line.refund_amount for line in return_request.lines.all()), Decimal("0")))},
-        public=True,
-    )
-    from returns.tasks import return_quick_refund
-
-    pk = return_request.pk
-    transaction.on_commit(lambda: return_quick_refund.delay(pk))
-
-
-def settlement_start(return_request: ReturnRequest, *, reason: str) -> None:
-    """Hand a (locked) request that has just become settling to the ledger, after commit."""
-    from returns.tasks import return_settle
-
-    pk = return_request.pk
-    transaction.on_commit(lambda: return_settle.delay(pk, reason))

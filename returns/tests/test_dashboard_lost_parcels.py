@@ -379,7 +379,7 @@ def test_the_claims_list_filters_by_state(agent_client, world):
 
 
 def test_the_claims_list_pages_by_keyset(agent_client, world, monkeypatch):
-    monkeypatch.setattr("returns.dashboard_selectors.CLAIMS_PAGE_SIZE", 2)
+    monkeypatch.setattr("returns.selectors.claims.CLAIMS_PAGE_SIZE", 2)
     first, second, third = (_lost(world, quantities=q) for q in ([1, 0], [1, 0], [0, 1]))
     carrier_claim_reject(claim=third, actor=world.agent, reason="No.")
 

@@ -17,8 +17,8 @@ from aftersales.tests.factories import (
     OrderLineFactory,
     ProductFactory,
 )
-from returns.dashboard_selectors import ReturnFilters, ReturnKey, return_queue_page
 from returns.models import ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
+from returns.selectors import ReturnFilters, ReturnKey, return_queue_page
 from returns.services import return_request_approve, return_request_cancel, return_request_create, return_request_reject
 from returns.views.dashboard import decode_return_key, encode_return_key
 from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus

@@ -17,7 +17,7 @@ from django.utils import formats, translation
 
 from aftersales.models import Notification, OrderLine
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, OrderFactory, OrderLineFactory
-from returns.forms import reason_choices
+from returns.forms.portal import reason_choices
 from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from returns.selectors import return_reasons_active
 from returns.services import return_request_create, return_request_reject

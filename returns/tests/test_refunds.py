@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
@@ -26,6 +27,7 @@ from returns.models import (
 from returns.services import (
     exchange_ship,
     refund_confirm_manual,
+    refund_execute,
     refund_grant,
     return_request_approve,
     return_request_create,
@@ -568,3 +570,41 @@ def test_a_quick_refund_is_refused_once_the_parcel_has_arrived(setup):
 
     assert refusal.value.code == "not_in_transit"
     assert Refund.objects.count() == 0
+
+
+# --- the payment calls refuse to run inside a caller's transaction --------------------------------
+
+
+def test_paying_a_refund_inside_a_transaction_is_an_error_and_pays_nothing(setup):
+    return_request = approved_return(setup, status=ReturnStatus.RECEIVED)
+    refund = refund_grant(return_request=return_request, actor=setup["supervisor"])
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        refund_execute(refund=refund)
+
+    refund.refresh_from_db()
+    assert refund.state == RefundState.GRANTED
+    assert not RefundExecution.objects.exists()
+    assert status_of(return_request) == ReturnStatus.SETTLING
+
+
+def test_settling_inside_a_transaction_is_an_error_and_changes_nothing(setup):
+    return_request = approved_return(setup, status=ReturnStatus.RECEIVED)
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        return_request_settle(return_request=return_request, actor=setup["supervisor"])
+
+    assert not Refund.objects.exists()
+    assert not RefundExecution.objects.exists()
+    assert status_of(return_request) == ReturnStatus.RECEIVED
+    assert line_counters(setup["line"]) == (0, 0)
+
+
+def test_a_replacement_that_pays_its_difference_refuses_a_callers_transaction_and_ships_nothing(setup):
+    return_request = approved_return(setup, status=ReturnStatus.RECEIVED, resolution="exchange")
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        exchange_ship(return_request=return_request, actor=setup["supervisor"], carrier="SF", tracking_number="SF1")
+
+    assert not ReplacementShipment.objects.exists()
+    assert status_of(return_request) == ReturnStatus.RECEIVED

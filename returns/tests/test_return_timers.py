@@ -12,6 +12,7 @@ from aftersales.models import Deadline, Notification
 from aftersales.services.deadlines import deadlines_sweep
 from returns import timers
 from returns.models import Refund, ReturnRequest, ReturnStatus
+from returns.selectors import return_clocks
 from returns.services import (
     return_request_approve,
     return_request_inspect,
@@ -283,7 +284,7 @@ def test_the_ticket_shows_every_return_clock_with_its_label():
         world = make_world()
         return_request = drive(world, submit(world), S.APPROVED)
 
-    clocks = timers.return_clocks(ticket=return_request.ticket)
+    clocks = return_clocks(ticket=return_request.ticket)
 
     assert [(clock.label, clock.deadline.state, clock.customer_facing) for clock in clocks] == [
         ("Merchant response", Deadline.State.MET, False),

@@ -14,13 +14,13 @@ from returns import timers
 from returns.models import Refund, ReturnRequest, ReturnStatus
 from returns.services import (
     quick_refund_eligible,
+    quick_refund_run,
     return_request_approve,
     return_request_cancel,
     return_request_inspect,
     return_request_revise,
     return_tracking_add,
 )
-from returns.services.rules import quick_refund_run
 from returns.tests.journey import drive, inspect_all, make_order, make_world, png_upload, submit
 from tickets.models import TicketEvent
 

@@ -1,6 +1,6 @@
 """The staff dashboard's returns: the queue of return requests, one return, and its decisions.
 
-Every read starts from the request's membership through ``returns.dashboard_selectors``, which
+Every read starts from the request's membership through ``returns.selectors``, which
 sees what ``tickets_visible_to`` sees: another merchant's return, or any return for a technician,
 is a 404 like one that does not exist. Every action is one service call; a domain refusal comes
 back as a message on the return's page, and nothing is changed.
@@ -16,11 +16,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
-from aftersales.pages import act_and_return
-from returns.dashboard_forms import (
+
+# The dashboard's shared pieces (from the kernel): the staff check, the page frame, the keyset cursors.
+from aftersales.pages import (
+    act_and_return,
+    cursor_decode,
+    cursor_encode,
+    cursor_instant,
+    render_dashboard,
+    staff_required,
+)
+from returns.forms.dashboard import (
     ApproveForm,
     BulkForm,
-    ClaimFilterForm,
     ClaimRejectForm,
     ClaimSettleForm,
     ClaimWithdrawForm,
@@ -39,16 +47,20 @@ from returns.dashboard_forms import (
     SettleForm,
     TrackingForm,
 )
-from returns.dashboard_selectors import (
-    ClaimKey,
+from returns.models import (
+    ReturnRequest,
+    ReturnStatus,
+    ShipmentDirection,
+    ShippingMethod,
+)
+from returns.selectors import (
     ReturnKey,
-    carrier_claim_of_return,
-    carrier_claims_page,
     customer_return_history,
-    exchange_shown,
     may_work_returns,
+    return_actions,
     return_by_number,
     return_carrier_claims,
+    return_clocks,
     return_ledger,
     return_lines_shown,
     return_photos,
@@ -56,72 +68,30 @@ from returns.dashboard_selectors import (
     return_shipments,
     returns_numbered,
     review_reasons_shown,
-    settle_defaults,
-)
-from returns.models import (
-    ExecutionState,
-    RefundAdapterName,
-    RefundMethod,
-    RefundState,
-    Resolution,
-    ReturnRequest,
-    ReturnStatus,
-    ShipmentDirection,
-    ShippingMethod,
 )
 from returns.services import (
-    carrier_claim_reject,
-    carrier_claim_settle,
-    carrier_claim_withdraw,
-    exchange_difference_confirm_paid,
-    exchange_ship,
-    refund_confirm_manual,
-    refund_execute,
-    return_parcel_declare_lost,
-    return_pickup_book,
-    return_rejected_units_send,
     return_request_approve,
     return_request_cancel,
-    return_request_inspect,
-    return_request_receive,
     return_request_receive_by_tracking,
     return_request_reject,
-    return_request_settle,
     return_requests_bulk_approve,
     return_requests_bulk_receive,
-    return_tracking_add,
-    store_credit_grant,
 )
-from returns.services.claims import CLAIM_ROLES
-from returns.services.refunds import (
-    DIFFERENCE_NOT_PAYABLE_STATUSES,
-    REFUND_ROLES,
-    SETTLE_ON_APPROVAL,
-    settleable_units,
-)
-from returns.services.requests import SUPERVISOR_ROLES
-from returns.timers import return_clocks
-
-# The dashboard's shared pieces: the staff check, the page frame, and the keyset cursors.
-from tickets.views.dashboard import _aware, _decode_cursor, _encode_cursor, _render, staff_required
 
 
-def _forbidden(request):
-    return _render(request, "dashboard/returns/forbidden.html", {}, status=403)
-
-
-# --- the returns queue ----------------------------------------------------------------------------
+def forbidden(request):
+    return render_dashboard(request, "dashboard/returns/forbidden.html", {}, status=403)
 
 
 def encode_return_key(key: ReturnKey) -> str:
-    return _encode_cursor(["returns", key.submitted_at.isoformat(), key.id])
+    return cursor_encode(["returns", key.submitted_at.isoformat(), key.id])
 
 
 def decode_return_key(value: str) -> ReturnKey | None:
     """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    match _decode_cursor(value):
+    match cursor_decode(value):
         case ["returns", str() as submitted_at, int() as pk]:
-            instant = _aware(submitted_at)
+            instant = cursor_instant(submitted_at)
             return ReturnKey(submitted_at=instant, id=pk) if instant is not None else None
     return None
 
@@ -131,7 +101,7 @@ def decode_return_key(value: str) -> ReturnKey | None:
 def return_list(request):
     membership = request.membership
     if not may_work_returns(membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = ReturnFilterForm(request.GET or None)
     filters = form.filters()
     page = return_queue_page(
@@ -149,88 +119,58 @@ def return_list(request):
         "scan_form": ScanForm(),
         "bulk_actions": BulkForm.base_fields["action"].choices,
     }
-    return _render(request, "dashboard/returns/list.html", context)
+    return render_dashboard(request, "dashboard/returns/list.html", context)
 
 
-# --- one return -----------------------------------------------------------------------------------
-
-
-def _return_or_404(request, number: str) -> ReturnRequest:
+def return_or_404(request, number: str) -> ReturnRequest:
     return_request = return_by_number(membership=request.membership, number=number)
     if return_request is None:
         raise Http404(_("No such return."))
     return return_request
 
 
-# Where the settle forms are offered: the items are back (or stay with the customer), or a
-# settlement is under way and units are left.
-SETTLE_STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.SETTLING)
-
-
 def _later_steps(request, return_request: ReturnRequest, lines) -> dict:
     """What the page shows and offers after the decision: parcels, receipt, inspection, settlement."""
-    status, resolution = return_request.status, return_request.resolution
-    role = request.membership.role
     shipments = return_shipments(return_request=return_request)
     inbound = next((s for s in shipments if s.direction == ShipmentDirection.TO_MERCHANT), None)
-    in_store = inbound is not None and inbound.method == ShippingMethod.IN_STORE
     ledger = return_ledger(return_request=return_request)
-    may_refund = role in REFUND_ROLES
-    settle_open = status in SETTLE_STATUSES or (status == ReturnStatus.APPROVED and resolution in SETTLE_ON_APPROVAL)
-    defaults = None
-    if settle_open and resolution != Resolution.EXCHANGE and may_refund:
-        defaults = settle_defaults(return_request=return_request, lines=lines, ledger=ledger)
-        if not defaults.units and not defaults.shipping_refundable:
-            defaults = None  # every unit is settled already
-    exchange_open = settle_open and resolution == Resolution.EXCHANGE
-    units_left = {}
-    if exchange_open:
-        settled = ledger.settled_units()
-        units_left = {
-            shown.line.pk: max(settleable_units(shown.line) - settled.get(shown.line.pk, 0), 0) for shown in lines
-        }
-        exchange_open = any(units_left.values())
-    exchange = exchange_shown(return_request=return_request, lines=lines, ledger=ledger)
-    difference_open = exchange is not None and exchange.unpaid and status not in DIFFERENCE_NOT_PAYABLE_STATUSES
+    actions = return_actions(
+        membership=request.membership, return_request=return_request, lines=lines, shipments=shipments, ledger=ledger
+    )
+    defaults, units_left = actions.settle, actions.units_left
     receivable = [shown.line for shown in lines if shown.line.quantity > shown.line.quantity_received]
-    may_claim = role in CLAIM_ROLES
-    may_be_lost = status == ReturnStatus.IN_TRANSIT and inbound is not None and bool(inbound.tracking_number)
-    # Opened by the inspection that rejected units; sent once, by any staff who work returns.
     rejected_parcel = next((s for s in shipments if s.direction == ShipmentDirection.TO_CUSTOMER), None)
     return {
         "shipments": shipments,
         "inbound": inbound,
         "rejected_parcel": rejected_parcel,
         "rejected_lines": [shown.line for shown in lines if shown.line.quantity_rejected],
-        "can_send_back": rejected_parcel is not None and rejected_parcel.shipped_at is None,
+        "can_send_back": actions.can_send_back,
         "send_back_form": RejectedUnitsSendForm(initial={"store_location": _collection_store(return_request, inbound)}),
         "ledger": ledger,
         "clocks": return_clocks(ticket=return_request.ticket),
-        "can_track": return_request.can_transition_to(ReturnStatus.IN_TRANSIT) and not in_store,
-        "can_book_pickup": status == ReturnStatus.AWAITING_SHIPMENT
-        and inbound is not None
-        and inbound.method == ShippingMethod.PICKUP,
-        "can_receive": (status == ReturnStatus.IN_TRANSIT or (status == ReturnStatus.AWAITING_SHIPMENT and in_store))
-        and bool(receivable),
-        "can_inspect": return_request.can_transition_to(ReturnStatus.INSPECTED),
+        "can_track": actions.can_track,
+        "can_book_pickup": actions.can_book_pickup,
+        "can_receive": actions.can_receive,
+        "can_inspect": actions.can_inspect,
         "settle": defaults,
-        "can_refund": defaults is not None and resolution not in (Resolution.STORE_CREDIT, Resolution.EXCHANGE),
-        "can_store_credit": defaults is not None,
-        "can_exchange": exchange_open,
-        "exchange": exchange,
-        "can_confirm_difference": difference_open and may_refund,
-        "difference_needs_role": difference_open and not may_refund,
-        "may_refund": may_refund,
-        "refunds_need_role": settle_open and not may_refund and resolution != Resolution.EXCHANGE,
+        "can_refund": actions.can_refund,
+        "can_store_credit": actions.can_store_credit,
+        "can_exchange": actions.can_exchange,
+        "exchange": actions.exchange,
+        "can_confirm_difference": actions.can_confirm_difference,
+        "difference_needs_role": actions.difference_needs_role,
+        "may_refund": actions.may_refund,
+        "refunds_need_role": actions.refunds_need_role,
         "inspected": any(shown.inspection is not None for shown in lines),
-        "can_decide_escalation": status == ReturnStatus.ESCALATED and role in SUPERVISOR_ROLES,
-        "can_declare_lost": may_be_lost and may_claim,
-        "lost_needs_role": may_be_lost and not may_claim,
+        "can_decide_escalation": actions.can_decide_escalation,
+        "can_declare_lost": actions.can_declare_lost,
+        "lost_needs_role": actions.lost_needs_role,
         # Only a parcel declared lost has a claim: no query for every other return.
         "carrier_claims": return_carrier_claims(return_request=return_request)
         if inbound is not None and inbound.lost_at is not None
         else [],
-        "may_decide_claims": may_claim,
+        "may_decide_claims": actions.may_claim,
         "lost_form": LostParcelForm(),
         "claim_settle_form": ClaimSettleForm(),
         "claim_reject_form": ClaimRejectForm(),
@@ -257,7 +197,7 @@ def _collection_store(return_request: ReturnRequest, inbound) -> str:
     return return_request.order.store.name
 
 
-def _return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
+def return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
     """The return's page; a form that failed validation is passed in bound, to show its errors."""
     lines = return_lines_shown(return_request)
     escalated = return_request.status == ReturnStatus.ESCALATED
@@ -279,35 +219,36 @@ def _return_page(request, return_request: ReturnRequest, *, status: int = 200, *
         **_later_steps(request, return_request, lines),
         **bound_forms,
     }
-    return _render(request, "dashboard/returns/detail.html", context, status=status)
+    return render_dashboard(request, "dashboard/returns/detail.html", context, status=status)
 
 
 @staff_required
 @require_GET
 def return_detail(request, number):
-    return _return_page(request, _return_or_404(request, number))
+    return return_page(request, return_or_404(request, number))
 
 
-def _act(request, return_request: ReturnRequest, action, success: str):
+def act(request, return_request: ReturnRequest, action, success: str):
+    """Run ``action`` (a service call) and come back to the return's page with its message."""
     return act_and_return(
         request, action, success, reverse("dashboard:return", kwargs={"number": return_request.ticket.number})
     )
 
 
-def _act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
+def act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):
     """An action posted from one of the return page's forms: the page again with that form and its
-    errors (400) when the input is wrong, else ``action`` as ``_act`` runs it."""
+    errors (400) when the input is wrong, else ``action`` as ``act`` runs it."""
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, **{form_name: form})
-    return _act(request, return_request, action, success)
+        return return_page(request, return_request, status=400, **{form_name: form})
+    return act(request, return_request, action, success)
 
 
 @staff_required
 @require_POST
 def return_approve(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = ApproveForm(request.POST)
-    return _act_on_form(
+    return act_on_form(
         request,
         return_request,
         form,
@@ -322,9 +263,9 @@ def return_approve(request, number):
 @staff_required
 @require_POST
 def return_reject(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = RejectForm(request.POST)
-    return _act_on_form(
+    return act_on_form(
         request,
         return_request,
         form,
@@ -339,8 +280,8 @@ def return_reject(request, number):
 @staff_required
 @require_POST
 def return_cancel(request, number):
-    return_request = _return_or_404(request, number)
-    return _act(
+    return_request = return_or_404(request, number)
+    return act(
         request,
         return_request,
         lambda: return_request_cancel(return_request=return_request, actor=request.user),
@@ -348,404 +289,22 @@ def return_cancel(request, number):
     )
 
 
-# --- the parcel: tracking, pickup, receipt ------------------------------------------------------------
-
-
-@staff_required
-@require_POST
-def return_tracking(request, number):
-    return_request = _return_or_404(request, number)
-    form = TrackingForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "tracking_form",
-        lambda: return_tracking_add(
-            return_request=return_request,
-            actor=request.user,
-            carrier=form.cleaned_data["carrier"],
-            tracking_number=form.cleaned_data["tracking_number"],
-        ),
-        _("Parcel recorded; the return is in transit."),
-    )
-
-
-@staff_required
-@require_POST
-def return_pickup(request, number):
-    return_request = _return_or_404(request, number)
-    form = PickupForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "pickup_form",
-        lambda: return_pickup_book(
-            return_request=return_request,
-            actor=request.user,
-            carrier=form.cleaned_data["carrier"],
-            reference=form.cleaned_data["reference"],
-        ),
-        _("Pickup booked; the customer sees the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def return_receive(request, number):
-    return_request = _return_or_404(request, number)
-    lines = [line for line in return_request.lines.all() if line.quantity > line.quantity_received]
-    form = ReceiveForm(request.POST, lines=lines)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "receive_form",
-        lambda: return_request_receive(
-            return_request=return_request,
-            actor=request.user,
-            quantities=form.quantities(),
-            note=form.cleaned_data["note"],
-        ),
-        _("Parcel received; inspect it next."),
-    )
-
-
-@staff_required
-@require_POST
-def return_declare_lost(request, number):
-    return_request = _return_or_404(request, number)
-    form = LostParcelForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "lost_form",
-        lambda: return_parcel_declare_lost(
-            return_request=return_request, actor=request.user, note=form.cleaned_data["note"]
-        ),
-        _("Parcel declared lost: the return is being settled and the carrier claim is open."),
-    )
-
-
-@staff_required
-@require_POST
-def return_rejected_units_sent(request, number):
-    """The units inspection rejected are on their way back to the customer, or ready to collect."""
-    return_request = _return_or_404(request, number)
-    form = RejectedUnitsSendForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "send_back_form",
-        lambda: return_rejected_units_send(return_request=return_request, actor=request.user, **form.cleaned_data),
-        _("Rejected units recorded as sent back; the customer has been told."),
-    )
-
-
-# --- the carrier claim of a lost parcel ---------------------------------------------------------------
-
-
-def _claim_or_404(return_request: ReturnRequest, claim_id: int):
-    claim = carrier_claim_of_return(return_request=return_request, claim_id=claim_id)
-    if claim is None:
-        raise Http404(_("No such claim."))
-    return claim
-
-
-def _claim_action(request, number, claim_id, form_class, form_name: str, service, success: str):
-    return_request = _return_or_404(request, number)
-    claim = _claim_or_404(return_request, claim_id)
-    form = form_class(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        form_name,
-        lambda: service(claim=claim, actor=request.user, **form.cleaned_data),
-        success,
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_settle_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimSettleForm,
-        "claim_settle_form",
-        carrier_claim_settle,
-        _("Claim recorded as paid by the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_reject_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimRejectForm,
-        "claim_reject_form",
-        carrier_claim_reject,
-        _("Claim recorded as rejected by the carrier."),
-    )
-
-
-@staff_required
-@require_POST
-def carrier_claim_withdraw_view(request, number, claim_id):
-    return _claim_action(
-        request,
-        number,
-        claim_id,
-        ClaimWithdrawForm,
-        "claim_withdraw_form",
-        carrier_claim_withdraw,
-        _("Claim withdrawn; the parcel is recorded as received."),
-    )
-
-
-def encode_claim_key(key: ClaimKey) -> str:
-    return _encode_cursor(["claims", key.rank, key.opened_at.isoformat(), key.id])
-
-
-def decode_claim_key(value: str) -> ClaimKey | None:
-    """A cursor from the URL, or None for anything that is not one (the first page is shown)."""
-    match _decode_cursor(value):
-        case ["claims", int() as rank, str() as opened_at, int() as pk]:
-            instant = _aware(opened_at)
-            return ClaimKey(rank=rank, opened_at=instant, id=pk) if instant is not None else None
-    return None
-
-
-@staff_required
-@require_GET
-def carrier_claim_list(request):
-    """The merchant's claims on carriers for lost parcels: open ones first, with what was claimed
-    and what came back."""
-    membership = request.membership
-    if not may_work_returns(membership):
-        return _forbidden(request)
-    form = ClaimFilterForm(request.GET or None)
-    state = form.state_filter()
-    page = carrier_claims_page(membership=membership, state=state, after=decode_claim_key(request.GET.get("after", "")))
-    context = {
-        "form": form,
-        "page": page,
-        "is_filtered": bool(state),
-        "is_later_page": "after" in request.GET,
-        "next_cursor": encode_claim_key(page.next_key) if page.next_key else None,
-    }
-    return _render(request, "dashboard/returns/claims.html", context)
-
-
-# --- inspection -------------------------------------------------------------------------------------
-
-
-@staff_required
-@require_POST
-def return_inspect(request, number):
-    return_request = _return_or_404(request, number)
-    lines = [line for line in return_request.lines.all() if line.quantity_received]
-    form = InspectForm(request.POST, request.FILES, lines=lines)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "inspect_form",
-        lambda: return_request_inspect(return_request=return_request, actor=request.user, lines=form.inspections()),
-        _("Inspection recorded."),
-    )
-
-
-# --- settlement -------------------------------------------------------------------------------------
-
-
-def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
-    lines = return_lines_shown(return_request)
-    ledger = return_ledger(return_request=return_request)
-    return SettleForm(request.POST, defaults=settle_defaults(return_request=return_request, lines=lines, ledger=ledger))
-
-
-def _settle(request, number, service, success: str):
-    return_request = _return_or_404(request, number)
-    form = _settle_form(request, return_request)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "settle_form",
-        lambda: service(
-            return_request=return_request,
-            actor=request.user,
-            lines=form.allocations(),
-            reason=form.cleaned_data["reason"],
-            shipping_amount=form.cleaned_data["shipping_amount"],
-        ),
-        success,
-    )
-
-
-@staff_required
-@require_POST
-def return_refund(request, number):
-    """Refund to the original payment: the grant, then the payment call (after the grant commits)."""
-    return _settle(request, number, return_request_settle, _("Refund granted."))
-
-
-@staff_required
-@require_POST
-def return_store_credit(request, number):
-    return _settle(request, number, store_credit_grant, _("Store credit granted."))
-
-
-@staff_required
-@require_POST
-def return_exchange_ship(request, number):
-    """The replacement parcel: the variant each line asked for unless staff typed another SKU;
-    a cheaper variant's difference is refunded once the parcel is recorded."""
-    return_request = _return_or_404(request, number)
-    form = ExchangeShipForm(request.POST, lines=list(return_request.lines.all()))
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "exchange_form",
-        lambda: exchange_ship(
-            return_request=return_request,
-            actor=request.user,
-            lines=form.replacements(),
-            carrier=form.cleaned_data["carrier"],
-            tracking_number=form.cleaned_data["tracking_number"],
-        ),
-        _("Replacement shipped."),
-    )
-
-
-@staff_required
-@require_POST
-def return_exchange_difference_paid(request, number):
-    return_request = _return_or_404(request, number)
-    form = ExchangeDifferencePaidForm(request.POST)
-    return _act_on_form(
-        request,
-        return_request,
-        form,
-        "difference_form",
-        lambda: exchange_difference_confirm_paid(
-            return_request=return_request, actor=request.user, reference=form.cleaned_data["reference"]
-        ),
-        _("Payment of the price difference confirmed; the replacement may ship."),
-    )
-
-
-def _refund_or_404(return_request: ReturnRequest, refund_id: int):
-    refund = return_request.refunds.select_related("execution").filter(pk=refund_id).first()
-    if refund is None:
-        raise Http404(_("No such refund."))
-    return refund
-
-
-def _refusal_to_refund(request, return_request: ReturnRequest):
-    """The payment call itself takes no actor, so the page holds the role back."""
-    if request.membership.role in REFUND_ROLES:
-        return None
-    messages.error(request, _("Your role does not allow refunds."))
-    return redirect("dashboard:return", number=return_request.ticket.number)
-
-
-def _pay(refund):
-    """Call the refund's payment; a failed call is the action's refusal, in the provider's words."""
-    execution = refund_execute(refund=refund)
-    if execution.state == ExecutionState.FAILED:
-        raise ApplicationError(
-            _("The payment failed: %(error)s") % {"error": execution.error or _("no reason given")},
-            code="refund_failed",
-        )
-
-
-@staff_required
-@require_POST
-def refund_retry(request, number, refund_id):
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
-    refused = _refusal_to_refund(request, return_request)
-    if refused is not None:
-        return refused
-    if refund.state != RefundState.FAILED:
-        messages.error(request, _("Only a failed payment is tried again."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(request, return_request, lambda: _pay(refund), _("Payment tried again and made."))
-
-
-@staff_required
-@require_POST
-def refund_pay(request, number, refund_id):
-    """Start the payment call of a refund granted but never called: the task that calls it after the
-    grant was lost (a broker restart, say). Safe beside a late task: ``refund_execute`` makes one
-    execution per refund and one call per lease."""
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
-    refused = _refusal_to_refund(request, return_request)
-    if refused is not None:
-        return refused
-    if (
-        refund.method != RefundMethod.ORIGINAL_PAYMENT
-        or refund.state != RefundState.GRANTED
-        or getattr(refund, "execution", None) is not None
-    ):
-        messages.error(request, _("Only a granted refund whose payment never started is started here."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(request, return_request, lambda: _pay(refund), _("Payment started."))
-
-
-@staff_required
-@require_POST
-def refund_confirm(request, number, refund_id):
-    return_request = _return_or_404(request, number)
-    refund = _refund_or_404(return_request, refund_id)
-    form = ConfirmPayoutForm(request.POST)
-    if not form.is_valid():
-        return _return_page(request, return_request, status=400, confirm_form=form)
-    execution = getattr(refund, "execution", None)
-    if execution is None or execution.adapter != RefundAdapterName.MANUAL:
-        messages.error(request, _("This refund is paid by the payment gateway, not by hand."))
-        return redirect("dashboard:return", number=return_request.ticket.number)
-    return _act(
-        request,
-        return_request,
-        lambda: refund_confirm_manual(
-            execution=execution, actor=request.user, reference=form.cleaned_data["reference"]
-        ),
-        _("Payout confirmed."),
-    )
-
-
-# --- a supervisor's decision ----------------------------------------------------------------------------
-
-
 @staff_required
 @require_POST
 def return_decide_escalation(request, number):
-    return_request = _return_or_404(request, number)
+    return_request = return_or_404(request, number)
     form = EscalationDecisionForm(request.POST)
     if not form.is_valid():
-        return _return_page(request, return_request, status=400, escalation_form=form)
+        return return_page(request, return_request, status=400, escalation_form=form)
     note = form.cleaned_data["note"]
     if form.cleaned_data["decision"] == EscalationDecisionForm.APPROVE:
-        return _act(
+        return act(
             request,
             return_request,
             lambda: return_request_approve(return_request=return_request, actor=request.user, note=note),
             _("Escalation decided: the return is approved."),
         )
-    return _act(
+    return act(
         request,
         return_request,
         lambda: return_request_reject(return_request=return_request, actor=request.user, reason=note),
@@ -753,14 +312,11 @@ def return_decide_escalation(request, number):
     )
 
 
-# --- the queue's warehouse tools: scan to receive, bulk actions ---------------------------------------
-
-
 @staff_required
 @require_POST
 def return_scan(request):
     if not may_work_returns(request.membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = ScanForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the tracking number."))
@@ -785,7 +341,7 @@ BULK_SERVICES = {BulkForm.APPROVE: return_requests_bulk_approve, BulkForm.RECEIV
 def return_bulk(request):
     membership = request.membership
     if not may_work_returns(membership):
-        return _forbidden(request)
+        return forbidden(request)
     form = BulkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Tick at least one return and pick what to do."))

@@ -28,7 +28,7 @@ from aftersales.models import Customer, Deadline, Order
 from aftersales.portal import portal_customers, portal_order_ids, portal_verified_required
 from aftersales.selectors import order_of
 from returns import timers
-from returns.forms import (
+from returns.forms.portal import (
     ReturnConfirmForm,
     ReturnEscalateForm,
     ReturnReviseForm,
@@ -40,6 +40,7 @@ from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnShipment
 from returns.selectors import (
     order_return_terms,
     refund_estimates,
+    return_clocks,
     return_parcels,
     return_policy_of,
     return_reasons_active,
@@ -501,7 +502,7 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
     ]
     parcels = return_parcels(return_request=return_request)
     shipment = parcels.inbound
-    clocks = timers.return_clocks(ticket=ticket)
+    clocks = return_clocks(ticket=ticket)
     deadlines = [
         CustomerDeadline(
             label=str(DEADLINE_LABELS[clock.deadline.kind]),
@@ -594,7 +595,7 @@ def return_ship(request, merchant_slug, number):
     """How will you send it back? A drop-off, a home pickup in a slot, or a store."""
     ticket, return_request, customer = _owned_return_or_404(request, number)
     now = timezone.now()
-    ship_by = _open_deadline(timers.return_clocks(ticket=ticket), timers.CUSTOMER_SHIP, now)
+    ship_by = _open_deadline(return_clocks(ticket=ticket), timers.CUSTOMER_SHIP, now)
     form = _shipping_form(request, return_request, ship_by, request.POST if request.method == "POST" else None)
 
     def render_form():

@@ -9,9 +9,9 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from aftersales.pages import render_dashboard, staff_required
 from returns.reports import returns_report
-from tickets.forms import ReportPeriodForm
-from tickets.views.dashboard import _render, staff_required
+from tickets.forms.dashboard import ReportPeriodForm
 
 
 @staff_required
@@ -19,7 +19,7 @@ from tickets.views.dashboard import _render, staff_required
 def returns_report_page(request):
     membership = request.membership
     if not membership.is_supervisor:
-        return _render(request, "dashboard/forbidden.html", {}, status=403)
+        return render_dashboard(request, "dashboard/forbidden.html", {}, status=403)
     bound = "start" in request.GET or "end" in request.GET
     form = ReportPeriodForm(request.GET if bound else None, today=timezone.localdate())
     first_day, last_day = form.period()
@@ -32,4 +32,4 @@ def returns_report_page(request):
         "last_day": last_day,
         "report": returns_report(merchant=membership.merchant, start=start, end=end),
     }
-    return _render(request, "dashboard/returns/report.html", context)
+    return render_dashboard(request, "dashboard/returns/report.html", context)

@@ -6,28 +6,28 @@ exist. Every action is one service call; a domain refusal comes back as a messag
 action was taken from, and nothing is changed.
 """
 
-import base64
-import binascii
-import functools
-import json
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
-from aftersales.pages import act_and_return
-from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
+from aftersales.pages import act_and_return, staff_required
+from aftersales.pages import cursor_decode as _decode_cursor
+from aftersales.pages import cursor_encode as _encode_cursor
+from aftersales.pages import cursor_instant as _aware
+from aftersales.pages import render_dashboard as _render
+from aftersales.selectors import SESSION_MERCHANT_KEY, order_lines_of
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
-from tickets.forms import (
+from tickets.forms.dashboard import (
     AssignForm,
     NewTicketForm,
     NoteForm,
@@ -54,53 +54,7 @@ from tickets.selectors import (
 )
 from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
 
-
-def staff_required(view):
-    """Logged in, and an active member of an active merchant; otherwise the "no access" page."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.membership:
-            return render(request, "dashboard/no_access.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _render(request, template: str, context: dict, status: int = 200):
-    # The header's merchant switcher needs every merchant the user works for.
-    context = {"membership": request.membership, "memberships": list(memberships_of(request.user)), **context}
-    return render(request, template, context, status=status)
-
-
 # --- the queue ----------------------------------------------------------------------------------
-
-
-def _encode_cursor(values: list) -> str:
-    raw = json.dumps(values, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(value: str):
-    """The JSON inside a cursor from the URL, or None for anything that is not one."""
-    if not value:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-
-
-def _aware(value) -> datetime | None:
-    """An aware instant from a cursor, or None for anything else (a naive time included)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return instant if instant.tzinfo is not None else None
 
 
 def encode_queue_key(key: QueueKey) -> str:

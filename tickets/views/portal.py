@@ -26,7 +26,7 @@ from aftersales.portal import (
 )
 from aftersales.selectors import merchants_active, orders_of
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
-from tickets.forms_portal import (
+from tickets.forms.portal import (
     OrderLookupForm,
     PortalReplyForm,
     PortalTicketForm,

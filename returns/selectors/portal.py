@@ -1,5 +1,6 @@
-"""Reads of returns that pages, the API and tasks share. Each starts from a merchant, or from a row
-already read through one (a verified order, a ticket the session may see)."""
+"""Reads of the customer's portal: the reasons and terms an order offers, the refund estimate,
+exchange variants, and a return's steps and parcels as the customer sees them.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -7,15 +8,15 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q
+from django.db.models import (
+    Prefetch,
+    Q,
+)
 from django.utils import timezone
 
 from aftersales.models import Customer, Merchant, Order, OrderLine, Product
-from returns.dashboard_selectors import returns_visible_to
+from returns.ledger import unit_refund
 from returns.models import (
-    CarrierClaim,
-    Refund,
-    ReplacementShipment,
     Responsibility,
     ReturnLine,
     ReturnPolicy,
@@ -26,10 +27,6 @@ from returns.models import (
     ShipmentDirection,
 )
 from returns.policy import LineTerms, active_rules, line_terms
-
-# The refund per unit is computed where the return is created; the estimate the customer sees
-# before confirming must be that very figure, so it comes from the same function.
-from returns.services.requests import _unit_refund
 from returns.variants import ExchangeVariant, price_difference_per_unit
 from tickets.models import Ticket, TicketEvent
 
@@ -148,13 +145,10 @@ def refund_estimates(*, chosen: list[tuple[LineReturnTerms, int]]) -> list[Refun
             quantity=quantity,
             terms=offer.terms,
             last_day=offer.last_day,
-            unit_refund_amount=_unit_refund(offer.line, offer.terms.restocking_fee_percent),
+            unit_refund_amount=unit_refund(offer.line, offer.terms.restocking_fee_percent),
         )
         for offer, quantity in chosen
     ]
-
-
-# --- exchanging for another variant ---------------------------------------------------------------
 
 
 def exchange_variants_for(*, merchant: Merchant, lines: Sequence[OrderLine]) -> dict[int, list[ExchangeVariant]]:
@@ -186,9 +180,6 @@ def exchange_variants_for(*, merchant: Merchant, lines: Sequence[OrderLine]) -> 
             if product.variant_group == line.product.variant_group and product.pk != line.product_id
         ]
     return offered
-
-
-# --- a return as its ticket page shows it ---------------------------------------------------------
 
 
 def return_request_of_ticket(*, ticket: Ticket) -> ReturnRequest | None:
@@ -244,56 +235,3 @@ def return_parcels(*, return_request: ReturnRequest) -> ReturnParcels:
         inbound=by_direction.get(ShipmentDirection.TO_MERCHANT),
         rejected_units=by_direction.get(ShipmentDirection.TO_CUSTOMER),
     )
-
-
-def return_policy_of(*, merchant: Merchant) -> ReturnPolicy | None:
-    return ReturnPolicy.objects.filter(merchant=merchant).first()
-
-
-# --- the returns API ------------------------------------------------------------------------------
-
-
-def returns_for_api(*, merchant: Merchant | None, membership=None):
-    """What an API request may read: every return of an API key's merchant, or, for a staff
-    session, what that staff member may see (a technician: none). Brings what a row shows."""
-    if merchant is None:
-        return ReturnRequest.objects.none()
-    if membership is None:
-        returns = ReturnRequest.objects.filter(merchant=merchant)
-    elif membership.merchant_id == merchant.pk:
-        returns = returns_visible_to(membership)
-    else:
-        return ReturnRequest.objects.none()
-    return returns.select_related("ticket", "order", "customer", "reason")
-
-
-def return_for_api(*, merchant: Merchant | None, membership, number: str) -> ReturnRequest | None:
-    """One return by its case number, with everything its detail shows, in a fixed number of queries."""
-    lines = ReturnLine.objects.select_related("order_line", "inspection").order_by("id")
-    refunds = Refund.objects.select_related("execution").prefetch_related("lines").order_by("id")
-    return (
-        returns_for_api(merchant=merchant, membership=membership)
-        .prefetch_related(
-            Prefetch("lines", queryset=lines),
-            Prefetch("shipments", queryset=ReturnShipment.objects.order_by("id")),
-            Prefetch("refunds", queryset=refunds),
-            Prefetch("replacements", queryset=ReplacementShipment.objects.order_by("id")),
-            Prefetch("carrier_claims", queryset=CarrierClaim.objects.order_by("-opened_at", "-id")),
-        )
-        .filter(ticket__number=number.strip().upper())
-        .first()
-    )
-
-
-def carrier_claims_for_api(*, merchant: Merchant | None, membership=None):
-    """The carrier claims of the returns an API request may read (``returns_for_api``)."""
-    if merchant is None:
-        return CarrierClaim.objects.none()
-    returns = returns_for_api(merchant=merchant, membership=membership)
-    return CarrierClaim.objects.filter(merchant=merchant, return_request__in=returns.values("pk")).select_related(
-        "return_request__ticket"
-    )
-
-
-def reason_by_code(*, merchant: Merchant, code: str) -> ReturnReason | None:
-    return ReturnReason.objects.filter(merchant=merchant, code=code, is_active=True).first()

@@ -4,12 +4,11 @@ decide the rest."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from returns.dashboard_selectors import TO_SEND_BACK, ReturnFilters, SettleDefaults
 from returns.models import ClaimState, Disposition, ItemGrade, Resolution, ReturnLine, ReturnStatus
-from returns.services import LineInspection
-from returns.services.claims import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
-from returns.services.logistics import MAX_STORE_LENGTH, MAX_TRACKING_LENGTH
-from tickets.forms import MultipleFileField
+from returns.selectors import TO_SEND_BACK, ReturnFilters, SettleDefaults
+from returns.services import MAX_STORE_LENGTH, MAX_TRACKING_LENGTH, LineInspection
+from returns.services import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
+from tickets.forms.dashboard import MultipleFileField
 
 NOTE_MAX_LENGTH = 2000
 

@@ -1,0 +1,1 @@
+"""The forms of returns: ``dashboard`` for staff pages, ``portal`` for the customer's."""

@@ -1,0 +1,1 @@
+"""The forms of the case hub: ``dashboard`` for staff pages, ``portal`` for the customer's."""
