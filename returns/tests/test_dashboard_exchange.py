@@ -11,7 +11,7 @@ from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import Refund, ReplacementShipment, ReturnRequest, ReturnStatus
 from returns.services import exchange_difference_confirm_paid
-from returns.tests.test_exchange_variants import received, variant_shop
+from returns.tests.builders import received, variant_shop
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db

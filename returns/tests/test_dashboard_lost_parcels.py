@@ -10,8 +10,8 @@ from django.urls import reverse
 from aftersales.models import Membership, OrderLine
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import CarrierClaim, ClaimState, ReturnRequest, ReturnShipment, ReturnStatus
-from returns.services import carrier_claim_reject, carrier_claim_settle, return_parcel_declare_lost
-from returns.tests.journey import drive, make_world, submit
+from returns.services import carrier_claim_reject, carrier_claim_settle
+from returns.tests.builders import drive, in_transit, lost_claim, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -68,21 +68,11 @@ def agent_client(client, world):
     return client
 
 
-def _in_transit(world, **submit_kwargs) -> ReturnRequest:
-    return drive(world, submit(world, **submit_kwargs), ReturnStatus.IN_TRANSIT)
-
-
-def _lost(world, **submit_kwargs) -> CarrierClaim:
-    return_request = _in_transit(world, **submit_kwargs)
-    return_parcel_declare_lost(return_request=return_request, actor=world.supervisor, note="Lost at the depot.")
-    return CarrierClaim.objects.select_related("return_request__ticket").get(return_request=return_request)
-
-
 # --- declaring the parcel lost ------------------------------------------------------------------------
 
 
 def test_a_return_in_transit_offers_the_parcel_lost_action(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     page = agent_client.get(_url("dashboard:return", return_request)).content.decode()
 
@@ -93,7 +83,7 @@ def test_a_return_in_transit_offers_the_parcel_lost_action(agent_client, world):
 
 
 def test_the_warehouse_sees_who_declares_a_parcel_lost_instead_of_the_action(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     client.force_login(world.warehouse)
 
     page = client.get(_url("dashboard:return", return_request)).content.decode()
@@ -114,7 +104,7 @@ def test_a_return_not_in_transit_does_not_offer_the_action(agent_client, world, 
 def test_declaring_the_parcel_lost_settles_the_return_and_shows_the_claim(
     agent_client, world, django_capture_on_commit_callbacks
 ):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(
@@ -140,7 +130,7 @@ def test_declaring_the_parcel_lost_settles_the_return_and_shows_the_claim(
 
 
 def test_a_second_declaration_shows_the_refusal_and_changes_nothing(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     return_request = claim.return_request
     before = _snapshot(return_request)
 
@@ -151,7 +141,7 @@ def test_a_second_declaration_shows_the_refusal_and_changes_nothing(agent_client
 
 
 def test_the_warehouse_posting_the_action_is_refused_and_nothing_changes(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
     client.force_login(world.warehouse)
 
@@ -165,7 +155,7 @@ def test_the_warehouse_posting_the_action_is_refused_and_nothing_changes(client,
 
 
 def test_recording_the_carriers_payment_from_the_return_page(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
 
     response = _post(
         agent_client,
@@ -186,7 +176,7 @@ def test_recording_the_carriers_payment_from_the_return_page(agent_client, world
 
 
 def test_a_payment_above_the_claim_is_refused_with_the_services_message(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _post(
@@ -200,7 +190,7 @@ def test_a_payment_above_the_claim_is_refused_with_the_services_message(agent_cl
 
 
 def test_a_payment_form_without_a_reference_is_shown_again_with_its_error(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = agent_client.post(_claim_url("dashboard:carrier_claim_settle", claim), {"amount_recovered": "10"})
@@ -211,7 +201,7 @@ def test_a_payment_form_without_a_reference_is_shown_again_with_its_error(agent_
 
 
 def test_recording_the_carriers_rejection_from_the_return_page(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
 
     response = _post(
         agent_client, _claim_url("dashboard:carrier_claim_reject", claim), {"reason": "No insurance on the waybill."}
@@ -223,7 +213,7 @@ def test_recording_the_carriers_rejection_from_the_return_page(agent_client, wor
 
 
 def test_withdrawing_the_claim_when_the_parcel_turns_up(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     counted = _snapshot(claim.return_request)["order_lines"]
 
     response = _post(agent_client, _claim_url("dashboard:carrier_claim_withdraw", claim), {"note": "At the back door."})
@@ -236,7 +226,7 @@ def test_withdrawing_the_claim_when_the_parcel_turns_up(agent_client, world):
 
 
 def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": claim.tracking_number})
@@ -249,7 +239,7 @@ def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(ag
 
 
 def test_the_warehouse_sees_the_claim_but_not_its_decisions(client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     client.force_login(world.warehouse)
 
     page = client.get(_url("dashboard:return", claim.return_request)).content.decode()
@@ -260,8 +250,8 @@ def test_the_warehouse_sees_the_claim_but_not_its_decisions(client, world):
 
 
 def test_a_claim_of_another_return_is_a_404(agent_client, world):
-    claim = _lost(world, quantities=[1, 0])
-    other = _in_transit(world, quantities=[1, 1])
+    claim = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    other = in_transit(world, quantities=[1, 1])
     before = _snapshot(claim.return_request)
 
     response = agent_client.post(
@@ -282,7 +272,7 @@ def _stranger(client):
 
 
 def test_another_merchants_staff_get_404_for_the_lost_action(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     response = _stranger(client).post(_url("dashboard:return_declare_lost", return_request), {"note": ""})
@@ -300,7 +290,7 @@ def test_another_merchants_staff_get_404_for_the_lost_action(client, world):
     ],
 )
 def test_another_merchants_staff_get_404_for_each_claim_decision(client, world, name, data):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _stranger(client).post(_claim_url(name, claim), data)
@@ -319,7 +309,7 @@ def test_another_merchants_staff_get_404_for_each_claim_decision(client, world, 
     ],
 )
 def test_the_lost_parcel_actions_take_only_post(agent_client, world, name):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     kwargs = {"claim_id": claim.pk} if "claim" in name else {}
 
     assert agent_client.get(_url(name, claim.return_request, **kwargs)).status_code == 405
@@ -340,12 +330,12 @@ def test_the_returns_queue_links_to_the_claims(agent_client):
 def test_the_claims_list_shows_open_claims_first_with_the_totals(agent_client, world):
     # Given three claims: the oldest open, a newer one paid back, the newest rejected; and another
     # merchant's claim
-    oldest = _lost(world, quantities=[1, 0])
-    paid = _lost(world, quantities=[1, 0])
-    rejected = _lost(world, quantities=[0, 1])
+    oldest = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    paid = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    rejected = lost_claim(world, note="Lost at the depot.", quantities=[0, 1])
     carrier_claim_settle(claim=paid, actor=world.agent, amount_recovered="60", reference="SF-1")
     carrier_claim_reject(claim=rejected, actor=world.agent, reason="No.")
-    foreign = _lost(make_world())
+    foreign = lost_claim(make_world(), note="Lost at the depot.")
 
     response = agent_client.get(reverse("dashboard:carrier_claims"))
 
@@ -363,8 +353,8 @@ def test_the_claims_list_shows_open_claims_first_with_the_totals(agent_client, w
 
 
 def test_the_claims_list_filters_by_state(agent_client, world):
-    open_claim = _lost(world, quantities=[1, 0])
-    paid = _lost(world, quantities=[0, 1])
+    open_claim = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    paid = lost_claim(world, note="Lost at the depot.", quantities=[0, 1])
     carrier_claim_settle(claim=paid, actor=world.agent, amount_recovered="100", reference="SF-1")
 
     open_page = agent_client.get(reverse("dashboard:carrier_claims"), {"state": "open"}).context["page"]
@@ -380,7 +370,9 @@ def test_the_claims_list_filters_by_state(agent_client, world):
 
 def test_the_claims_list_pages_by_keyset(agent_client, world, monkeypatch):
     monkeypatch.setattr("returns.dashboard_selectors.CLAIMS_PAGE_SIZE", 2)
-    first, second, third = (_lost(world, quantities=q) for q in ([1, 0], [1, 0], [0, 1]))
+    first, second, third = (
+        lost_claim(world, note="Lost at the depot.", quantities=q) for q in ([1, 0], [1, 0], [0, 1])
+    )
     carrier_claim_reject(claim=third, actor=world.agent, reason="No.")
 
     page_one = agent_client.get(reverse("dashboard:carrier_claims"))
@@ -395,7 +387,7 @@ def test_the_claims_list_pages_by_keyset(agent_client, world, monkeypatch):
 
 
 def test_another_merchants_claims_are_never_listed(client, world):
-    _lost(world)
+    lost_claim(world, note="Lost at the depot.")
 
     response = _stranger(client).get(reverse("dashboard:carrier_claims"))
 
@@ -406,7 +398,7 @@ def test_another_merchants_claims_are_never_listed(client, world):
 
 
 def test_a_technician_may_not_open_the_claims_list(client, world):
-    _lost(world)
+    lost_claim(world, note="Lost at the depot.")
     client.force_login(MembershipFactory(merchant=world.merchant, role=Membership.Role.TECHNICIAN).user)
 
     response = client.get(reverse("dashboard:carrier_claims"))
@@ -417,11 +409,11 @@ def test_a_technician_may_not_open_the_claims_list(client, world):
 def test_the_claims_list_costs_the_same_queries_for_one_claim_and_for_five(agent_client, django_assert_num_queries):
     world = make_world(quantities=(5,))
     agent_client.force_login(world.agent)
-    _lost(world, quantities=[1])
+    lost_claim(world, note="Lost at the depot.", quantities=[1])
     with django_assert_num_queries(CLAIMS_PAGE_QUERIES):
         agent_client.get(reverse("dashboard:carrier_claims"))
     for _ in range(4):
-        _lost(world, quantities=[1])
+        lost_claim(world, note="Lost at the depot.", quantities=[1])
 
     with django_assert_num_queries(CLAIMS_PAGE_QUERIES):
         response = agent_client.get(reverse("dashboard:carrier_claims"))

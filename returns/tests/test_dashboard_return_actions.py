@@ -39,7 +39,7 @@ from returns.services import (
     return_request_settle,
     return_shipping_choose,
 )
-from returns.tests.journey import drive, inspect_all, make_world, submit
+from returns.tests.builders import drive, every_resolution_world, in_transit, inspect_all, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -113,24 +113,13 @@ def _post(client, url, data=None, **extra):
 def world(db):
     # Two lines: 2 units and 1 unit at 100.00, so the whole return refunds 300.00; every
     # resolution allowed for 15 days, no restocking fee.
-    world = make_world()
-    world.policy.rules.create(
-        position=1,
-        name="Everything, 15 days",
-        window_days=15,
-        allowed_resolutions=["refund", "store_credit", "exchange", "refund_only", "keep_item"],
-    )
-    return world
+    return every_resolution_world(rule_name="Everything, 15 days")
 
 
 @pytest.fixture
 def agent_client(client, world):
     client.force_login(world.agent)
     return client
-
-
-def _in_transit(world, **submit_kwargs):
-    return drive(world, submit(world, **submit_kwargs), ReturnStatus.IN_TRANSIT)
 
 
 def _received(world, **submit_kwargs):
@@ -236,7 +225,7 @@ def test_booking_a_pickup_for_a_drop_off_is_refused_and_changes_nothing(agent_cl
 
 
 def test_receive_counts_every_expected_unit_in_by_default(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     response = _post(agent_client, _url("dashboard:return_receive", return_request), {})
 
@@ -248,7 +237,7 @@ def test_receive_counts_every_expected_unit_in_by_default(agent_client, world):
 
 
 def test_receive_takes_per_line_counts(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     first, second = _lines(return_request)
 
     _post(
@@ -266,7 +255,7 @@ def test_receive_takes_per_line_counts(agent_client, world):
 
 
 def test_receiving_more_units_than_requested_is_refused_and_changes_nothing(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     first, second = _lines(return_request)
     before = _snapshot(return_request)
 
@@ -281,7 +270,7 @@ def test_receiving_more_units_than_requested_is_refused_and_changes_nothing(agen
 
 
 def test_scanning_a_tracking_number_on_the_queue_receives_the_matching_return(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     page = agent_client.get(reverse("dashboard:returns")).content.decode()
     assert reverse("dashboard:return_scan") in page
@@ -293,7 +282,7 @@ def test_scanning_a_tracking_number_on_the_queue_receives_the_matching_return(ag
 
 
 def test_scanning_an_unknown_tracking_number_says_so_and_changes_nothing(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": "YT000"})
@@ -758,19 +747,19 @@ def test_bulk_approve_approves_each_return_it_can_and_says_what_happened_to_each
 
 
 def test_bulk_receive_receives_each_parcel_in_full(agent_client, world):
-    in_transit = _in_transit(world, quantities=[1, 0])
+    travelling = in_transit(world, quantities=[1, 0])
     approved = drive(world, submit(world, quantities=[1, 0]), ReturnStatus.APPROVED)
     before = _snapshot(approved)
 
     response = _post(
-        agent_client, reverse("dashboard:return_bulk"), {"action": "receive", "ids": [in_transit.pk, approved.pk]}
+        agent_client, reverse("dashboard:return_bulk"), {"action": "receive", "ids": [travelling.pk, approved.pk]}
     )
 
     assert _flash(response) == [
-        f"1 of 2 done. {in_transit.ticket.number}: Received; {approved.ticket.number}: "
+        f"1 of 2 done. {travelling.ticket.number}: Received; {approved.ticket.number}: "
         "A return that is Approved cannot become Received."
     ]
-    assert (_snapshot(in_transit)["status"], _snapshot(in_transit)["lines"]) == (ReturnStatus.RECEIVED, [(1, 0, 0)])
+    assert (_snapshot(travelling)["status"], _snapshot(travelling)["lines"]) == (ReturnStatus.RECEIVED, [(1, 0, 0)])
     after = _snapshot(approved)
     # The two returns share the order line, whose received counter the first one moved.
     assert [row[1] for row in after.pop("order_lines")] == [1, 0]
@@ -860,7 +849,7 @@ def test_a_refund_of_another_return_is_a_404(agent_client, world):
 
 
 def test_another_merchants_staff_cannot_scan_or_bulk_our_returns(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
     client.force_login(MembershipFactory(merchant=MerchantFactory(), role=Membership.Role.MERCHANT_ADMIN).user)
 

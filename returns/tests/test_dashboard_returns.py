@@ -23,7 +23,6 @@ from returns.services import return_request_approve, return_request_cancel, retu
 from returns.views.dashboard import decode_return_key, encode_return_key
 from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
 from tickets.services import ticket_create
-from tickets.tests.conftest import png_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -333,7 +332,7 @@ def test_the_queue_costs_the_same_queries_at_10_and_at_100_returns(
 
 
 def test_the_return_page_shows_lines_terms_photos_history_and_the_ticket(
-    agent_client, agent, merchant, policy, changed_mind
+    agent_client, agent, merchant, policy, changed_mind, png_upload
 ):
     customer = CustomerFactory(merchant=merchant)
     earlier = make_return(make_order(merchant, customer=customer), changed_mind, when=at(0))
@@ -427,7 +426,7 @@ RETURN_PAGE_QUERIES = 10
 
 @pytest.mark.parametrize("lines", [1, 5])
 def test_the_return_page_costs_the_same_queries_however_many_lines(
-    agent_client, merchant, policy, changed_mind, lines, django_assert_num_queries
+    agent_client, merchant, policy, changed_mind, lines, django_assert_num_queries, png_upload
 ):
     customer = CustomerFactory(merchant=merchant)
     for i in range(lines):

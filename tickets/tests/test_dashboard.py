@@ -30,17 +30,10 @@ from tickets.models import (
 )
 from tickets.selectors import QUEUE_PAGE_SIZE
 from tickets.services import ticket_assign, ticket_change_status, ticket_note, ticket_reply
-from tickets.tests.conftest import png_upload
 from tickets.tests.factories import TeamFactory, TicketFactory
 from tickets.views.dashboard import decode_queue_key
 
 pytestmark = pytest.mark.django_db
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def pdf_upload(name: str = "invoice.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
 
 
 @pytest.fixture
@@ -322,7 +315,7 @@ def test_the_queue_costs_the_same_queries_at_10_and_at_100_tickets(
 
 
 def test_the_ticket_page_shows_the_whole_timeline_with_internal_notes_set_apart(
-    agent_client, agent, merchant, make_ticket, order
+    agent_client, agent, merchant, make_ticket, order, png_upload, pdf_upload
 ):
     team = TeamFactory(merchant=merchant, name="Returns desk")
     ticket = make_ticket(files=[png_upload("broken.png")])
@@ -379,7 +372,7 @@ def test_a_missing_ticket_is_404(agent_client):
     assert agent_client.get(reverse("dashboard:ticket", kwargs={"number": "SUP-999999"})).status_code == 404
 
 
-def test_a_reply_reaches_the_customer_and_sets_the_status_after(agent_client, agent, make_ticket):
+def test_a_reply_reaches_the_customer_and_sets_the_status_after(agent_client, agent, make_ticket, png_upload):
     ticket = make_ticket()
 
     response = agent_client.post(
@@ -443,7 +436,7 @@ def test_a_reply_to_a_closed_ticket_is_refused_and_changes_nothing(agent_client,
     assert _snapshot(ticket) == before
 
 
-def test_an_internal_note_stays_internal(agent_client, agent, make_ticket):
+def test_an_internal_note_stays_internal(agent_client, agent, make_ticket, pdf_upload):
     ticket = make_ticket()
 
     response = agent_client.post(
@@ -725,7 +718,7 @@ def test_a_refused_new_ticket_leaves_no_customer_behind(agent_client, merchant):
 # --- attachments ----------------------------------------------------------------------------------
 
 
-def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticket):
+def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticket, png_upload):
     ticket = make_ticket(files=[png_upload("pole.png")])
     attachment = Attachment.objects.get(ticket=ticket)
 
@@ -738,7 +731,7 @@ def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticke
     assert b"".join(response.streaming_content) == attachment.file.open("rb").read()
 
 
-def test_any_other_attachment_downloads(agent_client, agent, make_ticket):
+def test_any_other_attachment_downloads(agent_client, agent, make_ticket, pdf_upload, pdf_bytes):
     ticket = make_ticket()
     ticket_note(ticket=ticket, actor=agent, body="Invoice", files=[pdf_upload("发票.pdf")])
     attachment = Attachment.objects.get(ticket=ticket)
@@ -749,7 +742,7 @@ def test_any_other_attachment_downloads(agent_client, agent, make_ticket):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert b"".join(response.streaming_content) == pdf_bytes
 
 
 def test_a_missing_attachment_is_404(agent_client):
@@ -784,7 +777,7 @@ TICKET_PAGE_QUERIES = 16
 
 @pytest.mark.parametrize("replies", [1, 8])
 def test_the_ticket_page_costs_the_same_queries_however_long_the_timeline(
-    agent_client, agent, make_ticket, replies, django_assert_num_queries
+    agent_client, agent, make_ticket, replies, django_assert_num_queries, png_upload
 ):
     ticket = make_ticket(files=[png_upload()])
     for i in range(replies):

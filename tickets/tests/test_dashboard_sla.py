@@ -1,9 +1,7 @@
 """SLA on the staff dashboard: countdowns in the queue and its deadline sort, the ticket's clocks,
 "remind me", and the SLA report."""
 
-import os
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -714,28 +712,10 @@ def test_the_report_costs_a_fixed_number_of_queries(client, supervisor, sla_hist
 
 # --- the countdown, live in a browser -------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def chromium():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        yield browser
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is missing (apt-get install chromium)")
-def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_server, chromium):
+def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_server, browser):
     merchant = MerchantFactory(default_language="en")
     agent = MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user
     ticket = TicketFactory(merchant=merchant)
@@ -746,7 +726,7 @@ def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_s
         due_at=now + timedelta(minutes=10, seconds=30),
         warn_at=now + timedelta(minutes=5, seconds=30),
     )
-    page = chromium.new_page(locale="en-US", viewport={"width": 1400, "height": 900})
+    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 900})
     page.clock.install(time=now)
     page.goto(f"{live_server.url}/dashboard/login/")
     page.fill("input[name=username]", agent.username)
