@@ -48,6 +48,35 @@ def pytest_configure(config):
         )
     if missing:
         raise pytest.UsageError("The tests need these services running: " + "; ".join(missing))
+    if not hasattr(config, "workerinput"):
+        _compile_stale_catalogs()
+
+
+def _compile_stale_catalogs() -> None:
+    """Compile the catalogs whose .po is newer than its .mo once, before any xdist worker starts:
+    workers that compiled them themselves would write the .mo files under each other's readers.
+    (``make test`` compiles them first; this is for a bare ``pytest`` after a pull.)"""
+    import contextlib
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    if shutil.which("msgfmt") is None:
+        return
+    base = Path(settings.BASE_DIR)
+    stale = [
+        po.parent.parent.name
+        for po in base.glob("locale/*/LC_MESSAGES/django.po")
+        if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        with contextlib.chdir(base):
+            call_command(
+                "compilemessages",
+                locale=stale,
+                ignore_patterns=[".venv", "var", "staticfiles", "test-artifacts", "node_modules"],
+                verbosity=0,
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -67,51 +96,85 @@ def _fresh_cache_and_mail(settings):
     yield
 
 
-# --- the demo -------------------------------------------------------------------------------------
+# --- rows built once, copied into each test that reads them ----------------------------------------
+
+
+class _BuiltOnce:
+    """Rows that many tests only read, built once per session (per xdist worker): the first test
+    that asks builds them inside a savepoint, keeps them serialized with what the build returned,
+    and rolls the savepoint back; every asking test (the first too) then gets a copy in its own
+    transaction. Copying a few hundred rows costs a fraction of building them through the services."""
+
+    def __init__(self):
+        self.built: dict[str, tuple[dict, object]] = {}
+
+    def __call__(self, key: str, build):
+        if key not in self.built:
+            self.built[key] = self._build(build)
+        rows, result = self.built[key]
+        self._copy(rows)
+        return result
+
+    @staticmethod
+    def _build(build) -> tuple[dict, object]:
+        from django.apps import apps
+        from django.core import serializers
+        from django.db import transaction
+
+        models = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
+        with transaction.atomic():
+            before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in models}
+            result = build()
+            rows = {
+                model: serializers.serialize("json", model._base_manager.exclude(pk__in=before[model]).order_by("pk"))
+                for model in models
+            }
+            transaction.set_rollback(True)
+        return {model: text for model, text in rows.items() if text != "[]"}, result
+
+    @staticmethod
+    def _copy(rows: dict) -> None:
+        from django.core import serializers
+
+        # PostgreSQL checks the foreign keys at commit (Django declares them deferred), so the
+        # tables load in any order. The sequences already stand past these keys: the build used them.
+        for text in rows.values():
+            objects = list(serializers.deserialize("json", text))
+            model = type(objects[0].object)
+            model._base_manager.bulk_create([deserialized.object for deserialized in objects])
+            for deserialized in objects:
+                for name, pks in (deserialized.m2m_data or {}).items():
+                    getattr(deserialized.object, name).set(pks)
+
+
+_built_once = _BuiltOnce()
+
+
+@pytest.fixture
+def built_once(db):
+    """``built_once(key, build)``: the rows ``build()`` writes, built once per session under
+    ``key`` and copied into this test; returns what ``build()`` returned. Only for tests that read
+    those rows: what a test changes in its copy is rolled back with it, but ``build`` must not
+    depend on the test it first runs in."""
+    return _built_once
+
 
 DEMO_ARGS = ("--orders", "20", "--tickets", "30")
 
 
-@pytest.fixture(scope="session")
-def _demo_rows(django_db_setup, django_db_blocker):
-    """Seed the demo once per session (per xdist worker) at a small size, keep its rows and the
-    command's printout, and roll the seeding back: the database stays empty for every other test."""
-    from django.apps import apps
-    from django.core import serializers
-    from django.core.management import call_command
-    from django.db import transaction
-
-    models = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
-    out = io.StringIO()
-    with django_db_blocker.unblock(), transaction.atomic():
-        before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in models}
-        call_command("seed_demo", *DEMO_ARGS, stdout=out)
-        rows = {
-            model: serializers.serialize("json", model._base_manager.exclude(pk__in=before[model]).order_by("pk"))
-            for model in models
-        }
-        transaction.set_rollback(True)
-    return {model: text for model, text in rows.items() if text != "[]"}, out.getvalue()
-
-
 @pytest.fixture
-def demo(_demo_rows, db):
-    """The demo as ``seed_demo --orders 20 --tickets 30`` leaves it, for tests that read it: its rows
-    are copied into this test's transaction from the session's one build. Returns the command's
-    printout (logins, the portal order, the API key)."""
-    from django.core import serializers
+def demo(built_once):
+    """The demo as ``seed_demo --orders 20 --tickets 30`` leaves it, seeded once per session, for
+    tests that read it. Returns the command's printout (logins, the portal order, the API key)."""
 
-    rows, output = _demo_rows
-    # PostgreSQL checks the foreign keys at commit (Django declares them deferred), so the tables
-    # load in any order.
-    for text in rows.values():
-        objects = list(serializers.deserialize("json", text))
-        model = type(objects[0].object)
-        model._base_manager.bulk_create([deserialized.object for deserialized in objects])
-        for deserialized in objects:
-            for name, pks in (deserialized.m2m_data or {}).items():
-                getattr(deserialized.object, name).set(pks)
-    return output
+    def seed() -> str:
+        from django.core.management import call_command
+
+        out = io.StringIO()
+        call_command("seed_demo", *DEMO_ARGS, stdout=out)
+        return out.getvalue()
+
+    return built_once("demo", seed)
 
 
 # --- uploads ------------------------------------------------------------------------------------
