@@ -30,7 +30,7 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{XDIST_WORKER or 'main'}"}}  # noqa: F405
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{XDIST_WORKER or 'main'}"}}
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
 # The webhook tests deliver to a receiver on 127.0.0.1; the guard's own tests turn this off.
 OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True

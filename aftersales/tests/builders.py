@@ -1,5 +1,5 @@
 """Builders shared by every app's tests: proving an order in the portal the way a customer does,
-and the rows of an order import."""
+what a page flashed, the rows of an order import and the order intake's payload."""
 
 import csv
 import re
@@ -14,6 +14,11 @@ from aftersales.management.commands.import_orders import KNOWN_COLUMNS
 from aftersales.services.orders import order_upsert
 
 CODE_LINE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
+
+
+def flash_messages(response) -> list[str]:
+    """The messages a dashboard page flashed, as the user reads them."""
+    return [str(message) for message in response.context["messages"]]
 
 
 def code_from_outbox(index=-1) -> str:

@@ -24,7 +24,8 @@ from returns.models import (
 from returns.policy import active_rules, line_terms
 from tickets.models import SlaPolicy, Team, Ticket, TicketEvent, TicketKind, TicketStatus
 
-pytestmark = pytest.mark.django_db
+# One worker builds the session's demo (the demo fixture) for all of them.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 # seed_demo's arguments for the session's demo, in the root conftest.py
 DEMO_ARGS = ("--orders", "20", "--tickets", "30")

@@ -9,7 +9,8 @@ from aftersales.models import Merchant, OrderLine, Product
 from returns.models import ReturnLine
 from returns.selectors import exchange_variants_for
 
-pytestmark = pytest.mark.django_db
+# One worker builds the session's demo (the demo fixture) for all of them.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 
 def test_the_demo_catalogue_has_priced_variants_that_its_exchanges_ask_for(demo):

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from aftersales.models import Membership, OrderLine
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import CarrierClaim, ClaimState, ReturnRequest, ReturnShipment, ReturnStatus
 from returns.services import carrier_claim_reject, carrier_claim_settle
@@ -26,10 +27,6 @@ def _url(name: str, return_request: ReturnRequest, **kwargs) -> str:
 
 def _claim_url(name: str, claim: CarrierClaim) -> str:
     return reverse(name, kwargs={"number": claim.return_request.ticket.number, "claim_id": claim.pk})
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _post(client, url, data=None):
@@ -111,7 +108,9 @@ def test_declaring_the_parcel_lost_settles_the_return_and_shows_the_claim(
             agent_client, _url("dashboard:return_declare_lost", return_request), {"note": "SF: lost in Hangzhou hub"}
         )
 
-    assert _flash(response) == ["Parcel declared lost: the return is being settled and the carrier claim is open."]
+    assert flash_messages(response) == [
+        "Parcel declared lost: the return is being settled and the carrier claim is open."
+    ]
     assert ReturnRequest.objects.get(pk=return_request.pk).status == ReturnStatus.SETTLING
     claim = CarrierClaim.objects.get(return_request=return_request)
     assert (claim.state, claim.amount_claimed, claim.notes, claim.opened_by) == (
@@ -136,7 +135,7 @@ def test_a_second_declaration_shows_the_refusal_and_changes_nothing(agent_client
 
     response = _post(agent_client, _url("dashboard:return_declare_lost", return_request), {"note": ""})
 
-    assert _flash(response) == ["Only a parcel in transit, with its tracking number, can be declared lost."]
+    assert flash_messages(response) == ["Only a parcel in transit, with its tracking number, can be declared lost."]
     assert _snapshot(return_request) == before
 
 
@@ -147,7 +146,7 @@ def test_the_warehouse_posting_the_action_is_refused_and_nothing_changes(client,
 
     response = _post(client, _url("dashboard:return_declare_lost", return_request), {"note": ""})
 
-    assert _flash(response) == ["Your role does not allow lost parcels and carrier claims."]
+    assert flash_messages(response) == ["Your role does not allow lost parcels and carrier claims."]
     assert _snapshot(return_request) == before
 
 
@@ -163,7 +162,7 @@ def test_recording_the_carriers_payment_from_the_return_page(agent_client, world
         {"amount_recovered": "280.00", "reference": "SF-CLM-1"},
     )
 
-    assert _flash(response) == ["Claim recorded as paid by the carrier."]
+    assert flash_messages(response) == ["Claim recorded as paid by the carrier."]
     claim.refresh_from_db()
     assert (claim.state, claim.amount_recovered, claim.carrier_reference) == (
         ClaimState.PAID,
@@ -185,7 +184,7 @@ def test_a_payment_above_the_claim_is_refused_with_the_services_message(agent_cl
         {"amount_recovered": "300.01", "reference": "SF-CLM-1"},
     )
 
-    assert _flash(response) == ["At most 300.00 CNY was claimed."]
+    assert flash_messages(response) == ["At most 300.00 CNY was claimed."]
     assert _snapshot(claim.return_request) == before
 
 
@@ -207,7 +206,7 @@ def test_recording_the_carriers_rejection_from_the_return_page(agent_client, wor
         agent_client, _claim_url("dashboard:carrier_claim_reject", claim), {"reason": "No insurance on the waybill."}
     )
 
-    assert _flash(response) == ["Claim recorded as rejected by the carrier."]
+    assert flash_messages(response) == ["Claim recorded as rejected by the carrier."]
     claim.refresh_from_db()
     assert (claim.state, claim.decision_note) == (ClaimState.REJECTED, "No insurance on the waybill.")
 
@@ -218,7 +217,7 @@ def test_withdrawing_the_claim_when_the_parcel_turns_up(agent_client, world):
 
     response = _post(agent_client, _claim_url("dashboard:carrier_claim_withdraw", claim), {"note": "At the back door."})
 
-    assert _flash(response) == ["Claim withdrawn; the parcel is recorded as received."]
+    assert flash_messages(response) == ["Claim withdrawn; the parcel is recorded as received."]
     claim.refresh_from_db()
     assert claim.state == ClaimState.WITHDRAWN
     assert ReturnShipment.objects.get(pk=claim.shipment_id).received_at == claim.decided_at
@@ -231,7 +230,7 @@ def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(ag
 
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": claim.tracking_number})
 
-    assert _flash(response) == [
+    assert flash_messages(response) == [
         "This parcel was declared lost and the return settled without it. If it has turned up, withdraw the "
         "carrier claim first: that records it as found; its units are already counted."
     ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from aftersales.models import BusinessCalendar, Deadline, Membership, WorkingHours
 from aftersales.services.deadlines import deadline_schedule, deadlines_sweep
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -88,10 +89,6 @@ def _create(on_order, **overrides) -> Ticket:
 def _login(client, user):
     client.force_login(user)
     return client
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _queue_numbers(response) -> list[str]:
@@ -451,7 +448,7 @@ def test_remind_me_sets_a_reminder_at_a_local_time_and_cancel_takes_it_back(clie
             shanghai(23, 15, 30),  # 15:30 in Shanghai, the merchant's time zone
             {"note": "Call the courier"},
         )
-        assert _flash(response) == ["Reminder set."]
+        assert flash_messages(response) == ["Reminder set."]
         assert response.context["reminder"] == reminder
         html = response.content.decode()
         assert "You will be reminded at 2026-11-23 15:30." in html
@@ -463,7 +460,7 @@ def test_remind_me_sets_a_reminder_at_a_local_time_and_cancel_takes_it_back(clie
 
     reminder.refresh_from_db()
     assert reminder.state == "cancelled"
-    assert _flash(cancelled) == ["Reminder cancelled."]
+    assert flash_messages(cancelled) == ["Reminder cancelled."]
     assert cancelled.context["reminder"] is None
     assert "You will be reminded" not in cancelled.content.decode()
 
@@ -479,7 +476,7 @@ def test_a_reminder_in_the_past_is_refused_with_the_message_and_nothing_is_creat
             follow=True,
         )
 
-    assert _flash(response) == ["Pick a time in the future."]
+    assert flash_messages(response) == ["Pick a time in the future."]
     assert Deadline.objects.filter(ticket=ticket).count() == 0
     assert TicketEvent.objects.filter(ticket=ticket, verb="reminder_set").count() == 0
 
