@@ -81,9 +81,10 @@ def _compile_stale_catalogs() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_and_mail(settings):
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
+    cache = caches["default"]  # the backend itself: django.core.cache.cache is a proxy to it
     if isinstance(cache, RedisCache):
         # Only this worker's keys (settings_test gives each xdist worker its prefix): FLUSHDB would
         # empty the cache under the tests another worker is running at the same moment.
