@@ -13,6 +13,11 @@ os.environ.setdefault("EMAIL_URL", "consolemail://")
 from aftersales.settings import *  # noqa: F403
 from aftersales.settings import VAR_DIR
 
+# Under pytest-xdist each worker gets its own database (pytest-django suffixes its name); the
+# cache and the uploaded files are split the same way, so one worker's cache.clear() or files
+# never touch another's.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
 # Units run tasks in the caller; the tests about delivery start a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -21,10 +26,11 @@ STORAGES = {
     **STORAGES,
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "test-private")},
+        "OPTIONS": {"location": str(VAR_DIR / "-".join(filter(None, ["test-private", XDIST_WORKER])))},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{XDIST_WORKER or 'main'}"}}
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
 # The webhook tests deliver to a receiver on 127.0.0.1; the guard's own tests turn this off.
 OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True

@@ -16,7 +16,7 @@ from aftersales.models import Merchant
 from tickets.models import ACTIVE_STATUSES, Ticket
 
 # VACUUM cannot run inside the test's transaction, and the bench runs outside one in real use.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 PAGES = ("dashboard:queue", "api:ticket-list")
 PER_PAGE_METRICS = ("p50", "p95", "cpu_p50", "cpu_p95", "queries_per_request")

@@ -15,7 +15,7 @@ from returns.bench import SLUG, WARMUP_SUBMISSIONS
 from returns.models import Refund, ReturnRequest
 
 # The server is another process: it sees only what is committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 
 def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_race_gives_one_refund():

@@ -1,4 +1,3 @@
-import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -6,44 +5,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from aftersales.management.commands.import_orders import KNOWN_COLUMNS
 from aftersales.models import Customer, Order, OrderLine, Product
+from aftersales.tests.builders import row, write_csv
 from aftersales.tests.factories import MerchantFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
-
-HEADER = list(KNOWN_COLUMNS)
-
-
-def row(order_number, line_number, **overrides):
-    values = {
-        "order_number": order_number,
-        "placed_at": "2025-03-01 10:00:00",
-        "shipped_at": "2025-03-02 09:00:00",
-        "delivered_at": "2025-03-04 15:30:00",
-        "currency": "CNY",
-        "shipping_amount": "12.00",
-        "customer_name": "王芳",
-        "customer_email": f"buyer-{order_number}@example.com",
-        "customer_phone": "13800138000" if order_number == "1001" else "",
-        "line_number": line_number,
-        "sku": f"SKU-{line_number}",
-        "product_name": f"Product {line_number}",
-        "category": "tents",
-        "quantity": "2",
-        "unit_price": "199.00",
-        "discount_amount": "10.00",
-    }
-    values.update(overrides)
-    return values
-
-
-def write_csv(path, rows, *, bom=False):
-    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
 
 
 def run_import(path, merchant, store, *extra):

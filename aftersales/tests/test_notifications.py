@@ -9,7 +9,7 @@ from aftersales.models import Notification
 from aftersales.services.notifications import notification_queue, notification_send
 from aftersales.tasks import notifications_flush
 from aftersales.tests.factories import MerchantFactory
-from aftersales.tests.smtp import free_port, smtp_server
+from aftersales.tests.servers import free_port, smtp_server
 
 pytestmark = pytest.mark.django_db
 

@@ -7,51 +7,15 @@ from django.utils import timezone
 from aftersales.exceptions import InvalidInput
 from aftersales.intake import OrderIntakeSerializer
 from aftersales.models import Customer, Order, OrderLine, Product
-from aftersales.services.orders import order_upsert
-from aftersales.tests.factories import MerchantFactory, StoreFactory
+from aftersales.tests.builders import intake_payload, intake_upsert
+from aftersales.tests.factories import StoreFactory
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def store():
-    return StoreFactory(merchant=MerchantFactory(currency="CNY"))
-
-
-def _payload(target_store, **overrides):
-    placed = timezone.now() - timedelta(days=3)
-    payload = {
-        "store": target_store.pk,
-        "number": "TB-20261101-0001",
-        "placed_at": placed.isoformat(),
-        "delivered_at": (placed + timedelta(days=2)).isoformat(),
-        "shipping_amount": "10.00",
-        "customer": {"name": "王小明", "email": "Xiaoming@Example.com", "phone": "138 0013 8000"},
-        "lines": [
-            {"line_number": "1", "sku": "TENT-2P", "name": "Two-person tent", "quantity": 1, "unit_price": "899.00"},
-            {
-                "line_number": "2",
-                "sku": "MAT-XL",
-                "name": "Sleeping mat",
-                "quantity": 2,
-                "unit_price": "150.00",
-                "discount_amount": "20.00",
-            },
-        ],
-    }
-    payload.update(overrides)
-    return payload
-
-
-def _upsert(store, payload):
-    serializer = OrderIntakeSerializer(data=payload)
-    serializer.is_valid(raise_exception=True)
-    return order_upsert(merchant=store.merchant, data=serializer.to_input())
-
-
 def test_an_order_is_created_with_lines_customer_and_exact_amounts(store):
-    result = _upsert(store, _payload(store))
+    result = intake_upsert(store, intake_payload(store))
 
     order = result.order
     assert result.created is True
@@ -75,8 +39,8 @@ def test_an_order_is_created_with_lines_customer_and_exact_amounts(store):
 
 
 def test_the_same_order_pushed_twice_is_one_order(store):
-    first = _upsert(store, _payload(store))
-    second = _upsert(store, _payload(store, shipping_amount="12.00"))
+    first = intake_upsert(store, intake_payload(store))
+    second = intake_upsert(store, intake_payload(store, shipping_amount="12.00"))
 
     assert second.created is False
     assert second.order.pk == first.order.pk
@@ -87,24 +51,24 @@ def test_the_same_order_pushed_twice_is_one_order(store):
 
 
 def test_a_line_dropped_by_the_shop_is_removed_when_untouched(store):
-    _upsert(store, _payload(store))
-    payload = _payload(store)
+    intake_upsert(store, intake_payload(store))
+    payload = intake_payload(store)
     payload["lines"] = payload["lines"][:1]
 
-    _upsert(store, payload)
+    intake_upsert(store, payload)
 
     assert list(OrderLine.objects.values_list("line_number", flat=True)) == ["1"]
 
 
 def test_a_line_with_an_open_case_cannot_be_removed_and_nothing_changes(store):
-    order = _upsert(store, _payload(store)).order
+    order = intake_upsert(store, intake_payload(store)).order
     ticket = TicketFactory(merchant=store.merchant, customer=order.customer, order=order)
     ticket.order_lines.add(order.lines.get(line_number="2"))
-    payload = _payload(store, shipping_amount="99.00")
+    payload = intake_payload(store, shipping_amount="99.00")
     payload["lines"] = payload["lines"][:1]
 
     with pytest.raises(InvalidInput) as refusal:
-        _upsert(store, payload)
+        intake_upsert(store, payload)
 
     assert refusal.value.code == "line_in_use"
     assert OrderLine.objects.filter(order=order).count() == 2
@@ -112,13 +76,13 @@ def test_a_line_with_an_open_case_cannot_be_removed_and_nothing_changes(store):
 
 
 def test_quantity_cannot_drop_below_units_in_after_sales(store):
-    order = _upsert(store, _payload(store)).order
+    order = intake_upsert(store, intake_payload(store)).order
     OrderLine.objects.filter(order=order, line_number="2").update(quantity_requested=2)
-    payload = _payload(store)
+    payload = intake_payload(store)
     payload["lines"][1]["quantity"] = 1
 
     with pytest.raises(InvalidInput) as refusal:
-        _upsert(store, payload)
+        intake_upsert(store, payload)
 
     assert refusal.value.code == "line_in_use"
     assert OrderLine.objects.get(order=order, line_number="2").quantity == 2
@@ -128,18 +92,18 @@ def test_a_store_of_another_merchant_is_refused_and_nothing_is_written(store):
     foreign = StoreFactory()
 
     with pytest.raises(InvalidInput) as refusal:
-        _upsert(store, _payload(foreign))
+        intake_upsert(store, intake_payload(foreign))
 
     assert refusal.value.code == "unknown_store"
     assert (Order.objects.count(), Customer.objects.count(), Product.objects.count()) == (0, 0, 0)
 
 
 def test_a_discount_above_the_line_price_is_refused_and_nothing_is_written(store):
-    payload = _payload(store)
+    payload = intake_payload(store)
     payload["lines"][1]["discount_amount"] = "300.01"
 
     with pytest.raises(InvalidInput) as refusal:
-        _upsert(store, payload)
+        intake_upsert(store, payload)
 
     assert refusal.value.code == "invalid_discount"
     assert (Order.objects.count(), OrderLine.objects.count()) == (0, 0)
@@ -156,7 +120,7 @@ def test_a_discount_above_the_line_price_is_refused_and_nothing_is_written(store
     ],
 )
 def test_intake_validation_names_the_bad_field(store, change, field):
-    serializer = OrderIntakeSerializer(data=_payload(store, **change))
+    serializer = OrderIntakeSerializer(data=intake_payload(store, **change))
 
     assert serializer.is_valid() is False
     assert list(serializer.errors) == [field]
@@ -165,7 +129,7 @@ def test_intake_validation_names_the_bad_field(store, change, field):
 def test_delivery_before_shipment_is_refused(store):
     placed = timezone.now() - timedelta(days=3)
     serializer = OrderIntakeSerializer(
-        data=_payload(
+        data=intake_payload(
             store,
             placed_at=placed.isoformat(),
             shipped_at=(placed + timedelta(days=2)).isoformat(),

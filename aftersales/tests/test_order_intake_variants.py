@@ -9,12 +9,8 @@ from django.core.management import call_command
 
 from aftersales.intake import OrderIntakeSerializer
 from aftersales.models import Product
-from aftersales.tests import test_order_intake as intake
+from aftersales.tests.builders import intake_payload, intake_upsert, row, write_csv
 from aftersales.tests.factories import ProductFactory
-from aftersales.tests.test_import_orders import row, write_csv
-
-store = intake.store
-_payload, _upsert = intake._payload, intake._upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +22,7 @@ def _variant_line(**fields):
 def test_a_new_product_gets_the_variant_group_attributes_and_price_of_the_line(store):
     line = _variant_line(variant_group="JKT", variant_attributes={"size": "M"}, product_price="120.00")
 
-    _upsert(store, _payload(store, lines=[line]))
+    intake_upsert(store, intake_payload(store, lines=[line]))
 
     product = Product.objects.get(sku="JKT-M")
     assert (product.variant_group, product.variant_attributes, product.price, product.is_active) == (
@@ -41,7 +37,7 @@ def test_intake_fills_what_the_catalogue_lacks_and_keeps_what_the_merchant_set(s
     ProductFactory(merchant=store.merchant, sku="JKT-M", variant_group="", price=Decimal("99.00"))
     line = _variant_line(variant_group="JKT", variant_attributes={"size": "M"}, product_price="120.00")
 
-    _upsert(store, _payload(store, lines=[line]))
+    intake_upsert(store, intake_payload(store, lines=[line]))
 
     product = Product.objects.get(sku="JKT-M")
     assert (product.variant_group, product.variant_attributes, product.price) == (
@@ -52,7 +48,7 @@ def test_intake_fills_what_the_catalogue_lacks_and_keeps_what_the_merchant_set(s
 
 
 def test_a_negative_price_is_refused_on_the_line(store):
-    serializer = OrderIntakeSerializer(data=_payload(store, lines=[_variant_line(product_price="-1.00")]))
+    serializer = OrderIntakeSerializer(data=intake_payload(store, lines=[_variant_line(product_price="-1.00")]))
 
     assert not serializer.is_valid()
     assert "product_price" in serializer.errors["lines"][0]

@@ -24,18 +24,23 @@ from returns.models import (
 from returns.policy import active_rules, line_terms
 from tickets.models import SlaPolicy, Team, Ticket, TicketEvent, TicketKind, TicketStatus
 
-pytestmark = pytest.mark.django_db
+# One worker builds the session's demo (the demo fixture) for all of them.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
+
+# seed_demo's arguments for the session's demo, in the root conftest.py
+DEMO_ARGS = ("--orders", "20", "--tickets", "30")
 
 
-def seed(*extra) -> str:
+def seed() -> str:
+    """Run ``seed_demo`` at the size of the session's demo (the ``demo`` fixture)."""
     out = io.StringIO()
-    call_command("seed_demo", "--orders", "20", "--tickets", "30", *extra, stdout=out)
+    call_command("seed_demo", *DEMO_ARGS, stdout=out)
     return out.getvalue()
 
 
-def test_seed_builds_both_merchants_every_role_and_cases_in_every_status():
-    # When the demo is seeded at a small size
-    output = seed()
+def test_seed_builds_both_merchants_every_role_and_cases_in_every_status(demo):
+    # When the demo is seeded at a small size (once per session: these tests only read it)
+    output = demo
 
     # Then both merchants exist with their stores and staff of every role
     demo = Merchant.objects.get(slug="demo")
@@ -89,9 +94,8 @@ def test_seed_builds_both_merchants_every_role_and_cases_in_every_status():
     assert ApiKey.hash(_line_after(output, "API key of Demo Outdoor Co.")) == key.key_hash
 
 
-def test_seeding_twice_duplicates_nothing():
+def test_seeding_twice_duplicates_nothing(demo):
     # Given a seeded demo
-    seed()
     counts = {
         "merchants": Merchant.objects.count(),
         "users": User.objects.count(),
@@ -141,9 +145,8 @@ def test_seeding_twice_duplicates_nothing():
     assert ApiKey.hash(_line_after(output, "API key of Demo Outdoor Co.")) == active.key_hash
 
 
-def test_the_demo_is_the_same_on_every_build():
+def test_the_demo_is_the_same_on_every_build(demo):
     # Given the demo built once
-    seed()
     first = list(Ticket.objects.order_by("merchant__slug", "number").values_list("number", "kind", "status", "subject"))
 
     # When the database is emptied of it (the ledger first: it protects what it paid for) and
@@ -162,9 +165,8 @@ def test_the_demo_is_the_same_on_every_build():
     assert again == [row[1:] for row in first]
 
 
-def test_seed_gives_both_merchants_a_return_policy_rules_and_a_reason_tree():
+def test_seed_gives_both_merchants_a_return_policy_rules_and_a_reason_tree(demo):
     # When the demo is seeded
-    seed()
 
     # Then each merchant has a policy with the legal floor, a return address and its rules in order
     for slug in ("demo", "second"):
@@ -205,9 +207,9 @@ def test_seed_gives_both_merchants_a_return_policy_rules_and_a_reason_tree():
     assert ReturnPolicy.objects.get(merchant__slug="second").excepted_categories == []
 
 
-def test_seed_builds_returns_in_many_statuses_whose_counters_add_up():
+def test_seed_builds_returns_in_many_statuses_whose_counters_add_up(demo):
     # When the demo is seeded at a small size
-    output = seed()
+    output = demo
 
     # Then its history has returns in at least eight statuses, each with a case and a timeline
     demo = Merchant.objects.get(slug="demo")

@@ -1,22 +1,20 @@
 """The demo's apparel and footwear come in sizes (and the fleece in colours) with prices, so the
 portal offers them in an exchange and the demo's exchanges ask for one."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from aftersales.models import Merchant, OrderLine, Product
 from returns.models import ReturnLine
 from returns.selectors import exchange_variants_for
 
-pytestmark = pytest.mark.django_db
+# One worker builds the session's demo (the demo fixture) for all of them.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 
-def test_the_demo_catalogue_has_priced_variants_that_its_exchanges_ask_for():
-    # When the demo is seeded at a small size
-    call_command("seed_demo", "--orders", "20", "--tickets", "30", stdout=io.StringIO())
+def test_the_demo_catalogue_has_priced_variants_that_its_exchanges_ask_for(demo):
+    # When the demo is seeded at a small size (once per session: this test only reads it)
     demo = Merchant.objects.get(slug="demo")
 
     # Then every product has a price, and the fleece comes in three colours in their order

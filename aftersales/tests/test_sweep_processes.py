@@ -18,7 +18,7 @@ from tickets.models import TicketEvent
 from tickets.services import REMINDER_KIND
 from tickets.tests.factories import TicketFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 
 def _seed_due_reminders(count: int, tickets: int = 40) -> list[int]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
-from aftersales.tests.smtp import free_port
+from aftersales.tests.servers import free_port
 from tickets.models import TicketEvent
 from tickets.services import REMINDER_KIND
 from tickets.tests.factories import TicketFactory
@@ -26,6 +26,7 @@ from tickets.tests.factories import TicketFactory
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("processes"),
     pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed"),
 ]
 

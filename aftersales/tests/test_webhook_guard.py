@@ -10,7 +10,7 @@ from aftersales.outbound import AddressRefused, address_kind, check_url
 from aftersales.services.notifications import _webhook_opener, notification_send
 from aftersales.services.webhooks import webhook_event_queue
 from aftersales.tests.factories import MerchantFactory
-from returns.tests.test_webhooks import Receiver
+from aftersales.tests.servers import Receiver
 
 pytestmark = pytest.mark.django_db
 

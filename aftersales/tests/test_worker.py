@@ -14,9 +14,9 @@ from aftersales.celery import app as celery_app
 from aftersales.models import Notification
 from aftersales.services.notifications import notification_queue
 from aftersales.tests.factories import MerchantFactory
-from aftersales.tests.smtp import smtp_server
+from aftersales.tests.servers import smtp_server
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 BASE_DIR = Path(settings.BASE_DIR)
 QUEUE = f"test-worker-{os.getpid()}"

@@ -9,9 +9,7 @@ import pytest
 from aftersales.models import IdempotencyRecord
 from aftersales.tests.factories import ProductFactory
 from returns.models import Refund, RefundExecution, ReplacementShipment, ReturnRequest, ReturnStatus
-from returns.tests.journey import drive, make_world
-from returns.tests.test_api_returns import api_client, url
-from returns.tests.test_exchange_variants import exchange, nothing_written, received, variant_shop
+from returns.tests.builders import api_client, drive, exchange, make_world, nothing_written, received, url, variant_shop
 
 pytestmark = pytest.mark.django_db
 

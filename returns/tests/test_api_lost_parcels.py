@@ -10,9 +10,8 @@ from django.urls import reverse
 from aftersales.models import Membership, OrderLine
 from aftersales.tests.factories import MembershipFactory
 from returns.models import CarrierClaim, Refund, ReturnRequest, ReturnShipment, ReturnStatus
-from returns.services import carrier_claim_reject, return_parcel_declare_lost
-from returns.tests.journey import drive, make_world, submit
-from returns.tests.test_api_returns import api_client
+from returns.services import carrier_claim_reject
+from returns.tests.builders import api_client, drive, in_transit, lost_claim, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +46,6 @@ def snapshot(return_request: ReturnRequest) -> tuple:
             .values_list("state", "amount_recovered", "carrier_reference", "decision_note")
         ),
     )
-
-
-def in_transit(world, **submit_kwargs) -> ReturnRequest:
-    return drive(world, submit(world, **submit_kwargs), ReturnStatus.IN_TRANSIT)
-
-
-def lost(world, **submit_kwargs) -> CarrierClaim:
-    return_request = in_transit(world, **submit_kwargs)
-    return_parcel_declare_lost(return_request=return_request, actor=world.supervisor, note="")
-    return CarrierClaim.objects.get(return_request=return_request)
 
 
 # --- declaring lost -----------------------------------------------------------------------------------
@@ -134,7 +123,7 @@ def test_a_warehouse_session_is_refused_with_a_403(client):
 
 def test_the_claims_list_is_newest_first_filters_by_state_and_pages_by_cursor():
     world = make_world(quantities=(3,))
-    first, second, third = (lost(world, quantities=[1]) for _ in range(3))
+    first, second, third = (lost_claim(world, quantities=[1]) for _ in range(3))
     carrier_claim_reject(claim=second, actor=world.agent, reason="No.")
     client = api_client(world.merchant)
 
@@ -160,7 +149,7 @@ def test_the_claims_list_is_newest_first_filters_by_state_and_pages_by_cursor():
 
 def test_settling_a_claim_answers_with_the_paid_claim_and_a_retry_changes_nothing():
     world = make_world()
-    claim = lost(world)
+    claim = lost_claim(world)
     client = api_client(world.merchant)
     body = {"amount_recovered": "250.00", "reference": "SF-CLM-7"}
 
@@ -190,7 +179,7 @@ def test_settling_a_claim_answers_with_the_paid_claim_and_a_retry_changes_nothin
 )
 def test_a_payment_that_cannot_be_is_refused_and_changes_nothing(body, status, code):
     world = make_world()
-    claim = lost(world)
+    claim = lost_claim(world)
     before = snapshot(claim.return_request)
 
     response = api_client(world.merchant).post(claim_url("settle", claim), body, format="json")
@@ -202,7 +191,7 @@ def test_a_payment_that_cannot_be_is_refused_and_changes_nothing(body, status, c
 
 def test_rejecting_then_withdrawing_a_claim_is_a_409_the_second_time():
     world = make_world()
-    claim = lost(world)
+    claim = lost_claim(world)
     client = api_client(world.merchant)
 
     rejected = client.post(claim_url("reject", claim), {"reason": "Not insured."}, format="json")
@@ -218,7 +207,7 @@ def test_rejecting_then_withdrawing_a_claim_is_a_409_the_second_time():
 
 def test_withdrawing_a_claim_records_the_parcel_received_and_counts_nothing_again():
     world = make_world()
-    claim = lost(world)
+    claim = lost_claim(world)
     counted = snapshot(claim.return_request)[3]
 
     response = api_client(world.merchant).post(claim_url("withdraw", claim), {"note": "Found"}, format="json")
@@ -240,7 +229,7 @@ def test_withdrawing_a_claim_records_the_parcel_received_and_counts_nothing_agai
 
 def test_another_merchants_key_sees_no_claim_and_gets_404_on_each_endpoint():
     world = make_world()
-    claim = lost(world)
+    claim = lost_claim(world)
     other_return = in_transit(make_world())
     stranger = api_client(make_world().merchant)
     before = snapshot(claim.return_request)
@@ -264,7 +253,7 @@ def test_another_merchants_key_sees_no_claim_and_gets_404_on_each_endpoint():
 
 def test_a_technicians_session_lists_no_claim(client):
     world = make_world()
-    lost(world)
+    lost_claim(world)
     client.force_login(MembershipFactory(merchant=world.merchant, role=Membership.Role.TECHNICIAN).user)
 
     response = client.get(LIST_URL)

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.urls import reverse
 from rest_framework.test import APIClient
 
 from aftersales.models import IdempotencyRecord, OrderLine
@@ -20,28 +19,18 @@ from returns.models import (
     ReturnStatus,
     StoreCreditEntry,
 )
-from returns.tests.journey import World, drive, inspect_all, make_order, make_world, submit
-from returns.tests.test_refunds import ALL_RESOLUTIONS
+from returns.tests.builders import (
+    World,
+    api_client,
+    drive,
+    every_resolution_world,
+    inspect_all,
+    make_order,
+    make_world,
+    submit,
+    url,
+)
 from tickets.models import TicketChannel, TicketEvent
-
-
-def api_client(merchant) -> APIClient:
-    _key, full_key = api_key_for(merchant, name="Shop sync")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {full_key}")
-    return client
-
-
-def world_with_every_resolution(**kwargs) -> World:
-    world = make_world(**kwargs)
-    world.policy.rules.create(position=1, name="Everything", window_days=15, allowed_resolutions=ALL_RESOLUTIONS)
-    return world
-
-
-def url(name: str, return_request: ReturnRequest | None = None) -> str:
-    if return_request is None:
-        return reverse(f"api:{name}")
-    return reverse(f"api:{name}", kwargs={"number": return_request.ticket.number})
 
 
 def snapshot(return_request: ReturnRequest) -> tuple:
@@ -69,7 +58,7 @@ def status_of(return_request: ReturnRequest) -> str:
 @pytest.mark.django_db
 def test_the_list_shows_the_merchants_returns_newest_first_and_filters_them():
     # Given two returns of one order (one approved) and one of another customer's order
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     first = submit(world, quantities=[1, 0])
     second = drive(world, submit(world, quantities=[1, 0], resolution="store_credit"), ReturnStatus.APPROVED)
     other_customer = CustomerFactory(merchant=world.merchant)
@@ -99,7 +88,7 @@ def test_the_list_shows_the_merchants_returns_newest_first_and_filters_them():
 
 @pytest.mark.django_db
 def test_the_list_pages_by_cursor():
-    world = world_with_every_resolution(quantities=(3,))
+    world = every_resolution_world(quantities=(3,))
     made = [submit(world, quantities=[1]) for _ in range(3)]
     client = api_client(world.merchant)
 
@@ -114,7 +103,7 @@ def test_the_list_pages_by_cursor():
 @pytest.mark.django_db
 def test_another_merchants_key_sees_no_return_and_gets_404_on_each_one():
     # Given a return of one merchant and a key of another
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = submit(world)
     stranger = api_client(make_world().merchant)
     before = snapshot(return_request)
@@ -142,7 +131,7 @@ def test_another_merchants_key_sees_no_return_and_gets_404_on_each_one():
 
 @pytest.mark.django_db
 def test_the_detail_shows_lines_terms_shipments_and_timers():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world, quantities=[2, 1]), ReturnStatus.IN_TRANSIT)
     client = api_client(world.merchant)
 
@@ -168,7 +157,7 @@ def test_the_detail_shows_lines_terms_shipments_and_timers():
 
 @pytest.mark.django_db
 def test_an_integration_opens_a_return_for_an_order():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     client = api_client(world.merchant)
 
     response = client.post(
@@ -197,7 +186,7 @@ def test_an_integration_opens_a_return_for_an_order():
 @pytest.mark.django_db
 def test_opening_a_return_retried_with_one_idempotency_key_opens_one_return_with_one_answer():
     # Given an order line of 3 units, so that every retry would be allowed a return of its own
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     client = api_client(world.merchant)
     body = {
         "order": world.order.pk,
@@ -225,7 +214,7 @@ def test_opening_a_return_retried_with_one_idempotency_key_opens_one_return_with
 
 @pytest.mark.django_db
 def test_opening_a_return_is_refused_for_an_unknown_reason_another_merchants_order_or_too_many_units():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     stranger_order = make_world().order
     client = api_client(world.merchant)
     body = {
@@ -263,7 +252,7 @@ def test_opening_a_return_is_refused_for_an_unknown_reason_another_merchants_ord
 
 @pytest.mark.django_db
 def test_approve_then_a_second_approve_is_refused_with_409_and_changes_nothing():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = submit(world)
     client = api_client(world.merchant)
 
@@ -281,7 +270,7 @@ def test_approve_then_a_second_approve_is_refused_with_409_and_changes_nothing()
 
 @pytest.mark.django_db
 def test_reject_needs_a_reason_and_then_rejects():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = submit(world)
     client = api_client(world.merchant)
     before = snapshot(return_request)
@@ -298,7 +287,7 @@ def test_reject_needs_a_reason_and_then_rejects():
 
 @pytest.mark.django_db
 def test_receive_counts_units_in_and_is_refused_before_the_parcel_is_sent():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     waiting = submit(world, quantities=[1, 0])
     travelling = drive(world, submit(world, quantities=[1, 1]), ReturnStatus.IN_TRANSIT)
     client = api_client(world.merchant)
@@ -324,7 +313,7 @@ def test_receive_counts_units_in_and_is_refused_before_the_parcel_is_sent():
 
 @pytest.mark.django_db
 def test_inspect_records_grades_and_accepted_units():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world, quantities=[2, 0]), ReturnStatus.RECEIVED)
     client = api_client(world.merchant)
     line = return_request.lines.get()
@@ -346,7 +335,7 @@ def test_inspect_records_grades_and_accepted_units():
 
 @pytest.mark.django_db
 def test_refund_settles_the_accepted_units_and_opens_one_payment_call():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world, quantities=[2, 0]), ReturnStatus.RECEIVED)
     from returns.services import return_request_inspect
 
@@ -368,7 +357,7 @@ def test_refund_settles_the_accepted_units_and_opens_one_payment_call():
 
 @pytest.mark.django_db
 def test_refund_before_the_items_are_back_is_refused_and_changes_nothing():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world), ReturnStatus.APPROVED)
     client = api_client(world.merchant)
     before = snapshot(return_request)
@@ -383,7 +372,7 @@ def test_refund_before_the_items_are_back_is_refused_and_changes_nothing():
 
 @pytest.mark.django_db
 def test_store_credit_pays_into_the_customers_balance_and_completes_the_return():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world, quantities=[1, 0], resolution="store_credit"), ReturnStatus.RECEIVED)
     client = api_client(world.merchant)
 
@@ -402,7 +391,7 @@ def test_store_credit_pays_into_the_customers_balance_and_completes_the_return()
 
 @pytest.mark.django_db
 def test_exchange_ships_a_replacement_and_completes_the_return():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world, quantities=[2, 0], resolution="exchange"), ReturnStatus.RECEIVED)
     client = api_client(world.merchant)
 
@@ -425,7 +414,7 @@ def test_exchange_ships_a_replacement_and_completes_the_return():
 
 @pytest.mark.django_db
 def test_cancel_withdraws_the_return_and_frees_its_units():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = submit(world)
     client = api_client(world.merchant)
 
@@ -447,7 +436,7 @@ def received_return(world: World) -> ReturnRequest:
 
 @pytest.mark.django_db
 def test_a_refund_replayed_twenty_times_with_one_key_is_one_refund_with_one_answer():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = received_return(world)
     client = api_client(world.merchant)
     body = {"reason": "Returned.", "lines": [{"order_line": world.lines[0].pk, "quantity": 2, "amount": "200.00"}]}
@@ -472,7 +461,7 @@ def test_a_refund_replayed_twenty_times_with_one_key_is_one_refund_with_one_answ
 
 @pytest.mark.django_db
 def test_the_same_key_with_another_body_is_refused_with_422_and_changes_nothing():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = received_return(world)
     client = api_client(world.merchant)
     first = client.post(
@@ -497,7 +486,7 @@ def test_the_same_key_with_another_body_is_refused_with_422_and_changes_nothing(
 
 @pytest.mark.django_db
 def test_a_refusal_under_a_key_is_the_answer_to_its_retries():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = drive(world, submit(world), ReturnStatus.APPROVED)
     client = api_client(world.merchant)
 
@@ -514,7 +503,7 @@ def test_a_refusal_under_a_key_is_the_answer_to_its_retries():
 
 @pytest.mark.django_db
 def test_a_key_that_is_too_long_is_refused():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = received_return(world)
     client = api_client(world.merchant)
 
@@ -528,7 +517,7 @@ def test_a_key_that_is_too_long_is_refused():
 @pytest.mark.django_db
 def test_keys_are_per_merchant():
     # Given two merchants whose integrations happen to use the same key
-    one, two = world_with_every_resolution(), world_with_every_resolution()
+    one, two = every_resolution_world(), every_resolution_world()
     first, second = received_return(one), received_return(two)
 
     a = api_client(one.merchant).post(url("return-refund", first), {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
@@ -541,7 +530,7 @@ def test_keys_are_per_merchant():
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_retries_of_one_refund_give_one_refund_one_execution_and_one_answer():
-    world = world_with_every_resolution()
+    world = every_resolution_world()
     return_request = received_return(world)
     _key, full_key = api_key_for(world.merchant, name="Shop sync")
     target = url("return-refund", return_request)

@@ -2,9 +2,7 @@
 the customer sends back one of two units for an exchange, staff approve, receive, inspect and ship
 the replacement, and the customer follows every step on the ticket page."""
 
-import os
 import re
-import shutil
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,42 +22,16 @@ from aftersales.tests.factories import (
 from returns.models import ReplacementShipment, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
 from tickets.models import TicketEvent, TicketStatus
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
+    pytest.mark.usefixtures("private_storage"),
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is missing (apt-get install chromium)"),
 ]
 
 # What the customer's progress list shows for an exchange, in order.
 EXCHANGE_STAGES = ["Submitted", "Approved", "Sent back", "Received by the shop", "Checked", "Completed"]
-
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are ordinary synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        yield browser
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
 
 
 def _code_from_last_mail() -> str:

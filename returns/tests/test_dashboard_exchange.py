@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 
 from aftersales.models import Membership
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import Refund, ReplacementShipment, ReturnRequest, ReturnStatus
 from returns.services import exchange_difference_confirm_paid
-from returns.tests.test_exchange_variants import received, variant_shop
+from returns.tests.builders import received, variant_shop
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.django_db
 
 def _url(name: str, return_request: ReturnRequest) -> str:
     return reverse(name, kwargs={"number": return_request.ticket.number})
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _state(return_request: ReturnRequest) -> tuple:
@@ -74,14 +71,14 @@ def test_the_page_shows_the_wish_and_its_difference_and_holds_the_parcel_until_i
         {"carrier": "SF", "tracking_number": "SF1"},
         follow=True,
     )
-    assert "confirm it is paid before shipping the replacement" in _flash(response)[0]
+    assert "confirm it is paid before shipping the replacement" in flash_messages(response)[0]
     assert _state(return_request) == before
 
     # When the agent confirms the payment
     response = client.post(
         _url("dashboard:return_exchange_difference_paid", return_request), {"reference": "PAY-9"}, follow=True
     )
-    assert _flash(response) == ["Payment of the price difference confirmed; the replacement may ship."]
+    assert flash_messages(response) == ["Payment of the price difference confirmed; the replacement may ship."]
     assert "PAY-9" in response.content.decode()
     assert response.context["can_confirm_difference"] is False
 
@@ -98,7 +95,7 @@ def test_the_page_shows_the_wish_and_its_difference_and_holds_the_parcel_until_i
         },
         follow=True,
     )
-    assert _flash(response) == ["Replacement shipped."]
+    assert flash_messages(response) == ["Replacement shipped."]
     assert sorted(ReplacementShipment.objects.values_list("sku", "quantity", "product_id")) == sorted(
         [("JKT-L", 2, shop.large.pk), (shop.socks.sku, 1, shop.socks.product_id)]
     )
@@ -117,7 +114,7 @@ def test_staff_may_send_fewer_units_or_another_sku_from_the_form(client):
         follow=True,
     )
 
-    assert _flash(response) == ["Replacement shipped."]
+    assert flash_messages(response) == ["Replacement shipped."]
     assert list(ReplacementShipment.objects.values_list("sku", "quantity", "product_id")) == [
         ("JKT-M-RED", 1, shop.red.pk)
     ]
@@ -155,7 +152,7 @@ def test_a_cheaper_variant_shows_the_refund_to_come_and_its_refund_once_shipped(
         _url("dashboard:return_exchange_ship", return_request), {"carrier": "SF", "tracking_number": "SF1"}, follow=True
     )
 
-    assert _flash(response) == ["Replacement shipped."]
+    assert flash_messages(response) == ["Replacement shipped."]
     assert list(Refund.objects.values_list("amount", flat=True)) == [Decimal("30.00")]
     assert "30.00" in response.content.decode()
 
@@ -173,7 +170,7 @@ def test_the_warehouse_is_told_who_confirms_the_payment_and_is_refused_it(client
 
     assert (page.context["can_confirm_difference"], page.context["difference_needs_role"]) == (False, True)
     assert "an agent, supervisor or merchant admin confirms the payment" in page.content.decode()
-    assert _flash(response) == ["Your role does not allow confirming payments."]
+    assert flash_messages(response) == ["Your role does not allow confirming payments."]
     assert _state(return_request) == before
 
 

@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 
 from aftersales.models import Membership, OrderLine
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import CarrierClaim, ClaimState, ReturnRequest, ReturnShipment, ReturnStatus
-from returns.services import carrier_claim_reject, carrier_claim_settle, return_parcel_declare_lost
-from returns.tests.journey import drive, make_world, submit
+from returns.services import carrier_claim_reject, carrier_claim_settle
+from returns.tests.builders import drive, in_transit, lost_claim, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +27,6 @@ def _url(name: str, return_request: ReturnRequest, **kwargs) -> str:
 
 def _claim_url(name: str, claim: CarrierClaim) -> str:
     return reverse(name, kwargs={"number": claim.return_request.ticket.number, "claim_id": claim.pk})
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _post(client, url, data=None):
@@ -68,21 +65,11 @@ def agent_client(client, world):
     return client
 
 
-def _in_transit(world, **submit_kwargs) -> ReturnRequest:
-    return drive(world, submit(world, **submit_kwargs), ReturnStatus.IN_TRANSIT)
-
-
-def _lost(world, **submit_kwargs) -> CarrierClaim:
-    return_request = _in_transit(world, **submit_kwargs)
-    return_parcel_declare_lost(return_request=return_request, actor=world.supervisor, note="Lost at the depot.")
-    return CarrierClaim.objects.select_related("return_request__ticket").get(return_request=return_request)
-
-
 # --- declaring the parcel lost ------------------------------------------------------------------------
 
 
 def test_a_return_in_transit_offers_the_parcel_lost_action(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     page = agent_client.get(_url("dashboard:return", return_request)).content.decode()
 
@@ -93,7 +80,7 @@ def test_a_return_in_transit_offers_the_parcel_lost_action(agent_client, world):
 
 
 def test_the_warehouse_sees_who_declares_a_parcel_lost_instead_of_the_action(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     client.force_login(world.warehouse)
 
     page = client.get(_url("dashboard:return", return_request)).content.decode()
@@ -114,14 +101,16 @@ def test_a_return_not_in_transit_does_not_offer_the_action(agent_client, world, 
 def test_declaring_the_parcel_lost_settles_the_return_and_shows_the_claim(
     agent_client, world, django_capture_on_commit_callbacks
 ):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(
             agent_client, _url("dashboard:return_declare_lost", return_request), {"note": "SF: lost in Hangzhou hub"}
         )
 
-    assert _flash(response) == ["Parcel declared lost: the return is being settled and the carrier claim is open."]
+    assert flash_messages(response) == [
+        "Parcel declared lost: the return is being settled and the carrier claim is open."
+    ]
     assert ReturnRequest.objects.get(pk=return_request.pk).status == ReturnStatus.SETTLING
     claim = CarrierClaim.objects.get(return_request=return_request)
     assert (claim.state, claim.amount_claimed, claim.notes, claim.opened_by) == (
@@ -140,24 +129,24 @@ def test_declaring_the_parcel_lost_settles_the_return_and_shows_the_claim(
 
 
 def test_a_second_declaration_shows_the_refusal_and_changes_nothing(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     return_request = claim.return_request
     before = _snapshot(return_request)
 
     response = _post(agent_client, _url("dashboard:return_declare_lost", return_request), {"note": ""})
 
-    assert _flash(response) == ["Only a parcel in transit, with its tracking number, can be declared lost."]
+    assert flash_messages(response) == ["Only a parcel in transit, with its tracking number, can be declared lost."]
     assert _snapshot(return_request) == before
 
 
 def test_the_warehouse_posting_the_action_is_refused_and_nothing_changes(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
     client.force_login(world.warehouse)
 
     response = _post(client, _url("dashboard:return_declare_lost", return_request), {"note": ""})
 
-    assert _flash(response) == ["Your role does not allow lost parcels and carrier claims."]
+    assert flash_messages(response) == ["Your role does not allow lost parcels and carrier claims."]
     assert _snapshot(return_request) == before
 
 
@@ -165,7 +154,7 @@ def test_the_warehouse_posting_the_action_is_refused_and_nothing_changes(client,
 
 
 def test_recording_the_carriers_payment_from_the_return_page(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
 
     response = _post(
         agent_client,
@@ -173,7 +162,7 @@ def test_recording_the_carriers_payment_from_the_return_page(agent_client, world
         {"amount_recovered": "280.00", "reference": "SF-CLM-1"},
     )
 
-    assert _flash(response) == ["Claim recorded as paid by the carrier."]
+    assert flash_messages(response) == ["Claim recorded as paid by the carrier."]
     claim.refresh_from_db()
     assert (claim.state, claim.amount_recovered, claim.carrier_reference) == (
         ClaimState.PAID,
@@ -186,7 +175,7 @@ def test_recording_the_carriers_payment_from_the_return_page(agent_client, world
 
 
 def test_a_payment_above_the_claim_is_refused_with_the_services_message(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _post(
@@ -195,12 +184,12 @@ def test_a_payment_above_the_claim_is_refused_with_the_services_message(agent_cl
         {"amount_recovered": "300.01", "reference": "SF-CLM-1"},
     )
 
-    assert _flash(response) == ["At most 300.00 CNY was claimed."]
+    assert flash_messages(response) == ["At most 300.00 CNY was claimed."]
     assert _snapshot(claim.return_request) == before
 
 
 def test_a_payment_form_without_a_reference_is_shown_again_with_its_error(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = agent_client.post(_claim_url("dashboard:carrier_claim_settle", claim), {"amount_recovered": "10"})
@@ -211,24 +200,24 @@ def test_a_payment_form_without_a_reference_is_shown_again_with_its_error(agent_
 
 
 def test_recording_the_carriers_rejection_from_the_return_page(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
 
     response = _post(
         agent_client, _claim_url("dashboard:carrier_claim_reject", claim), {"reason": "No insurance on the waybill."}
     )
 
-    assert _flash(response) == ["Claim recorded as rejected by the carrier."]
+    assert flash_messages(response) == ["Claim recorded as rejected by the carrier."]
     claim.refresh_from_db()
     assert (claim.state, claim.decision_note) == (ClaimState.REJECTED, "No insurance on the waybill.")
 
 
 def test_withdrawing_the_claim_when_the_parcel_turns_up(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     counted = _snapshot(claim.return_request)["order_lines"]
 
     response = _post(agent_client, _claim_url("dashboard:carrier_claim_withdraw", claim), {"note": "At the back door."})
 
-    assert _flash(response) == ["Claim withdrawn; the parcel is recorded as received."]
+    assert flash_messages(response) == ["Claim withdrawn; the parcel is recorded as received."]
     claim.refresh_from_db()
     assert claim.state == ClaimState.WITHDRAWN
     assert ReturnShipment.objects.get(pk=claim.shipment_id).received_at == claim.decided_at
@@ -236,12 +225,12 @@ def test_withdrawing_the_claim_when_the_parcel_turns_up(agent_client, world):
 
 
 def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(agent_client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": claim.tracking_number})
 
-    assert _flash(response) == [
+    assert flash_messages(response) == [
         "This parcel was declared lost and the return settled without it. If it has turned up, withdraw the "
         "carrier claim first: that records it as found; its units are already counted."
     ]
@@ -249,7 +238,7 @@ def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(ag
 
 
 def test_the_warehouse_sees_the_claim_but_not_its_decisions(client, world):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     client.force_login(world.warehouse)
 
     page = client.get(_url("dashboard:return", claim.return_request)).content.decode()
@@ -260,8 +249,8 @@ def test_the_warehouse_sees_the_claim_but_not_its_decisions(client, world):
 
 
 def test_a_claim_of_another_return_is_a_404(agent_client, world):
-    claim = _lost(world, quantities=[1, 0])
-    other = _in_transit(world, quantities=[1, 1])
+    claim = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    other = in_transit(world, quantities=[1, 1])
     before = _snapshot(claim.return_request)
 
     response = agent_client.post(
@@ -282,7 +271,7 @@ def _stranger(client):
 
 
 def test_another_merchants_staff_get_404_for_the_lost_action(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     response = _stranger(client).post(_url("dashboard:return_declare_lost", return_request), {"note": ""})
@@ -300,7 +289,7 @@ def test_another_merchants_staff_get_404_for_the_lost_action(client, world):
     ],
 )
 def test_another_merchants_staff_get_404_for_each_claim_decision(client, world, name, data):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     before = _snapshot(claim.return_request)
 
     response = _stranger(client).post(_claim_url(name, claim), data)
@@ -319,7 +308,7 @@ def test_another_merchants_staff_get_404_for_each_claim_decision(client, world, 
     ],
 )
 def test_the_lost_parcel_actions_take_only_post(agent_client, world, name):
-    claim = _lost(world)
+    claim = lost_claim(world, note="Lost at the depot.")
     kwargs = {"claim_id": claim.pk} if "claim" in name else {}
 
     assert agent_client.get(_url(name, claim.return_request, **kwargs)).status_code == 405
@@ -340,12 +329,12 @@ def test_the_returns_queue_links_to_the_claims(agent_client):
 def test_the_claims_list_shows_open_claims_first_with_the_totals(agent_client, world):
     # Given three claims: the oldest open, a newer one paid back, the newest rejected; and another
     # merchant's claim
-    oldest = _lost(world, quantities=[1, 0])
-    paid = _lost(world, quantities=[1, 0])
-    rejected = _lost(world, quantities=[0, 1])
+    oldest = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    paid = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    rejected = lost_claim(world, note="Lost at the depot.", quantities=[0, 1])
     carrier_claim_settle(claim=paid, actor=world.agent, amount_recovered="60", reference="SF-1")
     carrier_claim_reject(claim=rejected, actor=world.agent, reason="No.")
-    foreign = _lost(make_world())
+    foreign = lost_claim(make_world(), note="Lost at the depot.")
 
     response = agent_client.get(reverse("dashboard:carrier_claims"))
 
@@ -363,8 +352,8 @@ def test_the_claims_list_shows_open_claims_first_with_the_totals(agent_client, w
 
 
 def test_the_claims_list_filters_by_state(agent_client, world):
-    open_claim = _lost(world, quantities=[1, 0])
-    paid = _lost(world, quantities=[0, 1])
+    open_claim = lost_claim(world, note="Lost at the depot.", quantities=[1, 0])
+    paid = lost_claim(world, note="Lost at the depot.", quantities=[0, 1])
     carrier_claim_settle(claim=paid, actor=world.agent, amount_recovered="100", reference="SF-1")
 
     open_page = agent_client.get(reverse("dashboard:carrier_claims"), {"state": "open"}).context["page"]
@@ -380,7 +369,9 @@ def test_the_claims_list_filters_by_state(agent_client, world):
 
 def test_the_claims_list_pages_by_keyset(agent_client, world, monkeypatch):
     monkeypatch.setattr("returns.selectors.claims.CLAIMS_PAGE_SIZE", 2)
-    first, second, third = (_lost(world, quantities=q) for q in ([1, 0], [1, 0], [0, 1]))
+    first, second, third = (
+        lost_claim(world, note="Lost at the depot.", quantities=q) for q in ([1, 0], [1, 0], [0, 1])
+    )
     carrier_claim_reject(claim=third, actor=world.agent, reason="No.")
 
     page_one = agent_client.get(reverse("dashboard:carrier_claims"))
@@ -395,7 +386,7 @@ def test_the_claims_list_pages_by_keyset(agent_client, world, monkeypatch):
 
 
 def test_another_merchants_claims_are_never_listed(client, world):
-    _lost(world)
+    lost_claim(world, note="Lost at the depot.")
 
     response = _stranger(client).get(reverse("dashboard:carrier_claims"))
 
@@ -406,7 +397,7 @@ def test_another_merchants_claims_are_never_listed(client, world):
 
 
 def test_a_technician_may_not_open_the_claims_list(client, world):
-    _lost(world)
+    lost_claim(world, note="Lost at the depot.")
     client.force_login(MembershipFactory(merchant=world.merchant, role=Membership.Role.TECHNICIAN).user)
 
     response = client.get(reverse("dashboard:carrier_claims"))
@@ -417,11 +408,11 @@ def test_a_technician_may_not_open_the_claims_list(client, world):
 def test_the_claims_list_costs_the_same_queries_for_one_claim_and_for_five(agent_client, django_assert_num_queries):
     world = make_world(quantities=(5,))
     agent_client.force_login(world.agent)
-    _lost(world, quantities=[1])
+    lost_claim(world, note="Lost at the depot.", quantities=[1])
     with django_assert_num_queries(CLAIMS_PAGE_QUERIES):
         agent_client.get(reverse("dashboard:carrier_claims"))
     for _ in range(4):
-        _lost(world, quantities=[1])
+        lost_claim(world, note="Lost at the depot.", quantities=[1])
 
     with django_assert_num_queries(CLAIMS_PAGE_QUERIES):
         response = agent_client.get(reverse("dashboard:carrier_claims"))

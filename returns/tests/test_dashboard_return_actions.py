@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.models import Deadline, Membership, OrderLine
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.models import (
     ExecutionState,
@@ -39,7 +40,7 @@ from returns.services import (
     return_request_settle,
     return_shipping_choose,
 )
-from returns.tests.journey import drive, inspect_all, make_world, submit
+from returns.tests.builders import drive, every_resolution_world, in_transit, inspect_all, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -50,10 +51,6 @@ pytestmark = pytest.mark.django_db
 
 def _url(name: str, return_request: ReturnRequest, **kwargs) -> str:
     return reverse(name, kwargs={"number": return_request.ticket.number, **kwargs})
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _verbs(return_request: ReturnRequest) -> list[str]:
@@ -113,24 +110,13 @@ def _post(client, url, data=None, **extra):
 def world(db):
     # Two lines: 2 units and 1 unit at 100.00, so the whole return refunds 300.00; every
     # resolution allowed for 15 days, no restocking fee.
-    world = make_world()
-    world.policy.rules.create(
-        position=1,
-        name="Everything, 15 days",
-        window_days=15,
-        allowed_resolutions=["refund", "store_credit", "exchange", "refund_only", "keep_item"],
-    )
-    return world
+    return every_resolution_world(rule_name="Everything, 15 days")
 
 
 @pytest.fixture
 def agent_client(client, world):
     client.force_login(world.agent)
     return client
-
-
-def _in_transit(world, **submit_kwargs):
-    return drive(world, submit(world, **submit_kwargs), ReturnStatus.IN_TRANSIT)
 
 
 def _received(world, **submit_kwargs):
@@ -160,7 +146,7 @@ def test_recording_the_parcel_puts_the_return_in_transit_with_its_tracking(agent
     )
 
     assert response.redirect_chain == [(_url("dashboard:return", return_request), 302)]
-    assert _flash(response) == ["Parcel recorded; the return is in transit."]
+    assert flash_messages(response) == ["Parcel recorded; the return is in transit."]
     return_request.refresh_from_db()
     assert return_request.status == ReturnStatus.IN_TRANSIT
     inbound = ReturnShipment.objects.get(return_request=return_request, direction=ShipmentDirection.TO_MERCHANT)
@@ -189,7 +175,7 @@ def test_recording_a_parcel_for_an_approved_return_not_yet_shipping_is_refused_a
         {"carrier": "SF Express", "tracking_number": "SF1"},
     )
 
-    assert _flash(response) == ["A return that is Approved cannot become In transit."]
+    assert flash_messages(response) == ["A return that is Approved cannot become In transit."]
     assert _snapshot(return_request) == before
 
 
@@ -211,7 +197,7 @@ def test_booking_a_pickup_records_the_carrier_and_reference(agent_client, world)
         agent_client, _url("dashboard:return_pickup", return_request), {"carrier": "JD Logistics", "reference": "PK-9"}
     )
 
-    assert _flash(response) == ["Pickup booked; the customer sees the carrier."]
+    assert flash_messages(response) == ["Pickup booked; the customer sees the carrier."]
     inbound = ReturnShipment.objects.get(return_request=return_request)
     assert (inbound.carrier, inbound.pickup_reference, inbound.pickup_booked_at is not None) == (
         "JD Logistics",
@@ -228,7 +214,7 @@ def test_booking_a_pickup_for_a_drop_off_is_refused_and_changes_nothing(agent_cl
 
     response = _post(agent_client, _url("dashboard:return_pickup", return_request), {"carrier": "JD Logistics"})
 
-    assert _flash(response) == ["A pickup can be booked only for a return awaiting a home pickup."]
+    assert flash_messages(response) == ["A pickup can be booked only for a return awaiting a home pickup."]
     assert _snapshot(return_request) == before
 
 
@@ -236,11 +222,11 @@ def test_booking_a_pickup_for_a_drop_off_is_refused_and_changes_nothing(agent_cl
 
 
 def test_receive_counts_every_expected_unit_in_by_default(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     response = _post(agent_client, _url("dashboard:return_receive", return_request), {})
 
-    assert _flash(response) == ["Parcel received; inspect it next."]
+    assert flash_messages(response) == ["Parcel received; inspect it next."]
     assert _snapshot(return_request)["status"] == ReturnStatus.RECEIVED
     assert _snapshot(return_request)["lines"] == [(2, 0, 0), (1, 0, 0)]
     assert [row[1] for row in _snapshot(return_request)["order_lines"]] == [2, 1]
@@ -248,7 +234,7 @@ def test_receive_counts_every_expected_unit_in_by_default(agent_client, world):
 
 
 def test_receive_takes_per_line_counts(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     first, second = _lines(return_request)
 
     _post(
@@ -266,7 +252,7 @@ def test_receive_takes_per_line_counts(agent_client, world):
 
 
 def test_receiving_more_units_than_requested_is_refused_and_changes_nothing(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     first, second = _lines(return_request)
     before = _snapshot(return_request)
 
@@ -276,30 +262,30 @@ def test_receiving_more_units_than_requested_is_refused_and_changes_nothing(agen
         {f"units_{first.pk}": "3", f"units_{second.pk}": "1"},
     )
 
-    assert _flash(response) == [f"{first.order_line.name}: at most 2 units were requested."]
+    assert flash_messages(response) == [f"{first.order_line.name}: at most 2 units were requested."]
     assert _snapshot(return_request) == before
 
 
 def test_scanning_a_tracking_number_on_the_queue_receives_the_matching_return(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
 
     page = agent_client.get(reverse("dashboard:returns")).content.decode()
     assert reverse("dashboard:return_scan") in page
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": f"sf{return_request.pk:010d}"})
 
     assert response.redirect_chain == [(_url("dashboard:return", return_request), 302)]
-    assert _flash(response) == [f"{return_request.ticket.number} received in full."]
+    assert flash_messages(response) == [f"{return_request.ticket.number} received in full."]
     assert _snapshot(return_request)["lines"] == [(2, 0, 0), (1, 0, 0)]
 
 
 def test_scanning_an_unknown_tracking_number_says_so_and_changes_nothing(agent_client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": "YT000"})
 
     assert response.redirect_chain == [(reverse("dashboard:returns"), 302)]
-    assert _flash(response) == ["No return carries this tracking number."]
+    assert flash_messages(response) == ["No return carries this tracking number."]
     assert _snapshot(return_request) == before
 
 
@@ -332,7 +318,7 @@ def test_inspect_records_accepted_and_rejected_units_grade_and_disposition_per_l
         ),
     )
 
-    assert _flash(response) == ["Inspection recorded."]
+    assert flash_messages(response) == ["Inspection recorded."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.INSPECTED
     assert snapshot["lines"] == [(2, 1, 1), (1, 0, 1)]
@@ -365,7 +351,7 @@ def test_an_inspection_that_leaves_units_unjudged_is_refused_and_changes_nothing
         _inspection_payload(return_request, [(1, 0, "good", "restock", ""), (1, 0, "good", "restock", "")]),
     )
 
-    assert _flash(response) == [f"{first.order_line.name}: accept or reject each of the 2 units received."]
+    assert flash_messages(response) == [f"{first.order_line.name}: accept or reject each of the 2 units received."]
     assert _snapshot(return_request) == before
 
 
@@ -400,7 +386,7 @@ def test_refund_grants_the_default_amounts_and_leaves_a_manual_payout_pending(ag
         },
     )
 
-    assert _flash(response) == ["Refund granted."]
+    assert flash_messages(response) == ["Refund granted."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.SETTLING
     assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.GRANTED)]
@@ -428,7 +414,7 @@ def test_a_partial_refund_pays_what_staff_entered_and_leaves_the_rest_to_settle(
         {f"units_{first.pk}": "1", f"amount_{first.pk}": "80.00", f"units_{second.pk}": "0", f"amount_{second.pk}": ""},
     )
 
-    assert _flash(response) == ["Refund granted."]
+    assert flash_messages(response) == ["Refund granted."]
     assert _snapshot(return_request)["refunds"] == [(Decimal("80.00"), RefundState.GRANTED)]
     assert [(d.units, d.amount) for d in response.context["settle"].lines] == [
         (1, Decimal("100.00")),
@@ -453,7 +439,7 @@ def test_an_agent_is_refused_a_refund_above_the_limit_and_nothing_changes(agent_
         },
     )
 
-    assert _flash(response) == ["Refunds above 250.00 on one return need a supervisor."]
+    assert flash_messages(response) == ["Refunds above 250.00 on one return need a supervisor."]
     assert _snapshot(return_request) == before
 
 
@@ -468,7 +454,7 @@ def test_a_refund_above_what_was_paid_is_refused_and_nothing_changes(agent_clien
         {f"units_{first.pk}": "2", f"amount_{first.pk}": "250.00"},
     )
 
-    assert _flash(response) == [
+    assert flash_messages(response) == [
         f"{first.order_line.name}: at most 200.00 more can be refunded; 200.00 was paid for it."
     ]
     assert _snapshot(return_request) == before
@@ -483,7 +469,7 @@ def test_confirming_the_manual_payout_pays_the_refund_and_completes_the_return(a
         agent_client, _url("dashboard:refund_confirm", return_request, refund_id=refund.pk), {"reference": "TB-7781"}
     )
 
-    assert _flash(response) == ["Payout confirmed."]
+    assert flash_messages(response) == ["Payout confirmed."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.COMPLETED
     assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.PAID)]
@@ -537,7 +523,7 @@ def test_a_failed_payment_is_tried_again_with_the_same_key_and_pays(agent_client
 
     response = _post(agent_client, _url("dashboard:refund_retry", return_request, refund_id=refund.pk))
 
-    assert _flash(response) == ["Payment tried again and made."]
+    assert flash_messages(response) == ["Payment tried again and made."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.COMPLETED
     assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.PAID)]
@@ -553,7 +539,7 @@ def test_retrying_a_refund_that_did_not_fail_is_refused_and_changes_nothing(agen
 
     response = _post(agent_client, _url("dashboard:refund_retry", return_request, refund_id=refund.pk))
 
-    assert _flash(response) == ["Only a failed payment is tried again."]
+    assert flash_messages(response) == ["Only a failed payment is tried again."]
     assert _snapshot(return_request) == before
 
 
@@ -576,7 +562,7 @@ def test_a_refund_whose_payment_never_started_is_started_from_the_page_and_pays(
     response = _post(agent_client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
 
     # Then it is called once and paid, and the return completes
-    assert _flash(response) == ["Payment started."]
+    assert flash_messages(response) == ["Payment started."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.COMPLETED
     assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.PAID)]
@@ -594,7 +580,7 @@ def test_starting_a_payment_that_already_started_is_refused_and_changes_nothing(
 
     response = _post(agent_client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
 
-    assert _flash(response) == ["Only a granted refund whose payment never started is started here."]
+    assert flash_messages(response) == ["Only a granted refund whose payment never started is started here."]
     assert _snapshot(return_request) == before
 
 
@@ -606,7 +592,7 @@ def test_a_role_without_refunds_cannot_start_a_payment(client, world):
 
     response = _post(client, _url("dashboard:refund_pay", return_request, refund_id=refund.pk))
 
-    assert _flash(response) == ["Your role does not allow refunds."]
+    assert flash_messages(response) == ["Your role does not allow refunds."]
     assert _snapshot(return_request) == before
     assert not RefundExecution.objects.exists()
 
@@ -628,7 +614,7 @@ def test_store_credit_pays_into_the_customers_balance_and_completes_the_return(a
         },
     )
 
-    assert _flash(response) == ["Store credit granted."]
+    assert flash_messages(response) == ["Store credit granted."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.COMPLETED
     assert snapshot["refunds"] == [(Decimal("300.00"), RefundState.PAID)]
@@ -648,7 +634,7 @@ def test_shipping_the_replacement_of_an_exchange_completes_it(agent_client, worl
         {"carrier": "SF Express", "tracking_number": "SF-OUT-1"},
     )
 
-    assert _flash(response) == ["Replacement shipped."]
+    assert flash_messages(response) == ["Replacement shipped."]
     snapshot = _snapshot(return_request)
     assert snapshot["status"] == ReturnStatus.COMPLETED
     assert snapshot["replacements"] == 2
@@ -669,7 +655,7 @@ def test_the_warehouse_is_refused_a_refund_and_nothing_changes(client, world):
         {f"units_{first.pk}": "2", f"amount_{first.pk}": "200.00"},
     )
 
-    assert _flash(response) == ["Your role does not allow refunds."]
+    assert flash_messages(response) == ["Your role does not allow refunds."]
     assert _snapshot(return_request) == before
 
 
@@ -691,7 +677,7 @@ def test_a_supervisor_approves_an_escalated_return(client, world):
         client, _url("dashboard:return_decide_escalation", return_request), {"decision": "approve", "note": "Fair."}
     )
 
-    assert _flash(response) == ["Escalation decided: the return is approved."]
+    assert flash_messages(response) == ["Escalation decided: the return is approved."]
     assert _snapshot(return_request)["status"] == ReturnStatus.APPROVED
     assert _verbs(return_request)[-1] == "return_approved"
 
@@ -704,7 +690,7 @@ def test_a_supervisor_rejects_an_escalated_return_finally(client, world):
         client, _url("dashboard:return_decide_escalation", return_request), {"decision": "reject", "note": "Worn."}
     )
 
-    assert _flash(response) == ["Escalation decided: the return stays rejected, finally."]
+    assert flash_messages(response) == ["Escalation decided: the return stays rejected, finally."]
     assert _snapshot(return_request)["status"] == ReturnStatus.REJECTED
     event = TicketEvent.objects.filter(ticket_id=return_request.ticket_id, verb="return_rejected").last()
     assert event.data == {"reason": "Worn.", "final": True}
@@ -722,7 +708,7 @@ def test_an_agent_is_not_offered_the_escalation_and_is_refused_it(agent_client, 
 
     response = _post(agent_client, _url("dashboard:return_decide_escalation", return_request), {"decision": "approve"})
 
-    assert _flash(response) == ["Only a supervisor decides an escalated return."]
+    assert flash_messages(response) == ["Only a supervisor decides an escalated return."]
     assert _snapshot(return_request) == before
 
 
@@ -744,7 +730,7 @@ def test_bulk_approve_approves_each_return_it_can_and_says_what_happened_to_each
     )
 
     assert response.redirect_chain == [(reverse("dashboard:returns"), 302)]
-    assert _flash(response) == [
+    assert flash_messages(response) == [
         f"2 of 4 done. {first.ticket.number}: Approved; "
         f"{rejected.ticket.number}: A return that is Rejected cannot become Approved.; "
         f"{second.ticket.number}: Approved; #{foreign.pk}: no such return"
@@ -758,19 +744,19 @@ def test_bulk_approve_approves_each_return_it_can_and_says_what_happened_to_each
 
 
 def test_bulk_receive_receives_each_parcel_in_full(agent_client, world):
-    in_transit = _in_transit(world, quantities=[1, 0])
+    travelling = in_transit(world, quantities=[1, 0])
     approved = drive(world, submit(world, quantities=[1, 0]), ReturnStatus.APPROVED)
     before = _snapshot(approved)
 
     response = _post(
-        agent_client, reverse("dashboard:return_bulk"), {"action": "receive", "ids": [in_transit.pk, approved.pk]}
+        agent_client, reverse("dashboard:return_bulk"), {"action": "receive", "ids": [travelling.pk, approved.pk]}
     )
 
-    assert _flash(response) == [
-        f"1 of 2 done. {in_transit.ticket.number}: Received; {approved.ticket.number}: "
+    assert flash_messages(response) == [
+        f"1 of 2 done. {travelling.ticket.number}: Received; {approved.ticket.number}: "
         "A return that is Approved cannot become Received."
     ]
-    assert (_snapshot(in_transit)["status"], _snapshot(in_transit)["lines"]) == (ReturnStatus.RECEIVED, [(1, 0, 0)])
+    assert (_snapshot(travelling)["status"], _snapshot(travelling)["lines"]) == (ReturnStatus.RECEIVED, [(1, 0, 0)])
     after = _snapshot(approved)
     # The two returns share the order line, whose received counter the first one moved.
     assert [row[1] for row in after.pop("order_lines")] == [1, 0]
@@ -781,7 +767,7 @@ def test_bulk_receive_receives_each_parcel_in_full(agent_client, world):
 def test_bulk_without_a_ticked_return_says_so(agent_client, world):
     response = _post(agent_client, reverse("dashboard:return_bulk"), {"action": "approve"})
 
-    assert _flash(response) == ["Tick at least one return and pick what to do."]
+    assert flash_messages(response) == ["Tick at least one return and pick what to do."]
 
 
 # --- timers ---------------------------------------------------------------------------------------------
@@ -860,15 +846,15 @@ def test_a_refund_of_another_return_is_a_404(agent_client, world):
 
 
 def test_another_merchants_staff_cannot_scan_or_bulk_our_returns(client, world):
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
     client.force_login(MembershipFactory(merchant=MerchantFactory(), role=Membership.Role.MERCHANT_ADMIN).user)
 
     scan = _post(client, reverse("dashboard:return_scan"), {"tracking_number": f"SF{return_request.pk:010d}"})
     bulk = _post(client, reverse("dashboard:return_bulk"), {"action": "receive", "ids": [return_request.pk]})
 
-    assert _flash(scan) == ["No return carries this tracking number."]
-    assert _flash(bulk) == [f"0 of 1 done. #{return_request.pk}: no such return"]
+    assert flash_messages(scan) == ["No return carries this tracking number."]
+    assert flash_messages(bulk) == [f"0 of 1 done. #{return_request.pk}: no such return"]
     assert _snapshot(return_request) == before
 
 

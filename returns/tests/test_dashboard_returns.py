@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from aftersales.models import Membership, OrderLine
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -23,7 +24,6 @@ from returns.services import return_request_approve, return_request_cancel, retu
 from returns.views.dashboard import decode_return_key, encode_return_key
 from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
 from tickets.services import ticket_create
-from tickets.tests.conftest import png_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +147,6 @@ def _snapshot(return_request: ReturnRequest) -> dict:
             OrderLine.objects.filter(order_id=return_request.order_id).values_list("pk", "quantity_requested")
         ),
     }
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _numbers(response) -> list[str]:
@@ -333,7 +329,7 @@ def test_the_queue_costs_the_same_queries_at_10_and_at_100_returns(
 
 
 def test_the_return_page_shows_lines_terms_photos_history_and_the_ticket(
-    agent_client, agent, merchant, policy, changed_mind
+    agent_client, agent, merchant, policy, changed_mind, png_upload
 ):
     customer = CustomerFactory(merchant=merchant)
     earlier = make_return(make_order(merchant, customer=customer), changed_mind, when=at(0))
@@ -427,7 +423,7 @@ RETURN_PAGE_QUERIES = 10
 
 @pytest.mark.parametrize("lines", [1, 5])
 def test_the_return_page_costs_the_same_queries_however_many_lines(
-    agent_client, merchant, policy, changed_mind, lines, django_assert_num_queries
+    agent_client, merchant, policy, changed_mind, lines, django_assert_num_queries, png_upload
 ):
     customer = CustomerFactory(merchant=merchant)
     for i in range(lines):
@@ -461,7 +457,7 @@ def test_approve_approves_the_return_and_the_customer_ships_next(agent_client, a
 
     after = _snapshot(return_request)
     assert response.redirect_chain == [(_url("dashboard:return", return_request), 302)]
-    assert _flash(response) == ["Return approved."]
+    assert flash_messages(response) == ["Return approved."]
     # The item comes back: the customer's move.
     assert (after["status"], after["ticket_status"]) == (ReturnStatus.APPROVED, TicketStatus.WAITING_CUSTOMER)
     assert after["decided_at"] is not None
@@ -487,7 +483,7 @@ def test_a_return_held_for_review_shows_why_and_can_be_approved(agent_client, ag
     assert page.context["review_reasons"] == ["2 returns in the policy's look-back; the limit is 1."]
     assert page.context["history"].flags == ["1 return flagged for review"]
     assert "2 returns in the policy&#x27;s look-back; the limit is 1." in page.content.decode()
-    assert _flash(response) == ["Return approved."]
+    assert flash_messages(response) == ["Return approved."]
     held.refresh_from_db()
     assert held.status == ReturnStatus.APPROVED
 
@@ -504,7 +500,7 @@ def test_reject_records_the_reason_the_customer_sees_and_waits_on_them(
 
     after = _snapshot(return_request)
     assert response.redirect_chain == [(_url("dashboard:return", return_request), 302)]
-    assert _flash(response) == ["Return rejected; the customer sees your reason."]
+    assert flash_messages(response) == ["Return rejected; the customer sees your reason."]
     assert (after["status"], after["ticket_status"]) == (ReturnStatus.REJECTED, TicketStatus.WAITING_CUSTOMER)
     assert after["rejection_reason"] == "The tags were removed."
     assert after["events"] == [*before["events"], "return_rejected", "status_changed"]
@@ -537,7 +533,7 @@ def test_cancel_withdraws_the_return_for_the_customer_and_frees_its_units(
     response = agent_client.post(_url("dashboard:return_cancel", return_request), follow=True)
 
     after = _snapshot(return_request)
-    assert _flash(response) == ["Return cancelled on the customer's behalf."]
+    assert flash_messages(response) == ["Return cancelled on the customer's behalf."]
     assert (after["status"], after["ticket_status"]) == (ReturnStatus.CANCELLED, TicketStatus.CANCELLED)
     assert after["events"] == [*before["events"], "return_cancelled", "status_changed"]
     assert [requested for _pk, requested in after["requested"]] == [0, 0]
@@ -563,7 +559,7 @@ def test_a_refused_decision_shows_the_domain_message_and_changes_nothing(
     response = agent_client.post(_url(action, return_request), ACTION_PAYLOAD, follow=True)
 
     assert response.redirect_chain == [(_url("dashboard:return", return_request), 302)]
-    assert _flash(response) == [message]
+    assert flash_messages(response) == [message]
     assert _snapshot(return_request) == before
 
 

@@ -33,10 +33,17 @@ from returns.services import (
     return_request_settle,
 )
 from returns.tasks import return_exchange_surplus_pay
-from returns.tests.journey import drive, inspect_all, send_back
-from returns.tests.test_api_returns import api_client, url
-from returns.tests.test_exchange_variants import exchange, received, variant_shop
-from returns.tests.test_refund_races import race
+from returns.tests.builders import (
+    api_client,
+    drive,
+    exchange,
+    inspect_all,
+    race,
+    received,
+    send_back,
+    url,
+    variant_shop,
+)
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,6 @@
 the customer's wish snapshotted on the return with its price difference, and the difference
 settled — a dearer variant paid before its replacement ships, a cheaper one refunded once it has."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ from django.db.models import Sum
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Notification, Order, OrderLine, Product
-from aftersales.tests.factories import MerchantFactory, OrderLineFactory, ProductFactory
+from aftersales.tests.factories import OrderLineFactory, ProductFactory
 from returns.models import (
     ExecutionState,
     Refund,
@@ -18,7 +17,6 @@ from returns.models import (
     RefundLine,
     RefundState,
     ReplacementShipment,
-    ReturnLine,
     ReturnRequest,
     ReturnStatus,
 )
@@ -30,88 +28,11 @@ from returns.services import (
     refund_confirm_manual,
     refund_void,
     return_request_cancel,
-    return_request_create,
 )
-from returns.tests.journey import World, drive, make_world
-from returns.tests.test_refunds import ALL_RESOLUTIONS
-from tickets.models import Ticket, TicketEvent
+from returns.tests.builders import drive, exchange, make_world, nothing_written, received, variant_shop
+from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Shop:
-    world: World
-    jacket: OrderLine  # 2 × the jacket M, 100.00 a unit paid
-    socks: OrderLine  # 1 pair, no other variant
-    small: Product  # S, same price
-    large: Product  # L, 120.00: +20.00
-    red: Product  # M in red, 85.00: -15.00
-    sold_out: Product  # XL, not on sale
-
-
-def variant_shop() -> Shop:
-    """A merchant whose policy allows every resolution for 15 days; an order of 2 jackets (size M,
-    black, 100.00 each) and 1 pair of socks (no variants). The jacket comes in S at 100.00, L at
-    120.00, M red at 85.00 and XL (no longer on sale); another merchant has a jacket in the same
-    group name."""
-    world = make_world(quantities=(2, 1))
-    world.policy.rules.create(position=1, name="Everything", window_days=15, allowed_resolutions=ALL_RESOLUTIONS)
-    jacket, socks = world.lines
-    Product.objects.filter(pk=jacket.product_id).update(
-        variant_group="JKT", variant_attributes={"size": "M", "colour": "black"}, variant_position=2, price="100.00"
-    )
-
-    def variant(sku, position, price, is_active=True, **attributes):
-        return ProductFactory(
-            merchant=world.merchant,
-            sku=sku,
-            variant_group="JKT",
-            variant_position=position,
-            variant_attributes=attributes,
-            price=Decimal(price),
-            is_active=is_active,
-        )
-
-    shop = Shop(
-        world=world,
-        jacket=OrderLine.objects.select_related("product", "order").get(pk=jacket.pk),
-        socks=OrderLine.objects.select_related("product", "order").get(pk=socks.pk),
-        large=variant("JKT-L", 3, "120.00", size="L", colour="black"),
-        small=variant("JKT-S", 1, "100.00", size="S", colour="black"),
-        red=variant("JKT-M-RED", 2, "85.00", size="M", colour="red"),
-        sold_out=variant("JKT-XL", 4, "140.00", is_active=False, size="XL", colour="black"),
-    )
-    ProductFactory(merchant=world.merchant, sku="JKT-NOPRICE", variant_group="JKT", price=None)
-    ProductFactory(merchant=MerchantFactory(), sku="JKT-XS", variant_group="JKT", price=Decimal("90.00"))
-    return shop
-
-
-def exchange(shop: Shop, wishes: dict, *, quantities=(2, 0), resolution="exchange") -> ReturnRequest:
-    world = shop.world
-    lines = [(line, quantity) for line, quantity in zip((shop.jacket, shop.socks), quantities, strict=True) if quantity]
-    return return_request_create(
-        order=world.order,
-        customer=world.customer,
-        lines=lines,
-        reason=world.reason,
-        resolution=resolution,
-        exchange_products={line.pk: product for line, product in wishes.items()},
-    )
-
-
-def received(shop: Shop, wishes: dict, **kwargs) -> ReturnRequest:
-    return drive(shop.world, exchange(shop, wishes, **kwargs), ReturnStatus.RECEIVED)
-
-
-def nothing_written() -> tuple:
-    return (
-        ReturnRequest.objects.count(),
-        ReturnLine.objects.count(),
-        Ticket.objects.count(),
-        TicketEvent.objects.count(),
-        sorted(OrderLine.objects.values_list("pk", "quantity_requested")),
-    )
 
 
 def settled(return_request: ReturnRequest) -> tuple:

@@ -41,13 +41,12 @@ from returns.services import (
     return_shipping_choose,
     return_tracking_add,
 )
-from returns.tests.journey import (
+from returns.tests.builders import (
     RETURN_ADDRESS,
     counters,
     drive,
     inspect_all,
     make_world,
-    png_upload,
     submit,
 )
 from tickets.models import Attachment, TicketEvent
@@ -74,7 +73,7 @@ def _ticket_status(return_request) -> str:
 # --- the journey, step by step ------------------------------------------------------------------
 
 
-def test_a_drop_off_return_travels_from_approval_to_inspection_and_counts_every_unit():
+def test_a_drop_off_return_travels_from_approval_to_inspection_and_counts_every_unit(png_upload):
     world = make_world()
     return_request = drive(world, submit(world), S.APPROVED)
     assert _ticket_status(return_request) == "waiting_customer"
@@ -356,7 +355,7 @@ def test_the_database_refuses_counters_past_their_bounds():
 # --- after a rejection ---------------------------------------------------------------------------
 
 
-def test_a_rejected_customer_revises_with_new_photos_and_the_request_is_submitted_again():
+def test_a_rejected_customer_revises_with_new_photos_and_the_request_is_submitted_again(png_upload):
     world = make_world()
     return_request = drive(world, submit(world), S.REJECTED)
     assert _deadline(return_request, timers.REVISE).state == Deadline.State.PENDING

@@ -42,7 +42,7 @@ from returns.services import (
     return_request_receive_by_tracking,
     return_request_settle,
 )
-from returns.tests.journey import counters, drive, make_world, submit
+from returns.tests.builders import counters, drive, in_transit, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -50,10 +50,6 @@ S = ReturnStatus
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _in_transit(world, **submit_kwargs) -> ReturnRequest:
-    return drive(world, submit(world, **submit_kwargs), S.IN_TRANSIT)
 
 
 def _declare(world, return_request, *, actor=None, note="SF says the parcel is lost at the depot.") -> ReturnRequest:
@@ -115,7 +111,7 @@ def test_a_parcel_lost_in_transit_is_settled_as_requested_and_the_carrier_claime
 ):
     # Given a return of 2 + 1 units at 100.00 on its way back, and an ERP that hears of status changes
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     WebhookEndpoint.objects.create(merchant=world.merchant, url="https://erp.example.com/hooks")
     before_notifications = Notification.objects.filter(template="return_parcel_lost").count()
 
@@ -195,7 +191,7 @@ def test_a_parcel_lost_in_transit_is_settled_as_requested_and_the_carrier_claime
 def test_the_lost_parcels_refund_is_paid_once_and_completes_the_return(django_capture_on_commit_callbacks):
     # Given a lost parcel whose refund was granted by the settlement
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     with django_capture_on_commit_callbacks(execute=True):
         _declare(world, return_request)
     refund = Refund.objects.get(return_request=return_request)
@@ -217,7 +213,7 @@ def test_the_lost_parcels_refund_is_paid_once_and_completes_the_return(django_ca
 def test_a_quick_refund_paid_in_transit_is_not_paid_again_when_the_parcel_is_lost(django_capture_on_commit_callbacks):
     # Given a quick refund already paid while the parcel travelled
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     refund = refund_grant(return_request=return_request, actor=None, quick=True, grant_key="quick-1")
     execution = RefundExecution.objects.create(
         merchant=world.merchant, refund=refund, adapter="manual", idempotency_key="quick-1"
@@ -244,7 +240,7 @@ def test_the_claim_is_for_what_was_paid_even_when_the_refund_takes_a_restocking_
     world.policy.rules.create(
         position=1, name="10 % fee", window_days=15, allowed_resolutions=["refund"], restocking_fee_percent=10
     )
-    return_request = _in_transit(world, quantities=[2, 0])
+    return_request = in_transit(world, quantities=[2, 0])
 
     with django_capture_on_commit_callbacks(execute=True):
         _declare(world, return_request)
@@ -257,7 +253,7 @@ def test_the_claim_is_for_what_was_paid_even_when_the_refund_takes_a_restocking_
 def test_a_lost_exchange_is_left_settling_for_the_replacement_and_pays_nothing(django_capture_on_commit_callbacks):
     world = make_world()
     world.policy.rules.create(position=1, name="Exchanges", window_days=15, allowed_resolutions=["exchange"])
-    return_request = _in_transit(world, resolution="exchange")
+    return_request = in_transit(world, resolution="exchange")
 
     with django_capture_on_commit_callbacks(execute=True):
         _declare(world, return_request)
@@ -271,7 +267,7 @@ def test_a_lost_exchange_is_left_settling_for_the_replacement_and_pays_nothing(d
 def test_declaring_lost_is_refused_unless_the_parcel_is_in_transit_and_changes_nothing(status):
     # Given a return with a parcel and its tracking number, put in another status
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     ReturnRequest.objects.filter(pk=return_request.pk).update(status=status)
     before = _snapshot(return_request)
 
@@ -297,7 +293,7 @@ def test_a_parcel_not_sent_yet_cannot_be_declared_lost_and_nothing_changes():
 @pytest.mark.parametrize("role", [Membership.Role.WAREHOUSE, Membership.Role.TECHNICIAN])
 def test_a_role_that_may_not_refund_cannot_declare_a_parcel_lost(role):
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     member = MembershipFactory(merchant=world.merchant, role=role).user
     before = _snapshot(return_request)
 
@@ -310,7 +306,7 @@ def test_a_role_that_may_not_refund_cannot_declare_a_parcel_lost(role):
 
 def test_another_merchants_supervisor_cannot_declare_a_parcel_lost():
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     with pytest.raises(PermissionRefused):
@@ -323,8 +319,8 @@ def test_an_agent_declares_a_parcel_lost_only_within_the_refund_limit(settings):
     # Given an agent limit of 250.00 and two returns: 300.00 and 200.00
     settings.REFUND_AGENT_LIMIT = "250.00"
     world = make_world(quantities=(3, 2))
-    dear = _in_transit(world, quantities=[3, 0])
-    cheap = _in_transit(world, quantities=[0, 2])
+    dear = in_transit(world, quantities=[3, 0])
+    cheap = in_transit(world, quantities=[0, 2])
     before = _snapshot(dear)
 
     # Then the agent is refused the dearer one, and a supervisor is not
@@ -351,7 +347,7 @@ def test_the_agent_limit_counts_the_shipping_a_merchant_fault_refunds_and_not_an
     world.reason.responsibility = "merchant"
     world.reason.save(update_fields=["responsibility"])
     Order.objects.filter(pk=world.order.pk).update(shipping_amount=Decimal("60.00"))
-    refund = _in_transit(world, quantities=[0, 2])
+    refund = in_transit(world, quantities=[0, 2])
     before = _snapshot(refund)
 
     # Then the agent is refused the refund: goods and shipping pass the limit
@@ -361,7 +357,7 @@ def test_the_agent_limit_counts_the_shipping_a_merchant_fault_refunds_and_not_an
     assert _snapshot(refund) == before
 
     # and an exchange, which pays no money, is the agent's to declare whatever its value
-    exchange = _in_transit(world, quantities=[3, 0], resolution="exchange")
+    exchange = in_transit(world, quantities=[3, 0], resolution="exchange")
     _declare(world, exchange, actor=world.agent)
     assert ReturnRequest.objects.get(pk=exchange.pk).status == S.SETTLING
 
@@ -369,7 +365,7 @@ def test_the_agent_limit_counts_the_shipping_a_merchant_fault_refunds_and_not_an
 def test_a_refund_to_the_original_payment_is_refused_while_the_parcel_travels():
     # The table lets in_transit become settling, but only by declaring the parcel lost.
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     before = _snapshot(return_request)
 
     with pytest.raises(TransitionNotAllowed) as refusal:
@@ -383,7 +379,7 @@ def test_a_refund_to_the_original_payment_is_refused_while_the_parcel_travels():
 def test_two_staff_declaring_the_same_parcel_lost_at_once_open_one_claim():
     # Given one parcel in transit and two supervisors who click at the same moment
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     second = MembershipFactory(merchant=world.merchant, role=Membership.Role.SUPERVISOR).user
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -414,7 +410,7 @@ def test_two_staff_declaring_the_same_parcel_lost_at_once_open_one_claim():
 
 def test_the_database_holds_one_open_claim_per_return_and_bounds_what_is_recovered():
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     _declare(world, return_request)
     claim = _claim(return_request)
 
@@ -448,7 +444,7 @@ def test_the_database_holds_one_open_claim_per_return_and_bounds_what_is_recover
 @pytest.fixture
 def lost(db):
     world = make_world()
-    return_request = _in_transit(world)
+    return_request = in_transit(world)
     _declare(world, return_request)
     return world, return_request, _claim(return_request)
 
@@ -686,9 +682,9 @@ def test_the_report_counts_parcels_lost_and_what_carriers_paid_in_the_period():
     # 12 March, and the third lost on 20 March
     with time_machine.travel(datetime(2026, 3, 3, 4, 0, tzinfo=UTC), tick=False):
         world = make_world(quantities=(3, 1))
-        first = _in_transit(world, quantities=[1, 0])
-        second = _in_transit(world, quantities=[2, 0])
-        third = _in_transit(world, quantities=[0, 1])
+        first = in_transit(world, quantities=[1, 0])
+        second = in_transit(world, quantities=[2, 0])
+        third = in_transit(world, quantities=[0, 1])
         _declare(world, first)
         _declare(world, second)
     with time_machine.travel(datetime(2026, 3, 12, 4, 0, tzinfo=UTC), tick=False):
@@ -696,7 +692,7 @@ def test_the_report_counts_parcels_lost_and_what_carriers_paid_in_the_period():
     with time_machine.travel(datetime(2026, 3, 20, 4, 0, tzinfo=UTC), tick=False):
         _declare(world, third)
     other = make_world()
-    _declare(other, _in_transit(other))  # another merchant's, today
+    _declare(other, in_transit(other))  # another merchant's, today
 
     def lost_in(start, days):
         begin = datetime(2026, 3, start, tzinfo=UTC)

@@ -1,12 +1,8 @@
 """Paying refunds: the manual adapter waits for staff, the HTTP adapter calls the shop's endpoint
 with an idempotency key that every retry reuses."""
 
-import json
 import socket
-import threading
-import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -24,67 +20,10 @@ from returns.models import (
     ReturnStatus,
 )
 from returns.services import refund_confirm_manual, refund_execute, refund_grant, return_request_settle
-from returns.tests.test_refunds import approved_return, settlement_setup
+from returns.tests.builders import RefundEndpoint, approved_return, http_gateway, settlement_setup
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-class RefundEndpoint:
-    """A shop platform's refund endpoint on 127.0.0.1, answering from a script: one
-    ``(status, body, delay_seconds)`` per call, the last repeated. It records what it was sent."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.calls: list[dict] = []
-        self.lock = threading.Lock()
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with endpoint.lock:
-                    endpoint.calls.append(
-                        {
-                            "path": self.path,
-                            "key": self.headers["Idempotency-Key"],
-                            "authorization": self.headers["Authorization"],
-                            "json": json.loads(body),
-                        }
-                    )
-                    status, answer, delay = endpoint.answers[min(len(endpoint.calls), len(endpoint.answers)) - 1]
-                time.sleep(delay)
-                payload = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
-                self.send_response(status)
-                if status in (301, 302, 307, 308):
-                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/refunds"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def keys(self) -> list[str]:
-        return [call["key"] for call in self.calls]
-
-
-def http_gateway(merchant, url, **kwargs):
-    return RefundGateway.objects.create(merchant=merchant, adapter="http", endpoint_url=url, **kwargs)
 
 
 def _unused_port() -> int:

@@ -8,22 +8,25 @@ from decimal import Decimal
 import pytest
 
 from aftersales.models import OrderLine, Product
+from aftersales.tests.builders import sign_in
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, ProductFactory
 from returns.models import ReturnLine, ReturnRequest
 from returns.services import exchange_difference_confirm_paid, return_request_approve
-from returns.tests import test_portal_returns as base
+from returns.tests.builders import (
+    START_PAGE_QUERIES,
+    SUBMISSION_QUERIES,
+    change_choices,
+    confirm,
+    nothing_written_for,
+    portal_order,
+    start_url,
+    ticket_url,
+)
 from tickets.models import TicketNumberCounter
-from tickets.tests.test_portal import png_upload, sign_in
 
-START_PAGE_QUERIES, SUBMISSION_QUERIES = base.START_PAGE_QUERIES, base.SUBMISSION_QUERIES
-make_order, nothing_written = base.make_order, base.nothing_written
-start_url, ticket_url = base.start_url, base.ticket_url
-change_choices, confirm = base.change_choices, base.confirm
-# The portal return pages' world: a shop in Shanghai, its policy and reasons, a signed-in customer
-# with an order of 2 pairs of shoes and a pair of socks, on 20 November.
-private_storage, day_ten = base.private_storage, base.day_ten
-shop, policy, reasons = base.shop, base.policy, base.reasons
-order, shoes, signed_in = base.order, base.shoes, base.signed_in
+# The portal return pages' world (returns/tests/conftest.py): a shop in Shanghai, its policy and
+# reasons, a signed-in customer with an order of 2 pairs of shoes and a pair of socks, on 20 November.
+pytestmark = pytest.mark.usefixtures("private_storage", "day_ten")
 
 
 def give_variants(order) -> dict[str, Product]:
@@ -110,11 +113,11 @@ def test_an_order_without_variants_shows_no_exchange_choice(signed_in, order):
 
 
 def test_a_bigger_size_for_a_difference_to_pay_is_reviewed_and_recorded_exactly(
-    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks, png_upload
 ):
     # Given shoes in other sizes
     variants = give_variants(order)
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     # When the customer asks to exchange one pair for size 43
     response = choose_exchange(signed_in, order, {shoes: 1}, reasons["changed_mind"], {shoes: variants["43"]})
@@ -127,7 +130,7 @@ def test_a_bigger_size_for_a_difference_to_pay_is_reviewed_and_recorded_exactly(
     assert re.search(r"Price difference to pay</dt><dd><strong>20.00 CNY</strong>", review)
     assert "Price difference refunded to you" not in review
     assert "your replacement is sent once it is paid" in review
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
     # When they confirm
     with django_capture_on_commit_callbacks(execute=True):
@@ -159,7 +162,9 @@ def test_a_bigger_size_for_a_difference_to_pay_is_reviewed_and_recorded_exactly(
     assert "The shop received your payment of the price difference" in page
 
 
-def test_a_cheaper_colour_and_a_dearer_size_show_both_totals_and_are_recorded(signed_in, order, shoes, reasons):
+def test_a_cheaper_colour_and_a_dearer_size_show_both_totals_and_are_recorded(
+    signed_in, order, shoes, reasons, png_upload
+):
     # Given shoes and socks with variants
     variants = give_variants(order)
     socks = order.lines.get(line_number="2")
@@ -196,7 +201,7 @@ def test_a_cheaper_colour_and_a_dearer_size_show_both_totals_and_are_recorded(si
     assert ReturnRequest.objects.get().exchange_difference_due == Decimal("40.00")
 
 
-def test_an_exchange_left_on_the_same_item_says_so_and_records_no_variant(signed_in, order, shoes, reasons):
+def test_an_exchange_left_on_the_same_item_says_so_and_records_no_variant(signed_in, order, shoes, reasons, png_upload):
     give_variants(order)
 
     response = choose_exchange(signed_in, order, {shoes: 1}, reasons["changed_mind"], {})
@@ -218,7 +223,7 @@ def test_a_variant_not_offered_is_refused_on_its_line_and_nothing_is_written(sig
         "the_socks_colour": variants["grey"].pk,
         "not_a_product": 999999,
     }[pick]
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     response = signed_in.post(
         start_url(order),
@@ -232,10 +237,10 @@ def test_a_variant_not_offered_is_refused_on_its_line_and_nothing_is_written(sig
 
     assert response.status_code == 200
     assert "Pick one of the sizes or colours offered for this item." in response.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
-def test_a_variant_left_in_the_form_of_a_refund_is_ignored(signed_in, order, shoes, reasons):
+def test_a_variant_left_in_the_form_of_a_refund_is_ignored(signed_in, order, shoes, reasons, png_upload):
     variants = give_variants(order)
 
     response = signed_in.post(
@@ -263,7 +268,7 @@ def test_a_variant_left_in_the_form_of_a_refund_is_ignored(signed_in, order, sho
 def test_the_start_page_with_variants_costs_one_query_more_however_many_lines(
     client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, lines
 ):
-    order = make_order(shop, lines=lines)
+    order = portal_order(shop, lines=lines)
     give_variants(order)
     Product.objects.filter(order_lines__order=order).update(variant_group="TRAIL", price="300.00")
     sign_in(client, django_capture_on_commit_callbacks, order)
@@ -288,9 +293,9 @@ def _submission(client, order, reasons, django_capture_on_commit_callbacks, **ch
 
 
 def test_an_exchange_with_variants_costs_one_query_more_than_a_refund(
-    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, png_upload
 ):
-    order = make_order(shop, lines=2)
+    order = portal_order(shop, lines=2)
     variants = give_variants(order)
     lines, review = _submission(
         client,
@@ -309,9 +314,9 @@ def test_an_exchange_with_variants_costs_one_query_more_than_a_refund(
 
 
 def test_a_refund_with_a_variant_left_in_the_form_costs_what_a_refund_costs(
-    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, png_upload
 ):
-    order = make_order(shop, lines=2)
+    order = portal_order(shop, lines=2)
     variants = give_variants(order)
     _lines, review = _submission(
         client,
@@ -330,9 +335,9 @@ def test_a_refund_with_a_variant_left_in_the_form_costs_what_a_refund_costs(
 
 
 def test_an_exchange_of_the_same_items_costs_what_a_refund_costs(
-    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, png_upload
 ):
-    order = make_order(shop, lines=2)
+    order = portal_order(shop, lines=2)
     give_variants(order)
     _lines, review = _submission(client, order, reasons, django_capture_on_commit_callbacks, resolution="exchange")
 

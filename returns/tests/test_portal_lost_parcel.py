@@ -13,20 +13,18 @@ from returns.services import (
     return_shipping_choose,
     return_tracking_add,
 )
-from returns.tests import test_portal_returns as base
+from returns.tests.builders import submitted_return, ticket_url
 
-# The portal return pages' world: a shop in Shanghai, its policy and reasons, a signed-in customer, on
-# 20 November at noon in Shanghai.
-private_storage, day_ten = base.private_storage, base.day_ten
-shop, policy, reasons = base.shop, base.policy, base.reasons
-order, shoes, signed_in = base.order, base.shoes, base.signed_in
+# The portal return pages' world (returns/tests/conftest.py): a shop in Shanghai, its policy and
+# reasons, a signed-in customer, on 20 November at noon in Shanghai.
+pytestmark = pytest.mark.usefixtures("private_storage", "day_ten")
 
 
 @pytest.fixture
 def lost_return(order, shoes, reasons):
     supervisor = MembershipFactory(merchant=order.merchant, role=Membership.Role.SUPERVISOR).user
     customer = order.customer
-    return_request = base._submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     return_request_approve(return_request=return_request, actor=supervisor)
     return_shipping_choose(return_request=return_request, method="drop_off", customer=customer)
     return_tracking_add(return_request=return_request, carrier="SF Express", tracking_number="SF777", customer=customer)
@@ -36,7 +34,7 @@ def lost_return(order, shoes, reasons):
 
 
 def test_the_customers_timeline_shows_the_lost_step_after_the_parcel_was_sent(signed_in, lost_return):
-    page = signed_in.get(base.ticket_url(lost_return.ticket)).content.decode()
+    page = signed_in.get(ticket_url(lost_return.ticket)).content.decode()
 
     sent = page.index("You sent the parcel")
     lost = page.index("The parcel was lost in transit; we are settling your return anyway")
@@ -47,16 +45,16 @@ def test_the_customers_timeline_shows_the_lost_step_after_the_parcel_was_sent(si
 
 
 def test_before_the_parcel_is_declared_lost_the_step_is_not_there(signed_in, order, shoes, reasons):
-    return_request = base._submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
 
-    page = signed_in.get(base.ticket_url(return_request.ticket)).content.decode()
+    page = signed_in.get(ticket_url(return_request.ticket)).content.decode()
 
     assert "You sent the return request" in page
     assert "lost in transit" not in page
 
 
 def test_the_progress_tracker_skips_received_and_checked_for_a_lost_parcel(signed_in, lost_return):
-    page = signed_in.get(base.ticket_url(lost_return.ticket)).content.decode()
+    page = signed_in.get(ticket_url(lost_return.ticket)).content.decode()
 
     tracker = page[page.index("return-progress--tracker") : page.index("</ol>", page.index("return-progress--tracker"))]
     labels = re.findall(r'<li class="return-progress__step[^"]*"[^>]*>\s*([^<]+?)\s*(?:<time|</li>)', tracker)

@@ -20,17 +20,13 @@ from returns.services import (
     return_shipping_choose,
     return_tracking_add,
 )
-from returns.tests import test_portal_returns as base
+from returns.tests.builders import portal_order, submitted_return, ticket_url
 from returns.timers import CUSTOMER_SHIP, REVISE
 from tickets.models import Attachment, Message, TicketEvent, TicketStatus
-from tickets.tests.test_portal import png_upload
 
-_submitted, make_order, ticket_url = base._submitted, base.make_order, base.ticket_url
-# The portal return pages' world: a shop in Shanghai, its policy and reasons, a signed-in customer, on
-# 20 November at noon in Shanghai.
-private_storage, day_ten = base.private_storage, base.day_ten
-shop, policy, reasons = base.shop, base.policy, base.reasons
-order, shoes, signed_in = base.order, base.shoes, base.signed_in
+# The portal return pages' world (returns/tests/conftest.py): a shop in Shanghai, its policy and
+# reasons, a signed-in customer, on 20 November at noon in Shanghai.
+pytestmark = pytest.mark.usefixtures("private_storage", "day_ten")
 
 # 18:00 UTC on 20 November is 02:00 on the 21st in Shanghai: the dates shown must be Shanghai's.
 LATE_EVENING_UTC = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
@@ -51,13 +47,13 @@ def staff(shop):
 
 @pytest.fixture
 def approved(order, shoes, reasons, staff):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     return return_request_approve(return_request=return_request, actor=staff["agent"])
 
 
 @pytest.fixture
 def rejected(order, shoes, reasons, staff):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     return return_request_reject(return_request=return_request, actor=staff["agent"], reason="The soles are worn.")
 
 
@@ -244,7 +240,7 @@ def test_hand_in_at_a_store_needs_no_tracking_number(signed_in, approved, order)
 
 
 def test_choosing_how_to_send_before_approval_is_refused_with_nothing_written(signed_in, order, shoes, reasons):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     assert "How will you send it back?" not in signed_in.get(ticket_url(return_request.ticket)).content.decode()
     before = state(return_request)
 
@@ -257,8 +253,8 @@ def test_choosing_how_to_send_before_approval_is_refused_with_nothing_written(si
 def test_a_tracking_number_already_on_another_return_is_refused_with_nothing_written(
     signed_in, shop, approved, reasons, staff
 ):
-    other_order = make_order(shop, number="TG-3003", email="zhao@example.com")
-    other = _submitted(other_order, other_order.lines.get(line_number="1"), reasons["changed_mind"])
+    other_order = portal_order(shop, number="TG-3003", email="zhao@example.com")
+    other = submitted_return(other_order, other_order.lines.get(line_number="1"), reasons["changed_mind"])
     return_request_approve(return_request=other, actor=staff["agent"])
     return_shipping_choose(return_request=other, method="drop_off", customer=other_order.customer)
     return_tracking_add(
@@ -276,7 +272,7 @@ def test_a_tracking_number_already_on_another_return_is_refused_with_nothing_wri
 
 
 def test_tracking_before_choosing_how_to_send_is_refused(signed_in, order, shoes, reasons):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     before = state(return_request)
 
     response = signed_in.post(
@@ -292,7 +288,7 @@ def test_tracking_before_choosing_how_to_send_is_refused(signed_in, order, shoes
 
 def test_the_ship_by_deadline_is_shown_in_the_shops_time_zone(signed_in, order, shoes, reasons, staff, day_ten):
     day_ten.move_to(LATE_EVENING_UTC)
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     return_request_approve(return_request=return_request, actor=staff["agent"])
     due = Deadline.objects.get(ticket=return_request.ticket, kind=CUSTOMER_SHIP).due_at
     assert due == LATE_EVENING_UTC + timedelta(days=7)  # 02:00 on 28 November in Shanghai
@@ -320,7 +316,9 @@ def test_a_rejected_return_offers_a_revision_and_a_review_until_the_revise_deadl
     assert "Nov. 23, 2026" in page
 
 
-def test_revising_sends_the_request_again_with_the_message_photo_and_new_resolution(signed_in, rejected, order):
+def test_revising_sends_the_request_again_with_the_message_photo_and_new_resolution(
+    signed_in, rejected, order, png_upload
+):
     response = signed_in.post(
         step_url("revise", rejected),
         {
@@ -365,7 +363,7 @@ def test_revising_or_escalating_after_the_revise_deadline_is_refused_with_nothin
 ):
     policy.revise_hours = 2
     policy.save(update_fields=["revise_hours"])
-    rejected = _submitted(order, shoes, reasons["changed_mind"])
+    rejected = submitted_return(order, shoes, reasons["changed_mind"])
     return_request_reject(return_request=rejected, actor=staff["agent"], reason="The soles are worn.")
     day_ten.shift(timedelta(hours=2))  # the revise deadline, to the second; the sweep has not run yet
     assert Deadline.objects.get(ticket=rejected.ticket, kind=REVISE).state == Deadline.State.PENDING
@@ -432,8 +430,8 @@ def test_an_escalation_needs_a_reason(signed_in, rejected):
     ],
 )
 def test_another_customers_return_is_not_found(signed_in, shop, reasons, staff, step, data):
-    other_order = make_order(shop, number="TG-2002", email="zhao@example.com")
-    other = _submitted(other_order, other_order.lines.get(line_number="1"), reasons["changed_mind"])
+    other_order = portal_order(shop, number="TG-2002", email="zhao@example.com")
+    other = submitted_return(other_order, other_order.lines.get(line_number="1"), reasons["changed_mind"])
     if step in ("ship", "tracking"):
         return_request_approve(return_request=other, actor=staff["agent"])
         if step == "tracking":

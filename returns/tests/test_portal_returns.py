@@ -2,13 +2,11 @@
 review the estimate (nothing written); add photos and confirm; follow and cancel the return on
 its ticket page. Access is the portal's: only orders the session proved."""
 
-import html
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,139 +14,35 @@ from django.urls import reverse
 from django.utils import formats, translation
 
 from aftersales.models import Notification, OrderLine
-from aftersales.tests.factories import MembershipFactory, MerchantFactory, OrderFactory, OrderLineFactory
+from aftersales.tests.builders import sign_in
+from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from returns.forms.portal import reason_choices
-from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest, ReturnStatus
+from returns.models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
 from returns.selectors import return_reasons_active
-from returns.services import return_request_create, return_request_reject
+from returns.services import return_request_reject
+from returns.tests.builders import (
+    START_PAGE_QUERIES,
+    SUBMISSION_QUERIES,
+    change_choices,
+    choices_on,
+    confirm,
+    confirm_url,
+    nothing_written_for,
+    portal_order,
+    sign_in_client,
+    start_url,
+    submission_key_on,
+    submitted_return,
+    ticket_url,
+)
 from tickets.models import Attachment, Ticket, TicketChannel, TicketEvent, TicketKind, TicketNumberCounter
 from tickets.services import ticket_create
-from tickets.tests.test_portal import png_upload, sign_in
 
-# Delivered on 10 November, 23:30 in Shanghai. The 7-day floor ends with the 17th; the shop's own
-# 30 days end with 10 December, so its window closes at midnight after it (16:00 UTC on the 10th).
-DELIVERED = datetime(2026, 11, 10, 15, 30, tzinfo=UTC)
-DAY_TEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+# Uploaded files go to a folder of each test's own.
+pytestmark = pytest.mark.usefixtures("private_storage", "day_ten")
+
 LAST_SECOND = datetime(2026, 12, 10, 15, 59, 59, tzinfo=UTC)
 WINDOW_CLOSED = datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
-
-# Session, merchant, the order (with customer and store), then the return terms: lines, policy,
-# rules, reasons. The same for 2 lines as for 10.
-START_PAGE_QUERIES = 7
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def day_ten():
-    with time_machine.travel(DAY_TEN, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def shop(db):
-    return MerchantFactory(name="Trail Gear", slug="trail-gear", default_language="en", timezone="Asia/Shanghai")
-
-
-@pytest.fixture
-def policy(shop):
-    policy = ReturnPolicy.objects.create(merchant=shop, return_address="Trail Gear Returns\n88 Harbour Road, Ningbo")
-    policy.rules.create(
-        position=1,
-        name="Damage: photos, no fee",
-        match_reason_codes=["damaged"],
-        window_days=30,
-        allowed_resolutions=["refund", "exchange"],
-        photos_required=True,
-    )
-    policy.rules.create(
-        position=2,
-        name="30 days, 10 % restocking",
-        window_days=30,
-        allowed_resolutions=["refund", "store_credit", "exchange"],
-        restocking_fee_percent=Decimal("10"),
-    )
-    return policy
-
-
-@pytest.fixture
-def reasons(shop):
-    quality = ReturnReason.objects.create(
-        merchant=shop, code="quality", name="Quality problem", responsibility="merchant", position=1
-    )
-    return {
-        "changed_mind": ReturnReason.objects.create(
-            merchant=shop, code="changed_mind", name="Changed my mind", responsibility="customer", position=0
-        ),
-        "damaged": ReturnReason.objects.create(
-            merchant=shop, code="damaged", name="Arrived damaged", responsibility="merchant", parent=quality, position=2
-        ),
-        "retired": ReturnReason.objects.create(
-            merchant=shop, code="retired", name="Old reason", responsibility="customer", is_active=False
-        ),
-    }
-
-
-def make_order(shop, number="TG-1001", email="lin@example.com", lines=2):
-    order = OrderFactory(
-        merchant=shop,
-        external_number=number,
-        customer__email=email,
-        placed_at=datetime(2026, 11, 5, tzinfo=UTC),
-        shipped_at=datetime(2026, 11, 6, tzinfo=UTC),
-        delivered_at=DELIVERED,
-    )
-    OrderLineFactory(
-        order=order,
-        line_number="1",
-        name="Trail Runner 42",
-        quantity=2,
-        unit_price=Decimal("300.00"),
-        discount_amount=Decimal("20.00"),
-    )
-    for number_ in range(2, lines + 1):
-        OrderLineFactory(order=order, line_number=str(number_), name=f"Wool Socks {number_}", quantity=1)
-    return order
-
-
-@pytest.fixture
-def order(shop, policy, reasons):
-    return make_order(shop)
-
-
-@pytest.fixture
-def shoes(order):
-    return order.lines.get(line_number="1")
-
-
-def sign_in_client(client, order, capture):
-    """Prove the order the way a customer does (lookup, then the code); a grant lasts a day."""
-    sign_in(client, capture, order)
-    return client
-
-
-@pytest.fixture
-def signed_in(client, order, django_capture_on_commit_callbacks):
-    return sign_in_client(client, order, django_capture_on_commit_callbacks)
-
-
-def start_url(order):
-    return reverse("portal:return_start", args=[order.merchant.slug, order.pk])
-
-
-def confirm_url(order):
-    return reverse("portal:return_confirm", args=[order.merchant.slug, order.pk])
-
-
-def ticket_url(ticket):
-    return reverse("portal:ticket", args=[ticket.merchant.slug, ticket.number])
 
 
 def shown(day: date) -> str:
@@ -163,45 +57,11 @@ def choose(client, order, quantities, reason, resolution="refund", description="
     return client.post(start_url(order), data)
 
 
-CHOICE_FIELD = re.compile(r'<input type="hidden" class="return-choice" name="([^"]+)" value="([^"]*)">')
-SUBMISSION_KEY_FIELD = re.compile(r'<input type="hidden" name="submission_key" value="([^"]*)"')
-
-
-def choices_on(review) -> dict[str, str]:
-    """The choices a review page carries in its hidden fields, as the browser posts them back."""
-    return {name: html.unescape(value) for name, value in CHOICE_FIELD.findall(review.content.decode())}
-
-
-def submission_key_on(review) -> str:
-    return SUBMISSION_KEY_FIELD.search(review.content.decode())[1]
-
-
-def confirm(client, order, review, **files):
-    """Step 2: the review's confirm form (its hidden choices and key) and the ``files`` (photos=[…])."""
-    return client.post(confirm_url(order), {**choices_on(review), "submission_key": submission_key_on(review), **files})
-
-
-def change_choices(client, order, review):
-    """The review's "Change my choices" button."""
-    return client.post(start_url(order), {**choices_on(review), "change": "1"})
-
-
-def nothing_written(order):
-    return (
-        ReturnRequest.objects.count(),
-        Ticket.objects.count(),
-        TicketEvent.objects.count(),
-        Attachment.objects.count(),
-        Notification.objects.count(),
-        sorted(OrderLine.objects.filter(order=order).values_list("pk", "quantity_requested")),
-    )
-
-
 # --- the whole way through -----------------------------------------------------------------------
 
 
 def test_customer_returns_one_of_two_units_with_a_photo_and_follows_it_on_the_ticket_page(
-    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks, png_upload
 ):
     client = signed_in
     socks = order.lines.get(line_number="2")
@@ -292,7 +152,7 @@ def test_change_my_choices_brings_the_choices_back(signed_in, order, shoes, reas
 
 
 def test_the_review_step_writes_nothing_not_even_the_session(signed_in, order, shoes, reasons):
-    before = nothing_written(order)
+    before = nothing_written_for(order)
     session_before = dict(signed_in.session)
 
     with CaptureQueriesContext(connection) as queries:
@@ -307,12 +167,12 @@ def test_the_review_step_writes_nothing_not_even_the_session(signed_in, order, s
     }
     writes = [query["sql"] for query in queries if query["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
     assert writes == []
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
     assert dict(signed_in.session) == session_before
 
 
-def test_the_review_without_choices_sends_the_customer_back_to_choose(signed_in, order):
-    before = nothing_written(order)
+def test_the_review_without_choices_sends_the_customer_back_to_choose(signed_in, order, png_upload):
+    before = nothing_written_for(order)
 
     response = signed_in.get(confirm_url(order))
     confirmed = signed_in.post(confirm_url(order), {"photos": [png_upload()]})
@@ -321,12 +181,14 @@ def test_the_review_without_choices_sends_the_customer_back_to_choose(signed_in,
     assert response["Location"] == start_url(order)
     assert confirmed.status_code == 200
     assert "Enter how many units of which item you want to return." in confirmed.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
-def test_choices_edited_by_hand_on_the_review_are_checked_again_at_confirm(signed_in, order, shoes, reasons):
+def test_choices_edited_by_hand_on_the_review_are_checked_again_at_confirm(
+    signed_in, order, shoes, reasons, png_upload
+):
     review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     response = signed_in.post(
         confirm_url(order), {**choices_on(review), f"quantity_{shoes.pk}": "3", "photos": [png_upload()]}
@@ -335,11 +197,11 @@ def test_choices_edited_by_hand_on_the_review_are_checked_again_at_confirm(signe
     assert response.status_code == 200
     assert "Something has changed since you chose" in response.content.decode()
     assert "At most 2 can be returned." in response.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
 def test_confirming_the_same_review_twice_makes_one_return(
-    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks, png_upload
 ):
     # Given a review of 1 of the 2 pairs (a second return of 1 pair would be allowed)
     review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
@@ -372,9 +234,9 @@ def test_each_review_has_a_key_of_its_own_and_keeps_it_when_the_confirm_is_refus
     assert submission_key_on(refused) == submission_key_on(first)
 
 
-def test_a_malformed_submission_key_is_refused_with_nothing_written(signed_in, order, shoes, reasons):
+def test_a_malformed_submission_key_is_refused_with_nothing_written(signed_in, order, shoes, reasons, png_upload):
     review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     response = signed_in.post(
         confirm_url(order), {**choices_on(review), "submission_key": "not a key!", "photos": [png_upload()]}
@@ -382,7 +244,7 @@ def test_a_malformed_submission_key_is_refused_with_nothing_written(signed_in, o
 
     assert response.status_code == 200
     assert "This page is out of date; check your return and confirm it again." in response.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
 # --- the policy on the form ----------------------------------------------------------------------
@@ -393,7 +255,7 @@ def test_a_closed_window_shows_the_line_as_not_returnable_and_submitting_it_is_r
 ):
     day_ten.move_to(WINDOW_CLOSED)
     signed_in = sign_in_client(client, order, django_capture_on_commit_callbacks)
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     page = signed_in.get(start_url(order)).content.decode()
     response = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
@@ -406,16 +268,16 @@ def test_a_closed_window_shows_the_line_as_not_returnable_and_submitting_it_is_r
     assert response.status_code == 200
     assert "The return window for this item has closed." in response.content.decode()
     assert "Review your return" not in response.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
 def test_a_window_that_closes_between_review_and_confirm_is_refused_with_nothing_created(
-    client, order, shoes, reasons, day_ten, django_capture_on_commit_callbacks
+    client, order, shoes, reasons, day_ten, django_capture_on_commit_callbacks, png_upload
 ):
     day_ten.move_to(LAST_SECOND)
     signed_in = sign_in_client(client, order, django_capture_on_commit_callbacks)
     review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
-    before = nothing_written(order)
+    before = nothing_written_for(order)
     day_ten.move_to(WINDOW_CLOSED)
 
     response = confirm(signed_in, order, review, photos=[png_upload()])
@@ -425,14 +287,14 @@ def test_a_window_that_closes_between_review_and_confirm_is_refused_with_nothing
     assert "Something has changed since you chose" in page
     assert "Return or exchange items" in page
     assert "The return window for this item has closed." in page
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
 def test_photos_required_by_the_rule_are_enforced_on_the_form(
-    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks, png_upload
 ):
     response = choose(signed_in, order, {shoes: 1}, reasons["damaged"], resolution="exchange")
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     review = response.content.decode()
     refused = confirm(signed_in, order, response)
@@ -443,7 +305,7 @@ def test_photos_required_by_the_rule_are_enforced_on_the_form(
     assert "Value towards your exchange" in review
     assert refused.status_code == 200
     assert "Add at least one photo of the item; this return needs them." in refused.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
     with django_capture_on_commit_callbacks(execute=True):
         accepted = confirm(signed_in, order, refused, photos=[png_upload("scuff.png")])
@@ -456,7 +318,7 @@ def test_photos_required_by_the_rule_are_enforced_on_the_form(
 
 def test_a_refused_photo_appears_on_the_form_with_nothing_created(signed_in, order, shoes, reasons):
     review = choose(signed_in, order, {shoes: 1}, reasons["damaged"])
-    before = nothing_written(order)
+    before = nothing_written_for(order)
 
     response = confirm(
         signed_in, order, review, photos=[SimpleUploadedFile("scuff.png", b"not a picture", content_type="image/png")]
@@ -464,7 +326,7 @@ def test_a_refused_photo_appears_on_the_form_with_nothing_created(signed_in, ord
 
     assert response.status_code == 200
     assert "scuff.png is not the kind of file its name says." in response.content.decode()
-    assert nothing_written(order) == before
+    assert nothing_written_for(order) == before
 
 
 def test_a_resolution_the_rule_does_not_allow_for_that_reason_is_refused(signed_in, order, shoes, reasons):
@@ -514,8 +376,8 @@ def test_reasons_are_grouped_by_parent_and_a_switched_off_parent_keeps_its_group
 # --- access --------------------------------------------------------------------------------------
 
 
-def test_another_customers_order_is_not_found(signed_in, shop, order, reasons):
-    other = make_order(shop, number="TG-2002", email="zhao@example.com")
+def test_another_customers_order_is_not_found(signed_in, shop, order, reasons, png_upload):
+    other = portal_order(shop, number="TG-2002", email="zhao@example.com")
     other_shoes = other.lines.get(line_number="1")
 
     assert signed_in.get(start_url(other)).status_code == 404
@@ -544,14 +406,8 @@ def test_a_session_without_a_verified_order_is_sent_to_the_lookup(client, order)
 # --- cancelling ----------------------------------------------------------------------------------
 
 
-def _submitted(order, line, reason, quantity=2):
-    return return_request_create(
-        order=order, customer=order.customer, lines=[(line, quantity)], reason=reason, resolution="refund"
-    )
-
-
 def test_cancel_from_the_portal_releases_the_units(signed_in, order, shoes, reasons):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     ticket = return_request.ticket
     assert OrderLine.objects.get(pk=shoes.pk).quantity_requested == 2
     assert "Every unit of this item is already in a request." in signed_in.get(start_url(order)).content.decode()
@@ -575,7 +431,7 @@ def test_cancel_from_the_portal_releases_the_units(signed_in, order, shoes, reas
 
 
 def test_a_return_that_can_no_longer_be_cancelled_says_so_and_changes_nothing(signed_in, order, shoes, reasons):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     cancel_url = reverse("portal:return_cancel", args=[order.merchant.slug, return_request.ticket.number])
     signed_in.post(cancel_url)
     events = TicketEvent.objects.count()
@@ -588,8 +444,8 @@ def test_a_return_that_can_no_longer_be_cancelled_says_so_and_changes_nothing(si
 
 
 def test_another_customers_return_cannot_be_cancelled(signed_in, shop, order, reasons):
-    other = make_order(shop, number="TG-2002", email="zhao@example.com")
-    return_request = _submitted(other, other.lines.get(line_number="1"), reasons["changed_mind"])
+    other = portal_order(shop, number="TG-2002", email="zhao@example.com")
+    return_request = submitted_return(other, other.lines.get(line_number="1"), reasons["changed_mind"])
 
     response = signed_in.post(reverse("portal:return_cancel", args=[shop.slug, return_request.ticket.number]))
 
@@ -600,7 +456,7 @@ def test_another_customers_return_cannot_be_cancelled(signed_in, shop, order, re
 
 
 def test_a_rejected_return_shows_why_and_cannot_be_cancelled(signed_in, order, shoes, reasons):
-    return_request = _submitted(order, shoes, reasons["changed_mind"])
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
     agent = MembershipFactory(merchant=order.merchant).user
     return_request_reject(return_request=return_request, actor=agent, reason="The soles are worn.")
 
@@ -636,7 +492,7 @@ def test_a_ticket_that_is_not_a_return_has_no_return_box(signed_in, order):
 def test_the_start_page_costs_the_same_queries_for_2_and_10_lines(
     client, shop, policy, reasons, lines, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    order = make_order(shop, lines=lines)
+    order = portal_order(shop, lines=lines)
     sign_in(client, django_capture_on_commit_callbacks, order)
 
     with django_assert_num_queries(START_PAGE_QUERIES):
@@ -646,20 +502,10 @@ def test_the_start_page_costs_the_same_queries_for_2_and_10_lines(
     assert response.content.decode().count('class="quantity-input"') == lines
 
 
-# The submission (confirm with a photo) of a 2-line return, from the session to the commit: the
-# page's reads (merchant, session, order, lines, policy, rules, reasons), the locked lines (the
-# policy as the page read it), a return of the same submission key, the ticket (number, row,
-# lines, message, attachment, event, SLA policy, notification), the return (row, webhook lookup,
-# lines, both counters in one statement, event), the routing (risk: count, repeated photos;
-# merchant-response timer: lookup, row), and nothing for the session. A change here is a change
-# to the cost of every return a customer sends: look at it, then update the figure.
-SUBMISSION_QUERIES = 29
-
-
 def test_a_two_line_submission_costs_a_fixed_number_of_queries(
-    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, png_upload
 ):
-    order = make_order(shop, lines=2)
+    order = portal_order(shop, lines=2)
     sign_in(client, django_capture_on_commit_callbacks, order)
     lines = list(order.lines.order_by("pk"))
     review = choose(client, order, {lines[0]: 1, lines[1]: 1}, reasons["changed_mind"])

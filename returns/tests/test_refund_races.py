@@ -1,48 +1,16 @@
 """Two clicks, two workers or two API retries give one refund — raced on PostgreSQL, each thread
 with its own connection, all released at once by a barrier."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
-from aftersales.exceptions import ApplicationError
 from aftersales.models import OrderLine
 from returns.models import ExecutionState, Refund, RefundExecution, RefundLine, ReturnRequest, ReturnStatus
 from returns.services import refund_execute, refund_grant, return_request_settle
-from returns.tests.test_payment_adapters import RefundEndpoint, http_gateway
-from returns.tests.test_refunds import approved_return, settlement_setup
+from returns.tests.builders import RefundEndpoint, approved_return, http_gateway, race, settlement_setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(count: int, attempt) -> list[str]:
-    """Run ``attempt()`` in ``count`` threads at once; each outcome is "ok" or the refusal's code."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            attempt()
-            outcome = "ok"
-        except ApplicationError as refusal:
-            outcome = refusal.code
-        except Exception as error:  # noqa: BLE001 — an unexpected error is an outcome the test shows
-            outcome = f"error: {error!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return sorted(outcomes)
 
 
 def test_fifty_concurrent_refund_grants_for_one_return_give_exactly_one_refund():

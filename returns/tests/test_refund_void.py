@@ -29,8 +29,7 @@ from returns.services import (
     refund_void,
     return_request_settle,
 )
-from returns.tests.test_payment_adapters import RefundEndpoint, http_gateway
-from returns.tests.test_refunds import approved_return, settlement_setup
+from returns.tests.builders import RefundEndpoint, approved_return, http_gateway, settlement_setup
 from tickets.models import Ticket, TicketEvent
 
 REASON = "Customer gave the wrong account; paying by bank transfer instead."

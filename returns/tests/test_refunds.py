@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Membership, Notification, OrderLine
-from aftersales.tests.factories import MembershipFactory, MerchantFactory, OrderFactory, OrderLineFactory
+from aftersales.tests.factories import MembershipFactory, OrderLineFactory
 from returns.models import (
     ExecutionState,
     Refund,
@@ -17,8 +17,6 @@ from returns.models import (
     RefundState,
     ReplacementShipment,
     ReturnLine,
-    ReturnPolicy,
-    ReturnReason,
     ReturnRequest,
     ReturnStatus,
     StoreCreditAccount,
@@ -29,67 +27,17 @@ from returns.services import (
     refund_confirm_manual,
     refund_execute,
     refund_grant,
-    return_request_approve,
-    return_request_create,
     return_request_settle,
     store_credit_grant,
     store_credit_spend,
 )
+from returns.tests.builders import approved_return, settlement_setup
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
 
-ALL_RESOLUTIONS = ["refund", "store_credit", "exchange", "refund_only", "keep_item"]
-
 
 # --- arrange helpers, shared with the adapter and race tests -------------------------------------
-
-
-def settlement_setup(*, fee_percent: Decimal = Decimal("0"), shipping: Decimal = Decimal("0")) -> dict:
-    """A merchant whose policy allows every resolution for 15 days (so the rule, not the 7-day
-    floor, sets the terms), an order delivered two days ago with one line of 2 × 300.00 less a
-    20.00 discount (580.00 paid, 290.00 a unit), and a supervisor."""
-    merchant = MerchantFactory(timezone="Asia/Shanghai")
-    policy = ReturnPolicy.objects.create(merchant=merchant)
-    policy.rules.create(
-        position=1,
-        name="Everything, 15 days",
-        window_days=15,
-        allowed_resolutions=ALL_RESOLUTIONS,
-        restocking_fee_percent=fee_percent,
-    )
-    order = OrderFactory(merchant=merchant, shipping_amount=shipping)
-    line = OrderLineFactory(order=order, quantity=2, unit_price=Decimal("300.00"), discount_amount=Decimal("20.00"))
-    return {
-        "merchant": merchant,
-        "order": order,
-        "line": line,
-        "changed_mind": ReturnReason.objects.create(
-            merchant=merchant, code="changed_mind", name="Changed my mind", responsibility="customer"
-        ),
-        "defect": ReturnReason.objects.create(
-            merchant=merchant, code="defect", name="Defective", responsibility="merchant"
-        ),
-        "supervisor": MembershipFactory(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
-    }
-
-
-def approved_return(setup: dict, *, quantity=2, resolution="refund", reason="changed_mind", status=None, line=None):
-    """A return created and approved through the services. ``status`` past approval (received,
-    inspected, …) is set with a queryset update: those steps are being built by other engineers."""
-    return_request = return_request_create(
-        order=setup["order"],
-        customer=setup["order"].customer,
-        lines=[(line or setup["line"], quantity)],
-        reason=setup[reason],
-        resolution=resolution,
-    )
-    return_request = return_request_approve(return_request=return_request, actor=setup["supervisor"])
-    if status is not None:
-        # Arrange only: receiving and inspection belong to the logistics services, built in parallel.
-        ReturnRequest.objects.filter(pk=return_request.pk).update(status=status)
-        return_request.refresh_from_db()
-    return return_request
 
 
 def status_of(return_request) -> str:

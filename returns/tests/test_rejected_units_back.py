@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Membership, Notification, OrderLine
 from aftersales.notifications.rendering import render_notification
+from aftersales.tests.builders import sign_in
 from aftersales.tests.factories import MembershipFactory, OrderLineFactory
 from returns.models import (
     Refund,
@@ -33,11 +34,19 @@ from returns.services import (
     return_request_receive,
     return_request_settle,
 )
-from returns.tests.journey import World, counters, drive, inspect_all, make_order, make_world, send_back, submit
-from returns.tests.test_api_returns import api_client
-from returns.tests.test_risk_rules import _quick_world
+from returns.tests.builders import (
+    World,
+    api_client,
+    counters,
+    drive,
+    inspect_all,
+    make_order,
+    make_world,
+    quick_refund_world,
+    send_back,
+    submit,
+)
 from tickets.models import TicketEvent, TicketStatus
-from tickets.tests.test_portal import sign_in
 
 pytestmark = pytest.mark.django_db
 S = ReturnStatus
@@ -244,7 +253,7 @@ def test_a_quick_refund_paid_for_units_then_all_rejected_is_left_for_staff_to_se
 ):
     # Given a trusted customer's return, quick-refunded (and paid out) in transit, whose every
     # unit was then rejected
-    world = _quick_world()
+    world = quick_refund_world()
     with django_capture_on_commit_callbacks(execute=True):
         in_transit = drive(world, submit(world), S.IN_TRANSIT)
     return_request = reject_everything(world, in_transit)

@@ -20,7 +20,7 @@ from returns.services import (
     return_shipping_choose,
     return_tracking_add,
 )
-from returns.tests.journey import counters, drive, inspect_all, make_world, submit
+from returns.tests.builders import counters, drive, inspect_all, make_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from returns.services import (
     return_request_revise,
     return_tracking_add,
 )
-from returns.tests.journey import drive, inspect_all, make_order, make_world, png_upload, submit
+from returns.tests.builders import drive, inspect_all, make_order, make_world, quick_refund_world, submit
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_a_customer_past_the_return_value_goes_to_review():
     assert flagged.review_reasons == [{"code": "return_value", "value": "300.00", "limit": "250.00"}]
 
 
-def test_a_photo_that_repeats_an_earlier_returns_sends_the_request_to_review():
+def test_a_photo_that_repeats_an_earlier_returns_sends_the_request_to_review(png_upload):
     world = make_world()
     first = submit(world, files=[png_upload("mine.png", (10, 200, 10))])
     stranger = CustomerFactory(merchant=world.merchant, tier=Customer.Tier.REGULAR)
@@ -109,7 +109,7 @@ def test_a_photo_that_repeats_an_earlier_returns_sends_the_request_to_review():
     assert repeated.review_reasons == [{"code": "repeated_photo", "tickets": [first.ticket.number]}]
 
 
-def test_a_stock_photo_reused_many_times_names_only_the_first_earlier_returns():
+def test_a_stock_photo_reused_many_times_names_only_the_first_earlier_returns(png_upload):
     world = make_world(risk_max_returns=None)
     earlier = [
         submit(world, order=_another_order(world), files=[png_upload(f"stock{i}.png", (5, 5, 5))]) for i in range(7)
@@ -121,7 +121,7 @@ def test_a_stock_photo_reused_many_times_names_only_the_first_earlier_returns():
     assert repeated.review_reasons == [{"code": "repeated_photo", "tickets": numbers[:5]}]
 
 
-def test_a_revision_with_a_repeated_photo_goes_to_review():
+def test_a_revision_with_a_repeated_photo_goes_to_review(png_upload):
     world = make_world()
     earlier = submit(world, order=_another_order(world), files=[png_upload("seal.png", (1, 2, 3))])
     return_request = drive(world, submit(world), S.REJECTED)
@@ -140,16 +140,8 @@ def test_a_revision_with_a_repeated_photo_goes_to_review():
 # --- quick refund --------------------------------------------------------------------------------
 
 
-def _quick_world(*, tier=Customer.Tier.VIP, resolutions=("refund", "exchange"), quick=True, **policy_fields):
-    world = make_world(tier=tier, **policy_fields)
-    world.policy.rules.create(
-        position=1, name="Trusted", window_days=30, allowed_resolutions=list(resolutions), quick_refund=quick
-    )
-    return world
-
-
 def test_a_vip_within_the_limit_is_eligible_for_a_quick_refund():
-    world = _quick_world()
+    world = quick_refund_world()
     return_request = drive(world, submit(world), S.AWAITING_SHIPMENT)
 
     # 2 × 100.00 + 1 × 100.00 is exactly the default limit of 300.00.
@@ -167,14 +159,14 @@ def test_a_vip_within_the_limit_is_eligible_for_a_quick_refund():
     ],
 )
 def test_quick_refund_is_refused_when_any_condition_fails(case, world_args, resolution):
-    world = _quick_world(**world_args)
+    world = quick_refund_world(**world_args)
     return_request = drive(world, submit(world, resolution=resolution), S.AWAITING_SHIPMENT)
 
     assert quick_refund_eligible(return_request) is False, case
 
 
 def test_a_flagged_or_already_quick_refunded_request_is_not_eligible():
-    world = _quick_world()
+    world = quick_refund_world()
     return_request = drive(world, submit(world), S.AWAITING_SHIPMENT)
 
     ReturnRequest.objects.filter(pk=return_request.pk).update(review_reasons=[{"code": "return_count"}])
@@ -185,7 +177,7 @@ def test_a_flagged_or_already_quick_refunded_request_is_not_eligible():
 
 @pytest.mark.parametrize(("completed", "rejected", "eligible"), [(3, 0, True), (2, 0, False), (3, 1, False)])
 def test_a_regular_customer_is_trusted_by_a_clean_history(completed, rejected, eligible):
-    world = _quick_world(tier=Customer.Tier.REGULAR)
+    world = quick_refund_world(tier=Customer.Tier.REGULAR)
     for status in [S.COMPLETED] * completed + [S.REJECTED] * rejected:
         earlier = submit(world, order=_another_order(world))
         ReturnRequest.objects.filter(pk=earlier.pk).update(status=status)
@@ -199,7 +191,7 @@ def _quick_refunds(return_request):
 
 
 def test_a_trusted_parcel_in_transit_is_refunded_at_once_after_commit(django_capture_on_commit_callbacks):
-    world = _quick_world()
+    world = quick_refund_world()
     return_request = drive(world, submit(world), S.AWAITING_SHIPMENT)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -216,7 +208,7 @@ def test_a_trusted_parcel_in_transit_is_refunded_at_once_after_commit(django_cap
 
 
 def test_running_the_quick_refund_twice_refunds_once(django_capture_on_commit_callbacks):
-    world = _quick_world()
+    world = quick_refund_world()
     return_request = drive(world, submit(world), S.AWAITING_SHIPMENT)
     with django_capture_on_commit_callbacks(execute=True):
         return_tracking_add(return_request=return_request, carrier="SF", tracking_number="SF9", customer=world.customer)
@@ -227,7 +219,7 @@ def test_running_the_quick_refund_twice_refunds_once(django_capture_on_commit_ca
 
 
 def test_an_untrusted_parcel_in_transit_waits_for_inspection(django_capture_on_commit_callbacks):
-    world = _quick_world(tier=Customer.Tier.REGULAR)
+    world = quick_refund_world(tier=Customer.Tier.REGULAR)
     return_request = drive(world, submit(world), S.AWAITING_SHIPMENT)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -240,7 +232,7 @@ def test_an_untrusted_parcel_in_transit_waits_for_inspection(django_capture_on_c
 
 
 def test_inspection_rejecting_units_after_a_quick_refund_flags_the_return_for_supervisors():
-    world = _quick_world()
+    world = quick_refund_world()
     return_request = drive(world, submit(world), S.RECEIVED)
     assert return_request.quick_refund_at is not None
 

@@ -4,9 +4,7 @@ with HMAC-SHA256 of the raw body, delivered to a real HTTP server, and retried w
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
@@ -15,45 +13,12 @@ from django.utils import timezone
 
 from aftersales.models import Notification, WebhookEndpoint
 from aftersales.services.notifications import notification_send
+from aftersales.tests.servers import Receiver
 from returns.models import ReturnStatus
 from returns.services import return_request_approve
-from returns.tests.journey import drive, make_world, submit
+from returns.tests.builders import drive, make_world, submit
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """A local endpoint that records each delivery and answers with the next status of ``answers``
-    (200 once they run out)."""
-
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.deliveries: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.deliveries.append({"headers": dict(self.headers), "body": body})
-                status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/aftersales"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def webhooks():

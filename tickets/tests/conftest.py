@@ -1,19 +1,12 @@
-import io
+"""Fixtures of the case hub's tests: an order with two lines, its merchant's staff, and a case
+opened on it the way the portal opens one."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, OrderFactory, OrderLineFactory
 from tickets.models import TicketChannel, TicketKind
 from tickets.services import ticket_create
-
-
-def png_upload(name: str = "photo.png", size: tuple[int, int] = (8, 8)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from aftersales.services.api_keys import api_key_actor
 from aftersales.tests.factories import CustomerFactory, MembershipFactory, api_key_for
 from tickets.models import Attachment, Message, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
 from tickets.services import ticket_change_status
-from tickets.tests.conftest import png_upload
 from tickets.tests.factories import TagFactory, TeamFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -362,7 +361,7 @@ def test_a_reply_on_a_closed_ticket_is_refused_with_409_and_nothing_changes(clie
     assert _counts(ticket) == (events, messages)
 
 
-def test_a_reply_with_a_photo_as_multipart_stores_the_attachment(client, make_ticket):
+def test_a_reply_with_a_photo_as_multipart_stores_the_attachment(client, make_ticket, png_upload):
     ticket = make_ticket()
 
     response = client.post(

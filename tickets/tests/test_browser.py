@@ -1,8 +1,6 @@
 """A customer and an agent, in a real browser (Debian's Chromium driven by Playwright)."""
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,33 +9,13 @@ from django.core import mail
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, OrderFactory, OrderLineFactory
 from tickets.models import Message, Ticket, TicketStatus
-from tickets.tests.conftest import png_upload
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is missing (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are ordinary synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        yield browser
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _code_from_last_mail() -> str:
@@ -45,7 +23,9 @@ def _code_from_last_mail() -> str:
     return re.search(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE).group(1)
 
 
-def test_a_customer_opens_a_request_in_the_portal_and_an_agent_replies_in_the_dashboard(live_server, browser, tmp_path):
+def test_a_customer_opens_a_request_in_the_portal_and_an_agent_replies_in_the_dashboard(
+    live_server, browser, tmp_path, png_upload
+):
     merchant = MerchantFactory(slug="trailhead", name="Trailhead Outfitters", default_language="en")
     order = OrderFactory(merchant=merchant, external_number="TH-100200", customer__email="lin@example.com")
     OrderLineFactory(order=order, name="Two-person tent", quantity=1)

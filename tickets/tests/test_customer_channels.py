@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from aftersales.models import Customer, Merchant, Notification
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import StoreFactory, api_key_for
-from returns.tests.journey import make_world, submit
+from returns.tests.builders import make_world, submit
 
 pytestmark = pytest.mark.django_db
 

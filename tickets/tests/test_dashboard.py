@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from aftersales.models import Customer, Membership
 from aftersales.selectors import SESSION_MERCHANT_KEY
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -30,17 +31,10 @@ from tickets.models import (
 )
 from tickets.selectors import QUEUE_PAGE_SIZE
 from tickets.services import ticket_assign, ticket_change_status, ticket_note, ticket_reply
-from tickets.tests.conftest import png_upload
 from tickets.tests.factories import TeamFactory, TicketFactory
 from tickets.views.dashboard import decode_queue_key
 
 pytestmark = pytest.mark.django_db
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def pdf_upload(name: str = "invoice.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
 
 
 @pytest.fixture
@@ -61,10 +55,6 @@ def _snapshot(ticket: Ticket) -> dict:
         "messages": Message.objects.filter(ticket=ticket).count(),
         "attachments": Attachment.objects.filter(ticket=ticket).count(),
     }
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _queue_numbers(response) -> list[str]:
@@ -322,7 +312,7 @@ def test_the_queue_costs_the_same_queries_at_10_and_at_100_tickets(
 
 
 def test_the_ticket_page_shows_the_whole_timeline_with_internal_notes_set_apart(
-    agent_client, agent, merchant, make_ticket, order
+    agent_client, agent, merchant, make_ticket, order, png_upload, pdf_upload
 ):
     team = TeamFactory(merchant=merchant, name="Returns desk")
     ticket = make_ticket(files=[png_upload("broken.png")])
@@ -379,7 +369,7 @@ def test_a_missing_ticket_is_404(agent_client):
     assert agent_client.get(reverse("dashboard:ticket", kwargs={"number": "SUP-999999"})).status_code == 404
 
 
-def test_a_reply_reaches_the_customer_and_sets_the_status_after(agent_client, agent, make_ticket):
+def test_a_reply_reaches_the_customer_and_sets_the_status_after(agent_client, agent, make_ticket, png_upload):
     ticket = make_ticket()
 
     response = agent_client.post(
@@ -389,7 +379,7 @@ def test_a_reply_reaches_the_customer_and_sets_the_status_after(agent_client, ag
     )
 
     assert response.redirect_chain == [(reverse("dashboard:ticket", kwargs={"number": ticket.number}), 302)]
-    assert _flash(response) == ["Your reply was sent to the customer."]
+    assert flash_messages(response) == ["Your reply was sent to the customer."]
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.WAITING_CUSTOMER
     assert ticket.first_responded_at is not None
@@ -425,7 +415,7 @@ def test_a_reply_with_a_file_that_lies_about_its_type_is_refused_with_the_domain
         follow=True,
     )
 
-    assert _flash(response) == ["photo.png is not the kind of file its name says."]
+    assert flash_messages(response) == ["photo.png is not the kind of file its name says."]
     assert _snapshot(ticket) == before
 
 
@@ -439,11 +429,11 @@ def test_a_reply_to_a_closed_ticket_is_refused_and_changes_nothing(agent_client,
         reverse("dashboard:ticket_reply", kwargs={"number": ticket.number}), {"body": "One more thing"}, follow=True
     )
 
-    assert _flash(response) == ["This ticket is Closed; it takes no more replies."]
+    assert flash_messages(response) == ["This ticket is Closed; it takes no more replies."]
     assert _snapshot(ticket) == before
 
 
-def test_an_internal_note_stays_internal(agent_client, agent, make_ticket):
+def test_an_internal_note_stays_internal(agent_client, agent, make_ticket, pdf_upload):
     ticket = make_ticket()
 
     response = agent_client.post(
@@ -452,7 +442,7 @@ def test_an_internal_note_stays_internal(agent_client, agent, make_ticket):
         follow=True,
     )
 
-    assert _flash(response) == ["Internal note added."]
+    assert flash_messages(response) == ["Internal note added."]
     note = Message.objects.get(ticket=ticket, kind=Message.Kind.NOTE)
     assert (note.body, note.author_user_id) == ("Customer called twice already.", agent.pk)
     assert Attachment.objects.get(message=note).content_type == "application/pdf"
@@ -473,7 +463,7 @@ def test_assign_sets_the_assignee_and_the_team(agent_client, agent, merchant, ma
         follow=True,
     )
 
-    assert _flash(response) == ["Assignment saved."]
+    assert flash_messages(response) == ["Assignment saved."]
     ticket.refresh_from_db()
     assert (ticket.assignee_id, ticket.team_id) == (colleague.pk, team.pk)
     event = ticket.events.get(verb="assigned")
@@ -512,7 +502,7 @@ def test_an_allowed_status_change_is_made_with_its_note(agent_client, agent, mak
         follow=True,
     )
 
-    assert _flash(response) == ["Status changed."]
+    assert flash_messages(response) == ["Status changed."]
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.WAITING_THIRD_PARTY
     event = ticket.events.get(verb="status_changed")
@@ -532,7 +522,7 @@ def test_a_refused_transition_shows_the_message_and_changes_nothing(agent_client
     )
 
     assert response.redirect_chain == [(reverse("dashboard:ticket", kwargs={"number": ticket.number}), 302)]
-    assert _flash(response) == ["A ticket that is New cannot become Closed."]
+    assert flash_messages(response) == ["A ticket that is New cannot become Closed."]
     assert _snapshot(ticket) == before
 
 
@@ -543,7 +533,7 @@ def test_priority_changes_with_an_event(agent_client, make_ticket):
         reverse("dashboard:ticket_priority", kwargs={"number": ticket.number}), {"priority": "40"}, follow=True
     )
 
-    assert _flash(response) == ["Priority changed."]
+    assert flash_messages(response) == ["Priority changed."]
     ticket.refresh_from_db()
     assert ticket.priority == TicketPriority.URGENT
     assert ticket.events.get(verb="priority_changed").data == {"from": 20, "to": 40}
@@ -558,7 +548,7 @@ def test_tags_are_set_from_a_comma_separated_list(agent_client, make_ticket):
         follow=True,
     )
 
-    assert _flash(response) == ["Tags saved."]
+    assert flash_messages(response) == ["Tags saved."]
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["batch-42", "defect"]
     assert ticket.events.get(verb="tags_changed").data == {"from": [], "to": ["batch-42", "defect"]}
     assert 'value="batch-42, defect"' in response.content.decode()
@@ -597,7 +587,7 @@ def test_a_phone_call_opens_a_ticket_for_a_new_customer_on_a_known_order(agent_c
 
     ticket = Ticket.objects.get(merchant=merchant, subject="Stove does not ignite")
     assert response.redirect_chain == [(reverse("dashboard:ticket", kwargs={"number": ticket.number}), 302)]
-    assert _flash(response) == [f"Ticket {ticket.number} opened."]
+    assert flash_messages(response) == [f"Ticket {ticket.number} opened."]
     assert ticket.number == "RP-000001"
     assert (ticket.kind, ticket.channel, ticket.priority, ticket.status) == ("repair", "phone", 30, "new")
     assert (ticket.order_id, ticket.assignee_id) == (order.pk, agent.pk)
@@ -717,7 +707,7 @@ def test_a_refused_new_ticket_leaves_no_customer_behind(agent_client, merchant):
     )
 
     assert response.status_code == 400
-    assert _flash(response) == ["scan.pdf is not the kind of file its name says."]
+    assert flash_messages(response) == ["scan.pdf is not the kind of file its name says."]
     assert Customer.objects.filter(merchant=merchant, email="new@example.com").exists() is False
     assert Ticket.objects.filter(merchant=merchant).count() == 0
 
@@ -725,7 +715,7 @@ def test_a_refused_new_ticket_leaves_no_customer_behind(agent_client, merchant):
 # --- attachments ----------------------------------------------------------------------------------
 
 
-def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticket):
+def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticket, png_upload):
     ticket = make_ticket(files=[png_upload("pole.png")])
     attachment = Attachment.objects.get(ticket=ticket)
 
@@ -738,7 +728,7 @@ def test_an_image_attachment_opens_inline_with_its_type(agent_client, make_ticke
     assert b"".join(response.streaming_content) == attachment.file.open("rb").read()
 
 
-def test_any_other_attachment_downloads(agent_client, agent, make_ticket):
+def test_any_other_attachment_downloads(agent_client, agent, make_ticket, pdf_upload, pdf_bytes):
     ticket = make_ticket()
     ticket_note(ticket=ticket, actor=agent, body="Invoice", files=[pdf_upload("发票.pdf")])
     attachment = Attachment.objects.get(ticket=ticket)
@@ -749,7 +739,7 @@ def test_any_other_attachment_downloads(agent_client, agent, make_ticket):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert b"".join(response.streaming_content) == pdf_bytes
 
 
 def test_a_missing_attachment_is_404(agent_client):
@@ -770,7 +760,7 @@ def test_the_switcher_moves_a_user_between_their_merchants(client, agent, mercha
     response = client.post(reverse("dashboard:switch_merchant"), {"merchant": str(other.pk)}, follow=True)
 
     assert client.session[SESSION_MERCHANT_KEY] == other.pk
-    assert _flash(response) == ["You are now working for Zeta Outdoor."]
+    assert flash_messages(response) == ["You are now working for Zeta Outdoor."]
     assert _queue_numbers(response) == [theirs.number]
     html = response.content.decode()
     assert 'id="merchant-select"' in html
@@ -784,7 +774,7 @@ TICKET_PAGE_QUERIES = 16
 
 @pytest.mark.parametrize("replies", [1, 8])
 def test_the_ticket_page_costs_the_same_queries_however_long_the_timeline(
-    agent_client, agent, make_ticket, replies, django_assert_num_queries
+    agent_client, agent, make_ticket, replies, django_assert_num_queries, png_upload
 ):
     ticket = make_ticket(files=[png_upload()])
     for i in range(replies):

@@ -1,9 +1,7 @@
 """SLA on the staff dashboard: countdowns in the queue and its deadline sort, the ticket's clocks,
 "remind me", and the SLA report."""
 
-import os
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +12,7 @@ from django.utils import timezone
 
 from aftersales.models import BusinessCalendar, Deadline, Membership, WorkingHours
 from aftersales.services.deadlines import deadline_schedule, deadlines_sweep
+from aftersales.tests.builders import flash_messages
 from aftersales.tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -90,10 +89,6 @@ def _create(on_order, **overrides) -> Ticket:
 def _login(client, user):
     client.force_login(user)
     return client
-
-
-def _flash(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def _queue_numbers(response) -> list[str]:
@@ -453,7 +448,7 @@ def test_remind_me_sets_a_reminder_at_a_local_time_and_cancel_takes_it_back(clie
             shanghai(23, 15, 30),  # 15:30 in Shanghai, the merchant's time zone
             {"note": "Call the courier"},
         )
-        assert _flash(response) == ["Reminder set."]
+        assert flash_messages(response) == ["Reminder set."]
         assert response.context["reminder"] == reminder
         html = response.content.decode()
         assert "You will be reminded at 2026-11-23 15:30." in html
@@ -465,7 +460,7 @@ def test_remind_me_sets_a_reminder_at_a_local_time_and_cancel_takes_it_back(clie
 
     reminder.refresh_from_db()
     assert reminder.state == "cancelled"
-    assert _flash(cancelled) == ["Reminder cancelled."]
+    assert flash_messages(cancelled) == ["Reminder cancelled."]
     assert cancelled.context["reminder"] is None
     assert "You will be reminded" not in cancelled.content.decode()
 
@@ -481,7 +476,7 @@ def test_a_reminder_in_the_past_is_refused_with_the_message_and_nothing_is_creat
             follow=True,
         )
 
-    assert _flash(response) == ["Pick a time in the future."]
+    assert flash_messages(response) == ["Pick a time in the future."]
     assert Deadline.objects.filter(ticket=ticket).count() == 0
     assert TicketEvent.objects.filter(ticket=ticket, verb="reminder_set").count() == 0
 
@@ -714,28 +709,10 @@ def test_the_report_costs_a_fixed_number_of_queries(client, supervisor, sla_hist
 
 # --- the countdown, live in a browser -------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def chromium():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        yield browser
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is missing (apt-get install chromium)")
-def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_server, chromium):
+def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_server, browser):
     merchant = MerchantFactory(default_language="en")
     agent = MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user
     ticket = TicketFactory(merchant=merchant)
@@ -746,7 +723,7 @@ def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_s
         due_at=now + timedelta(minutes=10, seconds=30),
         warn_at=now + timedelta(minutes=5, seconds=30),
     )
-    page = chromium.new_page(locale="en-US", viewport={"width": 1400, "height": 900})
+    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 900})
     page.clock.install(time=now)
     page.goto(f"{live_server.url}/dashboard/login/")
     page.fill("input[name=username]", agent.username)

@@ -8,7 +8,6 @@ from aftersales.models import Membership
 from aftersales.selectors import SESSION_MERCHANT_KEY
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from tickets.models import Attachment, Message, Ticket, TicketEvent, TicketKind, TicketStatus
-from tickets.tests.conftest import png_upload
 from tickets.tests.factories import TeamFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +31,7 @@ def _queue_numbers(response) -> list[str]:
 
 
 @pytest.fixture
-def first_ticket(make_ticket):
+def first_ticket(make_ticket, png_upload):
     """The first merchant's case, with a photo."""
     return make_ticket(files=[png_upload()])
 
@@ -178,7 +177,7 @@ def technician(merchant):
 
 
 @pytest.fixture
-def repairs(make_ticket, technician, agent):
+def repairs(make_ticket, technician, agent, png_upload):
     return {
         "theirs": make_ticket(kind=TicketKind.REPAIR, subject="Theirs", assignee=technician, files=[png_upload()]),
         "colleagues": make_ticket(

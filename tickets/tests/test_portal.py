@@ -1,16 +1,15 @@
 """The customer portal's pages: proving an order, then following and opening requests on it."""
 
-import io
 import re
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
 
 from aftersales.models import Notification, PortalChallenge
 from aftersales.portal import PENDING_CHALLENGE_KEY, PORTAL_SESSION_KEY
+from aftersales.tests.builders import code_from_outbox, request_code, sign_in
 from aftersales.tests.factories import (
     MembershipFactory,
     MerchantFactory,
@@ -25,52 +24,11 @@ from tickets.services import (
     ticket_reply,
 )
 
-CODE_LINE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
+# Uploaded files go to a folder of each test's own.
+pytestmark = pytest.mark.usefixtures("private_storage")
 
 
 # --- helpers and fixtures ------------------------------------------------------------------------
-
-
-def png_bytes(size=(8, 8)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (30, 120, 200)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def png_upload(name="broken-zip.png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
-
-
-def code_from_outbox(index=-1) -> str:
-    return CODE_LINE.search(mail.outbox[index].body).group(1)
-
-
-def request_code(client, capture, merchant, order_number, contact, ip="10.0.0.1"):
-    with capture(execute=True):
-        return client.post(
-            reverse("portal:home", args=[merchant.slug]),
-            {"order_number": order_number, "contact": contact},
-            REMOTE_ADDR=ip,
-        )
-
-
-def sign_in(client, capture, order, contact=None):
-    """Prove an order the way a customer does: lookup, then the code from the e-mail."""
-    response = request_code(client, capture, order.merchant, order.external_number, contact or order.contact_email)
-    assert response.status_code == 302
-    response = client.post(reverse("portal:verify", args=[order.merchant.slug]), {"code": code_from_outbox()})
-    assert response.status_code == 302
-    return response
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    """Attachments go to a folder of this test only, so we can see exactly what was written."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
-    return tmp_path
 
 
 @pytest.fixture
@@ -151,7 +109,7 @@ def test_an_unknown_or_inactive_shop_is_not_found(client, db):
 
 
 def test_customer_proves_an_order_opens_a_request_with_a_photo_and_replies(
-    client, tent_order, django_capture_on_commit_callbacks, private_storage
+    client, tent_order, django_capture_on_commit_callbacks, private_storage, png_upload, png_bytes
 ):
     shop = tent_order.merchant
     tent, _footprint = tent_order.lines.order_by("line_number")
@@ -205,7 +163,7 @@ def test_customer_proves_an_order_opens_a_request_with_a_photo_and_replies(
                 "order_lines": [tent.pk],
                 "subject": "Zip is broken",
                 "description": "The door zip came off on the first night.",
-                "photos": [png_upload()],
+                "photos": [png_upload("broken-zip.png")],
             },
         )
 
@@ -398,7 +356,7 @@ def test_an_empty_subject_is_shown_on_its_field(client, tent_order, django_captu
 
 
 def test_the_ticket_page_shows_staff_replies_and_never_an_internal_note(
-    client, tent_order, agent, django_capture_on_commit_callbacks
+    client, tent_order, agent, django_capture_on_commit_callbacks, png_upload
 ):
     ticket = open_ticket(tent_order)
     ticket_reply(ticket=ticket, actor=agent, body="Sorry about that! A new zip is on its way.")

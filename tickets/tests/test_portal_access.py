@@ -15,19 +15,13 @@ from aftersales.models import Notification, PortalChallenge
 from aftersales.portal import PENDING_CHALLENGE_KEY, PORTAL_SESSION_KEY
 from aftersales.services import portal as portal_service
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
+from aftersales.tests.builders import code_from_outbox, request_code, sign_in
 from aftersales.tests.factories import CustomerFactory, MerchantFactory, OrderFactory, OrderLineFactory
 from tickets.models import TicketChannel, TicketKind
 from tickets.services import ticket_create
-from tickets.tests.test_portal import code_from_outbox, png_upload, request_code, sign_in
 
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
-    return tmp_path
+# Uploaded files go to a folder of each test's own.
+pytestmark = pytest.mark.usefixtures("private_storage")
 
 
 @pytest.fixture
@@ -213,7 +207,7 @@ def test_lookups_per_client_are_limited_found_or_not(
 
 
 def test_another_customers_order_ticket_and_attachment_are_not_found(
-    client, lin_order, other_order, django_capture_on_commit_callbacks
+    client, lin_order, other_order, django_capture_on_commit_callbacks, png_upload
 ):
     their_ticket = open_ticket(other_order, files=[png_upload("their.png")])
     their_attachment = their_ticket.attachments.get()
@@ -239,7 +233,7 @@ def test_another_customers_order_ticket_and_attachment_are_not_found(
     assert "TG-2002" not in home and "Down Sleeping Bag" not in home and their_ticket.number not in home
 
 
-def test_without_a_verified_order_every_page_sends_to_the_lookup(client, lin_order):
+def test_without_a_verified_order_every_page_sends_to_the_lookup(client, lin_order, png_upload):
     ticket = open_ticket(lin_order, files=[png_upload()])
     slug = lin_order.merchant.slug
     urls = [
@@ -256,7 +250,7 @@ def test_without_a_verified_order_every_page_sends_to_the_lookup(client, lin_ord
 
 
 def test_a_second_merchant_with_the_same_order_number_cannot_see_the_first_merchants_order(
-    client, lin_order, django_capture_on_commit_callbacks
+    client, lin_order, django_capture_on_commit_callbacks, png_upload
 ):
     first_ticket = open_ticket(lin_order, files=[png_upload()])
     second = MerchantFactory(name="River Kayaks", slug="river-kayaks", default_language="en")

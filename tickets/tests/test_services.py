@@ -15,7 +15,6 @@ from tickets.services import (
     ticket_reply,
     ticket_set_tags,
 )
-from tickets.tests.conftest import png_upload
 from tickets.tests.factories import TeamFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +33,7 @@ def _snapshot(ticket: Ticket) -> dict:
     }
 
 
-def test_create_opens_a_numbered_case_with_its_first_message_event_and_acknowledgement(make_ticket, order):
+def test_create_opens_a_numbered_case_with_its_first_message_event_and_acknowledgement(make_ticket, order, png_upload):
     ticket = make_ticket(files=[png_upload()])
 
     assert ticket.number == "SUP-000001"
