@@ -123,7 +123,12 @@ class _BuiltOnce:
         from django.db import transaction
 
         models = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
-        with transaction.atomic():
+        # This block is rolled back like a test's own transaction, so it is marked as Django's
+        # TestCase marks its blocks: a service that opens a durable transaction (a refund's payment)
+        # may run in it, as it may in a test.
+        block = transaction.atomic()
+        block._from_testcase = True
+        with block:
             before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in models}
             result = build()
             rows = {
