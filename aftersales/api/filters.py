@@ -8,7 +8,9 @@ from aftersales.instants import instant_in_utc
 
 
 class InstantField(django_filters.fields.IsoDateTimeField):
-    default_error_messages = {"out_of_range": _("Enter a time with an offset of at most ±15:59, between years 1 and 9999.")}
+    default_error_messages = {
+        "out_of_range": _("Enter a time with an offset of at most ±15:59, between years 1 and 9999.")
+    }
 
     def to_python(self, value):
         instant = super().to_python(value)
