@@ -67,9 +67,7 @@ class OrderFilter(django_filters.FilterSet):
     placed_after = InstantFilter(
         field_name="placed_at", lookup_expr="gte", help_text=_("Placed at or after this time.")
     )
-    placed_before = InstantFilter(
-        field_name="placed_at", lookup_expr="lt", help_text=_("Placed before this time.")
-    )
+    placed_before = InstantFilter(field_name="placed_at", lookup_expr="lt", help_text=_("Placed before this time."))
 
     class Meta:
         model = Order

@@ -29,9 +29,7 @@ class TicketFilter(django_filters.FilterSet):
     created_after = InstantFilter(
         field_name="created_at", lookup_expr="gte", help_text=_("Created at or after this time.")
     )
-    created_before = InstantFilter(
-        field_name="created_at", lookup_expr="lt", help_text=_("Created before this time.")
-    )
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt", help_text=_("Created before this time."))
     q = django_filters.CharFilter(
         method="filter_q", help_text=_("A ticket number, an order number, or a customer's e-mail, phone or name.")
     )

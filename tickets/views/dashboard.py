@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.instants import instant_in_utc
 from aftersales.pages import act_and_return
 from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lines_of
 from aftersales.services.customers import customer_get_or_create
@@ -100,7 +101,8 @@ def _aware(value) -> datetime | None:
         instant = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return instant if instant.tzinfo is not None else None
+    # In UTC, or None at the ends of the calendar: the page then starts from its first row.
+    return instant_in_utc(instant)
 
 
 def encode_queue_key(key: QueueKey) -> str:
