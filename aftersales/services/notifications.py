@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftersales import bulk
+from aftersales.enqueue import enqueue, enqueue_on_commit
 from aftersales.models import Merchant, Notification
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
 from aftersales.notifications.rendering import render_notification
@@ -62,7 +63,7 @@ def notifications_batched():
     if ids and not _dispatch_deferred.get():
         from aftersales.tasks import notifications_send_many
 
-        transaction.on_commit(lambda: notifications_send_many.delay(ids))
+        enqueue_on_commit(notifications_send_many, ids)
 
 
 def notification_queue(
@@ -136,9 +137,9 @@ def _dispatch_after_commit(notifications: list[Notification]) -> None:
 
     # The keys are read at commit: inside ``bulk_inserts()`` the rows get them when the block ends.
     if len(notifications) == 1:
-        transaction.on_commit(lambda: notification_send.delay(notifications[0].pk))
+        transaction.on_commit(lambda: enqueue(notification_send, notifications[0].pk))
     else:
-        transaction.on_commit(lambda: notifications_send_many.delay([n.pk for n in notifications]))
+        transaction.on_commit(lambda: enqueue(notifications_send_many, [n.pk for n in notifications]))
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -293,5 +294,5 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
         from aftersales.tasks import notification_send
 
         for notification_id in ids:
-            transaction.on_commit(lambda notification_id=notification_id: notification_send.delay(notification_id))
+            enqueue_on_commit(notification_send, notification_id)
     return len(ids)

@@ -25,6 +25,7 @@ from django.db.models import DecimalField, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
 from aftersales.services.staff import staff_membership_required
@@ -1094,7 +1095,7 @@ def _exchange_surplus_grant(return_request: ReturnRequest) -> Refund | None:
     from returns.tasks import return_exchange_surplus_pay
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_exchange_surplus_pay.delay(pk))
+    enqueue_on_commit(return_exchange_surplus_pay, pk)
     return refund
 
 

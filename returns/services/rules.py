@@ -10,10 +10,10 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import ApplicationError
 from returns.models import HOLDING_STATUSES, Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
 from returns.services.refunds import (
@@ -187,7 +187,7 @@ def quick_refund_start(return_request: ReturnRequest) -> None:
     from returns.tasks import return_quick_refund
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_quick_refund.delay(pk))
+    enqueue_on_commit(return_quick_refund, pk)
 
 
 def settlement_start(return_request: ReturnRequest, *, reason: str) -> None:
@@ -195,4 +195,4 @@ def settlement_start(return_request: ReturnRequest, *, reason: str) -> None:
     from returns.tasks import return_settle
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_settle.delay(pk, reason))
+    enqueue_on_commit(return_settle, pk, reason)
