@@ -27,6 +27,10 @@ from aftersales.outbound import AddressRefused, GuardedHTTPHandler, GuardedHTTPS
 
 logger = logging.getLogger("aftersales.notifications")
 
+# Context a template needs only to be sent: gone from the row once it is sent or given up on, so
+# no operator reading the outbox sees a customer's one-time code.
+SEND_ONLY_CONTEXT = {"portal_code": ("code",)}
+
 # A claimed row whose worker died is claimable again after this long.
 CLAIM_TIMEOUT = timedelta(minutes=5)
 
@@ -162,23 +166,34 @@ def notification_send(*, notification_id: int) -> Notification | None:
         logger.warning("notification %s parked: %s", notification.pk, refused)
         notification.last_error = f"{type(refused).__name__}: {refused}"[:2000]
         notification.state = Notification.State.FAILED
-        notification.save(update_fields=["state", "last_error", "updated_at"])
+        notification.save(update_fields=["state", "last_error", "updated_at", *_forget_send_only(notification)])
         return notification
     except Exception as exc:  # noqa: BLE001 — any failure of a backend is retried, then parked
         logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        forgotten = []
         if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
             notification.state = Notification.State.FAILED
+            forgotten = _forget_send_only(notification)
         else:
             notification.state = Notification.State.PENDING
             notification.next_attempt_at = timezone.now() + _backoff(notification.attempts)
-        notification.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
+        notification.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at", *forgotten])
         return notification
     notification.state = Notification.State.SENT
     notification.sent_at = timezone.now()
     notification.last_error = ""
-    notification.save(update_fields=["state", "sent_at", "last_error", "updated_at"])
+    notification.save(update_fields=["state", "sent_at", "last_error", "updated_at", *_forget_send_only(notification)])
     return notification
+
+
+def _forget_send_only(notification: Notification) -> list[str]:
+    """Drop the context only sending needed (a one-time code); the fields to save."""
+    keys = SEND_ONLY_CONTEXT.get(notification.template, ())
+    if not any(key in notification.context for key in keys):
+        return []
+    notification.context = {key: value for key, value in notification.context.items() if key not in keys}
+    return ["context"]
 
 
 # Seconds a receiver has to answer a webhook before the attempt counts as failed.
@@ -285,6 +300,8 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
         ids = list(
             Notification.objects.select_for_update()
             .filter(pk__in=notification_ids, state=Notification.State.FAILED)
+            # Their code is gone (and long expired): the customer asks for a new one.
+            .exclude(template__in=SEND_ONLY_CONTEXT)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
