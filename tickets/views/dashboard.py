@@ -29,6 +29,7 @@ from aftersales.selectors import SESSION_MERCHANT_KEY, memberships_of, order_lin
 from aftersales.services.customers import customer_get_or_create
 from returns.dashboard_selectors import ticket_return_summary
 from tickets import services
+from tickets.attachments import DOWNLOAD_CONTENT_SECURITY_POLICY
 from tickets.forms import (
     AssignForm,
     NewTicketForm,
@@ -406,6 +407,7 @@ def attachment(request, pk):
         handle, content_type=found.content_type, as_attachment=not found.is_image, filename=found.original_name
     )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
