@@ -238,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Fernet keys for secrets stored at rest, comma-separated: the first encrypts, all decrypt.
+# Empty with DEBUG on: a key derived from SECRET_KEY (aftersales.encryption).
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
+
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
