@@ -8,17 +8,14 @@ production refuses to encrypt or decrypt, and ``check --deploy`` says so.
 """
 
 import base64
+import functools
 import hashlib
-import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-
-_lock = threading.Lock()
-_fernet: MultiFernet | None = None
 
 
 def development_key() -> bytes:
@@ -38,19 +35,15 @@ def _keys() -> list[bytes]:
     )
 
 
+@functools.cache
 def _multi_fernet() -> MultiFernet:
-    global _fernet  # noqa: PLW0603 — built once per process from the settings
-    with _lock:
-        if _fernet is None:
-            _fernet = MultiFernet([Fernet(key) for key in _keys()])
-        return _fernet
+    """Built once per process from the settings."""
+    return MultiFernet([Fernet(key) for key in _keys()])
 
 
 def reset() -> None:
     """Forget the keys read so far (tests that change the settings)."""
-    global _fernet  # noqa: PLW0603
-    with _lock:
-        _fernet = None
+    _multi_fernet.cache_clear()
 
 
 class SecretUnreadable(ImproperlyConfigured):

@@ -6,6 +6,7 @@ Rotation: put the new key first (keep the old ones after it), run this, then dro
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from psycopg2 import sql
 
 from aftersales.encryption import EncryptedTextField, rotate
 
@@ -15,19 +16,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         rotated = 0
-        quote = connection.ops.quote_name
         with transaction.atomic(), connection.cursor() as cursor:
             for model in apps.get_models():
-                table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
                 for field in model._meta.concrete_fields:
                     if not isinstance(field, EncryptedTextField):
                         continue
-                    column = quote(field.column)
+                    names = {
+                        "table": sql.Identifier(model._meta.db_table),
+                        "pk": sql.Identifier(model._meta.pk.column),
+                        "column": sql.Identifier(field.column),
+                    }
                     # Raw rows: the field would hand back clear text, and the rotation needs the token.
-                    cursor.execute(f"SELECT {pk}, {column} FROM {table} WHERE {column} <> '' FOR UPDATE")  # noqa: S608
+                    cursor.execute(
+                        sql.SQL("SELECT {pk}, {column} FROM {table} WHERE {column} <> '' FOR UPDATE").format(**names)
+                    )
                     for row_id, token in cursor.fetchall():
                         cursor.execute(
-                            f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608
+                            sql.SQL("UPDATE {table} SET {column} = %s WHERE {pk} = %s").format(**names),
                             [rotate(token), row_id],
                         )
                         rotated += 1
