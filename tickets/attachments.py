@@ -29,8 +29,23 @@ ALLOWED_TYPES: dict[str, set[str]] = {
 PILLOW_CHECKED = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 # Saved again without their metadata (GIF carries no EXIF; HEIC is not readable by Pillow).
 SCRUBBED = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-# What an image's info may hold that says nothing about where or by whom it was taken.
+# What an image's info may hold that says nothing about where or by whom it was taken: kept, and
+# given back to the encoder.
 KEPT_INFO = {"icc_profile", "transparency", "gamma", "dpi", "srgb", "chromaticity", "background", "loop", "duration"}
+# How the file is encoded, which the encoder works out again: no reason to save a photo anew.
+ENCODING_INFO = {
+    "jfif",
+    "jfif_version",
+    "jfif_unit",
+    "jfif_density",
+    "adobe",
+    "adobe_transform",
+    "progressive",
+    "progression",
+    "interlace",
+    "aspect",
+    "lossless",
+}
 ACCEPT_ATTRIBUTE = ",".join(sorted(ALLOWED_TYPES))
 # Sent with every uploaded file, to staff and customer alike: what a customer uploaded never runs
 # a script or loads anything under the site's origin, whoever opens it.
@@ -108,7 +123,8 @@ def scrubbed_image(upload: UploadedFile, content_type: str) -> bytes | None:
     with Image.open(upload) as image:
         exif = image.getexif()
         orientation = exif.get(ExifTags.Base.Orientation)
-        identifying = {key for key in image.info if key not in KEPT_INFO}
+        identifying = {key for key in image.info if key not in KEPT_INFO | ENCODING_INFO}
+        lossless = bool(image.info.get("lossless", False))
         if not identifying and set(exif) <= {ExifTags.Base.Orientation}:
             return None
         kept = Image.Exif()
@@ -122,10 +138,10 @@ def scrubbed_image(upload: UploadedFile, content_type: str) -> bytes | None:
             options["exif"] = kept.tobytes()
         if image_format == "JPEG":
             # The same quantisation tables and subsampling: the pixels change as little as a re-save can.
-            options.update(quality="keep", subsampling="keep")
+            options.update(quality="keep", subsampling="keep", progressive="progressive" in image.info)
             options.pop("transparency", None)
         elif image_format == "WEBP":
-            options.update(lossless=image.info.get("lossless", False), quality=90)
+            options.update(lossless=lossless, quality=90)
             if getattr(image, "n_frames", 1) > 1:
                 options["save_all"] = True
         elif image_format == "PNG" and getattr(image, "n_frames", 1) > 1:

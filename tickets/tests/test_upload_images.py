@@ -197,3 +197,13 @@ def private_storage(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
     }
     return tmp_path
+
+
+def test_a_jpeg_without_metadata_is_kept_as_it_came():
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, format="JPEG", dpi=(72, 72), progressive=True)
+    upload = SimpleUploadedFile("plain.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+    stored, _content_type, _sha256 = checked_upload(upload)
+
+    assert stored.read() == buffer.getvalue()
