@@ -126,11 +126,13 @@ def test_the_api_answers_every_generated_case_within_its_schema_and_never_with_a
     mix_in_real_ids(case, seeded, TALLY["cases"])
     response = case.call(headers=seeded["headers"])
     TALLY[f"status {response.status_code // 100}xx"] += 1
-    try:
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-    except Exception:
-        TALLY["5xx" if response.status_code >= 500 else "schema violations"] += 1
-        raise
+    if response.status_code < 500:
+        try:
+            case.validate_response(response, checks=[response_schema_conformance])
+        except Exception:
+            TALLY["schema violations"] += 1
+            raise
+    case.validate_response(response, checks=[not_a_server_error])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -139,6 +141,6 @@ def _report():
     operations = sum(1 for key in TALLY if key.startswith("operation "))
     print(
         f"\nschemathesis: {operations} operations, {TALLY['cases']} cases, "
-        f"{TALLY['5xx']} 5xx, {TALLY['schema violations']} schema violations, "
+        f"{TALLY['schema violations']} schema violations; answers: "
         + ", ".join(f"{key.split()[1]} {TALLY[key]}" for key in sorted(TALLY) if key.startswith("status "))
     )
