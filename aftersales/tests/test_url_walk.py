@@ -42,6 +42,7 @@ BAD_VALUES = [
     cursor([FAR, 1]),
     cursor(["attention", 99999999999999999999, "2024-01-01T00:00:00+00:00", 99999999999999999999]),
     cursor(["returns", "2024-01-01T00:00:00+00:00", -99999999999999999999]),
+    base64.urlsafe_b64encode(b"[" * 5000).decode(),
 ]
 PARAMETERS = [
     "start",

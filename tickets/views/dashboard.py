@@ -90,7 +90,8 @@ def _decode_cursor(value: str):
         return None
     try:
         return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: a forged cursor of a few KB of "[".
         return None
 
 
