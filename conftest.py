@@ -10,12 +10,14 @@ import io
 import os
 import shutil
 import socket
+import struct
+import zlib
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import ExifTags, Image
 
 CHROMIUM = "/usr/bin/chromium"
 PNG_COLOR = (200, 30, 30)
@@ -204,6 +206,32 @@ def make_pdf_upload(name: str = "invoice.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
 
 
+def make_bomb_upload(name: str = "bomb.png", *, width: int = 20000, height: int = 20000) -> SimpleUploadedFile:
+    """A 1×1 PNG whose header says width × height: what Pillow reads before it decodes anything."""
+    buffer = io.BytesIO()
+    Image.new("1", (1, 1)).save(buffer, format="PNG")
+    raw = bytearray(buffer.getvalue())
+    header = b"IHDR" + struct.pack(">II", width, height) + bytes(raw[24:29])
+    raw[12:29] = header
+    raw[29:33] = struct.pack(">I", zlib.crc32(header))
+    return SimpleUploadedFile(name, bytes(raw), content_type="image/png")
+
+
+def make_photo_with_gps(format_: str = "JPEG", name: str = "photo.jpg") -> SimpleUploadedFile:
+    """A phone photo: camera make, model and serial, orientation 6, a GPS position, a comment."""
+    image = Image.new("RGB", (32, 16), (200, 30, 30))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Model] = "Model 12 Pro"
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.BodySerialNumber] = "SN-123456"
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (30.0, 15.0, 7.5), 3: "E", 4: (120.0, 9.0, 1.0)}
+    buffer = io.BytesIO()
+    extra = {"comment": b"Lin's flat, 3rd floor"} if format_ == "JPEG" else {}
+    image.save(buffer, format=format_, exif=exif.tobytes(), **extra)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{format_.lower()}")
+
+
 @pytest.fixture
 def png_bytes():
     """``png_bytes(size=(8, 8), color=(200, 30, 30))``: the bytes of a small real PNG."""
@@ -225,6 +253,18 @@ def pdf_bytes():
 def pdf_upload():
     """``pdf_upload(name="invoice.pdf")``: a minimal PDF as a form upload."""
     return make_pdf_upload
+
+
+@pytest.fixture
+def bomb_upload():
+    """``bomb_upload(name="bomb.png", *, width=20000, height=20000)``: a decompression bomb as an upload."""
+    return make_bomb_upload
+
+
+@pytest.fixture
+def photo_with_gps():
+    """``photo_with_gps(format_="JPEG", name="photo.jpg")``: a photo carrying location and camera metadata."""
+    return make_photo_with_gps
 
 
 # --- the browser ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from aftersales.exceptions import ApplicationError
+from aftersales.instants import instant_in_utc
 from aftersales.selectors import memberships_of
 
 
@@ -60,7 +61,8 @@ def cursor_decode(value: str):
         return None
     try:
         return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: a forged cursor of a few KB of "[".
         return None
 
 
@@ -72,4 +74,5 @@ def cursor_instant(value) -> datetime | None:
         instant = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return instant if instant.tzinfo is not None else None
+    # In UTC, or None at the ends of the calendar: the page then starts from its first row.
+    return instant_in_utc(instant)

@@ -179,6 +179,8 @@ STORAGES = {
 }
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_PER_MESSAGE = env.int("ATTACHMENT_MAX_PER_MESSAGE", default=6)
+# A photo of more pixels is refused from its header (a decompression bomb is a few KB of 20000²).
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -211,6 +213,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api.exception_handlers.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "aftersales.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="6000/min")},
 }
 SPECTACULAR_SETTINGS = {
@@ -230,6 +237,10 @@ SPECTACULAR_SETTINGS = {
         "ReturnStatusEnum": "returns.models.ReturnStatus",
     },
 }
+
+# Fernet keys for secrets stored at rest, comma-separated: the first encrypts, all decrypt.
+# Empty with DEBUG on: a key derived from SECRET_KEY (aftersales.encryption).
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
 
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

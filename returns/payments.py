@@ -162,7 +162,8 @@ def _read(response) -> str:
 def _json(text: str) -> dict:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: an endpoint answering with deeply nested JSON is not an answer.
         return {}
     return value if isinstance(value, dict) else {}
 

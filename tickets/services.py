@@ -17,7 +17,7 @@ from aftersales.models import Customer, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
 from aftersales.services.staff import VIA_ADMIN, back_office_operator_required, staff_membership_required
 from tickets import sla
-from tickets.attachments import inspect_upload
+from tickets.attachments import checked_upload
 from tickets.models import (
     NUMBER_PREFIXES,
     Attachment,
@@ -80,7 +80,7 @@ def _check_files(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str,
             _("At most %(limit)s files per message.") % {"limit": settings.ATTACHMENT_MAX_PER_MESSAGE},
             code="too_many_attachments",
         )
-    return [(upload, *inspect_upload(upload)) for upload in files]
+    return [checked_upload(upload) for upload in files]
 
 
 def _store_files(ticket: Ticket, message: Message, checked, *, user=None, customer=None) -> list[Attachment]:

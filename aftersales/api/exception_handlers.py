@@ -1,8 +1,10 @@
 """Domain refusals become stable JSON errors: ``{"error": {"code", "message", "details"}}``."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,7 +27,16 @@ def _status_for(exc: domain.ApplicationError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request is larger than the server accepts.")
+    default_code = "request_too_large"
+
+
 def exception_handler(exc, context):
+    # Django's own limits (DATA_UPLOAD_MAX_*) would otherwise become its HTML 400 page.
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = RequestTooLarge()
     if isinstance(exc, domain.ApplicationError):
         body = {"error": {"code": exc.code, "message": str(exc.message), "details": exc.extra}}
         return Response(body, status=_status_for(exc))

@@ -63,7 +63,7 @@ def request_idempotency_key(request) -> str:
         return ""
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidIdempotencyKey()
+        raise InvalidIdempotencyKey
     return key
 
 
@@ -136,7 +136,7 @@ def _key_lock(merchant_id: int, key: str):
             if cursor.fetchone()[0]:
                 break
             if time.monotonic() >= give_up_at:
-                raise IdempotencyRequestInProgress()
+                raise IdempotencyRequestInProgress
             time.sleep(POLL_SECONDS)
     try:
         yield
@@ -162,7 +162,7 @@ def idempotent(
             record = IdempotencyRecord.objects.filter(merchant=merchant, key=key).first()
             if record is not None:
                 if record.request_hash != call.request_hash:
-                    raise IdempotencyKeyReused()
+                    raise IdempotencyKeyReused
                 if record.response_status is not None:
                     return Response(
                         json.loads(record.response_body),

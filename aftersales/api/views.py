@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from aftersales.api.filters import InstantFilter
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_merchant
 from aftersales.api.serializers import (
@@ -65,12 +66,10 @@ class OrderFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(field_name="external_number", help_text=_("The order number in its store."))
     customer = django_filters.NumberFilter(field_name="customer", help_text=_("The customer's id."))
     store = django_filters.NumberFilter(field_name="store", help_text=_("The store's id."))
-    placed_after = django_filters.IsoDateTimeFilter(
+    placed_after = InstantFilter(
         field_name="placed_at", lookup_expr="gte", help_text=_("Placed at or after this time.")
     )
-    placed_before = django_filters.IsoDateTimeFilter(
-        field_name="placed_at", lookup_expr="lt", help_text=_("Placed before this time.")
-    )
+    placed_before = InstantFilter(field_name="placed_at", lookup_expr="lt", help_text=_("Placed before this time."))
 
     class Meta:
         model = Order

@@ -4,7 +4,6 @@ Nothing is sent inside a request. A row that the broker loses is still in the ta
 up by the periodic flush, so the record of what must be sent is PostgreSQL, not the broker.
 """
 
-import functools
 import logging
 import urllib.error
 import urllib.request
@@ -22,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftersales import bulk
+from aftersales.enqueue import enqueue, enqueue_on_commit
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
 from aftersales.notifications.rendering import render_notification
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from tickets.models import Ticket
 
 logger = logging.getLogger("aftersales.notifications")
+
+# Context a template needs only to be sent: gone from the row once it is sent or given up on, so
+# no operator reading the outbox sees a customer's one-time code.
+SEND_ONLY_CONTEXT = {"portal_code": ("code",)}
 
 # A claimed row whose worker died is claimable again after this long.
 CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -76,7 +80,7 @@ def notifications_batched() -> Iterator[None]:
     if ids and not _dispatch_deferred.get():
         from aftersales.tasks import notifications_send_many
 
-        transaction.on_commit(lambda: notifications_send_many.delay(ids))
+        enqueue_on_commit(notifications_send_many, ids)
 
 
 def notification_queue(
@@ -150,9 +154,9 @@ def _dispatch_after_commit(notifications: list[Notification]) -> None:
 
     # The keys are read at commit: inside ``bulk_inserts()`` the rows get them when the block ends.
     if len(notifications) == 1:
-        transaction.on_commit(lambda: notification_send.delay(notifications[0].pk))
+        transaction.on_commit(lambda: enqueue(notification_send, notifications[0].pk))
     else:
-        transaction.on_commit(lambda: notifications_send_many.delay([n.pk for n in notifications]))
+        transaction.on_commit(lambda: enqueue(notifications_send_many, [n.pk for n in notifications]))
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -180,24 +184,34 @@ def notification_send(*, notification_id: int) -> Notification | None:
         logger.warning("notification %s parked: %s", notification.pk, refused)
         notification.last_error = f"{type(refused).__name__}: {refused}"[:2000]
         notification.state = Notification.State.FAILED
-        fields = ["state", "last_error", "updated_at"]
+        fields = ["state", "last_error", "updated_at", *_forget_send_only(notification)]
     except Exception as exc:  # noqa: BLE001 — any failure of a backend is retried, then parked
         logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        fields = ["state", "next_attempt_at", "last_error", "updated_at"]
         if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
             notification.state = Notification.State.FAILED
+            fields += _forget_send_only(notification)
         else:
             notification.state = Notification.State.PENDING
             notification.next_attempt_at = timezone.now() + _backoff(notification.attempts)
-        fields = ["state", "next_attempt_at", "last_error", "updated_at"]
     else:
         notification.state = Notification.State.SENT
         notification.sent_at = timezone.now()
         notification.last_error = ""
-        fields = ["state", "sent_at", "last_error", "updated_at"]
+        fields = ["state", "sent_at", "last_error", "updated_at", *_forget_send_only(notification)]
     with transaction.atomic(durable=True):
         notification.save(update_fields=fields)
     return notification
+
+
+def _forget_send_only(notification: Notification) -> list[str]:
+    """Drop the context only sending needed (a one-time code); the fields to save."""
+    keys = SEND_ONLY_CONTEXT.get(notification.template, ())
+    if not any(key in notification.context for key in keys):
+        return []
+    notification.context = {key: value for key, value in notification.context.items() if key not in keys}
+    return ["context"]
 
 
 # Seconds a receiver has to answer a webhook before the attempt counts as failed.
@@ -298,6 +312,8 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
         ids = list(
             Notification.objects.select_for_update()
             .filter(pk__in=notification_ids, state=Notification.State.FAILED)
+            # Their code is gone (and long expired): the customer asks for a new one.
+            .exclude(template__in=SEND_ONLY_CONTEXT)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -307,5 +323,5 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
         from aftersales.tasks import notification_send
 
         for notification_id in ids:
-            transaction.on_commit(functools.partial(notification_send.delay, notification_id))
+            enqueue_on_commit(notification_send, notification_id)
     return len(ids)

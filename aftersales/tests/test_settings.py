@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
 LONG_RANDOM_KEY = secrets.token_urlsafe(50)
+FERNET_KEY = Fernet.generate_key().decode()
 
 
 def run_django(args: list[str], *, var_dir: Path, **environment: str) -> subprocess.CompletedProcess:
@@ -70,11 +72,27 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         DEBUG="false",
         SECRET_KEY=LONG_RANDOM_KEY,
         ALLOWED_HOSTS="example.com",
+        SECRETS_ENCRYPTION_KEYS=FERNET_KEY,
     )
 
     # Then there is nothing to report
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_deploy_check_reports_a_missing_secrets_encryption_key(tmp_path):
+    result = run_django(
+        ["check", "--deploy"],
+        var_dir=tmp_path,
+        DEBUG="false",
+        SECRET_KEY=LONG_RANDOM_KEY,
+        ALLOWED_HOSTS="example.com",
+        SECRETS_ENCRYPTION_KEYS="",
+    )
+
+    assert result.returncode != 0
+    assert "aftersales.E001" in result.stderr
+    assert "SECRETS_ENCRYPTION_KEYS is not set" in result.stderr
 
 
 SERVE_SCRIPT = """

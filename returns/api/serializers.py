@@ -354,8 +354,9 @@ class ReturnReceiveLineSerializer(serializers.Serializer):
 
 
 class ReturnReceiveInputSerializer(serializers.Serializer):
-    lines = ReturnReceiveLineSerializer(
-        many=True,
+    # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
+    lines = serializers.ListSerializer(
+        child=ReturnReceiveLineSerializer(),
         required=False,
         allow_null=True,
         default=None,
@@ -386,8 +387,9 @@ class RefundLineInputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    lines = RefundLineInputSerializer(
-        many=True,
+    # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
+    lines = serializers.ListSerializer(
+        child=RefundLineInputSerializer(),
         required=False,
         allow_null=True,
         default=None,
@@ -428,8 +430,9 @@ class ExchangeLineInputSerializer(serializers.Serializer):
 
 
 class ExchangeInputSerializer(serializers.Serializer):
-    lines = ExchangeLineInputSerializer(
-        many=True,
+    # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
+    lines = serializers.ListSerializer(
+        child=ExchangeLineInputSerializer(),
         required=False,
         allow_null=True,
         default=None,

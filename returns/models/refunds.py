@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.encryption import EncryptedTextField
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
 from aftersales.models.integrations import public_url_required
 
@@ -47,7 +48,8 @@ class RefundGateway(MerchantOwnedModel):
     endpoint_url = models.URLField(
         _("refund endpoint"), blank=True, help_text=_("The HTTP adapter POSTs each refund here as JSON.")
     )
-    api_token = models.CharField(
+    # Encrypted at rest; read in clear through the model only.
+    api_token = EncryptedTextField(
         _("API token"), max_length=200, blank=True, help_text=_("Sent as a Bearer token, if set.")
     )
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=10)

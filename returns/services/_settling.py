@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Membership, Order, OrderLine, User
 from returns.ledger import (
@@ -362,7 +362,7 @@ def exchange_surplus_grant(return_request: ReturnRequest) -> Refund | None:
     from returns.tasks import return_exchange_surplus_pay
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_exchange_surplus_pay.delay(pk))
+    enqueue_on_commit(return_exchange_surplus_pay, pk)
     return refund
 
 

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import ApplicationError, Conflict, InvalidInput, PermissionRefused
 from aftersales.models import OrderLine, User
 from returns.locks import (
@@ -420,7 +421,7 @@ def quick_refund_start(return_request: ReturnRequest) -> None:
     from returns.tasks import return_quick_refund
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_quick_refund.delay(pk))
+    enqueue_on_commit(return_quick_refund, pk)
 
 
 def quick_refund_run(*, return_request_id: int) -> None:

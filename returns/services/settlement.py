@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import ApplicationError, TransitionNotAllowed
 from aftersales.models import OrderLine, User
 from returns.ledger import (
@@ -140,7 +141,7 @@ def settlement_start(return_request: ReturnRequest, *, reason: str) -> None:
     from returns.tasks import return_settle
 
     pk = return_request.pk
-    transaction.on_commit(lambda: return_settle.delay(pk, reason))
+    enqueue_on_commit(return_settle, pk, reason)
 
 
 def settlement_run(*, return_request_id: int, reason: str) -> None:

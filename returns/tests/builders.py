@@ -39,6 +39,7 @@ from aftersales.tests.factories import (
 )
 from returns.models import (
     CarrierClaim,
+    Refund,
     RefundGateway,
     ReturnLine,
     ReturnPolicy,
@@ -271,6 +272,21 @@ def api_client(merchant) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {full_key}")
     return client
+
+
+def return_snapshot(return_request: ReturnRequest) -> tuple:
+    """What an action may change: the return's status, its events, refunds and the lines' counters."""
+    fresh = ReturnRequest.objects.get(pk=return_request.pk)
+    return (
+        fresh.status,
+        TicketEvent.objects.filter(ticket_id=fresh.ticket_id).count(),
+        Refund.objects.filter(return_request=fresh).count(),
+        list(
+            OrderLine.objects.filter(order_id=fresh.order_id)
+            .order_by("pk")
+            .values_list("quantity_requested", "quantity_received", "quantity_accepted", "quantity_refunded")
+        ),
+    )
 
 
 def url(name: str, return_request: ReturnRequest | None = None) -> str:
@@ -516,6 +532,13 @@ def choices_on(review) -> dict[str, str]:
 
 def submission_key_on(review) -> str:
     return SUBMISSION_KEY_FIELD.search(review.content.decode())[1]
+
+
+def choose(client, order, quantities, reason, resolution="refund", description=""):
+    """Step 1: valid choices are answered with the review page."""
+    data = {f"quantity_{line.pk}": quantity for line, quantity in quantities.items()}
+    data.update(reason=reason.pk, resolution=resolution, description=description)
+    return client.post(start_url(order), data)
 
 
 def confirm(client, order, review, **files):

@@ -27,25 +27,11 @@ from returns.tests.builders import (
     inspect_all,
     make_order,
     make_world,
+    return_snapshot,
     submit,
     url,
 )
-from tickets.models import TicketChannel, TicketEvent
-
-
-def snapshot(return_request: ReturnRequest) -> tuple:
-    """What an action may change: the return's status, its events, refunds and the lines' counters."""
-    fresh = ReturnRequest.objects.get(pk=return_request.pk)
-    return (
-        fresh.status,
-        TicketEvent.objects.filter(ticket_id=fresh.ticket_id).count(),
-        Refund.objects.filter(return_request=fresh).count(),
-        list(
-            OrderLine.objects.filter(order_id=fresh.order_id)
-            .order_by("pk")
-            .values_list("quantity_requested", "quantity_received", "quantity_accepted", "quantity_refunded")
-        ),
-    )
+from tickets.models import TicketChannel
 
 
 def status_of(return_request: ReturnRequest) -> str:
@@ -106,7 +92,7 @@ def test_another_merchants_key_sees_no_return_and_gets_404_on_each_one():
     world = every_resolution_world()
     return_request = submit(world)
     stranger = api_client(make_world().merchant)
-    before = snapshot(return_request)
+    before = return_snapshot(return_request)
 
     # Then the list is empty, reading is a 404, and every action is a 404 that changes nothing
     assert stranger.get(url("return-list")).json()["results"] == []
@@ -125,7 +111,7 @@ def test_another_merchants_key_sees_no_return_and_gets_404_on_each_one():
         response = stranger.post(url(name, return_request), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
         assert response.status_code == 404, name
         assert response.json()["error"]["code"] == "not_found"
-    assert snapshot(return_request) == before
+    assert return_snapshot(return_request) == before
     assert IdempotencyRecord.objects.count() == 0
 
 
@@ -261,11 +247,11 @@ def test_approve_then_a_second_approve_is_refused_with_409_and_changes_nothing()
     assert response.status_code == 200
     assert response.json()["status"] == "approved"
     assert {timer["kind"] for timer in response.json()["timers"]} >= {"return.customer_ship"}
-    before = snapshot(return_request)
+    before = return_snapshot(return_request)
     again = client.post(url("return-approve", return_request), {}, format="json")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "transition_not_allowed"
-    assert snapshot(return_request) == before
+    assert return_snapshot(return_request) == before
 
 
 @pytest.mark.django_db
@@ -273,11 +259,11 @@ def test_reject_needs_a_reason_and_then_rejects():
     world = every_resolution_world()
     return_request = submit(world)
     client = api_client(world.merchant)
-    before = snapshot(return_request)
+    before = return_snapshot(return_request)
 
     missing = client.post(url("return-reject", return_request), {"reason": ""}, format="json")
     assert missing.status_code == 400
-    assert snapshot(return_request) == before
+    assert return_snapshot(return_request) == before
 
     response = client.post(url("return-reject", return_request), {"reason": "The seal is broken."}, format="json")
     assert response.status_code == 200
@@ -291,12 +277,12 @@ def test_receive_counts_units_in_and_is_refused_before_the_parcel_is_sent():
     waiting = submit(world, quantities=[1, 0])
     travelling = drive(world, submit(world, quantities=[1, 1]), ReturnStatus.IN_TRANSIT)
     client = api_client(world.merchant)
-    before = snapshot(waiting)
+    before = return_snapshot(waiting)
 
     refused = client.post(url("return-receive", waiting), {}, format="json")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "transition_not_allowed"
-    assert snapshot(waiting) == before
+    assert return_snapshot(waiting) == before
 
     lines = list(travelling.lines.order_by("pk"))
     response = client.post(
@@ -360,13 +346,13 @@ def test_refund_before_the_items_are_back_is_refused_and_changes_nothing():
     world = every_resolution_world()
     return_request = drive(world, submit(world), ReturnStatus.APPROVED)
     client = api_client(world.merchant)
-    before = snapshot(return_request)
+    before = return_snapshot(return_request)
 
     response = client.post(url("return-refund", return_request), {}, format="json")
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "items_not_back"
-    assert snapshot(return_request) == before
+    assert return_snapshot(return_request) == before
     assert RefundExecution.objects.count() == 0
 
 
@@ -468,7 +454,7 @@ def test_the_same_key_with_another_body_is_refused_with_422_and_changes_nothing(
         url("return-refund", return_request), {"reason": "Returned."}, format="json", HTTP_IDEMPOTENCY_KEY="k-9"
     )
     assert first.status_code == 201
-    before = snapshot(return_request)
+    before = return_snapshot(return_request)
 
     other_body = client.post(
         url("return-refund", return_request), {"reason": "Other."}, format="json", HTTP_IDEMPOTENCY_KEY="k-9"
@@ -480,7 +466,7 @@ def test_the_same_key_with_another_body_is_refused_with_422_and_changes_nothing(
     for response in (other_body, other_endpoint):
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "idempotency_key_reused"
-    assert snapshot(return_request) == before
+    assert return_snapshot(return_request) == before
     assert RefundExecution.objects.count() == 1
 
 

@@ -25,6 +25,7 @@ from returns.tests.builders import (
     SUBMISSION_QUERIES,
     change_choices,
     choices_on,
+    choose,
     confirm,
     confirm_url,
     nothing_written_for,
@@ -48,13 +49,6 @@ WINDOW_CLOSED = datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
 def shown(day: date) -> str:
     with translation.override("en"):
         return formats.date_format(day, "DATE_FORMAT")
-
-
-def choose(client, order, quantities, reason, resolution="refund", description=""):
-    """Step 1: valid choices are answered with the review page."""
-    data = {f"quantity_{line.pk}": quantity for line, quantity in quantities.items()}
-    data.update(reason=reason.pk, resolution=resolution, description=description)
-    return client.post(start_url(order), data)
 
 
 # --- the whole way through -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ request's merchant (and, for staff, to what they may see); none widens it."""
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.api.filters import InstantFilter
 from aftersales.api.permissions import request_merchant
 from tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
 from tickets.selectors import tickets_matching
@@ -25,12 +26,10 @@ class TicketFilter(django_filters.FilterSet):
     order_number = django_filters.CharFilter(
         field_name="order__external_number", help_text=_("The order number in its store.")
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = InstantFilter(
         field_name="created_at", lookup_expr="gte", help_text=_("Created at or after this time.")
     )
-    created_before = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", help_text=_("Created before this time.")
-    )
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt", help_text=_("Created before this time."))
     q = django_filters.CharFilter(
         method="filter_q", help_text=_("A ticket number, an order number, or a customer's e-mail, phone or name.")
     )

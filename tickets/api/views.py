@@ -11,10 +11,10 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
+from aftersales.api.parsers import DEFAULT_PARSERS
 from aftersales.api.permissions import request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
@@ -55,7 +55,7 @@ REFUSALS = {
     404: OpenApiResponse(ErrorResponseSerializer, description=_("No such ticket for this merchant.")),
     409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the ticket's current status.")),
 }
-UPLOAD_PARSERS = [JSONParser, MultiPartParser, FormParser]
+UPLOAD_PARSERS = DEFAULT_PARSERS
 
 
 def request_actor(request) -> User:

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -303,6 +304,8 @@ class NewTicketForm(forms.Form):
 
 REPORT_DEFAULT_DAYS = 30
 REPORT_MAX_DAYS = 366
+REPORT_FIRST_DAY = date(1970, 1, 1)
+REPORT_LAST_DAY = date(2999, 12, 31)
 
 
 class DateInput(forms.DateInput):
@@ -316,8 +319,18 @@ class ReportPeriodForm(forms.Form):
     """A period of whole days in the merchant's time zone, both ends included; by default the
     last 30 days up to today."""
 
-    start = forms.DateField(label=_("From"), widget=DateInput())
-    end = forms.DateField(label=_("Until"), widget=DateInput())
+    # Days at the ends of the calendar (0001-01-01, 9999-12-31) cannot be turned into the times the
+    # report reads; a period of a merchant's business lies well inside these.
+    start = forms.DateField(
+        label=_("From"),
+        widget=DateInput(),
+        validators=[MinValueValidator(REPORT_FIRST_DAY), MaxValueValidator(REPORT_LAST_DAY)],
+    )
+    end = forms.DateField(
+        label=_("Until"),
+        widget=DateInput(),
+        validators=[MinValueValidator(REPORT_FIRST_DAY), MaxValueValidator(REPORT_LAST_DAY)],
+    )
 
     def __init__(self, *args, today: date, **kwargs):
         self.default_start = today - timedelta(days=REPORT_DEFAULT_DAYS - 1)

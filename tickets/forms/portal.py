@@ -157,6 +157,7 @@ FILE_ERROR_CODES = {
     "attachment_mismatch",
     "attachment_corrupt",
     "too_many_attachments",
+    "attachment_too_many_pixels",
 }
 
 

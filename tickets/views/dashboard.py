@@ -27,6 +27,7 @@ from aftersales.pages import render_dashboard as _render
 from aftersales.selectors import SESSION_MERCHANT_KEY, order_lines_of
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
+from tickets.attachments import DOWNLOAD_CONTENT_SECURITY_POLICY
 from tickets.forms.dashboard import (
     AssignForm,
     NewTicketForm,
@@ -360,6 +361,7 @@ def attachment(request, pk):
         handle, content_type=found.content_type, as_attachment=not found.is_image, filename=found.original_name
     )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

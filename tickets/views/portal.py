@@ -26,6 +26,7 @@ from aftersales.portal import (
 )
 from aftersales.selectors import merchants_active, orders_of
 from aftersales.services.portal import portal_challenge_start, portal_challenge_verify
+from tickets.attachments import DOWNLOAD_CONTENT_SECURITY_POLICY
 from tickets.forms.portal import (
     OrderLookupForm,
     PortalReplyForm,
@@ -369,6 +370,6 @@ def attachment(request, merchant_slug, pk):
         filename=found.original_name,
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    response["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "private, no-store"
     return response
