@@ -630,7 +630,7 @@ class _DemoBuilder:
     @transaction.atomic
     def history(self, *plans: tuple[_Tenant, int, int, int, tuple]) -> None:
         """Orders, cases and returns, in one transaction: a build that fails leaves no half history
-        behind, and one commit instead of thousands keeps SQLite fast."""
+        behind, and one commit instead of thousands keeps the seeding fast."""
         for tenant, order_count, ticket_count, number_base, return_plan in plans:
             orders = self.orders(tenant, count=order_count, number_base=number_base)
             self.tickets(tenant, orders, count=ticket_count)

@@ -41,10 +41,6 @@ def ticket_refresh_next_deadline(ticket_id: int) -> None:
     tickets_refresh_next_deadline([ticket_id])
 
 
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int] = ()) -> None:
     """The same for several tickets in one statement, reading past the ``excluding`` deadlines
     (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
@@ -52,20 +48,18 @@ def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: list[int]
     if not ticket_ids:
         return
     ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
-    kinds = timers.staff_facing_kinds() or [""]
-    excluded = list(excluding) or [0]
+    kinds = list(timers.staff_facing_kinds())
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {ticket_table} SET next_deadline_at = (
                 SELECT min(deadline.due_at) FROM {Deadline._meta.db_table} AS deadline
                 WHERE deadline.ticket_id = {ticket_table}.id AND deadline.state = %s
-                  AND deadline.kind IN ({_placeholders(kinds)})
-                  AND deadline.id NOT IN ({_placeholders(excluded)})
+                  AND deadline.kind = ANY(%s) AND deadline.id <> ALL(%s)
             )
-            WHERE id IN ({_placeholders(ticket_ids)})
+            WHERE id = ANY(%s)
             """,
-            [Deadline.State.PENDING, *kinds, *excluded, *ticket_ids],
+            [Deadline.State.PENDING, kinds, list(excluding), list(ticket_ids)],
         )
 
 

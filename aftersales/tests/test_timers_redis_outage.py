@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
 from aftersales.tests.smtp import free_port
@@ -52,7 +53,7 @@ def _celery(args: list[str], port: int, tmp_path) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(db),
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEADLINE_SWEEP_SECONDS": "1",
