@@ -182,6 +182,10 @@ class FolderLock:
         self.handle.flush()
         return None
 
+    def release(self) -> None:
+        if self.handle is not None and not self.handle.closed:
+            self.handle.close()  # closing drops the flock
+
 
 # --- running a command beside the services ------------------------------------------------------
 
@@ -203,7 +207,8 @@ def run(command: list[str]) -> int:
     env = dict(os.environ)
     if env.get("DATABASE_URL"):
         return _run_child(command, env)
-    holder = FolderLock(VAR_DIR / "run.lock").acquire()
+    lock = FolderLock(VAR_DIR / "run.lock")  # held (referenced) until we return
+    holder = lock.acquire()
     if holder is not None:
         say(
             f"make run is already running from this folder (pid {holder}): it owns {RUN_DATA}. "
@@ -216,6 +221,7 @@ def run(command: list[str]) -> int:
         return _run_child(command, env)
     finally:
         server.stop()
+        lock.release()
 
 
 def _private_redis(stack: list) -> str | None:
@@ -248,11 +254,13 @@ def test(command: list[str]) -> int:
             if _answers(TEST_POSTGRES_PROBE):
                 env["DATABASE_URL"] = f"postgres://postgres@{TEST_POSTGRES_PROBE}/{DATABASE_NAME}"
             else:
-                holder = FolderLock(VAR_DIR / "test-postgres.lock").acquire()
+                lock = FolderLock(VAR_DIR / "test-postgres.lock")
+                holder = lock.acquire()
                 if holder is not None:
                     say(f"Another make test (pid {holder}) is using {TEST_DATA}: wait for it to finish.")
                     return 1
                 say(f"No PostgreSQL answers on {TEST_POSTGRES_PROBE}: using the embedded one.")
+                cleanups.append(lock.release)
                 server = EmbeddedPostgres(TEST_DATA)
                 socket_dir = server.start()
                 cleanups.append(server.stop)
@@ -363,8 +371,9 @@ def ensure_database(_command: list[str]) -> int:
 
 
 def reset(_command: list[str]) -> int:
-    for lock_name, data_dir in (("run.lock", RUN_DATA), ("test-postgres.lock", TEST_DATA)):
-        holder = FolderLock(VAR_DIR / lock_name).acquire()
+    locks = [FolderLock(VAR_DIR / name) for name in ("run.lock", "test-postgres.lock")]
+    for lock, data_dir in zip(locks, (RUN_DATA, TEST_DATA), strict=True):
+        holder = lock.acquire()
         if holder is not None:
             say(f"A run (pid {holder}) is using {data_dir}: stop it first.")
             return 1
