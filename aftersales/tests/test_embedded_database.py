@@ -2,10 +2,13 @@
 the server stops with the run; a second run on the same folder is refused while one runs."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -35,8 +38,16 @@ def services(*command: str, var_dir: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_make_run_setup_on_the_embedded_database_from_an_empty_var_dir(tmp_path):
-    var_dir = tmp_path / "var"
+@pytest.fixture
+def var_dir():
+    """An empty var/ outside pytest's tmp_path: as root the server runs as its own user, which must
+    reach the folder, and every pytest session makes pytest-of-root private again."""
+    folder = Path(tempfile.mkdtemp(prefix="aftersales-var-"))
+    yield folder / "var"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_make_run_setup_on_the_embedded_database_from_an_empty_var_dir(var_dir):
     python = sys.executable
     # Given an empty var/ and nothing set
     # When make run's setup steps run on the embedded server, then pages are requested
