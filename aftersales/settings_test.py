@@ -1,6 +1,7 @@
 """Test settings: the real services (PostgreSQL, Redis), with what must differ for tests.
 
-``make test`` points DATABASE_URL and REDIS_URL at 127.0.0.1 unless they are already set.
+``make test`` sets DATABASE_URL and REDIS_URL (scripts/services.py: what is given, else the servers
+on 127.0.0.1, else embedded ones); a bare ``pytest`` uses 127.0.0.1 unless they are set.
 """
 
 import base64

@@ -62,6 +62,7 @@ from PIL import Image
 
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
+from aftersales.database import database_url
 from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
 from aftersales.portal import PORTAL_SESSION_KEY
 from aftersales.services.api_keys import api_key_create
@@ -240,14 +241,6 @@ def _sessions(merchant: Merchant, orders, secret_key: str) -> list[Job]:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] or ""
-    if db.get("PASSWORD"):
-        credentials += f":{db['PASSWORD']}"
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -267,7 +260,7 @@ class Server:
             "SECRET_KEY": secret_key,
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(connection.settings_dict),
             "REDIS_URL": settings.REDIS_URL,
             "PRIVATE_MEDIA_ROOT": str(settings.STORAGES["default"].get("OPTIONS", {}).get("location", "")),
             "LOG_LEVEL": "WARNING",
@@ -675,11 +668,6 @@ def run(
     out: Measurements,
     log: Callable[[str], None],
 ) -> list[dict]:
-    if connection.vendor != "postgresql":
-        raise BenchDataError(
-            f"bench returns measures PostgreSQL, not {connection.vendor}: set DATABASE_URL to a PostgreSQL database "
-            "(a separate one, e.g. postgres://postgres@127.0.0.1:5432/aftersales_bench)."
-        )
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         raise BenchDataError("The database has unapplied migrations: run `python manage.py migrate` first.")

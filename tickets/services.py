@@ -1,13 +1,11 @@
 """Every write to a case. Each function locks the ticket, checks, writes, appends its event and
 queues its notifications in one transaction; a refusal raises before anything is written."""
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -164,13 +162,6 @@ def ticket_number_allocate(*, merchant: Merchant, kind: str) -> str:
 
 def _counter_bump(merchant_id: int, prefix: str) -> int | None:
     """One round trip on the hot path of every new case: bump and read back in one statement."""
-    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
-        # An SQLite older than 3.35 (the embedded default on an old system): two statements, the
-        # UPDATE's lock held until the transaction ends all the same.
-        counters = TicketNumberCounter.objects.filter(merchant_id=merchant_id, prefix=prefix)
-        if not counters.update(last_value=F("last_value") + 1):
-            return None
-        return counters.values_list("last_value", flat=True).get()
     table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -124,7 +124,7 @@ def _key_lock(merchant_id: int, key: str):
     """Serialise the calls under one (merchant, key). Session-level, so it spans the transactions
     of a call and the payment call between them; released however the call ends (a dead worker's
     connection releases it too)."""
-    if connection.vendor != "postgresql" or not key:
+    if not key:
         yield
         return
     digest = hashlib.sha256(f"idempotency:{merchant_id}:{key}".encode()).digest()

@@ -7,7 +7,7 @@ and each pause is a row.
 """
 
 import logging
-from collections.abc import Sequence, Sized
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -47,10 +47,6 @@ def ticket_refresh_next_deadline(ticket_id: int) -> None:
     tickets_refresh_next_deadline([ticket_id])
 
 
-def _placeholders(values: Sized) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: Sequence[int] = ()) -> None:
     """The same for several tickets in one statement, reading past the ``excluding`` deadlines
     (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
@@ -58,21 +54,19 @@ def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: Sequence[
     if not ticket_ids:
         return
     ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
-    kinds = timers.staff_facing_kinds() or [""]
-    excluded = list(excluding) or [0]
-    # Only table names and placeholders are formatted in; the values are parameters.
+    kinds = list(timers.staff_facing_kinds())
+    # Only table names are formatted in; the values are parameters.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {ticket_table} SET next_deadline_at = (
                 SELECT min(deadline.due_at) FROM {Deadline._meta.db_table} AS deadline
                 WHERE deadline.ticket_id = {ticket_table}.id AND deadline.state = %s
-                  AND deadline.kind IN ({_placeholders(kinds)})
-                  AND deadline.id NOT IN ({_placeholders(excluded)})
+                  AND deadline.kind = ANY(%s) AND deadline.id <> ALL(%s)
             )
-            WHERE id IN ({_placeholders(ticket_ids)})
+            WHERE id = ANY(%s)
             """,  # noqa: S608
-            [Deadline.State.PENDING, *kinds, *excluded, *ticket_ids],
+            [Deadline.State.PENDING, kinds, list(excluding), list(ticket_ids)],
         )
 
 

@@ -1,14 +1,9 @@
 """``bench queue`` end to end, scaled down: it seeds, measures both pages and prints JSON lines."""
 
 import json
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from aftersales.bench.seed import SLUG_PATTERN
@@ -87,25 +82,3 @@ def test_bench_queue_reuses_the_data_it_left_and_starts_from_the_largest_stage()
     seeds = [(line["tickets"], line["inserted"], line["deleted"]) for line in lines if line["metric"] == "seed_time"]
     assert seeds == [(2000, 0, 0), (20, 0, 1980)]
     assert Ticket.objects.filter(merchant__slug__regex=SLUG_PATTERN).count() == 20
-
-
-def test_bench_queue_refuses_sqlite(tmp_path):
-    # Given the embedded default database
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="aftersales.settings", AFTERSALES_VAR_DIR=str(tmp_path))
-
-    # When the benchmark is started on it
-    result = subprocess.run(
-        [sys.executable, "manage.py", "bench", "queue", "--tickets", "2000"],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-    # Then it refuses before writing anything, and says what to use instead
-    assert result.returncode == 1
-    assert "bench queue measures PostgreSQL, not sqlite" in result.stderr
-    assert result.stdout == ""

@@ -1,14 +1,9 @@
 """``bench returns`` end to end, scaled down: gunicorn on loopback, real portal submissions, the refund race."""
 
 import json
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from returns.bench import SLUG, WARMUP_SUBMISSIONS
@@ -62,25 +57,3 @@ def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_
     # and one refund
     assert ReturnRequest.objects.filter(merchant__slug=SLUG).count() == 10 + WARMUP_SUBMISSIONS
     assert Refund.objects.filter(return_request__merchant__slug=SLUG).count() == 1
-
-
-def test_bench_returns_refuses_sqlite(tmp_path):
-    # Given the embedded default database
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="aftersales.settings", AFTERSALES_VAR_DIR=str(tmp_path))
-
-    # When the benchmark is started on it
-    result = subprocess.run(
-        [sys.executable, "manage.py", "bench", "returns", "--seconds", "2", "--rate", "5"],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-    # Then it refuses before starting anything, and says what to use instead
-    assert result.returncode == 1
-    assert "bench returns measures PostgreSQL, not sqlite" in result.stderr
-    assert result.stdout == ""

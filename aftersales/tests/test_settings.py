@@ -8,6 +8,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.db import connection
+
+from aftersales.database import database_url
 
 BASE_DIR = Path(settings.BASE_DIR)
 LONG_RANDOM_KEY = secrets.token_urlsafe(50)
@@ -15,13 +18,19 @@ FERNET_KEY = Fernet.generate_key().decode()
 
 
 def run_django(args: list[str], *, var_dir: Path, **environment: str) -> subprocess.CompletedProcess:
-    """Run ``manage.py`` with the real settings module, the embedded database in ``var_dir``."""
+    """Run ``manage.py`` with the real settings module and its files in ``var_dir``, on the tests'
+    PostgreSQL server (its maintenance database: the pages asked here only need a connection)."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
     }
-    env.update(DJANGO_SETTINGS_MODULE="aftersales.settings", AFTERSALES_VAR_DIR=str(var_dir), **environment)
+    env.update(
+        DJANGO_SETTINGS_MODULE="aftersales.settings",
+        AFTERSALES_VAR_DIR=str(var_dir),
+        DATABASE_URL=database_url({**connection.settings_dict, "NAME": "postgres"}),
+    )
+    env.update(environment)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
@@ -119,3 +128,18 @@ def test_production_redirects_pages_to_https_but_answers_the_health_check_over_h
     assert result.returncode == 0, result.stderr
     answers = [line for line in result.stdout.splitlines() if line.startswith("/")]
     assert answers == ["/healthz 200 ", "/dashboard/login/ 301 https://example.com/dashboard/login/"]
+
+
+def test_a_database_other_than_postgresql_is_refused_in_one_line(tmp_path):
+    # Given a DATABASE_URL that points at SQLite
+    # When any command starts
+    result = run_django(["check"], var_dir=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    # Then it stops at once with one line that says what to set, and creates nothing
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DATABASE_URL must point at PostgreSQL "
+        "(postgres://user:password@host:5432/name), not sqlite: Aftersales runs on PostgreSQL only."
+    )
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
 from tickets.models import TicketEvent
@@ -48,7 +49,7 @@ def _sweeper(*extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(db),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "EMAIL_URL": "dummymail://",

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
 from aftersales.tests.servers import free_port
@@ -27,11 +28,12 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
     pytest.mark.xdist_group("processes"),
-    pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed"),
 ]
 
 
 def _redis(port: int) -> subprocess.Popen:
+    if not shutil.which("redis-server"):
+        pytest.fail("This test starts a private Redis: redis-server is not installed (apt-get install redis-server).")
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -53,7 +55,7 @@ def _celery(args: list[str], port: int, tmp_path) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(db),
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEADLINE_SWEEP_SECONDS": "1",

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from aftersales.celery import app as celery_app
+from aftersales.database import database_url
 from aftersales.models import Notification
 from aftersales.services.notifications import notification_queue
 from aftersales.tests.factories import MerchantFactory
@@ -29,7 +30,7 @@ def worker():
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "aftersales.settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "DATABASE_URL": database_url(db),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "REDIS_URL": settings.REDIS_URL,
             "EMAIL_URL": f"smtp://127.0.0.1:{port}",
