@@ -110,7 +110,6 @@ def _fresh_cache_and_mail(settings):
             client.delete(*keys)
     else:
         cache.clear()
-    yield
 
 
 # --- rows built once, copied into each test that reads them ----------------------------------------

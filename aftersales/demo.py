@@ -33,7 +33,7 @@ from aftersales.services.api_keys import api_key_create, api_key_revoke
 from aftersales.services.notifications import notifications_deferred
 from aftersales.services.orders import CustomerInput, OrderInput, OrderLineInput, order_upsert
 
-DEFAULT_PASSWORD = "aftersales-demo"
+DEFAULT_PASSWORD = "aftersales-demo"  # noqa: S105 (the demo's published login, not a secret)
 API_KEY_NAME = "Demo integration"
 Role = Membership.Role
 

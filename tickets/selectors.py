@@ -130,12 +130,11 @@ def customer_ticket_history(*, customer: Customer, limit: int = 10) -> list[Tick
 
 def attachment_for_staff(*, membership: Membership, attachment_id: int) -> Attachment | None:
     visible = tickets_visible_to(membership).values("pk")
-    attachment = (
+    return (
         Attachment.objects.filter(merchant=membership.merchant, pk=attachment_id, ticket_id__in=visible)
         .select_related("message")
         .first()
     )
-    return attachment
 
 
 def attachment_for_customer(*, merchant: Merchant, order_ids: list[int], attachment_id: int) -> Attachment | None:

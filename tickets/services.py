@@ -165,7 +165,7 @@ def _counter_bump(merchant_id: int, prefix: str) -> int | None:
     table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "
+            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "  # noqa: S608 (the model's table)
             "WHERE merchant_id = %s AND prefix = %s RETURNING last_value",
             [connection.ops.adapt_datetimefield_value(timezone.now()), merchant_id, prefix],
         )

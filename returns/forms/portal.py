@@ -46,8 +46,9 @@ def reason_choices(reasons: list[ReturnReason]) -> list:
         else:
             choices.append((reason.pk, reason.name))
     # Children whose parent was switched off keep their group's name.
-    for kids in grouped_under_inactive.values():
-        choices.append((kids[0].parent.name, [(kid.pk, kid.name) for kid in kids]))
+    choices.extend(
+        (kids[0].parent.name, [(kid.pk, kid.name) for kid in kids]) for kids in grouped_under_inactive.values()
+    )
     return choices
 
 

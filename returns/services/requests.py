@@ -409,8 +409,7 @@ def return_request_revise(
             public=True,
         )
         ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_customer=customer)
-        return_request = _route_submitted(return_request)
-    return return_request
+        return _route_submitted(return_request)
 
 
 def return_request_escalate(*, return_request: ReturnRequest, customer: Customer, note: str) -> ReturnRequest:

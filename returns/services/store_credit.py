@@ -101,8 +101,7 @@ def store_credit_grant(
         )
         if not created:
             return refund.store_credit_entry
-        entry = store_credit_pay(return_request, refund, actor)
-    return entry
+        return store_credit_pay(return_request, refund, actor)
 
 
 def store_credit_pay(return_request: ReturnRequest, refund: Refund, actor: User | None) -> StoreCreditEntry:

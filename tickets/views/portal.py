@@ -291,19 +291,19 @@ class TimelineEntry:
 
 
 def _timeline(ticket: Ticket) -> list[TimelineEntry]:
-    Verb = TicketEvent.Verb
+    verb = TicketEvent.Verb
     entries = []
     for event in ticket_timeline(ticket=ticket, public_only=True):
         message = event.message
         body = message.body if message is not None else ""
         attachments = list(message.attachments.all()) if message is not None else []
-        if event.verb == Verb.CREATED:
+        if event.verb == verb.CREATED:
             entries.append(TimelineEntry("created", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.CUSTOMER_MESSAGE:
+        elif event.verb == verb.CUSTOMER_MESSAGE:
             entries.append(TimelineEntry("customer", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.REPLY:
+        elif event.verb == verb.REPLY:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
+        elif event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
             entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
         # Any other public event (and every internal one) has nothing to tell the customer.
     return entries
