@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -284,8 +285,8 @@ def _deadline_before(key: QueueKey) -> Q:
 @dataclass(frozen=True)
 class _QueueOrder:
     sort: str
-    forward: tuple
-    backward: tuple
+    forward: tuple[Any, ...]
+    backward: tuple[Any, ...]
     after: Callable[[QueueKey], Q]
     before: Callable[[QueueKey], Q]
 

@@ -19,9 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.business_time import CalendarSpec, _merge
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, DeadlinePause, Merchant, User, WorkingHours
+from tickets.deadline_kinds import REMINDER_KIND, kind_of, target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket
-from tickets.services import REMINDER_KIND
-from tickets.sla import kind_of, target_of
 
 SLA_KINDS = tuple(kind_of(target) for target in SlaTarget.values)
 TARGET_ORDER = {target: position for position, target in enumerate(SlaTarget.values)}

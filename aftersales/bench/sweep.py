@@ -26,8 +26,8 @@ from aftersales.bench.output import Measurements
 from aftersales.celery import app as celery_app
 from aftersales.models import Customer, Deadline, Membership, Merchant, Notification, User
 from aftersales.services.deadlines import deadlines_sweep
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import Ticket, TicketEvent
-from tickets.services import REMINDER_KIND
 
 BENCH = "sweep"
 SLUG = "bench-sweep"

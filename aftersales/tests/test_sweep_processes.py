@@ -15,8 +15,8 @@ from django.utils import timezone
 from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import TicketEvent
-from tickets.services import REMINDER_KIND
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]

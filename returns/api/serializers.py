@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aftersales.api.serializers import DeadlineOutputSerializer
 from aftersales.models import Customer, Order
 from returns.ledger import exchange_surplus_of
 from returns.models import (
@@ -21,7 +22,6 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
 )
-from tickets.api.serializers import DeadlineOutputSerializer
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from aftersales.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from aftersales.api.idempotency import IdempotentCall, idempotent
 from aftersales.api.pagination import CreatedCursorPagination
-from aftersales.api.permissions import request_membership, request_merchant
+from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
@@ -55,7 +55,6 @@ from returns.selectors import (
     return_for_api,
     returns_for_api,
 )
-from tickets.api.views import request_actor
 from tickets.models import TicketChannel
 from tickets.selectors import ticket_deadlines
 

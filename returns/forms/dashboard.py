@@ -8,7 +8,7 @@ from returns.models import ClaimState, Disposition, ItemGrade, Resolution, Retur
 from returns.selectors import TO_SEND_BACK, ReturnFilters, SettleDefaults
 from returns.services import MAX_STORE_LENGTH, MAX_TRACKING_LENGTH, LineInspection
 from returns.services import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
-from tickets.forms.dashboard import MultipleFileField
+from tickets.upload_fields import MultipleFileField
 
 NOTE_MAX_LENGTH = 2000
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from returns.models import Resolution, ReturnReason, ShippingMethod
 from returns.selectors import LineReturnTerms, OrderReturnTerms, exchange_variants_for
 from returns.variants import ExchangeVariant
-from tickets.forms.portal import FILE_ERROR_CODES, MultipleFileField
+from tickets.upload_fields import FILE_ERROR_CODES, MultipleFileField
 
 QUANTITY_PREFIX = "quantity_"
 VARIANT_PREFIX = "variant_"

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from aftersales.api.serializers import OrderStoreSerializer
-from aftersales.models import Customer, Deadline, DeadlinePause, Order, OrderLine, User
+from aftersales.api.serializers import DeadlineOutputSerializer, OrderStoreSerializer
+from aftersales.models import Customer, Order, OrderLine, User
 from aftersales.phones import try_normalize_phone
 from tickets.models import (
     Attachment,
@@ -142,36 +142,6 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
             "is_public",
             "message",
             "created_at",
-        ]
-
-
-class DeadlinePauseOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DeadlinePause
-        fields = ["paused_at", "resumed_at", "reason"]
-
-
-class DeadlineOutputSerializer(serializers.ModelSerializer):
-    """One clock of the ticket: an SLA target, a reminder, or an app's timer."""
-
-    pauses = DeadlinePauseOutputSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Deadline
-        fields = [
-            "id",
-            "kind",
-            "state",
-            "target_minutes",
-            "started_at",
-            "due_at",
-            "warn_at",
-            "warned_at",
-            "remaining_seconds",
-            "met_at",
-            "fired_at",
-            "closed_at",
-            "pauses",
         ]
 
 

@@ -15,13 +15,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
-from aftersales.api.permissions import request_membership, request_merchant
+from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
-from aftersales.models import ApiKey, Customer, Merchant, Order, User
+from aftersales.models import Customer, Merchant, Order
 from aftersales.selectors import customers_of, order_lines_of, orders_of, staff_user_of
-from aftersales.services.api_keys import api_key_actor
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
 from tickets.api.filters import TicketFilter
@@ -56,13 +55,6 @@ REFUSALS = {
     409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the ticket's current status.")),
 }
 UPLOAD_PARSERS = [JSONParser, MultiPartParser, FormParser]
-
-
-def request_actor(request) -> User:
-    """The user a write is recorded under: the staff member, or the API key's integration user."""
-    if isinstance(request.auth, ApiKey):
-        return api_key_actor(api_key=request.auth)
-    return request.user
 
 
 def _ticket_or_404(request, number: str) -> Ticket:

@@ -1,7 +1,5 @@
 """Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
 
-from datetime import date, timedelta
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -9,30 +7,11 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import Merchant, Order, Store, User
 from aftersales.phones import try_normalize_phone
 from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
-from tickets.attachments import ACCEPT_ATTRIBUTE
 from tickets.models import TRANSITIONS, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
 from tickets.selectors import QueueSort, TicketFilters, teams_of
+from tickets.upload_fields import MultipleFileField
 
 BODY_MAX_LENGTH = 20000
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files under one name; the services check each file's content."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single_clean = super().clean
-        if isinstance(data, list | tuple):
-            return [single_clean(item, initial) for item in data if item]
-        return [single_clean(data, initial)] if data else []
 
 
 def _status_choices(statuses) -> list[tuple[str, str]]:
@@ -297,46 +276,3 @@ class NewTicketForm(forms.Form):
                 _("Give the customer's e-mail or phone, or the order number to take the customer from.")
             )
         return cleaned
-
-
-# --- reports ------------------------------------------------------------------------------------
-
-REPORT_DEFAULT_DAYS = 30
-REPORT_MAX_DAYS = 366
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-class ReportPeriodForm(forms.Form):
-    """A period of whole days in the merchant's time zone, both ends included; by default the
-    last 30 days up to today."""
-
-    start = forms.DateField(label=_("From"), widget=DateInput())
-    end = forms.DateField(label=_("Until"), widget=DateInput())
-
-    def __init__(self, *args, today: date, **kwargs):
-        self.default_start = today - timedelta(days=REPORT_DEFAULT_DAYS - 1)
-        self.default_end = today
-        kwargs.setdefault("initial", {"start": self.default_start, "end": self.default_end})
-        super().__init__(*args, **kwargs)
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
-            if end < start:
-                raise forms.ValidationError(_("The period ends before it starts."))
-            if (end - start).days + 1 > REPORT_MAX_DAYS:
-                raise forms.ValidationError(_("Pick a period of at most %(days)s days.") % {"days": REPORT_MAX_DAYS})
-        return cleaned
-
-    def period(self) -> tuple[date, date]:
-        """The chosen days, or the default period when the form is unbound or invalid."""
-        if self.is_bound and self.is_valid():
-            return self.cleaned_data["start"], self.cleaned_data["end"]
-        return self.default_start, self.default_end

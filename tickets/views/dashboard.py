@@ -24,6 +24,7 @@ from aftersales.pages import cursor_decode as _decode_cursor
 from aftersales.pages import cursor_encode as _encode_cursor
 from aftersales.pages import cursor_instant as _aware
 from aftersales.pages import render_dashboard as _render
+from aftersales.periods import ReportPeriodForm
 from aftersales.selectors import SESSION_MERCHANT_KEY, order_lines_of
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
@@ -35,7 +36,6 @@ from tickets.forms.dashboard import (
     QueueFilterForm,
     RemindForm,
     ReplyForm,
-    ReportPeriodForm,
     StatusForm,
     SwitchMerchantForm,
     TagsForm,
