@@ -1,6 +1,6 @@
 """Reads of cases that pages, the API and tasks share. Each starts from the request's merchant."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -184,7 +184,7 @@ class QueueKey:
 
 @dataclass(frozen=True)
 class QueuePage:
-    tickets: list[Ticket]
+    tickets: Sequence[Ticket]
     next_key: QueueKey | None  # set when a later page exists
     previous_key: QueueKey | None  # set when an earlier page exists
 
@@ -291,7 +291,7 @@ class _QueueOrder:
     before: Callable[[QueueKey], Q]
 
 
-_QUEUE_ORDERS = {
+_QUEUE_ORDERS: dict[str, _QueueOrder] = {
     QueueSort.ATTENTION: _QueueOrder(
         sort=QueueSort.ATTENTION,
         forward=QUEUE_ORDERING,
@@ -379,7 +379,7 @@ def tickets_matching(tickets: QuerySet[Ticket], *, merchant: Merchant, q: str) -
 # --- SLA state for the API ------------------------------------------------------------------------
 
 
-def ticket_deadlines(*, ticket: Ticket):
+def ticket_deadlines(*, ticket: Ticket) -> QuerySet[Deadline]:
     """Every timer of the ticket with its pauses, newest first: the record of its clocks."""
     return (
         Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
@@ -388,5 +388,5 @@ def ticket_deadlines(*, ticket: Ticket):
     )
 
 
-def sla_policies_of(merchant: Merchant):
+def sla_policies_of(merchant: Merchant) -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.filter(merchant=merchant).select_related("calendar").prefetch_related("match_stores")

@@ -102,7 +102,7 @@ def _store_files(
                 message=message,
                 original_name=(upload.name or "file")[:255],
                 content_type=content_type,
-                size=upload.size,
+                size=upload.size or 0,
                 sha256=sha256,
                 uploaded_by_user=user,
                 uploaded_by_customer=customer,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, IntegerField, Prefetch, Q
@@ -21,6 +22,9 @@ from aftersales.business_time import CalendarSpec, _merge
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, DeadlinePause, Merchant, User, WorkingHours
 from tickets.deadline_kinds import REMINDER_KIND, kind_of, target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SLA_KINDS = tuple(kind_of(target) for target in SlaTarget.values)
 TARGET_ORDER = {target: position for position, target in enumerate(SlaTarget.values)}
@@ -128,11 +132,11 @@ class SlaClock:
     late_minutes: int | None  # business minutes past due: final once met, so far while not
 
     @property
-    def target_label(self) -> str:
+    def target_label(self) -> "StrOrPromise":
         return SlaTarget(self.target).label
 
     @property
-    def outcome_label(self) -> str:
+    def outcome_label(self) -> "StrOrPromise":
         return OUTCOME_LABELS.get(self.outcome, self.outcome)
 
     @property
@@ -226,7 +230,7 @@ class SlaAttainment:
     breached: int = 0
 
     @property
-    def target_label(self) -> str:
+    def target_label(self) -> "StrOrPromise":
         return SlaTarget(self.target).label
 
     @property

@@ -1,5 +1,7 @@
 """What the returns API shows of a return, and what each action takes."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -23,7 +25,7 @@ from returns.models import (
     ReturnShipment,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 # --- output -------------------------------------------------------------------------------------
 

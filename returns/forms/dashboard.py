@@ -1,6 +1,8 @@
 """Forms of the staff dashboard's returns pages. They check the shape of the input; the services
 decide the rest."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -81,7 +83,7 @@ class RejectForm(ReturnActionForm):
 
 CARRIER_MAX_LENGTH = 50
 REFERENCE_MAX_LENGTH = 200
-AMOUNT = {"max_digits": 12, "decimal_places": 2}
+AMOUNT: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class TrackingForm(ReturnActionForm):

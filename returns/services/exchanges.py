@@ -57,13 +57,13 @@ def _wanted_replacements(
 ) -> list[tuple[ReturnLine, int, str]]:
     """``[(return line, units, sku)]``: as given, or every unit still held; an empty SKU is the
     variant the customer asked for, else the SKU ordered."""
+    wanted: list[tuple[ReturnLine, int, str]] = []
     if lines is None:
         wanted = [
             (line, settleable_units(line) - settled.get(line.pk, 0), line.exchange_sku or line.order_line.sku)
             for line in return_lines.values()
         ]
         return [item for item in wanted if item[1] > 0]
-    wanted: list[tuple[ReturnLine, int, str]] = []
     seen: set[int] = set()
     for order_line, quantity, sku in lines:
         return_line = return_lines.get(order_line.pk)

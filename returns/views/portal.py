@@ -12,6 +12,7 @@ against the policy of now, so hidden fields edited by hand buy nothing a fresh f
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -60,6 +61,9 @@ from returns.variants import ExchangeWish, difference_totals
 from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # The review's "Change my choices" button posts the choices back to step 1 with this name.
 CHANGE_CHOICES = "change"
 
@@ -81,8 +85,8 @@ ESTIMATE_LABELS = {
 
 @dataclass(frozen=True)
 class ReturnStatusWords:
-    label: str
-    explanation: str
+    label: "StrOrPromise"
+    explanation: "StrOrPromise"
     tone: str  # the portal's CSS modifiers: waiting, progress, done, closed
 
 
@@ -176,7 +180,7 @@ class Milestone:
     """One stage of the return's progress: submitted, approved, sent, received, checked, done."""
 
     code: str
-    label: str
+    label: "StrOrPromise"
     verbs: frozenset[str]
 
 
@@ -353,7 +357,7 @@ class ReturnBoxLine:
 
 @dataclass(frozen=True)
 class ReturnStep:
-    label: str
+    label: "StrOrPromise"
     when: datetime
     note: str = ""
 

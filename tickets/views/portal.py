@@ -3,6 +3,7 @@ it, then a one-time code sent there; the session then sees that order and its re
 else. Every read starts from ``request.merchant`` and the session's verified order ids."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -45,6 +46,9 @@ from tickets.selectors import (
 )
 from tickets.services import ticket_create, ticket_customer_message
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # Where the pending code went (masked), so the code page can say so after a reload.
 PENDING_DESTINATION_KEY = "aftersales_portal_challenge_to"
 
@@ -54,8 +58,8 @@ FINAL_CODE_REFUSALS = {"code_used", "code_expired", "too_many_attempts"}
 
 @dataclass(frozen=True)
 class PortalStatus:
-    label: str
-    explanation: str
+    label: "StrOrPromise"
+    explanation: "StrOrPromise"
     tone: str  # a CSS modifier: waiting, progress, done, closed
 
 
