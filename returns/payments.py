@@ -49,7 +49,8 @@ class AdapterResult:
 
 
 class RefundAdapter(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def refund(self, execution: RefundExecution) -> AdapterResult: ...
 
@@ -93,7 +94,7 @@ class HttpAdapter:
     def refund(self, execution: RefundExecution) -> AdapterResult:
         gateway = self.gateway
         url = gateway.endpoint_url if gateway else ""
-        if urlsplit(url).scheme not in ("http", "https"):
+        if gateway is None or urlsplit(url).scheme not in ("http", "https"):
             return AdapterResult.failed(_("No refund endpoint is configured for this merchant."), {**NOT_SENT})
         try:
             # Here as well as at connect time: behind a proxy the connection goes to the proxy.

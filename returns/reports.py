@@ -14,6 +14,7 @@ page makes of whole days in the merchant's time zone. Two clocks decide what fal
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -234,7 +235,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
     submitted = ReturnRequest.objects.filter(
         merchant=merchant, submitted_at__gte=start, submitted_at__lt=end, status__in=HOLDING_STATUSES
     )
-    delivered = {
+    delivered: dict[int | None, dict[str, Any]] = {
         row["product_id"]: row
         for row in OrderLine.objects.filter(
             merchant=merchant, order__merchant=merchant, order__delivered_at__gte=start, order__delivered_at__lt=end
@@ -243,7 +244,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
         .annotate(units=Sum("quantity"))
         .order_by()
     }
-    returned = {
+    returned: dict[int | None, dict[str, Any]] = {
         row["product_id"]: row
         for row in ReturnLine.objects.filter(return_request__in=submitted)
         .values(

@@ -61,7 +61,9 @@ def sla_calendar(ticket: Ticket, policy: SlaPolicy) -> BusinessCalendar | None:
     return calendars.filter(team__isnull=True).first()
 
 
-def _start(ticket: Ticket, policy: SlaPolicy, target: str, at: datetime) -> Deadline | None:
+def _start(ticket: Ticket, policy: SlaPolicy | None, target: str, at: datetime) -> Deadline | None:
+    if policy is None:
+        return None
     minutes = policy.target_minutes(target)
     if not minutes:
         return None
@@ -180,7 +182,7 @@ def _on_warning(deadline: Deadline) -> None:
     )
     if ticket.assignee_id:
         recipients = [ticket.assignee]
-    elif ticket.team_id:
+    elif ticket.team is not None:
         recipients = list(ticket.team.members.filter(is_active=True))
     else:
         recipients = _supervisors(ticket.merchant_id)

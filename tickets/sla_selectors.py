@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 SLA_KINDS = tuple(kind_of(target) for target in SlaTarget.values)
-TARGET_ORDER = {target: position for position, target in enumerate(SlaTarget.values)}
+TARGET_ORDER: dict[str, int] = {target: position for position, target in enumerate(SlaTarget.values)}
 
 
 # --- the countdown of a queue row ---------------------------------------------------------------
@@ -110,7 +110,7 @@ OUTCOME_LABELS = {
     ClockOutcome.FAILED: _("Failed"),
 }
 
-_OUTCOME_OF_STATE = {
+_OUTCOME_OF_STATE: dict[str, str] = {
     Deadline.State.PENDING: ClockOutcome.PENDING,
     Deadline.State.PAUSED: ClockOutcome.PAUSED,
     Deadline.State.MET: ClockOutcome.MET,
@@ -160,11 +160,11 @@ def ticket_sla_clocks(*, ticket: Ticket, now: datetime | None = None) -> list[Sl
         .prefetch_related(Prefetch("pauses", queryset=DeadlinePause.objects.order_by("paused_at", "id")))
     )
     deadlines.sort(key=lambda d: (TARGET_ORDER.get(target_of(d.kind), 99), -d.started_at.timestamp(), -d.pk))
-    specs = calendar_specs({d.calendar_id: d.calendar for d in deadlines if d.calendar_id}.values())
+    specs = calendar_specs({d.calendar.pk: d.calendar for d in deadlines if d.calendar is not None}.values())
     always_open = CalendarSpec.always_open()
     clocks = []
     for deadline in deadlines:
-        spec = specs.get(deadline.calendar_id, always_open)
+        spec = specs.get(deadline.calendar_id, always_open) if deadline.calendar_id else always_open
         ended_at = _ended_at(deadline)
         end = ended_at or now
         pauses = list(deadline.pauses.all())

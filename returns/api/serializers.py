@@ -336,7 +336,7 @@ class ReturnCreateLineSerializer(serializers.Serializer):
 
 class ReturnCreateInputSerializer(serializers.Serializer):
     order = serializers.IntegerField(min_value=1, help_text=_("The order's id."))
-    lines = ReturnCreateLineSerializer(many=True, allow_empty=False, max_length=200)
+    lines = ReturnCreateLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]  # many=True passes max_length to the ListSerializer; the stubs miss it
     reason = serializers.SlugField(max_length=50, help_text=_("The return reason's code."))
     resolution = serializers.ChoiceField(choices=Resolution.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -378,7 +378,7 @@ class ReturnInspectLineSerializer(serializers.Serializer):
 
 
 class ReturnInspectInputSerializer(serializers.Serializer):
-    lines = ReturnInspectLineSerializer(many=True, allow_empty=False, max_length=200)
+    lines = ReturnInspectLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]  # many=True passes max_length to the ListSerializer; the stubs miss it
 
 
 class RefundLineInputSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Forms of the staff dashboard's returns pages. They check the shape of the input; the services
 decide the rest."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -28,13 +28,13 @@ class ReturnFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs.update({"placeholder": _("Ticket, order, e-mail or phone")})
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (self.STATUS_FOR_STAFF, _("Waiting on us")),
             (self.STATUS_ALL, _("Every status")),
             (self.STATUS_TO_SEND_BACK, _("Rejected units to send back")),
             *ReturnStatus.choices,
         ]
-        self.fields["resolution"].choices = [("", _("Any resolution")), *Resolution.choices]
+        cast(forms.ChoiceField, self.fields["resolution"]).choices = [("", _("Any resolution")), *Resolution.choices]
 
     def filters(self) -> ReturnFilters:
         """The filters to apply; an invalid value is dropped rather than failing the page."""
@@ -431,5 +431,5 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any id is taken here; the selector then keeps only those this staff member may see.
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        self.fields["ids"].choices = [(value, value) for value in raw if str(value).isdigit()]
+        cast(forms.ChoiceField, self.fields["ids"]).choices = [(value, value) for value in raw if str(value).isdigit()]
         self.fields["ids"].error_messages["required"] = _("Tick at least one return.")

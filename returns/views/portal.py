@@ -12,7 +12,7 @@ against the policy of now, so hidden fields edited by hand buy nothing a fresh f
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -92,7 +92,7 @@ class ReturnStatusWords:
 
 S = ReturnStatus
 # A return's status in the customer's words: what happens next and whose move it is.
-RETURN_STATUS_WORDS = {
+RETURN_STATUS_WORDS: dict[str, ReturnStatusWords] = {
     S.SUBMITTED: ReturnStatusWords(
         gettext_lazy("Sent to the shop"), gettext_lazy("The shop will review your return and tell you."), "progress"
     ),
@@ -518,7 +518,7 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
     ]
     owner = customer is not None and customer.pk == return_request.customer_id
     status = return_request.status
-    forms = {}
+    forms: dict[str, Any] = {}
     if owner and status == ReturnStatus.APPROVED and return_request.resolution in ITEM_COMES_BACK:
         forms["shipping_form"] = _shipping_form(
             request, return_request, _open_deadline(clocks, timers.CUSTOMER_SHIP, now)
@@ -562,7 +562,9 @@ def _owned_return_or_404(request, number: str) -> tuple[Ticket, ReturnRequest, C
     the session proved. Anything else is not found."""
     merchant = request.merchant
     ticket = ticket_for_customer(merchant=merchant, order_ids=portal_order_ids(request, merchant), number=number)
-    return_request = return_request_of_ticket(ticket=ticket) if ticket is not None else None
+    if ticket is None:
+        raise Http404
+    return_request = return_request_of_ticket(ticket=ticket)
     if return_request is None:
         raise Http404
     customer = portal_customers(request, merchant).filter(pk=return_request.customer_id).first()
@@ -717,7 +719,9 @@ def return_escalate(request, merchant_slug, number):
 def return_cancel(request, merchant_slug, number):
     merchant = request.merchant
     ticket = ticket_for_customer(merchant=merchant, order_ids=portal_order_ids(request, merchant), number=number)
-    return_request = return_request_of_ticket(ticket=ticket) if ticket is not None else None
+    if ticket is None:
+        raise Http404
+    return_request = return_request_of_ticket(ticket=ticket)
     if return_request is None:
         raise Http404
     customer = portal_customers(request, merchant).filter(pk=return_request.customer_id).first()

@@ -4,6 +4,8 @@ Output serializers only read rows the selectors brought; input serializers check
 leave every rule of the case (transitions, who may act) to ``tickets.services``.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -92,7 +94,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     order = TicketOrderRefSerializer(read_only=True, allow_null=True)
     assignee = StaffRefSerializer(read_only=True, allow_null=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
-    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    tags: "serializers.ManyRelatedField" = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Ticket
@@ -146,8 +148,8 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
 
 
 class SlaPolicyOutputSerializer(serializers.ModelSerializer):
-    match_stores = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    calendar = serializers.StringRelatedField(read_only=True, allow_null=True)
+    match_stores: "serializers.ManyRelatedField" = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    calendar: "serializers.StringRelatedField[Any]" = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = SlaPolicy
@@ -173,7 +175,7 @@ class TicketDetailOutputSerializer(TicketOutputSerializer):
     """A ticket with its order, the lines it is about, and its whole timeline (internal events too:
     the API is for staff and integrations, never for customers)."""
 
-    order = TicketOrderSummarySerializer(read_only=True, allow_null=True)
+    order = TicketOrderSummarySerializer(read_only=True, allow_null=True)  # type: ignore[assignment]  # a richer order than the list's; DRF fields may be overridden
     order_lines = TicketOrderLineSerializer(many=True, read_only=True)
     timeline = TicketEventOutputSerializer(many=True, read_only=True)
     deadlines = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)

@@ -1,5 +1,8 @@
 """Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -7,14 +10,17 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import Merchant, Order, Store, User
 from aftersales.phones import try_normalize_phone
 from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
-from tickets.models import TRANSITIONS, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.models import TRANSITIONS, Team, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
 from tickets.selectors import QueueSort, TicketFilters, teams_of
 from tickets.upload_fields import MultipleFileField
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 BODY_MAX_LENGTH = 20000
 
 
-def _status_choices(statuses) -> list[tuple[str, str]]:
+def _status_choices(statuses: Iterable[str]) -> list[tuple[str, "StrOrPromise"]]:
     # In the order of TicketStatus, so the menu reads the same on every ticket.
     return [(status.value, status.label) for status in TicketStatus if status in statuses]
 
@@ -43,19 +49,22 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs.update({"placeholder": _("Ticket, order, e-mail, phone or name")})
-        self.fields["kind"].choices = [("", _("Every kind")), *TicketKind.choices]
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [("", _("Every kind")), *TicketKind.choices]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (self.STATUS_ACTIVE, _("Active")),
             (self.STATUS_ALL, _("Every status")),
             *TicketStatus.choices,
         ]
-        self.fields["assignee"].choices = [
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", _("Anyone")),
             (self.ASSIGNEE_ME, _("Me")),
             (self.ASSIGNEE_NONE, _("Unassigned")),
             *[(str(pk), name) for pk, name in _staff_user_choices(merchant)],
         ]
-        self.fields["priority"].choices = [("", _("Any priority")), *reversed(TicketPriority.choices)]
+        cast(forms.ChoiceField, self.fields["priority"]).choices = [
+            ("", _("Any priority")),
+            *reversed(TicketPriority.choices),
+        ]
 
     def filters(self) -> TicketFilters:
         """The filters to apply; an invalid value is dropped rather than failing the page."""
@@ -97,12 +106,12 @@ class ReplyForm(TicketActionForm):
     id_prefix = "reply"
     body = forms.CharField(label=_("Message"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
     status = forms.ChoiceField(label=_("Then set the status to"), required=False)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs.update({"rows": 5})
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", _("Keep the status (a new ticket becomes open)")),
             *_status_choices(TRANSITIONS[ticket.status]),
         ]
@@ -111,7 +120,7 @@ class ReplyForm(TicketActionForm):
 class NoteForm(TicketActionForm):
     id_prefix = "note"
     body = forms.CharField(label=_("Note"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,13 +136,18 @@ class AssignForm(TicketActionForm):
         empty_value=None,
         error_messages={"invalid_choice": _("Pick a member of this merchant's staff.")},
     )
-    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("No team"))
+    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(
+        label=_("Team"), queryset=None, required=False, empty_label=_("No team")
+    )
 
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
-        self.fields["assignee"].choices = [("", _("Unassigned")), *_staff_user_choices(merchant)]
-        self.fields["team"].queryset = teams_of(merchant)
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
+            ("", _("Unassigned")),
+            *_staff_user_choices(merchant),
+        ]
+        cast("forms.ModelChoiceField[Any]", self.fields["team"]).queryset = teams_of(merchant)
 
     def clean_assignee(self) -> User | None:
         user_id = self.cleaned_data["assignee"]
@@ -154,7 +168,7 @@ class StatusForm(TicketActionForm):
         super().__init__(*args, **kwargs)
         # Every status is accepted here; the service refuses what TRANSITIONS does not allow,
         # so a stale page gets the domain's message instead of a bare "invalid choice".
-        self.fields["status"].choices = _status_choices(TicketStatus.values)
+        cast(forms.ChoiceField, self.fields["status"]).choices = _status_choices(TicketStatus.values)
         self.offered_choices = _status_choices(TRANSITIONS[ticket.status])
 
 
@@ -189,12 +203,12 @@ class RemindForm(TicketActionForm):
 
 
 class SwitchMerchantForm(forms.Form):
-    merchant = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
+    merchant: "forms.ModelChoiceField[Merchant]" = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the merchants this user works for: anything else is "not a valid choice".
-        self.fields["merchant"].queryset = Merchant.objects.filter(
+        cast("forms.ModelChoiceField[Any]", self.fields["merchant"]).queryset = Merchant.objects.filter(
             pk__in=memberships_of(user).values("merchant_id")
         ).order_by("name")
 
@@ -225,7 +239,7 @@ class NewTicketForm(forms.Form):
     customer_phone = forms.CharField(label=_("Customer phone"), required=False, max_length=30)
     customer_name = forms.CharField(label=_("Customer name"), required=False, max_length=200)
     order_number = forms.CharField(label=pgettext_lazy("form field", "Order number"), required=False, max_length=64)
-    store = forms.ModelChoiceField(
+    store: "forms.ModelChoiceField[Store]" = forms.ModelChoiceField(
         label=_("Store"),
         queryset=None,
         required=False,
@@ -233,12 +247,12 @@ class NewTicketForm(forms.Form):
         help_text=_("Only needed when two stores use the same order number."),
     )
     assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
-        self.fields["store"].queryset = stores_of(merchant)
+        cast("forms.ModelChoiceField[Any]", self.fields["store"]).queryset = stores_of(merchant)
         self.fields["customer_phone"].widget.input_type = "tel"
         self.fields["customer_phone"].widget.attrs.update({"autocomplete": "off"})
         self.fields["customer_email"].widget.attrs.update({"autocomplete": "off"})

@@ -2,6 +2,7 @@
 (the order lookup, the code, what a file really is)."""
 
 import re
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext
@@ -111,7 +112,7 @@ class PortalTicketForm(forms.Form):
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["order_lines"].queryset = order_lines_of(order).order_by("id")
+        cast("forms.ModelChoiceField[Any]", self.fields["order_lines"]).queryset = order_lines_of(order).order_by("id")
 
     def kind_options(self) -> list[tuple]:
         """Each radio button with the sentence that explains it."""
