@@ -58,7 +58,7 @@ class StageTime:
 
 @dataclass(frozen=True)
 class ProductRate:
-    product_id: int
+    product_id: int | None
     sku: str
     name: str
     delivered_units: int
@@ -235,7 +235,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
     submitted = ReturnRequest.objects.filter(
         merchant=merchant, submitted_at__gte=start, submitted_at__lt=end, status__in=HOLDING_STATUSES
     )
-    delivered: dict[int | None, dict[str, Any]] = {
+    delivered: dict[int | None, Any] = {
         row["product_id"]: row
         for row in OrderLine.objects.filter(
             merchant=merchant, order__merchant=merchant, order__delivered_at__gte=start, order__delivered_at__lt=end
@@ -244,7 +244,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
         .annotate(units=Sum("quantity"))
         .order_by()
     }
-    returned: dict[int | None, dict[str, Any]] = {
+    returned: dict[int | None, Any] = {
         row["product_id"]: row
         for row in ReturnLine.objects.filter(return_request__in=submitted)
         .values(

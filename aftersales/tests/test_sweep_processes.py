@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytes
 
 
 def _seed_due_reminders(count: int, tickets: int = 40) -> list[int]:
-    order = OrderFactory()
-    user = MembershipFactory(merchant=order.merchant).user
-    rows = [TicketFactory(merchant=order.merchant, customer=order.customer) for _ in range(tickets)]
+    order = OrderFactory.create()
+    user = MembershipFactory.create(merchant=order.merchant).user
+    rows = [TicketFactory.create(merchant=order.merchant, customer=order.customer) for _ in range(tickets)]
     due = timezone.now() - timedelta(minutes=1)
     Deadline.objects.bulk_create(
         Deadline(

@@ -388,7 +388,7 @@ class RefundLineInputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    lines = RefundLineInputSerializer(
+    lines = RefundLineInputSerializer(  # type: ignore[call-arg]  # many=True: max_length is the list's; the stubs miss it
         many=True,
         required=False,
         allow_null=True,
@@ -430,7 +430,7 @@ class ExchangeLineInputSerializer(serializers.Serializer):
 
 
 class ExchangeInputSerializer(serializers.Serializer):
-    lines = ExchangeLineInputSerializer(
+    lines = ExchangeLineInputSerializer(  # type: ignore[call-arg]  # many=True: max_length is the list's; the stubs miss it
         many=True,
         required=False,
         allow_null=True,

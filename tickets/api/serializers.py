@@ -11,12 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from aftersales.api.serializers import DeadlineOutputSerializer, OrderStoreSerializer
-from aftersales.models import Customer, Order, OrderLine, User
+from aftersales.models import Customer, Order, OrderLine, Store, User
 from aftersales.phones import try_normalize_phone
 from tickets.models import (
     Attachment,
     Message,
     SlaPolicy,
+    Tag,
     Team,
     Ticket,
     TicketEvent,
@@ -94,7 +95,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     order = TicketOrderRefSerializer(read_only=True, allow_null=True)
     assignee = StaffRefSerializer(read_only=True, allow_null=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
-    tags: "serializers.ManyRelatedField" = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    tags: "serializers.SlugRelatedField[Tag]" = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
 
     class Meta:
         model = Ticket
@@ -148,7 +151,9 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
 
 
 class SlaPolicyOutputSerializer(serializers.ModelSerializer):
-    match_stores: "serializers.ManyRelatedField" = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    match_stores: "serializers.PrimaryKeyRelatedField[Store]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
     calendar: "serializers.StringRelatedField[Any]" = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:

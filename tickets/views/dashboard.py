@@ -62,6 +62,8 @@ def encode_queue_key(key: QueueKey) -> str:
     if key.sort == QueueSort.DEADLINE:
         due = key.next_deadline_at.isoformat() if key.next_deadline_at else None
         return _encode_cursor([QueueSort.DEADLINE.value, due, key.id])
+    if key.created_at is None:  # QueueKey.of always gives an attention key its creation time
+        raise ValueError("A key in the attention order needs its creation time.")
     return _encode_cursor([QueueSort.ATTENTION.value, key.priority, key.created_at.isoformat(), key.id])
 
 
