@@ -138,14 +138,20 @@ class _BuiltOnce:
         from django.db import transaction
 
         models = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
-        with transaction.atomic():
+        # A bare savepoint, not an atomic block: the services' durable blocks (the paying ones) may
+        # run inside the test's own transaction, never inside another atomic block.
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("built_once needs the test's transaction (django_db without transaction=True).")
+        savepoint = transaction.savepoint()
+        try:
             before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in models}
             result = build()
             rows = {
                 model: serializers.serialize("json", model._base_manager.exclude(pk__in=before[model]).order_by("pk"))
                 for model in models
             }
-            transaction.set_rollback(True)
+        finally:
+            transaction.savepoint_rollback(savepoint)
         return {model: text for model, text in rows.items() if text != "[]"}, result
 
     @staticmethod
