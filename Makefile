@@ -121,9 +121,9 @@ reset: $(VENV)/.installed-runtime
 
 # --- For those who change the code -------------------------------------------------------------
 
+# The static checks CI runs (ruff, ruff format, import-linter, mypy, makemigrations --check).
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	scripts/check.sh
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

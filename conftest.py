@@ -112,7 +112,6 @@ def _fresh_cache_and_mail(settings):
             client.delete(*keys)
     else:
         cache.clear()
-    yield
 
 
 # --- rows built once, copied into each test that reads them ----------------------------------------
@@ -141,19 +140,20 @@ class _BuiltOnce:
         from django.db import transaction
 
         models = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
-        # This block is rolled back like a test's own transaction, so it is marked as Django's
-        # TestCase marks its blocks: a service that opens a durable transaction (a refund's payment)
-        # may run in it, as it may in a test.
-        block = transaction.atomic()
-        block._from_testcase = True
-        with block:
+        # A bare savepoint, not an atomic block: the services' durable blocks (the paying ones) may
+        # run inside the test's own transaction, never inside another atomic block.
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("built_once needs the test's transaction (django_db without transaction=True).")
+        savepoint = transaction.savepoint()
+        try:
             before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in models}
             result = build()
             rows = {
                 model: serializers.serialize("json", model._base_manager.exclude(pk__in=before[model]).order_by("pk"))
                 for model in models
             }
-            transaction.set_rollback(True)
+        finally:
+            transaction.savepoint_rollback(savepoint)
         return {model: text for model, text in rows.items() if text != "[]"}, result
 
     @staticmethod

@@ -17,9 +17,9 @@ something to write twice.
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import time_machine
 from django.conf import settings
@@ -33,7 +33,7 @@ from aftersales.services.api_keys import api_key_create, api_key_revoke
 from aftersales.services.notifications import notifications_deferred
 from aftersales.services.orders import CustomerInput, OrderInput, OrderLineInput, order_upsert
 
-DEFAULT_PASSWORD = "aftersales-demo"
+DEFAULT_PASSWORD = "aftersales-demo"  # noqa: S105 (the demo's published login, not a secret)
 API_KEY_NAME = "Demo integration"
 Role = Membership.Role
 
@@ -61,6 +61,9 @@ SECOND_STAFF = (
     StaffSpec("second-admin", "Lei", "Sun", Role.MERCHANT_ADMIN, language="en"),
     StaffSpec("second-agent", "Min", "Zhou", Role.AGENT, language="en"),
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # (SKU, name, category, price, returnable, warranty months, serialized)
 CATALOGUE = (
@@ -179,7 +182,7 @@ class DemoSummary:
     merchant: Merchant
     second_merchant: Merchant
     password: str
-    staff: list[tuple[str, str]] = field(default_factory=list)  # (username, role label)
+    staff: list[tuple[str, "StrOrPromise"]] = field(default_factory=list)  # (username, role label)
     portal_url: str = ""
     portal_order: Order | None = None
     api_key: str = ""
@@ -282,7 +285,7 @@ class DemoBuilder:
         admin.save(update_fields=["is_staff", "is_superuser"])
 
         summary = DemoSummary(merchant=demo.merchant, second_merchant=second.merchant, password=self.password)
-        summary.staff = [(spec.username, spec.role.label) for spec in (*DEMO_STAFF, *SECOND_STAFF)]
+        summary.staff = [(spec.username, Membership.Role(spec.role).label) for spec in (*DEMO_STAFF, *SECOND_STAFF)]
         if not Order.objects.filter(merchant=demo.merchant).exists():
             summary.history_built = True
             bases = {key: base for key, *_rest, base in TENANTS}
@@ -442,11 +445,13 @@ class DemoBuilder:
             store = stores[i % len(stores)]
             # Spread over 90 days, the most recent orders the most numerous, as a growing shop has.
             placed_at = self.now - timedelta(days=90 * rng.random() ** 1.4, minutes=rng.randrange(24 * 60))
-            shipped_at = placed_at + timedelta(hours=rng.uniform(4, 48))
-            delivered_at = shipped_at + timedelta(hours=rng.uniform(24, 96))
-            if shipped_at > self.now:
+            shipped = placed_at + timedelta(hours=rng.uniform(4, 48))
+            delivered = shipped + timedelta(hours=rng.uniform(24, 96))
+            shipped_at: datetime | None = shipped
+            delivered_at: datetime | None = delivered
+            if shipped > self.now:
                 shipped_at = delivered_at = None
-            elif delivered_at > self.now:
+            elif delivered > self.now:
                 delivered_at = None
             lines = []
             for line_number, (product, price) in enumerate(rng.sample(products, rng.choice((1, 1, 1, 2, 2, 3))), 1):

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -161,7 +162,11 @@ def _fresh_orders(merchant: Merchant, limit: int) -> list[tuple[int, int, tuple[
         "order_id", "pk"
     ):
         lines.setdefault(order_id, []).append(line_id)
-    return [(pk, customer_id, tuple(sorted(lines[pk]))) for pk, customer_id in orders if len(lines.get(pk, ())) == 2]
+    return [
+        (pk, customer_id, (min(lines[pk]), max(lines[pk])))  # the two lines, in order
+        for pk, customer_id in orders
+        if len(lines.get(pk, ())) == 2
+    ]
 
 
 def _seed_orders(merchant: Merchant, count: int, log: Callable[[str], None]) -> int:
@@ -247,6 +252,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _storage_options() -> dict[str, Any]:
+    """The default storage's OPTIONS (its folder for private media)."""
+    storage = settings.STORAGES["default"]
+    options = storage.get("OPTIONS", {}) if isinstance(storage, dict) else {}
+    return options if isinstance(options, dict) else {}
+
+
 class Server:
     """gunicorn on loopback with production settings, on the database this process uses."""
 
@@ -262,7 +274,7 @@ class Server:
             "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": database_url(connection.settings_dict),
             "REDIS_URL": settings.REDIS_URL,
-            "PRIVATE_MEDIA_ROOT": str(settings.STORAGES["default"].get("OPTIONS", {}).get("location", "")),
+            "PRIVATE_MEDIA_ROOT": str(_storage_options().get("location", "")),
             "LOG_LEVEL": "WARNING",
         }
         if not self.env["PRIVATE_MEDIA_ROOT"]:
@@ -304,7 +316,7 @@ class Server:
             "5",
         ]
         self.log(f"Starting gunicorn: {self.workers} {self.worker_class} workers on 127.0.0.1:{self.port}.")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 (a fixed gunicorn command line)
             command, cwd=settings.BASE_DIR, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT
         )
         give_up = time.monotonic() + HEALTH_TIMEOUT_S
@@ -319,6 +331,12 @@ class Server:
             time.sleep(0.2)
         self.__exit__(None, None, None)
         raise BenchDataError(f"gunicorn did not answer /healthz within {HEALTH_TIMEOUT_S} s:\n{self.output()}")
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise BenchDataError("The server is not running.")
+        return self.process.pid
 
     def output(self) -> str:
         self.log_file.seek(0)
@@ -702,9 +720,9 @@ def run(
 
         log(f"Load: {rate:g} submissions/s for {seconds:g} s, {concurrency} client threads.")
         load_before = os.getloadavg()[0]
-        cpu_before = _cpu_sample(server.process.pid)
+        cpu_before = _cpu_sample(server.pid)
         outcomes, elapsed = _load(client, jobs, rate=rate, concurrency=concurrency)
-        cpu_after = _cpu_sample(server.process.pid)
+        cpu_after = _cpu_sample(server.pid)
         load_after = os.getloadavg()[0]
         done = [outcome for outcome in outcomes if not outcome.error]
         errors = [outcome.error for outcome in outcomes if outcome.error]
@@ -759,7 +777,7 @@ def run(
             )
 
         log(f"Request floor: {FLOOR_REQUESTS:,} GET /healthz.")
-        floor = _request_floor(server.port, server.process.pid, concurrency=max(2, workers * threads))
+        floor = _request_floor(server.port, server.pid, concurrency=max(2, workers * threads))
         floor_ms = floor["server_ms"] + floor["database_ms"] + floor["client_ms"]
         out.emit(
             "request_floor",

@@ -108,7 +108,7 @@ RETURN_RULES = (
 
 RS = ReturnStatus
 # How each return gets to its status, step by step through the services.
-RETURN_PATHS = {
+RETURN_PATHS: dict[str, tuple[str, ...]] = {
     RS.SUBMITTED: (),
     RS.NEEDS_REVIEW: (),
     RS.APPROVED: ("approve",),
@@ -137,7 +137,7 @@ STEP_HOURS = {
     "cancel": (1, 20),
 }
 # How long ago the last step happened, in days: recent enough that no deadline has fired on it.
-RETURN_AGE_DAYS = {
+RETURN_AGE_DAYS: dict[str, tuple[float, float]] = {
     RS.SUBMITTED: (0.05, 1.5),
     RS.NEEDS_REVIEW: (0.1, 1.5),
     RS.APPROVED: (0.2, 4),
@@ -259,7 +259,7 @@ class ReturnsDemoStory:
         )
         for position, name, fields in RETURN_RULES:
             ReturnRule.objects.get_or_create(policy=policy, position=position, defaults={"name": name, **fields})
-        codes = {}
+        codes: dict[str, ReturnReason] = {}
         for position, (code, parent, chinese, english, responsibility) in enumerate(RETURN_REASONS, 1):
             codes[code], _created = ReturnReason.objects.get_or_create(
                 merchant=merchant,
@@ -350,7 +350,8 @@ class _ReturnStory:
         )
 
     def fits(self, line: OrderLine, status: str, resolution: str, reason: ReturnReason, at: datetime) -> bool:
-        if line.order_id in self.used_orders or line.order.delivered_at >= at - timedelta(hours=3):
+        delivered_at = line.order.delivered_at
+        if line.order_id in self.used_orders or delivered_at is None or delivered_at >= at - timedelta(hours=3):
             return False
         if not line.product.returnable and reason.responsibility != Responsibility.MERCHANT:
             return False
@@ -371,6 +372,8 @@ class _ReturnStory:
             return self.rng.choice(fitting), submitted_at
         latest = self.now - timedelta(hours=total_hours, minutes=10)
         for line in reversed(self.lines):
+            if line.order.delivered_at is None:  # the demo's lines are all delivered
+                continue
             at = line.order.delivered_at + timedelta(hours=self.rng.uniform(4, 12))
             if at < latest and self.fits(line, status, resolution, reason, at):
                 return line, at

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import Deadline
 from aftersales.timers import register as deadline_handler_register
+from returns.deadline_kinds import CONFIRM_RECEIPT, CUSTOMER_SHIP, MERCHANT_RESPONSE, REVISE
 from returns.models import ReturnRequest, ReturnStatus
 from returns.services import (
     return_request_approve,
@@ -14,7 +15,6 @@ from returns.services import (
     return_request_settle_uninspected,
     return_ship_remind,
 )
-from returns.timers import CONFIRM_RECEIPT, CUSTOMER_SHIP, MERCHANT_RESPONSE, REVISE
 
 
 def _return_of(deadline: Deadline) -> ReturnRequest | None:

@@ -16,7 +16,7 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
 
-def money(value, field: str) -> Decimal:
+def money(value: Decimal | float | str, field: str) -> Decimal:
     """An amount typed or sent, to the cent; refused when it is not a finite number."""
     try:
         amount = Decimal(value).quantize(CENT)

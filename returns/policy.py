@@ -9,6 +9,7 @@ floor; a reason that is the merchant's responsibility (a defect, a wrong item) c
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ class LineTerms:
     def merchant_pays_return_shipping(self) -> bool:
         return self.return_shipping_paid_by == ReturnShippingPayer.MERCHANT
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """What is stored on the return: the terms as they were promised."""
         return {
             "window_days": self.window_days,

@@ -14,6 +14,7 @@ page makes of whole days in the merchant's time zone. Two clocks decide what fal
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -57,7 +58,7 @@ class StageTime:
 
 @dataclass(frozen=True)
 class ProductRate:
-    product_id: int
+    product_id: int | None
     sku: str
     name: str
     delivered_units: int
@@ -167,7 +168,7 @@ def refund_time(*, merchant: Merchant, start: datetime, end: datetime) -> Durati
             HAVING min(f.paid_at) >= %s AND min(f.paid_at) < %s
         )
         SELECT {_PERCENTILES} FROM firsts
-    """  # table names come from the models; every value is a parameter
+    """  # noqa: S608 (table names come from the models; every value is a parameter)
     with connection.cursor() as cursor:
         cursor.execute(sql, [merchant.pk, merchant.pk, start, end])
         count, median, p90 = cursor.fetchone()
@@ -187,7 +188,7 @@ def stage_times(*, merchant: Merchant, start: datetime, end: datetime) -> list[S
             HAVING min(e.created_at) >= %s AND min(e.created_at) < %s
         )
         SELECT verb, {_PERCENTILES} FROM firsts GROUP BY verb
-    """  # table names come from the models; every value is a parameter
+    """  # noqa: S608 (table names come from the models; every value is a parameter)
     with connection.cursor() as cursor:
         cursor.execute(sql, [merchant.pk, merchant.pk, verbs, start, end])
         found = {verb: (count, median, p90) for verb, count, median, p90 in cursor.fetchall()}
@@ -234,7 +235,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
     submitted = ReturnRequest.objects.filter(
         merchant=merchant, submitted_at__gte=start, submitted_at__lt=end, status__in=HOLDING_STATUSES
     )
-    delivered = {
+    delivered: dict[int | None, Any] = {
         row["product_id"]: row
         for row in OrderLine.objects.filter(
             merchant=merchant, order__merchant=merchant, order__delivered_at__gte=start, order__delivered_at__lt=end
@@ -243,7 +244,7 @@ def returns_report(*, merchant: Merchant, start: datetime, end: datetime) -> Ret
         .annotate(units=Sum("quantity"))
         .order_by()
     }
-    returned = {
+    returned: dict[int | None, Any] = {
         row["product_id"]: row
         for row in ReturnLine.objects.filter(return_request__in=submitted)
         .values(

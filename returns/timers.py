@@ -20,26 +20,20 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
 from aftersales.models import Deadline
 from aftersales.services.deadlines import deadline_cancel, deadline_meet, deadline_schedule
+
+# The kinds live in a pure module (the selectors read them); they stay reachable here as timers.KIND.
+from returns.deadline_kinds import CONFIRM_RECEIPT as CONFIRM_RECEIPT
+from returns.deadline_kinds import CUSTOMER_FACING_KINDS as CUSTOMER_FACING_KINDS
+from returns.deadline_kinds import CUSTOMER_SHIP as CUSTOMER_SHIP
+from returns.deadline_kinds import MERCHANT_RESPONSE as MERCHANT_RESPONSE
+from returns.deadline_kinds import RETURN_TIMER_KINDS as RETURN_TIMER_KINDS
+from returns.deadline_kinds import REVISE as REVISE
+from returns.deadline_kinds import TIMER_LABELS as TIMER_LABELS
 from returns.models import ReturnPolicy, ReturnRequest
 from tickets.models import Ticket
-
-MERCHANT_RESPONSE = "return.merchant_response"
-CUSTOMER_SHIP = "return.customer_ship"
-CONFIRM_RECEIPT = "return.confirm_receipt"
-REVISE = "return.revise"
-RETURN_TIMER_KINDS = (MERCHANT_RESPONSE, CUSTOMER_SHIP, CONFIRM_RECEIPT, REVISE)
-CUSTOMER_FACING_KINDS = (CUSTOMER_SHIP, REVISE)
-
-TIMER_LABELS = {
-    MERCHANT_RESPONSE: gettext_lazy("Merchant response"),
-    CUSTOMER_SHIP: gettext_lazy("Customer ships by"),
-    CONFIRM_RECEIPT: gettext_lazy("Inspect by"),
-    REVISE: gettext_lazy("Customer may revise until"),
-}
 
 
 def local_time(ticket: Ticket, instant: datetime) -> str:

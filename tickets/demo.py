@@ -3,6 +3,7 @@ hundred cases of every kind in every status, each moved through the services at 
 step happened. Registered with ``aftersales.demo`` in ``TicketsConfig.ready``."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import time_machine
 from django.db import transaction
@@ -26,7 +27,7 @@ Kind = TicketKind
 Status = TicketStatus
 
 # The teams of each merchant: {key: (name, members)} by the merchant's demo key.
-TEAMS = {
+TEAMS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "demo": {
         "returns": ("Returns & exchanges 退换货组", ("supervisor", "agent", "agent2")),
         "repairs": ("Repairs & support 维修技术组", ("technician", "agent2")),
@@ -139,7 +140,7 @@ THIRD_PARTY_NOTES = ("Waiting on SF Express for the claim.", "Waiting on the fac
 TAG_SETS = (("damaged-in-transit",), ("size",), ("quality", "batch-2024-07"), ("vip",), ("missing-parts",))
 
 # (position, name, what it matches, first response, next response, resolution) in business minutes
-SLA_POLICIES = (
+SLA_POLICIES: tuple[tuple[int, str, dict[str, Any], int, int, int], ...] = (
     (1, "VIP customers", {"match_customer_tiers": [Customer.Tier.VIP]}, 60, 120, 13 * 60),
     (2, "Complaints", {"match_kinds": [Kind.COMPLAINT]}, 120, 240, 2 * 13 * 60),
     (3, "Standard", {}, 4 * 60, 8 * 60, 3 * 13 * 60),
@@ -244,8 +245,8 @@ class TicketsDemoStory:
 
     def tickets(self, tenant: Tenant, orders: list[Order], *, count: int) -> None:
         rng = self.rng
-        delivered = sorted((o for o in orders if o.delivered_at), key=lambda o: o.delivered_at)
-        lines_by_order = {order.pk: [] for order in orders}
+        delivered = sorted((o for o in orders if o.delivered_at), key=lambda o: o.delivered_at or self.now)
+        lines_by_order: dict[int, list[OrderLine]] = {order.pk: [] for order in orders}
         for line in OrderLine.objects.filter(order__in=orders).select_related("product").order_by("order_id", "id"):
             lines_by_order[line.order_id].append(line)
         kinds, weights = list(KIND_WEIGHTS), list(KIND_WEIGHTS.values())

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import MerchantOwnedModel
+from aftersales.models import Deadline, MerchantOwnedModel
 
 
 class TicketKind(models.TextChoices):
@@ -125,6 +125,10 @@ class TicketNumberCounter(MerchantOwnedModel):
 
 
 class Ticket(MerchantOwnedModel):
+    # Not fields: what the API's detail reads, set by tickets.api.views and returns.api.views.
+    timeline: "list[TicketEvent]"
+    deadline_list: "list[Deadline]"
+
     number = models.CharField(_("number"), max_length=20)
     kind = models.CharField(_("kind"), max_length=20, choices=TicketKind.choices)
     status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)

@@ -1,8 +1,9 @@
 """Reads of cases that pages, the API and tasks share. Each starts from the request's merchant."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -130,12 +131,11 @@ def customer_ticket_history(*, customer: Customer, limit: int = 10) -> list[Tick
 
 def attachment_for_staff(*, membership: Membership, attachment_id: int) -> Attachment | None:
     visible = tickets_visible_to(membership).values("pk")
-    attachment = (
+    return (
         Attachment.objects.filter(merchant=membership.merchant, pk=attachment_id, ticket_id__in=visible)
         .select_related("message")
         .first()
     )
-    return attachment
 
 
 def attachment_for_customer(*, merchant: Merchant, order_ids: list[int], attachment_id: int) -> Attachment | None:
@@ -184,7 +184,7 @@ class QueueKey:
 
 @dataclass(frozen=True)
 class QueuePage:
-    tickets: list[Ticket]
+    tickets: Sequence[Ticket]
     next_key: QueueKey | None  # set when a later page exists
     previous_key: QueueKey | None  # set when an earlier page exists
 
@@ -285,13 +285,13 @@ def _deadline_before(key: QueueKey) -> Q:
 @dataclass(frozen=True)
 class _QueueOrder:
     sort: str
-    forward: tuple
-    backward: tuple
+    forward: tuple[Any, ...]
+    backward: tuple[Any, ...]
     after: Callable[[QueueKey], Q]
     before: Callable[[QueueKey], Q]
 
 
-_QUEUE_ORDERS = {
+_QUEUE_ORDERS: dict[str, _QueueOrder] = {
     QueueSort.ATTENTION: _QueueOrder(
         sort=QueueSort.ATTENTION,
         forward=QUEUE_ORDERING,
@@ -379,7 +379,7 @@ def tickets_matching(tickets: QuerySet[Ticket], *, merchant: Merchant, q: str) -
 # --- SLA state for the API ------------------------------------------------------------------------
 
 
-def ticket_deadlines(*, ticket: Ticket):
+def ticket_deadlines(*, ticket: Ticket) -> QuerySet[Deadline]:
     """Every timer of the ticket with its pauses, newest first: the record of its clocks."""
     return (
         Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
@@ -388,5 +388,5 @@ def ticket_deadlines(*, ticket: Ticket):
     )
 
 
-def sla_policies_of(merchant: Merchant):
+def sla_policies_of(merchant: Merchant) -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.filter(merchant=merchant).select_related("calendar").prefetch_related("match_stores")

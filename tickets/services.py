@@ -2,6 +2,8 @@
 queues its notifications in one transaction; a refusal raises before anything is written."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -11,11 +13,12 @@ from django.utils.translation import gettext as _
 
 from aftersales import timers
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Merchant, Order, OrderLine, User
+from aftersales.models import Customer, Deadline, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
 from aftersales.services.staff import VIA_ADMIN, back_office_operator_required, staff_membership_required
 from tickets import sla
 from tickets.attachments import checked_upload
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import (
     NUMBER_PREFIXES,
     Attachment,
@@ -55,7 +58,7 @@ def _staff_required(*, actor: User, ticket: Ticket, via: str) -> None:
         staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
 
 
-def _with_via(data: dict, via: str) -> dict:
+def _with_via(data: dict[str, Any], via: str) -> dict[str, Any]:
     return {**data, "via": via} if via else data
 
 
@@ -72,7 +75,7 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _check_files(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str, str]]:
+def _check_files(files: Sequence["UploadedFile[bytes]"]) -> list[tuple["UploadedFile[bytes]", str, str]]:
     if len(files) > settings.ATTACHMENT_MAX_PER_MESSAGE:
         raise InvalidInput(
             _("At most %(limit)s files per message.") % {"limit": settings.ATTACHMENT_MAX_PER_MESSAGE},
@@ -81,7 +84,14 @@ def _check_files(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str,
     return [checked_upload(upload) for upload in files]
 
 
-def _store_files(ticket: Ticket, message: Message, checked, *, user=None, customer=None) -> list[Attachment]:
+def _store_files(
+    ticket: Ticket,
+    message: Message,
+    checked: Sequence[tuple["UploadedFile[bytes]", str, str]],
+    *,
+    user: User | None = None,
+    customer: Customer | None = None,
+) -> list[Attachment]:
     """Write the files, removing them again if the transaction around us fails."""
     stored: list[Attachment] = []
     try:
@@ -92,7 +102,7 @@ def _store_files(ticket: Ticket, message: Message, checked, *, user=None, custom
                 message=message,
                 original_name=(upload.name or "file")[:255],
                 content_type=content_type,
-                size=upload.size,
+                size=upload.size or 0,
                 sha256=sha256,
                 uploaded_by_user=user,
                 uploaded_by_customer=customer,
@@ -107,7 +117,14 @@ def _store_files(ticket: Ticket, message: Message, checked, *, user=None, custom
     return stored
 
 
-def _set_status(ticket: Ticket, status: str, *, actor_user=None, actor_customer=None, note: str = "") -> list[str]:
+def _set_status(
+    ticket: Ticket,
+    status: str,
+    *,
+    actor_user: User | None = None,
+    actor_customer: Customer | None = None,
+    note: str = "",
+) -> list[str]:
     """Move the (locked) ticket; return the fields changed. Refuses what the table does not allow."""
     if not ticket.can_transition_to(status):
         raise TransitionNotAllowed(
@@ -165,7 +182,7 @@ def _counter_bump(merchant_id: int, prefix: str) -> int | None:
     table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "
+            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "  # noqa: S608 (the model's table)
             "WHERE merchant_id = %s AND prefix = %s RETURNING last_value",
             [connection.ops.adapt_datetimefield_value(timezone.now()), merchant_id, prefix],
         )
@@ -188,7 +205,7 @@ def ticket_create(
     order_lines: Iterable[OrderLine] = (),
     priority: int = TicketPriority.NORMAL,
     created_by: User | None = None,
-    files: Sequence[UploadedFile] = (),
+    files: Sequence["UploadedFile[bytes]"] = (),
     assignee: User | None = None,
     team: Team | None = None,
 ) -> Ticket:
@@ -273,7 +290,7 @@ def ticket_create(
 
 
 def ticket_reply(
-    *, ticket: Ticket, actor: User, body: str, files: Sequence[UploadedFile] = (), status: str | None = None
+    *, ticket: Ticket, actor: User, body: str, files: Sequence["UploadedFile[bytes]"] = (), status: str | None = None
 ) -> Message:
     """A public reply. A new ticket becomes open unless the agent picks another status."""
     body = _clean_body(body)
@@ -310,7 +327,7 @@ def ticket_reply(
     return message
 
 
-def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence[UploadedFile] = ()) -> Message:
+def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence["UploadedFile[bytes]"] = ()) -> Message:
     """An internal note: staff see it on the timeline, the customer never does."""
     body = _clean_body(body)
     checked = _check_files(files)
@@ -327,7 +344,7 @@ def ticket_note(*, ticket: Ticket, actor: User, body: str, files: Sequence[Uploa
 
 
 def ticket_customer_message(
-    *, ticket: Ticket, customer: Customer, body: str, files: Sequence[UploadedFile] = ()
+    *, ticket: Ticket, customer: Customer, body: str, files: Sequence["UploadedFile[bytes]"] = ()
 ) -> Message:
     """The customer writes. Waiting on them, or resolved, hands the move back to staff."""
     body = _clean_body(body)
@@ -463,10 +480,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, names: Iterable[str], via: s
     return ticket
 
 
-REMINDER_KIND = "reminder.staff"
-
-
-def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at, note: str = "") -> Ticket:
+def ticket_reminder_set(*, ticket: Ticket, actor: User, remind_at: datetime, note: str = "") -> Ticket:
     """ "Remind me at": the ticket comes back to the actor when the time comes (one per person)."""
     if remind_at <= timezone.now():
         raise InvalidInput(_("Pick a time in the future."), code="reminder_in_past", extra={"field": "remind_at"})
@@ -497,7 +511,7 @@ def ticket_reminder_cancel(*, ticket: Ticket, actor: User) -> Ticket:
     return ticket
 
 
-def _on_reminder_due(deadline) -> None:
+def _on_reminder_due(deadline: Deadline) -> None:
     ticket = deadline.ticket  # the sweep brought it, with its merchant
     user = deadline.user  # the sweep brought it
     event_append(
@@ -516,7 +530,12 @@ def register_deadline_handlers() -> None:
 
 
 def ticket_follow_workflow(
-    *, ticket: Ticket, status: str, actor_user: User | None = None, actor_customer=None, note: str = ""
+    *,
+    ticket: Ticket,
+    status: str,
+    actor_user: User | None = None,
+    actor_customer: Customer | None = None,
+    note: str = "",
 ) -> Ticket:
     """Move the case's generic status as a detailed workflow (a return, a repair) moves.
 

@@ -21,21 +21,15 @@ from aftersales.services.deadlines import (
     deadline_resume,
     deadline_schedule,
 )
+from tickets.deadline_kinds import KIND_PREFIX as KIND_PREFIX
+from tickets.deadline_kinds import kind_of as kind_of
+from tickets.deadline_kinds import target_of as target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket, TicketEvent, TicketStatus
 from tickets.notify import notify_staff
 from tickets.timeline import event_append
 
-KIND_PREFIX = "sla."
 RESPONSE_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.NEXT_RESPONSE)
 PAUSING_STATUSES = (TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY)
-
-
-def kind_of(target: str) -> str:
-    return f"{KIND_PREFIX}{target}"
-
-
-def target_of(kind: str) -> str:
-    return kind.removeprefix(KIND_PREFIX)
 
 
 def sla_policy_for(ticket: Ticket) -> SlaPolicy | None:
@@ -67,7 +61,9 @@ def sla_calendar(ticket: Ticket, policy: SlaPolicy) -> BusinessCalendar | None:
     return calendars.filter(team__isnull=True).first()
 
 
-def _start(ticket: Ticket, policy: SlaPolicy, target: str, at: datetime) -> Deadline | None:
+def _start(ticket: Ticket, policy: SlaPolicy | None, target: str, at: datetime) -> Deadline | None:
+    if policy is None:
+        return None
     minutes = policy.target_minutes(target)
     if not minutes:
         return None
@@ -186,7 +182,7 @@ def _on_warning(deadline: Deadline) -> None:
     )
     if ticket.assignee_id:
         recipients = [ticket.assignee]
-    elif ticket.team_id:
+    elif ticket.team is not None:
         recipients = list(ticket.team.members.filter(is_active=True))
     else:
         recipients = _supervisors(ticket.merchant_id)

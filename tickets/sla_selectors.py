@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, IntegerField, Prefetch, Q
@@ -19,12 +20,14 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.business_time import CalendarSpec, _merge
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, DeadlinePause, Merchant, User, WorkingHours
+from tickets.deadline_kinds import REMINDER_KIND, kind_of, target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket
-from tickets.services import REMINDER_KIND
-from tickets.sla import kind_of, target_of
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SLA_KINDS = tuple(kind_of(target) for target in SlaTarget.values)
-TARGET_ORDER = {target: position for position, target in enumerate(SlaTarget.values)}
+TARGET_ORDER: dict[str, int] = {target: position for position, target in enumerate(SlaTarget.values)}
 
 
 # --- the countdown of a queue row ---------------------------------------------------------------
@@ -107,7 +110,7 @@ OUTCOME_LABELS = {
     ClockOutcome.FAILED: _("Failed"),
 }
 
-_OUTCOME_OF_STATE = {
+_OUTCOME_OF_STATE: dict[str, str] = {
     Deadline.State.PENDING: ClockOutcome.PENDING,
     Deadline.State.PAUSED: ClockOutcome.PAUSED,
     Deadline.State.MET: ClockOutcome.MET,
@@ -129,11 +132,11 @@ class SlaClock:
     late_minutes: int | None  # business minutes past due: final once met, so far while not
 
     @property
-    def target_label(self) -> str:
+    def target_label(self) -> "StrOrPromise":
         return SlaTarget(self.target).label
 
     @property
-    def outcome_label(self) -> str:
+    def outcome_label(self) -> "StrOrPromise":
         return OUTCOME_LABELS.get(self.outcome, self.outcome)
 
     @property
@@ -157,11 +160,11 @@ def ticket_sla_clocks(*, ticket: Ticket, now: datetime | None = None) -> list[Sl
         .prefetch_related(Prefetch("pauses", queryset=DeadlinePause.objects.order_by("paused_at", "id")))
     )
     deadlines.sort(key=lambda d: (TARGET_ORDER.get(target_of(d.kind), 99), -d.started_at.timestamp(), -d.pk))
-    specs = calendar_specs({d.calendar_id: d.calendar for d in deadlines if d.calendar_id}.values())
+    specs = calendar_specs({d.calendar.pk: d.calendar for d in deadlines if d.calendar is not None}.values())
     always_open = CalendarSpec.always_open()
     clocks = []
     for deadline in deadlines:
-        spec = specs.get(deadline.calendar_id, always_open)
+        spec = specs.get(deadline.calendar_id, always_open) if deadline.calendar_id else always_open
         ended_at = _ended_at(deadline)
         end = ended_at or now
         pauses = list(deadline.pauses.all())
@@ -227,7 +230,7 @@ class SlaAttainment:
     breached: int = 0
 
     @property
-    def target_label(self) -> str:
+    def target_label(self) -> "StrOrPromise":
         return SlaTarget(self.target).label
 
     @property

@@ -1,5 +1,8 @@
 """Request bodies, parsed with limits an outside client cannot push past."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -12,6 +15,7 @@ def _depth_exceeds(document, limit: int) -> bool:
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

@@ -1,6 +1,7 @@
 from rest_framework.permissions import BasePermission
 
-from aftersales.models import ApiKey
+from aftersales.models import ApiKey, User
+from aftersales.services.api_keys import api_key_actor
 
 
 def request_merchant(request):
@@ -9,6 +10,13 @@ def request_merchant(request):
         return request.auth.merchant
     membership = getattr(request._request, "membership", None) if hasattr(request, "_request") else None
     return membership.merchant if membership else None
+
+
+def request_actor(request) -> User:
+    """The user a write is recorded under: the staff member, or the API key's integration user."""
+    if isinstance(request.auth, ApiKey):
+        return api_key_actor(api_key=request.auth)
+    return request.user
 
 
 def request_membership(request):

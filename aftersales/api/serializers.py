@@ -5,7 +5,7 @@ the CSV import."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from aftersales.models import Customer, Order, OrderLine, Product, Store
+from aftersales.models import Customer, Deadline, DeadlinePause, Order, OrderLine, Product, Store
 
 
 class StoreOutputSerializer(serializers.ModelSerializer):
@@ -132,3 +132,33 @@ class ErrorResponseSerializer(serializers.Serializer):
     """The body of every 4xx answer."""
 
     error = ErrorSerializer()
+
+
+class DeadlinePauseOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeadlinePause
+        fields = ["paused_at", "resumed_at", "reason"]
+
+
+class DeadlineOutputSerializer(serializers.ModelSerializer):
+    """One clock of a case: an SLA target, a reminder, or an app's timer."""
+
+    pauses = DeadlinePauseOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Deadline
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "target_minutes",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "warned_at",
+            "remaining_seconds",
+            "met_at",
+            "fired_at",
+            "closed_at",
+            "pauses",
+        ]

@@ -1,11 +1,19 @@
 """The output contract of every benchmark: one JSON object per measurement, one per line."""
 
 import json
-from typing import Any, TextIO
+from typing import Any, Protocol
+
+
+class Stream(Protocol):
+    """A text stream: a file, sys.stdout, or a management command's OutputWrapper."""
+
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 class Measurements:
-    def __init__(self, bench: str, stream: TextIO):
+    def __init__(self, bench: str, stream: Stream):
         self.bench = bench
         self.stream = stream
         self.lines: list[dict[str, Any]] = []

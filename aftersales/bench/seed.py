@@ -12,6 +12,7 @@ not break the benchmark (a required field with no default does, with its name in
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import NOT_PROVIDED
@@ -62,11 +63,13 @@ def bench_number(seq: int) -> str:
     return f"{NUMBER_PREFIX}{seq:0{NUMBER_DIGITS}d}"
 
 
-def _insert_columns(model: type[models.Model], known: dict[str, tuple[str, list]]) -> tuple[list[str], list[str], list]:
+def _insert_columns(
+    model: type[models.Model], known: dict[str, tuple[str, list[Any]]]
+) -> tuple[list[str], list[str], list[Any]]:
     """The columns to insert into, their SQL expressions, and the expressions' parameters."""
     columns, expressions, params = [], [], []
     for field in model._meta.local_concrete_fields:
-        if field.primary_key:
+        if field.primary_key or field.column is None:  # concrete fields all have their column
             continue
         if field.name in known:
             expression, expression_params = known[field.name]
@@ -126,7 +129,7 @@ def ensure_customers(merchants: list[BenchMerchant], per_merchant: int) -> int:
         .values_list("merchant_id", "n")
     )
     first = [existing.get(merchant_id, 0) + 1 for merchant_id in ids]
-    known = {
+    known: dict[str, tuple[str, list[Any]]] = {
         "created_at": ("now()", []),
         "updated_at": ("now()", []),
         "merchant": ("b.merchant_id", []),
@@ -151,7 +154,7 @@ def ensure_customers(merchants: list[BenchMerchant], per_merchant: int) -> int:
 
 def _ticket_insert_sql(customers_per_merchant: int) -> tuple[str, list]:
     active_case = "g.active"
-    known = {
+    known: dict[str, tuple[str, list[Any]]] = {
         "created_at": ("g.created", []),
         "updated_at": ("g.created", []),
         "merchant": ("g.merchant_id", []),

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -91,6 +92,9 @@ class Product(MerchantOwnedModel):
 
 
 class Order(MerchantOwnedModel):
+    # Not a field: the order's cases for the customer portal's home page, set by its view.
+    portal_tickets: list[Any]
+
     store = models.ForeignKey(
         "aftersales.Store", on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
     )

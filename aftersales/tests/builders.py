@@ -22,7 +22,9 @@ def flash_messages(response) -> list[str]:
 
 
 def code_from_outbox(index=-1) -> str:
-    return CODE_LINE.search(mail.outbox[index].body).group(1)
+    found = CODE_LINE.search(str(mail.outbox[index].body))
+    assert found is not None, "no code in the last mail"
+    return found.group(1)
 
 
 def request_code(client, capture, merchant, order_number, contact, ip="10.0.0.1"):

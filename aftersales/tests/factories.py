@@ -9,7 +9,7 @@ from django.utils import timezone
 from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
 
 
-class MerchantFactory(factory.django.DjangoModelFactory):
+class MerchantFactory(factory.django.DjangoModelFactory[Merchant]):
     class Meta:
         model = Merchant
         django_get_or_create = ("slug",)
@@ -19,7 +19,7 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     default_language = "en"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -35,7 +35,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -44,7 +44,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.AGENT
 
 
-class StoreFactory(factory.django.DjangoModelFactory):
+class StoreFactory(factory.django.DjangoModelFactory[Store]):
     class Meta:
         model = Store
 
@@ -54,7 +54,7 @@ class StoreFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"shop-{n}")
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -64,7 +64,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"+86138{n:08d}")
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 
@@ -75,7 +75,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     warranty_months = 12
 
 
-class OrderFactory(factory.django.DjangoModelFactory):
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
     class Meta:
         model = Order
 
@@ -91,7 +91,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     contact_phone = factory.SelfAttribute("customer.phone")
 
 
-class OrderLineFactory(factory.django.DjangoModelFactory):
+class OrderLineFactory(factory.django.DjangoModelFactory[OrderLine]):
     class Meta:
         model = OrderLine
 

@@ -12,12 +12,12 @@ from collections import Counter
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -155,7 +155,7 @@ def test_the_api_answers_every_generated_case_within_its_schema_and_never_with_a
 def _report():
     yield
     operations = sum(1 for key in TALLY if key.startswith("operation "))
-    print(
+    print(  # noqa: T201 -- the tally, seen with -s
         f"\nschemathesis: {operations} operations, {TALLY['cases']} cases, "
         f"{TALLY['schema violations']} schema violations; answers: "
         + ", ".join(f"{key.split()[1]} {TALLY[key]}" for key in sorted(TALLY) if key.startswith("status "))

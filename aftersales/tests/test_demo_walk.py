@@ -150,7 +150,8 @@ def test_every_page_and_api_answer_of_the_demo_works():
             get(staff, reverse("admin:{}_{}_change".format(*info), args=[first.pk]))
 
     # Then no answer is a server error, and every URL had the ids it needs
-    print(f"demo walk: {sum(answers.values())} requests, statuses {dict(sorted(answers.items()))}")
+    # The walk's tally, shown under pytest -s.
+    print(f"demo walk: {sum(answers.values())} requests, statuses {dict(sorted(answers.items()))}")  # noqa: T201
     assert server_errors == []
     assert unfilled == []
     # and the reports answer on their default period (the returns report's percentiles included)

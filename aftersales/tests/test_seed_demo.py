@@ -79,7 +79,8 @@ def test_seed_builds_both_merchants_every_role_and_cases_in_every_status(demo):
         for event in closed.events.filter(verb=TicketEvent.Verb.STATUS_CHANGED).values("data")
     ]
     assert moves[-1] == (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-    assert closed.resolved_at is not None and closed.closed_at > closed.resolved_at
+    assert closed.resolved_at is not None
+    assert closed.closed_at > closed.resolved_at
 
     # Nothing was sent while seeding, and the built history leaves nothing for the worker to send
     assert mail.outbox == []
@@ -87,9 +88,11 @@ def test_seed_builds_both_merchants_every_role_and_cases_in_every_status(demo):
 
     # and the output tells how to log in, where the portal is and the API key, which works
     portal_order = Order.objects.get(merchant=demo, external_number=_after(output, "Order number: "))
-    assert "Password for all: " in output and "aftersales-demo" in output
+    assert "Password for all: " in output
+    assert "aftersales-demo" in output
     assert "/portal/demo/" in output
-    assert portal_order.contact_email in output and portal_order.contact_phone in output
+    assert portal_order.contact_email in output
+    assert portal_order.contact_phone in output
     key = ApiKey.objects.get(merchant=demo, revoked_at__isnull=True)
     assert ApiKey.hash(_line_after(output, "API key of Demo Outdoor Co.")) == key.key_hash
 
@@ -114,7 +117,8 @@ def test_seeding_twice_duplicates_nothing(demo):
         "refunds": Refund.objects.count(),
         "store credit entries": StoreCreditEntry.objects.count(),
     }
-    assert counts["returns"] > 0 and counts["refunds"] > 0
+    assert counts["returns"] > 0
+    assert counts["refunds"] > 0
 
     # When it is seeded again
     output = seed()
@@ -180,14 +184,17 @@ def test_seed_gives_both_merchants_a_return_policy_rules_and_a_reason_tree(demo)
             (40, 7),
         ]
         defects, apparel, cheap, _rest = policy.rules.order_by("position")
-        assert defects.photos_required and defects.match_reason_codes == [
+        assert defects.photos_required
+        assert defects.match_reason_codes == [
             "defective",
             "not_as_described",
             "damaged_in_transit",
         ]
         assert apparel.match_categories == ["apparel", "footwear"]
-        assert "exchange" in apparel.allowed_resolutions and "store_credit" in apparel.allowed_resolutions
-        assert cheap.auto_approve and str(cheap.max_unit_price) == "300.00"
+        assert "exchange" in apparel.allowed_resolutions
+        assert "store_credit" in apparel.allowed_resolutions
+        assert cheap.auto_approve
+        assert str(cheap.max_unit_price) == "300.00"
         # and a reason tree, each reason saying whose responsibility the return is
         reasons = {
             reason.code: (reason.responsibility, reason.parent.code if reason.parent else "")

@@ -34,7 +34,8 @@ def test_the_demo_catalogue_has_priced_variants_that_its_exchanges_ask_for(demo)
         .first()
     )
     offered = exchange_variants_for(merchant=demo, lines=[line])[line.pk]
-    assert offered and all(variant.product.variant_group == line.product.variant_group for variant in offered)
+    assert offered
+    assert all(variant.product.variant_group == line.product.variant_group for variant in offered)
 
     # and the demo's exchanges of such items ask for another size or colour of them
     wishes = ReturnLine.objects.filter(

@@ -15,17 +15,17 @@ from django.utils import timezone
 from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import TicketEvent
-from tickets.services import REMINDER_KIND
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 
 def _seed_due_reminders(count: int, tickets: int = 40) -> list[int]:
-    order = OrderFactory()
-    user = MembershipFactory(merchant=order.merchant).user
-    rows = [TicketFactory(merchant=order.merchant, customer=order.customer) for _ in range(tickets)]
+    order = OrderFactory.create()
+    user = MembershipFactory.create(merchant=order.merchant).user
+    rows = [TicketFactory.create(merchant=order.merchant, customer=order.customer) for _ in range(tickets)]
     due = timezone.now() - timedelta(minutes=1)
     Deadline.objects.bulk_create(
         Deadline(

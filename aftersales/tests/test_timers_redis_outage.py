@@ -20,8 +20,8 @@ from aftersales.database import database_url
 from aftersales.models import Deadline
 from aftersales.tests.factories import MembershipFactory, OrderFactory
 from aftersales.tests.servers import free_port
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import TicketEvent
-from tickets.services import REMINDER_KIND
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [

@@ -1,10 +1,13 @@
 """What the returns API shows of a return, and what each action takes."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aftersales.api.serializers import DeadlineOutputSerializer
 from aftersales.models import Customer, Order
 from returns.ledger import exchange_surplus_of
 from returns.models import (
@@ -21,9 +24,8 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
 )
-from tickets.api.serializers import DeadlineOutputSerializer
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 # --- output -------------------------------------------------------------------------------------
 
@@ -334,7 +336,7 @@ class ReturnCreateLineSerializer(serializers.Serializer):
 
 class ReturnCreateInputSerializer(serializers.Serializer):
     order = serializers.IntegerField(min_value=1, help_text=_("The order's id."))
-    lines = ReturnCreateLineSerializer(many=True, allow_empty=False, max_length=200)
+    lines = ReturnCreateLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]  # many=True passes max_length to the ListSerializer; the stubs miss it
     reason = serializers.SlugField(max_length=50, help_text=_("The return reason's code."))
     resolution = serializers.ChoiceField(choices=Resolution.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -355,7 +357,7 @@ class ReturnReceiveLineSerializer(serializers.Serializer):
 
 class ReturnReceiveInputSerializer(serializers.Serializer):
     # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
-    lines = serializers.ListSerializer(
+    lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
         child=ReturnReceiveLineSerializer(),
         required=False,
         allow_null=True,
@@ -377,7 +379,7 @@ class ReturnInspectLineSerializer(serializers.Serializer):
 
 
 class ReturnInspectInputSerializer(serializers.Serializer):
-    lines = ReturnInspectLineSerializer(many=True, allow_empty=False, max_length=200)
+    lines = ReturnInspectLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]  # many=True passes max_length to the ListSerializer; the stubs miss it
 
 
 class RefundLineInputSerializer(serializers.Serializer):
@@ -388,7 +390,7 @@ class RefundLineInputSerializer(serializers.Serializer):
 
 class RefundInputSerializer(serializers.Serializer):
     # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
-    lines = serializers.ListSerializer(
+    lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
         child=RefundLineInputSerializer(),
         required=False,
         allow_null=True,
@@ -431,7 +433,7 @@ class ExchangeLineInputSerializer(serializers.Serializer):
 
 class ExchangeInputSerializer(serializers.Serializer):
     # The list may be null (absent), its items may not: with many=True, allow_null reaches both.
-    lines = serializers.ListSerializer(
+    lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
         child=ExchangeLineInputSerializer(),
         required=False,
         allow_null=True,

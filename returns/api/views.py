@@ -9,6 +9,8 @@ user); refusals come back as the service raised them. The money endpoints (refun
 exchange) honour ``Idempotency-Key`` (``aftersales.api.idempotency``).
 """
 
+from typing import Any
+
 import django_filters
 from django.db import transaction
 from django.http import Http404
@@ -20,7 +22,7 @@ from rest_framework.response import Response
 from aftersales.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from aftersales.api.idempotency import IdempotentCall, idempotent
 from aftersales.api.pagination import CreatedCursorPagination
-from aftersales.api.permissions import request_membership, request_merchant
+from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
@@ -55,7 +57,6 @@ from returns.selectors import (
     return_for_api,
     returns_for_api,
 )
-from tickets.api.views import request_actor
 from tickets.models import TicketChannel
 from tickets.selectors import ticket_deadlines
 
@@ -115,7 +116,7 @@ class ReturnFilter(django_filters.FilterSet):
 
     class Meta:
         model = ReturnRequest
-        fields = []
+        fields: list[str] = []
 
     def filter_to_send_back(self, queryset, name, value):
         unsent = rejected_units_unsent()
@@ -245,7 +246,7 @@ class ReturnDetailApi(MerchantApiView):
 class ReturnActionApi(MerchantApiView):
     """An action on one return: validate the body, call the service, answer with the return."""
 
-    input_serializer_class = None
+    input_serializer_class: "type[serializers.Serializer[Any]]"  # set by each action
 
     def post(self, request, number: str):
         return_request = _return_or_404(request, number)
@@ -438,7 +439,7 @@ def _money_lines(return_request: ReturnRequest, rows: list[dict] | None, third: 
 class ReturnMoneyApi(MerchantApiView):
     """A settlement step run at most once per ``Idempotency-Key``; answers 201 with the return."""
 
-    input_serializer_class = None
+    input_serializer_class: "type[serializers.Serializer[Any]]"  # set by each action
     endpoint = ""
 
     def post(self, request, number: str):
@@ -583,7 +584,7 @@ class CarrierClaimFilter(django_filters.FilterSet):
 
     class Meta:
         model = CarrierClaim
-        fields = []
+        fields: list[str] = []
 
 
 class CarrierClaimListApi(MerchantListApiView):
@@ -617,7 +618,7 @@ def _claim_or_404(request, claim_id: int) -> CarrierClaim:
 class CarrierClaimActionApi(MerchantApiView):
     """A decision on one claim: validate the body, call the service, answer with the claim."""
 
-    input_serializer_class = None
+    input_serializer_class: "type[serializers.Serializer[Any]]"  # set by each action
 
     def post(self, request, claim_id: int):
         claim = _claim_or_404(request, claim_id)

@@ -1,6 +1,8 @@
 """Forms of the staff dashboard's returns pages. They check the shape of the input; the services
 decide the rest."""
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -8,7 +10,7 @@ from returns.models import ClaimState, Disposition, ItemGrade, Resolution, Retur
 from returns.selectors import TO_SEND_BACK, ReturnFilters, SettleDefaults
 from returns.services import MAX_STORE_LENGTH, MAX_TRACKING_LENGTH, LineInspection
 from returns.services import REFERENCE_MAX_LENGTH as CLAIM_REFERENCE_MAX_LENGTH
-from tickets.forms.dashboard import MultipleFileField
+from tickets.upload_fields import MultipleFileField
 
 NOTE_MAX_LENGTH = 2000
 
@@ -26,13 +28,13 @@ class ReturnFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs.update({"placeholder": _("Ticket, order, e-mail or phone")})
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (self.STATUS_FOR_STAFF, _("Waiting on us")),
             (self.STATUS_ALL, _("Every status")),
             (self.STATUS_TO_SEND_BACK, _("Rejected units to send back")),
             *ReturnStatus.choices,
         ]
-        self.fields["resolution"].choices = [("", _("Any resolution")), *Resolution.choices]
+        cast(forms.ChoiceField, self.fields["resolution"]).choices = [("", _("Any resolution")), *Resolution.choices]
 
     def filters(self) -> ReturnFilters:
         """The filters to apply; an invalid value is dropped rather than failing the page."""
@@ -81,7 +83,7 @@ class RejectForm(ReturnActionForm):
 
 CARRIER_MAX_LENGTH = 50
 REFERENCE_MAX_LENGTH = 200
-AMOUNT = {"max_digits": 12, "decimal_places": 2}
+AMOUNT: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class TrackingForm(ReturnActionForm):
@@ -429,5 +431,5 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any id is taken here; the selector then keeps only those this staff member may see.
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        self.fields["ids"].choices = [(value, value) for value in raw if str(value).isdigit()]
+        cast(forms.ChoiceField, self.fields["ids"]).choices = [(value, value) for value in raw if str(value).isdigit()]
         self.fields["ids"].error_messages["required"] = _("Tick at least one return.")

@@ -5,6 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -16,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from returns.models import Resolution, ReturnReason, ShippingMethod
 from returns.selectors import LineReturnTerms, OrderReturnTerms, exchange_variants_for
 from returns.variants import ExchangeVariant
-from tickets.forms.portal import FILE_ERROR_CODES, MultipleFileField
+from tickets.upload_fields import FILE_ERROR_CODES, MultipleFileField
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 QUANTITY_PREFIX = "quantity_"
 VARIANT_PREFIX = "variant_"
@@ -46,8 +50,11 @@ def reason_choices(reasons: list[ReturnReason]) -> list:
         else:
             choices.append((reason.pk, reason.name))
     # Children whose parent was switched off keep their group's name.
-    for kids in grouped_under_inactive.values():
-        choices.append((kids[0].parent.name, [(kid.pk, kid.name) for kid in kids]))
+    choices.extend(
+        (kids[0].parent.name, [(kid.pk, kid.name) for kid in kids])
+        for kids in grouped_under_inactive.values()
+        if kids[0].parent is not None  # always: these are the children of a switched-off parent
+    )
     return choices
 
 
@@ -69,7 +76,7 @@ class LineRow:
 
 @dataclass(frozen=True)
 class StartOffers:
-    resolutions: list[tuple[str, str]]
+    resolutions: list[tuple[str, "StrOrPromise"]]
     opens_for_some_reason: dict[int, bool]
     latest_last_day: dict[int, date | None]
 
@@ -91,7 +98,7 @@ class ReturnStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.order_terms = order_terms
         self.reasons = {reason.pk: reason for reason in reasons}
-        self.fields["reason"].choices = [("", _("Choose a reason")), *reason_choices(reasons)]
+        cast(forms.ChoiceField, self.fields["reason"]).choices = [("", _("Choose a reason")), *reason_choices(reasons)]
         self.default_offers = order_terms.for_reason(None)
         for offer in self.default_offers:
             self.fields[f"{QUANTITY_PREFIX}{offer.line.pk}"] = forms.IntegerField(
@@ -117,7 +124,7 @@ class ReturnStartForm(forms.Form):
             )
         # Validation takes any resolution and says in ``clean`` which ones the chosen items and
         # reason allow; the page offers only those some reason allows (``offers``).
-        self.fields["resolution"].choices = Resolution.choices
+        cast(forms.ChoiceField, self.fields["resolution"]).choices = Resolution.choices
 
     # --- what the page shows -------------------------------------------------------------------
 
@@ -128,7 +135,7 @@ class ReturnStartForm(forms.Form):
         many reasons and lines it is the form's costliest part, pure Python over rows already read.
         """
         by_reason = [self.default_offers] + [self.order_terms.for_reason(reason) for reason in self.reasons.values()]
-        offered = set()
+        offered: set[str] = set()
         opens_for_some_reason, latest_last_day = {}, {}
         for index, offer in enumerate(self.default_offers):
             eligible = [offers[index] for offers in by_reason if offers[index].terms.eligible]
@@ -150,7 +157,7 @@ class ReturnStartForm(forms.Form):
     def for_page(self) -> "ReturnStartForm":
         """Narrow the resolution buttons to what some reason allows, and offer each line's
         variants, before the page renders."""
-        self.fields["resolution"].choices = self.offers.resolutions
+        cast(forms.ChoiceField, self.fields["resolution"]).choices = self.offers.resolutions
         currency = self.order_terms.order.currency
         for offer in self.default_offers:
             self.fields[f"{VARIANT_PREFIX}{offer.line.pk}"].widget.choices = [
@@ -325,8 +332,8 @@ class ReturnShippingForm(forms.Form):
     def __init__(self, *args, zone: ZoneInfo, today: date, last_day: date | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone, self.today, self.last_day = zone, today, last_day
-        self.fields["method"].choices = ShippingMethod.choices
-        self.fields["pickup_window"].choices = [
+        cast(forms.ChoiceField, self.fields["method"]).choices = ShippingMethod.choices
+        cast(forms.ChoiceField, self.fields["pickup_window"]).choices = [
             ("", _("Choose a time")),
             *((f"{start:02d}-{end:02d}", f"{start:02d}:00–{end:02d}:00") for start, end in PICKUP_WINDOWS),
         ]
@@ -391,7 +398,7 @@ class ReturnReviseForm(forms.Form):
 
     def __init__(self, *args, allowed_resolutions: list[str], current: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["resolution"].choices = [
+        cast(forms.ChoiceField, self.fields["resolution"]).choices = [
             (value, label) for value, label in Resolution.choices if value in allowed_resolutions or value == current
         ]
         self.fields["resolution"].initial = current

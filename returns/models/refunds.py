@@ -105,6 +105,10 @@ class RefundState(models.TextChoices):
 class Refund(MerchantOwnedModel):
     """The decision: this much, for these units, for this reason, granted by this person."""
 
+    # Not a field: set by returns.selectors.settlement.return_ledger for the page, the payment
+    # call if there is one.
+    execution_shown: "RefundExecution | None"
+
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("return request")
     )

@@ -1,6 +1,7 @@
 """Return requests and their lines, with the one table of allowed status changes."""
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -69,10 +70,16 @@ DIFFERENCE_NOT_PAYABLE_STATUSES = (
     R.EXPIRED,
     R.COMPLETED,
 )
+
+if TYPE_CHECKING:
+    from aftersales.models import Deadline
 del R
 
 
 class ReturnRequest(MerchantOwnedModel):
+    # Not a field: the return's clocks for the API's detail, set by returns.api.views.
+    deadline_list: "list[Deadline]"
+
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="return_request", verbose_name=_("ticket")
     )

@@ -2,9 +2,10 @@
 
 from django.db.models import (
     Prefetch,
+    QuerySet,
 )
 
-from aftersales.models import Merchant
+from aftersales.models import Membership, Merchant
 from returns.models import (
     CarrierClaim,
     Refund,
@@ -22,7 +23,7 @@ def return_policy_of(*, merchant: Merchant) -> ReturnPolicy | None:
     return ReturnPolicy.objects.filter(merchant=merchant).first()
 
 
-def returns_for_api(*, merchant: Merchant | None, membership=None):
+def returns_for_api(*, merchant: Merchant | None, membership: Membership | None = None) -> QuerySet[ReturnRequest]:
     """What an API request may read: every return of an API key's merchant, or, for a staff
     session, what that staff member may see (a technician: none). Brings what a row shows."""
     if merchant is None:
@@ -36,7 +37,7 @@ def returns_for_api(*, merchant: Merchant | None, membership=None):
     return returns.select_related("ticket", "order", "customer", "reason")
 
 
-def return_for_api(*, merchant: Merchant | None, membership, number: str) -> ReturnRequest | None:
+def return_for_api(*, merchant: Merchant | None, membership: Membership | None, number: str) -> ReturnRequest | None:
     """One return by its case number, with everything its detail shows, in a fixed number of queries."""
     lines = ReturnLine.objects.select_related("order_line", "inspection").order_by("id")
     refunds = Refund.objects.select_related("execution").prefetch_related("lines").order_by("id")
@@ -54,7 +55,9 @@ def return_for_api(*, merchant: Merchant | None, membership, number: str) -> Ret
     )
 
 
-def carrier_claims_for_api(*, merchant: Merchant | None, membership=None):
+def carrier_claims_for_api(
+    *, merchant: Merchant | None, membership: Membership | None = None
+) -> QuerySet[CarrierClaim]:
     """The carrier claims of the returns an API request may read (``returns_for_api``)."""
     if merchant is None:
         return CarrierClaim.objects.none()

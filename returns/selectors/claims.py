@@ -1,5 +1,6 @@
 """Carrier claims of lost parcels as staff see them: a return's claims and the claims list."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -61,7 +62,7 @@ class ClaimTotals:
 
 @dataclass(frozen=True)
 class ClaimPage:
-    claims: list[CarrierClaim]
+    claims: Sequence[CarrierClaim]
     next_key: ClaimKey | None
     totals: list[ClaimTotals]  # over every claim the filter matches, per currency
 

@@ -5,6 +5,7 @@ why it was flagged, its parcels and clocks, and the summary on its case's page.
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales.models import Customer, Deadline, Membership
+from returns.deadline_kinds import CUSTOMER_FACING_KINDS, RETURN_TIMER_KINDS, TIMER_LABELS
 from returns.models import (
     Resolution,
     ReturnLine,
@@ -25,7 +27,6 @@ from returns.models import (
     ReturnStatus,
 )
 from returns.selectors.visibility import MONEY_FIELD, RETURNS_ORDERING, returns_visible_to, with_line_totals
-from returns.timers import CUSTOMER_FACING_KINDS, RETURN_TIMER_KINDS, TIMER_LABELS
 from tickets.models import Attachment, Ticket, TicketKind
 
 
@@ -69,7 +70,7 @@ def _resolution_label(value: str) -> str:
         return value
 
 
-def _terms_shown(snapshot: dict | None) -> LineTermsShown | None:
+def _terms_shown(snapshot: dict[str, Any] | None) -> LineTermsShown | None:
     if not snapshot:
         return None
     ends_at = snapshot.get("window_ends_at")

@@ -159,7 +159,7 @@ def exchange_variants_for(*, merchant: Merchant, lines: Sequence[OrderLine]) -> 
     One query for all the lines (none when no line's product has a variant group). The lines come
     with their product and their order; a line of an order paid in another currency than the
     merchant's prices is offered nothing, as the difference could not be told."""
-    offered = {line.pk: [] for line in lines}
+    offered: dict[int, list[ExchangeVariant]] = {line.pk: [] for line in lines}
     comparable = [line for line in lines if line.product.variant_group and line.order.currency == merchant.currency]
     if not comparable:
         return offered
@@ -177,7 +177,9 @@ def exchange_variants_for(*, merchant: Merchant, lines: Sequence[OrderLine]) -> 
                 line=line, product=product, difference_per_unit=price_difference_per_unit(line, product.price)
             )
             for product in products
-            if product.variant_group == line.product.variant_group and product.pk != line.product_id
+            if product.price is not None
+            and product.variant_group == line.product.variant_group
+            and product.pk != line.product_id
         ]
     return offered
 

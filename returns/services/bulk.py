@@ -2,7 +2,7 @@
 own transaction, with one outcome per return.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -27,7 +27,9 @@ class BulkOutcome:
     message: str = ""
 
 
-def _bulk(merchant: Merchant, ids: Iterable[int], action) -> list[BulkOutcome]:
+def _bulk(
+    merchant: Merchant, ids: Iterable[int], action: Callable[[ReturnRequest], ReturnRequest]
+) -> list[BulkOutcome]:
     """Run ``action`` on each return of the merchant, each in its own transaction, in the order given."""
     wanted = list(dict.fromkeys(int(pk) for pk in ids))
     found = ReturnRequest.objects.filter(merchant=merchant, pk__in=wanted).in_bulk()

@@ -200,7 +200,9 @@ def _decide(claim: CarrierClaim, state: str, actor: User) -> None:
     claim.decided_at = timezone.now()
 
 
-def carrier_claim_settle(*, claim: CarrierClaim, actor: User, amount_recovered, reference: str) -> CarrierClaim:
+def carrier_claim_settle(
+    *, claim: CarrierClaim, actor: User, amount_recovered: Decimal | str | int, reference: str
+) -> CarrierClaim:
     """The carrier paid the claim: how much came back (up to what was claimed) and its reference.
     The same answer again (an API retry) returns the claim unchanged."""
     amount = money(amount_recovered, "amount_recovered")

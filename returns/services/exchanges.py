@@ -50,16 +50,21 @@ from tickets.timeline import event_append
 logger = logging.getLogger(__name__)
 
 
-def _wanted_replacements(return_lines, lines, settled) -> list[tuple[ReturnLine, int, str]]:
+def _wanted_replacements(
+    return_lines: dict[int, ReturnLine],
+    lines: Sequence[tuple[OrderLine, int, str]] | None,
+    settled: dict[int, int],
+) -> list[tuple[ReturnLine, int, str]]:
     """``[(return line, units, sku)]``: as given, or every unit still held; an empty SKU is the
     variant the customer asked for, else the SKU ordered."""
+    wanted: list[tuple[ReturnLine, int, str]] = []
     if lines is None:
         wanted = [
             (line, settleable_units(line) - settled.get(line.pk, 0), line.exchange_sku or line.order_line.sku)
             for line in return_lines.values()
         ]
         return [item for item in wanted if item[1] > 0]
-    wanted, seen = [], set()
+    seen: set[int] = set()
     for order_line, quantity, sku in lines:
         return_line = return_lines.get(order_line.pk)
         if return_line is None:
@@ -76,7 +81,7 @@ def _wanted_replacements(return_lines, lines, settled) -> list[tuple[ReturnLine,
     return wanted
 
 
-def _products_sent(merchant_id: int, wanted) -> dict[str, int | None]:
+def _products_sent(merchant_id: int, wanted: Sequence[tuple[ReturnLine, int, str]]) -> dict[str, int | None]:
     """The product of each SKU sent: the variant wished for or the item ordered, as the return
     line knows them; a SKU staff typed instead is looked up among the merchant's products."""
     known: dict[str, int | None] = {}
@@ -93,7 +98,7 @@ def _products_sent(merchant_id: int, wanted) -> dict[str, int | None]:
 
 
 def _grant_difference_refund(
-    return_request: ReturnRequest, wanted, shipments: list[ReplacementShipment]
+    return_request: ReturnRequest, wanted: Sequence[tuple[ReturnLine, int, str]], shipments: list[ReplacementShipment]
 ) -> Refund | None:
     """In the (locked) return's transaction: the refund of what cheaper variants save the customer,
     for the units of this parcel, at the difference fixed when the return was submitted. The
@@ -170,7 +175,13 @@ def exchange_ship(
     return shipments
 
 
-def _ship(return_request: ReturnRequest, actor: User | None, lines, carrier: str, tracking_number: str):
+def _ship(
+    return_request: ReturnRequest,
+    actor: User | None,
+    lines: Sequence[tuple[OrderLine, int, str]] | None,
+    carrier: str,
+    tracking_number: str,
+) -> list[ReplacementShipment]:
     """A new replacement parcel for the (locked) return, in the caller's transaction."""
     if return_request.exchange_difference_unpaid:
         raise Conflict(
@@ -244,7 +255,9 @@ def _ship(return_request: ReturnRequest, actor: User | None, lines, carrier: str
     return shipments
 
 
-def exchange_difference_refund_pay(*, shipments: Sequence[ReplacementShipment], idempotency_key: str = ""):
+def exchange_difference_refund_pay(
+    *, shipments: Sequence[ReplacementShipment], idempotency_key: str = ""
+) -> RefundExecution | None:
     """Pay the price-difference refund granted with a replacement parcel, if any and not yet sent
     to the adapter; returns its execution (None: nothing to refund). Once the payment call
     exists it is the refund ledger's, retried and confirmed there, so a replayed parcel never

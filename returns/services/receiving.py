@@ -5,6 +5,7 @@ id order; their CHECK constraints are the last guard.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -114,7 +115,7 @@ def return_request_receive(
         ticket = return_request.ticket
         timers.meet(ticket, timers.CUSTOMER_SHIP, at=now)  # handed in at a store
         timers.start_confirm_receipt(return_request, policy_for(return_request.merchant_id), at=now)
-        data = {"lines": {str(pk): quantity for pk, quantity in counted.items()}}
+        data: dict[str, Any] = {"lines": {str(pk): quantity for pk, quantity in counted.items()}}
         if note.strip():
             data["note"] = note.strip()
         event_append(ticket, ReturnVerb.RECEIVED, actor_user=actor, data=data, public=True)
@@ -154,7 +155,7 @@ class LineInspection:
     grade: str
     disposition: str = ""
     notes: str = ""
-    files: Sequence[UploadedFile] = field(default_factory=tuple)
+    files: Sequence["UploadedFile[bytes]"] = field(default_factory=tuple)
 
 
 def _check_inspection(result: LineInspection) -> None:
@@ -187,8 +188,8 @@ def return_request_inspect(
     the order line. A quick refund already paid and units rejected now flags the return for a
     supervisor.
     """
-    for result in lines:
-        _check_inspection(result)
+    for checked in lines:
+        _check_inspection(checked)
     with transaction.atomic():
         return_request = return_request_lock(return_request.pk, with_ticket=True)
         require_staff(actor, return_request.merchant_id)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -106,7 +107,7 @@ def _lease(merchant_id: int) -> timedelta:
     return timedelta(seconds=gateway.timeout_seconds if gateway else 10) + LEASE_MARGIN
 
 
-def _request_summary(refund: Refund, return_request: ReturnRequest) -> dict:
+def _request_summary(refund: Refund, return_request: ReturnRequest) -> dict[str, Any]:
     """What the payment call says, fixed when the execution is created so every retry says the same."""
     lines = refund.lines.select_related("order_line").order_by("order_line_id")
     return {
@@ -351,7 +352,7 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
         return_request = return_request_lock(refund.return_request_id)
         refund = refund_lock(refund.pk)
         membership = require_staff_or_system(actor, return_request.merchant_id)
-        if not membership.is_supervisor:
+        if membership is None or not membership.is_supervisor:
             raise PermissionRefused(_("Only a supervisor can void a refund."), code="supervisor_required")
         execution = refund_execution_of_lock(refund)
         refusal = refund.void_refusal(execution, timezone.now())

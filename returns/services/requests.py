@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from returns.selectors import OrderReturnTerms
 
 
-KIND_BY_RESOLUTION = {
+KIND_BY_RESOLUTION: dict[str, str] = {
     Resolution.EXCHANGE: TicketKind.EXCHANGE,
     Resolution.REFUND_ONLY: TicketKind.REFUND_ONLY,
 }
@@ -91,7 +91,7 @@ def return_request_create(
     reason: ReturnReason,
     resolution: str,
     note: str = "",
-    files: Sequence[UploadedFile] = (),
+    files: Sequence["UploadedFile[bytes]"] = (),
     channel: str = TicketChannel.PORTAL,
     created_by: User | None = None,
     exchange_products: Mapping[int, Product] | None = None,
@@ -130,7 +130,7 @@ def return_request_create(
         )
     if reason.merchant_id != order.merchant_id or not reason.is_active:
         raise InvalidInput(_("Pick a reason."), code="invalid_reason", extra={"field": "reason"})
-    wanted = {}
+    wanted: dict[int, int] = {}
     for line, quantity in lines:
         if line.order_id != order.pk:
             raise InvalidInput(_("That item is not on this order."), code="line_not_on_order", extra={"field": "lines"})
@@ -371,7 +371,7 @@ def return_request_revise(
     return_request: ReturnRequest,
     customer: Customer,
     note: str,
-    files: Sequence[UploadedFile] = (),
+    files: Sequence["UploadedFile[bytes]"] = (),
     resolution: str | None = None,
 ) -> ReturnRequest:
     """After a rejection and before the revise deadline, the customer answers (a message, more
@@ -409,8 +409,7 @@ def return_request_revise(
             public=True,
         )
         ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN, actor_customer=customer)
-        return_request = _route_submitted(return_request)
-    return return_request
+        return _route_submitted(return_request)
 
 
 def return_request_escalate(*, return_request: ReturnRequest, customer: Customer, note: str) -> ReturnRequest:

@@ -4,6 +4,7 @@ travels. The services act on their answers (``returns.services.requests``, ``.re
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -25,7 +26,7 @@ def policy_for(merchant_id: int) -> ReturnPolicy:
 REPEATED_PHOTO_EVIDENCE = 5
 
 
-def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy | None = None) -> list[dict]:
+def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy | None = None) -> list[dict[str, Any]]:
     """Why a person should look at this request before it is approved; empty when nothing stands out.
 
     The customer's returns in the policy's look-back (this one included, cancelled and expired
@@ -33,7 +34,7 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
     that an earlier return of this merchant already carried (same SHA-256).
     """
     policy = policy or policy_for(return_request.merchant_id)
-    reasons: list[dict] = []
+    reasons: list[dict[str, Any]] = []
     since = timezone.now() - timedelta(days=policy.risk_window_days)
     recent = ReturnRequest.objects.filter(
         merchant_id=return_request.merchant_id,

@@ -120,7 +120,7 @@ def return_shipping_choose(
                 "method": method,
                 "return_address": shipment.return_address,
                 "pickup_slot": [pickup_slot_start.isoformat(), pickup_slot_end.isoformat()]
-                if pickup_slot_start
+                if pickup_slot_start and pickup_slot_end
                 else None,
                 "store": store_location,
             },

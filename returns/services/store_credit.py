@@ -36,6 +36,8 @@ def _credit_account(customer: Customer, currency: str) -> StoreCreditAccount:
         customer=customer, defaults={"merchant_id": customer.merchant_id, "currency": currency}
     )
     account = store_credit_account_lock(customer)
+    if account is None:  # created above in this transaction: it cannot be missing
+        raise RuntimeError(f"The store-credit account of customer {customer.pk} vanished.")
     if account.currency != currency:
         raise InvalidInput(
             _("This customer's store credit is kept in %(currency)s.") % {"currency": account.currency},
@@ -101,8 +103,7 @@ def store_credit_grant(
         )
         if not created:
             return refund.store_credit_entry
-        entry = store_credit_pay(return_request, refund, actor)
-    return entry
+        return store_credit_pay(return_request, refund, actor)
 
 
 def store_credit_pay(return_request: ReturnRequest, refund: Refund, actor: User | None) -> StoreCreditEntry:

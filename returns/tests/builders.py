@@ -81,15 +81,15 @@ class World:
 
 
 def make_world(*, tier: str = Customer.Tier.REGULAR, quantities=(2, 1), **policy_fields) -> World:
-    merchant = MerchantFactory()
-    policy = ReturnPolicyFactory(merchant=merchant, return_address=RETURN_ADDRESS, **policy_fields)
-    reason = ReturnReasonFactory(
+    merchant = MerchantFactory.create()
+    policy = ReturnPolicyFactory.create(merchant=merchant, return_address=RETURN_ADDRESS, **policy_fields)
+    reason = ReturnReasonFactory.create(
         merchant=merchant, code="changed_mind", name="Changed my mind", responsibility="customer"
     )
-    customer = CustomerFactory(merchant=merchant, tier=tier)
+    customer = CustomerFactory.create(merchant=merchant, tier=tier)
     order = make_order(merchant, customer)
     lines = [
-        OrderLineFactory(order=order, line_number=str(number), quantity=quantity, unit_price=Decimal("100.00"))
+        OrderLineFactory.create(order=order, line_number=str(number), quantity=quantity, unit_price=Decimal("100.00"))
         for number, quantity in enumerate(quantities, start=1)
     ]
     return World(
@@ -99,15 +99,15 @@ def make_world(*, tier: str = Customer.Tier.REGULAR, quantities=(2, 1), **policy
         customer=customer,
         order=order,
         lines=lines,
-        agent=MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user,
-        supervisor=MembershipFactory(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
-        warehouse=MembershipFactory(merchant=merchant, role=Membership.Role.WAREHOUSE).user,
+        agent=MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user,
+        supervisor=MembershipFactory.create(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
+        warehouse=MembershipFactory.create(merchant=merchant, role=Membership.Role.WAREHOUSE).user,
     )
 
 
 def make_order(merchant: Merchant, customer: Customer) -> Order:
     placed = timezone.now() - timedelta(days=4)
-    return OrderFactory(
+    return OrderFactory.create(
         merchant=merchant,
         customer=customer,
         placed_at=placed,
@@ -133,14 +133,15 @@ def submit(world: World, *, order: Order | None = None, quantities=None, files=(
 
 def drive(world: World, return_request: ReturnRequest, to: str) -> ReturnRequest:
     """Move a submitted return through the services to ``to``."""
-    path = {
+    paths: dict[str, list[str]] = {
         ReturnStatus.SUBMITTED: [],
         ReturnStatus.APPROVED: ["approve"],
         ReturnStatus.REJECTED: ["reject"],
         ReturnStatus.AWAITING_SHIPMENT: ["approve", "ship"],
         ReturnStatus.IN_TRANSIT: ["approve", "ship", "track"],
         ReturnStatus.RECEIVED: ["approve", "ship", "track", "receive"],
-    }[to]
+    }
+    path = paths[to]
     for step in path:
         if step == "approve":
             return_request = return_request_approve(return_request=return_request, actor=world.agent)
@@ -223,8 +224,8 @@ def settlement_setup(*, fee_percent: Decimal = Decimal("0"), shipping: Decimal =
     """A merchant whose policy allows every resolution for 15 days (so the rule, not the 7-day
     floor, sets the terms), an order delivered two days ago with one line of 2 × 300.00 less a
     20.00 discount (580.00 paid, 290.00 a unit), and a supervisor."""
-    merchant = MerchantFactory(timezone="Asia/Shanghai")
-    policy = ReturnPolicyFactory(merchant=merchant)
+    merchant = MerchantFactory.create(timezone="Asia/Shanghai")
+    policy = ReturnPolicyFactory.create(merchant=merchant)
     policy.rules.create(
         position=1,
         name="Everything, 15 days",
@@ -232,17 +233,21 @@ def settlement_setup(*, fee_percent: Decimal = Decimal("0"), shipping: Decimal =
         allowed_resolutions=ALL_RESOLUTIONS,
         restocking_fee_percent=fee_percent,
     )
-    order = OrderFactory(merchant=merchant, shipping_amount=shipping)
-    line = OrderLineFactory(order=order, quantity=2, unit_price=Decimal("300.00"), discount_amount=Decimal("20.00"))
+    order = OrderFactory.create(merchant=merchant, shipping_amount=shipping)
+    line = OrderLineFactory.create(
+        order=order, quantity=2, unit_price=Decimal("300.00"), discount_amount=Decimal("20.00")
+    )
     return {
         "merchant": merchant,
         "order": order,
         "line": line,
-        "changed_mind": ReturnReasonFactory(
+        "changed_mind": ReturnReasonFactory.create(
             merchant=merchant, code="changed_mind", name="Changed my mind", responsibility="customer"
         ),
-        "defect": ReturnReasonFactory(merchant=merchant, code="defect", name="Defective", responsibility="merchant"),
-        "supervisor": MembershipFactory(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
+        "defect": ReturnReasonFactory.create(
+            merchant=merchant, code="defect", name="Defective", responsibility="merchant"
+        ),
+        "supervisor": MembershipFactory.create(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
     }
 
 
@@ -322,7 +327,7 @@ def variant_shop() -> Shop:
     )
 
     def variant(sku, position, price, is_active=True, **attributes):
-        return ProductFactory(
+        return ProductFactory.create(
             merchant=world.merchant,
             sku=sku,
             variant_group="JKT",
@@ -341,8 +346,8 @@ def variant_shop() -> Shop:
         red=variant("JKT-M-RED", 2, "85.00", size="M", colour="red"),
         sold_out=variant("JKT-XL", 4, "140.00", is_active=False, size="XL", colour="black"),
     )
-    ProductFactory(merchant=world.merchant, sku="JKT-NOPRICE", variant_group="JKT", price=None)
-    ProductFactory(merchant=MerchantFactory(), sku="JKT-XS", variant_group="JKT", price=Decimal("90.00"))
+    ProductFactory.create(merchant=world.merchant, sku="JKT-NOPRICE", variant_group="JKT", price=None)
+    ProductFactory.create(merchant=MerchantFactory.create(), sku="JKT-XS", variant_group="JKT", price=Decimal("90.00"))
     return shop
 
 
@@ -486,7 +491,7 @@ START_PAGE_QUERIES = 7
 
 
 def portal_order(shop, number="TG-1001", email="lin@example.com", lines=2):
-    order = OrderFactory(
+    order = OrderFactory.create(
         merchant=shop,
         external_number=number,
         customer__email=email,
@@ -494,7 +499,7 @@ def portal_order(shop, number="TG-1001", email="lin@example.com", lines=2):
         shipped_at=datetime(2026, 11, 6, tzinfo=UTC),
         delivered_at=DELIVERED,
     )
-    OrderLineFactory(
+    OrderLineFactory.create(
         order=order,
         line_number="1",
         name="Trail Runner 42",
@@ -503,7 +508,7 @@ def portal_order(shop, number="TG-1001", email="lin@example.com", lines=2):
         discount_amount=Decimal("20.00"),
     )
     for number_ in range(2, lines + 1):
-        OrderLineFactory(order=order, line_number=str(number_), name=f"Wool Socks {number_}", quantity=1)
+        OrderLineFactory.create(order=order, line_number=str(number_), name=f"Wool Socks {number_}", quantity=1)
     return order
 
 
@@ -531,7 +536,9 @@ def choices_on(review) -> dict[str, str]:
 
 
 def submission_key_on(review) -> str:
-    return SUBMISSION_KEY_FIELD.search(review.content.decode())[1]
+    found = SUBMISSION_KEY_FIELD.search(review.content.decode())
+    assert found is not None, "no submission key on the review page"
+    return found[1]
 
 
 def choose(client, order, quantities, reason, resolution="refund", description=""):

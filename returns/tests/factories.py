@@ -7,7 +7,7 @@ from aftersales.tests.factories import MerchantFactory
 from returns.models import Responsibility, ReturnPolicy, ReturnReason, ReturnRule
 
 
-class ReturnPolicyFactory(factory.django.DjangoModelFactory):
+class ReturnPolicyFactory(factory.django.DjangoModelFactory[ReturnPolicy]):
     """A policy with the model's defaults (the 7-day legal floor, no rules)."""
 
     class Meta:
@@ -16,7 +16,7 @@ class ReturnPolicyFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
 
 
-class ReturnRuleFactory(factory.django.DjangoModelFactory):
+class ReturnRuleFactory(factory.django.DjangoModelFactory[ReturnRule]):
     class Meta:
         model = ReturnRule
 
@@ -27,7 +27,7 @@ class ReturnRuleFactory(factory.django.DjangoModelFactory):
     allowed_resolutions = factory.LazyFunction(lambda: ["refund"])
 
 
-class ReturnReasonFactory(factory.django.DjangoModelFactory):
+class ReturnReasonFactory(factory.django.DjangoModelFactory[ReturnReason]):
     class Meta:
         model = ReturnReason
 

@@ -36,7 +36,9 @@ EXCHANGE_STAGES = ["Submitted", "Approved", "Sent back", "Received by the shop",
 
 def _code_from_last_mail() -> str:
     # The code stands alone on its line; the order number in the text has digits too.
-    return re.search(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    found = re.search(r"^\s*(\d{6})\s*$", str(mail.outbox[-1].body), re.MULTILINE)
+    assert found is not None, "no code in the last mail"
+    return found.group(1)
 
 
 def _progress(page) -> list[tuple[str, bool]]:

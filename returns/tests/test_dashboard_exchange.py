@@ -53,7 +53,9 @@ def test_the_page_shows_the_wish_and_its_difference_and_holds_the_parcel_until_i
         ("", "", Decimal("100.00"), Decimal("0.00")),
     ]
     assert (exchange.due, exchange.refunded, exchange.unpaid) == (Decimal("40.00"), Decimal("0.00"), True)
-    assert "Size: L, Colour: black" in html and "+20.00 CNY" in html and "+40.00 CNY" in html
+    assert "Size: L, Colour: black" in html
+    assert "+20.00 CNY" in html
+    assert "+40.00 CNY" in html
     assert "Not paid yet" in html
     assert _url("dashboard:return_exchange_difference_paid", return_request) in html
     assert "Not before the price difference is paid." in html

@@ -231,8 +231,10 @@ def test_scanning_a_lost_parcel_at_the_door_tells_staff_to_withdraw_the_claim(ag
     response = _post(agent_client, reverse("dashboard:return_scan"), {"tracking_number": claim.tracking_number})
 
     assert flash_messages(response) == [
-        "This parcel was declared lost and the return settled without it. If it has turned up, withdraw the "
-        "carrier claim first: that records it as found; its units are already counted."
+        (
+            "This parcel was declared lost and the return settled without it. If it has turned up, withdraw the "
+            "carrier claim first: that records it as found; its units are already counted."
+        )
     ]
     assert _snapshot(claim.return_request) == before
 

@@ -337,7 +337,8 @@ def test_inspect_records_accepted_and_rejected_units_grade_and_disposition_per_l
     )
     assert _verbs(return_request)[-2:] == ["return_inspected", "return_inspection_details"]
     html = response.content.decode()
-    assert "Scuffed toe" in html and "Refurbish" in html
+    assert "Scuffed toe" in html
+    assert "Refurbish" in html
 
 
 def test_an_inspection_that_leaves_units_unjudged_is_refused_and_changes_nothing(agent_client, world):
@@ -519,7 +520,8 @@ def test_a_failed_payment_is_tried_again_with_the_same_key_and_pays(agent_client
     key = RefundExecution.objects.get().idempotency_key
     assert _snapshot(return_request)["status"] == ReturnStatus.ACTION_REQUIRED
     page = agent_client.get(_url("dashboard:return", return_request)).content.decode()
-    assert "gateway timeout" in page and key in page
+    assert "gateway timeout" in page
+    assert key in page
 
     response = _post(agent_client, _url("dashboard:refund_retry", return_request, refund_id=refund.pk))
 
@@ -731,9 +733,11 @@ def test_bulk_approve_approves_each_return_it_can_and_says_what_happened_to_each
 
     assert response.redirect_chain == [(reverse("dashboard:returns"), 302)]
     assert flash_messages(response) == [
-        f"2 of 4 done. {first.ticket.number}: Approved; "
-        f"{rejected.ticket.number}: A return that is Rejected cannot become Approved.; "
-        f"{second.ticket.number}: Approved; #{foreign.pk}: no such return"
+        (
+            f"2 of 4 done. {first.ticket.number}: Approved; "
+            f"{rejected.ticket.number}: A return that is Rejected cannot become Approved.; "
+            f"{second.ticket.number}: Approved; #{foreign.pk}: no such return"
+        )
     ]
     assert [ReturnRequest.objects.get(pk=r.pk).status for r in (first, second, rejected)] == [
         ReturnStatus.APPROVED,
@@ -753,8 +757,10 @@ def test_bulk_receive_receives_each_parcel_in_full(agent_client, world):
     )
 
     assert flash_messages(response) == [
-        f"1 of 2 done. {travelling.ticket.number}: Received; {approved.ticket.number}: "
-        "A return that is Approved cannot become Received."
+        (
+            f"1 of 2 done. {travelling.ticket.number}: Received; {approved.ticket.number}: "
+            "A return that is Approved cannot become Received."
+        )
     ]
     assert (_snapshot(travelling)["status"], _snapshot(travelling)["lines"]) == (ReturnStatus.RECEIVED, [(1, 0, 0)])
     after = _snapshot(approved)

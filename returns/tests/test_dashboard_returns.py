@@ -411,7 +411,9 @@ def test_a_decided_return_offers_only_the_decisions_its_status_allows(
         False,
         False,
     )
-    assert "/approve/" not in html and "/reject/" not in html and "/cancel/" not in html
+    assert "/approve/" not in html
+    assert "/reject/" not in html
+    assert "/cancel/" not in html
     assert "Worn outside" in html
 
 

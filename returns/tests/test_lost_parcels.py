@@ -128,7 +128,8 @@ def test_a_parcel_lost_in_transit_is_settled_as_requested_and_the_carrier_claime
         return_request.lines.order_by("pk").values_list("quantity_received", "quantity_accepted", "quantity_rejected")
     ) == [(2, 2, 0), (1, 1, 0)]
     shipment = _inbound(return_request)
-    assert shipment.lost_at is not None and shipment.received_at is None
+    assert shipment.lost_at is not None
+    assert shipment.received_at is None
     # and the usual settlement followed after commit: one refund of what the customer paid
     paid = sum((line.paid_amount for line in world.lines), Decimal("0"))
     assert paid == Decimal("300.00")
@@ -670,7 +671,8 @@ def test_the_lost_parcel_message_renders_with_what_the_service_gives_it(language
     rendered = render_notification("return_parcel_lost", context, language)
 
     assert "RT-000042" in rendered.subject
-    assert "RT-000042" in rendered.short and "https://x/portal/" in rendered.short
+    assert "RT-000042" in rendered.short
+    assert "https://x/portal/" in rendered.short
     assert all(value in rendered.body for value in ("RT-000042", "SF Express", "SF0000000042", "https://x/portal/"))
 
 

@@ -37,7 +37,7 @@ FIRST_SECOND_AFTER = datetime(2026, 11, 17, 16, 0, 0, tzinfo=UTC)
 
 @pytest.fixture
 def merchant():
-    return MerchantFactory(timezone="Asia/Shanghai")
+    return MerchantFactory.create(timezone="Asia/Shanghai")
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def defect(merchant):
 
 @pytest.fixture
 def order(merchant):
-    return OrderFactory(
+    return OrderFactory.create(
         merchant=merchant,
         delivered_at=DELIVERED,
         placed_at=datetime(2026, 11, 5, tzinfo=UTC),
@@ -69,7 +69,9 @@ def order(merchant):
 
 @pytest.fixture
 def line(order):
-    return OrderLineFactory(order=order, quantity=2, unit_price=Decimal("300.00"), discount_amount=Decimal("20.00"))
+    return OrderLineFactory.create(
+        order=order, quantity=2, unit_price=Decimal("300.00"), discount_amount=Decimal("20.00")
+    )
 
 
 def _create(order, line, reason, quantity=1, resolution="refund", **kwargs):
@@ -141,7 +143,9 @@ def test_a_longer_rule_extends_the_window_and_charges_its_fee(policy, order, lin
 
 
 def test_an_excepted_category_has_no_floor_but_a_defect_still_follows_the_rule(policy, order, no_reason, defect):
-    custom = OrderLineFactory(order=order, product=ProductFactory(merchant=order.merchant, category="custom_made"))
+    custom = OrderLineFactory.create(
+        order=order, product=ProductFactory.create(merchant=order.merchant, category="custom_made")
+    )
     policy.rules.create(
         position=1,
         name="Defects 15 days",
@@ -228,7 +232,7 @@ def submitted(policy, order, line, no_reason):
 
 @pytest.fixture
 def agent(merchant):
-    return MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user
+    return MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user
 
 
 def test_reject_needs_a_reason_and_hands_the_move_to_the_customer(submitted, agent):
@@ -256,14 +260,14 @@ def test_cancel_gives_the_units_back_and_cancels_the_case(submitted, line, order
 
 def test_another_customer_cannot_cancel(submitted, merchant, line):
     with pytest.raises(PermissionRefused):
-        return_request_cancel(return_request=submitted, customer=CustomerFactory(merchant=merchant))
+        return_request_cancel(return_request=submitted, customer=CustomerFactory.create(merchant=merchant))
 
     assert ReturnRequest.objects.get(pk=submitted.pk).status == ReturnStatus.SUBMITTED
     assert _requested(line) == 1
 
 
 def test_staff_of_another_merchant_cannot_approve(submitted):
-    outsider = MembershipFactory().user
+    outsider = MembershipFactory.create().user
 
     with pytest.raises(PermissionRefused):
         return_request_approve(return_request=submitted, actor=outsider)
@@ -289,11 +293,11 @@ def test_approve_is_refused_from_every_state_that_does_not_allow_it_and_changes_
 def _line_to_race_for(quantity: int) -> tuple[OrderLine, ReturnReason]:
     """A line of ``quantity`` units delivered yesterday (by the factory's clock): within the window
     without moving the clock, which is one per process and not for two threads at once."""
-    merchant = MerchantFactory(timezone="Asia/Shanghai")
+    merchant = MerchantFactory.create(timezone="Asia/Shanghai")
     ReturnPolicy.objects.create(merchant=merchant)
     reason = ReturnReason.objects.create(merchant=merchant, code="size", name="Wrong size", responsibility="customer")
-    order = OrderFactory(merchant=merchant, delivered_at=timezone.now() - timedelta(days=1))
-    return OrderLineFactory(order=order, quantity=quantity), reason
+    order = OrderFactory.create(merchant=merchant, delivered_at=timezone.now() - timedelta(days=1))
+    return OrderLineFactory.create(order=order, quantity=quantity), reason
 
 
 def _twice_at_once(create) -> list:

@@ -76,7 +76,8 @@ def test_a_failed_refund_voided_then_refunded_again_is_paid_once():
             setup["supervisor"],
             REASON,
         )
-        assert voided.voided_at is not None and voided.paid_at is None
+        assert voided.voided_at is not None
+        assert voided.paid_at is None
         assert OrderLine.objects.get(pk=setup["line"].pk).quantity_refunded == 0
         return_request.refresh_from_db()
         assert return_request.status == ReturnStatus.SETTLING

@@ -46,7 +46,7 @@ def travel(instant: datetime):
 
 def make_shop() -> dict:
     """A Shanghai merchant whose socks are approved by policy and whose mugs wait for a person."""
-    merchant = MerchantFactory(timezone="Asia/Shanghai")
+    merchant = MerchantFactory.create(timezone="Asia/Shanghai")
     policy = ReturnPolicy.objects.create(merchant=merchant, return_address="1 Warehouse Road, Hangzhou")
     policy.rules.create(
         position=1,
@@ -65,22 +65,22 @@ def make_shop() -> dict:
         "defect": ReturnReason.objects.create(
             merchant=merchant, code="defect", name="Defective", responsibility="merchant"
         ),
-        "mug": ProductFactory(merchant=merchant, sku="MUG", name="Mug", category="kitchen"),
-        "socks": ProductFactory(merchant=merchant, sku="SOCKS", name="Socks", category="socks"),
-        "supervisor": MembershipFactory(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
-        "warehouse": MembershipFactory(merchant=merchant, role=Membership.Role.WAREHOUSE).user,
-        "agent": MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user,
+        "mug": ProductFactory.create(merchant=merchant, sku="MUG", name="Mug", category="kitchen"),
+        "socks": ProductFactory.create(merchant=merchant, sku="SOCKS", name="Socks", category="socks"),
+        "supervisor": MembershipFactory.create(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
+        "warehouse": MembershipFactory.create(merchant=merchant, role=Membership.Role.WAREHOUSE).user,
+        "agent": MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user,
     }
 
 
 def delivered_line(shop: dict, product: str, quantity: int, *, delivered_at: datetime):
-    order = OrderFactory(
+    order = OrderFactory.create(
         merchant=shop["merchant"],
         placed_at=delivered_at - timedelta(days=3),
         shipped_at=delivered_at - timedelta(days=2),
         delivered_at=delivered_at,
     )
-    return OrderLineFactory(order=order, product=shop[product], quantity=quantity, unit_price=Decimal("50.00"))
+    return OrderLineFactory.create(order=order, product=shop[product], quantity=quantity, unit_price=Decimal("50.00"))
 
 
 def submit(shop: dict, line, quantity: int, *, reason: str, resolution: str = "refund", at: datetime):

@@ -12,6 +12,7 @@ against the policy of now, so hidden fields edited by hand buy nothing a fresh f
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -60,6 +61,9 @@ from returns.variants import ExchangeWish, difference_totals
 from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # The review's "Change my choices" button posts the choices back to step 1 with this name.
 CHANGE_CHOICES = "change"
 
@@ -81,14 +85,14 @@ ESTIMATE_LABELS = {
 
 @dataclass(frozen=True)
 class ReturnStatusWords:
-    label: str
-    explanation: str
+    label: "StrOrPromise"
+    explanation: "StrOrPromise"
     tone: str  # the portal's CSS modifiers: waiting, progress, done, closed
 
 
 S = ReturnStatus
 # A return's status in the customer's words: what happens next and whose move it is.
-RETURN_STATUS_WORDS = {
+RETURN_STATUS_WORDS: dict[str, ReturnStatusWords] = {
     S.SUBMITTED: ReturnStatusWords(
         gettext_lazy("Sent to the shop"), gettext_lazy("The shop will review your return and tell you."), "progress"
     ),
@@ -176,7 +180,7 @@ class Milestone:
     """One stage of the return's progress: submitted, approved, sent, received, checked, done."""
 
     code: str
-    label: str
+    label: "StrOrPromise"
     verbs: frozenset[str]
 
 
@@ -353,7 +357,7 @@ class ReturnBoxLine:
 
 @dataclass(frozen=True)
 class ReturnStep:
-    label: str
+    label: "StrOrPromise"
     when: datetime
     note: str = ""
 
@@ -514,7 +518,7 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
     ]
     owner = customer is not None and customer.pk == return_request.customer_id
     status = return_request.status
-    forms = {}
+    forms: dict[str, Any] = {}
     if owner and status == ReturnStatus.APPROVED and return_request.resolution in ITEM_COMES_BACK:
         forms["shipping_form"] = _shipping_form(
             request, return_request, _open_deadline(clocks, timers.CUSTOMER_SHIP, now)
@@ -558,7 +562,9 @@ def _owned_return_or_404(request, number: str) -> tuple[Ticket, ReturnRequest, C
     the session proved. Anything else is not found."""
     merchant = request.merchant
     ticket = ticket_for_customer(merchant=merchant, order_ids=portal_order_ids(request, merchant), number=number)
-    return_request = return_request_of_ticket(ticket=ticket) if ticket is not None else None
+    if ticket is None:
+        raise Http404
+    return_request = return_request_of_ticket(ticket=ticket)
     if return_request is None:
         raise Http404
     customer = portal_customers(request, merchant).filter(pk=return_request.customer_id).first()
@@ -713,7 +719,9 @@ def return_escalate(request, merchant_slug, number):
 def return_cancel(request, merchant_slug, number):
     merchant = request.merchant
     ticket = ticket_for_customer(merchant=merchant, order_ids=portal_order_ids(request, merchant), number=number)
-    return_request = return_request_of_ticket(ticket=ticket) if ticket is not None else None
+    if ticket is None:
+        raise Http404
+    return_request = return_request_of_ticket(ticket=ticket)
     if return_request is None:
         raise Http404
     customer = portal_customers(request, merchant).filter(pk=return_request.customer_id).first()

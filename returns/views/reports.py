@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from aftersales.pages import render_dashboard, staff_required
+from aftersales.periods import ReportPeriodForm
 from returns.reports import returns_report
-from tickets.forms.dashboard import ReportPeriodForm
 
 
 @staff_required

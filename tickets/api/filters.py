@@ -36,7 +36,7 @@ class TicketFilter(django_filters.FilterSet):
 
     class Meta:
         model = Ticket
-        fields = []
+        fields: list[str] = []
 
     def filter_q(self, queryset, name, value: str):
         return tickets_matching(queryset, merchant=request_merchant(self.request), q=value)

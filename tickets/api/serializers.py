@@ -4,17 +4,20 @@ Output serializers only read rows the selectors brought; input serializers check
 leave every rule of the case (transitions, who may act) to ``tickets.services``.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from aftersales.api.serializers import OrderStoreSerializer
-from aftersales.models import Customer, Deadline, DeadlinePause, Order, OrderLine, User
+from aftersales.api.serializers import DeadlineOutputSerializer, OrderStoreSerializer
+from aftersales.models import Customer, Order, OrderLine, Store, User
 from aftersales.phones import try_normalize_phone
 from tickets.models import (
     Attachment,
     Message,
     SlaPolicy,
+    Tag,
     Team,
     Ticket,
     TicketEvent,
@@ -92,7 +95,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     order = TicketOrderRefSerializer(read_only=True, allow_null=True)
     assignee = StaffRefSerializer(read_only=True, allow_null=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
-    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    tags: "serializers.SlugRelatedField[Tag]" = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
 
     class Meta:
         model = Ticket
@@ -145,39 +150,11 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class DeadlinePauseOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DeadlinePause
-        fields = ["paused_at", "resumed_at", "reason"]
-
-
-class DeadlineOutputSerializer(serializers.ModelSerializer):
-    """One clock of the ticket: an SLA target, a reminder, or an app's timer."""
-
-    pauses = DeadlinePauseOutputSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Deadline
-        fields = [
-            "id",
-            "kind",
-            "state",
-            "target_minutes",
-            "started_at",
-            "due_at",
-            "warn_at",
-            "warned_at",
-            "remaining_seconds",
-            "met_at",
-            "fired_at",
-            "closed_at",
-            "pauses",
-        ]
-
-
 class SlaPolicyOutputSerializer(serializers.ModelSerializer):
-    match_stores = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    calendar = serializers.StringRelatedField(read_only=True, allow_null=True)
+    match_stores: "serializers.PrimaryKeyRelatedField[Store]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
+    calendar: "serializers.StringRelatedField[Any]" = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = SlaPolicy
@@ -203,7 +180,7 @@ class TicketDetailOutputSerializer(TicketOutputSerializer):
     """A ticket with its order, the lines it is about, and its whole timeline (internal events too:
     the API is for staff and integrations, never for customers)."""
 
-    order = TicketOrderSummarySerializer(read_only=True, allow_null=True)
+    order = TicketOrderSummarySerializer(read_only=True, allow_null=True)  # type: ignore[assignment]  # a richer order than the list's; DRF fields may be overridden
     order_lines = TicketOrderLineSerializer(many=True, read_only=True)
     timeline = TicketEventOutputSerializer(many=True, read_only=True)
     deadlines = DeadlineOutputSerializer(source="deadline_list", many=True, read_only=True)

@@ -15,13 +15,12 @@ from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.parsers import DEFAULT_PARSERS
-from aftersales.api.permissions import request_membership, request_merchant
+from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
-from aftersales.models import ApiKey, Customer, Merchant, Order, User
+from aftersales.models import Customer, Merchant, Order, OrderLine
 from aftersales.selectors import customers_of, order_lines_of, orders_of, staff_user_of
-from aftersales.services.api_keys import api_key_actor
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
 from tickets.api.filters import TicketFilter
@@ -56,13 +55,6 @@ REFUSALS = {
     409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the ticket's current status.")),
 }
 UPLOAD_PARSERS = DEFAULT_PARSERS
-
-
-def request_actor(request) -> User:
-    """The user a write is recorded under: the staff member, or the API key's integration user."""
-    if isinstance(request.auth, ApiKey):
-        return api_key_actor(api_key=request.auth)
-    return request.user
 
 
 def _ticket_or_404(request, number: str) -> Ticket:
@@ -144,8 +136,8 @@ def _order_of(merchant: Merchant, order_id: int | None) -> Order | None:
     return order
 
 
-def _order_lines_of(order: Order | None, line_ids: list[int]):
-    if not line_ids:
+def _order_lines_of(order: Order | None, line_ids: list[int]) -> list[OrderLine]:
+    if not line_ids or order is None:  # the input serializer refuses lines without their order
         return []
     lines = list(order_lines_of(order).filter(pk__in=line_ids))
     if len(lines) != len(set(line_ids)):
@@ -164,6 +156,11 @@ def _customer_for(merchant: Merchant, data: dict, order: Order | None) -> Custom
     if data["customer_email"] or data["customer_phone"]:
         return customer_get_or_create(
             merchant=merchant, email=data["customer_email"], phone=data["customer_phone"], name=data["customer_name"]
+        )
+    if order is None:  # the input serializer already refuses this
+        raise InvalidInput(
+            _("Say who the customer is: a customer id, an e-mail address or phone number, or an order."),
+            code="customer_required",
         )
     return order.customer
 

@@ -1,42 +1,26 @@
 """Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
 
-from datetime import date, timedelta
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from aftersales.models import Merchant, Order, Store, User
 from aftersales.phones import try_normalize_phone
 from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
-from tickets.attachments import ACCEPT_ATTRIBUTE
-from tickets.models import TRANSITIONS, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.models import TRANSITIONS, Team, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
 from tickets.selectors import QueueSort, TicketFilters, teams_of
+from tickets.upload_fields import MultipleFileField
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 BODY_MAX_LENGTH = 20000
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files under one name; the services check each file's content."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single_clean = super().clean
-        if isinstance(data, list | tuple):
-            return [single_clean(item, initial) for item in data if item]
-        return [single_clean(data, initial)] if data else []
-
-
-def _status_choices(statuses) -> list[tuple[str, str]]:
+def _status_choices(statuses: Iterable[str]) -> list[tuple[str, "StrOrPromise"]]:
     # In the order of TicketStatus, so the menu reads the same on every ticket.
     return [(status.value, status.label) for status in TicketStatus if status in statuses]
 
@@ -65,19 +49,22 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs.update({"placeholder": _("Ticket, order, e-mail, phone or name")})
-        self.fields["kind"].choices = [("", _("Every kind")), *TicketKind.choices]
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [("", _("Every kind")), *TicketKind.choices]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (self.STATUS_ACTIVE, _("Active")),
             (self.STATUS_ALL, _("Every status")),
             *TicketStatus.choices,
         ]
-        self.fields["assignee"].choices = [
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", _("Anyone")),
             (self.ASSIGNEE_ME, _("Me")),
             (self.ASSIGNEE_NONE, _("Unassigned")),
             *[(str(pk), name) for pk, name in _staff_user_choices(merchant)],
         ]
-        self.fields["priority"].choices = [("", _("Any priority")), *reversed(TicketPriority.choices)]
+        cast(forms.ChoiceField, self.fields["priority"]).choices = [
+            ("", _("Any priority")),
+            *reversed(TicketPriority.choices),
+        ]
 
     def filters(self) -> TicketFilters:
         """The filters to apply; an invalid value is dropped rather than failing the page."""
@@ -119,12 +106,12 @@ class ReplyForm(TicketActionForm):
     id_prefix = "reply"
     body = forms.CharField(label=_("Message"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
     status = forms.ChoiceField(label=_("Then set the status to"), required=False)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs.update({"rows": 5})
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", _("Keep the status (a new ticket becomes open)")),
             *_status_choices(TRANSITIONS[ticket.status]),
         ]
@@ -133,7 +120,7 @@ class ReplyForm(TicketActionForm):
 class NoteForm(TicketActionForm):
     id_prefix = "note"
     body = forms.CharField(label=_("Note"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,13 +136,18 @@ class AssignForm(TicketActionForm):
         empty_value=None,
         error_messages={"invalid_choice": _("Pick a member of this merchant's staff.")},
     )
-    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("No team"))
+    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(
+        label=_("Team"), queryset=None, required=False, empty_label=_("No team")
+    )
 
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
-        self.fields["assignee"].choices = [("", _("Unassigned")), *_staff_user_choices(merchant)]
-        self.fields["team"].queryset = teams_of(merchant)
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
+            ("", _("Unassigned")),
+            *_staff_user_choices(merchant),
+        ]
+        cast("forms.ModelChoiceField[Any]", self.fields["team"]).queryset = teams_of(merchant)
 
     def clean_assignee(self) -> User | None:
         user_id = self.cleaned_data["assignee"]
@@ -176,7 +168,7 @@ class StatusForm(TicketActionForm):
         super().__init__(*args, **kwargs)
         # Every status is accepted here; the service refuses what TRANSITIONS does not allow,
         # so a stale page gets the domain's message instead of a bare "invalid choice".
-        self.fields["status"].choices = _status_choices(TicketStatus.values)
+        cast(forms.ChoiceField, self.fields["status"]).choices = _status_choices(TicketStatus.values)
         self.offered_choices = _status_choices(TRANSITIONS[ticket.status])
 
 
@@ -211,12 +203,12 @@ class RemindForm(TicketActionForm):
 
 
 class SwitchMerchantForm(forms.Form):
-    merchant = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
+    merchant: "forms.ModelChoiceField[Merchant]" = forms.ModelChoiceField(label=_("Merchant"), queryset=None)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the merchants this user works for: anything else is "not a valid choice".
-        self.fields["merchant"].queryset = Merchant.objects.filter(
+        cast("forms.ModelChoiceField[Any]", self.fields["merchant"]).queryset = Merchant.objects.filter(
             pk__in=memberships_of(user).values("merchant_id")
         ).order_by("name")
 
@@ -247,7 +239,7 @@ class NewTicketForm(forms.Form):
     customer_phone = forms.CharField(label=_("Customer phone"), required=False, max_length=30)
     customer_name = forms.CharField(label=_("Customer name"), required=False, max_length=200)
     order_number = forms.CharField(label=pgettext_lazy("form field", "Order number"), required=False, max_length=64)
-    store = forms.ModelChoiceField(
+    store: "forms.ModelChoiceField[Store]" = forms.ModelChoiceField(
         label=_("Store"),
         queryset=None,
         required=False,
@@ -255,12 +247,12 @@ class NewTicketForm(forms.Form):
         help_text=_("Only needed when two stores use the same order number."),
     )
     assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
-    files = MultipleFileField(label=_("Attachments"))
+    files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
-        self.fields["store"].queryset = stores_of(merchant)
+        cast("forms.ModelChoiceField[Any]", self.fields["store"]).queryset = stores_of(merchant)
         self.fields["customer_phone"].widget.input_type = "tel"
         self.fields["customer_phone"].widget.attrs.update({"autocomplete": "off"})
         self.fields["customer_email"].widget.attrs.update({"autocomplete": "off"})
@@ -298,58 +290,3 @@ class NewTicketForm(forms.Form):
                 _("Give the customer's e-mail or phone, or the order number to take the customer from.")
             )
         return cleaned
-
-
-# --- reports ------------------------------------------------------------------------------------
-
-REPORT_DEFAULT_DAYS = 30
-REPORT_MAX_DAYS = 366
-REPORT_FIRST_DAY = date(1970, 1, 1)
-REPORT_LAST_DAY = date(2999, 12, 31)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-class ReportPeriodForm(forms.Form):
-    """A period of whole days in the merchant's time zone, both ends included; by default the
-    last 30 days up to today."""
-
-    # Days at the ends of the calendar (0001-01-01, 9999-12-31) cannot be turned into the times the
-    # report reads; a period of a merchant's business lies well inside these.
-    start = forms.DateField(
-        label=_("From"),
-        widget=DateInput(),
-        validators=[MinValueValidator(REPORT_FIRST_DAY), MaxValueValidator(REPORT_LAST_DAY)],
-    )
-    end = forms.DateField(
-        label=_("Until"),
-        widget=DateInput(),
-        validators=[MinValueValidator(REPORT_FIRST_DAY), MaxValueValidator(REPORT_LAST_DAY)],
-    )
-
-    def __init__(self, *args, today: date, **kwargs):
-        self.default_start = today - timedelta(days=REPORT_DEFAULT_DAYS - 1)
-        self.default_end = today
-        kwargs.setdefault("initial", {"start": self.default_start, "end": self.default_end})
-        super().__init__(*args, **kwargs)
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
-            if end < start:
-                raise forms.ValidationError(_("The period ends before it starts."))
-            if (end - start).days + 1 > REPORT_MAX_DAYS:
-                raise forms.ValidationError(_("Pick a period of at most %(days)s days.") % {"days": REPORT_MAX_DAYS})
-        return cleaned
-
-    def period(self) -> tuple[date, date]:
-        """The chosen days, or the default period when the form is unbound or invalid."""
-        if self.is_bound and self.is_valid():
-            return self.cleaned_data["start"], self.cleaned_data["end"]
-        return self.default_start, self.default_end

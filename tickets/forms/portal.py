@@ -2,6 +2,7 @@
 (the order lookup, the code, what a file really is)."""
 
 import re
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext
@@ -10,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.models import Order, OrderLine
 from aftersales.selectors import order_lines_of
 from aftersales.services.portal import CODE_DIGITS
-from tickets.attachments import ACCEPT_ATTRIBUTE
 from tickets.models import TicketKind
+from tickets.upload_fields import FILE_ERROR_CODES, MultipleFileField
 
 # What a customer may open from the portal for now; returns and repairs get their own forms.
 PORTAL_KINDS = (
@@ -75,26 +76,6 @@ class VerifyCodeForm(forms.Form):
         return code
 
 
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field. What each file really is, the service checks by its content."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        uploads = data if isinstance(data, list | tuple) else [data]
-        cleaned = [super(MultipleFileField, self).clean(upload, initial) for upload in uploads if upload]
-        if self.required and not cleaned:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        return cleaned
-
-
 def _photos_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Photos or documents"),
@@ -131,7 +112,7 @@ class PortalTicketForm(forms.Form):
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["order_lines"].queryset = order_lines_of(order).order_by("id")
+        cast("forms.ModelChoiceField[Any]", self.fields["order_lines"]).queryset = order_lines_of(order).order_by("id")
 
     def kind_options(self) -> list[tuple]:
         """Each radio button with the sentence that explains it."""
@@ -151,14 +132,6 @@ class PortalReplyForm(forms.Form):
 # Where a service's refusal belongs on a form: its ``extra["field"]``, else the files' field for
 # refusals about files, else the top of the form.
 SERVICE_FIELD_NAMES = {"body": "description", "subject": "subject", "order_lines": "order_lines", "kind": "kind"}
-FILE_ERROR_CODES = {
-    "attachment_type",
-    "attachment_too_large",
-    "attachment_mismatch",
-    "attachment_corrupt",
-    "too_many_attachments",
-    "attachment_too_many_pixels",
-}
 
 
 def service_error_field(form: forms.Form, exc) -> str | None:

@@ -4,7 +4,7 @@ from aftersales.tests.factories import CustomerFactory, MerchantFactory
 from tickets.models import Message, Tag, Team, Ticket, TicketChannel, TicketEvent, TicketKind, TicketPriority
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
 
@@ -12,7 +12,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class TagFactory(factory.django.DjangoModelFactory):
+class TagFactory(factory.django.DjangoModelFactory[Tag]):
     class Meta:
         model = Tag
 
@@ -20,7 +20,7 @@ class TagFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"tag-{n}")
 
 
-class TicketFactory(factory.django.DjangoModelFactory):
+class TicketFactory(factory.django.DjangoModelFactory[Ticket]):
     """A ticket row as it would stand; for behaviour, create tickets with ``ticket_create``."""
 
     class Meta:
@@ -35,7 +35,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     subject = factory.Sequence(lambda n: f"Question {n}")
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
     class Meta:
         model = Message
 
@@ -46,7 +46,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body = "It does not switch on."
 
 
-class TicketEventFactory(factory.django.DjangoModelFactory):
+class TicketEventFactory(factory.django.DjangoModelFactory[TicketEvent]):
     class Meta:
         model = TicketEvent
 

@@ -30,14 +30,14 @@ class Shop:
     """One merchant with one of everything the API shows."""
 
     def __init__(self, name: str, kind: str):
-        self.merchant = MerchantFactory(name=name)
-        self.store = StoreFactory(merchant=self.merchant)
-        self.order = OrderFactory(merchant=self.merchant, store=self.store)
-        self.line = OrderLineFactory(order=self.order)
-        self.product = ProductFactory(merchant=self.merchant)
+        self.merchant = MerchantFactory.create(name=name)
+        self.store = StoreFactory.create(merchant=self.merchant)
+        self.order = OrderFactory.create(merchant=self.merchant, store=self.store)
+        self.line = OrderLineFactory.create(order=self.order)
+        self.product = ProductFactory.create(merchant=self.merchant)
         self.customer = self.order.customer
-        self.agent = MembershipFactory(merchant=self.merchant, role=Membership.Role.AGENT).user
-        self.team = TeamFactory(merchant=self.merchant)
+        self.agent = MembershipFactory.create(merchant=self.merchant, role=Membership.Role.AGENT).user
+        self.team = TeamFactory.create(merchant=self.merchant)
         self.ticket = ticket_create(
             merchant=self.merchant,
             kind=kind,
@@ -76,8 +76,8 @@ def _staff_client(shop: Shop) -> APIClient:
 
 def _supervisor_of_both_working_for_theirs(ours: Shop, theirs: Shop) -> APIClient:
     """A person on both merchants' staff who picked the other merchant in the switcher."""
-    user = MembershipFactory(merchant=theirs.merchant, role=Membership.Role.SUPERVISOR).user
-    MembershipFactory(merchant=ours.merchant, user=user, role=Membership.Role.SUPERVISOR)
+    user = MembershipFactory.create(merchant=theirs.merchant, role=Membership.Role.SUPERVISOR).user
+    MembershipFactory.create(merchant=ours.merchant, user=user, role=Membership.Role.SUPERVISOR)
     client = APIClient()
     client.force_login(user)
     session = client.session
@@ -307,7 +307,7 @@ def test_a_user_without_any_membership_is_refused(ours):
     from aftersales.tests.factories import UserFactory
 
     client = APIClient()
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
 
     response = client.get(reverse("api:ticket-list"))
 

@@ -20,7 +20,9 @@ pytestmark = [
 
 def _code_from_last_mail() -> str:
     # The code stands alone on its line; the order number in the text has digits too.
-    return re.search(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    found = re.search(r"^\s*(\d{6})\s*$", str(mail.outbox[-1].body), re.MULTILINE)
+    assert found is not None, "no code in the last mail"
+    return found.group(1)
 
 
 def test_a_customer_opens_a_request_in_the_portal_and_an_agent_replies_in_the_dashboard(

@@ -20,10 +20,10 @@ from aftersales.tests.factories import (
     OrderFactory,
     StoreFactory,
 )
+from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import SlaBreach, SlaPolicy, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
 from tickets.selectors import QUEUE_PAGE_SIZE, QueueKey, QueueSort
 from tickets.services import (
-    REMINDER_KIND,
     ticket_change_status,
     ticket_create,
     ticket_customer_message,
@@ -105,10 +105,13 @@ def _row(html: str, number: str) -> str:
 def _countdown(html: str, number: str) -> tuple[str, str, str]:
     """(state, badge, text) of the countdown in the ticket's queue row."""
     row = _row(html, number)
-    state = re.search(r'class="countdown countdown--(\w+)"', row).group(1)
-    badge = re.search(r'class="countdown__badge">([^<]*)<', row).group(1)
-    text = re.search(r'<time class="countdown__text"[^>]*>([^<]*)</time>', row).group(1)
-    return state, badge, text
+    state = re.search(r'class="countdown countdown--(\w+)"', row)
+    badge = re.search(r'class="countdown__badge">([^<]*)<', row)
+    text = re.search(r'<time class="countdown__text"[^>]*>([^<]*)</time>', row)
+    assert state is not None
+    assert badge is not None
+    assert text is not None
+    return state.group(1), badge.group(1), text.group(1)
 
 
 # --- the queue's countdowns -----------------------------------------------------------------------
@@ -148,7 +151,7 @@ def test_the_queue_shows_each_next_deadline_as_a_countdown_in_its_state(client, 
 
 
 def test_a_ticket_without_a_deadline_shows_no_countdown(client, agent, merchant):
-    ticket = TicketFactory(merchant=merchant)
+    ticket = TicketFactory.create(merchant=merchant)
 
     response = _login(client, agent).get(reverse("dashboard:queue"))
 
@@ -194,7 +197,7 @@ def test_the_countdown_script_is_served_without_a_build_step():
 
 
 def _with_deadline(merchant, due_at: datetime | None, **fields) -> Ticket:
-    ticket = TicketFactory(merchant=merchant, **fields)
+    ticket = TicketFactory.create(merchant=merchant, **fields)
     Ticket.objects.filter(pk=ticket.pk).update(next_deadline_at=due_at)
     ticket.refresh_from_db()
     return ticket
@@ -277,10 +280,10 @@ def test_the_cursor_carries_its_sort_and_one_of_the_other_sort_shows_the_first_p
 
 
 def _fill_queue_with_deadlines(merchant, count: int, assignee) -> None:
-    store = StoreFactory(merchant=merchant)
+    store = StoreFactory.create(merchant=merchant)
     for i in range(count):
-        order = OrderFactory(merchant=merchant, store=store)
-        ticket = TicketFactory(
+        order = OrderFactory.create(merchant=merchant, store=store)
+        ticket = TicketFactory.create(
             merchant=merchant, customer=order.customer, order=order, assignee=assignee if i % 2 else None
         )
         Ticket.objects.filter(pk=ticket.pk).update(
@@ -511,7 +514,7 @@ def test_another_merchants_staff_cannot_set_or_cancel_a_reminder(client, agent, 
     with travel(MONDAY_10):
         ticket = _create(order)
         ticket_reminder_set(ticket=ticket, actor=agent, remind_at=shanghai(23, 16))
-        outsider = MembershipFactory(role=Membership.Role.SUPERVISOR).user
+        outsider = MembershipFactory.create(role=Membership.Role.SUPERVISOR).user
         _login(client, outsider)
 
         set_response = client.post(
@@ -539,7 +542,7 @@ def vip_policy(merchant, desk):
 def sla_history(order, merchant, agent, policy, vip_policy):
     """Monday on the desk: two answered in time, one answered late, one VIP never answered, one
     cancelled (which counts for nothing)."""
-    vip = CustomerFactory(merchant=merchant, tier="vip")
+    vip = CustomerFactory.create(merchant=merchant, tier="vip")
     with travel(MONDAY_10):
         in_time = _create(order, subject="In time")
         late = _create(order, subject="Late")
@@ -676,13 +679,13 @@ def test_the_report_needs_a_login(client):
 
 
 def test_another_merchants_supervisor_sees_none_of_these_breaches(client, sla_history):
-    other_order = OrderFactory()
+    other_order = OrderFactory.create()
     SlaPolicy.objects.create(merchant=other_order.merchant, name="Theirs", position=1, first_response_minutes=15)
     with travel(MONDAY_10):
         theirs = _create(other_order, subject="Their case")
     with travel(shanghai(23, 12)):
         deadlines_sweep()
-    outsider = MembershipFactory(merchant=other_order.merchant, role=Membership.Role.MERCHANT_ADMIN).user
+    outsider = MembershipFactory.create(merchant=other_order.merchant, role=Membership.Role.MERCHANT_ADMIN).user
 
     with travel(shanghai(24, 12)):
         response = _login(client, outsider).get(reverse("dashboard:sla_report"))
@@ -713,9 +716,9 @@ def test_the_report_costs_a_fixed_number_of_queries(client, supervisor, sla_hist
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_server, browser):
-    merchant = MerchantFactory(default_language="en")
-    agent = MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user
-    ticket = TicketFactory(merchant=merchant)
+    merchant = MerchantFactory.create(default_language="en")
+    agent = MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user
+    ticket = TicketFactory.create(merchant=merchant)
     now = timezone.now()
     deadline_schedule(
         ticket=ticket,

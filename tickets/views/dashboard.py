@@ -24,6 +24,7 @@ from aftersales.pages import cursor_decode as _decode_cursor
 from aftersales.pages import cursor_encode as _encode_cursor
 from aftersales.pages import cursor_instant as _aware
 from aftersales.pages import render_dashboard as _render
+from aftersales.periods import ReportPeriodForm
 from aftersales.selectors import SESSION_MERCHANT_KEY, order_lines_of
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
@@ -36,7 +37,6 @@ from tickets.forms.dashboard import (
     QueueFilterForm,
     RemindForm,
     ReplyForm,
-    ReportPeriodForm,
     StatusForm,
     SwitchMerchantForm,
     TagsForm,
@@ -63,6 +63,8 @@ def encode_queue_key(key: QueueKey) -> str:
     if key.sort == QueueSort.DEADLINE:
         due = key.next_deadline_at.isoformat() if key.next_deadline_at else None
         return _encode_cursor([QueueSort.DEADLINE.value, due, key.id])
+    if key.created_at is None:  # QueueKey.of always gives an attention key its creation time
+        raise ValueError("A key in the attention order needs its creation time.")
     return _encode_cursor([QueueSort.ATTENTION.value, key.priority, key.created_at.isoformat(), key.id])
 
 

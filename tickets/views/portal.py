@@ -3,6 +3,7 @@ it, then a one-time code sent there; the session then sees that order and its re
 else. Every read starts from ``request.merchant`` and the session's verified order ids."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -46,6 +47,9 @@ from tickets.selectors import (
 )
 from tickets.services import ticket_create, ticket_customer_message
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # Where the pending code went (masked), so the code page can say so after a reload.
 PENDING_DESTINATION_KEY = "aftersales_portal_challenge_to"
 
@@ -55,8 +59,8 @@ FINAL_CODE_REFUSALS = {"code_used", "code_expired", "too_many_attempts"}
 
 @dataclass(frozen=True)
 class PortalStatus:
-    label: str
-    explanation: str
+    label: "StrOrPromise"
+    explanation: "StrOrPromise"
     tone: str  # a CSS modifier: waiting, progress, done, closed
 
 
@@ -292,19 +296,19 @@ class TimelineEntry:
 
 
 def _timeline(ticket: Ticket) -> list[TimelineEntry]:
-    Verb = TicketEvent.Verb
+    verb = TicketEvent.Verb
     entries = []
     for event in ticket_timeline(ticket=ticket, public_only=True):
         message = event.message
         body = message.body if message is not None else ""
         attachments = list(message.attachments.all()) if message is not None else []
-        if event.verb == Verb.CREATED:
+        if event.verb == verb.CREATED:
             entries.append(TimelineEntry("created", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.CUSTOMER_MESSAGE:
+        elif event.verb == verb.CUSTOMER_MESSAGE:
             entries.append(TimelineEntry("customer", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.REPLY:
+        elif event.verb == verb.REPLY:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
-        elif event.verb == Verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
+        elif event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
             entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
         # Any other public event (and every internal one) has nothing to tell the customer.
     return entries
