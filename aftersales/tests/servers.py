@@ -38,35 +38,53 @@ def smtp_server():
         controller.stop()
 
 
-class Receiver:
-    """A local endpoint that records each delivery and answers with the next status of ``answers``
-    (200 once they run out)."""
+class LoopbackHTTPServer:
+    """An HTTP server on 127.0.0.1, in a thread of its own for the length of a ``with`` block. A
+    subclass answers each POST in ``answer``; ``url`` ends with the subclass's ``path``."""
 
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.deliveries: list[dict] = []
-        receiver = self
+    path = "/"
+
+    def __init__(self) -> None:
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.deliveries.append({"headers": dict(self.headers), "body": body})
-                status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                owner.answer(self, body)
 
-            def log_message(self, *args):
+            def log_message(self, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/aftersales"
+        self.url = f"http://127.0.0.1:{self.server.server_port}{self.path}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        raise NotImplementedError
 
     def __enter__(self):
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Receiver(LoopbackHTTPServer):
+    """A local endpoint that records each delivery and answers with the next status of ``answers``
+    (200 once they run out)."""
+
+    path = "/hooks/aftersales"
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.deliveries: list[dict] = []
+        super().__init__()
+
+    def answer(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        self.deliveries.append({"headers": dict(request.headers), "body": body})
+        status = self.answers.pop(0) if self.answers else 200
+        request.send_response(status)
+        request.send_header("Content-Length", "0")
+        request.end_headers()

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from django.db import connection
 from django.urls import reverse
@@ -37,6 +37,7 @@ from aftersales.tests.factories import (
     ProductFactory,
     api_key_for,
 )
+from aftersales.tests.servers import LoopbackHTTPServer
 from returns.models import (
     CarrierClaim,
     Refund,
@@ -409,53 +410,38 @@ def race(count: int, attempt) -> list[str]:
     return sorted(outcomes)
 
 
-class RefundEndpoint:
+class RefundEndpoint(LoopbackHTTPServer):
     """A shop platform's refund endpoint on 127.0.0.1, answering from a script: one
     ``(status, body, delay_seconds)`` per call, the last repeated. It records what it was sent."""
+
+    path = "/refunds"
 
     def __init__(self, answers):
         self.answers = list(answers)
         self.calls: list[dict] = []
         self.lock = threading.Lock()
-        endpoint = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with endpoint.lock:
-                    endpoint.calls.append(
-                        {
-                            "path": self.path,
-                            "key": self.headers["Idempotency-Key"],
-                            "authorization": self.headers["Authorization"],
-                            "json": json.loads(body),
-                        }
-                    )
-                    status, answer, delay = endpoint.answers[min(len(endpoint.calls), len(endpoint.answers)) - 1]
-                time.sleep(delay)
-                payload = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
-                self.send_response(status)
-                if status in (301, 302, 307, 308):
-                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/refunds"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        with self.lock:
+            self.calls.append(
+                {
+                    "path": request.path,
+                    "key": request.headers["Idempotency-Key"],
+                    "authorization": request.headers["Authorization"],
+                    "json": json.loads(body),
+                }
+            )
+            status, answer, delay = self.answers[min(len(self.calls), len(self.answers)) - 1]
+        time.sleep(delay)
+        payload = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
+        request.send_response(status)
+        if status in (301, 302, 307, 308):
+            request.send_header("Location", "http://127.0.0.1:9/elsewhere")
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
 
     @property
     def keys(self) -> list[str]:

@@ -515,6 +515,7 @@ def test_keys_are_per_merchant():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.xdist_group("races")  # twenty connections: one race at a time
 def test_twenty_concurrent_retries_of_one_refund_give_one_refund_one_execution_and_one_answer():
     world = every_resolution_world()
     return_request = received_return(world)

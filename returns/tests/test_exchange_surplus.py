@@ -252,6 +252,7 @@ def test_a_difference_confirmed_paid_after_every_unit_was_rejected_is_refunded_a
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.xdist_group("races")  # fifty connections: one race at a time
 def test_fifty_concurrent_settlements_of_a_fully_rejected_exchange_give_one_refund_and_one_call():
     # Given an exchange for size L whose 2 units were rejected, and its 40.00 recorded as paid
     # (arranged with an update, so that no settlement has started yet)

@@ -10,7 +10,9 @@ from returns.models import ExecutionState, Refund, RefundExecution, RefundLine, 
 from returns.services import refund_execute, refund_grant, return_request_settle
 from returns.tests.builders import RefundEndpoint, approved_return, http_gateway, race, settlement_setup
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Up to fifty connections each: the races share one xdist worker, so two never run at once against
+# PostgreSQL's 100 connections.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("races")]
 
 
 def test_fifty_concurrent_refund_grants_for_one_return_give_exactly_one_refund():
