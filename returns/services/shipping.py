@@ -52,6 +52,20 @@ def normalize_tracking(tracking_number: str) -> str:
     return "".join((tracking_number or "").split()).upper()
 
 
+def parcel_reference(carrier: str | None, tracking_number: str | None) -> tuple[str, str]:
+    """The carrier and tracking number of a parcel as typed, tidied, or the refusal that names the
+    field: what every parcel a return records (to the shop or back to the customer) needs."""
+    carrier = (carrier or "").strip()[:50]
+    tracking_number = normalize_tracking(tracking_number or "")
+    if not carrier:
+        raise InvalidInput(_("Name the carrier."), code="carrier_required", extra={"field": "carrier"})
+    if not tracking_number or len(tracking_number) > MAX_TRACKING_LENGTH:
+        raise InvalidInput(
+            _("Enter the tracking number."), code="tracking_required", extra={"field": "tracking_number"}
+        )
+    return carrier, tracking_number
+
+
 def return_shipping_choose(
     *,
     return_request: ReturnRequest,
@@ -190,14 +204,7 @@ def return_tracking_add(
     It meets the ship-by deadline, hands the wait to the carrier, and, for a trusted customer
     under the merchant's limit, starts the quick refund.
     """
-    carrier = (carrier or "").strip()[:50]
-    tracking_number = normalize_tracking(tracking_number)
-    if not carrier:
-        raise InvalidInput(_("Name the carrier."), code="carrier_required", extra={"field": "carrier"})
-    if not tracking_number or len(tracking_number) > MAX_TRACKING_LENGTH:
-        raise InvalidInput(
-            _("Enter the tracking number."), code="tracking_required", extra={"field": "tracking_number"}
-        )
+    carrier, tracking_number = parcel_reference(carrier, tracking_number)
     with transaction.atomic():
         return_request = return_request_lock(return_request.pk, with_ticket=True)
         require_party(return_request, customer=customer, actor=actor)
@@ -274,14 +281,7 @@ def return_rejected_units_send(
             )
     else:
         store_location = ""
-        carrier = (carrier or "").strip()[:50]
-        tracking_number = normalize_tracking(tracking_number)
-        if not carrier:
-            raise InvalidInput(_("Name the carrier."), code="carrier_required", extra={"field": "carrier"})
-        if not tracking_number or len(tracking_number) > MAX_TRACKING_LENGTH:
-            raise InvalidInput(
-                _("Enter the tracking number."), code="tracking_required", extra={"field": "tracking_number"}
-            )
+        carrier, tracking_number = parcel_reference(carrier, tracking_number)
     with transaction.atomic():
         return_request = return_request_lock(return_request.pk, with_ticket=True)
         require_staff(actor, return_request.merchant_id)
