@@ -26,4 +26,10 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Files whose transaction rolled back after they were written (see attachment_orphans_sweep).
+    "attachment-orphans-sweep": {
+        "task": "tickets.tasks.attachment_orphans_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }

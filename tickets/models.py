@@ -342,10 +342,14 @@ class Message(MerchantOwnedModel):
         return self.kind != self.Kind.NOTE
 
 
+# Where attachments' files live in the private storage; nothing else is written under it.
+ATTACHMENT_DIR = "attachments"
+
+
 def attachment_upload_to(instance: "Attachment", filename: str) -> str:
     # A random name: the customer's file name is kept in the row, never used as a path.
     suffix = PurePosixPath(filename).suffix.lower()
-    return f"attachments/{instance.merchant_id}/{uuid.uuid4().hex}{suffix}"
+    return f"{ATTACHMENT_DIR}/{instance.merchant_id}/{uuid.uuid4().hex}{suffix}"
 
 
 class Attachment(MerchantOwnedModel):

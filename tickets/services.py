@@ -1,11 +1,14 @@
 """Every write to a case. Each function locks the ticket, checks, writes, appends its event and
 queues its notifications in one transaction; a refusal raises before anything is written."""
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import logging
+import posixpath
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone, translation
@@ -20,6 +23,7 @@ from tickets import sla
 from tickets.attachments import checked_upload
 from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import (
+    ATTACHMENT_DIR,
     NUMBER_PREFIXES,
     Attachment,
     Message,
@@ -38,6 +42,11 @@ from tickets.timeline import event_append
 
 Verb = TicketEvent.Verb
 MAX_BODY_LENGTH = 20000
+# A file no attachment row names is an orphan only once no transaction can still be writing its row.
+ORPHAN_FILE_MIN_AGE = timedelta(days=1)
+ORPHAN_LOOKUP_BATCH = 500
+
+logger = logging.getLogger(__name__)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -550,3 +559,54 @@ def ticket_follow_workflow(
         changed = _set_status(ticket, status, actor_user=actor_user, actor_customer=actor_customer, note=note)
         ticket.save(update_fields=[*changed, "updated_at"])
     return ticket
+
+
+# --- files no attachment refers to --------------------------------------------------------------
+
+
+def _stored_files(storage: Storage, directory: str) -> Iterator[str]:
+    """Every file under ``directory`` in the storage, as the names the rows store."""
+    if not storage.exists(directory):
+        return
+    subdirectories, files = storage.listdir(directory)
+    for name in sorted(files):
+        yield posixpath.join(directory, name)
+    for subdirectory in sorted(subdirectories):
+        yield from _stored_files(storage, posixpath.join(directory, subdirectory))
+
+
+def _delete_unreferenced(storage: Storage, names: list[str]) -> int:
+    referenced = set(Attachment.objects.filter(file__in=names).values_list("file", flat=True))
+    deleted = 0
+    for name in names:
+        if name not in referenced:
+            storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def attachment_orphans_sweep(*, min_age: timedelta = ORPHAN_FILE_MIN_AGE) -> int:
+    """Delete the attachment files that no Attachment row references and that are older than
+    ``min_age``; return how many went.
+
+    A file is written before its row, so a transaction that rolls back after the write leaves
+    the file behind (a crash, or a later failure in the same transaction the removal in
+    ``_store_files`` never sees). A younger file may still belong to a transaction in flight, and
+    a name is never reused, so a file old enough and unreferenced can never be claimed again.
+    """
+    storage = Attachment._meta.get_field("file").storage
+    cutoff = timezone.now() - min_age
+    deleted = 0
+    candidates: list[str] = []
+    for name in _stored_files(storage, ATTACHMENT_DIR):
+        if storage.get_modified_time(name) >= cutoff:
+            continue
+        candidates.append(name)
+        if len(candidates) >= ORPHAN_LOOKUP_BATCH:
+            deleted += _delete_unreferenced(storage, candidates)
+            candidates = []
+    if candidates:
+        deleted += _delete_unreferenced(storage, candidates)
+    if deleted:
+        logger.info("Deleted %d attachment files no attachment refers to", deleted)
+    return deleted

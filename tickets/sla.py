@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import translation
 
 from aftersales import timers
 from aftersales.business_time import CalendarSpec
@@ -210,7 +210,8 @@ def _on_breach(deadline: Deadline) -> None:
         target=target,
         target_minutes=deadline.target_minutes,
         due_at=deadline.due_at,
-        breached_at=timezone.now(),
+        # The target was missed the moment it fell due; a late sweep must not move that moment.
+        breached_at=deadline.due_at,
     )
     event_append(
         ticket,

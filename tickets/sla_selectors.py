@@ -197,7 +197,8 @@ def _ended_at(deadline: Deadline) -> datetime | None:
     if deadline.state == Deadline.State.MET:
         return deadline.met_at
     if deadline.state == Deadline.State.FIRED:
-        return deadline.fired_at
+        # Breached at its due time, not at the (possibly late) sweep that noticed it.
+        return deadline.due_at
     if deadline.state in (Deadline.State.CANCELLED, Deadline.State.FAILED):
         return deadline.closed_at
     return None
@@ -247,8 +248,9 @@ class SlaReport:
 
 
 def _ended_between(start: datetime, end: datetime) -> Q:
+    # A breached clock ended when it fell due, whenever the sweep noticed it.
     return Q(state=Deadline.State.MET, met_at__gte=start, met_at__lt=end) | Q(
-        state=Deadline.State.FIRED, fired_at__gte=start, fired_at__lt=end
+        state=Deadline.State.FIRED, due_at__gte=start, due_at__lt=end
     )
 
 

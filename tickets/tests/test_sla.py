@@ -17,6 +17,7 @@ from tickets.services import (
     ticket_reply,
 )
 from tickets.sla import sla_policy_for
+from tickets.sla_selectors import sla_attainment, sla_breaches_page, ticket_sla_clocks
 from tickets.tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -206,7 +207,8 @@ def test_a_breach_escalates_records_notifies_and_reassigns_end_to_end(order, pol
         60,
         shanghai(23, 11),
     )
-    assert breach.breached_at == shanghai(23, 11) + timedelta(seconds=20)
+    # The breach happened when the deadline passed, not when the sweep got round to it.
+    assert breach.breached_at == shanghai(23, 11)
     assert list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("verb", flat=True))[-3:] == [
         "sla_warning",
         "sla_breached",
@@ -222,6 +224,49 @@ def test_a_breach_escalates_records_notifies_and_reassigns_end_to_end(order, pol
     breach.refresh_from_db()
     # Late by 11:00 → 13:30 on the desk's calendar.
     assert (breach.met_at, breach.late_minutes) == (shanghai(23, 13, 30), 150)
+
+
+def test_a_sweep_running_seven_minutes_late_records_the_due_minute_as_the_breach_time(order, policy, merchant):
+    with time_machine.travel(MONDAY_10, tick=False):
+        ticket = _create(order)
+
+    with time_machine.travel(shanghai(23, 11, 7), tick=False):
+        assert deadlines_sweep().fired == 1
+
+    breach = SlaBreach.objects.get()
+    assert (breach.due_at, breach.breached_at, breach.met_at, breach.late_minutes) == (
+        shanghai(23, 11),
+        shanghai(23, 11),
+        None,
+        None,
+    )
+    event = TicketEvent.objects.get(ticket=ticket, verb="sla_breached")
+    assert event.data["due_at"] == shanghai(23, 11).isoformat()
+    # The ticket's clock ended at the due minute, having run its sixty minutes, not sixty-seven.
+    with time_machine.travel(shanghai(23, 11, 7), tick=False):
+        clock = next(c for c in ticket_sla_clocks(ticket=ticket) if c.target == "first_response")
+    assert (clock.outcome, clock.ended_at, clock.elapsed_minutes, clock.late_minutes) == (
+        "breached",
+        shanghai(23, 11),
+        60,
+        7,
+    )
+    # A report up to 11:05 counts the breach; one from 11:05 on does not.
+    before = sla_attainment(merchant=merchant, start=MONDAY_10, end=shanghai(23, 11, 5))
+    after = sla_attainment(merchant=merchant, start=shanghai(23, 11, 5), end=shanghai(23, 12))
+    assert [(row.target, row.ended, row.met, row.breached) for row in before.totals] == [
+        ("first_response", 1, 0, 1),
+        ("next_response", 0, 0, 0),
+        ("resolution", 0, 0, 0),
+    ]
+    assert [(row.target, row.ended, row.met, row.breached) for row in after.totals] == [
+        ("first_response", 0, 0, 0),
+        ("next_response", 0, 0, 0),
+        ("resolution", 0, 0, 0),
+    ]
+    # The list of breaches of the day the deadline passed shows it under the due minute.
+    page = sla_breaches_page(merchant=merchant, start=MONDAY_10, end=shanghai(23, 11, 5))
+    assert [(b.pk, b.breached_at) for b in page.breaches] == [(breach.pk, shanghai(23, 11))]
 
 
 def test_a_reminder_comes_due_once_for_the_person_who_set_it(order, agent):
