@@ -197,7 +197,10 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 PORTAL_CODE_TTL_SECONDS = env.int("PORTAL_CODE_TTL_SECONDS", default=10 * 60)
 PORTAL_CODE_MAX_ATTEMPTS = env.int("PORTAL_CODE_MAX_ATTEMPTS", default=5)
 PORTAL_CODES_PER_ORDER_PER_HOUR = env.int("PORTAL_CODES_PER_ORDER_PER_HOUR", default=5)
-PORTAL_CODES_PER_CLIENT_PER_HOUR = env.int("PORTAL_CODES_PER_CLIENT_PER_HOUR", default=20)
+# One client address is often many customers (an office, a campus NAT): a burst limit over a short
+# window, not an hour's lock-out. Each order keeps its strict hourly limit above.
+PORTAL_CODES_PER_CLIENT = env.int("PORTAL_CODES_PER_CLIENT", default=30)
+PORTAL_CODES_CLIENT_WINDOW_SECONDS = env.int("PORTAL_CODES_CLIENT_WINDOW_SECONDS", default=10 * 60)
 PORTAL_SESSION_AGE_SECONDS = env.int("PORTAL_SESSION_AGE_SECONDS", default=24 * 3600)
 
 # --- API --------------------------------------------------------------------------------------
