@@ -149,6 +149,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat opens its schedule file before anything else and does not make its folder. Only the
+# embedded database's start made var/, so on any other PostgreSQL beat crashed at start: the
+# folder is made here, whatever the database and broker.
+Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 
 # --- Languages and time -----------------------------------------------------------------------
