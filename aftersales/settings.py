@@ -149,6 +149,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat opens its schedule file before anything else and does not make its folder. Only the
+# embedded database's start made var/, so on any other PostgreSQL beat crashed at start: the
+# folder is made here, whatever the database and broker.
+Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 
 # --- Languages and time -----------------------------------------------------------------------
@@ -197,7 +201,15 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 PORTAL_CODE_TTL_SECONDS = env.int("PORTAL_CODE_TTL_SECONDS", default=10 * 60)
 PORTAL_CODE_MAX_ATTEMPTS = env.int("PORTAL_CODE_MAX_ATTEMPTS", default=5)
 PORTAL_CODES_PER_ORDER_PER_HOUR = env.int("PORTAL_CODES_PER_ORDER_PER_HOUR", default=5)
-PORTAL_CODES_PER_CLIENT_PER_HOUR = env.int("PORTAL_CODES_PER_CLIENT_PER_HOUR", default=20)
+# One client address is often many customers (an office, a campus NAT): a burst limit over a short
+# window, not an hour's lock-out. Each order keeps its strict hourly limit above.
+if "PORTAL_CODES_PER_CLIENT_PER_HOUR" in env:
+    raise ImproperlyConfigured(
+        "PORTAL_CODES_PER_CLIENT_PER_HOUR is gone: set PORTAL_CODES_PER_CLIENT (a burst per client address) "
+        "and PORTAL_CODES_CLIENT_WINDOW_SECONDS (its window) instead."
+    )
+PORTAL_CODES_PER_CLIENT = env.int("PORTAL_CODES_PER_CLIENT", default=30)
+PORTAL_CODES_CLIENT_WINDOW_SECONDS = env.int("PORTAL_CODES_CLIENT_WINDOW_SECONDS", default=10 * 60)
 PORTAL_SESSION_AGE_SECONDS = env.int("PORTAL_SESSION_AGE_SECONDS", default=24 * 3600)
 
 # --- API --------------------------------------------------------------------------------------

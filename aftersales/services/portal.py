@@ -1,6 +1,7 @@
 """Customer access to the portal: an order number plus the contact on the order, proved by a
 one-time code sent to that contact. Codes are stored hashed, expire, allow a few attempts, and
-are rate-limited per order and per client."""
+are rate-limited per order (strictly, by the hour) and per client address (a burst limit over a few
+minutes, since an office or a campus NAT puts many customers behind one address)."""
 
 import hmac
 import secrets
@@ -21,7 +22,6 @@ from aftersales.phones import mask_email, mask_phone, try_normalize_phone
 from aftersales.services.notifications import notification_queue
 
 CODE_DIGITS = 6
-LOOKUP_WINDOW_SECONDS = 3600
 
 
 def _code_hash(code: str, salt: str) -> str:
@@ -36,17 +36,25 @@ def _code_matches(code: str, stored: str) -> bool:
 
 
 def _client_lookups_exceeded(client_ip: str | None) -> bool:
-    """Every lookup, found or not, counts against the client, so guessing contacts is slow."""
+    """Every lookup, found or not, counts against the client address, so guessing contacts is slow.
+
+    The address is shared by everyone behind one office or campus NAT, so this is a burst limit
+    over a short window (PORTAL_CODES_PER_CLIENT per PORTAL_CODES_CLIENT_WINDOW_SECONDS) rather
+    than an hour's lock-out; each order stays limited by the hour in portal_challenge_start.
+    Windows are fixed buckets of the clock, so a refused address waits at most one window.
+    """
     if not client_ip:
         return False
-    key = f"portal:lookups:{client_ip}"
-    cache.add(key, 0, timeout=LOOKUP_WINDOW_SECONDS)
+    window: int = settings.PORTAL_CODES_CLIENT_WINDOW_SECONDS
+    bucket = int(timezone.now().timestamp()) // window
+    key = f"portal:lookups:{client_ip}:{window}:{bucket}"
+    cache.add(key, 0, timeout=window)
     try:
         count: int = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=LOOKUP_WINDOW_SECONDS)
+        cache.set(key, 1, timeout=window)
         count = 1
-    limit: int = settings.PORTAL_CODES_PER_CLIENT_PER_HOUR
+    limit: int = settings.PORTAL_CODES_PER_CLIENT
     return count > limit
 
 

@@ -143,3 +143,18 @@ def test_a_database_other_than_postgresql_is_refused_in_one_line(tmp_path):
     )
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_retired_hourly_client_limit_is_refused_in_one_line_naming_its_replacements(tmp_path):
+    # Given a deployment that still sets the per-client hourly limit, which no longer exists
+    # When any command starts
+    result = run_django(["check"], var_dir=tmp_path, PORTAL_CODES_PER_CLIENT_PER_HOUR="20")
+
+    # Then it stops at once and says what to set instead, rather than ignoring the setting
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: PORTAL_CODES_PER_CLIENT_PER_HOUR is gone: set "
+        "PORTAL_CODES_PER_CLIENT (a burst per client address) and PORTAL_CODES_CLIENT_WINDOW_SECONDS "
+        "(its window) instead."
+    )
+    assert result.stdout == ""

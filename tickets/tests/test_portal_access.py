@@ -30,6 +30,14 @@ def shop(db):
 
 
 @pytest.fixture
+def one_client_window():
+    """The clock stands still inside one window of the per-address limit (windows are buckets of the
+    clock), so a test's requests are never split across two windows."""
+    with time_machine.travel(timezone.now().replace(minute=1, second=0, microsecond=0), tick=False):
+        yield
+
+
+@pytest.fixture
 def lin_order(shop):
     order = OrderFactory(
         merchant=shop, external_number="TG-1001", customer__email="lin@example.com", customer__phone="+8613800138000"
@@ -183,9 +191,9 @@ def test_codes_per_order_are_limited_with_a_clear_message(
 
 
 def test_lookups_per_client_are_limited_found_or_not(
-    client, lin_order, other_order, settings, django_capture_on_commit_callbacks
+    client, lin_order, other_order, settings, django_capture_on_commit_callbacks, one_client_window
 ):
-    settings.PORTAL_CODES_PER_CLIENT_PER_HOUR = 3
+    settings.PORTAL_CODES_PER_CLIENT = 3
     capture = django_capture_on_commit_callbacks
     shop = lin_order.merchant
 
@@ -201,6 +209,49 @@ def test_lookups_per_client_are_limited_found_or_not(
     assert "Too many attempts. Please wait a while and try again." in responses[3].content.decode()
     assert PortalChallenge.objects.filter(client_ip="10.9.9.9").count() == 2
     assert PortalChallenge.objects.count() == 3
+
+
+def test_many_customers_behind_one_address_get_their_codes_in_a_burst(shop, one_client_window):
+    # An office or a campus NAT: thirty customers' requests from one address in a few minutes.
+    orders = [
+        OrderFactory(merchant=shop, external_number=f"TG-5{n:03d}", customer__email=f"c{n}@example.com")
+        for n in range(30)
+    ]
+    for order in orders:
+        portal_challenge_start(
+            merchant=shop, order_number=order.external_number, contact=order.customer.email, client_ip="10.7.7.7"
+        )
+
+    with pytest.raises(RateLimited):
+        portal_challenge_start(merchant=shop, order_number="TG-5000", contact="c0@example.com", client_ip="10.7.7.7")
+
+    assert django_settings.PORTAL_CODES_PER_CLIENT == 30
+    assert django_settings.PORTAL_CODES_CLIENT_WINDOW_SECONDS == 600
+    assert PortalChallenge.objects.filter(client_ip="10.7.7.7").count() == 30
+    assert Notification.objects.count() == 30
+
+
+def test_a_refused_address_may_try_again_when_the_short_window_ends(lin_order, settings):
+    settings.PORTAL_CODES_PER_CLIENT = 2
+    settings.PORTAL_CODES_CLIENT_WINDOW_SECONDS = 600
+    shop = lin_order.merchant
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+    def lookup():
+        portal_challenge_start(merchant=shop, order_number="TG-9999", contact="lin@example.com", client_ip="10.3.3.3")
+
+    with time_machine.travel(start, tick=False):
+        for _attempt in range(2):
+            with pytest.raises(InvalidInput):
+                lookup()
+        with pytest.raises(RateLimited):
+            lookup()
+    with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False), pytest.raises(RateLimited):
+        lookup()
+    assert PortalChallenge.objects.count() == 0
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        portal_challenge_start(merchant=shop, order_number="TG-1001", contact="lin@example.com", client_ip="10.3.3.3")
+    assert list(PortalChallenge.objects.values_list("order_id", "client_ip")) == [(lin_order.pk, "10.3.3.3")]
 
 
 # --- a session sees only what it proved ----------------------------------------------------------
@@ -388,8 +439,8 @@ def test_contacts_match_whatever_their_spelling(lin_order):
     assert nothing == [None, None, None, None]
 
 
-def test_the_client_limit_counts_in_the_cache_and_refuses_before_looking(lin_order, settings):
-    settings.PORTAL_CODES_PER_CLIENT_PER_HOUR = 1
+def test_the_client_limit_counts_in_the_cache_and_refuses_before_looking(lin_order, settings, one_client_window):
+    settings.PORTAL_CODES_PER_CLIENT = 1
     shop = lin_order.merchant
     portal_challenge_start(merchant=shop, order_number="TG-1001", contact="lin@example.com", client_ip="10.2.2.2")
 
