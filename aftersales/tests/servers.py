@@ -1,13 +1,20 @@
-"""Real servers on loopback for the tests: an SMTP server that collects mail, a webhook receiver."""
+"""Real servers on loopback for the tests: an SMTP server that collects mail, a webhook receiver,
+an HTTP endpoint to script, and a Celery worker on a queue of its own."""
 
 import email
 import email.policy
 import socket
+import subprocess
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from django.conf import settings
+
+from aftersales.celery import app as celery_app
 
 
 class _Collector:
@@ -88,3 +95,38 @@ class Receiver(LoopbackHTTPServer):
         request.send_response(status)
         request.send_header("Content-Length", "0")
         request.end_headers()
+
+
+@dataclass
+class RunningWorker:
+    process: "subprocess.Popen[bytes]"
+    log: str = ""
+
+
+@contextmanager
+def celery_worker(*, python: str, env: dict[str, str], queue: str) -> Iterator[RunningWorker]:
+    """A real Celery worker (solo pool, its own queue) started with ``python`` and ``env``, and this
+    process's Celery app pointed at that queue and not eager, for the length of the block. The
+    worker is stopped after; its output is then in ``log``."""
+    command = [
+        *(python, "-m", "celery", "-A", "aftersales", "worker", "-Q", queue),
+        *("-c", "1", "-P", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"),
+    ]
+    process = subprocess.Popen(
+        command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    worker = RunningWorker(process)
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield worker
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        worker.log = output.decode(errors="replace")

@@ -18,12 +18,11 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from aftersales.celery import app as celery_app
 from aftersales.database import database_url
 from aftersales.models import Notification
 from aftersales.services.notifications import notification_queue
 from aftersales.tests.factories import MerchantFactory
-from aftersales.tests.servers import smtp_server
+from aftersales.tests.servers import celery_worker, smtp_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
@@ -127,21 +126,7 @@ def test_a_worker_from_the_runtime_venv_runs_a_task_from_redis(runtime_python):
             EMAIL_URL=f"smtp://127.0.0.1:{port}",
             CELERY_TASK_ALWAYS_EAGER="false",
         )
-        process = subprocess.Popen(
-            [
-                *(str(runtime_python), "-m", "celery", "-A", "aftersales", "worker", "-Q", QUEUE),
-                *("-c", "1", "-P", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"),
-                *("-l", "WARNING"),
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-        celery_app.conf.task_always_eager = False
-        celery_app.conf.task_default_queue = QUEUE
-        try:
+        with celery_worker(python=str(runtime_python), env=env, queue=QUEUE) as worker:
             merchant = MerchantFactory()
             with transaction.atomic():
                 notification = notification_queue(
@@ -153,20 +138,12 @@ def test_a_worker_from_the_runtime_venv_runs_a_task_from_redis(runtime_python):
                     language="en",
                 )
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and process.poll() is None:
+            while time.monotonic() < deadline and worker.process.poll() is None:
                 if received and Notification.objects.filter(pk=notification.pk, state="sent").exists():
                     break
                 time.sleep(0.2)
-        finally:
-            celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-            process.terminate()
-            try:
-                output, _ = process.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                output, _ = process.communicate()
 
-        log = output.decode(errors="replace")
+        log = worker.log
         assert len(received) == 1, log
         assert "314159" in received[0].get_content()
         notification.refresh_from_db()

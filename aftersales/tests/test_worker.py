@@ -1,7 +1,6 @@
 """Delivery itself: a real Celery worker on Redis sends the outbox through a real SMTP server."""
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -10,12 +9,11 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from aftersales.celery import app as celery_app
 from aftersales.database import database_url
 from aftersales.models import Notification
 from aftersales.services.notifications import notification_queue
 from aftersales.tests.factories import MerchantFactory
-from aftersales.tests.servers import smtp_server
+from aftersales.tests.servers import celery_worker, smtp_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
@@ -36,43 +34,8 @@ def worker():
             "EMAIL_URL": f"smtp://127.0.0.1:{port}",
             "CELERY_TASK_ALWAYS_EAGER": "false",
         }
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "aftersales",
-                "worker",
-                "-Q",
-                QUEUE,
-                "-c",
-                "1",
-                "-P",
-                "solo",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "WARNING",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-        celery_app.conf.task_always_eager = False
-        celery_app.conf.task_default_queue = QUEUE
-        try:
+        with celery_worker(python=sys.executable, env=env, queue=QUEUE):
             yield received
-        finally:
-            celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _wait_for(predicate, timeout=30.0):
