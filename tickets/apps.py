@@ -11,4 +11,8 @@ class TicketsConfig(AppConfig):
         from tickets.services import register_deadline_handlers
 
         register_deadline_handlers()
+        from tickets.timeline import register_verb_labels
+        from tickets.verbs import RoutingVerb
+
+        register_verb_labels(dict(RoutingVerb.choices))
         register_story("tickets", "tickets.demo.TicketsDemoStory")

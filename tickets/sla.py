@@ -82,7 +82,8 @@ def _start(ticket: Ticket, policy: SlaPolicy | None, target: str, at: datetime) 
 
 
 def sla_on_created(ticket: Ticket, at: datetime) -> None:
-    policy = sla_policy_for(ticket)
+    # A routing rule may have chosen the policy already.
+    policy = ticket.sla_policy if ticket.sla_policy_id else sla_policy_for(ticket)
     if policy is None:
         return
     Ticket.objects.filter(pk=ticket.pk).update(sla_policy=policy)

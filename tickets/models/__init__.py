@@ -1,5 +1,8 @@
 """The case hub's data: one module per family; what other modules use is re-exported here."""
 
+from .links import TicketLink, TicketLinkKind
+from .macros import Macro
+from .routing import AgentProfile, AgentStatus, AssignmentStrategy, RoutingRule, SupportSettings, TeamAssignment
 from .tickets import (
     ACTIVE_STATUSES,
     ATTACHMENT_DIR,
@@ -24,6 +27,15 @@ from .tickets import (
 )
 
 __all__ = [
+    "AgentProfile",
+    "AgentStatus",
+    "AssignmentStrategy",
+    "Macro",
+    "RoutingRule",
+    "SupportSettings",
+    "TeamAssignment",
+    "TicketLink",
+    "TicketLinkKind",
     "ACTIVE_STATUSES",
     "ATTACHMENT_DIR",
     "FINAL_STATUSES",

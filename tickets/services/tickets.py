@@ -38,7 +38,10 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.notify import customer_language, notify_customer, notify_staff
+from tickets.services.closing import PENDING_CLOSE_KIND, follow_up_link, register_closing_handlers, reopen_window_passed
+from tickets.services.routing import ticket_route
 from tickets.timeline import event_append
+from tickets.verbs import RoutingVerb
 
 Verb = TicketEvent.Verb
 MAX_BODY_LENGTH = 20000
@@ -291,6 +294,9 @@ def ticket_create(
             public=True,
             message=message,
         )
+        # Every channel's new case is routed here, before its SLA clocks start (a rule may set
+        # the SLA policy), so e-mail, portal, API and staff tickets follow the same rules.
+        ticket_route(ticket=ticket, body=body)
         sla.sla_on_created(ticket, now)
         notify_customer(ticket, "ticket_created")
         if assignee is not None:
@@ -362,6 +368,20 @@ def ticket_customer_message(
         ticket = _lock(ticket)
         if ticket.customer_id != customer.pk:
             raise PermissionRefused(_("This request belongs to another customer."))
+        if reopen_window_passed(ticket, timezone.now()):
+            # Past the merchant's reopen window (or closed): a new case, linked to this one.
+            follow_up = ticket_create(
+                merchant=ticket.merchant,
+                kind=ticket.kind,
+                subject=ticket.subject,
+                body=body,
+                customer=customer,
+                channel=ticket.channel,
+                order=ticket.order,
+                files=files,
+            )
+            follow_up_link(source=ticket, follow_up=follow_up, customer=customer)
+            return follow_up.messages.get()
         if not ticket.accepts_customer_messages:
             raise TransitionNotAllowed(
                 _("This request is %(status)s. Please open a new request.") % {"status": ticket.get_status_display()},
@@ -380,6 +400,8 @@ def ticket_customer_message(
         changed = ["last_customer_message_at", "updated_at"]
         if ticket.status in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED):
             changed += _set_status(ticket, TicketStatus.OPEN, actor_customer=customer)
+        if deadline_cancel(ticket=ticket, kind=PENDING_CLOSE_KIND) is not None:
+            event_append(ticket, RoutingVerb.PENDING_CLOSE_CANCELLED, actor_customer=customer)
         sla.sla_on_customer_message(ticket, ticket.last_customer_message_at)
         ticket.save(update_fields=changed)
         notify_staff(ticket, ticket.assignee, "ticket_customer_message", {"message": body})
@@ -536,6 +558,7 @@ def _on_reminder_due(deadline: Deadline) -> None:
 def register_deadline_handlers() -> None:
     sla.register_handlers()
     timers.register(REMINDER_KIND, on_due=_on_reminder_due)
+    register_closing_handlers()
 
 
 def ticket_follow_workflow(

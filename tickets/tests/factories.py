@@ -1,7 +1,22 @@
 import factory
 
-from aftersales.tests.factories import CustomerFactory, MerchantFactory
-from tickets.models import Message, Tag, Team, Ticket, TicketChannel, TicketEvent, TicketKind, TicketPriority
+from aftersales.tests.factories import CustomerFactory, MerchantFactory, UserFactory
+from tickets.models import (
+    AgentProfile,
+    AgentStatus,
+    AssignmentStrategy,
+    Macro,
+    Message,
+    RoutingRule,
+    Tag,
+    Team,
+    TeamAssignment,
+    Ticket,
+    TicketChannel,
+    TicketEvent,
+    TicketKind,
+    TicketPriority,
+)
 
 
 class TeamFactory(factory.django.DjangoModelFactory[Team]):
@@ -54,3 +69,39 @@ class TicketEventFactory(factory.django.DjangoModelFactory[TicketEvent]):
     merchant = factory.SelfAttribute("ticket.merchant")
     verb = TicketEvent.Verb.CREATED
     is_public = True
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory[RoutingRule]):
+    class Meta:
+        model = RoutingRule
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: (n + 1) * 10)
+
+
+class TeamAssignmentFactory(factory.django.DjangoModelFactory[TeamAssignment]):
+    class Meta:
+        model = TeamAssignment
+
+    team = factory.SubFactory(TeamFactory)
+    merchant = factory.SelfAttribute("team.merchant")
+    strategy = AssignmentStrategy.LEAST_LOADED
+
+
+class AgentProfileFactory(factory.django.DjangoModelFactory[AgentProfile]):
+    class Meta:
+        model = AgentProfile
+
+    merchant = factory.SubFactory(MerchantFactory)
+    user = factory.SubFactory(UserFactory)
+    status = AgentStatus.AVAILABLE
+    capacity = 5
+
+
+class MacroFactory(factory.django.DjangoModelFactory[Macro]):
+    class Meta:
+        model = Macro
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Macro {n}")

@@ -1,0 +1,355 @@
+"""Auto-assignment within a team, and agents' presence.
+
+An agent gets a ticket only when available, on shift by their calendar, qualified for it (the
+ticket's language, product categories and kind among their skills, an empty skill list meaning
+any) and when the ticket's weight fits under their capacity. Round robin gives it to the agent
+who waited longest; least loaded to the one with the smallest share of their capacity in use.
+
+Race-free: the team's ``TeamAssignment`` row is locked first, which serialises the team's
+assignments; then the chosen agent's ``AgentProfile`` row, and their load is counted again under
+that lock, because an agent in two teams is reached through two team locks. Each count is a new
+statement, which under READ COMMITTED sees every assignment committed before the lock was granted.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.business_time import CalendarSpec
+from aftersales.exceptions import InvalidInput, PermissionRefused
+from aftersales.models import BusinessCalendar, Membership, Merchant, OrderLine, User
+from aftersales.services.staff import staff_membership_required
+from tickets.models import (
+    ACTIVE_STATUSES,
+    AgentProfile,
+    AgentStatus,
+    AssignmentStrategy,
+    Team,
+    TeamAssignment,
+    Ticket,
+    TicketEvent,
+)
+from tickets.notify import notify_staff
+from tickets.timeline import event_append
+from tickets.verbs import RoutingVerb
+
+ASSIGNABLE_ROLES = (Membership.Role.AGENT, Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
+# At most this many of a team's agents are tried (locked and recounted) for one ticket.
+MAX_TRIES = 5
+
+
+# --- the locks, in this order -------------------------------------------------------------------
+
+
+def team_assignment_lock(team_id: int) -> TeamAssignment | None:
+    return TeamAssignment.objects.select_for_update(of=("self",)).filter(team_id=team_id).first()
+
+
+def agent_profile_lock(profile_id: int) -> AgentProfile:
+    return AgentProfile.objects.select_for_update(of=("self",)).get(pk=profile_id)
+
+
+# --- reading the candidates ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketNeeds:
+    kind: str
+    language: str
+    categories: frozenset[str]
+    weight: int
+
+
+def _needs(ticket: Ticket, policy: TeamAssignment) -> TicketNeeds:
+    """What the ticket asks of an agent. Its product categories are those of the order lines it is
+    about, else of its whole order."""
+    categories: list[str] = []
+    if ticket.order_id is not None:
+        categories = list(
+            Ticket.order_lines.through.objects.filter(ticket_id=ticket.pk).values_list(
+                "orderline__product__category", flat=True
+            )
+        ) or list(OrderLine.objects.filter(order_id=ticket.order_id).values_list("product__category", flat=True))
+    return TicketNeeds(
+        kind=ticket.kind,
+        language=ticket.customer.language or ticket.merchant.default_language,
+        categories=frozenset(category for category in categories if category),
+        weight=policy.weight_of(ticket.kind),
+    )
+
+
+def qualifies(profile: AgentProfile, needs: TicketNeeds) -> bool:
+    if profile.kinds and needs.kind not in profile.kinds:
+        return False
+    if profile.languages and needs.language not in profile.languages:
+        return False
+    return not (profile.product_categories and not needs.categories <= set(profile.product_categories))
+
+
+def _calendar_specs(profiles: list[AgentProfile], team: Team) -> dict[int | None, CalendarSpec | None]:
+    """Each profile's shift calendar, else the team's, else the merchant's default; None: always on."""
+    fallback = (
+        BusinessCalendar.objects.filter(merchant_id=team.merchant_id)
+        .filter(Q(team_id=team.pk) | Q(team__isnull=True))
+        .order_by("team_id")  # the team's own first (NULLs sort last)
+        .first()
+    )
+    specs: dict[int | None, CalendarSpec | None] = {None: CalendarSpec.from_calendar(fallback) if fallback else None}
+    for profile in profiles:
+        if profile.shift_calendar_id is not None and profile.shift_calendar_id not in specs:
+            assert profile.shift_calendar is not None  # noqa: S101 — read with select_related
+            specs[profile.shift_calendar_id] = CalendarSpec.from_calendar(profile.shift_calendar)
+    return specs
+
+
+def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
+    if spec is None:
+        return True
+    first = next(spec.intervals_from(now), None)
+    return first is not None and first[0] <= now
+
+
+def agent_loads(*, merchant_id: int, user_ids: Iterable[int], policy: TeamAssignment) -> dict[int, int]:
+    """Each agent's open tickets at the merchant, weighted by kind with the team's weights."""
+    loads: dict[int, int] = {}
+    rows = (
+        Ticket.objects.filter(merchant_id=merchant_id, assignee_id__in=list(user_ids), status__in=ACTIVE_STATUSES)
+        .values_list("assignee_id", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for user_id, kind, count in rows:
+        loads[user_id] = loads.get(user_id, 0) + count * policy.weight_of(kind)
+    return loads
+
+
+def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: datetime) -> list[AgentProfile]:
+    """The team's available, on-shift, qualified agents, best first by the team's strategy, with
+    ``load`` set on each; only those with room for the ticket."""
+    needs = _needs(ticket, policy)
+    profiles = list(
+        AgentProfile.objects.filter(
+            merchant_id=ticket.merchant_id,
+            status=AgentStatus.AVAILABLE,
+            user__teams=team,
+            user__is_active=True,
+            user__memberships__merchant_id=ticket.merchant_id,
+            user__memberships__is_active=True,
+            user__memberships__role__in=ASSIGNABLE_ROLES,
+        ).select_related("shift_calendar")
+    )
+    if not profiles:
+        return []
+    specs = _calendar_specs(profiles, team)
+    profiles = [
+        profile
+        for profile in profiles
+        if qualifies(profile, needs) and on_shift(specs[profile.shift_calendar_id], now)
+    ]
+    loads = agent_loads(merchant_id=ticket.merchant_id, user_ids=[p.user_id for p in profiles], policy=policy)
+    fitting = []
+    for profile in profiles:
+        profile.load = loads.get(profile.user_id, 0)  # type: ignore[attr-defined]
+        if profile.load + needs.weight <= profile.capacity:  # type: ignore[attr-defined]
+            fitting.append(profile)
+    never = datetime.min.replace(tzinfo=now.tzinfo)
+    if policy.strategy == AssignmentStrategy.ROUND_ROBIN:
+        fitting.sort(key=lambda p: (p.last_assigned_at or never, p.pk))
+    else:
+        fitting.sort(key=lambda p: (p.load / max(p.capacity, 1), p.last_assigned_at or never, p.pk))  # type: ignore[attr-defined]
+    return fitting
+
+
+# --- assigning ----------------------------------------------------------------------------------
+
+
+def ticket_auto_assign_in_transaction(*, ticket: Ticket, actor: User | None = None) -> User | None:
+    """Pick an agent of the ticket's team and assign the (locked or just created) ticket to them,
+    in the caller's transaction. None when the team has no auto-assignment or nobody has room:
+    the ticket then waits in the team's pool."""
+    if ticket.team_id is None:
+        return None
+    policy = team_assignment_lock(ticket.team_id)
+    if policy is None or not policy.auto_assign:
+        return None
+    team = ticket.team
+    assert team is not None  # noqa: S101 — team_id is set
+    now = timezone.now()
+    weight = policy.weight_of(ticket.kind)
+    for candidate in eligible_agents(ticket=ticket, team=team, policy=policy, now=now)[:MAX_TRIES]:
+        profile = agent_profile_lock(candidate.pk)
+        if profile.status != AgentStatus.AVAILABLE:
+            continue
+        load = agent_loads(merchant_id=ticket.merchant_id, user_ids=[profile.user_id], policy=policy).get(
+            profile.user_id, 0
+        )
+        if load + weight > profile.capacity:
+            continue
+        profile.last_assigned_at = now
+        profile.save(update_fields=["last_assigned_at", "updated_at"])
+        agent = profile.user
+        Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, updated_at=now)
+        ticket.assignee = agent
+        event_append(
+            ticket,
+            TicketEvent.Verb.ASSIGNED,
+            actor_user=actor,
+            data={
+                "from": None,
+                "to": agent.pk,
+                "to_name": str(agent),
+                "team": team.name,
+                "auto": policy.strategy,
+                "load": load + weight,
+                "capacity": profile.capacity,
+            },
+        )
+        notify_staff(ticket, agent, "ticket_assigned", {"assigned_by": _("auto-assignment")})
+        return agent
+    return None
+
+
+def ticket_auto_assign(*, ticket: Ticket, actor: User | None = None) -> Ticket:
+    """Auto-assign one unassigned ticket of a team (a staff "assign automatically", or the pool)."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "customer", "merchant").get(
+            pk=ticket.pk
+        )
+        if actor is not None:
+            staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+        if ticket.assignee_id is not None or ticket.status not in ACTIVE_STATUSES:
+            return ticket
+        if ticket.team_id is None:
+            raise InvalidInput(_("Put the ticket in a team first."), code="no_team", extra={"field": "team"})
+        ticket_auto_assign_in_transaction(ticket=ticket, actor=actor)
+    return ticket
+
+
+def team_assign_pool(*, team: Team, limit: int = 200) -> int:
+    """Assign the team's waiting unassigned tickets, oldest and most urgent first; how many went."""
+    ids = list(
+        Ticket.objects.filter(
+            merchant_id=team.merchant_id, team=team, assignee__isnull=True, status__in=ACTIVE_STATUSES
+        )
+        .order_by("-priority", "created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    assigned = 0
+    for ticket_id in ids:
+        ticket = ticket_auto_assign(ticket=Ticket(pk=ticket_id))
+        if ticket.assignee_id is not None:
+            assigned += 1
+        else:
+            break  # nobody has room: the rest wait too
+    return assigned
+
+
+# --- presence -----------------------------------------------------------------------------------
+
+
+def agent_profile_for(*, merchant: Merchant, user: User) -> AgentProfile:
+    """The agent's profile at the merchant, created on first use (offline, default capacity)."""
+    profile, _created = AgentProfile.objects.get_or_create(merchant=merchant, user=user)
+    return profile
+
+
+def agent_set_status(
+    *, merchant: Merchant, agent: User, actor: User, status: str, hand_back: bool = False
+) -> AgentProfile:
+    """Set an agent's presence. Agents set their own; a supervisor may set anyone's. Going away
+    or offline with ``hand_back`` puts the agent's open tickets of a team back in its pool, and
+    the pool is then offered to the team's available agents."""
+    if status not in AgentStatus.values:
+        raise InvalidInput(_("Unknown status."), code="invalid_status", extra={"field": "status"})
+    actor_membership = staff_membership_required(actor=actor, merchant_id=merchant.pk)
+    if actor.pk != agent.pk and not actor_membership.is_supervisor:
+        raise PermissionRefused(_("Only a supervisor may set another agent's status."))
+    staff_membership_required(actor=agent, merchant_id=merchant.pk)
+    released_teams: set[int] = set()
+    with transaction.atomic():
+        agent_profile_for(merchant=merchant, user=agent)
+        profile = AgentProfile.objects.select_for_update(of=("self",)).get(merchant=merchant, user=agent)
+        if profile.status != status:
+            profile.status = status
+            profile.status_changed_at = timezone.now()
+            profile.save(update_fields=["status", "status_changed_at", "updated_at"])
+        if hand_back and status != AgentStatus.AVAILABLE:
+            released_teams = _hand_back(merchant=merchant, agent=agent, actor=actor)
+    # Each pool assignment is its own transaction, after the hand-back committed.
+    for team in Team.objects.filter(pk__in=released_teams):
+        team_assign_pool(team=team)
+    return profile
+
+
+def _hand_back(*, merchant: Merchant, agent: User, actor: User) -> set[int]:
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(merchant=merchant, assignee=agent, status__in=ACTIVE_STATUSES, team__isnull=False)
+        .select_related("team")
+        .order_by("pk")
+    )
+    for ticket in tickets:
+        Ticket.objects.filter(pk=ticket.pk).update(assignee=None, updated_at=timezone.now())
+        event_append(
+            ticket,
+            RoutingVerb.AGENT_RELEASED,
+            actor_user=actor,
+            data={"from": agent.pk, "from_name": str(agent), "team": ticket.team.name if ticket.team else ""},
+        )
+    return {ticket.team_id for ticket in tickets if ticket.team_id is not None}
+
+
+def team_assignment_save(
+    *, team: Team, actor: User, auto_assign: bool, strategy: str, kind_weights: dict[str, int]
+) -> TeamAssignment:
+    membership = staff_membership_required(actor=actor, merchant_id=team.merchant_id)
+    if not membership.is_supervisor:
+        raise PermissionRefused(_("Only a supervisor or a merchant admin may change routing."))
+    if strategy not in AssignmentStrategy.values:
+        raise InvalidInput(_("Unknown strategy."), code="invalid_strategy", extra={"field": "strategy"})
+    if any(not isinstance(w, int) or w < 1 or w > 100 for w in kind_weights.values()):
+        raise InvalidInput(_("Each weight is a whole number from 1 to 100."), code="invalid_weight")
+    with transaction.atomic():
+        policy, _created = TeamAssignment.objects.update_or_create(
+            team=team,
+            defaults={
+                "merchant_id": team.merchant_id,
+                "auto_assign": auto_assign,
+                "strategy": strategy,
+                "kind_weights": kind_weights,
+            },
+        )
+    return policy
+
+
+def agent_profile_save(
+    *,
+    profile: AgentProfile,
+    actor: User,
+    capacity: int,
+    languages: list[str],
+    product_categories: list[str],
+    kinds: list[str],
+    shift_calendar: BusinessCalendar | None,
+) -> AgentProfile:
+    membership = staff_membership_required(actor=actor, merchant_id=profile.merchant_id)
+    if not membership.is_supervisor:
+        raise PermissionRefused(_("Only a supervisor or a merchant admin may change an agent's skills."))
+    if shift_calendar is not None and shift_calendar.merchant_id != profile.merchant_id:
+        raise InvalidInput(_("Unknown calendar."), code="unknown_calendar", extra={"field": "shift_calendar"})
+    with transaction.atomic():
+        profile = AgentProfile.objects.select_for_update(of=("self",)).get(pk=profile.pk)
+        profile.capacity = capacity
+        profile.languages = languages
+        profile.product_categories = product_categories
+        profile.kinds = kinds
+        profile.shift_calendar = shift_calendar
+        profile.save(
+            update_fields=["capacity", "languages", "product_categories", "kinds", "shift_calendar", "updated_at"]
+        )
+    return profile
