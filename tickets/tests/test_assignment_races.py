@@ -1,0 +1,103 @@
+"""Auto-assignment races on PostgreSQL: each thread has its own connection and transaction."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from aftersales.models import Membership
+from aftersales.tests.factories import MembershipFactory, OrderFactory
+from tickets.models import AgentStatus, AssignmentStrategy, TeamAssignment, Ticket, TicketChannel, TicketKind
+from tickets.services import ticket_create
+from tickets.services.assignment import ticket_auto_assign
+from tickets.tests.factories import AgentProfileFactory, TeamAssignmentFactory, TeamFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("races")]
+
+
+def _race(workers: int, action) -> list[BaseException]:
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            action(index)
+        except BaseException as exc:  # noqa: BLE001 — collected and asserted on below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def _team_of_agents(merchant, strategy, capacities):
+    team = TeamFactory(merchant=merchant)
+    TeamAssignmentFactory(team=team, strategy=strategy)
+    agents = []
+    for capacity in capacities:
+        user = MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user
+        team.members.add(user)
+        AgentProfileFactory(merchant=merchant, user=user, capacity=capacity, status=AgentStatus.AVAILABLE)
+        agents.append(user)
+    return team, agents
+
+
+def _waiting_tickets(order, team, count):
+    """Tickets in the team's pool, created while its auto-assignment was off."""
+    TeamAssignment.objects.filter(team=team).update(auto_assign=False)
+    tickets = [
+        ticket_create(
+            merchant=order.merchant,
+            kind=TicketKind.SUPPORT,
+            subject=f"Waiting {i}",
+            body="Hello",
+            customer=order.customer,
+            channel=TicketChannel.API,
+            team=team,
+        )
+        for i in range(count)
+    ]
+    TeamAssignment.objects.filter(team=team).update(auto_assign=True)
+    return tickets
+
+
+@pytest.mark.parametrize("strategy", [AssignmentStrategy.LEAST_LOADED, AssignmentStrategy.ROUND_ROBIN])
+def test_concurrent_assignments_never_push_an_agent_over_capacity(strategy):
+    # Given a team of three agents with 5 slots in all, and 12 tickets in its pool
+    order = OrderFactory()
+    team, agents = _team_of_agents(order.merchant, strategy, [1, 2, 2])
+    waiting = _waiting_tickets(order, team, 12)
+
+    # When all 12 are auto-assigned at the same instant
+    errors = _race(12, lambda i: ticket_auto_assign(ticket=waiting[i]))
+
+    # Then every slot is filled once and the rest still wait in the pool
+    assert errors == []
+    counts = [Ticket.objects.filter(assignee=agent).count() for agent in agents]
+    assert counts == [1, 2, 2]
+    assert Ticket.objects.filter(merchant=order.merchant, team=team, assignee__isnull=True).count() == 7
+
+
+def test_an_agent_in_two_teams_is_not_overfilled_through_both():
+    # Given one agent in two teams with two slots, and tickets waiting in both teams' pools
+    order = OrderFactory()
+    merchant = order.merchant
+    first, [agent] = _team_of_agents(merchant, AssignmentStrategy.LEAST_LOADED, [2])
+    second = TeamFactory(merchant=merchant)
+    TeamAssignmentFactory(team=second)
+    second.members.add(agent)
+    waiting = [pair for pair in zip(_waiting_tickets(order, first, 4), _waiting_tickets(order, second, 4), strict=True)]
+    waiting = [ticket for pair in waiting for ticket in pair]
+
+    # When both pools are assigned at once, ticket by ticket, from eight threads
+    errors = _race(8, lambda i: ticket_auto_assign(ticket=waiting[i]))
+
+    # Then the agent has exactly two
+    assert errors == []
+    assert Ticket.objects.filter(assignee=agent).count() == 2
