@@ -15,4 +15,7 @@ class TicketsConfig(AppConfig):
         from tickets.verbs import RoutingVerb
 
         register_verb_labels(dict(RoutingVerb.choices))
+        from aftersales.bench import register_bench
+
+        register_bench("support-assign", "tickets.bench")
         register_story("tickets", "tickets.demo.TicketsDemoStory")

@@ -11,12 +11,15 @@ that lock, because an agent in two teams is reached through two team locks. Each
 statement, which under READ COMMITTED sees every assignment committed before the lock was granted.
 """
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +36,7 @@ from tickets.models import (
     TeamAssignment,
     Ticket,
     TicketEvent,
+    TicketKind,
 )
 from tickets.notify import notify_staff
 from tickets.timeline import event_append
@@ -51,7 +55,7 @@ def team_assignment_lock(team_id: int) -> TeamAssignment | None:
 
 
 def agent_profile_lock(profile_id: int) -> AgentProfile:
-    return AgentProfile.objects.select_for_update(of=("self",)).get(pk=profile_id)
+    return AgentProfile.objects.select_for_update(of=("self",)).select_related("user").get(pk=profile_id)
 
 
 # --- reading the candidates ---------------------------------------------------------------------
@@ -91,20 +95,53 @@ def qualifies(profile: AgentProfile, needs: TicketNeeds) -> bool:
     return not (profile.product_categories and not needs.categories <= set(profile.product_categories))
 
 
-def _calendar_specs(profiles: list[AgentProfile], team: Team) -> dict[int | None, CalendarSpec | None]:
-    """Each profile's shift calendar, else the team's, else the merchant's default; None: always on."""
-    fallback = (
-        BusinessCalendar.objects.filter(merchant_id=team.merchant_id)
-        .filter(Q(team_id=team.pk) | Q(team__isnull=True))
-        .order_by("team_id")  # the team's own first (NULLs sort last)
-        .first()
-    )
-    specs: dict[int | None, CalendarSpec | None] = {None: CalendarSpec.from_calendar(fallback) if fallback else None}
-    for profile in profiles:
-        if profile.shift_calendar_id is not None and profile.shift_calendar_id not in specs:
-            assert profile.shift_calendar is not None  # noqa: S101 — read with select_related
-            specs[profile.shift_calendar_id] = CalendarSpec.from_calendar(profile.shift_calendar)
-    return specs
+# Shift calendars are read at most once a minute per process: an assignment is on the hot path of
+# every new ticket, and a shift edited takes effect within the minute.
+CALENDAR_CACHE_SECONDS = 60.0
+_spec_cache: dict[tuple[str, int], tuple[float, object]] = {}
+
+
+def _cached(key: tuple[str, int], load: Callable[[], object]) -> object:
+    now = time.monotonic()
+    hit = _spec_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _spec_cache[key] = (now + CALENDAR_CACHE_SECONDS, value)
+    return value
+
+
+def calendar_cache_clear() -> None:
+    _spec_cache.clear()
+
+
+def _spec_of(calendar_id: int) -> CalendarSpec | None:
+    def load() -> CalendarSpec | None:
+        calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
+        return CalendarSpec.from_calendar(calendar) if calendar else None
+
+    return cast("CalendarSpec | None", _cached(("spec", calendar_id), load))
+
+
+def _team_calendar_id(team: Team) -> int:
+    """The team's own calendar, else the merchant's default; 0 for none (always on shift)."""
+
+    def load() -> int:
+        calendar_id = (
+            BusinessCalendar.objects.filter(merchant_id=team.merchant_id)
+            .filter(Q(team_id=team.pk) | Q(team__isnull=True))
+            .order_by("team_id")  # the team's own first (NULLs sort last)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return calendar_id or 0
+
+    return cast("int", _cached(("team", team.pk), load))
+
+
+def _shift_spec(profile: AgentProfile, team: Team) -> CalendarSpec | None:
+    calendar_id = profile.shift_calendar_id or _team_calendar_id(team)
+    return _spec_of(calendar_id) if calendar_id else None
 
 
 def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
@@ -112,6 +149,25 @@ def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
         return True
     first = next(spec.intervals_from(now), None)
     return first is not None and first[0] <= now
+
+
+def weighted_load(policy: TeamAssignment, *, merchant_id: int) -> Subquery:
+    """An agent's open tickets at the merchant, weighted by kind, for each ``AgentProfile`` row:
+    read in the same statement as the candidates."""
+    weights = {kind: policy.weight_of(kind) for kind in TicketKind.values}
+    weight = Case(
+        *(When(kind=kind, then=Value(value)) for kind, value in weights.items() if value != 1),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return Subquery(
+        Ticket.objects.filter(merchant_id=merchant_id, assignee_id=OuterRef("user_id"), status__in=ACTIVE_STATUSES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(load=Sum(weight))
+        .values("load")[:1],
+        output_field=IntegerField(),
+    )
 
 
 def agent_loads(*, merchant_id: int, user_ids: Iterable[int], policy: TeamAssignment) -> dict[int, int]:
@@ -141,21 +197,16 @@ def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: 
             user__memberships__merchant_id=ticket.merchant_id,
             user__memberships__is_active=True,
             user__memberships__role__in=ASSIGNABLE_ROLES,
-        ).select_related("shift_calendar")
+        ).annotate(open_load=Coalesce(weighted_load(policy, merchant_id=ticket.merchant_id), 0))
     )
-    if not profiles:
-        return []
-    specs = _calendar_specs(profiles, team)
-    profiles = [
-        profile
-        for profile in profiles
-        if qualifies(profile, needs) and on_shift(specs[profile.shift_calendar_id], now)
-    ]
-    loads = agent_loads(merchant_id=ticket.merchant_id, user_ids=[p.user_id for p in profiles], policy=policy)
     fitting = []
     for profile in profiles:
-        profile.load = loads.get(profile.user_id, 0)  # type: ignore[attr-defined]
-        if profile.load + needs.weight <= profile.capacity:  # type: ignore[attr-defined]
+        profile.load = profile.open_load  # type: ignore[attr-defined]
+        if (
+            profile.load + needs.weight <= profile.capacity  # type: ignore[attr-defined]
+            and qualifies(profile, needs)
+            and on_shift(_shift_spec(profile, team), now)
+        ):
             fitting.append(profile)
     never = datetime.min.replace(tzinfo=now.tzinfo)
     if policy.strategy == AssignmentStrategy.ROUND_ROBIN:

@@ -12,11 +12,17 @@ from aftersales.models import BusinessCalendar, Membership, WorkingHours
 from aftersales.tests.factories import MembershipFactory
 from tickets.models import AgentProfile, AgentStatus, AssignmentStrategy, TicketKind, TicketStatus
 from tickets.services import ticket_change_status
-from tickets.services.assignment import agent_set_status, team_assign_pool, ticket_auto_assign
+from tickets.services.assignment import agent_set_status, calendar_cache_clear, team_assign_pool, ticket_auto_assign
 from tickets.tests.factories import AgentProfileFactory, RoutingRuleFactory, TeamAssignmentFactory, TeamFactory
 from tickets.verbs import RoutingVerb
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendars():
+    # Shift calendars are cached per process for a minute; each test starts from the database.
+    calendar_cache_clear()
 
 
 @pytest.fixture
