@@ -4,7 +4,7 @@ under ``dashboard/`` (the ``dashboard`` namespace) and ``portal_urlpatterns`` un
 
 from django.urls import path
 
-from tickets.views import dashboard, portal
+from tickets.views import dashboard, portal, support
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
@@ -21,6 +21,29 @@ dashboard_urlpatterns = [
     path("tickets/<str:number>/remind/", dashboard.ticket_remind, name="ticket_remind"),
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
+    path("tickets/<str:number>/macro/", support.ticket_apply_macro, name="ticket_macro"),
+    path("tickets/<str:number>/merge/", support.ticket_merge_into, name="ticket_merge"),
+    path("tickets/<str:number>/links/", support.ticket_add_link, name="ticket_link"),
+    path("tickets/<str:number>/links/<int:link_id>/remove/", support.ticket_remove_link, name="ticket_unlink"),
+    path("tickets/<str:number>/pending-close/", support.ticket_set_pending_close, name="ticket_pending_close"),
+    path(
+        "tickets/<str:number>/pending-close/cancel/",
+        support.ticket_cancel_pending_close,
+        name="ticket_pending_close_cancel",
+    ),
+    path("tickets/<str:number>/auto-assign/", support.ticket_assign_automatically, name="ticket_auto_assign"),
+    path("tickets/<str:number>/replying/", support.ticket_replying, name="ticket_replying"),
+    path("routing/", support.routing_rules, name="routing_rules"),
+    path("routing/rules/<int:pk>/", support.routing_rule_edit, name="routing_rule"),
+    path("routing/rules/<int:pk>/move/", support.routing_rule_reorder, name="routing_rule_move"),
+    path("routing/rules/<int:pk>/delete/", support.routing_rule_remove, name="routing_rule_delete"),
+    path("routing/teams/<int:pk>/", support.team_assignment_edit, name="team_assignment"),
+    path("agents/", support.agents, name="agents"),
+    path("agents/<int:user_id>/status/", support.agent_status, name="agent_status"),
+    path("agents/<int:user_id>/", support.agent_edit, name="agent"),
+    path("macros/", support.macros, name="macros"),
+    path("macros/<int:pk>/", support.macro_edit, name="macro"),
+    path("macros/<int:pk>/delete/", support.macro_remove, name="macro_delete"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
 ]
 

@@ -36,9 +36,7 @@ class TicketLink(MerchantOwnedModel):
             models.CheckConstraint(condition=~Q(source=F("target")), name="ticketlink_not_self"),
             models.CheckConstraint(condition=Q(kind__in=TicketLinkKind.values), name="ticketlink_kind_valid"),
             # A ticket is merged once, and a ticket has one parent.
-            models.UniqueConstraint(
-                fields=["source"], condition=Q(kind="merged_into"), name="ticketlink_merged_once"
-            ),
+            models.UniqueConstraint(fields=["source"], condition=Q(kind="merged_into"), name="ticketlink_merged_once"),
             models.UniqueConstraint(fields=["target"], condition=Q(kind="parent"), name="ticketlink_one_parent"),
         ]
         indexes = [models.Index(fields=["target", "kind"], name="ticketlink_target")]

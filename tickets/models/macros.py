@@ -58,7 +58,9 @@ class Macro(MerchantOwnedModel):
                 fields=["merchant", "name"], condition=Q(owner__isnull=True), name="macro_unique_shared_name"
             ),
             models.UniqueConstraint(
-                fields=["merchant", "owner", "name"], condition=Q(owner__isnull=False), name="macro_unique_personal_name"
+                fields=["merchant", "owner", "name"],
+                condition=Q(owner__isnull=False),
+                name="macro_unique_personal_name",
             ),
             models.CheckConstraint(
                 condition=Q(set_status="") | Q(set_status__in=TicketStatus.values), name="macro_status_valid"

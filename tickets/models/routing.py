@@ -32,7 +32,9 @@ class SupportSettings(MerchantOwnedModel):
     duplicate_window_days = models.PositiveSmallIntegerField(
         _("duplicate window (days)"),
         default=DEFAULT_DUPLICATE_WINDOW_DAYS,
-        help_text=_("An open ticket of the same customer, order and kind opened this recently is a possible duplicate."),
+        help_text=_(
+            "An open ticket of the same customer, order and kind opened this recently is a possible duplicate."
+        ),
     )
     pending_close_days = models.PositiveSmallIntegerField(
         _("pending close after (days)"),
@@ -149,7 +151,9 @@ class TeamAssignment(MerchantOwnedModel):
         _("load per ticket kind"),
         default=dict,
         blank=True,
-        help_text=_('How much of an agent\'s capacity one open ticket of a kind takes, e.g. {"complaint": 3}; 1 if not set.'),
+        help_text=_(
+            'How much of an agent\'s capacity one open ticket of a kind takes, e.g. {"complaint": 3}; 1 if not set.'
+        ),
     )
 
     class Meta:

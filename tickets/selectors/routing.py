@@ -127,11 +127,12 @@ def possible_duplicates(*, ticket: Ticket, limit: int = 5) -> list[Ticket]:
     window before (or after) this one."""
     days = support_settings_of(ticket.merchant_id).duplicate_window_days
     created = ticket.created_at or timezone.now()
+    same_order = Q(order__isnull=True) if ticket.order_id is None else Q(order_id=ticket.order_id)
     return list(
         Ticket.objects.filter(
+            same_order,
             merchant_id=ticket.merchant_id,
             customer_id=ticket.customer_id,
-            order_id=ticket.order_id,
             kind=ticket.kind,
             status__in=ACTIVE_STATUSES,
             created_at__gte=created - timedelta(days=days),

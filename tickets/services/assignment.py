@@ -199,7 +199,7 @@ def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: 
             user__memberships__role__in=ASSIGNABLE_ROLES,
         ).annotate(open_load=Coalesce(weighted_load(policy, merchant_id=ticket.merchant_id), 0))
     )
-    fitting = []
+    fitting: list[AgentProfile] = []
     for profile in profiles:
         profile.load = profile.open_load  # type: ignore[attr-defined]
         if (
@@ -268,8 +268,10 @@ def ticket_auto_assign_in_transaction(*, ticket: Ticket, actor: User | None = No
 def ticket_auto_assign(*, ticket: Ticket, actor: User | None = None) -> Ticket:
     """Auto-assign one unassigned ticket of a team (a staff "assign automatically", or the pool)."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("team", "customer", "merchant").get(
-            pk=ticket.pk
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("team", "customer", "merchant")
+            .get(pk=ticket.pk)
         )
         if actor is not None:
             staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)

@@ -14,8 +14,8 @@ from tickets import sla
 from tickets.macro_text import MACRO_LANGUAGES, macro_reply_text
 from tickets.models import FINAL_STATUSES, Macro, Message, Tag, Ticket, TicketPriority, TicketStatus
 from tickets.notify import customer_language, notify_customer, notify_staff
-from tickets.services.tickets import MAX_BODY_LENGTH
 from tickets.services.statuses import status_fields
+from tickets.services.tickets import MAX_BODY_LENGTH
 from tickets.timeline import event_append
 from tickets.verbs import RoutingVerb
 
@@ -40,9 +40,12 @@ def _check_macro(macro: Macro) -> None:
     for field in ("reply_zh_hans", "reply_en", "internal_note"):
         if len(getattr(macro, field)) > MAX_BODY_LENGTH:
             raise InvalidInput(_("The text is too long."), code="text_too_long", extra={"field": field})
-    if macro.assign_to_id is not None and not Membership.objects.filter(
-        merchant_id=macro.merchant_id, user_id=macro.assign_to_id, is_active=True
-    ).exists():
+    if (
+        macro.assign_to_id is not None
+        and not Membership.objects.filter(
+            merchant_id=macro.merchant_id, user_id=macro.assign_to_id, is_active=True
+        ).exists()
+    ):
         raise InvalidInput(_("Unknown agent."), code="unknown_agent", extra={"field": "assign_to"})
     if not any(
         (
@@ -119,7 +122,11 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor: User) -> Ticket:
         reply: Message | None = None
         if reply_text:
             reply = Message.objects.create(
-                merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.REPLY, author_user=actor, body=reply_text
+                merchant_id=ticket.merchant_id,
+                ticket=ticket,
+                kind=Message.Kind.REPLY,
+                author_user=actor,
+                body=reply_text,
             )
             data["reply_language"] = language if language in MACRO_LANGUAGES else "en"
             sla.sla_on_public_reply(ticket, reply.created_at)

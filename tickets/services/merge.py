@@ -51,9 +51,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
             raise InvalidInput(_("Unknown ticket."), code="unknown_ticket", extra={"field": "target"})
         staff_membership_required(actor=actor, merchant_id=source.merchant_id)
         if source.customer_id != target.customer_id:
-            raise InvalidInput(
-                _("Only tickets of the same customer can be merged."), code="merge_other_customer"
-            )
+            raise InvalidInput(_("Only tickets of the same customer can be merged."), code="merge_other_customer")
         for ticket in (source, target):
             if ticket.status in FINAL_STATUSES:
                 raise TransitionNotAllowed(
@@ -152,7 +150,9 @@ def ticket_link(*, ticket: Ticket, other: Ticket, kind: str, actor: User) -> Tic
                     merchant_id=ticket.merchant_id, source=source, target=target, kind=link_kind, created_by=actor
                 )
         except IntegrityError as exc:
-            raise Conflict(_("%(number)s already has a parent.") % {"number": target.number}, code="has_parent") from exc
+            raise Conflict(
+                _("%(number)s already has a parent.") % {"number": target.number}, code="has_parent"
+            ) from exc
         for one, two in ((ticket, other), (other, ticket)):
             event_append(
                 one, RoutingVerb.LINKED, actor_user=actor, data={"kind": _side(link, one), "other": two.number}

@@ -109,14 +109,19 @@ def _check_rule(rule: RoutingRule) -> None:
         and rule.min_order_value > rule.max_order_value
     ):
         raise InvalidInput(
-            _("The lowest order value is above the highest."), code="order_value_range", extra={"field": "min_order_value"}
+            _("The lowest order value is above the highest."),
+            code="order_value_range",
+            extra={"field": "min_order_value"},
         )
     for team_id in [rule.set_team_id] if rule.set_team_id else []:
         if not Team.objects.filter(pk=team_id, merchant_id=rule.merchant_id).exists():
             raise InvalidInput(_("Unknown team."), code="unknown_team", extra={"field": "set_team"})
-    if rule.set_assignee_id is not None and not Membership.objects.filter(
-        merchant_id=rule.merchant_id, user_id=rule.set_assignee_id, is_active=True
-    ).exists():
+    if (
+        rule.set_assignee_id is not None
+        and not Membership.objects.filter(
+            merchant_id=rule.merchant_id, user_id=rule.set_assignee_id, is_active=True
+        ).exists()
+    ):
         raise InvalidInput(_("Unknown agent."), code="unknown_agent", extra={"field": "set_assignee"})
 
 

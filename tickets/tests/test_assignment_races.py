@@ -92,8 +92,8 @@ def test_an_agent_in_two_teams_is_not_overfilled_through_both():
     second = TeamFactory(merchant=merchant)
     TeamAssignmentFactory(team=second)
     second.members.add(agent)
-    waiting = [pair for pair in zip(_waiting_tickets(order, first, 4), _waiting_tickets(order, second, 4), strict=True)]
-    waiting = [ticket for pair in waiting for ticket in pair]
+    pairs = zip(_waiting_tickets(order, first, 4), _waiting_tickets(order, second, 4), strict=True)
+    waiting = [ticket for pair in pairs for ticket in pair]
 
     # When both pools are assigned at once, ticket by ticket, from eight threads
     errors = _race(8, lambda i: ticket_auto_assign(ticket=waiting[i]))

@@ -147,8 +147,12 @@ def test_shared_macros_are_written_by_supervisors_and_need_both_languages(mercha
     assert empty.value.code == "empty_macro"
     assert not Macro.objects.filter(merchant=merchant).exists()
 
-    personal = macro_save(macro=Macro(merchant=merchant, name="Mine", owner=agent, reply_en="Hi", reply_zh_hans="你好"), actor=agent)
-    shared = macro_save(macro=Macro(merchant=merchant, name="Mine", reply_en="Hi", reply_zh_hans="你好"), actor=supervisor)
+    personal = macro_save(
+        macro=Macro(merchant=merchant, name="Mine", owner=agent, reply_en="Hi", reply_zh_hans="你好"), actor=agent
+    )
+    shared = macro_save(
+        macro=Macro(merchant=merchant, name="Mine", reply_en="Hi", reply_zh_hans="你好"), actor=supervisor
+    )
     assert (personal.is_shared, shared.is_shared) == (False, True)
 
 

@@ -18,7 +18,9 @@ def test_the_first_matching_rule_by_position_wins_not_by_name(make_ticket, merch
     returns_team = TeamFactory(merchant=merchant, name="Returns")
     vip_team = TeamFactory(merchant=merchant, name="VIP")
     RoutingRuleFactory(merchant=merchant, name="A second", position=20, set_team=returns_team)
-    RoutingRuleFactory(merchant=merchant, name="Z first", position=10, set_team=vip_team, set_priority=TicketPriority.HIGH)
+    RoutingRuleFactory(
+        merchant=merchant, name="Z first", position=10, set_team=vip_team, set_priority=TicketPriority.HIGH
+    )
 
     # When a ticket is opened
     ticket = make_ticket()
@@ -99,7 +101,9 @@ def test_each_condition_must_hold(make_ticket, merchant, order):
 
 def test_customer_language_and_tier_conditions(make_ticket, merchant, order):
     team = TeamFactory(merchant=merchant)
-    RoutingRuleFactory(merchant=merchant, position=10, match_languages=["zh-hans"], match_customer_tiers=["vip"], set_team=team)
+    RoutingRuleFactory(
+        merchant=merchant, position=10, match_languages=["zh-hans"], match_customer_tiers=["vip"], set_team=team
+    )
     order.customer.language = "zh-hans"
     order.customer.save()
 
