@@ -18,8 +18,4 @@ class TicketsConfig(AppConfig):
         from aftersales.bench import register_bench
 
         register_bench("support-assign", "tickets.bench")
-        from tickets.panels import register_staff_box
-        from tickets.views.support import support_box_context
-
-        register_staff_box("support", template_name="dashboard/support/ticket_box.html", context=support_box_context)
         register_story("tickets", "tickets.demo.TicketsDemoStory")

@@ -62,7 +62,10 @@ class RoutingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
     match_customer_tiers = _checkboxes(Customer.Tier.choices, _("Customer tiers"))
     match_languages = _checkboxes(settings.LANGUAGES, _("Customer languages"))
     match_tags = CommaListField(label=_("Has any of the tags"))
-    match_keywords = CommaListField(label=_("Keywords in subject or message"), help_text=_("Any one of them, ignoring case; separate them with commas."))
+    match_keywords = CommaListField(
+        label=_("Keywords in subject or message"),
+        help_text=_("Any one of them, ignoring case; separate them with commas."),
+    )
     add_tags = CommaListField(label=_("Add tags"))
 
     class Meta:
@@ -132,11 +135,16 @@ class AgentStatusForm(forms.Form):
 class AgentProfileForm(forms.Form):
     capacity = forms.IntegerField(label=_("Capacity"), min_value=0, max_value=500)
     languages = forms.MultipleChoiceField(
-        label=_("Languages"), choices=settings.LANGUAGES, required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Languages"),
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: any."),
     )
     kinds = _checkboxes(TicketKind.choices, _("Ticket kinds"))
-    product_categories = CommaListField(label=_("Product categories"), help_text=_("Empty: any. Separate them with commas."))
+    product_categories = CommaListField(
+        label=_("Product categories"), help_text=_("Empty: any. Separate them with commas.")
+    )
     shift_calendar = forms.ModelChoiceField(
         label=_("Shift calendar"), queryset=None, required=False, empty_label=_("The team's or the merchant's")
     )
@@ -184,9 +192,7 @@ class MacroForm(forms.ModelForm):  # type: ignore[type-arg]
         priority = cast(forms.TypedChoiceField, self.fields["set_priority"])
         priority.choices = [("", _("Leave as it is")), *TicketPriority.choices]
         assign_to = cast("forms.ModelChoiceField[Any]", self.fields["assign_to"])
-        assign_to.queryset = assign_to.queryset.filter(
-            pk__in=staff_of(merchant).values("user_id")
-        ).order_by("username")
+        assign_to.queryset = assign_to.queryset.filter(pk__in=staff_of(merchant).values("user_id")).order_by("username")
         self.fields["personal"].initial = self.instance.owner_id is not None
 
     def validate_unique(self) -> None:
@@ -200,7 +206,9 @@ class ApplyMacroForm(forms.Form):
 
 class MergeForm(forms.Form):
     target = forms.CharField(
-        label=_("Merge this ticket into"), max_length=20, help_text=_("The number of the ticket to keep, e.g. SUP-000123.")
+        label=_("Merge this ticket into"),
+        max_length=20,
+        help_text=_("The number of the ticket to keep, e.g. SUP-000123."),
     )
 
 
@@ -208,7 +216,11 @@ class LinkForm(forms.Form):
     other = forms.CharField(label=_("Ticket number"), max_length=20)
     kind = forms.ChoiceField(
         label=_("It is"),
-        choices=[("related", _("related to this one")), ("parent", _("the parent of this one")), ("child", _("a child of this one"))],
+        choices=[
+            ("related", _("related to this one")),
+            ("parent", _("the parent of this one")),
+            ("child", _("a child of this one")),
+        ],
     )
 
 

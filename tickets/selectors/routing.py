@@ -79,6 +79,10 @@ def agent_profile_of(merchant: Merchant, user_id: int) -> AgentProfile | None:
     return AgentProfile.objects.filter(merchant=merchant, user_id=user_id).select_related("user").first()
 
 
+def macros_active_of(merchant: Merchant) -> QuerySet[Macro]:
+    return Macro.objects.filter(merchant=merchant, is_active=True).order_by("name", "id")
+
+
 def macros_usable_by(*, merchant: Merchant, user: User) -> QuerySet[Macro]:
     """Shared macros and the user's own, active, by name."""
     return (
@@ -106,15 +110,24 @@ def macro_managed_by(*, merchant: Merchant, user: User, pk: int) -> Macro | None
     return macros_managed_by(merchant=merchant, user=user).filter(pk=pk).first()
 
 
-def ticket_links(*, ticket: Ticket) -> list[tuple[str, TicketLink, Ticket]]:
-    """The ticket's links as (what the other ticket is to this one, link, other ticket)."""
+LINK_SIDES_OUT = {"related": "related", "parent": "child", "merged_into": "merged_into", "follow_up": "follow_up"}
+LINK_SIDES_IN = {"related": "related", "parent": "parent", "merged_into": "merged_from", "follow_up": "follow_up_of"}
+
+
+def ticket_links(*, ticket: Ticket, within: QuerySet[Ticket] | None = None) -> list[tuple[str, TicketLink, Ticket]]:
+    """The ticket's links as (what the other ticket is to this one, link, other ticket), in one
+    query; ``within`` keeps those whose other ticket is in it (what the viewer may see)."""
+    links = TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related("source", "target")
+    if within is not None:
+        links = links.filter(
+            Q(source=ticket, target__in=within.values("pk")) | Q(target=ticket, source__in=within.values("pk"))
+        )
     out: list[tuple[str, TicketLink, Ticket]] = []
-    for link in TicketLink.objects.filter(source=ticket).select_related("target"):
-        side = {"related": "related", "parent": "child", "merged_into": "merged_into", "follow_up": "follow_up"}
-        out.append((side[link.kind], link, link.target))
-    for link in TicketLink.objects.filter(target=ticket).select_related("source"):
-        side = {"related": "related", "parent": "parent", "merged_into": "merged_from", "follow_up": "follow_up_of"}
-        out.append((side[link.kind], link, link.source))
+    for link in links.order_by("created_at", "id"):
+        if link.source_id == ticket.pk:
+            out.append((LINK_SIDES_OUT[link.kind], link, link.target))
+        else:
+            out.append((LINK_SIDES_IN[link.kind], link, link.source))
     return out
 
 
@@ -122,14 +135,19 @@ def ticket_link_of(*, merchant: Merchant, pk: int) -> TicketLink | None:
     return TicketLink.objects.filter(merchant=merchant, pk=pk).first()
 
 
-def possible_duplicates(*, ticket: Ticket, limit: int = 5) -> list[Ticket]:
+def possible_duplicates(
+    *, ticket: Ticket, within: QuerySet[Ticket] | None = None, days: int | None = None, limit: int = 5
+) -> list[Ticket]:
     """Open tickets of the same customer, order and kind opened within the merchant's duplicate
-    window before (or after) this one."""
-    days = support_settings_of(ticket.merchant_id).duplicate_window_days
+    window (``days``, read from its settings when not given) before this one or after it;
+    ``within`` limits them to what the viewer may see."""
+    if days is None:
+        days = support_settings_of(ticket.merchant_id).duplicate_window_days
     created = ticket.created_at or timezone.now()
     same_order = Q(order__isnull=True) if ticket.order_id is None else Q(order_id=ticket.order_id)
+    tickets = within if within is not None else Ticket.objects.all()
     return list(
-        Ticket.objects.filter(
+        tickets.filter(
             same_order,
             merchant_id=ticket.merchant_id,
             customer_id=ticket.customer_id,

@@ -769,8 +769,9 @@ def test_the_switcher_moves_a_user_between_their_merchants(client, agent, mercha
 
 
 # auth and header 4, ticket 3, timeline 2, other tickets, order lines, staff, teams, tags, and the SLA
-# panel's clocks and my reminder (a ticket without an SLA policy: no pauses or calendars to read)
-TICKET_PAGE_QUERIES = 16
+# panel's clocks and my reminder (a ticket without an SLA policy: no pauses or calendars to read), and
+# the support box: the merchant's support settings, possible duplicates, links, macros, pending close
+TICKET_PAGE_QUERIES = 21
 
 
 @pytest.mark.parametrize("replies", [1, 8])

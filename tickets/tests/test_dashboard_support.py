@@ -169,7 +169,8 @@ def test_merge_from_the_ticket_page_lands_on_the_kept_ticket(signed_in_agent, ma
     keep, duplicate = make_ticket(), make_ticket()
 
     page = signed_in_agent.get(reverse("dashboard:ticket", args=[duplicate.number])).content.decode()
-    assert "Possible duplicates" in page and keep.number in page
+    assert "Possible duplicates" in page
+    assert keep.number in page
 
     response = signed_in_agent.post(reverse("dashboard:ticket_merge", args=[duplicate.number]), {"target": keep.number})
 
@@ -188,7 +189,8 @@ def test_agents_set_their_status_and_supervisors_see_the_desk(client, signed_in_
     assert "The desk" not in signed_in_agent.get(reverse("dashboard:agents")).content.decode()
     client.force_login(supervisor)
     page = client.get(reverse("dashboard:agents")).content.decode()
-    assert "The desk" in page and str(agent) in page
+    assert "The desk" in page
+    assert str(agent) in page
 
 
 def test_the_collision_notice_names_the_other_agent_replying(client, agent, supervisor, make_ticket):

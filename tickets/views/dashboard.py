@@ -54,6 +54,7 @@ from tickets.selectors import (
     ticket_timeline,
 )
 from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
+from tickets.views.support import support_box_context
 
 # --- the queue ----------------------------------------------------------------------------------
 
@@ -154,6 +155,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         "known_tags": list(tags_of(merchant).values_list("name", flat=True)[:200]),
         "staff_box_templates": boxes.template_names,
         **boxes.context,
+        **support_box_context(membership=request.membership, ticket=ticket),
         **forms,
     }
     return _render(request, "dashboard/ticket_detail.html", context, status=status)

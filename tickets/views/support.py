@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.models import Membership
 from aftersales.pages import act_and_return, staff_required
 from aftersales.pages import render_dashboard as _render
 from aftersales.selectors import staff_of
@@ -27,13 +28,14 @@ from tickets.forms.support import (
     TeamAssignmentForm,
 )
 from tickets.models import Macro, Ticket, TicketKind
-from tickets.selectors import teams_of, ticket_by_number
+from tickets.selectors import teams_of, ticket_by_number, tickets_visible_to
 from tickets.selectors.routing import (
     agent_profile_of,
     agents_of,
     agents_replying,
     macro_managed_by,
     macro_usable_by,
+    macros_active_of,
     macros_managed_by,
     possible_duplicates,
     routing_rule_of,
@@ -76,17 +78,23 @@ def _back_to_ticket(ticket: Ticket) -> str:
 # --- the support box on the ticket page -----------------------------------------------------------
 
 
-def support_box_context(*, ticket: Ticket) -> dict[str, Any]:
-    """What ``dashboard/support/ticket_box.html`` reads. The macros are the merchant's active ones;
-    the template shows the shared ones and the viewer's own."""
+def support_box_context(*, membership: Membership, ticket: Ticket) -> dict[str, Any]:
+    """What ``dashboard/support/ticket_box.html`` reads: five queries (the merchant's support
+    settings, possible duplicates, links, macros, a pending close), each limited to the tickets the
+    staff member may see. The macros are the merchant's active ones; the template shows the shared
+    ones and the viewer's own."""
+    support_settings = support_settings_of(ticket.merchant_id)
+    visible = tickets_visible_to(membership)
     return {
-        "support_duplicates": possible_duplicates(ticket=ticket) if ticket.is_active else [],
-        "support_links": ticket_links(ticket=ticket),
-        "support_macros": list(
-            Macro.objects.filter(merchant_id=ticket.merchant_id, is_active=True).order_by("name", "id")
+        "support_duplicates": (
+            possible_duplicates(ticket=ticket, within=visible, days=support_settings.duplicate_window_days)
+            if ticket.is_active
+            else []
         ),
+        "support_links": ticket_links(ticket=ticket, within=visible),
+        "support_macros": list(macros_active_of(membership.merchant)),
         "support_pending_close_at": pending_close_at(ticket) if ticket.is_active else None,
-        "support_pending_close_days": support_settings_of(ticket.merchant_id).pending_close_days,
+        "support_pending_close_days": support_settings.pending_close_days,
         "support_merge_form": MergeForm(),
         "support_link_form": LinkForm(),
     }
@@ -320,7 +328,10 @@ def routing_rule_remove(request, pk):
     if rule is None:
         raise Http404(_("No such rule."))
     return act_and_return(
-        request, lambda: routing_rule_delete(rule=rule, actor=request.user), _("Rule deleted."), reverse("dashboard:routing_rules")
+        request,
+        lambda: routing_rule_delete(rule=rule, actor=request.user),
+        _("Rule deleted."),
+        reverse("dashboard:routing_rules"),
     )
 
 
@@ -337,13 +348,20 @@ def team_assignment_edit(request, pk):
     data = form.cleaned_data
     weights = {
         kind: weight
-        for kind, weight in ((TicketKind.COMPLAINT, data["complaint_weight"]), (TicketKind.REPAIR, data["repair_weight"]))
+        for kind, weight in (
+            (TicketKind.COMPLAINT, data["complaint_weight"]),
+            (TicketKind.REPAIR, data["repair_weight"]),
+        )
         if weight != 1
     }
     return act_and_return(
         request,
         lambda: team_assignment_save(
-            team=team, actor=request.user, auto_assign=data["auto_assign"], strategy=data["strategy"], kind_weights=weights
+            team=team,
+            actor=request.user,
+            auto_assign=data["auto_assign"],
+            strategy=data["strategy"],
+            kind_weights=weights,
         ),
         _("Team assignment saved."),
         reverse("dashboard:routing_rules"),
