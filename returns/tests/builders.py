@@ -565,9 +565,8 @@ def submitted_return(order, line, reason, quantity=2):
 # page's reads (merchant, session, order, lines, policy, rules, reasons), the locked lines (the
 # policy as the page read it), a return of the same submission key, the ticket (number, row,
 # lines, message, attachment, event, the hub's routing rules, SLA policy, notification), the return
-# (row, webhook lookup,
-# lines, both counters in one statement, event), the routing (risk: count, repeated photos;
-# merchant-response timer: lookup, row), and nothing for the session. A change here is a change
+# (row, webhook lookup, lines, both counters in one statement, event), the routing (risk: count,
+# repeated photos; merchant-response timer: lookup, row), and nothing for the session. A change here is a change
 # to the cost of every return a customer sends: look at it, then update the figure.
 SUBMISSION_QUERIES = 30
 
