@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.api import views
+from tickets.api import support, views
 
 urlpatterns = [
     path("tickets/", views.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -13,4 +13,10 @@ urlpatterns = [
     path("tickets/<str:number>/priority/", views.TicketPriorityApi.as_view(), name="ticket-priority"),
     path("tickets/<str:number>/tags/", views.TicketTagsApi.as_view(), name="ticket-tags"),
     path("sla-policies/", views.SlaPolicyListApi.as_view(), name="sla-policy-list"),
+    path("macros/", support.MacroListApi.as_view(), name="macro-list"),
+    path("tickets/<str:number>/macros/<int:pk>/apply/", support.MacroApplyApi.as_view(), name="ticket-macro-apply"),
+    path("tickets/<str:number>/merge/", support.TicketMergeApi.as_view(), name="ticket-merge"),
+    path("tickets/<str:number>/links/", support.TicketLinksApi.as_view(), name="ticket-links"),
+    path("tickets/<str:number>/links/<int:pk>/", support.TicketLinkDeleteApi.as_view(), name="ticket-link"),
+    path("tickets/<str:number>/duplicates/", support.TicketDuplicatesApi.as_view(), name="ticket-duplicates"),
 ]

@@ -36,6 +36,7 @@ from tickets.api.serializers import (
     TicketStatusInputSerializer,
     TicketTagsInputSerializer,
 )
+from tickets.api.support import TicketCreatedOutputSerializer, duplicates_payload
 from tickets.models import Message, Ticket, TicketChannel
 from tickets.selectors import (
     sla_policies_of,
@@ -96,7 +97,7 @@ class TicketListCreateApi(MerchantListApiView):
         tags=TAG,
         summary=_("Open a ticket"),
         request=TicketCreateInputSerializer,
-        responses={201: TicketDetailOutputSerializer, 400: REFUSALS[400], 403: REFUSALS[403]},
+        responses={201: TicketCreatedOutputSerializer, 400: REFUSALS[400], 403: REFUSALS[403]},
     )
     def post(self, request, *args, **kwargs):
         serializer = TicketCreateInputSerializer(data=request.data)
@@ -124,7 +125,9 @@ class TicketListCreateApi(MerchantListApiView):
             )
         # The creator reads what they opened, whatever their role lets them list.
         created = ticket_for_api(merchant=merchant, membership=None, number=ticket.number)
-        return Response(_ticket_detail(created), status=status.HTTP_201_CREATED)
+        body = _ticket_detail(created)
+        body["possible_duplicates"] = duplicates_payload(created, request)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 def _order_of(merchant: Merchant, order_id: int | None) -> Order | None:
