@@ -13,6 +13,9 @@ from aftersales.admin import BigTableAdmin, ReadOnlyAdmin
 from aftersales.exceptions import ApplicationError
 from aftersales.models import Customer, Membership
 from aftersales.services.staff import VIA_ADMIN
+
+# Routing, assignment, macros and links register themselves from their own module.
+from tickets import admin_support  # noqa: F401
 from tickets.models import (
     Attachment,
     Message,

@@ -26,13 +26,19 @@ from aftersales.models import (
 from aftersales.services.api_keys import api_key_create
 from aftersales.tests.factories import MembershipFactory, OrderFactory, OrderLineFactory, StoreFactory
 from tickets.models import (
+    AgentProfile,
     Attachment,
+    Macro,
+    RoutingRule,
     SlaBreach,
     SlaPolicy,
+    SupportSettings,
+    TeamAssignment,
     Ticket,
     TicketChannel,
     TicketEvent,
     TicketKind,
+    TicketLink,
     TicketPriority,
     TicketStatus,
 )
@@ -125,6 +131,21 @@ def populate(merchant=None):
         due_at=now,
         breached_at=now,
     )
+    rule = RoutingRule.objects.create(merchant=merchant, name=f"Rule {n}", position=n, set_team=team, add_tags=["x"])
+    rule.match_stores.set([order.store])
+    TeamAssignment.objects.create(merchant=merchant, team=team)
+    AgentProfile.objects.create(merchant=merchant, user=agent, status="available", languages=["en"])
+    SupportSettings.objects.get_or_create(merchant=merchant)
+    Macro.objects.create(merchant=merchant, name=f"Macro {n}", reply_en="Hi", reply_zh_hans="你好", owner=agent)
+    duplicate = ticket_create(
+        merchant=merchant,
+        kind=TicketKind.SUPPORT,
+        subject=f"Duplicate {n}",
+        body="Again",
+        customer=order.customer,
+        channel=TicketChannel.PORTAL,
+    )
+    TicketLink.objects.create(merchant=merchant, source=duplicate, target=ticket, kind="related", created_by=agent)
     return ticket
 
 
@@ -173,6 +194,7 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         Deadline,
         SlaBreach,
         Attachment,
+        TicketLink,
         *[m for m in MODEL_ADMINS if m._meta.model_name in ("message", "ticketnumbercounter")],
     }
     assert response.status_code == (403 if model in system_written else 200)
