@@ -8,7 +8,7 @@ from tickets.models import AgentProfile, Macro, RoutingRule, SupportSettings, Te
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "merchant", "position", "is_active", "continue_after", "set_team", "set_priority"]
     list_filter = ["is_active", "merchant"]
     list_select_related = ["merchant", "set_team"]
@@ -20,7 +20,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TeamAssignment)
-class TeamAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TeamAssignmentAdmin(admin.ModelAdmin):
     list_display = ["team", "merchant", "auto_assign", "strategy"]
     list_filter = ["auto_assign", "strategy"]
     list_select_related = ["team", "merchant"]
@@ -39,7 +39,7 @@ class AgentProfileAdmin(BigTableAdmin):
 
 
 @admin.register(SupportSettings)
-class SupportSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SupportSettingsAdmin(admin.ModelAdmin):
     list_display = ["merchant", "reopen_window_days", "duplicate_window_days", "pending_close_days"]
     list_select_related = ["merchant"]
     search_fields = ["merchant__name"]

@@ -28,7 +28,7 @@ from tickets.services.merge import LINK_CHOICES, ticket_link, ticket_merge, tick
 TAG = ["support"]
 
 
-class DuplicateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class DuplicateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
         fields = ["id", "number", "subject", "kind", "status", "created_at"]
@@ -63,7 +63,7 @@ def _summary(request: Any, ticket: Ticket) -> dict[str, Any]:
     return dict(TicketOutputSerializer(fresh or ticket).data)
 
 
-class MacroOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MacroOutputSerializer(serializers.ModelSerializer):
     shared = serializers.BooleanField(source="is_shared", read_only=True)
 
     class Meta:
@@ -117,7 +117,7 @@ class MacroApplyApi(MerchantApiView):
         return Response(_summary(request, ticket))
 
 
-class MergeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MergeInputSerializer(serializers.Serializer):
     target = serializers.CharField(max_length=20, help_text=_("The number of the ticket to keep."))
 
 
@@ -137,12 +137,12 @@ class TicketMergeApi(MerchantApiView):
         return Response(_summary(request, target))
 
 
-class LinkInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LinkInputSerializer(serializers.Serializer):
     other = serializers.CharField(max_length=20)
     kind = serializers.ChoiceField(choices=LINK_CHOICES, help_text=_("What the other ticket is to this one."))
 
 
-class LinkOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LinkOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(help_text=_("What the other ticket is to this one."))
     other = DuplicateSerializer()

@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import Customer, Merchant
+from aftersales.models import BusinessCalendar, Customer, Merchant, User
 from aftersales.selectors import staff_of, stores_of
 from tickets.models import (
     AgentStatus,
@@ -40,7 +40,7 @@ class CommaListField(forms.CharField):
             return ", ".join(str(item) for item in value)
         return value
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         text = super().clean(value) or ""
         names = [part.strip()[:50] for part in text.replace("，", ",").split(",")]
         return list(dict.fromkeys(name for name in names if name))
@@ -56,7 +56,7 @@ def _checkboxes(choices: Any, label: Any) -> forms.MultipleChoiceField:
     )
 
 
-class RoutingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
+class RoutingRuleForm(forms.ModelForm):
     match_kinds = _checkboxes(TicketKind.choices, _("Kinds"))
     match_channels = _checkboxes(TicketChannel.choices, _("Channels"))
     match_customer_tiers = _checkboxes(Customer.Tier.choices, _("Customer tiers"))
@@ -102,9 +102,9 @@ class RoutingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
         cast("forms.ModelChoiceField[Any]", self.fields["set_team"]).queryset = teams_of(merchant)
         cast("forms.ModelChoiceField[Any]", self.fields["set_sla_policy"]).queryset = sla_policies_of(merchant)
         assignee = cast("forms.ModelChoiceField[Any]", self.fields["set_assignee"])
-        assignee.queryset = assignee.queryset.filter(
-            memberships__merchant=merchant, memberships__is_active=True
-        ).order_by("username")
+        assignee.queryset = User.objects.filter(memberships__merchant=merchant, memberships__is_active=True).order_by(
+            "username"
+        )
 
     def clean_position(self) -> int:
         return self.cleaned_data.get("position") or 0
@@ -145,7 +145,7 @@ class AgentProfileForm(forms.Form):
     product_categories = CommaListField(
         label=_("Product categories"), help_text=_("Empty: any. Separate them with commas.")
     )
-    shift_calendar = forms.ModelChoiceField(
+    shift_calendar: "forms.ModelChoiceField[BusinessCalendar]" = forms.ModelChoiceField(
         label=_("Shift calendar"), queryset=None, required=False, empty_label=_("The team's or the merchant's")
     )
 
@@ -154,7 +154,7 @@ class AgentProfileForm(forms.Form):
         cast("forms.ModelChoiceField[Any]", self.fields["shift_calendar"]).queryset = calendars_of(merchant)
 
 
-class MacroForm(forms.ModelForm):  # type: ignore[type-arg]
+class MacroForm(forms.ModelForm):
     personal = forms.BooleanField(label=_("Only for me"), required=False)
     add_tags = CommaListField(label=_("Add tags"))
 
@@ -192,7 +192,7 @@ class MacroForm(forms.ModelForm):  # type: ignore[type-arg]
         priority = cast(forms.TypedChoiceField, self.fields["set_priority"])
         priority.choices = [("", _("Leave as it is")), *TicketPriority.choices]
         assign_to = cast("forms.ModelChoiceField[Any]", self.fields["assign_to"])
-        assign_to.queryset = assign_to.queryset.filter(pk__in=staff_of(merchant).values("user_id")).order_by("username")
+        assign_to.queryset = User.objects.filter(pk__in=staff_of(merchant).values("user_id")).order_by("username")
         self.fields["personal"].initial = self.instance.owner_id is not None
 
     def validate_unique(self) -> None:

@@ -397,7 +397,7 @@ def agents(request):
         "form": form,
         "own": own,
         "desk": agents_of(merchant) if request.membership.is_supervisor else [],
-        "status_choices": AgentStatusForm.base_fields["status"].choices,  # type: ignore[attr-defined]
+        "status_choices": AgentStatusForm.base_fields["status"].choices,
     }
     return _render(request, "dashboard/support/agents.html", context, status=200 if request.method == "GET" else 400)
 
