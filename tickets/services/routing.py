@@ -16,6 +16,7 @@ from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused
 from aftersales.models import Membership, Merchant, User
 from aftersales.services.staff import staff_membership_required
 from tickets.models import RoutingRule, Tag, Team, Ticket
+from tickets.notify import notify_staff
 from tickets.routing_rules import TicketFacts, route
 from tickets.services.assignment import ticket_auto_assign_in_transaction
 from tickets.timeline import event_append
@@ -86,6 +87,8 @@ def ticket_route(*, ticket: Ticket, body: str) -> Ticket:
                 if changed:
                     ticket.save(update_fields=changed)
                 event_append(ticket, RoutingVerb.ROUTED, data=data)
+                if "assignee" in changed:
+                    notify_staff(ticket, ticket.assignee, "ticket_assigned", {"assigned_by": _("routing rule")})
         if ticket.assignee_id is None and ticket.team_id is not None:
             ticket_auto_assign_in_transaction(ticket=ticket)
     return ticket

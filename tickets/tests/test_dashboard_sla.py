@@ -404,8 +404,9 @@ def test_a_ticket_without_a_policy_says_so(client, agent, order):
 
 
 # auth and header 4, ticket 3, timeline 2, other tickets, order lines, staff, teams, tags, and the SLA
-# panel: clocks with their breaches, their pauses, the calendar's hours and days, my reminder.
-SLA_TICKET_PAGE_QUERIES = 19
+# panel: clocks with their breaches, their pauses, the calendar's hours and days, my reminder; and the
+# support box: the merchant's support settings, possible duplicates, links, macros, pending close.
+SLA_TICKET_PAGE_QUERIES = 24
 
 
 @pytest.mark.parametrize("rounds", [1, 4])

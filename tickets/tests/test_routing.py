@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from aftersales.models import Membership
+from aftersales.models import Membership, Notification
 from aftersales.tests.factories import MembershipFactory, StoreFactory
 from tickets.models import SlaPolicy, TicketChannel, TicketEvent, TicketKind, TicketPriority
 from tickets.tests.factories import RoutingRuleFactory, TeamFactory
@@ -144,6 +144,8 @@ def test_a_rule_assigns_a_named_agent_and_staff_choices_stand(make_ticket, merch
     by_staff.refresh_from_db()
     assert (routed.team, routed.assignee) == (team, agent)
     assert (by_staff.team, by_staff.assignee) == (chosen_team, other)
+    told = Notification.objects.filter(ticket=routed, template="ticket_assigned")
+    assert list(told.values_list("recipient", flat=True)) == [agent.email]
 
 
 def test_inactive_rules_and_other_merchants_rules_never_apply(make_ticket, merchant):
