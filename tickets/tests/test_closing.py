@@ -4,14 +4,19 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.exceptions import InvalidInput, TransitionNotAllowed
 from aftersales.models import Deadline
 from aftersales.services.deadlines import deadlines_sweep
+from aftersales.tests.builders import sign_in
 from tickets.models import SupportSettings, Ticket, TicketLink, TicketLinkKind, TicketStatus
 from tickets.services import ticket_change_status, ticket_customer_message
 from tickets.services.closing import PENDING_CLOSE_KIND, ticket_pending_close, ticket_pending_close_cancel
+from tickets.services.macros import macro_apply
+from tickets.services.merge import ticket_merge
+from tickets.tests.factories import MacroFactory
 from tickets.verbs import RoutingVerb
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +141,34 @@ def test_a_late_message_on_a_closed_ticket_opens_a_follow_up(make_ticket, agent,
 
     assert message.ticket_id != ticket.pk
     assert TicketLink.objects.filter(source=ticket, target=message.ticket, kind=TicketLinkKind.FOLLOW_UP).exists()
+
+
+def test_a_late_portal_message_lands_on_the_follow_up_and_the_old_request_points_to_it(
+    client, resolved, order, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(resolved.resolved_at + timedelta(days=4), tick=False):
+        sign_in(client, django_capture_on_commit_callbacks, order)  # a portal grant lasts a day
+        response = client.post(
+            reverse("portal:ticket", args=[order.merchant.slug, resolved.number]), {"body": "Broken again"}
+        )
+    follow_up = Ticket.objects.exclude(pk=resolved.pk).get()
+    assert response["Location"] == reverse("portal:ticket", args=[order.merchant.slug, follow_up.number]) + "#latest"
+    assert follow_up.messages.get().body == "Broken again"
+    page = client.get(reverse("portal:ticket", args=[order.merchant.slug, resolved.number])).content.decode()
+    assert f'href="{reverse("portal:ticket", args=[order.merchant.slug, follow_up.number])}"' in page
+
+
+def test_the_portal_shows_a_macro_reply_and_where_a_merged_request_continues(
+    client, make_ticket, order, agent, merchant, django_capture_on_commit_callbacks
+):
+    keep, merged = make_ticket(), make_ticket()
+    macro = MacroFactory(merchant=merchant, reply_en="We are on it.", reply_zh_hans="我们正在处理。")
+    macro_apply(macro=macro, ticket=keep, actor=agent)
+    ticket_merge(source=merged, target=keep, actor=agent)
+    sign_in(client, django_capture_on_commit_callbacks, order)
+
+    kept_page = client.get(reverse("portal:ticket", args=[merchant.slug, keep.number])).content.decode()
+    merged_page = client.get(reverse("portal:ticket", args=[merchant.slug, merged.number])).content.decode()
+
+    assert "We are on it." in kept_page
+    assert f'href="{reverse("portal:ticket", args=[merchant.slug, keep.number])}"' in merged_page

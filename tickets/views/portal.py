@@ -46,6 +46,7 @@ from tickets.selectors import (
     tickets_of_orders,
 )
 from tickets.services import ticket_create, ticket_customer_message
+from tickets.verbs import RoutingVerb
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -293,6 +294,7 @@ class TimelineEntry:
     body: str = ""
     status: PortalStatus | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    other: str = ""  # merged, follow_up: the number of the request it continues in
 
 
 def _timeline(ticket: Ticket) -> list[TimelineEntry]:
@@ -310,6 +312,17 @@ def _timeline(ticket: Ticket) -> list[TimelineEntry]:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
         elif event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
             entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
+        elif event.verb == RoutingVerb.MACRO_APPLIED and message is not None:
+            entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
+            moved_to = (event.data.get("status") or {}).get("to")
+            if moved_to in PORTAL_STATUSES:
+                entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[moved_to]))
+        elif event.verb == RoutingVerb.AUTO_CLOSED and event.data.get("to") in PORTAL_STATUSES:
+            entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
+        elif event.verb == RoutingVerb.MERGED_INTO:
+            entries.append(TimelineEntry("merged", event.created_at, other=event.data.get("into", "")))
+        elif event.verb == RoutingVerb.FOLLOW_UP_OPENED:
+            entries.append(TimelineEntry("follow_up", event.created_at, other=event.data.get("other", "")))
         # Any other public event (and every internal one) has nothing to tell the customer.
     return entries
 
@@ -331,14 +344,16 @@ def ticket_detail(request, merchant_slug, number):
             return redirect("portal:ticket", merchant_slug=merchant.slug, number=ticket.number)
         if form.is_valid():
             try:
-                ticket_customer_message(
+                message = ticket_customer_message(
                     ticket=ticket, customer=customer, body=form.cleaned_data["body"], files=form.cleaned_data["photos"]
                 )
             except ApplicationError as exc:
                 form.add_error(service_error_field(form, exc), exc.message)
             else:
                 messages.success(request, _("Your message has been sent."))
-                return redirect(reverse("portal:ticket", args=[merchant.slug, ticket.number]) + "#latest")
+                # Past the reopen window the message opened a follow-up request: show that one.
+                number = message.ticket.number
+                return redirect(reverse("portal:ticket", args=[merchant.slug, number]) + "#latest")
     ticket.portal_status = PORTAL_STATUSES[ticket.status]
     boxes = portal_boxes(request, ticket=ticket, customer=customer)
     return render(
