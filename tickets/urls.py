@@ -38,6 +38,7 @@ dashboard_urlpatterns = [
     path("routing/rules/<int:pk>/move/", support.routing_rule_reorder, name="routing_rule_move"),
     path("routing/rules/<int:pk>/delete/", support.routing_rule_remove, name="routing_rule_delete"),
     path("routing/teams/<int:pk>/", support.team_assignment_edit, name="team_assignment"),
+    path("routing/settings/", support.support_settings_edit, name="support_settings"),
     path("agents/", support.agents, name="agents"),
     path("agents/<int:user_id>/status/", support.agent_status, name="agent_status"),
     path("agents/<int:user_id>/", support.agent_edit, name="agent"),

@@ -226,3 +226,17 @@ class LinkForm(forms.Form):
 
 class PendingCloseForm(forms.Form):
     days = forms.IntegerField(label=_("Close after (days)"), min_value=1, max_value=90)
+
+
+class SupportSettingsForm(forms.Form):
+    reopen_window_days = forms.IntegerField(
+        label=_("Reopen window (days)"),
+        min_value=0,
+        max_value=90,
+        help_text=_(
+            "A customer message this many days or less after resolution reopens the ticket; "
+            "a later one opens a new ticket linked to it."
+        ),
+    )
+    duplicate_window_days = forms.IntegerField(label=_("Duplicate window (days)"), min_value=0, max_value=90)
+    pending_close_days = forms.IntegerField(label=_("Pending close after (days)"), min_value=1, max_value=90)

@@ -15,12 +15,14 @@ from django.utils.translation import gettext as _
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused
 from aftersales.models import Membership, Merchant, User
 from aftersales.services.staff import staff_membership_required
-from tickets.models import RoutingRule, Tag, Team, Ticket
+from tickets.models import RoutingRule, SupportSettings, Tag, Team, Ticket
 from tickets.notify import notify_staff
 from tickets.routing_rules import TicketFacts, route
 from tickets.services.assignment import ticket_auto_assign_in_transaction
 from tickets.timeline import event_append
 from tickets.verbs import RoutingVerb
+
+MAX_SETTING_DAYS = 90
 
 
 def _facts(ticket: Ticket, body: str) -> TicketFacts:
@@ -175,3 +177,31 @@ def routing_rule_delete(*, rule: RoutingRule, actor: User) -> None:
     _supervisor_required(actor=actor, merchant=rule.merchant)
     with transaction.atomic():
         RoutingRule.objects.filter(pk=rule.pk, merchant_id=rule.merchant_id).delete()
+
+
+def support_settings_save(
+    *, merchant: Merchant, actor: User, reopen_window_days: int, duplicate_window_days: int, pending_close_days: int
+) -> SupportSettings:
+    """The merchant's reopen window, duplicate window and default pending close, in days."""
+    _supervisor_required(actor=actor, merchant=merchant)
+    for field, value, lowest in (
+        ("reopen_window_days", reopen_window_days, 0),
+        ("duplicate_window_days", duplicate_window_days, 0),
+        ("pending_close_days", pending_close_days, 1),
+    ):
+        if not lowest <= value <= MAX_SETTING_DAYS:
+            raise InvalidInput(
+                _("Pick from %(lowest)s to %(highest)s days.") % {"lowest": lowest, "highest": MAX_SETTING_DAYS},
+                code="invalid_days",
+                extra={"field": field},
+            )
+    with transaction.atomic():
+        settings, _created = SupportSettings.objects.update_or_create(
+            merchant=merchant,
+            defaults={
+                "reopen_window_days": reopen_window_days,
+                "duplicate_window_days": duplicate_window_days,
+                "pending_close_days": pending_close_days,
+            },
+        )
+    return settings

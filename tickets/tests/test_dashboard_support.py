@@ -6,7 +6,16 @@ from django.urls import reverse
 
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, OrderFactory
-from tickets.models import AgentProfile, AgentStatus, Macro, Message, RoutingRule, TicketLink, TicketStatus
+from tickets.models import (
+    AgentProfile,
+    AgentStatus,
+    Macro,
+    Message,
+    RoutingRule,
+    SupportSettings,
+    TicketLink,
+    TicketStatus,
+)
 from tickets.selectors.routing import agents_replying
 from tickets.services import ticket_create
 from tickets.services.routing import routing_rule_save
@@ -225,3 +234,27 @@ def test_routing_rule_save_needs_a_supervisor(merchant, agent):
     with pytest.raises(PermissionRefused):
         routing_rule_save(rule=RoutingRule(merchant=merchant, name="x"), actor=agent)
     assert not RoutingRule.objects.exists()
+
+
+def test_a_supervisor_sets_the_reopen_window_and_an_agent_cannot(client, supervisor, agent, merchant):
+    client.force_login(agent)
+    client.post(
+        reverse("dashboard:support_settings"),
+        {"reopen_window_days": 2, "duplicate_window_days": 3, "pending_close_days": 4},
+    )
+    assert not SupportSettings.objects.filter(merchant=merchant).exists()
+
+    client.force_login(supervisor)
+    bad = client.post(
+        reverse("dashboard:support_settings"),
+        {"reopen_window_days": 2, "duplicate_window_days": 3, "pending_close_days": 0},
+    )
+    assert not SupportSettings.objects.filter(merchant=merchant).exists()
+    assert bad.status_code == 302
+    client.post(
+        reverse("dashboard:support_settings"),
+        {"reopen_window_days": 2, "duplicate_window_days": 3, "pending_close_days": 4},
+    )
+
+    saved = SupportSettings.objects.get(merchant=merchant)
+    assert (saved.reopen_window_days, saved.duplicate_window_days, saved.pending_close_days) == (2, 3, 4)

@@ -25,6 +25,7 @@ from tickets.forms.support import (
     MergeForm,
     PendingCloseForm,
     RoutingRuleForm,
+    SupportSettingsForm,
     TeamAssignmentForm,
 )
 from tickets.models import Macro, Ticket, TicketKind
@@ -57,7 +58,12 @@ from tickets.services.closing import pending_close_at, ticket_pending_close, tic
 from tickets.services.macros import macro_apply, macro_delete, macro_save
 from tickets.services.merge import ticket_link, ticket_merge, ticket_unlink
 from tickets.services.replying import replying_mark
-from tickets.services.routing import routing_rule_delete, routing_rule_move, routing_rule_save
+from tickets.services.routing import (
+    routing_rule_delete,
+    routing_rule_move,
+    routing_rule_save,
+    support_settings_save,
+)
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -250,10 +256,18 @@ def _rules_page(request, *, form=None, status=200):
             "repair_weight": policy.weight_of(TicketKind.REPAIR) if policy else 1,
         }
         teams.append((team, TeamAssignmentForm(initial=initial, prefix=f"team{team.pk}")))
+    support_settings = support_settings_of(merchant.pk)
     context = {
         "rules": list(routing_rules_of(merchant)),
         "form": form or RoutingRuleForm(merchant=merchant),
         "teams": teams,
+        "settings_form": SupportSettingsForm(
+            initial={
+                "reopen_window_days": support_settings.reopen_window_days,
+                "duplicate_window_days": support_settings.duplicate_window_days,
+                "pending_close_days": support_settings.pending_close_days,
+            }
+        ),
     }
     return _render(request, "dashboard/support/rules.html", context, status=status)
 
@@ -364,6 +378,21 @@ def team_assignment_edit(request, pk):
             kind_weights=weights,
         ),
         _("Team assignment saved."),
+        reverse("dashboard:routing_rules"),
+    )
+
+
+@staff_required
+@require_POST
+def support_settings_edit(request):
+    form = SupportSettingsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Each number of days is a whole number from 0 to 90 (pending close: from 1)."))
+        return redirect("dashboard:routing_rules")
+    return act_and_return(
+        request,
+        lambda: support_settings_save(merchant=request.membership.merchant, actor=request.user, **form.cleaned_data),
+        _("Support settings saved."),
         reverse("dashboard:routing_rules"),
     )
 
