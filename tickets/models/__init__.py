@@ -22,6 +22,16 @@ from .tickets import (
     TicketStatus,
     attachment_upload_to,
 )
+from .knowledge import (
+    ARTICLE_TRANSITIONS,
+    Article,
+    ArticleCategory,
+    ArticleFeedback,
+    ArticleLanguage,
+    ArticleStatus,
+    ArticleVersion,
+    Deflection,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -44,4 +54,12 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "attachment_upload_to",
+    "ARTICLE_TRANSITIONS",
+    "Article",
+    "ArticleCategory",
+    "ArticleFeedback",
+    "ArticleLanguage",
+    "ArticleStatus",
+    "ArticleVersion",
+    "Deflection",
 ]

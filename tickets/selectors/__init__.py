@@ -31,6 +31,18 @@ from .tickets import (
     tickets_of_orders,
     tickets_visible_to,
 )
+from .knowledge import (
+    KnowledgeFigures,
+    article_categories_of,
+    article_of,
+    article_published,
+    article_search,
+    article_versions,
+    articles_of,
+    articles_published,
+    knowledge_figures,
+    search_query,
+)
 
 __all__ = [
     "DEADLINE_ORDERING",
@@ -62,4 +74,14 @@ __all__ = [
     "tickets_of_order",
     "tickets_of_orders",
     "tickets_visible_to",
+    "KnowledgeFigures",
+    "article_categories_of",
+    "article_of",
+    "article_published",
+    "article_search",
+    "article_versions",
+    "articles_of",
+    "articles_published",
+    "knowledge_figures",
+    "search_query",
 ]

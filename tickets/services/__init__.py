@@ -19,6 +19,17 @@ from .tickets import (
     ticket_reply,
     ticket_set_tags,
 )
+from .knowledge import (
+    MAX_ARTICLE_LENGTH,
+    article_category_create,
+    article_change_status,
+    article_create,
+    article_deflection_record,
+    article_feedback_record,
+    article_publish,
+    article_search_vector,
+    article_update,
+)
 
 __all__ = [
     "MAX_BODY_LENGTH",
@@ -38,4 +49,13 @@ __all__ = [
     "ticket_reminder_set",
     "ticket_reply",
     "ticket_set_tags",
+    "MAX_ARTICLE_LENGTH",
+    "article_category_create",
+    "article_change_status",
+    "article_create",
+    "article_deflection_record",
+    "article_feedback_record",
+    "article_publish",
+    "article_search_vector",
+    "article_update",
 ]
