@@ -385,3 +385,7 @@ class SlaBreachAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "policy", "merchant")
     search_fields = ("=ticket__number",)
     date_hierarchy = "breached_at"
+
+
+# The knowledge base's back office lives in its own module; importing it registers it.
+from tickets import admin_knowledge  # noqa: E402, F401

@@ -23,11 +23,74 @@ _HAS_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Question words and particles that say nothing about what is asked: 怎么申请退货 asks for 申请 and
 # 退货. English stop words are dropped by PostgreSQL's 'english' configuration.
 CHINESE_STOP_WORDS = frozenset(
-    """
-    的 了 吗 呢 吧 啊 呀 么 和 与 或 是 在 我 我们 你 你们 他 她 它 这 那 这个 那个 哪 哪个 哪里
-    怎么 怎么样 怎样 如何 什么 为什么 为何 是否 能否 能不能 可不可以 可以 能 要 想 请问 请 一下 有 没有
-    就 都 也 还 又 吗 嘛 把 被 给 对 从 到 个 会 不会 该 应该 需要
-    """.split()
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "么",
+        "和",
+        "与",
+        "或",
+        "是",
+        "在",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "它",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "哪",
+        "哪个",
+        "哪里",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "什么",
+        "为什么",
+        "为何",
+        "是否",
+        "能否",
+        "能不能",
+        "可不可以",
+        "可以",
+        "能",
+        "要",
+        "想",
+        "请问",
+        "请",
+        "一下",
+        "有",
+        "没有",
+        "就",
+        "都",
+        "也",
+        "还",
+        "又",
+        "吗",
+        "嘛",
+        "把",
+        "被",
+        "给",
+        "对",
+        "从",
+        "到",
+        "个",
+        "会",
+        "不会",
+        "该",
+        "应该",
+        "需要",
+    ]
 )
 MAX_QUERY_WORDS = 12
 
@@ -37,7 +100,7 @@ _lock = threading.Lock()
 @cache
 def _jieba() -> Any:
     with _lock:
-        import jieba  # noqa: PLC0415 - loaded on first use: its dictionary costs a second
+        import jieba
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()

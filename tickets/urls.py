@@ -4,7 +4,7 @@ under ``dashboard/`` (the ``dashboard`` namespace) and ``portal_urlpatterns`` un
 
 from django.urls import path
 
-from tickets.views import dashboard, portal
+from tickets.views import dashboard, dashboard_knowledge, portal, portal_help
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
@@ -22,6 +22,12 @@ dashboard_urlpatterns = [
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
+    path("knowledge/", dashboard_knowledge.article_list, name="articles"),
+    path("knowledge/new/", dashboard_knowledge.article_new, name="article_new"),
+    path("knowledge/categories/", dashboard_knowledge.category_new, name="article_category_new"),
+    path("knowledge/suggest/", dashboard_knowledge.article_suggest, name="article_suggest"),
+    path("knowledge/<int:article_id>/", dashboard_knowledge.article_edit, name="article"),
+    path("knowledge/<int:article_id>/status/", dashboard_knowledge.article_status, name="article_status"),
 ]
 
 portal_urlpatterns = [
@@ -33,4 +39,18 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
+    path("<slug:merchant_slug>/help/", portal_help.help_home, name="help"),
+    path("<slug:merchant_slug>/help/search/", portal_help.help_search, name="help_search"),
+    path("<slug:merchant_slug>/help/suggest/", portal_help.help_suggest, name="help_suggest"),
+    path("<slug:merchant_slug>/help/articles/<int:article_id>/", portal_help.help_article, name="help_article"),
+    path(
+        "<slug:merchant_slug>/help/articles/<int:article_id>/feedback/",
+        portal_help.help_feedback,
+        name="help_feedback",
+    ),
+    path(
+        "<slug:merchant_slug>/help/articles/<int:article_id>/answered/",
+        portal_help.help_answered,
+        name="help_answered",
+    ),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.api import views
+from tickets.api import knowledge, views
 
 urlpatterns = [
     path("tickets/", views.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -13,4 +13,7 @@ urlpatterns = [
     path("tickets/<str:number>/priority/", views.TicketPriorityApi.as_view(), name="ticket-priority"),
     path("tickets/<str:number>/tags/", views.TicketTagsApi.as_view(), name="ticket-tags"),
     path("sla-policies/", views.SlaPolicyListApi.as_view(), name="sla-policy-list"),
+    path("articles/", knowledge.ArticleListApi.as_view(), name="article-list"),
+    path("articles/search/", knowledge.ArticleSearchApi.as_view(), name="article-search"),
+    path("articles/<int:article_id>/", knowledge.ArticleDetailApi.as_view(), name="article-detail"),
 ]

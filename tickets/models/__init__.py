@@ -1,5 +1,15 @@
 """The case hub's data: one module per family; what other modules use is re-exported here."""
 
+from .knowledge import (
+    ARTICLE_TRANSITIONS,
+    Article,
+    ArticleCategory,
+    ArticleFeedback,
+    ArticleLanguage,
+    ArticleStatus,
+    ArticleVersion,
+    Deflection,
+)
 from .tickets import (
     ACTIVE_STATUSES,
     ATTACHMENT_DIR,
@@ -22,24 +32,22 @@ from .tickets import (
     TicketStatus,
     attachment_upload_to,
 )
-from .knowledge import (
-    ARTICLE_TRANSITIONS,
-    Article,
-    ArticleCategory,
-    ArticleFeedback,
-    ArticleLanguage,
-    ArticleStatus,
-    ArticleVersion,
-    Deflection,
-)
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ARTICLE_TRANSITIONS",
     "ATTACHMENT_DIR",
     "FINAL_STATUSES",
     "NUMBER_PREFIXES",
     "TRANSITIONS",
+    "Article",
+    "ArticleCategory",
+    "ArticleFeedback",
+    "ArticleLanguage",
+    "ArticleStatus",
+    "ArticleVersion",
     "Attachment",
+    "Deflection",
     "Message",
     "SlaBreach",
     "SlaPolicy",
@@ -54,12 +62,4 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "attachment_upload_to",
-    "ARTICLE_TRANSITIONS",
-    "Article",
-    "ArticleCategory",
-    "ArticleFeedback",
-    "ArticleLanguage",
-    "ArticleStatus",
-    "ArticleVersion",
-    "Deflection",
 ]

@@ -184,9 +184,7 @@ class Deflection(MerchantOwnedModel):
         verbose_name = _("deflection")
         verbose_name_plural = _("deflections")
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["article", "session_key"], name="deflection_once_per_session")
-        ]
+        constraints = [models.UniqueConstraint(fields=["article", "session_key"], name="deflection_once_per_session")]
         indexes = [models.Index(fields=["merchant", "-created_at"], name="deflection_merchant_time")]
 
     def __str__(self) -> str:

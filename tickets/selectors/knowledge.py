@@ -56,9 +56,7 @@ def search_query(text: str, *, as_you_type: bool = False) -> SearchQuery | None:
     if not words:
         return None
     raw = tsquery_text(words, prefix_last=as_you_type)
-    return SearchQuery(raw, search_type="raw", config="english") | SearchQuery(
-        raw, search_type="raw", config="simple"
-    )
+    return SearchQuery(raw, search_type="raw", config="english") | SearchQuery(raw, search_type="raw", config="simple")
 
 
 def article_search(

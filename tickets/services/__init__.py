@@ -1,5 +1,16 @@
 """Every write of the case hub: one module per family of use cases; re-exported here."""
 
+from .knowledge import (
+    MAX_ARTICLE_LENGTH,
+    article_category_create,
+    article_change_status,
+    article_create,
+    article_deflection_record,
+    article_feedback_record,
+    article_publish,
+    article_search_vector,
+    article_update,
+)
 from .tickets import (
     MAX_BODY_LENGTH,
     ORPHAN_FILE_MIN_AGE,
@@ -19,21 +30,19 @@ from .tickets import (
     ticket_reply,
     ticket_set_tags,
 )
-from .knowledge import (
-    MAX_ARTICLE_LENGTH,
-    article_category_create,
-    article_change_status,
-    article_create,
-    article_deflection_record,
-    article_feedback_record,
-    article_publish,
-    article_search_vector,
-    article_update,
-)
 
 __all__ = [
+    "MAX_ARTICLE_LENGTH",
     "MAX_BODY_LENGTH",
     "ORPHAN_FILE_MIN_AGE",
+    "article_category_create",
+    "article_change_status",
+    "article_create",
+    "article_deflection_record",
+    "article_feedback_record",
+    "article_publish",
+    "article_search_vector",
+    "article_update",
     "attachment_orphans_sweep",
     "register_deadline_handlers",
     "ticket_assign",
@@ -49,13 +58,4 @@ __all__ = [
     "ticket_reminder_set",
     "ticket_reply",
     "ticket_set_tags",
-    "MAX_ARTICLE_LENGTH",
-    "article_category_create",
-    "article_change_status",
-    "article_create",
-    "article_deflection_record",
-    "article_feedback_record",
-    "article_publish",
-    "article_search_vector",
-    "article_update",
 ]

@@ -221,7 +221,7 @@ def article_deflection_record(
     customer: Customer | None = None,
     order: Order | None = None,
 ) -> Deflection:
-    """"This answered my question": the customer leaves without opening a case. Counted once per
+    """ "This answered my question": the customer leaves without opening a case. Counted once per
     article and browser session."""
     session_key = _session_key_required(session_key)
     if not article.is_published:

@@ -39,7 +39,9 @@ def shelf(publish):
         "invoice": publish(ZH, "发票开具说明", "订单完成后可以在订单详情中申请开具电子发票。"),
         "shipping": publish(ZH, "退货运费由谁承担", "七天无理由退货的运费由买家承担，质量问题由商家承担运费。"),
         "warranty": publish(ZH, "保修期和维修", "商品保修期为一年，保修期内免费维修。"),
-        "en_return": publish(EN, "How to return an item", "Open your order, choose the items you are returning and print the label."),
+        "en_return": publish(
+            EN, "How to return an item", "Open your order, choose the items you are returning and print the label."
+        ),
         "en_refund": publish(EN, "When will I get my refund?", "Refunds are paid within three days of inspection."),
         "en_repair": publish(EN, "Repairs under warranty", "Devices are repaired free of charge during the warranty."),
     }
