@@ -96,9 +96,8 @@ def test_this_answered_my_question_from_a_new_request_ends_the_flow_without_a_ti
     assert reverse("portal:help_suggest", args=[merchant.slug]) in new_request.content.decode()
     tickets_before = Ticket.objects.count()
 
-    response = client.post(
-        reverse("portal:help_answered", args=[merchant.slug, return_article.pk]), {"q": "怎么申请退货", "order": order.pk}
-    )
+    url = reverse("portal:help_answered", args=[merchant.slug, return_article.pk])
+    response = client.post(url, {"q": "怎么申请退货", "order": order.pk})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:order", args=[merchant.slug, order.pk])
@@ -156,9 +155,7 @@ def test_feedback_from_another_browser_is_counted_too(client, merchant, return_a
 def test_an_agent_drafts_an_article_and_every_save_is_a_version(client, merchant, agent):
     client.force_login(agent)
 
-    client.post(
-        reverse("dashboard:article_new"), {"title": "How to return", "language": EN, "body": "Open the order."}
-    )
+    client.post(reverse("dashboard:article_new"), {"title": "How to return", "language": EN, "body": "Open the order."})
     article = Article.objects.get(merchant=merchant)
     client.post(
         reverse("dashboard:article", args=[article.pk]),
@@ -216,7 +213,9 @@ def test_the_dashboard_never_shows_another_merchants_article(client, merchant, a
     assert suggest.json() == {"articles": []}
 
 
-def test_the_ticket_page_offers_published_articles_to_link_in_a_reply(client, merchant, agent, make_ticket, return_article):
+def test_the_ticket_page_offers_published_articles_to_link_in_a_reply(
+    client, merchant, agent, make_ticket, return_article
+):
     ticket = make_ticket()
     client.force_login(agent)
 
@@ -225,9 +224,7 @@ def test_the_ticket_page_offers_published_articles_to_link_in_a_reply(client, me
 
     assert reverse("dashboard:article_suggest") in page.content.decode()
     assert [a["title"] for a in found["articles"]] == ["如何申请退货"]
-    assert found["articles"][0]["url"].endswith(
-        reverse("portal:help_article", args=[merchant.slug, return_article.pk])
-    )
+    assert found["articles"][0]["url"].endswith(reverse("portal:help_article", args=[merchant.slug, return_article.pk]))
 
 
 # --- API ------------------------------------------------------------------------------------------
