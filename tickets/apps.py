@@ -12,3 +12,7 @@ class TicketsConfig(AppConfig):
 
         register_deadline_handlers()
         register_story("tickets", "tickets.demo.TicketsDemoStory")
+
+        from aftersales.bench import register_bench
+
+        register_bench("support-kb", "tickets.bench_knowledge")
