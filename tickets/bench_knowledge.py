@@ -266,11 +266,13 @@ def _insert(merchant: Merchant, rows: list[tuple[str, str, str]]) -> None:
                 " FROM tickets_article a WHERE a.id = ANY(%s)",
                 [now, now, [a.pk for a in articles]],
             )
-            # What article_search_vector writes: title weight A, text weight B, per language.
+            # What article_search_vector and article_title_vector write: title weight A, text
+            # weight B, per language.
             cursor.execute(
                 "UPDATE tickets_article a SET search_vector ="
                 " setweight(to_tsvector(v.config::regconfig, v.title), 'A')"
-                " || setweight(to_tsvector(v.config::regconfig, v.body), 'B')"
+                " || setweight(to_tsvector(v.config::regconfig, v.body), 'B'),"
+                " title_vector = setweight(to_tsvector(v.config::regconfig, v.title), 'A')"
                 " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, config, title, body)"
                 " WHERE a.id = v.id",
                 [

@@ -92,6 +92,73 @@ CHINESE_STOP_WORDS = frozenset(
         "需要",
     ]
 )
+# The same for English, for the half of the query asked of the 'simple' (unstemmed) index, which
+# keeps every word: "can I cancel an order" asks for cancel and order.
+ENGLISH_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "got",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "should",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
 MAX_QUERY_WORDS = 12
 
 _lock = threading.Lock()
@@ -133,17 +200,17 @@ def query_words(query: str) -> list[str]:
     seen: dict[str, None] = {}
     for raw in words:
         for word in _WORD.findall(raw.lower()):
-            if word in CHINESE_STOP_WORDS or (len(word) == 1 and not has_chinese(word)):
+            if word in CHINESE_STOP_WORDS or word in ENGLISH_STOP_WORDS or (len(word) == 1 and not has_chinese(word)):
                 continue
             seen.setdefault(word, None)
     return list(seen)[:MAX_QUERY_WORDS]
 
 
-def tsquery_text(words: list[str], *, prefix_last: bool = False) -> str:
-    """``to_tsquery`` input that matches any of the words (the ranking puts the articles that
-    have most of them first). The last word may be a prefix, for a question still being typed.
-    Safe by construction: every word is a run of ``\\w`` characters."""
+def tsquery_text(words: list[str], *, prefix_last: bool = False, every: bool = False) -> str:
+    """``to_tsquery`` input that matches articles with any of the words, or with ``every`` one of
+    them. The last word may be a prefix, for a question still being typed. Safe by construction:
+    every word is a run of ``\\w`` characters."""
     terms = [f"'{word}'" for word in words if _WORD.fullmatch(word)]
     if prefix_last and terms:
         terms[-1] += ":*"
-    return " | ".join(terms)
+    return (" & " if every else " | ").join(terms)

@@ -70,9 +70,14 @@ def _check_category(category: ArticleCategory | None, merchant_id: int) -> None:
         raise InvalidInput(_("Choose one of your categories."), code="category_invalid", extra={"field": "category"})
 
 
+def article_title_vector(*, language: str, title: str) -> SearchVector:
+    return SearchVector(Value(segment(title)), config=SEARCH_CONFIGS[ArticleLanguage(language)], weight="A")
+
+
 def _reindex(article: Article) -> None:
     Article.objects.filter(pk=article.pk).update(
-        search_vector=article_search_vector(language=article.language, title=article.title, body=article.body)
+        search_vector=article_search_vector(language=article.language, title=article.title, body=article.body),
+        title_vector=article_title_vector(language=article.language, title=article.title),
     )
 
 
