@@ -11,6 +11,13 @@ class TicketsConfig(AppConfig):
         from tickets.services import register_deadline_handlers
 
         register_deadline_handlers()
+
+        from tickets.models import ComplaintVerb
+        from tickets.services.complaints import register_complaint_handlers
+        from tickets.timeline import register_verb_labels
+
+        register_complaint_handlers()
+        register_verb_labels(dict(ComplaintVerb.choices))
         register_story("tickets", "tickets.demo.TicketsDemoStory")
 
         from aftersales.bench import register_bench
