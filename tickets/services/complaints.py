@@ -243,11 +243,17 @@ def complaint_record_third_party_answer(*, ticket: Ticket, actor: User, answer: 
 
 
 def complaint_escalate(
-    *, ticket: Ticket, actor: User | None = None, customer: Customer | None = None, reason: str = ""
+    *,
+    ticket: Ticket,
+    actor: User | None = None,
+    customer: Customer | None = None,
+    expected_tier: int | None = None,
+    reason: str = "",
 ) -> Complaint:
     """Up one tier (agent → supervisor → manager), with the new tier's clock. Staff, the system
     (``actor`` and ``customer`` None: the tier's clock ran out), or the ticket's customer, who may
-    ask once per tier."""
+    ask once per tier: the customer's request names the tier they saw (``expected_tier``), so a
+    second click or a replay of the same request is refused instead of climbing another tier."""
     reason = _text(reason, field="reason", required=False, message="")
     with transaction.atomic():
         if actor is not None:
@@ -259,9 +265,9 @@ def complaint_escalate(
             raise TransitionNotAllowed(_("This complaint is closed."), code="complaint_closed")
         if complaint.tier >= EscalationTier.MANAGER:
             raise TransitionNotAllowed(_("This complaint is already with a manager."), code="top_tier")
-        if (
-            customer is not None
-            and ComplaintEscalation.objects.filter(
+        if customer is not None and (
+            expected_tier != complaint.tier
+            or ComplaintEscalation.objects.filter(
                 complaint=complaint, from_tier=complaint.tier, by_customer=True
             ).exists()
         ):
