@@ -17,6 +17,10 @@ class TicketsConfig(AppConfig):
         from tickets.timeline import register_verb_labels
 
         register_complaint_handlers()
+
+        from tickets.complaint_panels import register_complaint_panels
+
+        register_complaint_panels()
         register_verb_labels(dict(ComplaintVerb.choices))
         register_story("tickets", "tickets.demo.TicketsDemoStory")
 

@@ -1,5 +1,14 @@
 """Every read of the case hub that pages, the API and tasks share: one module per family; re-exported here."""
 
+from .complaints import (
+    ComplaintRateRow,
+    compensation_for_customer,
+    compensation_of,
+    complaint_of_ticket,
+    complaint_rate,
+    complaint_totals_by_store,
+    regulator_case_of,
+)
 from .knowledge import (
     KnowledgeFigures,
     article_categories_of,
@@ -49,6 +58,7 @@ __all__ = [
     "QUEUE_ORDERING",
     "QUEUE_PAGE_SIZE",
     "RECENT_ORDERING",
+    "ComplaintRateRow",
     "KnowledgeFigures",
     "QueueKey",
     "QueuePage",
@@ -63,9 +73,15 @@ __all__ = [
     "articles_published",
     "attachment_for_customer",
     "attachment_for_staff",
+    "compensation_for_customer",
+    "compensation_of",
+    "complaint_of_ticket",
+    "complaint_rate",
+    "complaint_totals_by_store",
     "customer_other_tickets",
     "customer_ticket_history",
     "knowledge_figures",
+    "regulator_case_of",
     "search_query",
     "sla_policies_of",
     "tags_of",
