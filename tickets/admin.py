@@ -387,5 +387,7 @@ class SlaBreachAdmin(ReadOnlyAdmin):
     date_hierarchy = "breached_at"
 
 
-# The knowledge base's back office lives in its own module; importing it registers it.
-from tickets import admin_knowledge  # noqa: E402, F401
+# The knowledge base's and complaints' back office live in modules of their own; importing them
+# registers them.
+import tickets.admin_complaints  # noqa: E402, F401
+import tickets.admin_knowledge  # noqa: E402, F401

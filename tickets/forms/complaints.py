@@ -1,6 +1,8 @@
 """Forms of complaint handling on the ticket page and the portal. They only shape the input; the
 services decide what is allowed."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +42,7 @@ class ComplaintEscalateForm(forms.Form):
 
 class CompensationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CompensationKind.choices)
-    amount = forms.DecimalField(label=_("Amount"), min_value=0.01, max_digits=12, decimal_places=2)
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
     note = forms.CharField(label=_("Note"), max_length=5000, required=False)
 
 

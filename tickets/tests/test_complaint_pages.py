@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from aftersales.models import Membership
 from aftersales.tests.builders import sign_in
-from aftersales.tests.factories import MembershipFactory, OrderFactory, StoreFactory
+from aftersales.tests.factories import MembershipFactory, OrderFactory, StoreFactory, api_key_for
 from tickets.models import (
     Compensation,
     CompensationSettings,
@@ -201,3 +202,42 @@ def test_agents_do_not_see_the_report(client, agent):
     client.force_login(agent)
 
     assert client.get(reverse("dashboard:complaint_report")).status_code == 403
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(merchant):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(merchant)[1]}")
+    return client
+
+
+def test_the_api_reads_and_sets_a_complaints_fields(api, complaint):
+    before = api.get(reverse("api:complaint-detail", args=[complaint.number]))
+    classified = api.post(
+        reverse("api:complaint-classify", args=[complaint.number]), {"severity": "critical", "category": "privacy"}
+    )
+    refused = api.post(
+        reverse("api:complaint-responsibility", args=[complaint.number]), {"party": "nobody", "evidence": "x"}
+    )
+
+    assert before.status_code == 200
+    assert (before.json()["severity"], before.json()["compensations"]) == ("normal", [])
+    assert (classified.json()["severity"], classified.json()["category"]) == ("critical", "privacy")
+    assert refused.status_code == 400
+    assert Complaint.objects.get(ticket=complaint).responsible_party == ""
+
+
+def test_the_api_never_shows_another_merchants_complaint(api, order):
+    theirs_order = OrderFactory()
+    complaint_on(theirs_order)
+    theirs = complaint_on(theirs_order)
+
+    assert api.get(reverse("api:complaint-detail", args=[theirs.number])).status_code == 404
+    response = api.post(
+        reverse("api:complaint-classify", args=[theirs.number]), {"severity": "critical", "category": "privacy"}
+    )
+    assert response.status_code == 404
+    assert Complaint.objects.filter(ticket=theirs).count() == 0
