@@ -389,5 +389,5 @@ class SlaBreachAdmin(ReadOnlyAdmin):
 
 # The knowledge base's and complaints' back office live in modules of their own; importing them
 # registers them.
-import tickets.admin_complaints  # noqa: E402, F401
+import tickets.admin_complaints  # noqa: E402
 import tickets.admin_knowledge  # noqa: E402, F401
