@@ -13,8 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import MerchantOwnedModel
 
-AMOUNT = {"max_digits": 12, "decimal_places": 2}
-
 
 class ComplaintSeverity(models.TextChoices):
     NORMAL = "normal", _("Normal")
@@ -61,8 +59,8 @@ class CompensationSettings(MerchantOwnedModel):
         related_name="compensation_settings",
         verbose_name=_("merchant"),
     )
-    agent_limit = models.DecimalField(_("an agent grants up to"), default=50, **AMOUNT)
-    supervisor_limit = models.DecimalField(_("a supervisor grants up to"), default=500, **AMOUNT)
+    agent_limit = models.DecimalField(_("an agent grants up to"), default=50, max_digits=12, decimal_places=2)
+    supervisor_limit = models.DecimalField(_("a supervisor grants up to"), default=500, max_digits=12, decimal_places=2)
     agent_tier_hours = models.PositiveIntegerField(_("agent tier: answer within (business hours)"), default=24)
     supervisor_tier_hours = models.PositiveIntegerField(_("supervisor tier: answer within (business hours)"), default=8)
     manager_tier_hours = models.PositiveIntegerField(_("manager tier: answer within (business hours)"), default=4)
@@ -226,7 +224,7 @@ class Compensation(MerchantOwnedModel):
         Complaint, on_delete=models.CASCADE, related_name="compensations", verbose_name=_("complaint")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=CompensationKind.choices)
-    amount = models.DecimalField(_("amount"), **AMOUNT)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(_("status"), max_length=20, choices=CompensationStatus.choices)
     note = models.TextField(_("note"), blank=True)
@@ -278,7 +276,7 @@ class CompensationCoupon(MerchantOwnedModel):
         Compensation, on_delete=models.PROTECT, related_name="coupon", verbose_name=_("compensation")
     )
     code = models.CharField(_("code"), max_length=32)
-    amount = models.DecimalField(_("amount"), **AMOUNT)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
 
     class Meta:

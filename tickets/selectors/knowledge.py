@@ -86,6 +86,8 @@ def article_search(
     if every is None:
         return []
     anyword = search_query(text, as_you_type=as_you_type)
+    if anyword is None:  # the same words as ``every``: cannot happen
+        return []
     articles = articles_published(merchant, language=language) if published_only else articles_of(merchant)
     if not published_only and language:
         articles = articles.filter(language=language)

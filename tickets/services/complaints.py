@@ -125,7 +125,9 @@ def _supervisors(merchant_id: int) -> list[User]:
     ]
 
 
-def _tell_staff(ticket: Ticket, alert: str, *, supervisors: bool = False, extra: dict | None = None) -> None:
+def _tell_staff(
+    ticket: Ticket, alert: str, *, supervisors: bool = False, extra: dict[str, str | int] | None = None
+) -> None:
     told: set[int] = set()
     recipients = [ticket.assignee] if ticket.assignee_id else []
     if supervisors or not recipients:

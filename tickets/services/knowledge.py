@@ -8,6 +8,7 @@ same transaction, so the index never disagrees with the text it claims to hold.
 from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,7 @@ MAX_ARTICLE_LENGTH = 50000
 SEARCH_CONFIGS = {ArticleLanguage.ZH_HANS: "simple", ArticleLanguage.EN: "english"}
 
 
-def article_search_vector(*, language: str, title: str, body: str) -> SearchVector:
+def article_search_vector(*, language: str, title: str, body: str) -> CombinedExpression:
     """The search column's value: the title weighs more (A) than the text (B)."""
     config = SEARCH_CONFIGS[ArticleLanguage(language)]
     return SearchVector(Value(segment(title)), config=config, weight="A") + SearchVector(

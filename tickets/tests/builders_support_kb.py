@@ -21,7 +21,7 @@ from tickets.services import (
 
 
 def support_kb_rows(*, merchant: Merchant, order: Order, n: int) -> None:
-    admin_user = MembershipFactory(merchant=merchant, role=Membership.Role.MERCHANT_ADMIN).user
+    admin_user = MembershipFactory.create(merchant=merchant, role=Membership.Role.MERCHANT_ADMIN).user
     category = ArticleCategory.objects.create(merchant=merchant, name_zh_hans=f"退货{n}", name_en=f"Returns {n}")
     article = article_create(
         merchant=merchant,

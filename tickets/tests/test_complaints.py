@@ -14,7 +14,6 @@ from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, Tra
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, Membership, Notification, WorkingHours
 from aftersales.services.deadlines import deadlines_sweep
 from aftersales.tests.factories import MembershipFactory, OrderFactory
-from returns.models import StoreCreditAccount, StoreCreditEntry
 from tickets.models import (
     Compensation,
     CompensationCoupon,
@@ -232,7 +231,7 @@ def test_over_the_agents_limit_refused_then_approved_by_a_supervisor_and_paid_on
     complaint_ticket, agent, supervisor, limits
 ):
     compensation = compensation_propose(
-        ticket=complaint_ticket, actor=agent, kind=CompensationKind.STORE_CREDIT, amount="200", note="Crushed box"
+        ticket=complaint_ticket, actor=agent, kind=CompensationKind.COUPON, amount="200", note="Crushed box"
     )
     assert compensation.status == CompensationStatus.AWAITING_APPROVAL
     events_before = TicketEvent.objects.filter(ticket=complaint_ticket).count()
@@ -253,11 +252,12 @@ def test_over_the_agents_limit_refused_then_approved_by_a_supervisor_and_paid_on
     for _ in range(20):
         paid = compensation_pay(compensation=compensation, actor=agent)
 
-    assert (paid.status, paid.payment_reference) == (CompensationStatus.PAID, f"compensation-{compensation.pk}")
-    entry = StoreCreditEntry.objects.get(customer=complaint_ticket.customer)
-    assert (entry.amount, entry.reference) == (Decimal("200.00"), f"compensation-{compensation.pk}")
-    assert StoreCreditAccount.objects.get(customer=complaint_ticket.customer).balance == Decimal("200.00")
-    assert len(events(complaint_ticket, ComplaintVerb.COMPENSATION_PAID)) == 1
+    coupon = CompensationCoupon.objects.get()
+    assert (paid.status, paid.payment_reference, coupon.amount) == (
+        CompensationStatus.PAID,
+        coupon.code,
+        Decimal("200.00"),
+    )
     assert [e.verb for e in TicketEvent.objects.filter(ticket=complaint_ticket, verb__startswith="compensation_")] == [
         ComplaintVerb.COMPENSATION_PROPOSED,
         ComplaintVerb.COMPENSATION_APPROVED,
@@ -404,11 +404,11 @@ def test_closing_out_needs_root_cause_and_corrective_action_and_resolves_the_cas
 
 @pytest.mark.xdist_group("races")
 @pytest.mark.django_db(transaction=True)
-def test_twenty_simultaneous_payments_pay_once():
+def test_twenty_simultaneous_payments_issue_one_coupon():
     order = OrderFactory()
     agent = MembershipFactory(merchant=order.merchant, role=Membership.Role.AGENT).user
     ticket = _open_complaint(order)
-    compensation = compensation_propose(ticket=ticket, actor=agent, kind="store_credit", amount="40")
+    compensation = compensation_propose(ticket=ticket, actor=agent, kind="coupon", amount="40")
     compensation_answer(compensation=compensation, customer=order.customer, accept=True)
     barrier = threading.Barrier(20)
     errors: list[BaseException] = []
@@ -429,6 +429,5 @@ def test_twenty_simultaneous_payments_pay_once():
         thread.join(timeout=60)
 
     assert errors == []
-    assert StoreCreditEntry.objects.filter(customer=order.customer).count() == 1
-    assert StoreCreditAccount.objects.get(customer=order.customer).balance == Decimal("40.00")
+    assert CompensationCoupon.objects.filter(merchant=order.merchant).count() == 1
     assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_PAID).count() == 1
