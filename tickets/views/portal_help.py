@@ -162,13 +162,16 @@ def help_feedback(request, merchant_slug, article_id):
 def help_answered(request, merchant_slug, article_id):
     """ "This answered my question": no request is opened, and the deflection is counted."""
     article = _article_or_404(request, article_id)
-    order = _verified_order(request, request.POST.get("order"))
+    # From the suggestions inside the new-request form, the button's formaction carries these in
+    # its query string (that form's own fields come along and are ignored).
+    order = _verified_order(request, request.POST.get("order") or request.GET.get("order"))
+    query = request.POST.get("q") or request.GET.get("q", "")
     customer = portal_customers(request, request.merchant).filter(pk=order.customer_id).first() if order else None
     try:
         article_deflection_record(
             article=article,
             session_key=_session_key(request),
-            query=request.POST.get("q", ""),
+            query=query,
             customer=customer,
             order=order,
         )
