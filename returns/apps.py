@@ -19,3 +19,8 @@ class ReturnsConfig(AppConfig):
         register_story("returns", "returns.demo.ReturnsDemoStory")
         register_bench("returns", "returns.bench")
         register_verb_labels(return_verb_labels())
+
+        from returns.services.store_credit import store_credit_compensation_pay
+        from tickets.compensation_payers import register_compensation_payer
+
+        register_compensation_payer("store_credit", store_credit_compensation_pay)

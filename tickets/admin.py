@@ -388,3 +388,9 @@ class SlaBreachAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "policy", "merchant")
     search_fields = ("=ticket__number",)
     date_hierarchy = "breached_at"
+
+
+# The knowledge base's and complaints' back office live in modules of their own; importing them
+# registers them.
+import tickets.admin_complaints  # noqa: E402
+import tickets.admin_knowledge  # noqa: E402, F401

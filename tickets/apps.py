@@ -7,15 +7,20 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Case hub")
 
     def ready(self):
+        from aftersales.bench import register_bench
         from aftersales.demo import register_story
+        from tickets.complaint_panels import register_complaint_panels
+        from tickets.models import ComplaintVerb
         from tickets.services import register_deadline_handlers
-
-        register_deadline_handlers()
+        from tickets.services.complaints import register_complaint_handlers
         from tickets.timeline import register_verb_labels
         from tickets.verbs import RoutingVerb
 
+        register_deadline_handlers()
+        register_complaint_handlers()
+        register_complaint_panels()
         register_verb_labels(dict(RoutingVerb.choices))
-        from aftersales.bench import register_bench
-
-        register_bench("support-assign", "tickets.bench")
+        register_verb_labels(dict(ComplaintVerb.choices))
         register_story("tickets", "tickets.demo.TicketsDemoStory")
+        register_bench("support-assign", "tickets.bench")
+        register_bench("support-kb", "tickets.bench_knowledge")

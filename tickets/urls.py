@@ -4,7 +4,15 @@ under ``dashboard/`` (the ``dashboard`` namespace) and ``portal_urlpatterns`` un
 
 from django.urls import path
 
-from tickets.views import dashboard, portal, support
+from tickets.views import (
+    dashboard,
+    dashboard_complaints,
+    dashboard_knowledge,
+    portal,
+    portal_complaints,
+    portal_help,
+    support,
+)
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
@@ -46,6 +54,59 @@ dashboard_urlpatterns = [
     path("macros/<int:pk>/", support.macro_edit, name="macro"),
     path("macros/<int:pk>/delete/", support.macro_remove, name="macro_delete"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
+    path("knowledge/", dashboard_knowledge.article_list, name="articles"),
+    path("knowledge/new/", dashboard_knowledge.article_new, name="article_new"),
+    path("knowledge/categories/", dashboard_knowledge.category_new, name="article_category_new"),
+    path("knowledge/suggest/", dashboard_knowledge.article_suggest, name="article_suggest"),
+    path("knowledge/<int:article_id>/", dashboard_knowledge.article_edit, name="article"),
+    path("knowledge/<int:article_id>/status/", dashboard_knowledge.article_status, name="article_status"),
+    path(
+        "tickets/<str:number>/complaint/classify/", dashboard_complaints.complaint_classify, name="complaint_classify"
+    ),
+    path(
+        "tickets/<str:number>/complaint/responsibility/",
+        dashboard_complaints.complaint_responsibility,
+        name="complaint_responsibility",
+    ),
+    path(
+        "tickets/<str:number>/complaint/third-party-answer/",
+        dashboard_complaints.complaint_third_party_answer,
+        name="complaint_third_party_answer",
+    ),
+    path(
+        "tickets/<str:number>/complaint/escalate/", dashboard_complaints.complaint_escalate, name="complaint_escalate"
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/",
+        dashboard_complaints.compensation_propose,
+        name="compensation_propose",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/",
+        dashboard_complaints.compensation_act,
+        name="compensation_act",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator/",
+        dashboard_complaints.regulator_case_record,
+        name="regulator_case_record",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator/<int:pk>/accept/",
+        dashboard_complaints.regulator_case_accept,
+        name="regulator_case_accept",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator/<int:pk>/answer/",
+        dashboard_complaints.regulator_case_answer,
+        name="regulator_case_answer",
+    ),
+    path(
+        "tickets/<str:number>/complaint/close-out/",
+        dashboard_complaints.complaint_close_out,
+        name="complaint_close_out",
+    ),
+    path("reports/complaints/", dashboard_complaints.complaint_report, name="complaint_report"),
 ]
 
 portal_urlpatterns = [
@@ -57,4 +118,28 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
+    path("<slug:merchant_slug>/help/", portal_help.help_home, name="help"),
+    path("<slug:merchant_slug>/help/search/", portal_help.help_search, name="help_search"),
+    path("<slug:merchant_slug>/help/suggest/", portal_help.help_suggest, name="help_suggest"),
+    path("<slug:merchant_slug>/help/articles/<int:article_id>/", portal_help.help_article, name="help_article"),
+    path(
+        "<slug:merchant_slug>/help/articles/<int:article_id>/feedback/",
+        portal_help.help_feedback,
+        name="help_feedback",
+    ),
+    path(
+        "<slug:merchant_slug>/help/articles/<int:article_id>/answered/",
+        portal_help.help_answered,
+        name="help_answered",
+    ),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/escalate/",
+        portal_complaints.complaint_escalate,
+        name="complaint_escalate",
+    ),
+    path(
+        "<slug:merchant_slug>/tickets/<str:number>/compensations/<int:pk>/",
+        portal_complaints.compensation_answer,
+        name="compensation_answer",
+    ),
 ]

@@ -4,6 +4,7 @@ A grant is a refund decision (the same caps) paid at once into the ledger, in on
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,9 @@ from returns.roles import (
 from returns.services._settling import refund_decide, return_complete_if_settled
 from returns.timeline import ReturnVerb
 from tickets.timeline import event_append
+
+if TYPE_CHECKING:
+    from tickets.models import Compensation
 
 
 def _credit_account(customer: Customer, currency: str) -> StoreCreditAccount:
@@ -129,6 +133,25 @@ def store_credit_pay(return_request: ReturnRequest, refund: Refund, actor: User 
     )
     return_complete_if_settled(return_request, actor)
     return entry
+
+
+def store_credit_compensation_pay(*, compensation: "Compensation", actor: User | None, reference: str) -> str:
+    """The store-credit payer of complaint compensation (registered with the case hub's
+    ``tickets.compensation_payers``): the amount into the customer's ledger, in the caller's
+    transaction. ``reference`` is unique per compensation, and per merchant in the ledger, so a
+    replay finds its entry and pays nothing twice."""
+    ticket = compensation.complaint.ticket
+    if StoreCreditEntry.objects.filter(merchant_id=compensation.merchant_id, reference=reference).exists():
+        return reference
+    account = _credit_account(ticket.customer, compensation.currency)
+    _ledger_append(
+        account,
+        compensation.amount,
+        reason=_("Compensation for complaint %(number)s") % {"number": ticket.number},
+        reference=reference,
+        actor=actor,
+    )
+    return reference
 
 
 def store_credit_spend(

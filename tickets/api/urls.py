@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.api import support, views
+from tickets.api import complaints, knowledge, support, views
 
 urlpatterns = [
     path("tickets/", views.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -19,4 +19,38 @@ urlpatterns = [
     path("tickets/<str:number>/links/", support.TicketLinksApi.as_view(), name="ticket-links"),
     path("tickets/<str:number>/links/<int:pk>/", support.TicketLinkDeleteApi.as_view(), name="ticket-link"),
     path("tickets/<str:number>/duplicates/", support.TicketDuplicatesApi.as_view(), name="ticket-duplicates"),
+    path("articles/", knowledge.ArticleListApi.as_view(), name="article-list"),
+    path("articles/search/", knowledge.ArticleSearchApi.as_view(), name="article-search"),
+    path("articles/<int:article_id>/", knowledge.ArticleDetailApi.as_view(), name="article-detail"),
+    path("tickets/<str:number>/complaint/", complaints.ComplaintDetailApi.as_view(), name="complaint-detail"),
+    path(
+        "tickets/<str:number>/complaint/classify/",
+        complaints.ComplaintClassifyApi.as_view(),
+        name="complaint-classify",
+    ),
+    path(
+        "tickets/<str:number>/complaint/responsibility/",
+        complaints.ComplaintResponsibilityApi.as_view(),
+        name="complaint-responsibility",
+    ),
+    path(
+        "tickets/<str:number>/complaint/escalate/",
+        complaints.ComplaintEscalateApi.as_view(),
+        name="complaint-escalate",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/",
+        complaints.CompensationProposeApi.as_view(),
+        name="complaint-compensations",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/",
+        complaints.CompensationActionApi.as_view(),
+        name="complaint-compensation-action",
+    ),
+    path(
+        "tickets/<str:number>/complaint/close-out/",
+        complaints.ComplaintCloseOutApi.as_view(),
+        name="complaint-close-out",
+    ),
 ]
