@@ -1,5 +1,15 @@
 """The case hub's data: one module per family; what other modules use is re-exported here."""
 
+from .mail import (
+    CallDirection,
+    Email,
+    EmailDirection,
+    EmailDisposition,
+    FetchOutcome,
+    ImapSecurity,
+    Mailbox,
+    PhoneCall,
+)
 from .tickets import (
     ACTIVE_STATUSES,
     ATTACHMENT_DIR,
@@ -30,7 +40,15 @@ __all__ = [
     "NUMBER_PREFIXES",
     "TRANSITIONS",
     "Attachment",
+    "CallDirection",
+    "Email",
+    "EmailDirection",
+    "EmailDisposition",
+    "FetchOutcome",
+    "ImapSecurity",
+    "Mailbox",
     "Message",
+    "PhoneCall",
     "SlaBreach",
     "SlaPolicy",
     "SlaTarget",
