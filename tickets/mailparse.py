@@ -131,7 +131,6 @@ def visible_part(text: str) -> str:
             rest = lines[index + 1 :]
             if not any(later.strip() and not later.lstrip().startswith(">") for later in rest):
                 break
-            continue
         kept.append(line)
     visible = "\n".join(kept).strip()
     return visible or text.strip()
@@ -235,7 +234,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         subject=subject,
         text=text[:MAX_TEXT],
         visible_text=visible_part(text)[:MAX_TEXT],
-        html=sanitise_html(markup) if markup else "",
+        html=sanitise_html(markup).strip() if markup else "",
         files=tuple(_files(message)),
         noise=noise,
         noise_reason=reason,

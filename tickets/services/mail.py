@@ -344,6 +344,21 @@ def _dispose(box: Mailbox, email_row: Email, prepared: _Prepared, raw: bytes) ->
         # Our own address writing to us: a forwarding loop, never a customer.
         email_row.disposition, email_row.note = Disposition.REFUSED, "sent from one of our own mailboxes"
         return
+    elsewhere = (
+        Email.objects.filter(
+            merchant_id=box.merchant_id,
+            direction=EmailDirection.INBOUND,
+            message_id=parsed.message_id,
+            ticket__isnull=False,
+        )
+        .select_related("mailbox")
+        .first()
+    )
+    if elsewhere is not None:
+        # The same message sent to two of the merchant's addresses: one case, one message.
+        email_row.disposition, email_row.ticket = Disposition.THREADED, elsewhere.ticket
+        email_row.note = f"already received at {elsewhere.mailbox.address if elsewhere.mailbox else '?'}"
+        return
     now = timezone.now()
     if _over_limit(box, parsed.sender, now):
         email_row.disposition = Disposition.RATE_LIMITED

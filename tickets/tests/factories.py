@@ -1,7 +1,18 @@
 import factory
 
 from aftersales.tests.factories import CustomerFactory, MerchantFactory
-from tickets.models import Message, Tag, Team, Ticket, TicketChannel, TicketEvent, TicketKind, TicketPriority
+from tickets.models import (
+    ImapSecurity,
+    Mailbox,
+    Message,
+    Tag,
+    Team,
+    Ticket,
+    TicketChannel,
+    TicketEvent,
+    TicketKind,
+    TicketPriority,
+)
 
 
 class TeamFactory(factory.django.DjangoModelFactory[Team]):
@@ -54,3 +65,14 @@ class TicketEventFactory(factory.django.DjangoModelFactory[TicketEvent]):
     merchant = factory.SelfAttribute("ticket.merchant")
     verb = TicketEvent.Verb.CREATED
     is_public = True
+
+
+class MailboxFactory(factory.django.DjangoModelFactory[Mailbox]):
+    class Meta:
+        model = Mailbox
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = "Support"
+    address = factory.Sequence(lambda n: f"support{n}@shop.test")
+    is_default = True
+    imap_security = ImapSecurity.NONE
