@@ -103,7 +103,8 @@ def test_a_case_number_in_the_subject_threads_only_for_that_cases_customer(mailb
 
     assert (mine.disposition, mine.ticket) == (EmailDisposition.THREADED, ticket)
     assert stranger.disposition == EmailDisposition.NEW_TICKET
-    assert stranger.ticket != ticket and stranger.ticket.customer.email == "eve@example.net"
+    assert stranger.ticket != ticket
+    assert stranger.ticket.customer.email == "eve@example.net"
     assert ticket.messages.count() == 2
 
 
@@ -117,7 +118,8 @@ def test_a_reply_to_a_closed_case_opens_a_new_one(mailbox):
     row = mail_receive(mailbox=mailbox, raw=raw_mail(in_reply_to="<old@example.com>", text="It broke again."))
 
     assert row.disposition == EmailDisposition.NEW_TICKET
-    assert row.ticket != ticket and row.ticket.messages.get().body == "It broke again."
+    assert row.ticket != ticket
+    assert row.ticket.messages.get().body == "It broke again."
     assert ticket.messages.count() == 1
 
 

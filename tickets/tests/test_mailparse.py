@@ -14,10 +14,15 @@ def test_html_loses_scripts_handlers_and_remote_images_but_keeps_formatting():
     clean = sanitise_html(markup)
 
     assert "<b>there</b>" in clean
-    assert "script" not in clean and "alert" not in clean and "onclick" not in clean
-    assert "<img" not in clean and "tracker.example" not in clean
-    assert "iframe" not in clean and "evil.test" not in clean
-    assert 'href="https://shop.test/help"' in clean and 'rel="noopener noreferrer nofollow"' in clean
+    assert "script" not in clean
+    assert "alert" not in clean
+    assert "onclick" not in clean
+    assert "<img" not in clean
+    assert "tracker.example" not in clean
+    assert "iframe" not in clean
+    assert "evil.test" not in clean
+    assert 'href="https://shop.test/help"' in clean
+    assert 'rel="noopener noreferrer nofollow"' in clean
 
 
 def test_an_html_only_mail_gives_its_text_and_sanitised_html():
