@@ -142,7 +142,8 @@ _AUTO_SENDERS = re.compile(r"^(mailer-daemon|postmaster|noreply|no-reply|do-not-
 def noise_of(message: EmailMessage, sender: str) -> tuple[str, str]:
     """(kind, the header that told) for bounces and auto-replies; (``Noise.NONE``, "") otherwise."""
     content_type = message.get_content_type()
-    report_type = (message.get_param("report-type") or "").lower() if content_type == "multipart/report" else ""
+    report_param = message.get_param("report-type") if content_type == "multipart/report" else None
+    report_type = report_param.lower() if isinstance(report_param, str) else ""
     if report_type == "delivery-status" or content_type == "message/delivery-status":
         return Noise.BOUNCE, "Content-Type: multipart/report; report-type=delivery-status"
     if sender and re.match(r"^(mailer-daemon|postmaster)@", sender, re.IGNORECASE):

@@ -98,7 +98,9 @@ def _mailbox_check(merchant_id: int, values: dict[str, object], *, exclude_pk: i
     if not address or "@" not in address:
         raise InvalidInput(_("Enter the mailbox's e-mail address."), code="invalid_address", extra={"field": "address"})
     values["address"] = address
-    taken = Mailbox.objects.filter(merchant_id=merchant_id, address=address).exclude(pk=exclude_pk)
+    taken = Mailbox.objects.filter(merchant_id=merchant_id, address=address)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
         raise InvalidInput(
             _("This merchant already has a mailbox for %(address)s.") % {"address": address},
@@ -123,15 +125,17 @@ def mailbox_save(
         if mailbox is not None:
             mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk, merchant=merchant)
         if mailbox is None:
-            current = {key: Mailbox._meta.get_field(key).get_default() for key in MAILBOX_FIELDS}
+            blank = Mailbox(merchant=merchant)
+            current = {key: getattr(blank, key) for key in MAILBOX_FIELDS}
         else:
             current = {key: getattr(mailbox, key) for key in MAILBOX_FIELDS}
         merged = {**current, **values}
         _mailbox_check(merchant.pk, merged, exclude_pk=mailbox.pk if mailbox else None)
         if merged.get("is_default"):
-            Mailbox.objects.filter(merchant=merchant, is_default=True).exclude(
-                pk=mailbox.pk if mailbox else None
-            ).update(is_default=False, updated_at=timezone.now())
+            others = Mailbox.objects.filter(merchant=merchant, is_default=True)
+            if mailbox is not None:
+                others = others.exclude(pk=mailbox.pk)
+            others.update(is_default=False, updated_at=timezone.now())
         target = mailbox or Mailbox(merchant=merchant)
         for key in MAILBOX_FIELDS:
             setattr(target, key, merged[key])
@@ -207,14 +211,14 @@ def _error_text(exc: BaseException) -> str:
 @dataclass(frozen=True)
 class _Prepared:
     parsed: ParsedMail
-    files: list[UploadedFile]
+    files: list["UploadedFile[bytes]"]
     refused: list[str]
 
 
 def _prepare(raw: bytes, *, file_limit: int) -> _Prepared:
     """Parse and check the files before any lock is taken: the slow part, outside the transaction."""
     parsed = parse_mail(raw)
-    files: list[UploadedFile] = []
+    files: list[UploadedFile[bytes]] = []
     refused: list[str] = []
     for mail_file in parsed.files:
         if len(files) >= file_limit:

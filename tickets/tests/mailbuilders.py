@@ -16,7 +16,7 @@ def raw_mail(
     in_reply_to: str = "",
     references: str = "",
     headers: dict[str, str] | None = None,
-    files: list[tuple[str, str, bytes]] = (),
+    files: tuple[tuple[str, str, bytes], ...] | list[tuple[str, str, bytes]] = (),
 ) -> bytes:
     message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = sender
