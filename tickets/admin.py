@@ -15,7 +15,10 @@ from aftersales.models import Customer, Membership
 from aftersales.services.staff import VIA_ADMIN
 from tickets.models import (
     Attachment,
+    Email,
+    Mailbox,
     Message,
+    PhoneCall,
     SlaBreach,
     SlaPolicy,
     Tag,
@@ -385,3 +388,65 @@ class SlaBreachAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "policy", "merchant")
     search_fields = ("=ticket__number",)
     date_hierarchy = "breached_at"
+
+
+# --- e-mail and phone calls ---------------------------------------------------------------------
+
+
+class MailboxAdminForm(forms.ModelForm):
+    # Never shown back; left empty, the stored password stays.
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "merchant",
+            "name",
+            "address",
+            "is_active",
+            "is_default",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "imap_password",
+            "imap_folder",
+            "sender_hourly_limit",
+        )
+
+    def clean_imap_password(self):
+        password = self.cleaned_data["imap_password"]
+        if not password and self.instance.pk:
+            return Mailbox.objects.get(pk=self.instance.pk).imap_password
+        return password
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxAdminForm
+    list_display = ("name", "address", "merchant", "is_active", "is_default", "last_fetch_at", "last_fetch_outcome")
+    list_filter = ("is_active", "last_fetch_outcome")
+    search_fields = ("name", "address", "merchant__name")
+    list_select_related = ("merchant",)
+    readonly_fields = ("inbound_token", "last_fetch_at", "last_fetch_outcome", "last_fetch_count", "last_error")
+
+
+@admin.register(Email)
+class EmailAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "direction", "sender", "recipient", "subject", "disposition", "ticket")
+    list_filter = ("direction", "disposition")
+    search_fields = ("message_id", "sender", "subject")
+    list_select_related = ("ticket",)
+    exclude = ("html",)
+
+
+@admin.register(PhoneCall)
+class PhoneCallAdmin(ReadOnlyAdmin):
+    list_display = ("called_at", "ticket", "direction", "duration_seconds", "phone_number", "entered_by")
+    list_filter = ("direction",)
+    list_select_related = ("ticket", "entered_by")

@@ -27,6 +27,9 @@ from aftersales.services.api_keys import api_key_create
 from aftersales.tests.factories import MembershipFactory, OrderFactory, OrderLineFactory, StoreFactory
 from tickets.models import (
     Attachment,
+    Email,
+    Mailbox,
+    PhoneCall,
     SlaBreach,
     SlaPolicy,
     Ticket,
@@ -37,6 +40,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services import ticket_create, ticket_set_tags
+from tickets.services.mail import ticket_phone_call_log
 from tickets.tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +129,20 @@ def populate(merchant=None):
         due_at=now,
         breached_at=now,
     )
+    mailbox = Mailbox.objects.create(
+        merchant=merchant, name="Support", address=f"support{n}@shop.test", imap_password="imap-secret"
+    )
+    Email.objects.create(
+        merchant=merchant,
+        mailbox=mailbox,
+        direction="in",
+        message_id=f"<{n}@example.com>",
+        sender=order.customer.email,
+        disposition="threaded",
+        ticket=ticket,
+        ticket_message=ticket.messages.first(),
+    )
+    ticket_phone_call_log(ticket=ticket, actor=agent, direction="in", duration_seconds=95, summary="Called about it.")
     return ticket
 
 
@@ -173,6 +191,8 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         Deadline,
         SlaBreach,
         Attachment,
+        Email,
+        PhoneCall,
         *[m for m in MODEL_ADMINS if m._meta.model_name in ("message", "ticketnumbercounter")],
     }
     assert response.status_code == (403 if model in system_written else 200)
