@@ -4,7 +4,7 @@ under ``dashboard/`` (the ``dashboard`` namespace) and ``portal_urlpatterns`` un
 
 from django.urls import path
 
-from tickets.views import dashboard, portal
+from tickets.views import dashboard, mail, portal
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
@@ -20,7 +20,12 @@ dashboard_urlpatterns = [
     path("tickets/<str:number>/tags/", dashboard.ticket_tags, name="ticket_tags"),
     path("tickets/<str:number>/remind/", dashboard.ticket_remind, name="ticket_remind"),
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
+    path("tickets/<str:number>/call/", mail.ticket_phone_call, name="ticket_phone_call"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
+    path("mailboxes/", mail.mailboxes, name="mailboxes"),
+    path("mailboxes/new/", mail.mailbox_new, name="mailbox_new"),
+    path("mailboxes/<int:pk>/", mail.mailbox_detail, name="mailbox"),
+    path("mailboxes/<int:pk>/test/", mail.mailbox_check, name="mailbox_test"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
 ]
 
@@ -33,4 +38,9 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
+]
+
+# Outside both namespaces: a provider posts received mail here; the token names the mailbox.
+hook_urlpatterns = [
+    path("mail/<str:token>/", mail.mail_inbound, name="mail_inbound"),
 ]

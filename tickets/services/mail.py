@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from imapclient import IMAPClient
@@ -34,7 +36,6 @@ from imapclient.exceptions import IMAPClientError
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Merchant, User
-from aftersales.services.customers import customer_get_or_create
 from aftersales.services.staff import staff_membership_required
 from tickets.attachments import checked_upload
 from tickets.mailparse import Noise, ParsedMail, parse_mail, ticket_number_in
@@ -296,44 +297,69 @@ def _body(parsed: ParsedMail, refused: Sequence[str]) -> str:
     return body[:MAX_BODY_LENGTH]
 
 
-def mail_receive(*, mailbox: Mailbox, raw: bytes, imap_uid: int | None = None) -> Email:
+def mail_receive(
+    *, mailbox: Mailbox, raw: bytes, imap_uid: int | None = None, own_addresses: frozenset[str] | None = None
+) -> Email:
     """Store one received message exactly once and thread it (see the module's docstring).
 
     Returns the message's row, the one already stored if it came before. With ``imap_uid``, the
-    mailbox's watermark moves past it in the same transaction."""
+    mailbox's watermark moves past it in the same transaction. ``own_addresses`` (the merchant's
+    mailbox addresses) may be given by a caller that receives many messages, to read them once."""
     prepared = _prepare(raw, file_limit=settings.ATTACHMENT_MAX_PER_MESSAGE)
     parsed = prepared.parsed
     with transaction.atomic():
-        # One receiver per mailbox at a time: two fetchers of one mailbox queue here, and the
-        # second finds the first's row.
-        box = Mailbox.objects.select_for_update().select_related("merchant").get(pk=mailbox.pk)
-        if imap_uid is not None and imap_uid > box.imap_last_uid:
-            box.imap_last_uid = imap_uid
-            box.save(update_fields=["imap_last_uid", "updated_at"])
-        existing = Email.objects.filter(
-            mailbox=box, direction=EmailDirection.INBOUND, message_id=parsed.message_id
-        ).first()
+        # One receiver per mailbox at a time: two fetchers of one mailbox queue on this row
+        # lock, and the second finds the first's row below. Taking the lock also moves the
+        # watermark, in one statement.
+        locked = Mailbox.objects.filter(pk=mailbox.pk)
+        if imap_uid is not None:
+            locked.update(imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now())
+        else:
+            locked.select_for_update().values_list("pk", flat=True).get()
+        same_id = list(
+            Email.objects.filter(
+                merchant_id=mailbox.merchant_id, direction=EmailDirection.INBOUND, message_id=parsed.message_id
+            )
+            .select_related("mailbox")
+            .order_by("id")
+        )
+        existing = next((row for row in same_id if row.mailbox_id == mailbox.pk), None)
         if existing is not None:
             return existing
         email_row = Email(
-            merchant_id=box.merchant_id,
-            mailbox=box,
+            merchant_id=mailbox.merchant_id,
+            mailbox=mailbox,
             direction=EmailDirection.INBOUND,
             message_id=parsed.message_id,
             in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else "",
             references=" ".join(parsed.references),
             sender=parsed.sender[:254],
-            recipient=box.address,
+            recipient=mailbox.address,
             subject=parsed.subject,
             html=parsed.html,
             imap_uid=imap_uid,
         )
-        _dispose(box, email_row, prepared, raw)
+        if own_addresses is None:
+            own_addresses = merchant_addresses(mailbox.merchant_id)
+        elsewhere = next((row for row in same_id if row.ticket_id is not None), None)
+        _dispose(mailbox, email_row, prepared, raw, own_addresses=own_addresses, elsewhere=elsewhere)
         email_row.save()
     return email_row
 
 
-def _dispose(box: Mailbox, email_row: Email, prepared: _Prepared, raw: bytes) -> None:
+def merchant_addresses(merchant_id: int) -> frozenset[str]:
+    return frozenset(Mailbox.objects.filter(merchant_id=merchant_id).values_list("address", flat=True))
+
+
+def _dispose(
+    box: Mailbox,
+    email_row: Email,
+    prepared: _Prepared,
+    raw: bytes,
+    *,
+    own_addresses: frozenset[str],
+    elsewhere: Email | None,
+) -> None:
     parsed = prepared.parsed
     if parsed.noise == Noise.BOUNCE:
         email_row.disposition, email_row.note = Disposition.BOUNCE, parsed.noise_reason
@@ -344,31 +370,21 @@ def _dispose(box: Mailbox, email_row: Email, prepared: _Prepared, raw: bytes) ->
     if not parsed.sender:
         email_row.disposition, email_row.note = Disposition.REFUSED, "no sender address"
         return
-    if Mailbox.objects.filter(merchant_id=box.merchant_id, address=parsed.sender).exists():
+    if parsed.sender in own_addresses:
         # Our own address writing to us: a forwarding loop, never a customer.
         email_row.disposition, email_row.note = Disposition.REFUSED, "sent from one of our own mailboxes"
         return
-    elsewhere = (
-        Email.objects.filter(
-            merchant_id=box.merchant_id,
-            direction=EmailDirection.INBOUND,
-            message_id=parsed.message_id,
-            ticket__isnull=False,
-        )
-        .select_related("mailbox")
-        .first()
-    )
     if elsewhere is not None:
         # The same message sent to two of the merchant's addresses: one case, one message.
         email_row.disposition, email_row.ticket = Disposition.THREADED, elsewhere.ticket
         email_row.note = f"already received at {elsewhere.mailbox.address if elsewhere.mailbox else '?'}"
         return
-    now = timezone.now()
-    if _over_limit(box, parsed.sender, now):
+    customer = Customer.objects.filter(merchant_id=box.merchant_id, email=parsed.sender).first()
+    # A sender never seen has had no case opened or threaded: no need to count their messages.
+    if customer is not None and _over_limit(box, parsed.sender, timezone.now()):
         email_row.disposition = Disposition.RATE_LIMITED
         email_row.note = f"over {box.sender_hourly_limit} messages per hour"
         return
-    customer = Customer.objects.filter(merchant_id=box.merchant_id, email=parsed.sender).first()
     ticket = _threaded_ticket(box, parsed, customer)
     body = _body(parsed, prepared.refused)
     if ticket is not None:
@@ -381,7 +397,9 @@ def _dispose(box: Mailbox, email_row: Email, prepared: _Prepared, raw: bytes) ->
             _keep_original(ticket, message, raw, ticket.customer)
             return
     if customer is None:
-        customer = customer_get_or_create(merchant=box.merchant, email=parsed.sender, name=parsed.sender_name)
+        # No savepoint: if the portal creates this customer at the same moment, the unique
+        # constraint fails this whole message, which the next fetch receives again.
+        customer = Customer.objects.create(merchant_id=box.merchant_id, email=parsed.sender, name=parsed.sender_name)
     ticket = ticket_create(
         merchant=box.merchant,
         kind=TicketKind.SUPPORT,
@@ -411,7 +429,7 @@ def mailbox_fetch(
     Records the outcome on the mailbox (the dashboard shows it). ``receive`` is the per-message
     step (``mail_receive``), replaceable by a test that stops a fetch midway."""
     receive = receive or mail_receive
-    mailbox = Mailbox.objects.get(pk=mailbox_id)
+    mailbox = Mailbox.objects.select_related("merchant").get(pk=mailbox_id)
     result = FetchResult()
     if not (mailbox.is_active and mailbox.fetches_by_imap):
         return result
@@ -448,6 +466,7 @@ def _fetch_new(
             box.save(update_fields=["imap_uid_validity", "imap_last_uid", "updated_at"])
         watermark = box.imap_last_uid
     # "n:*" always answers with the last message, even one below n: filter again.
+    own_addresses = merchant_addresses(mailbox.merchant_id)
     uids = sorted(uid for uid in client.search(["UID", f"{watermark + 1}:*"]) if uid > watermark)[:limit]
     for start in range(0, len(uids), FETCH_CHUNK):
         chunk = uids[start : start + FETCH_CHUNK]
@@ -459,7 +478,7 @@ def _fetch_new(
                 if raw is None:
                     continue  # expunged meanwhile
                 result.fetched += 1
-                receive(mailbox=mailbox, raw=raw, imap_uid=uid)
+                receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
                 stored.append(uid)
                 result.stored += 1
         finally:
@@ -529,7 +548,12 @@ def ticket_phone_call_log(
             actor_user=actor,
             public=False,
             message=message,
-            data={"direction": direction, "duration_seconds": duration_seconds, "called_at": called_at.isoformat()},
+            data={
+                "direction": direction,
+                "duration_seconds": duration_seconds,
+                "duration": f"{duration_seconds // 60}:{duration_seconds % 60:02d}",
+                "called_at": called_at.isoformat(),
+            },
         )
         ticket.save(update_fields=["updated_at"])
     return call
