@@ -223,7 +223,7 @@ def _prepare(raw: bytes, *, file_limit: int) -> _Prepared:
     refused: list[str] = []
     for mail_file in parsed.files:
         if len(files) >= file_limit:
-            refused.append(f"{mail_file.name}: {_('too many files')}")
+            refused.append(_("%(name)s: too many files") % {"name": mail_file.name})
             continue
         upload = SimpleUploadedFile(mail_file.name, mail_file.content, content_type=mail_file.content_type)
         try:
