@@ -149,6 +149,10 @@ def run(options: dict, *, out: Measurements, log: Callable[[str], None]) -> None
         messages=count,
         seconds=round(elapsed, 2),
         cpu_seconds_this_process=round(cpu, 2),
+        # What this process alone could do with a core to itself (the database's share aside).
+        cpu_bound_ceiling=round(count / cpu, 1) if cpu else None,
+        load_average_1min=round(os.getloadavg()[0], 2),
+        cores=os.cpu_count(),
         processes=1,
         target=TARGET_PER_SECOND,
         met=rate >= TARGET_PER_SECOND,
