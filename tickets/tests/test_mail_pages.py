@@ -262,3 +262,59 @@ def test_a_wrong_token_is_a_404_and_garbage_a_400(client, merchant):
 
     assert (wrong.status_code, garbage.status_code, empty.status_code) == (404, 400, 400)
     assert Email.objects.count() == 0
+
+
+# --- phone calls through the API -----------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client(merchant):
+    from rest_framework.test import APIClient
+
+    from aftersales.tests.factories import api_key_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(merchant)[1]}")
+    return client
+
+
+def test_an_integration_logs_a_call_and_reads_it_back(api_client, make_ticket):
+    ticket = make_ticket()
+    url = reverse("api:ticket-calls", kwargs={"number": ticket.number})
+
+    created = api_client.post(url, {"direction": "out", "duration_seconds": 125, "summary": "Booked a pickup."})
+    listed = api_client.get(url)
+
+    assert created.status_code == 201
+    assert (created.json()["duration_seconds"], created.json()["summary"]) == (125, "Booked a pickup.")
+    assert [row["summary"] for row in listed.json()] == ["Booked a pickup."]
+    assert Message.objects.get(ticket=ticket, kind=Message.Kind.PHONE).body == "Booked a pickup."
+
+
+def test_a_call_with_no_summary_is_a_400_and_logs_nothing(api_client, make_ticket):
+    ticket = make_ticket()
+
+    response = api_client.post(
+        reverse("api:ticket-calls", kwargs={"number": ticket.number}),
+        {"direction": "in", "duration_seconds": 10, "summary": "   "},
+    )
+
+    assert response.status_code == 400
+    assert PhoneCall.objects.count() == 0
+
+
+def test_another_merchants_key_cannot_see_or_log_calls(make_ticket):
+    from rest_framework.test import APIClient
+
+    from aftersales.tests.factories import api_key_for
+
+    ticket = make_ticket()
+    outsider = APIClient()
+    outsider.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(MerchantFactory())[1]}")
+    url = reverse("api:ticket-calls", kwargs={"number": ticket.number})
+
+    listed = outsider.get(url)
+    created = outsider.post(url, {"direction": "in", "duration_seconds": 10, "summary": "x"})
+
+    assert (listed.status_code, created.status_code) == (404, 404)
+    assert PhoneCall.objects.count() == 0
