@@ -6,6 +6,7 @@ deleted here."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -419,6 +420,11 @@ class MailboxAdminForm(forms.ModelForm):
             "sender_hourly_limit",
         )
 
+    def _get_validation_exclusions(self):
+        # The one-reply-to-address constraint is kept by save_model (the new one takes over), so
+        # it is not a reason to refuse the form.
+        return {*super()._get_validation_exclusions(), "is_default"}
+
     def clean_imap_password(self):
         password = self.cleaned_data["imap_password"]
         if not password and self.instance.pk:
@@ -434,6 +440,14 @@ class MailboxAdmin(admin.ModelAdmin):
     search_fields = ("name", "address", "merchant__name")
     list_select_related = ("merchant",)
     readonly_fields = ("inbound_token", "last_fetch_at", "last_fetch_outcome", "last_fetch_count", "last_error")
+
+    def save_model(self, request, obj, form, change):
+        # One reply-to address per merchant (a constraint): the new one takes over, in one transaction.
+        with transaction.atomic():
+            if obj.is_default:
+                others = Mailbox.objects.filter(merchant_id=obj.merchant_id, is_default=True).exclude(pk=obj.pk)
+                others.update(is_default=False)
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Email)
