@@ -54,6 +54,7 @@ from tickets.models import (
     TicketChannel,
     TicketKind,
 )
+from tickets.services.mail_out import mail_acknowledgement_thread
 from tickets.services.tickets import MAX_BODY_LENGTH, ticket_create, ticket_customer_message
 from tickets.timeline import event_append
 
@@ -350,6 +351,11 @@ def mail_receive(
         elsewhere = next((row for row in same_id if row.ticket_id is not None), None)
         _dispose(mailbox, email_row, prepared, raw, own_addresses=own_addresses, elsewhere=elsewhere)
         email_row.save()
+        if email_row.disposition == Disposition.NEW_TICKET and email_row.ticket and email_row.ticket_message:
+            # After the received row: the acknowledgement's References list the customer's first.
+            mail_acknowledgement_thread(
+                ticket=email_row.ticket, message=email_row.ticket_message, received_id=parsed.message_id
+            )
     return email_row
 
 

@@ -9,7 +9,9 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F, Func, JSONField, Value
 
+from aftersales.models import Notification
 from tickets.models import Email, EmailDirection, EmailDisposition, Mailbox, Message, Ticket
 
 # How many earlier ids a References header carries: enough for any client to thread, and short.
@@ -72,3 +74,32 @@ def mail_reply_thread(*, ticket: Ticket, message: Message, subject: str = "") ->
     if reply_to:
         context["reply_to"] = reply_to
     return context
+
+
+def mail_acknowledgement_thread(*, ticket: Ticket, message: Message, received_id: str) -> None:
+    """The acknowledgement of a case opened by e-mail (``ticket_created``, already in the outbox in
+    this transaction) answers the customer's message: it goes out In-Reply-To it, from our
+    reply-to address, so it sits in the customer's thread, and an answer to it threads back."""
+    reply_to = reply_address(ticket.merchant_id)
+    message_id = f"<{ticket.number}.{message.pk}.ack.{secrets.token_hex(8)}@{_domain(reply_to)}>"
+    extra: dict[str, Any] = {
+        "email_headers": {"Message-ID": message_id, "In-Reply-To": received_id, "References": received_id}
+    }
+    if reply_to:
+        extra["reply_to"] = reply_to
+    written = Notification.objects.filter(
+        ticket=ticket, template="ticket_created", channel=Notification.Channel.EMAIL
+    ).update(context=Func(F("context"), Value(extra, output_field=JSONField()), function="", arg_joiner=" || "))
+    if written:
+        Email.objects.create(
+            merchant_id=ticket.merchant_id,
+            direction=EmailDirection.OUTBOUND,
+            message_id=message_id,
+            in_reply_to=received_id,
+            references=received_id,
+            sender=reply_to,
+            recipient=ticket.customer.email,
+            subject=ticket.subject[:200],
+            disposition=EmailDisposition.SENT,
+            ticket=ticket,
+        )

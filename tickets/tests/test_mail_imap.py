@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from imapclient import IMAPClient
 
+from aftersales.models import Notification
+from aftersales.services.notifications import notification_send
 from aftersales.tests.factories import MembershipFactory
 from aftersales.tests.servers import imap_server, smtp_server
 from tickets.models import Email, EmailDisposition, FetchOutcome, Mailbox, Message, Ticket
@@ -78,6 +80,17 @@ def test_a_mail_in_a_reply_out_and_the_answer_threaded_back(imap, smtp, django_c
     ticket.customer.language = "zh-hans"
     ticket.customer.save()
 
+    # And the acknowledgement goes out in the customer's thread
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(
+            notification_id=Notification.objects.get(ticket=ticket, template="ticket_created", channel="email").pk
+        )
+    [ack] = [message for message in smtp if message["To"] == "li.wei@example.com"]
+    assert (ack["In-Reply-To"], ack["References"], ack["Reply-To"]) == ("<q1@example.com>",) * 2 + (
+        "support@shop.test",
+    )
+    assert ack["Message-ID"] == Email.objects.get(ticket=ticket, direction="out").message_id
+
     # When an agent replies
     smtp.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -85,11 +98,11 @@ def test_a_mail_in_a_reply_out_and_the_answer_threaded_back(imap, smtp, django_c
 
     # Then the reply arrives by SMTP with threading headers, reply-to, text and HTML, in Chinese
     [sent] = [message for message in smtp if message["To"] == "li.wei@example.com"]
-    ours = Email.objects.get(ticket=ticket, direction="out")
+    ours = Email.objects.get(ticket=ticket, direction="out", ticket_message__isnull=False)
     assert sent["Message-ID"] == ours.message_id
     assert ours.message_id.startswith(f"<{ticket.number}.")
     assert sent["In-Reply-To"] == "<q1@example.com>"
-    assert sent["References"] == "<q1@example.com>"
+    assert sent["References"] == f"<q1@example.com> {ack['Message-ID']}"
     assert sent["Reply-To"] == "support@shop.test"
     assert sent["Subject"] == f"您的售后申请 {ticket.number} 有新回复"
     text = sent.get_body(preferencelist=("plain",)).get_content()
@@ -124,7 +137,7 @@ def test_a_mail_in_a_reply_out_and_the_answer_threaded_back(imap, smtp, django_c
         ticket_reply(ticket=ticket, actor=agent, body="收到。")
     [again] = [message for message in smtp if message["To"] == "li.wei@example.com"]
     assert again["In-Reply-To"] == "<q2@example.com>"
-    assert again["References"] == f"<q1@example.com> {ours.message_id} <q2@example.com>"
+    assert again["References"] == f"<q1@example.com> {ack['Message-ID']} {ours.message_id} <q2@example.com>"
 
 
 @pytest.mark.django_db
@@ -187,7 +200,7 @@ def test_a_fetch_that_dies_midway_loses_nothing_and_doubles_nothing(imap):
     # Then it takes the other three, and every message is stored exactly once
     assert (result.fetched, result.stored) == (3, 3)
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == [f"Question {n}" for n in range(5)]
-    assert Email.objects.count() == 5
+    assert Email.objects.filter(direction="in").count() == 5
     assert set(_flags(imap).values()) == {(b"\\Seen",)}
 
 
@@ -201,7 +214,7 @@ def test_a_message_fetched_again_after_the_server_renumbers_is_not_doubled(imap)
     result = mailbox_fetch(mailbox_id=mailbox.pk)
 
     assert result.fetched == 1
-    assert (Email.objects.count(), Ticket.objects.count(), Message.objects.count()) == (1, 1, 1)
+    assert (Email.objects.filter(direction="in").count(), Ticket.objects.count(), Message.objects.count()) == (1, 1, 1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -231,5 +244,9 @@ def test_two_fetchers_at_once_store_each_message_once(imap):
     # Then each message is one e-mail row, one case and one message
     assert [result.error for result in results] == ["", ""]
     assert sum(result.fetched for result in results) >= 20
-    assert (Email.objects.count(), Ticket.objects.count(), Message.objects.count()) == (20, 20, 20)
+    assert (Email.objects.filter(direction="in").count(), Ticket.objects.count(), Message.objects.count()) == (
+        20,
+        20,
+        20,
+    )
     assert set(_flags(imap).values()) == {(b"\\Seen",)}
