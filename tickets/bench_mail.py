@@ -1,7 +1,7 @@
 """``bench support``, part ``mail``: e-mail ingest from a real IMAP server, per worker process.
 
 A Dovecot of its own (``aftersales.tests.servers.imap_server``: Debian's dovecot-imapd, a config
-and maildir in a temporary directory) is filled with ``--mail-messages`` messages: new requests
+and maildir in a temporary directory) is filled by IMAP APPEND with ``--mail-messages`` messages: new requests
 from distinct customers, replies threaded by In-Reply-To onto earlier ones, HTML mail with
 scripts and remote images to sanitise, auto-replies and bounces to ignore. Then this one process
 fetches them all the way beat's task does (``mailbox_fetch``: IMAP fetch, parse, thread,
@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from django.core.management.base import CommandError, CommandParser
+from imapclient import IMAPClient
 
 from aftersales.bench.output import Measurements
 from aftersales.models import Merchant
@@ -102,7 +103,11 @@ def run(options: dict, *, out: Measurements, log: Callable[[str], None]) -> None
     ids: list[str] = []
     with imap_server() as server:
         mailbox = _mailbox(merchant, server)
-        log(f"[mail] writing {count} messages into the maildir of Dovecot on port {server.port}")
+        log(f"[mail] appending {count} messages to the INBOX of Dovecot on port {server.port}")
+        # APPEND, not files dropped in new/: the server numbers appended messages in order, so a
+        # reply always has a higher UID than the message it answers, as when mail arrives.
+        client = IMAPClient(server.host, port=server.port, ssl=False)
+        client.login(server.username, server.password)
         previous = ""
         for n in range(count):
             # Of every 20: 12 new, 5 replies to the message before, 2 HTML, 1 auto-reply.
@@ -111,10 +116,11 @@ def run(options: dict, *, out: Measurements, log: Callable[[str], None]) -> None
             if kind == "reply" and not previous:
                 kind = "new"
             message_id, raw = _message(n=n, run=run_id, in_reply_to=previous, kind=kind)
-            server.deliver(raw)
+            client.append("INBOX", raw)
             expected[kind] += 1
             ids.append(message_id)
             previous = message_id if kind in ("new", "html") else ""
+        client.logout()
         tickets_before = Ticket.objects.filter(merchant=merchant).count()
         messages_before = Message.objects.filter(merchant=merchant).count()
 
