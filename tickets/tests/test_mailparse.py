@@ -102,3 +102,20 @@ def test_the_case_number_is_found_in_a_subject():
 
 def test_html_to_text_unescapes_entities():
     assert html_to_text("<p>Tom &amp; Jerry</p><p>&lt;3</p>") == "Tom & Jerry\n<3"
+
+
+def test_encoded_words_in_subject_and_sender_name_are_decoded():
+    raw = raw_mail(sender="李伟 <li.wei@example.com>", subject="水壶漏水 — order 42")
+
+    parsed = parse_mail(raw)
+
+    assert b"=?utf-8?" in raw
+    assert (parsed.subject, parsed.sender_name, parsed.sender) == ("水壶漏水 — order 42", "李伟", "li.wei@example.com")
+
+
+def test_a_platform_forwarding_a_buyer_from_noreply_is_the_buyer_writing():
+    raw = raw_mail(sender="noreply@shop-platform.example", headers={"Reply-To": "Li Wei <li.wei@example.com>"})
+
+    parsed = parse_mail(raw)
+
+    assert (parsed.sender, parsed.sender_name, parsed.noise) == ("li.wei@example.com", "Li Wei", Noise.NONE)
