@@ -32,4 +32,10 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Polling rather than IMAP IDLE: see tickets.services.mail.
+    "mailboxes-fetch": {
+        "task": "tickets.tasks.mailboxes_fetch",
+        "schedule": float(os.environ.get("MAILBOX_FETCH_SECONDS", "60")),
+        "options": {"expires": 60.0},
+    },
 }

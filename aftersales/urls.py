@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from aftersales.views import healthz
+from tickets import urls as tickets_urls
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:queue", permanent=False)),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("api/v1/", include(("aftersales.api.urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("hooks/", include(tickets_urls.hook_urlpatterns)),
 ]

@@ -6,6 +6,7 @@ deleted here."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,10 @@ from aftersales.services.staff import VIA_ADMIN
 from tickets import admin_support  # noqa: F401
 from tickets.models import (
     Attachment,
+    Email,
+    Mailbox,
     Message,
+    PhoneCall,
     SlaBreach,
     SlaPolicy,
     Tag,
@@ -394,3 +398,77 @@ class SlaBreachAdmin(ReadOnlyAdmin):
 # registers them.
 import tickets.admin_complaints  # noqa: E402
 import tickets.admin_knowledge  # noqa: E402, F401
+
+# --- e-mail and phone calls ---------------------------------------------------------------------
+
+
+class MailboxAdminForm(forms.ModelForm):
+    # Never shown back; left empty, the stored password stays.
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "merchant",
+            "name",
+            "address",
+            "is_active",
+            "is_default",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "imap_password",
+            "imap_folder",
+            "sender_hourly_limit",
+        )
+
+    def _get_validation_exclusions(self):
+        # The one-reply-to-address constraint is kept by save_model (the new one takes over), so
+        # it is not a reason to refuse the form.
+        return {*super()._get_validation_exclusions(), "is_default"}
+
+    def clean_imap_password(self):
+        password = self.cleaned_data["imap_password"]
+        if not password and self.instance.pk:
+            return Mailbox.objects.get(pk=self.instance.pk).imap_password
+        return password
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxAdminForm
+    list_display = ("name", "address", "merchant", "is_active", "is_default", "last_fetch_at", "last_fetch_outcome")
+    list_filter = ("is_active", "last_fetch_outcome")
+    search_fields = ("name", "address", "merchant__name")
+    list_select_related = ("merchant",)
+    readonly_fields = ("inbound_token", "last_fetch_at", "last_fetch_outcome", "last_fetch_count", "last_error")
+
+    def save_model(self, request, obj, form, change):
+        # One reply-to address per merchant (a constraint): the new one takes over, in one transaction.
+        with transaction.atomic():
+            if obj.is_default:
+                others = Mailbox.objects.filter(merchant_id=obj.merchant_id, is_default=True).exclude(pk=obj.pk)
+                others.update(is_default=False)
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(Email)
+class EmailAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "direction", "sender", "recipient", "subject", "disposition", "ticket")
+    list_filter = ("direction", "disposition")
+    search_fields = ("message_id", "sender", "subject")
+    list_select_related = ("ticket",)
+    exclude = ("html",)
+
+
+@admin.register(PhoneCall)
+class PhoneCallAdmin(ReadOnlyAdmin):
+    list_display = ("called_at", "ticket", "direction", "duration_seconds", "phone_number", "entered_by")
+    list_filter = ("direction",)
+    list_select_related = ("ticket", "entered_by")

@@ -22,5 +22,19 @@ class TicketsConfig(AppConfig):
         register_verb_labels(dict(RoutingVerb.choices))
         register_verb_labels(dict(ComplaintVerb.choices))
         register_story("tickets", "tickets.demo.TicketsDemoStory")
-        register_bench("support-assign", "tickets.bench")
+        register_bench("support-assign", "tickets.bench_assign")
         register_bench("support-kb", "tickets.bench_knowledge")
+        register_mail()
+
+
+def register_mail() -> None:
+    """The e-mail and phone channels' box on the ticket page, their timeline verbs, their bench."""
+    from aftersales.bench import register_bench
+    from tickets.panels import register_staff_box
+    from tickets.services.mail import PHONE_CALL_VERB
+    from tickets.timeline import register_verb_labels
+    from tickets.views.mail import PHONE_CALL_BOX_TEMPLATE, phone_call_box
+
+    register_staff_box("phone_call", template_name=PHONE_CALL_BOX_TEMPLATE, context=phone_call_box)
+    register_verb_labels({PHONE_CALL_VERB: _("logged a phone call")})
+    register_bench("support", "tickets.bench_support")

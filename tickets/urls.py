@@ -8,6 +8,7 @@ from tickets.views import (
     dashboard,
     dashboard_complaints,
     dashboard_knowledge,
+    mail,
     portal,
     portal_complaints,
     portal_help,
@@ -28,6 +29,7 @@ dashboard_urlpatterns = [
     path("tickets/<str:number>/tags/", dashboard.ticket_tags, name="ticket_tags"),
     path("tickets/<str:number>/remind/", dashboard.ticket_remind, name="ticket_remind"),
     path("tickets/<str:number>/remind/cancel/", dashboard.ticket_remind_cancel, name="ticket_remind_cancel"),
+    path("tickets/<str:number>/call/", mail.ticket_phone_call, name="ticket_phone_call"),
     path("reports/sla/", dashboard.sla_report, name="sla_report"),
     path("tickets/<str:number>/macro/", support.ticket_apply_macro, name="ticket_macro"),
     path("tickets/<str:number>/merge/", support.ticket_merge_into, name="ticket_merge"),
@@ -53,6 +55,10 @@ dashboard_urlpatterns = [
     path("macros/", support.macros, name="macros"),
     path("macros/<int:pk>/", support.macro_edit, name="macro"),
     path("macros/<int:pk>/delete/", support.macro_remove, name="macro_delete"),
+    path("mailboxes/", mail.mailboxes, name="mailboxes"),
+    path("mailboxes/new/", mail.mailbox_new, name="mailbox_new"),
+    path("mailboxes/<int:pk>/", mail.mailbox_detail, name="mailbox"),
+    path("mailboxes/<int:pk>/test/", mail.mailbox_check, name="mailbox_test"),
     path("attachments/<int:pk>/", dashboard.attachment, name="attachment"),
     path("knowledge/", dashboard_knowledge.article_list, name="articles"),
     path("knowledge/new/", dashboard_knowledge.article_new, name="article_new"),
@@ -142,4 +148,9 @@ portal_urlpatterns = [
         portal_complaints.compensation_answer,
         name="compensation_answer",
     ),
+]
+
+# Outside both namespaces: a provider posts received mail here; the token names the mailbox.
+hook_urlpatterns = [
+    path("mail/<str:token>/", mail.mail_inbound, name="mail_inbound"),
 ]

@@ -24,7 +24,7 @@ from aftersales import bulk
 from aftersales.enqueue import enqueue, enqueue_on_commit
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
-from aftersales.notifications.rendering import render_notification
+from aftersales.notifications.rendering import render_notification, render_notification_html
 from aftersales.notifications.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -265,20 +265,33 @@ def _deliver_webhook(notification: Notification) -> None:
         raise RuntimeError(f"webhook answered {status}")
 
 
+# The headers a row's context may set on its e-mail (a case's reply threads in the customer's client).
+THREADING_HEADERS = ("Message-ID", "In-Reply-To", "References")
+
+
+def _threading_headers(context: dict[str, Any]) -> dict[str, str]:
+    given = context.get("email_headers") or {}
+    return {name: str(given[name]) for name in THREADING_HEADERS if given.get(name)}
+
+
 def _deliver(notification: Notification) -> None:
     if notification.channel == Notification.Channel.WEBHOOK:
         _deliver_webhook(notification)
         return
     rendered = render_notification(notification.template, notification.context, notification.language)
     if notification.channel == Notification.Channel.EMAIL:
+        reply_to = notification.context.get("reply_to") or notification.merchant.support_email
         message = EmailMultiAlternatives(
             subject=rendered.subject,
             body=rendered.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],
-            reply_to=[notification.merchant.support_email] if notification.merchant.support_email else None,
-            headers={"X-Aftersales-Notification": str(notification.pk)},
+            reply_to=[reply_to] if reply_to else None,
+            headers={"X-Aftersales-Notification": str(notification.pk), **_threading_headers(notification.context)},
         )
+        html = render_notification_html(notification.template, notification.context, notification.language)
+        if html is not None:
+            message.attach_alternative(html, "text/html")
         message.send(fail_silently=False)
     elif notification.channel == Notification.Channel.SMS:
         get_sms_backend().send(notification.recipient, rendered.short)

@@ -1,15 +1,24 @@
-"""Real servers on loopback for the tests: an SMTP server that collects mail, a webhook receiver,
-an HTTP endpoint to script, and a Celery worker on a queue of its own."""
+"""Real servers on loopback for the tests: an SMTP server that collects mail, a Dovecot IMAP
+server with a maildir, a webhook receiver, an HTTP endpoint to script, and a Celery worker on a
+queue of its own."""
 
 import email
 import email.policy
+import grp
+import os
+import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -130,3 +139,136 @@ def celery_worker(*, python: str, env: dict[str, str], queue: str) -> Iterator[R
             process.kill()
             output, _ = process.communicate()
         worker.log = output.decode(errors="replace")
+
+
+DOVECOT = "/usr/sbin/dovecot"
+
+
+@dataclass
+class ImapServer:
+    """A running Dovecot: one passwd-file user with a maildir under ``root``."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    root: Path
+    uid: int
+    gid: int
+
+    @property
+    def maildir(self) -> Path:
+        return self.root / "mail" / self.username / "Maildir"
+
+    def deliver(self, raw: bytes) -> Path:
+        """Drop a message into the maildir's ``new/``, as a local delivery agent would."""
+        for sub in ("new", "cur", "tmp"):
+            (self.maildir / sub).mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}.{uuid.uuid4().hex}.aftersales-test"
+        staging = self.maildir / "tmp" / name
+        staging.write_bytes(raw)
+        final = self.maildir / "new" / name
+        staging.rename(final)
+        if os.geteuid() == 0:
+            for path in (self.root / "mail", self.root / "mail" / self.username, self.maildir, final):
+                os.chown(path, self.uid, self.gid)
+            for sub in ("new", "cur", "tmp"):
+                os.chown(self.maildir / sub, self.uid, self.gid)
+        return final
+
+
+def _dovecot_config(root: Path, port: int, *, mail_user: str, mail_group: str, uid: int, gid: int) -> str:
+    # Root may run the master, but Dovecot refuses root for logins and mail: as root, the
+    # package's own unprivileged users take those parts.
+    login_user = "dovenull" if os.geteuid() == 0 else mail_user
+    return f"""\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 0
+default_internal_user = {mail_user}
+default_internal_group = {mail_group}
+default_login_user = {login_user}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+service auth {{
+  user = {pwd.getpwuid(os.geteuid()).pw_name}
+}}
+"""
+
+
+@contextmanager
+def imap_server(*, username: str = "support@shop.test", password: str = "imap-secret"):  # noqa: S107 (a throwaway test server)
+    """A real Dovecot IMAP server on a free loopback port with its own config, user and maildir
+    in a directory of its own; stopped and removed after the block.
+
+    The directory is made here rather than under pytest's ``tmp_path``: run as root, the mail
+    processes run as Dovecot's own user, which must be able to reach the maildir."""
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("dovecot")
+        mail_user, uid, gid = owner.pw_name, owner.pw_uid, owner.pw_gid
+    else:
+        owner = pwd.getpwuid(os.geteuid())
+        mail_user, uid, gid = owner.pw_name, owner.pw_uid, os.getgid()
+    mail_group = grp.getgrgid(gid).gr_name
+    root = Path(tempfile.mkdtemp(prefix="aftersales-dovecot-"))
+    root.chmod(0o711)
+    (root / "mail").mkdir()
+    (root / "passwd").write_text(f"{username}:{{PLAIN}}{password}\n")
+    if os.geteuid() == 0:
+        os.chown(root / "mail", uid, gid)
+    port = free_port()
+    config = root / "dovecot.conf"
+    config.write_text(_dovecot_config(root, port, mail_user=mail_user, mail_group=mail_group, uid=uid, gid=gid))
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    if sock.recv(64).startswith(b"* OK"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                raise RuntimeError(
+                    f"Dovecot did not start: {process.stdout.read().decode() if process.stdout else ''}{log}"
+                )
+            time.sleep(0.05)
+        yield ImapServer("127.0.0.1", port, username, password, root, uid, gid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+        shutil.rmtree(root, ignore_errors=True)

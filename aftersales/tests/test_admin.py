@@ -28,7 +28,10 @@ from aftersales.tests.factories import MembershipFactory, OrderFactory, OrderLin
 from tickets.models import (
     AgentProfile,
     Attachment,
+    Email,
     Macro,
+    Mailbox,
+    PhoneCall,
     RoutingRule,
     SlaBreach,
     SlaPolicy,
@@ -43,6 +46,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services import ticket_create, ticket_set_tags
+from tickets.services.mail import ticket_phone_call_log
 from tickets.tests.builders_support_kb import support_kb_rows
 from tickets.tests.factories import TeamFactory
 
@@ -148,6 +152,20 @@ def populate(merchant=None):
     )
     TicketLink.objects.create(merchant=merchant, source=duplicate, target=ticket, kind="related", created_by=agent)
     support_kb_rows(merchant=merchant, order=order, n=n)
+    mailbox = Mailbox.objects.create(
+        merchant=merchant, name="Support", address=f"support{n}@shop.test", imap_password="imap-secret"
+    )
+    Email.objects.create(
+        merchant=merchant,
+        mailbox=mailbox,
+        direction="in",
+        message_id=f"<{n}@example.com>",
+        sender=order.customer.email,
+        disposition="threaded",
+        ticket=ticket,
+        ticket_message=ticket.messages.first(),
+    )
+    ticket_phone_call_log(ticket=ticket, actor=agent, direction="in", duration_seconds=95, summary="Called about it.")
     return ticket
 
 
@@ -197,6 +215,8 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         SlaBreach,
         Attachment,
         TicketLink,
+        Email,
+        PhoneCall,
         *[m for m in MODEL_ADMINS if m._meta.model_name in ("message", "ticketnumbercounter")],
         # The knowledge base's and complaints' rows: written by their services (versions, search
         # index, events), shown in the admin only.

@@ -82,6 +82,8 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         frozenset({"number", "claim_id"}): [
             {"number": claim.return_request.ticket.number, "claim_id": claim.pk} for claim in claims
         ],
+        # The inbound mail webhook: POST only; a token no mailbox has.
+        frozenset({"token"}): [{"token": "no-such-mailbox"}],
         frozenset({"number", "refund_id"}): [
             {"number": refund.return_request.ticket.number, "refund_id": refund.pk} for refund in refunds
         ],

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.api import complaints, knowledge, support, views
+from tickets.api import calls, complaints, knowledge, support, views
 
 urlpatterns = [
     path("tickets/", views.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/<str:number>/status/", views.TicketStatusApi.as_view(), name="ticket-status"),
     path("tickets/<str:number>/priority/", views.TicketPriorityApi.as_view(), name="ticket-priority"),
     path("tickets/<str:number>/tags/", views.TicketTagsApi.as_view(), name="ticket-tags"),
+    path("tickets/<str:number>/calls/", calls.TicketPhoneCallsApi.as_view(), name="ticket-calls"),
     path("sla-policies/", views.SlaPolicyListApi.as_view(), name="sla-policy-list"),
     path("macros/", support.MacroListApi.as_view(), name="macro-list"),
     path("tickets/<str:number>/macros/<int:pk>/apply/", support.MacroApplyApi.as_view(), name="ticket-macro-apply"),

@@ -30,6 +30,16 @@ from .knowledge import (
 )
 from .links import TicketLink, TicketLinkKind
 from .macros import Macro
+from .mail import (
+    CallDirection,
+    Email,
+    EmailDirection,
+    EmailDisposition,
+    FetchOutcome,
+    ImapSecurity,
+    Mailbox,
+    PhoneCall,
+)
 from .routing import AgentProfile, AgentStatus, AssignmentStrategy, RoutingRule, SupportSettings, TeamAssignment
 from .tickets import (
     ACTIVE_STATUSES,
@@ -73,6 +83,7 @@ __all__ = [
     "ArticleVersion",
     "AssignmentStrategy",
     "Attachment",
+    "CallDirection",
     "Compensation",
     "CompensationCoupon",
     "CompensationKind",
@@ -84,9 +95,16 @@ __all__ = [
     "ComplaintSeverity",
     "ComplaintVerb",
     "Deflection",
+    "Email",
+    "EmailDirection",
+    "EmailDisposition",
     "EscalationTier",
+    "FetchOutcome",
+    "ImapSecurity",
     "Macro",
+    "Mailbox",
     "Message",
+    "PhoneCall",
     "RegulatorCase",
     "RegulatorChannel",
     "ResponsibleParty",

@@ -307,6 +307,8 @@ class Message(MerchantOwnedModel):
         CUSTOMER = "customer", _("Customer message")
         REPLY = "reply", _("Public reply")
         NOTE = "note", _("Internal note")
+        # Staff's summary of a call (tickets.models.mail.PhoneCall): seen by staff only.
+        PHONE = "phone", _("Phone call")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -339,7 +341,7 @@ class Message(MerchantOwnedModel):
 
     @property
     def is_public(self) -> bool:
-        return self.kind != self.Kind.NOTE
+        return self.kind not in (self.Kind.NOTE, self.Kind.PHONE)
 
 
 # Where attachments' files live in the private storage; nothing else is written under it.

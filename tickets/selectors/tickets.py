@@ -99,6 +99,10 @@ def ticket_by_number(*, membership: Membership, number: str) -> Ticket | None:
     )
 
 
+# What the customer never sees: internal notes and staff's summaries of phone calls.
+STAFF_ONLY_MESSAGE_KINDS = (Message.Kind.NOTE, Message.Kind.PHONE)
+
+
 def ticket_timeline(*, ticket: Ticket, public_only: bool) -> QuerySet[TicketEvent]:
     events = (
         TicketEvent.objects.filter(merchant_id=ticket.merchant_id, ticket=ticket)
@@ -116,7 +120,7 @@ def ticket_messages(*, ticket: Ticket, public_only: bool) -> QuerySet[Message]:
         .prefetch_related("attachments")
         .order_by("created_at", "id")
     )
-    return messages.exclude(kind=Message.Kind.NOTE) if public_only else messages
+    return messages.exclude(kind__in=STAFF_ONLY_MESSAGE_KINDS) if public_only else messages
 
 
 def tickets_of_order(*, order: Order) -> QuerySet[Ticket]:
@@ -142,7 +146,7 @@ def attachment_for_customer(*, merchant: Merchant, order_ids: list[int], attachm
     """A customer sees attachments of their verified orders' tickets, never of internal notes."""
     return (
         Attachment.objects.filter(merchant=merchant, pk=attachment_id, ticket__order_id__in=order_ids)
-        .exclude(message__kind=Message.Kind.NOTE)
+        .exclude(message__kind__in=STAFF_ONLY_MESSAGE_KINDS)
         .first()
     )
 

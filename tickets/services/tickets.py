@@ -39,6 +39,7 @@ from tickets.models import (
 )
 from tickets.notify import customer_language, notify_customer, notify_staff
 from tickets.services.closing import PENDING_CLOSE_KIND, follow_up_link, register_closing_handlers, reopen_window_passed
+from tickets.services.mail_out import mail_reply_thread
 from tickets.services.routing import ticket_route
 from tickets.timeline import event_append
 from tickets.verbs import RoutingVerb
@@ -338,7 +339,15 @@ def ticket_reply(
         if target is not None:
             changed += _set_status(ticket, target, actor_user=actor)
         ticket.save(update_fields=changed)
-        notify_customer(ticket, "ticket_reply", {"reply": body, "agent_name": actor.get_full_name() or actor.username})
+        notify_customer(
+            ticket,
+            "ticket_reply",
+            {
+                "reply": body,
+                "agent_name": actor.get_full_name() or actor.username,
+                **mail_reply_thread(ticket=ticket, message=message, subject=ticket.subject),
+            },
+        )
     return message
 
 

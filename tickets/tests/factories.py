@@ -5,7 +5,9 @@ from tickets.models import (
     AgentProfile,
     AgentStatus,
     AssignmentStrategy,
+    ImapSecurity,
     Macro,
+    Mailbox,
     Message,
     RoutingRule,
     Tag,
@@ -105,3 +107,14 @@ class MacroFactory(factory.django.DjangoModelFactory[Macro]):
 
     merchant = factory.SubFactory(MerchantFactory)
     name = factory.Sequence(lambda n: f"Macro {n}")
+
+
+class MailboxFactory(factory.django.DjangoModelFactory[Mailbox]):
+    class Meta:
+        model = Mailbox
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = "Support"
+    address = factory.Sequence(lambda n: f"support{n}@shop.test")
+    is_default = True
+    imap_security = ImapSecurity.NONE

@@ -1,0 +1,571 @@
+"""E-mail in, and the other staff-entered channel: phone calls.
+
+A received message is stored exactly once per mailbox (Message-ID unique per mailbox, checked
+under the mailbox's row lock and held by a constraint), then threaded: by In-Reply-To and
+References onto the case one of our own messages belongs to, then by a case number in the
+subject (only the case's own customer may thread that way: a number is easy to guess), else it
+opens a case for the customer found by address, or a new one. Bounces and auto-replies open
+nothing and are never answered; a sender over the hourly limit is held.
+
+IMAP is polled (beat, every minute) rather than held open with IDLE: IDLE needs a connection per
+mailbox kept by a long-lived process, which Celery's workers are not; a minute is well within any
+e-mail response target. The UID watermark moves in the same transaction as the message it
+covers, and the ``\\Seen`` flag is set on the server only after that commit: a fetch killed
+midway resumes after its last committed message, and a message is never marked read unstored.
+"""
+
+import hashlib
+import imaplib
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
+from aftersales.models import Customer, Membership, Merchant, User
+from aftersales.services.staff import staff_membership_required
+from tickets.attachments import checked_upload
+from tickets.mailparse import Noise, ParsedMail, parse_mail, ticket_number_in
+from tickets.models import (
+    Attachment,
+    CallDirection,
+    Email,
+    EmailDirection,
+    EmailDisposition,
+    FetchOutcome,
+    ImapSecurity,
+    Mailbox,
+    Message,
+    PhoneCall,
+    Ticket,
+    TicketChannel,
+    TicketKind,
+)
+from tickets.services.mail_out import mail_acknowledgement_thread
+from tickets.services.tickets import MAX_BODY_LENGTH, ticket_create, ticket_customer_message
+from tickets.timeline import event_append
+
+logger = logging.getLogger(__name__)
+
+# Messages fetched per IMAP round trip; each is still committed on its own.
+FETCH_CHUNK = 50
+# Messages one fetch takes at most: the next beat tick takes the rest.
+FETCH_LIMIT = 500
+IMAP_TIMEOUT = 30
+ORIGINAL_NAME = "original.eml"
+PHONE_CALL_VERB = "phone_call"
+MAX_CALL_SECONDS = 86400
+
+Disposition = EmailDisposition
+
+
+# --- mailboxes ----------------------------------------------------------------------------------
+
+
+def _merchant_admin_required(*, actor: User, merchant_id: int) -> None:
+    membership = staff_membership_required(actor=actor, merchant_id=merchant_id)
+    if membership.role != Membership.Role.MERCHANT_ADMIN:
+        raise PermissionRefused(_("Only a merchant admin may change mailboxes."))
+
+
+MAILBOX_FIELDS = (
+    "name",
+    "address",
+    "is_active",
+    "is_default",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_folder",
+    "sender_hourly_limit",
+)
+
+
+def _mailbox_check(merchant_id: int, values: dict[str, object], *, exclude_pk: int | None = None) -> None:
+    address = str(values.get("address") or "").strip().lower()
+    if not address or "@" not in address:
+        raise InvalidInput(_("Enter the mailbox's e-mail address."), code="invalid_address", extra={"field": "address"})
+    values["address"] = address
+    taken = Mailbox.objects.filter(merchant_id=merchant_id, address=address)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise InvalidInput(
+            _("This merchant already has a mailbox for %(address)s.") % {"address": address},
+            code="mailbox_exists",
+            extra={"field": "address"},
+        )
+    if values.get("imap_security") not in ImapSecurity.values:
+        raise InvalidInput(_("Unknown IMAP security."), code="invalid_security", extra={"field": "imap_security"})
+    port = values.get("imap_port")
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InvalidInput(_("Enter a port from 1 to 65535."), code="invalid_port", extra={"field": "imap_port"})
+
+
+def mailbox_save(
+    *, merchant: Merchant, actor: User, values: dict[str, object], password: str = "", mailbox: Mailbox | None = None
+) -> Mailbox:
+    """Create (``mailbox`` None) or change a mailbox. An empty ``password`` keeps the stored one.
+    Making a mailbox the reply-to address takes that from the merchant's previous one."""
+    _merchant_admin_required(actor=actor, merchant_id=merchant.pk)
+    values = {key: values[key] for key in MAILBOX_FIELDS if key in values}
+    with transaction.atomic():
+        if mailbox is not None:
+            mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk, merchant=merchant)
+        if mailbox is None:
+            blank = Mailbox(merchant=merchant)
+            current = {key: getattr(blank, key) for key in MAILBOX_FIELDS}
+        else:
+            current = {key: getattr(mailbox, key) for key in MAILBOX_FIELDS}
+        merged = {**current, **values}
+        _mailbox_check(merchant.pk, merged, exclude_pk=mailbox.pk if mailbox else None)
+        if merged.get("is_default"):
+            others = Mailbox.objects.filter(merchant=merchant, is_default=True)
+            if mailbox is not None:
+                others = others.exclude(pk=mailbox.pk)
+            others.update(is_default=False, updated_at=timezone.now())
+        target = mailbox or Mailbox(merchant=merchant)
+        for key in MAILBOX_FIELDS:
+            setattr(target, key, merged[key])
+        if password:
+            target.imap_password = password
+        if mailbox is None:
+            target.save()
+        else:
+            # A new server or user starts a new watermark: the old UIDs name other messages.
+            if current["imap_host"] != target.imap_host or current["imap_username"] != target.imap_username:
+                target.imap_uid_validity = None
+                target.imap_last_uid = 0
+            target.save()
+    return target
+
+
+def _connect(mailbox: Mailbox) -> IMAPClient:
+    context = ssl.create_default_context()
+    client = IMAPClient(
+        mailbox.imap_host,
+        port=mailbox.imap_port,
+        ssl=mailbox.imap_security == ImapSecurity.SSL,
+        ssl_context=context,
+        timeout=IMAP_TIMEOUT,
+    )
+    try:
+        if mailbox.imap_security == ImapSecurity.STARTTLS:
+            client.starttls(context)
+        client.login(mailbox.imap_username, mailbox.imap_password)
+    except BaseException:
+        _logout(client)
+        raise
+    return client
+
+
+def _logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (IMAPClientError, OSError, imaplib.IMAP4.abort):
+        client.shutdown()
+
+
+CONNECTION_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error)
+
+
+def mailbox_test(*, mailbox: Mailbox, actor: User) -> int:
+    """Log in and open the folder; return how many messages it holds, or refuse with the server's
+    answer. Stores nothing but the outcome."""
+    _merchant_admin_required(actor=actor, merchant_id=mailbox.merchant_id)
+    if not mailbox.fetches_by_imap:
+        raise InvalidInput(_("Set the IMAP server and user name first."), code="imap_not_set")
+    try:
+        client = _connect(mailbox)
+        try:
+            selected = client.select_folder(mailbox.imap_folder, readonly=True)
+        finally:
+            _logout(client)
+    except CONNECTION_ERRORS as exc:
+        raise InvalidInput(
+            _("The mailbox could not be reached: %(error)s") % {"error": _error_text(exc)}, code="imap_failed"
+        ) from exc
+    return int(selected.get(b"EXISTS", 0))
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:500]
+
+
+# --- receiving ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    parsed: ParsedMail
+    files: list["UploadedFile[bytes]"]
+    refused: list[str]
+
+
+def _prepare(raw: bytes, *, file_limit: int) -> _Prepared:
+    """Parse and check the files before any lock is taken: the slow part, outside the transaction."""
+    parsed = parse_mail(raw)
+    files: list[UploadedFile[bytes]] = []
+    refused: list[str] = []
+    for mail_file in parsed.files:
+        if len(files) >= file_limit:
+            refused.append(_("%(name)s: too many files") % {"name": mail_file.name})
+            continue
+        upload = SimpleUploadedFile(mail_file.name, mail_file.content, content_type=mail_file.content_type)
+        try:
+            stored, _content_type, _sha = checked_upload(upload)
+        except InvalidInput as refusal:
+            refused.append(str(refusal.message))
+            continue
+        files.append(stored)
+    return _Prepared(parsed, files, refused)
+
+
+def _threaded_ticket(mailbox: Mailbox, parsed: ParsedMail, customer: Customer | None) -> Ticket | None:
+    ids = parsed.thread_ids
+    if ids:
+        known = dict(
+            Email.objects.filter(merchant_id=mailbox.merchant_id, message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            )
+        )
+        for message_id in ids:
+            if message_id in known:
+                return Ticket.objects.select_related("customer", "merchant").get(
+                    pk=known[message_id], merchant_id=mailbox.merchant_id
+                )
+    number = ticket_number_in(parsed.subject)
+    if number and customer is not None:
+        return (
+            Ticket.objects.select_related("customer", "merchant")
+            .filter(merchant_id=mailbox.merchant_id, number=number, customer=customer)
+            .first()
+        )
+    return None
+
+
+def _over_limit(mailbox: Mailbox, sender: str, now: datetime) -> bool:
+    recent = Email.objects.filter(
+        mailbox=mailbox,
+        direction=EmailDirection.INBOUND,
+        sender=sender,
+        created_at__gte=now - timedelta(hours=1),
+        disposition__in=(Disposition.NEW_TICKET, Disposition.THREADED),
+    )
+    return recent.count() >= mailbox.sender_hourly_limit
+
+
+def _keep_original(ticket: Ticket, message: Message, raw: bytes, customer: Customer) -> None:
+    """The whole message as it came, beside what the timeline shows. Our own file, not an upload:
+    it skips the upload checks and is served, like every attachment, sandboxed."""
+    attachment = Attachment(
+        merchant_id=ticket.merchant_id,
+        ticket=ticket,
+        message=message,
+        original_name=ORIGINAL_NAME,
+        content_type="message/rfc822",
+        size=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        uploaded_by_customer=customer,
+    )
+    attachment.file.save(ORIGINAL_NAME, ContentFile(raw), save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        attachment.file.delete(save=False)
+        raise
+
+
+def _body(parsed: ParsedMail, refused: Sequence[str]) -> str:
+    body = parsed.visible_text.strip() or _("(The e-mail had no text.)")
+    if refused:
+        body += "\n\n" + _("Attachments not accepted: %(files)s") % {"files": "; ".join(refused)}
+    return body[:MAX_BODY_LENGTH]
+
+
+def mail_receive(
+    *, mailbox: Mailbox, raw: bytes, imap_uid: int | None = None, own_addresses: frozenset[str] | None = None
+) -> Email:
+    """Store one received message exactly once and thread it (see the module's docstring).
+
+    Returns the message's row, the one already stored if it came before. With ``imap_uid``, the
+    mailbox's watermark moves past it in the same transaction. ``own_addresses`` (the merchant's
+    mailbox addresses) may be given by a caller that receives many messages, to read them once."""
+    prepared = _prepare(raw, file_limit=settings.ATTACHMENT_MAX_PER_MESSAGE)
+    parsed = prepared.parsed
+    with transaction.atomic():
+        # One receiver per mailbox at a time: two fetchers of one mailbox queue on this row
+        # lock, and the second finds the first's row below. Taking the lock also moves the
+        # watermark, in one statement.
+        locked = Mailbox.objects.filter(pk=mailbox.pk)
+        if imap_uid is not None:
+            # The server keeps the message until the watermark passes it, and the watermark
+            # commits with the message: a commit lost in a database crash takes its watermark
+            # with it, and the next fetch receives the message again. So this commit need not
+            # wait for the disk. (Not so for a webhook: its 200 tells the provider to forget.)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            locked.update(imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now())
+        else:
+            locked.select_for_update().values_list("pk", flat=True).get()
+        same_id = list(
+            Email.objects.filter(
+                merchant_id=mailbox.merchant_id, direction=EmailDirection.INBOUND, message_id=parsed.message_id
+            )
+            .select_related("mailbox")
+            .order_by("id")
+        )
+        existing = next((row for row in same_id if row.mailbox_id == mailbox.pk), None)
+        if existing is not None:
+            return existing
+        email_row = Email(
+            merchant_id=mailbox.merchant_id,
+            mailbox=mailbox,
+            direction=EmailDirection.INBOUND,
+            message_id=parsed.message_id,
+            in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else "",
+            references=" ".join(parsed.references),
+            sender=parsed.sender[:254],
+            recipient=mailbox.address,
+            subject=parsed.subject,
+            html=parsed.html,
+            imap_uid=imap_uid,
+        )
+        if own_addresses is None:
+            own_addresses = merchant_addresses(mailbox.merchant_id)
+        elsewhere = next((row for row in same_id if row.ticket_id is not None), None)
+        _dispose(mailbox, email_row, prepared, raw, own_addresses=own_addresses, elsewhere=elsewhere)
+        email_row.save()
+        if email_row.disposition == Disposition.NEW_TICKET and email_row.ticket and email_row.ticket_message:
+            # After the received row: the acknowledgement's References list the customer's first.
+            mail_acknowledgement_thread(
+                ticket=email_row.ticket, message=email_row.ticket_message, received_id=parsed.message_id
+            )
+    return email_row
+
+
+def merchant_addresses(merchant_id: int) -> frozenset[str]:
+    return frozenset(Mailbox.objects.filter(merchant_id=merchant_id).values_list("address", flat=True))
+
+
+def _dispose(
+    box: Mailbox,
+    email_row: Email,
+    prepared: _Prepared,
+    raw: bytes,
+    *,
+    own_addresses: frozenset[str],
+    elsewhere: Email | None,
+) -> None:
+    parsed = prepared.parsed
+    if parsed.noise == Noise.BOUNCE:
+        email_row.disposition, email_row.note = Disposition.BOUNCE, parsed.noise_reason
+        return
+    if parsed.noise == Noise.AUTO_REPLY:
+        email_row.disposition, email_row.note = Disposition.AUTO_REPLY, parsed.noise_reason
+        return
+    if not parsed.sender:
+        email_row.disposition, email_row.note = Disposition.REFUSED, "no sender address"
+        return
+    if parsed.sender in own_addresses:
+        # Our own address writing to us: a forwarding loop, never a customer.
+        email_row.disposition, email_row.note = Disposition.REFUSED, "sent from one of our own mailboxes"
+        return
+    if elsewhere is not None:
+        # The same message sent to two of the merchant's addresses: one case, one message.
+        email_row.disposition, email_row.ticket = Disposition.THREADED, elsewhere.ticket
+        email_row.note = f"already received at {elsewhere.mailbox.address if elsewhere.mailbox else '?'}"
+        return
+    customer = Customer.objects.filter(merchant_id=box.merchant_id, email=parsed.sender).first()
+    # A sender never seen has had no case opened or threaded: no need to count their messages.
+    if customer is not None and _over_limit(box, parsed.sender, timezone.now()):
+        email_row.disposition = Disposition.RATE_LIMITED
+        email_row.note = f"over {box.sender_hourly_limit} messages per hour"
+        return
+    ticket = _threaded_ticket(box, parsed, customer)
+    body = _body(parsed, prepared.refused)
+    if ticket is not None:
+        try:
+            message = ticket_customer_message(ticket=ticket, customer=ticket.customer, body=body, files=prepared.files)
+        except TransitionNotAllowed:
+            ticket = None  # closed: the customer's new message opens a new case below
+        else:
+            email_row.disposition, email_row.ticket, email_row.ticket_message = Disposition.THREADED, ticket, message
+            _keep_original(ticket, message, raw, ticket.customer)
+            return
+    if customer is None:
+        # No savepoint: if the portal creates this customer at the same moment, the unique
+        # constraint fails this whole message, which the next fetch receives again.
+        customer = Customer.objects.create(merchant_id=box.merchant_id, email=parsed.sender, name=parsed.sender_name)
+    ticket = ticket_create(
+        merchant=box.merchant,
+        kind=TicketKind.SUPPORT,
+        subject=parsed.subject or _("(no subject)"),
+        body=body,
+        customer=customer,
+        channel=TicketChannel.EMAIL,
+        files=prepared.files,
+    )
+    message = ticket.messages.get()
+    email_row.disposition, email_row.ticket, email_row.ticket_message = Disposition.NEW_TICKET, ticket, message
+    _keep_original(ticket, message, raw, customer)
+
+
+@dataclass
+class FetchResult:
+    fetched: int = 0
+    stored: int = 0
+    error: str = ""
+
+
+def mailbox_fetch(
+    *, mailbox_id: int, limit: int = FETCH_LIMIT, receive: Callable[..., Email] | None = None
+) -> FetchResult:
+    """Fetch what is new in the mailbox's folder above the watermark, oldest first, and receive
+    each message in a transaction of its own; mark those stored ``\\Seen`` after their commit.
+    Records the outcome on the mailbox (the dashboard shows it). ``receive`` is the per-message
+    step (``mail_receive``), replaceable by a test that stops a fetch midway."""
+    receive = receive or mail_receive
+    mailbox = Mailbox.objects.select_related("merchant").get(pk=mailbox_id)
+    result = FetchResult()
+    if not (mailbox.is_active and mailbox.fetches_by_imap):
+        return result
+    try:
+        client = _connect(mailbox)
+        try:
+            _fetch_new(client, mailbox, limit, receive, result)
+        finally:
+            _logout(client)
+    except CONNECTION_ERRORS as exc:
+        result.error = _error_text(exc)
+        logger.warning("mailbox %s: fetch failed: %s", mailbox.pk, result.error)
+    with transaction.atomic(durable=True):
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            last_fetch_at=timezone.now(),
+            last_fetch_outcome=FetchOutcome.FAILED if result.error else FetchOutcome.OK,
+            last_fetch_count=result.fetched,
+            last_error=result.error,
+            updated_at=timezone.now(),
+        )
+    return result
+
+
+def _fetch_new(
+    client: IMAPClient, mailbox: Mailbox, limit: int, receive: Callable[..., Email], result: FetchResult
+) -> None:
+    selected = client.select_folder(mailbox.imap_folder)
+    validity = int(selected.get(b"UIDVALIDITY", 0))
+    with transaction.atomic():
+        box = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+        if box.imap_uid_validity != validity:
+            box.imap_uid_validity = validity
+            box.imap_last_uid = 0
+            box.save(update_fields=["imap_uid_validity", "imap_last_uid", "updated_at"])
+        watermark = box.imap_last_uid
+    # "n:*" always answers with the last message, even one below n: filter again.
+    own_addresses = merchant_addresses(mailbox.merchant_id)
+    uids = sorted(uid for uid in client.search(["UID", f"{watermark + 1}:*"]) if uid > watermark)[:limit]
+    for start in range(0, len(uids), FETCH_CHUNK):
+        chunk = uids[start : start + FETCH_CHUNK]
+        fetched = client.fetch(chunk, ["BODY.PEEK[]"])
+        stored: list[int] = []
+        try:
+            for uid in chunk:
+                raw = fetched.get(uid, {}).get(b"BODY[]")
+                if raw is None:
+                    continue  # expunged meanwhile
+                result.fetched += 1
+                receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                stored.append(uid)
+                result.stored += 1
+        finally:
+            # After the commits, and also for those committed before a failure.
+            if stored:
+                client.add_flags(stored, [b"\\Seen"])
+
+
+def mailboxes_to_fetch() -> list[int]:
+    return list(
+        Mailbox.objects.filter(is_active=True)
+        .exclude(imap_host="")
+        .exclude(imap_username="")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- phone calls --------------------------------------------------------------------------------
+
+
+def ticket_phone_call_log(
+    *,
+    ticket: Ticket,
+    actor: User,
+    direction: str,
+    duration_seconds: int,
+    summary: str,
+    phone_number: str = "",
+    called_at: datetime | None = None,
+) -> PhoneCall:
+    """A call staff had with the customer: its summary on the timeline (staff only), its length
+    and direction kept. A call from the customer hands the move back to staff like a message."""
+    summary = (summary or "").strip()
+    if not summary:
+        raise InvalidInput(_("Summarise the call."), code="empty_summary", extra={"field": "summary"})
+    if len(summary) > MAX_BODY_LENGTH:
+        raise InvalidInput(_("The summary is too long."), code="summary_too_long", extra={"field": "summary"})
+    if direction not in CallDirection.values:
+        raise InvalidInput(_("Say who called."), code="invalid_direction", extra={"field": "direction"})
+    if not 0 <= duration_seconds <= MAX_CALL_SECONDS:
+        raise InvalidInput(
+            _("Enter the call's length in minutes and seconds."), code="invalid_duration", extra={"field": "duration"}
+        )
+    now = timezone.now()
+    called_at = called_at or now
+    if called_at > now + timedelta(minutes=5):
+        raise InvalidInput(_("The call cannot be in the future."), code="call_in_future", extra={"field": "called_at"})
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
+        message = Message.objects.create(
+            merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.PHONE, author_user=actor, body=summary
+        )
+        call = PhoneCall.objects.create(
+            merchant_id=ticket.merchant_id,
+            ticket=ticket,
+            message=message,
+            direction=direction,
+            phone_number=(phone_number or ticket.customer.phone)[:32],
+            duration_seconds=duration_seconds,
+            called_at=called_at,
+            entered_by=actor,
+        )
+        event_append(
+            ticket,
+            PHONE_CALL_VERB,
+            actor_user=actor,
+            public=False,
+            message=message,
+            data={
+                "direction": direction,
+                "duration_seconds": duration_seconds,
+                "duration": f"{duration_seconds // 60}:{duration_seconds % 60:02d}",
+                "called_at": called_at.isoformat(),
+            },
+        )
+        ticket.save(update_fields=["updated_at"])
+    return call
