@@ -53,6 +53,7 @@ from returns.roles import (
 from returns.services._transitions import rejected_units_to_send_back, return_move, return_settling_enter, settled_units
 from returns.timeline import ReturnVerb
 from tickets.models import TicketStatus
+from tickets.notify import notify_customer
 from tickets.services import ticket_follow_workflow
 from tickets.timeline import event_append
 
@@ -404,4 +405,5 @@ def return_complete_if_settled(return_request: ReturnRequest, actor: User | None
     return_request.save(update_fields=["status", "completed_at", "updated_at"])
     event_append(return_request.ticket, ReturnVerb.COMPLETED, actor_user=actor, public=True)
     ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.RESOLVED, actor_user=actor)
+    notify_customer(return_request.ticket, "return_completed")
     return True

@@ -277,14 +277,17 @@ def return_request_approve(*, return_request: ReturnRequest, actor: User | None,
         ticket = return_request.ticket
         timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
         data = {"note": note} if note else {}
+        ship_by_local = ""
         if return_request.resolution in SETTLE_ON_APPROVAL:
             status = TicketStatus.OPEN
         else:
             ship_by = timers.start_customer_ship(return_request, policy_for(return_request.merchant_id), at=now)
             data["ship_by"] = ship_by.due_at.isoformat()
+            ship_by_local = timers.local_time(ticket, ship_by.due_at)
             status = TicketStatus.WAITING_CUSTOMER
         event_append(ticket, ReturnVerb.APPROVED, actor_user=actor, data=data, public=True)
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
+        notify_customer(ticket, "return_approved", {"ship_by": ship_by_local, "note": note if actor else ""})
     return return_request
 
 
@@ -308,13 +311,16 @@ def return_request_reject(*, return_request: ReturnRequest, actor: User, reason:
         ticket = return_request.ticket
         timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
         data = {"reason": reason, "final": final}
+        revise_by_local = ""
         if not final:
             revise_by = timers.start_revise(return_request, policy_for(return_request.merchant_id), at=now)
             data["revise_by"] = revise_by.due_at.isoformat()
+            revise_by_local = timers.local_time(ticket, revise_by.due_at)
         event_append(ticket, ReturnVerb.REJECTED, actor_user=actor, data=data, public=True)
         # Not final: the customer may revise or ask for escalation, their move.
         status = TicketStatus.RESOLVED if final else TicketStatus.WAITING_CUSTOMER
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
+        notify_customer(ticket, "return_rejected", {"reason": reason, "final": final, "revise_by": revise_by_local})
     return return_request
 
 
@@ -354,6 +360,7 @@ def return_request_cancel(
         ticket_follow_workflow(
             ticket=return_request.ticket, status=TicketStatus.CANCELLED, actor_user=actor, actor_customer=customer
         )
+        notify_customer(return_request.ticket, "return_cancelled")
     return return_request
 
 

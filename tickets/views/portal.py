@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,6 +21,7 @@ from aftersales.portal import (
     PENDING_CHALLENGE_KEY,
     portal_customers,
     portal_grant,
+    portal_language_remember,
     portal_merchant_required,
     portal_order_ids,
     portal_revoke,
@@ -163,6 +165,7 @@ def home(request, merchant_slug):
                     order_number=form.cleaned_data["order_number"],
                     contact=form.cleaned_data["contact"],
                     client_ip=_client_ip(request),
+                    language=translation.get_language(),
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
@@ -182,6 +185,7 @@ def home(request, merchant_slug):
 
 def _render_orders(request, order_ids: list[int]):
     merchant = request.merchant
+    portal_language_remember(request, merchant)
     orders = list(orders_of(merchant).filter(pk__in=order_ids).order_by("-placed_at", "-id"))
     by_order: dict[int, list[Ticket]] = {order.pk: [] for order in orders}
     for ticket in _with_portal_status(list(tickets_of_orders(merchant=merchant, order_ids=order_ids))):
