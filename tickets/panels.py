@@ -7,6 +7,13 @@ its boxes into these registries in its ``AppConfig.ready``, as it plugs its dead
 - a *staff box* on the dashboard's ticket page (``register_staff_box``), and
 - a *portal box* on the customer's case page (``register_portal_box``).
 
+A portal box of the case's own workflow may also set ``case_status`` (an object with ``label``,
+``explanation`` and ``tone``, as ``tickets.views.portal.PortalStatus``): the page's head then
+says where the case stands in the workflow's words instead of the generic status (which would
+say "waiting for your reply" when the customer's move is to send a parcel), and the history
+leaves out the generic status changes that the box tells as its own steps. Only the box of the
+case's kind sets it, so no two boxes do.
+
 A box is a template and a function that returns the variables that template reads. The hub's
 view merges those variables into its page context and includes each box's template where the
 page has its slot, in the order the boxes were registered. A box whose case is not one of its app

@@ -299,7 +299,7 @@ class TimelineEntry:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def _timeline(ticket: Ticket) -> list[TimelineEntry]:
+def _timeline(ticket: Ticket, *, with_status: bool = True) -> list[TimelineEntry]:
     verb = TicketEvent.Verb
     entries = []
     for event in ticket_timeline(ticket=ticket, public_only=True):
@@ -312,7 +312,7 @@ def _timeline(ticket: Ticket) -> list[TimelineEntry]:
             entries.append(TimelineEntry("customer", event.created_at, body, attachments=attachments))
         elif event.verb == verb.REPLY:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
-        elif event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
+        elif with_status and event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
             entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
         # Any other public event (and every internal one) has nothing to tell the customer.
     return entries
@@ -343,8 +343,9 @@ def ticket_detail(request, merchant_slug, number):
             else:
                 messages.success(request, _("Your message has been sent."))
                 return redirect(reverse("portal:ticket", args=[merchant.slug, ticket.number]) + "#latest")
-    ticket.portal_status = PORTAL_STATUSES[ticket.status]
     boxes = portal_boxes(request, ticket=ticket, customer=customer)
+    workflow_status = boxes.context.get("case_status")
+    ticket.portal_status = workflow_status or PORTAL_STATUSES[ticket.status]
     return render(
         request,
         "portal/ticket.html",
@@ -352,7 +353,7 @@ def ticket_detail(request, merchant_slug, number):
             request,
             ticket=ticket,
             order=ticket.order,
-            timeline=_timeline(ticket),
+            timeline=_timeline(ticket, with_status=workflow_status is None),
             form=form,
             portal_box_templates=boxes.template_names,
             **boxes.context,
