@@ -195,7 +195,9 @@ def return_pickup_book(
             {
                 "carrier": shipment.carrier,
                 "pickup_address": shipment.pickup_address,
-                "pickup_from": timers.local_time(ticket, shipment.pickup_slot_start) if shipment.pickup_slot_start else "",
+                "pickup_from": timers.local_time(ticket, shipment.pickup_slot_start)
+                if shipment.pickup_slot_start
+                else "",
                 "pickup_until": timers.local_time(ticket, shipment.pickup_slot_end) if shipment.pickup_slot_end else "",
             },
         )

@@ -22,8 +22,11 @@ def chinese_shop(shop):
     return shop
 
 
-def languages_of(template: str) -> list[str]:
-    return list(Notification.objects.filter(template=template).order_by("pk").values_list("language", flat=True))
+def languages_of(template: str) -> set[str]:
+    """The languages of the rows of ``template`` (one row per channel the customer is reached on)."""
+    rows = list(Notification.objects.filter(template=template).values_list("language", flat=True))
+    assert rows, f"no {template} was written"
+    return set(rows)
 
 
 def test_an_english_customer_of_a_chinese_shop_gets_the_code_and_the_return_mails_in_english(
@@ -42,9 +45,9 @@ def test_an_english_customer_of_a_chinese_shop_gets_the_code_and_the_return_mail
 
     # Then the customer is remembered as English, and the code and every message since are in English
     assert Customer.objects.get(pk=order.customer_id).language == "en"
-    assert languages_of("portal_code") == ["en"]
-    assert languages_of("ticket_created") == ["en"]
-    assert languages_of("return_approved") == ["en"]
+    assert languages_of("portal_code") == {"en"}
+    assert languages_of("ticket_created") == {"en"}
+    assert languages_of("return_approved") == {"en"}
 
 
 def test_switching_the_portal_to_chinese_moves_the_next_messages_to_chinese(
@@ -62,7 +65,7 @@ def test_switching_the_portal_to_chinese_moves_the_next_messages_to_chinese(
 
     # Then they are remembered as Chinese, and the acknowledgement is in Chinese
     assert Customer.objects.get(pk=order.customer_id).language == "zh-hans"
-    assert languages_of("ticket_created") == ["zh-hans"]
+    assert languages_of("ticket_created") == {"zh-hans"}
 
 
 def test_a_page_in_the_remembered_language_writes_nothing_to_the_customer(
@@ -91,5 +94,5 @@ def test_a_customer_who_never_used_the_portal_is_written_to_in_the_shops_languag
     return_request_approve(return_request=return_request, actor=None)
 
     # Then the messages are in the shop's language
-    assert languages_of("ticket_created") == ["zh-hans"]
-    assert languages_of("return_approved") == ["zh-hans"]
+    assert languages_of("ticket_created") == {"zh-hans"}
+    assert languages_of("return_approved") == {"zh-hans"}

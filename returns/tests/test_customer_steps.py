@@ -49,7 +49,7 @@ def told(return_request, template: str) -> list[tuple[str, str]]:
 
 
 def context_of(return_request, template: str) -> dict:
-    return Notification.objects.filter(ticket_id=return_request.ticket_id, template=template).first().context
+    return Notification.objects.get(ticket_id=return_request.ticket_id, template=template, channel="email").context
 
 
 def everywhere_in(language: str) -> list[tuple[str, str]]:

@@ -19,7 +19,8 @@ class FormDefaults(HTMLParser):
 
     def __init__(self, label: str):
         super().__init__()
-        self.label, self.inside, self.values = label, False, {}
+        self.label, self.inside = label, False
+        self.values: dict[str, str] = {}
         self.select: str | None = None
         self.first_option: str | None = None
         self.textarea: str | None = None
@@ -96,7 +97,7 @@ def test_the_inspection_form_sent_as_it_comes_accepts_and_restocks_every_unit(cl
 def test_a_line_with_nothing_accepted_ignores_the_destination_left_chosen(client, world, received):
     client.force_login(world.agent)
     defaults = defaults_of(page_of(client, received), "Inspect")
-    first, second = ReturnLine.objects.filter(return_request=received).order_by("pk")
+    _first, second = ReturnLine.objects.filter(return_request=received).order_by("pk")
     defaults |= {f"accepted_{second.pk}": "0", f"rejected_{second.pk}": "1", f"grade_{second.pk}": "unusable"}
 
     response = client.post(inspect_url(received), defaults, follow=True)

@@ -46,7 +46,11 @@ def test_right_after_approval_the_page_asks_for_the_parcel_not_for_a_reply(signe
 def test_an_approved_refund_only_claim_says_the_shop_is_settling_it(signed_in, order, shoes, reasons, agent, shop):
     shop.return_policy.rules.update(allowed_resolutions=["refund", "refund_only"])
     return_request = return_request_create(
-        order=order, customer=order.customer, lines=[(shoes, 1)], reason=reasons["changed_mind"], resolution="refund_only"
+        order=order,
+        customer=order.customer,
+        lines=[(shoes, 1)],
+        reason=reasons["changed_mind"],
+        resolution="refund_only",
     )
     return_request_approve(return_request=return_request, actor=agent)
 
@@ -61,7 +65,12 @@ def test_an_approved_refund_only_claim_says_the_shop_is_settling_it(signed_in, o
 def test_a_support_case_waiting_on_the_customer_still_asks_for_a_reply(signed_in, order, agent):
     with translation.override("en"):
         ticket = ticket_create(
-            merchant=order.merchant, kind="support", subject="Lace", body="Broke.", customer=order.customer, order=order,
+            merchant=order.merchant,
+            kind="support",
+            subject="Lace",
+            body="Broke.",
+            customer=order.customer,
+            order=order,
             channel="portal",
         )
     ticket_reply(ticket=ticket, actor=agent, body="Which lace?")
