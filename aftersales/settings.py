@@ -211,6 +211,9 @@ if "PORTAL_CODES_PER_CLIENT_PER_HOUR" in env:
 PORTAL_CODES_PER_CLIENT = env.int("PORTAL_CODES_PER_CLIENT", default=30)
 PORTAL_CODES_CLIENT_WINDOW_SECONDS = env.int("PORTAL_CODES_CLIENT_WINDOW_SECONDS", default=10 * 60)
 PORTAL_SESSION_AGE_SECONDS = env.int("PORTAL_SESSION_AGE_SECONDS", default=24 * 3600)
+# A link to a case in a message to the customer opens it without a code for this long (signed,
+# expiring); past it, the portal asks for a new code for that order.
+PORTAL_CASE_LINK_MAX_AGE_SECONDS = env.int("PORTAL_CASE_LINK_MAX_AGE_SECONDS", default=14 * 24 * 3600)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -32,5 +32,6 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/", portal.order_detail, name="order"),
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
+    path("<slug:merchant_slug>/case/<str:token>/", portal.case_link, name="case_link"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
 ]

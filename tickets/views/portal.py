@@ -4,9 +4,11 @@ else. Every read starts from ``request.merchant`` and the session's verified ord
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError, RateLimited
 from aftersales.models import Merchant, Order, PortalChallenge
+from aftersales.notifications.links import case_link_ticket_id
 from aftersales.portal import (
     PENDING_CHALLENGE_KEY,
     portal_customers,
@@ -44,6 +47,7 @@ from tickets.selectors import (
     attachment_for_customer,
     ticket_for_customer,
     ticket_timeline,
+    tickets_of,
     tickets_of_order,
     tickets_of_orders,
 )
@@ -359,6 +363,41 @@ def ticket_detail(request, merchant_slug, number):
             **boxes.context,
         ),
     )
+
+
+@portal_merchant_required
+@require_http_methods(["GET"])
+def case_link(request, merchant_slug, token):
+    """The link to a case in a message to the customer: a signed, expiring token of the case.
+
+    Valid: the session is granted the case's order, as a code would, and goes to the case. Past its
+    age: the lookup form for that order, to send a new code. Anything else: the lookup form, empty.
+    A session that already sees the order goes straight to the case in every one of these."""
+    merchant: Merchant = request.merchant
+    expired = False
+    try:
+        ticket_id = case_link_ticket_id(token)
+    except signing.SignatureExpired:
+        expired = True
+        ticket_id = case_link_ticket_id(token, expired_too=True)
+    except signing.BadSignature:
+        messages.error(request, _("This link is not valid. Enter your order number to see your requests."))
+        return redirect("portal:home", merchant_slug=merchant.slug)
+    ticket = tickets_of(merchant).filter(pk=ticket_id, order__isnull=False).select_related("order").first()
+    if ticket is None:
+        # Signed by us for another shop's case (or one since gone): nothing of it is shown here.
+        messages.error(request, _("This link is not valid. Enter your order number to see your requests."))
+        return redirect("portal:home", merchant_slug=merchant.slug)
+    case_page = redirect("portal:ticket", merchant_slug=merchant.slug, number=ticket.number)
+    if ticket.order_id in portal_order_ids(request, merchant):
+        return case_page
+    if expired:
+        messages.info(request, _("This link has expired. We will send you a new code to see your request."))
+        response = redirect("portal:home", merchant_slug=merchant.slug)
+        response["Location"] += "?" + urlencode({"lookup": "1", "order": ticket.order.external_number})
+        return response
+    portal_grant(request, merchant=merchant, order=ticket.order)
+    return case_page
 
 
 @portal_verified_required
