@@ -42,6 +42,8 @@ class Box:
     name: str
     template_name: str
     context: Callable[..., Mapping[str, Any]]
+    # A staff box that shows what the member may do (the workflow's actions) reads the request.
+    wants_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,25 @@ _portal_boxes: dict[str, Box] = {}
 
 
 def _register(
-    registry: dict[str, Box], name: str, template_name: str, context: Callable[..., Mapping[str, Any]]
+    registry: dict[str, Box],
+    name: str,
+    template_name: str,
+    context: Callable[..., Mapping[str, Any]],
+    *,
+    wants_request: bool = False,
 ) -> Box:
-    box = Box(name=name, template_name=template_name, context=context)
+    box = Box(name=name, template_name=template_name, context=context, wants_request=wants_request)
     if name in registry and registry[name] != box:
         raise ValueError(f"box {name!r} is already registered")
     registry[name] = box
     return box
 
 
-def register_staff_box(name: str, *, template_name: str, context: StaffBoxContext) -> Box:
-    """``context(ticket=...)`` returns the variables ``template_name`` reads on the ticket page."""
-    return _register(_staff_boxes, name, template_name, context)
+def register_staff_box(name: str, *, template_name: str, context: StaffBoxContext, wants_request: bool = False) -> Box:
+    """``context(ticket=...)`` returns the variables ``template_name`` reads on the ticket page;
+    with ``wants_request``, ``context(ticket=..., request=...)``: for a box that offers the
+    workflow's actions, which depend on the member's role."""
+    return _register(_staff_boxes, name, template_name, context, wants_request=wants_request)
 
 
 def register_portal_box(name: str, *, template_name: str, context: PortalBoxContext) -> Box:
@@ -87,9 +96,14 @@ def _merged(boxes: list[tuple[Box, Mapping[str, Any]]]) -> BoxesOnPage:
     return BoxesOnPage(template_names=[box.template_name for box, _ in boxes], context=context)
 
 
-def staff_boxes(*, ticket: Ticket) -> BoxesOnPage:
+def staff_boxes(*, ticket: Ticket, request: HttpRequest | None = None) -> BoxesOnPage:
     """The registered staff boxes of a ticket page the staff member may already see."""
-    return _merged([(box, box.context(ticket=ticket)) for box in _staff_boxes.values()])
+    return _merged(
+        [
+            (box, box.context(ticket=ticket, request=request) if box.wants_request else box.context(ticket=ticket))
+            for box in _staff_boxes.values()
+        ]
+    )
 
 
 def portal_boxes(request: HttpRequest, *, ticket: Ticket, customer: Customer | None) -> BoxesOnPage:

@@ -138,7 +138,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         **bound_forms,
     }
     now = timezone.now()
-    boxes = staff_boxes(ticket=ticket)
+    boxes = staff_boxes(ticket=ticket, request=request)
     context = {
         "ticket": ticket,
         "now": now,
