@@ -4,11 +4,14 @@ under ``dashboard/`` (the ``dashboard`` namespace) and ``portal_urlpatterns`` un
 
 from django.urls import path
 
-from tickets.views import dashboard, portal
+from tickets.views import dashboard, portal, queue_tools
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
     path("", dashboard.queue, name="queue"),
+    path("queue/bulk/", queue_tools.queue_bulk, name="queue_bulk"),
+    path("queue/views/", queue_tools.saved_view_create, name="saved_view_create"),
+    path("queue/views/<int:pk>/delete/", queue_tools.saved_view_delete, name="saved_view_delete"),
     # Before tickets/<number>/, which would otherwise take "new" for a number.
     path("tickets/new/", dashboard.ticket_new, name="ticket_new"),
     path("tickets/<str:number>/", dashboard.ticket_detail, name="ticket"),

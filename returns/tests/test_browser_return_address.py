@@ -43,6 +43,7 @@ def test_the_return_address_takes_the_whole_card_on_a_phone(live_server, browser
     # Then the address runs across the whole list, on as few lines as the width allows
     address_box = address.bounding_box()
     list_box = page.locator(".return-box__shipment").bounding_box()
-    assert address_box is not None and list_box is not None
+    assert address_box is not None
+    assert list_box is not None
     assert address_box["width"] >= 0.95 * list_box["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

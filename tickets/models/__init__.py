@@ -1,5 +1,6 @@
 """The case hub's data: one module per family; what other modules use is re-exported here."""
 
+from .saved_views import SAVED_VIEW_FIELDS, SavedView
 from .tickets import (
     ACTIVE_STATUSES,
     ATTACHMENT_DIR,
@@ -28,9 +29,11 @@ __all__ = [
     "ATTACHMENT_DIR",
     "FINAL_STATUSES",
     "NUMBER_PREFIXES",
+    "SAVED_VIEW_FIELDS",
     "TRANSITIONS",
     "Attachment",
     "Message",
+    "SavedView",
     "SlaBreach",
     "SlaPolicy",
     "SlaTarget",

@@ -1,5 +1,13 @@
 """Every read of the case hub that pages, the API and tasks share: one module per family; re-exported here."""
 
+from .saved_views import (
+    SAVED_VIEWS_SHOWN,
+    SavedViewShown,
+    saved_view_filters,
+    saved_view_of,
+    saved_views_counted,
+    saved_views_of,
+)
 from .tickets import (
     DEADLINE_ORDERING,
     QUEUE_ORDERING,
@@ -37,14 +45,20 @@ __all__ = [
     "QUEUE_ORDERING",
     "QUEUE_PAGE_SIZE",
     "RECENT_ORDERING",
+    "SAVED_VIEWS_SHOWN",
     "QueueKey",
     "QueuePage",
     "QueueSort",
+    "SavedViewShown",
     "TicketFilters",
     "attachment_for_customer",
     "attachment_for_staff",
     "customer_other_tickets",
     "customer_ticket_history",
+    "saved_view_filters",
+    "saved_view_of",
+    "saved_views_counted",
+    "saved_views_of",
     "sla_policies_of",
     "tags_of",
     "teams_of",

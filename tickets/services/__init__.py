@@ -1,5 +1,7 @@
 """Every write of the case hub: one module per family of use cases; re-exported here."""
 
+from .bulk import BULK_LIMIT, BulkAction, BulkOutcome, tickets_bulk_change
+from .saved_views import saved_view_create, saved_view_delete
 from .tickets import (
     MAX_BODY_LENGTH,
     ORPHAN_FILE_MIN_AGE,
@@ -21,10 +23,15 @@ from .tickets import (
 )
 
 __all__ = [
+    "BULK_LIMIT",
     "MAX_BODY_LENGTH",
     "ORPHAN_FILE_MIN_AGE",
+    "BulkAction",
+    "BulkOutcome",
     "attachment_orphans_sweep",
     "register_deadline_handlers",
+    "saved_view_create",
+    "saved_view_delete",
     "ticket_assign",
     "ticket_change_priority",
     "ticket_change_status",
@@ -38,4 +45,5 @@ __all__ = [
     "ticket_reminder_set",
     "ticket_reply",
     "ticket_set_tags",
+    "tickets_bulk_change",
 ]
