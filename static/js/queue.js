@@ -6,7 +6,8 @@
   var filters = document.querySelector("form[data-apply-on-change]");
   if (filters) {
     var button = filters.querySelector("[data-filter-button]");
-    if (button) button.hidden = true;
+    // Not the hidden attribute: the button class sets display, which would win over it.
+    if (button) button.style.display = "none";
     var apply = function () {
       if (filters.requestSubmit) filters.requestSubmit(); else filters.submit();
     };
