@@ -4,6 +4,7 @@ approval the move is the customer's (send the items back), not a reply nobody as
 import re
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from aftersales.tests.factories import MembershipFactory
@@ -79,3 +80,15 @@ def test_a_support_case_waiting_on_the_customer_still_asks_for_a_reply(signed_in
     page = signed_in.get(ticket_url(ticket))
 
     assert "Waiting for your reply" in head_of(page)
+
+
+def test_the_order_page_says_the_move_is_the_customers_without_claiming_a_reply_is_awaited(
+    signed_in, order, shoes, reasons, agent
+):
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
+    return_request_approve(return_request=return_request, actor=agent)
+
+    page = signed_in.get(reverse("portal:order", args=[order.merchant.slug, order.pk])).content.decode()
+
+    assert "Waiting for you" in page
+    assert "Waiting for your reply" not in page

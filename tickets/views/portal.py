@@ -102,9 +102,18 @@ PORTAL_STATUSES = {
 }
 
 
+# In a list, a case waiting on the customer may wait for a reply or for a step of its workflow (a
+# parcel to send): the list says only that the move is theirs; the case page says which.
+LIST_WAITING_CUSTOMER = PortalStatus(
+    gettext_lazy("Waiting for you"), gettext_lazy("Open the request to see what we need from you."), "waiting"
+)
+
+
 def _with_portal_status(tickets):
     for ticket in tickets:
-        ticket.portal_status = PORTAL_STATUSES[ticket.status]
+        ticket.portal_status = (
+            LIST_WAITING_CUSTOMER if ticket.status == TicketStatus.WAITING_CUSTOMER else PORTAL_STATUSES[ticket.status]
+        )
     return tickets
 
 
