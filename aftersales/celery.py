@@ -26,6 +26,13 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Refund payments that stalled (a lost task, a worker that died mid-call), paid under the key
+    # stored at their grant (see returns.services.refunds_redrive_stalled).
+    "refunds-redrive-stalled": {
+        "task": "returns.tasks.refunds_redrive_stalled_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Files whose transaction rolled back after they were written (see attachment_orphans_sweep).
     "attachment-orphans-sweep": {
         "task": "tickets.tasks.attachment_orphans_sweep",

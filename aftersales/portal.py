@@ -6,8 +6,10 @@ import time
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import translation
 
 from aftersales.models import Customer, Merchant, Order
+from aftersales.services.customers import customers_language_remember
 
 PORTAL_SESSION_KEY = "aftersales_portal"
 PENDING_CHALLENGE_KEY = "aftersales_portal_challenge"
@@ -26,6 +28,25 @@ def portal_grant(request, *, merchant: Merchant, order: Order) -> None:
     request.session.cycle_key()
     request.session[PORTAL_SESSION_KEY] = grants
     request.session.pop(PENDING_CHALLENGE_KEY, None)
+    portal_language_remember(request, merchant)
+
+
+def portal_language_remember(request, merchant: Merchant) -> None:
+    """The customers of this session are written to in the language they use the portal in.
+
+    The grant notes the language last remembered, so a page in the same language writes nothing;
+    a switch of language (or a newly proved order) updates the customers once."""
+    grant = portal_grant_for(request, merchant)
+    language = translation.get_language()
+    if grant is None or not language:
+        return
+    known = grant.get("language_customers")
+    if grant.get("language") == language and known == grant["customer_ids"]:
+        return
+    customers_language_remember(merchant=merchant, customer_ids=grant["customer_ids"], language=language)
+    grants = request.session[PORTAL_SESSION_KEY]
+    grants[str(merchant.pk)] = {**grant, "language": language, "language_customers": list(grant["customer_ids"])}
+    request.session[PORTAL_SESSION_KEY] = grants
 
 
 def portal_grant_for(request, merchant: Merchant) -> dict | None:
@@ -72,6 +93,7 @@ def portal_verified_required(view):
     def wrapper(request, *args, **kwargs):
         if not portal_order_ids(request, request.merchant):
             return redirect("portal:home", merchant_slug=request.merchant.slug)
+        portal_language_remember(request, request.merchant)
         return view(request, *args, **kwargs)
 
     return wrapper

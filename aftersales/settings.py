@@ -211,6 +211,9 @@ if "PORTAL_CODES_PER_CLIENT_PER_HOUR" in env:
 PORTAL_CODES_PER_CLIENT = env.int("PORTAL_CODES_PER_CLIENT", default=30)
 PORTAL_CODES_CLIENT_WINDOW_SECONDS = env.int("PORTAL_CODES_CLIENT_WINDOW_SECONDS", default=10 * 60)
 PORTAL_SESSION_AGE_SECONDS = env.int("PORTAL_SESSION_AGE_SECONDS", default=24 * 3600)
+# A link to a case in a message to the customer opens it without a code for this long (signed,
+# expiring); past it, the portal asks for a new code for that order.
+PORTAL_CASE_LINK_MAX_AGE_SECONDS = env.int("PORTAL_CASE_LINK_MAX_AGE_SECONDS", default=14 * 24 * 3600)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -294,6 +297,9 @@ DEADLINE_MAX_ATTEMPTS = env.int("DEADLINE_MAX_ATTEMPTS", default=5)
 # An agent may grant refunds up to this much on one return (in the merchant's currency, CNY by
 # default); supervisors and merchant admins have no limit.
 REFUND_AGENT_LIMIT = env.str("REFUND_AGENT_LIMIT", default="2000.00")
+# A refund payment neither paid nor in flight this long after its grant is re-driven by the beat
+# sweep, under the key stored at the grant (returns.services.refunds_redrive_stalled).
+REFUND_REDRIVE_AFTER_SECONDS = env.int("REFUND_REDRIVE_AFTER_SECONDS", default=5 * 60)
 
 # --- Integrations -------------------------------------------------------------------------------
 # Idempotency-Key answers are replayed for this many days, then purged by beat. The effects they

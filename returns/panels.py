@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from aftersales.models import Customer
 from returns.selectors import ticket_return_summary
+from returns.views.dashboard import return_actions_html
 from returns.views.portal import return_box_context
 from tickets.models import Ticket
 from tickets.panels import register_portal_box, register_staff_box
@@ -17,10 +18,13 @@ STAFF_BOX_TEMPLATE = "dashboard/returns/ticket_return_box.html"
 PORTAL_BOX_TEMPLATE = "portal/returns/_return_box.html"
 
 
-def staff_return_box(*, ticket: Ticket) -> Mapping[str, Any]:
+def staff_return_box(*, ticket: Ticket, request: HttpRequest | None = None) -> Mapping[str, Any]:
     """``ticket_return``: the return behind the ticket with its line totals, or None (no query
-    for a ticket of a kind no return opens)."""
-    return {"ticket_return": ticket_return_summary(ticket=ticket)}
+    for a ticket of a kind no return opens); ``return_actions_html``: the return's decisions and
+    next steps as its own page offers them, so the agent acts from the ticket page."""
+    summary = ticket_return_summary(ticket=ticket)
+    actions = return_actions_html(request, ticket) if summary is not None and request is not None else ""
+    return {"ticket_return": summary, "return_actions_html": actions}
 
 
 def portal_return_box(request: HttpRequest, *, ticket: Ticket, customer: Customer | None) -> Mapping[str, Any]:
@@ -29,5 +33,5 @@ def portal_return_box(request: HttpRequest, *, ticket: Ticket, customer: Custome
 
 
 def register_panels() -> None:
-    register_staff_box("returns", template_name=STAFF_BOX_TEMPLATE, context=staff_return_box)
+    register_staff_box("returns", template_name=STAFF_BOX_TEMPLATE, context=staff_return_box, wants_request=True)
     register_portal_box("returns", template_name=PORTAL_BOX_TEMPLATE, context=portal_return_box)

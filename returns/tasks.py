@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from returns.services import exchange_surplus_run, quick_refund_run, settlement_run
+from returns.services import exchange_surplus_run, quick_refund_run, refunds_redrive_stalled, settlement_run
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +18,8 @@ def return_settle(return_request_id: int, reason: str) -> None:
 @shared_task(ignore_result=True)
 def return_exchange_surplus_pay(return_request_id: int) -> None:
     exchange_surplus_run(return_request_id=return_request_id)
+
+
+@shared_task(ignore_result=True)
+def refunds_redrive_stalled_sweep() -> None:
+    refunds_redrive_stalled()

@@ -54,3 +54,48 @@ class ReturnVerb(models.TextChoices):
 def return_verb_labels() -> dict[str, object]:
     """Each verb's label, for ``tickets.timeline.register_verb_labels``."""
     return {verb.value: verb.label for verb in ReturnVerb}
+
+
+# Every step of a return, exchange or refund-only claim, and the message that tells the customer
+# of it on their channels (``tickets.notify.notify_customer``), in their language. None: the step
+# tells them nothing new — it is internal, it is their own act (they see it on the page they did
+# it on), or another step's message says it (a refund's grant is told when it is paid). A verb
+# added above must be placed here; the tests drive every step that has a message.
+CUSTOMER_MESSAGES: dict[str, str | None] = {
+    ReturnVerb.SUBMITTED: "ticket_created",
+    ReturnVerb.APPROVED: "return_approved",
+    ReturnVerb.REJECTED: "return_rejected",
+    ReturnVerb.CANCELLED: "return_cancelled",
+    ReturnVerb.FLAGGED: None,  # internal: the customer is not told what made it stand out
+    ReturnVerb.REVISED: None,  # their own act
+    ReturnVerb.ESCALATED: None,  # their own act; the supervisor's decision is told as approved/rejected
+    ReturnVerb.REJECTION_FINAL: None,  # the rejection's message named the last day to revise
+    ReturnVerb.SHIPPING_CHOSEN: "return_ship_instructions",
+    ReturnVerb.PICKUP_BOOKED: "return_pickup_booked",
+    ReturnVerb.IN_TRANSIT: None,  # their own act (or the carrier's scan of their parcel)
+    ReturnVerb.SHIP_REMINDER: "return_ship_reminder",
+    ReturnVerb.EXPIRED: "return_expired",
+    ReturnVerb.RECEIVED: "return_received",
+    ReturnVerb.INSPECTED: "return_inspected",
+    ReturnVerb.INSPECTION_DETAILS: None,  # internal: grades and dispositions
+    ReturnVerb.ACCEPTED_UNINSPECTED: None,  # told by the refund, credit or replacement that follows
+    ReturnVerb.PARCEL_LOST: "return_parcel_lost",
+    ReturnVerb.REJECTED_UNITS_SENT: "return_rejected_units_sent",
+    ReturnVerb.CARRIER_CLAIM_OPENED: None,  # between the shop and the carrier
+    ReturnVerb.CARRIER_CLAIM_PAID: None,
+    ReturnVerb.CARRIER_CLAIM_REJECTED: None,
+    ReturnVerb.CARRIER_CLAIM_WITHDRAWN: None,
+    ReturnVerb.QUICK_REFUND: None,  # told when the refund is paid
+    ReturnVerb.QUICK_REFUND_FLAGGED: None,  # internal
+    ReturnVerb.SETTLING: None,  # told by each refund, credit and replacement
+    ReturnVerb.COMPLETED: "return_completed",
+    ReturnVerb.REFUND_GRANTED: None,  # told when it is paid
+    ReturnVerb.REFUND_PAID: "return_refunded",
+    ReturnVerb.REFUND_FAILED: None,  # internal: the shop re-drives it
+    ReturnVerb.REFUND_RETRIED: None,
+    ReturnVerb.REFUND_VOIDED: None,  # internal: a grant withdrawn before it was paid
+    ReturnVerb.STORE_CREDIT_GRANTED: "return_store_credit_issued",
+    ReturnVerb.REPLACEMENT_SHIPPED: "return_replacement_shipped",
+    ReturnVerb.EXCHANGE_DIFFERENCE_PAID: "return_exchange_difference_paid",
+    ReturnVerb.EXCHANGE_DIFFERENCE_SURPLUS: None,  # told when that refund is paid
+}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.exceptions import InvalidInput
@@ -40,16 +40,24 @@ def price_difference_per_unit(line: OrderLine, price: Decimal) -> Decimal:
     return (price - paid_per_unit(line)).quantize(CENT)
 
 
+def list_text(parts: Iterable[str]) -> str:
+    """Items in a sentence, with the separator of the active language: "a, b" or "a、b"."""
+    return pgettext("list separator", ", ").join(parts)
+
+
 def variant_attributes_text(attributes: dict[str, Any]) -> str:
-    """``{"size": "M", "colour": "red"}`` as "Size: M, Colour: red"."""
+    """``{"size": "M", "colour": "red"}`` as "Size: M, Colour: red" (in Chinese "尺码：M，颜色：red")."""
     parts = []
     for key, value in (attributes or {}).items():
         if value in ("", None):
             continue
         name = str(key).strip()
         label = ATTRIBUTE_LABELS.get(name.lower())
-        parts.append(f"{label if label is not None else name[:1].upper() + name[1:]}: {value}")
-    return ", ".join(parts)
+        parts.append(
+            pgettext("an attribute and its value", "%(attribute)s: %(value)s")
+            % {"attribute": label if label is not None else name[:1].upper() + name[1:], "value": value}
+        )
+    return pgettext("attributes separator", ", ").join(parts)
 
 
 def variant_label(product: Product) -> str:

@@ -7,6 +7,13 @@ its boxes into these registries in its ``AppConfig.ready``, as it plugs its dead
 - a *staff box* on the dashboard's ticket page (``register_staff_box``), and
 - a *portal box* on the customer's case page (``register_portal_box``).
 
+A portal box of the case's own workflow may also set ``case_status`` (an object with ``label``,
+``explanation`` and ``tone``, as ``tickets.views.portal.PortalStatus``): the page's head then
+says where the case stands in the workflow's words instead of the generic status (which would
+say "waiting for your reply" when the customer's move is to send a parcel), and the history
+leaves out the generic status changes that the box tells as its own steps. Only the box of the
+case's kind sets it, so no two boxes do.
+
 A box is a template and a function that returns the variables that template reads. The hub's
 view merges those variables into its page context and includes each box's template where the
 page has its slot, in the order the boxes were registered. A box whose case is not one of its app
@@ -35,6 +42,8 @@ class Box:
     name: str
     template_name: str
     context: Callable[..., Mapping[str, Any]]
+    # A staff box that shows what the member may do (the workflow's actions) reads the request.
+    wants_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,18 +59,25 @@ _portal_boxes: dict[str, Box] = {}
 
 
 def _register(
-    registry: dict[str, Box], name: str, template_name: str, context: Callable[..., Mapping[str, Any]]
+    registry: dict[str, Box],
+    name: str,
+    template_name: str,
+    context: Callable[..., Mapping[str, Any]],
+    *,
+    wants_request: bool = False,
 ) -> Box:
-    box = Box(name=name, template_name=template_name, context=context)
+    box = Box(name=name, template_name=template_name, context=context, wants_request=wants_request)
     if name in registry and registry[name] != box:
         raise ValueError(f"box {name!r} is already registered")
     registry[name] = box
     return box
 
 
-def register_staff_box(name: str, *, template_name: str, context: StaffBoxContext) -> Box:
-    """``context(ticket=...)`` returns the variables ``template_name`` reads on the ticket page."""
-    return _register(_staff_boxes, name, template_name, context)
+def register_staff_box(name: str, *, template_name: str, context: StaffBoxContext, wants_request: bool = False) -> Box:
+    """``context(ticket=...)`` returns the variables ``template_name`` reads on the ticket page;
+    with ``wants_request``, ``context(ticket=..., request=...)``: for a box that offers the
+    workflow's actions, which depend on the member's role."""
+    return _register(_staff_boxes, name, template_name, context, wants_request=wants_request)
 
 
 def register_portal_box(name: str, *, template_name: str, context: PortalBoxContext) -> Box:
@@ -80,9 +96,14 @@ def _merged(boxes: list[tuple[Box, Mapping[str, Any]]]) -> BoxesOnPage:
     return BoxesOnPage(template_names=[box.template_name for box, _ in boxes], context=context)
 
 
-def staff_boxes(*, ticket: Ticket) -> BoxesOnPage:
+def staff_boxes(*, ticket: Ticket, request: HttpRequest | None = None) -> BoxesOnPage:
     """The registered staff boxes of a ticket page the staff member may already see."""
-    return _merged([(box, box.context(ticket=ticket)) for box in _staff_boxes.values()])
+    return _merged(
+        [
+            (box, box.context(ticket=ticket, request=request) if box.wants_request else box.context(ticket=ticket))
+            for box in _staff_boxes.values()
+        ]
+    )
 
 
 def portal_boxes(request: HttpRequest, *, ticket: Ticket, customer: Customer | None) -> BoxesOnPage:

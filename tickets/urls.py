@@ -12,12 +12,16 @@ from tickets.views import (
     portal,
     portal_complaints,
     portal_help,
+    queue_tools,
     support,
 )
 
 dashboard_urlpatterns = [
     path("merchant/", dashboard.switch_merchant, name="switch_merchant"),
     path("", dashboard.queue, name="queue"),
+    path("queue/bulk/", queue_tools.queue_bulk, name="queue_bulk"),
+    path("queue/views/", queue_tools.saved_view_create, name="saved_view_create"),
+    path("queue/views/<int:pk>/delete/", queue_tools.saved_view_delete, name="saved_view_delete"),
     # Before tickets/<number>/, which would otherwise take "new" for a number.
     path("tickets/new/", dashboard.ticket_new, name="ticket_new"),
     path("tickets/<str:number>/", dashboard.ticket_detail, name="ticket"),
@@ -123,6 +127,7 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/orders/<int:order_id>/", portal.order_detail, name="order"),
     path("<slug:merchant_slug>/orders/<int:order_id>/new/", portal.ticket_new, name="ticket_new"),
     path("<slug:merchant_slug>/tickets/<str:number>/", portal.ticket_detail, name="ticket"),
+    path("<slug:merchant_slug>/case/<str:token>/", portal.case_link, name="case_link"),
     path("<slug:merchant_slug>/attachments/<int:pk>/", portal.attachment, name="attachment"),
     path("<slug:merchant_slug>/help/", portal_help.help_home, name="help"),
     path("<slug:merchant_slug>/help/search/", portal_help.help_search, name="help_search"),

@@ -1,4 +1,8 @@
+from collections.abc import Sequence
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from aftersales.models import Customer, Merchant
 
@@ -75,3 +79,17 @@ def _customer_fill_blanks(
     if changed:
         customer.save(update_fields=[*changed, "updated_at"])
     return customer
+
+
+def customers_language_remember(*, merchant: Merchant, customer_ids: Sequence[int], language: str) -> int:
+    """Remember the language a customer used the portal in, so that every message to them is in
+    it; return how many customers changed. A language the product does not ship is ignored.
+
+    A conditional update: nothing is written when the language is already the one remembered."""
+    if language not in {code for code, _name in settings.LANGUAGES} or not customer_ids:
+        return 0
+    return (
+        Customer.objects.filter(merchant=merchant, pk__in=customer_ids)
+        .exclude(language=language)
+        .update(language=language, updated_at=timezone.now())
+    )

@@ -24,6 +24,7 @@ from aftersales import bulk
 from aftersales.enqueue import enqueue, enqueue_on_commit
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
+from aftersales.notifications.links import case_link_url
 from aftersales.notifications.rendering import render_notification, render_notification_html
 from aftersales.notifications.signing import (
     DELIVERY_HEADER,
@@ -274,11 +275,22 @@ def _threading_headers(context: dict[str, Any]) -> dict[str, str]:
     return {name: str(given[name]) for name in THREADING_HEADERS if given.get(name)}
 
 
+def _send_context(notification: Notification) -> dict[str, Any]:
+    """The context as sent: a customer's message about a case links to that case with a signed,
+    expiring link made now (``aftersales.notifications.links``), where the row keeps the portal's
+    address; so the outbox holds no key to a case, and the link's age runs from the sending."""
+    context: dict[str, Any] = notification.context
+    if notification.ticket_id is not None and notification.recipient_user_id is None and "portal_url" in context:
+        context = {**context, "portal_url": case_link_url(notification.merchant.slug, notification.ticket_id)}
+    return context
+
+
 def _deliver(notification: Notification) -> None:
     if notification.channel == Notification.Channel.WEBHOOK:
         _deliver_webhook(notification)
         return
-    rendered = render_notification(notification.template, notification.context, notification.language)
+    context = _send_context(notification)
+    rendered = render_notification(notification.template, context, notification.language)
     if notification.channel == Notification.Channel.EMAIL:
         reply_to = notification.context.get("reply_to") or notification.merchant.support_email
         message = EmailMultiAlternatives(
@@ -289,7 +301,7 @@ def _deliver(notification: Notification) -> None:
             reply_to=[reply_to] if reply_to else None,
             headers={"X-Aftersales-Notification": str(notification.pk), **_threading_headers(notification.context)},
         )
-        html = render_notification_html(notification.template, notification.context, notification.language)
+        html = render_notification_html(notification.template, context, notification.language)
         if html is not None:
             message.attach_alternative(html, "text/html")
         message.send(fail_silently=False)

@@ -85,9 +85,12 @@ def portal_find_order(*, merchant: Merchant, order_number: str, contact: str) ->
 
 
 def portal_challenge_start(
-    *, merchant: Merchant, order_number: str, contact: str, client_ip: str | None
+    *, merchant: Merchant, order_number: str, contact: str, client_ip: str | None, language: str | None = None
 ) -> tuple[PortalChallenge, str]:
-    """Send a one-time code to the contact on the order; return the challenge and the masked contact."""
+    """Send a one-time code to the contact on the order; return the challenge and the masked contact.
+
+    ``language``: the one the portal is used in, for the code's message; otherwise the customer's
+    remembered one. It is not remembered on the customer until the code proves the order."""
     if _client_lookups_exceeded(client_ip):
         raise RateLimited
     found = portal_find_order(merchant=merchant, order_number=order_number, contact=contact)
@@ -128,7 +131,7 @@ def portal_challenge_start(
                 "order_number": order.external_number,
                 "minutes": settings.PORTAL_CODE_TTL_SECONDS // 60,
             },
-            language=order.customer.language or None,
+            language=language or order.customer.language or None,
         )
     masked = mask_email(destination) if channel == PortalChallenge.Channel.EMAIL else mask_phone(destination)
     return challenge, masked

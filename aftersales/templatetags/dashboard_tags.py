@@ -100,7 +100,7 @@ def event_summary(event: TicketEvent) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def queue_rows(context, tickets) -> str:
+def queue_rows(context, tickets, selectable=False) -> str:
     """The queue's rows, built in Python as Django's admin builds its change list
     (``admin_list.items_for_result``): resolving the row template 50 times a page, and then
     ``format_html`` per cell, was most of the page's server time. Every value from the database
@@ -150,6 +150,12 @@ def queue_rows(context, tickets) -> str:
             f'<td data-label="{label}"{css}>{cell}</td>'
             for label, cell, css in zip(labels, cells, CELL_CLASSES, strict=True)
         )
+        if selectable:
+            # Ticked for the bulk form (form="queue-bulk"), which sits outside the table.
+            tds = (
+                f'<td class="queue__pick"><input type="checkbox" name="tickets" value="{number}" form="queue-bulk"'
+                f' aria-label="{escape(_("Select %(number)s") % {"number": ticket.number})}"></td>{tds}'
+            )
         rows.append(f'<tr class="queue__row queue__row--{priority}">{tds}</tr>')
     return mark_safe("\n".join(rows))  # noqa: S308 -- every value above went through escape
 

@@ -498,6 +498,7 @@ class ReturnRefundApi(ReturnMoneyApi):
                 shipping_amount=data["shipping_amount"],
                 grant_key=call.derived("grant"),
                 quick=data["quick"],
+                payment_key=call.derived("pay"),
             )
             call.hold()
         services.refund_execute(refund=refund, idempotency_key=call.derived("pay") or None)

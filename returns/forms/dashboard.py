@@ -248,10 +248,13 @@ class InspectForm(LineFieldsForm):
             )
             self.fields[f"rejected_{pk}"] = forms.IntegerField(label=_("Rejected"), min_value=0, initial=0)
             self.fields[f"grade_{pk}"] = forms.ChoiceField(label=_("Grade"), choices=ItemGrade.choices)
+            # Starts where most accepted units go, so that the form's own defaults (every unit
+            # received accepted) are an inspection the service takes as it stands.
             self.fields[f"disposition_{pk}"] = forms.ChoiceField(
                 label=_("Accepted units go to"),
                 required=False,
-                choices=[("", _("Nothing accepted")), *Disposition.choices],
+                choices=[("", _("Pick one")), *Disposition.choices],
+                initial=Disposition.RESTOCK if line.quantity_received else "",
             )
             self.fields[f"notes_{pk}"] = forms.CharField(
                 label=_("Notes"),
@@ -264,6 +267,14 @@ class InspectForm(LineFieldsForm):
     def rows(self):
         return [(line, self.line_fields(line, self.FIELDS)) for line in self.lines]
 
+    def clean(self):
+        data = super().clean()
+        for line in self.lines:
+            accepted = data.get(f"accepted_{line.pk}")
+            if accepted and not data.get(f"disposition_{line.pk}"):
+                self.add_error(f"disposition_{line.pk}", _("Pick what happens to the accepted units."))
+        return data
+
     def inspections(self) -> list[LineInspection]:
         data = self.cleaned_data
         return [
@@ -272,7 +283,8 @@ class InspectForm(LineFieldsForm):
                 accepted=data[f"accepted_{line.pk}"],
                 rejected=data[f"rejected_{line.pk}"],
                 grade=data[f"grade_{line.pk}"],
-                disposition=data.get(f"disposition_{line.pk}") or "",
+                # A destination left chosen on a line with nothing accepted has nothing to send.
+                disposition=(data.get(f"disposition_{line.pk}") or "") if data[f"accepted_{line.pk}"] else "",
                 notes=data.get(f"notes_{line.pk}") or "",
                 files=data.get(f"photos_{line.pk}") or [],
             )

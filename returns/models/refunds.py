@@ -128,6 +128,14 @@ class Refund(MerchantOwnedModel):
     state = models.CharField(_("state"), max_length=10, choices=RefundState.choices, default=RefundState.GRANTED)
     # Optional: the caller's key for the decision itself, so a replayed "grant" is one refund.
     grant_key = models.CharField(_("grant key"), max_length=100, blank=True)
+    # Fixed at the grant, so the payment is made under one key whoever makes it: the task after
+    # the grant, the sweep that re-drives a stalled payment, or an API retry of the same call.
+    payment_key = models.CharField(
+        _("payment key"),
+        max_length=100,
+        blank=True,
+        help_text=_("The idempotency key the payment is made under, fixed when the refund is granted."),
+    )
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
     voided_by = models.ForeignKey(
@@ -164,6 +172,9 @@ class Refund(MerchantOwnedModel):
             ),
             models.UniqueConstraint(
                 fields=["merchant", "grant_key"], condition=~Q(grant_key=""), name="refund_unique_grant_key"
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "payment_key"], condition=~Q(payment_key=""), name="refund_unique_payment_key"
             ),
         ]
         indexes = [

@@ -27,6 +27,7 @@ from returns.models import (
     ReturnStatus,
 )
 from returns.selectors.visibility import MONEY_FIELD, RETURNS_ORDERING, returns_visible_to, with_line_totals
+from returns.variants import list_text
 from tickets.models import Attachment, Ticket, TicketKind
 
 
@@ -183,7 +184,7 @@ def review_reasons_shown(return_request: ReturnRequest) -> list[str]:
             )
         elif code == "repeated_photo":
             shown.append(
-                _("A photo already sent with %(tickets)s.") % {"tickets": ", ".join(reason.get("tickets") or [])}
+                _("A photo already sent with %(tickets)s.") % {"tickets": list_text(reason.get("tickets") or [])}
             )
         else:
             shown.append(str(code))

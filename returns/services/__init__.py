@@ -36,7 +36,14 @@ from .receiving import (
     return_request_receive,
     return_request_receive_by_tracking,
 )
-from .refunds import quick_refund_run, refund_confirm_manual, refund_execute, refund_grant, refund_void
+from .refunds import (
+    quick_refund_run,
+    refund_confirm_manual,
+    refund_execute,
+    refund_grant,
+    refund_void,
+    refunds_redrive_stalled,
+)
 from .requests import (
     return_request_approve,
     return_request_cancel,
@@ -81,6 +88,7 @@ __all__ = [
     "refund_execute",
     "refund_grant",
     "refund_void",
+    "refunds_redrive_stalled",
     "return_parcel_declare_lost",
     "return_pickup_book",
     "return_rejected_units_send",

@@ -8,6 +8,7 @@ the return request, then its order (only when shipping is refunded), then the or
 order, then a store-credit account.
 """
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +36,7 @@ from returns.locks import (
 from returns.models import (
     QUICK_REFUND_STATUSES,
     Refund,
+    RefundExecution,
     RefundLine,
     RefundMethod,
     RefundState,
@@ -53,6 +55,7 @@ from returns.roles import (
 from returns.services._transitions import rejected_units_to_send_back, return_move, return_settling_enter, settled_units
 from returns.timeline import ReturnVerb
 from tickets.models import TicketStatus
+from tickets.notify import notify_customer
 from tickets.services import ticket_follow_workflow
 from tickets.timeline import event_append
 
@@ -143,13 +146,16 @@ def refund_decide(
     quick: bool,
     keep_status: bool = False,
     paid_beside_order: Mapping[int, Decimal] | None = None,
+    payment_key: str = "",
 ) -> tuple[ReturnRequest, Refund, bool]:
     """Write a refund decision inside the caller's transaction; return (locked return, refund,
     created). Everything is checked before anything is written.
 
     ``keep_status``: the return stays where it is (the price difference given back on an exchange
     that expired). ``paid_beside_order``: money the customer paid for an order line outside the
-    order (a dearer exchange's difference, per order line id), which this grant may refund too."""
+    order (a dearer exchange's difference, per order line id), which this grant may refund too.
+    ``payment_key``: the idempotency key a payment to the original method is made under (a new one
+    when empty), stored on the refund so that whoever pays it later pays under that key."""
     return_request = return_request_lock(return_request.pk)
     membership = require_staff_or_system(actor, return_request.merchant_id, REFUND_ROLES)
     grant_key = (grant_key or "").strip()
@@ -218,6 +224,17 @@ def refund_decide(
     if total <= 0:
         raise Conflict(_("Nothing is left to refund on this return."), code="nothing_to_refund")
     refund_agent_limit_check(membership, return_request, total)
+    if method == RefundMethod.ORIGINAL_PAYMENT:
+        payment_key = (payment_key or "").strip() or uuid.uuid4().hex
+        if (
+            Refund.objects.filter(merchant_id=return_request.merchant_id, payment_key=payment_key).exists()
+            or RefundExecution.objects.filter(
+                merchant_id=return_request.merchant_id, idempotency_key=payment_key
+            ).exists()
+        ):
+            raise Conflict(_("That idempotency key belongs to another refund."), code="idempotency_key_reused")
+    else:
+        payment_key = ""
 
     refund = Refund.objects.create(
         merchant_id=return_request.merchant_id,
@@ -229,6 +246,7 @@ def refund_decide(
         reason=(reason or "").strip(),
         granted_by=actor,
         grant_key=grant_key,
+        payment_key=payment_key,
     )
     RefundLine.objects.bulk_create(
         RefundLine(
@@ -404,4 +422,5 @@ def return_complete_if_settled(return_request: ReturnRequest, actor: User | None
     return_request.save(update_fields=["status", "completed_at", "updated_at"])
     event_append(return_request.ticket, ReturnVerb.COMPLETED, actor_user=actor, public=True)
     ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.RESOLVED, actor_user=actor)
+    notify_customer(return_request.ticket, "return_completed")
     return True

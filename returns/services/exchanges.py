@@ -251,6 +251,11 @@ def _ship(
         },
         public=True,
     )
+    notify_customer(
+        return_request.ticket,
+        "return_replacement_shipped",
+        {"carrier": carrier, "tracking_number": tracking_number, "units": sum(q for _line, q, _sku in wanted)},
+    )
     return_complete_if_settled(return_request, actor)
     return shipments
 

@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -77,8 +78,13 @@ def refund_grant(
     shipping_amount: Decimal | None = None,
     grant_key: str = "",
     quick: bool = False,
+    payment_key: str = "",
 ) -> Refund:
     """Decide a refund to the original payment; pay it with ``refund_execute``.
+
+    ``payment_key``: the idempotency key its payment will be made under (a new one when empty),
+    stored on the refund: the sweep that re-drives a stalled payment and an API retry of the
+    same call both pay under it (``refunds_redrive_stalled``).
 
     ``lines`` is ``[(order_line, units, amount)]``; None refunds every unit the return still holds
     at the refund per unit of its terms. Units may be 0 for a price adjustment (keep the item).
@@ -98,6 +104,7 @@ def refund_grant(
             shipping_amount=shipping_amount,
             grant_key=grant_key,
             quick=quick,
+            payment_key=payment_key,
         )
     return refund
 
@@ -133,8 +140,9 @@ def _request_summary(refund: Refund, return_request: ReturnRequest) -> dict[str,
 def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> RefundExecution:
     """Pay a granted refund through the merchant's adapter; safe to call any number of times.
 
-    The first call creates the refund's one execution with ``idempotency_key`` (a new key when
-    None); later calls find it again — with the same key, or none — and a different key is refused.
+    The first call creates the refund's one execution with ``idempotency_key`` (else the key
+    stored on the refund at its grant; a new one for a refund granted before keys were stored);
+    later calls find it again — with the same key, or none — and a different key is refused.
     A paid refund, or an attempt another worker has in flight, is returned as it is. Must be
     called outside a transaction (its transactions are durable, so calling it inside one is an
     error): the adapter is called with no lock held.
@@ -149,7 +157,7 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
             raise Conflict(_("This refund was voided; it is not paid."), code="refund_voided")
         execution = refund_execution_of_lock(refund)
         if execution is None:
-            key = key or uuid.uuid4().hex
+            key = key or refund.payment_key or uuid.uuid4().hex
             if RefundExecution.objects.filter(merchant_id=refund.merchant_id, idempotency_key=key).exists():
                 raise Conflict(_("That idempotency key belongs to another refund."), code="idempotency_key_reused")
             execution = RefundExecution.objects.create(
@@ -209,6 +217,45 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
             RefundExecution.objects.filter(pk=execution.pk, attempts=attempt).update(lease_expires_at=None)
             execution.refresh_from_db()
     return execution
+
+
+def refunds_redrive_stalled(*, stalled_for: timedelta | None = None, limit: int = 100) -> int:
+    """Pay the refunds whose payment stalled, under the key stored at their grant; return how many
+    were driven. Beat runs it (``returns.tasks.refunds_redrive_stalled``), so no click is needed.
+
+    Stalled: a refund to the original payment, granted (neither paid, failed nor voided) longer
+    than ``stalled_for`` ago (``REFUND_REDRIVE_AFTER_SECONDS``), whose payment never started (the
+    task after the grant was lost) or whose attempt is neither answered nor in flight (a worker
+    died mid-call, or the provider answered "pending" and the outcome was never fetched). A failed
+    payment is not re-driven: it is the shop's to look at (the return needs action). Each refund is
+    paid by ``refund_execute``, so a sweep beside a late task, a click or another sweep still
+    makes one call per lease and one payout under one key."""
+    now = timezone.now()
+    cutoff = now - (
+        stalled_for if stalled_for is not None else timedelta(seconds=settings.REFUND_REDRIVE_AFTER_SECONDS)
+    )
+    never_started = Q(execution__isnull=True)
+    unanswered = (
+        Q(execution__state=ExecutionState.PENDING)
+        & ~Q(execution__adapter=RefundAdapterName.MANUAL)
+        & (Q(execution__lease_expires_at__isnull=True) | Q(execution__lease_expires_at__lte=now))
+        & (Q(execution__last_attempt_at__isnull=True) | Q(execution__last_attempt_at__lte=cutoff))
+    )
+    stalled = list(
+        Refund.objects.filter(method=RefundMethod.ORIGINAL_PAYMENT, state=RefundState.GRANTED, created_at__lte=cutoff)
+        .filter(never_started | unanswered)
+        .order_by("pk")[:limit]
+    )
+    driven = 0
+    for refund in stalled:
+        try:
+            refund_execute(refund=refund)
+        except ApplicationError as refusal:
+            # Voided or settled meanwhile: nothing to pay, and the next refund is still paid.
+            logger.info("stalled refund %s not re-driven: %s", refund.pk, refusal)
+            continue
+        driven += 1
+    return driven
 
 
 def _record_success(

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
@@ -48,19 +49,27 @@ from returns.services._transitions import return_move
 from returns.services.rules import policy_for, risk_review_reasons
 from returns.services.webhooks import return_status_changed
 from returns.timeline import ReturnVerb
-from returns.variants import exchange_choice_fields, exchange_choices_check
+from returns.variants import exchange_choice_fields, exchange_choices_check, list_text
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.notify import notify_customer, notify_staff
 from tickets.services import ticket_create, ticket_customer_message, ticket_follow_workflow
 from tickets.timeline import event_append
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
     from returns.selectors import OrderReturnTerms
 
 
 KIND_BY_RESOLUTION: dict[str, str] = {
     Resolution.EXCHANGE: TicketKind.EXCHANGE,
     Resolution.REFUND_ONLY: TicketKind.REFUND_ONLY,
+}
+# The case's title says what kind of request it is, in the language it was sent in.
+SUBJECT_BY_KIND: dict[str, "StrPromise"] = {
+    TicketKind.RETURN: gettext_lazy("Return: %(items)s"),
+    TicketKind.EXCHANGE: gettext_lazy("Exchange: %(items)s"),
+    TicketKind.REFUND_ONLY: gettext_lazy("Refund only: %(items)s"),
 }
 
 
@@ -185,11 +194,12 @@ def return_request_create(
                 )
             terms[line.pk] = line_term
         wishes = exchange_choices_check(order, locked, exchange_products) if exchange_products else {}
-        items = ", ".join(f"{line.name} × {wanted[line.pk]}" for line in locked)
+        items = list_text(f"{line.name} × {wanted[line.pk]}" for line in locked)
+        kind = KIND_BY_RESOLUTION.get(resolution, TicketKind.RETURN)
         ticket = ticket_create(
             merchant=order.merchant,
-            kind=KIND_BY_RESOLUTION.get(resolution, TicketKind.RETURN),
-            subject=(_("Return: %(items)s") % {"items": items})[:150],
+            kind=kind,
+            subject=(SUBJECT_BY_KIND[kind] % {"items": items})[:150],
             body=note.strip() or reason.name,
             customer=customer,
             channel=channel,
@@ -277,14 +287,17 @@ def return_request_approve(*, return_request: ReturnRequest, actor: User | None,
         ticket = return_request.ticket
         timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
         data = {"note": note} if note else {}
+        ship_by_local = ""
         if return_request.resolution in SETTLE_ON_APPROVAL:
             status = TicketStatus.OPEN
         else:
             ship_by = timers.start_customer_ship(return_request, policy_for(return_request.merchant_id), at=now)
             data["ship_by"] = ship_by.due_at.isoformat()
+            ship_by_local = timers.local_time(ticket, ship_by.due_at)
             status = TicketStatus.WAITING_CUSTOMER
         event_append(ticket, ReturnVerb.APPROVED, actor_user=actor, data=data, public=True)
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
+        notify_customer(ticket, "return_approved", {"ship_by": ship_by_local, "note": note if actor else ""})
     return return_request
 
 
@@ -308,13 +321,16 @@ def return_request_reject(*, return_request: ReturnRequest, actor: User, reason:
         ticket = return_request.ticket
         timers.meet(ticket, timers.MERCHANT_RESPONSE, at=now)
         data = {"reason": reason, "final": final}
+        revise_by_local = ""
         if not final:
             revise_by = timers.start_revise(return_request, policy_for(return_request.merchant_id), at=now)
             data["revise_by"] = revise_by.due_at.isoformat()
+            revise_by_local = timers.local_time(ticket, revise_by.due_at)
         event_append(ticket, ReturnVerb.REJECTED, actor_user=actor, data=data, public=True)
         # Not final: the customer may revise or ask for escalation, their move.
         status = TicketStatus.RESOLVED if final else TicketStatus.WAITING_CUSTOMER
         ticket_follow_workflow(ticket=ticket, status=status, actor_user=actor)
+        notify_customer(ticket, "return_rejected", {"reason": reason, "final": final, "revise_by": revise_by_local})
     return return_request
 
 
@@ -354,6 +370,7 @@ def return_request_cancel(
         ticket_follow_workflow(
             ticket=return_request.ticket, status=TicketStatus.CANCELLED, actor_user=actor, actor_customer=customer
         )
+        notify_customer(return_request.ticket, "return_cancelled")
     return return_request
 
 

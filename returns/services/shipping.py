@@ -188,6 +188,19 @@ def return_pickup_book(
             data={"carrier": shipment.carrier, "reference": shipment.pickup_reference},
             public=True,
         )
+        ticket = return_request.ticket
+        notify_customer(
+            ticket,
+            "return_pickup_booked",
+            {
+                "carrier": shipment.carrier,
+                "pickup_address": shipment.pickup_address,
+                "pickup_from": timers.local_time(ticket, shipment.pickup_slot_start)
+                if shipment.pickup_slot_start
+                else "",
+                "pickup_until": timers.local_time(ticket, shipment.pickup_slot_end) if shipment.pickup_slot_end else "",
+            },
+        )
     return shipment
 
 

@@ -29,6 +29,7 @@ from returns.roles import (
 )
 from returns.services._settling import refund_decide, return_complete_if_settled
 from returns.timeline import ReturnVerb
+from tickets.notify import notify_customer
 from tickets.timeline import event_append
 
 if TYPE_CHECKING:
@@ -130,6 +131,11 @@ def store_credit_pay(return_request: ReturnRequest, refund: Refund, actor: User 
         actor_user=actor,
         data={"refund": refund.pk, "amount": str(refund.amount), "currency": refund.currency},
         public=True,
+    )
+    notify_customer(
+        return_request.ticket,
+        "return_store_credit_issued",
+        {"amount": str(refund.amount), "currency": refund.currency},
     )
     return_complete_if_settled(return_request, actor)
     return entry

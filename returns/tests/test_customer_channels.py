@@ -4,6 +4,7 @@ on — e-mail, SMS, WeChat — in their language, written in one insert and sent
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from aftersales.models import Customer, Merchant, Notification
+from aftersales.notifications.links import case_link_url
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import StoreFactory, api_key_for
 from returns.tests.builders import make_world, submit
@@ -102,16 +104,19 @@ def test_each_channel_is_delivered_through_the_outbox_in_the_customers_language(
     world = world_reachable_everywhere(language=language)
     customer = world.customer
 
-    # When they submit a return and the transaction commits (the worker runs eagerly)
+    # When they submit a return and the transaction commits (the worker runs eagerly), at one instant
     with (
+        time_machine.travel(timezone.now(), tick=False),
         caplog.at_level("INFO", logger="aftersales.notifications"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         return_request = submit(world)
+        case_link = case_link_url(world.merchant.slug, return_request.ticket_id)
 
     # Then each row was sent on its own channel, in their language, with the number and the link
+    # to the case (signed when sent)
     number = return_request.ticket.number
-    text = short.format(merchant=world.merchant.name, number=number, url=portal_url(world.merchant))
+    text = short.format(merchant=world.merchant.name, number=number, url=case_link)
     rows = Notification.objects.filter(ticket_id=return_request.ticket_id, template="ticket_created")
     assert sorted(rows.values_list("channel", "state", "attempts")) == [
         ("email", "sent", 1),
@@ -174,6 +179,18 @@ CUSTOMER_TEMPLATES = {
     "return_inspected": {"accepted": 1, "rejected": 1},
     "return_expired": {},
     "return_refunded": {"amount": "580.00", "currency": "CNY"},
+    "return_approved": {"ship_by": "2026-12-10 18:00"},
+    "return_rejected": {"reason": "The seal is broken.", "final": False, "revise_by": "2026-12-10 18:00"},
+    "return_cancelled": {},
+    "return_pickup_booked": {
+        "carrier": "SF Express",
+        "pickup_address": "12 Home St",
+        "pickup_from": "2026-12-10 09:00",
+        "pickup_until": "2026-12-10 11:00",
+    },
+    "return_store_credit_issued": {"amount": "580.00", "currency": "CNY"},
+    "return_replacement_shipped": {"carrier": "SF Express", "tracking_number": "SF1234567890", "units": 2},
+    "return_completed": {},
 }
 
 

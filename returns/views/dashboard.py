@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -77,6 +78,7 @@ from returns.services import (
     return_requests_bulk_approve,
     return_requests_bulk_receive,
 )
+from tickets.models import Ticket
 
 
 def forbidden(request):
@@ -199,9 +201,26 @@ def _collection_store(return_request: ReturnRequest, inbound) -> str:
 
 def return_page(request, return_request: ReturnRequest, *, status: int = 200, **bound_forms):
     """The return's page; a form that failed validation is passed in bound, to show its errors."""
+    context = return_page_context(request, return_request, **bound_forms)
+    return render_dashboard(request, "dashboard/returns/detail.html", context, status=status)
+
+
+def return_actions_html(request, ticket: Ticket) -> str:
+    """The return's decisions and next steps as the return's page shows them, for the ticket page
+    (the staff box of returns/panels.py): each form comes back to the ticket page. Empty when the
+    ticket has no return this member may see."""
+    return_request = return_by_number(membership=request.membership, number=ticket.number)
+    if return_request is None:
+        return ""
+    context = return_page_context(request, return_request)
+    context["actions_next"] = reverse("dashboard:ticket", kwargs={"number": ticket.number})
+    return render_to_string("dashboard/returns/_actions.html", context, request=request)
+
+
+def return_page_context(request, return_request: ReturnRequest, **bound_forms) -> dict:
     lines = return_lines_shown(return_request)
     escalated = return_request.status == ReturnStatus.ESCALATED
-    context = {
+    return {
         "return_request": return_request,
         "ticket": return_request.ticket,
         "lines": lines,
@@ -219,7 +238,6 @@ def return_page(request, return_request: ReturnRequest, *, status: int = 200, **
         **_later_steps(request, return_request, lines),
         **bound_forms,
     }
-    return render_dashboard(request, "dashboard/returns/detail.html", context, status=status)
 
 
 @staff_required
@@ -229,10 +247,14 @@ def return_detail(request, number):
 
 
 def act(request, return_request: ReturnRequest, action, success: str):
-    """Run ``action`` (a service call) and come back to the return's page with its message."""
-    return act_and_return(
-        request, action, success, reverse("dashboard:return", kwargs={"number": return_request.ticket.number})
-    )
+    """Run ``action`` (a service call) and come back to the return's page with its message, or to
+    the ticket's page when the form was posted from there (its "next"; no other place is taken)."""
+    number = return_request.ticket.number
+    back_to = reverse("dashboard:return", kwargs={"number": number})
+    ticket_page = reverse("dashboard:ticket", kwargs={"number": number})
+    if request.POST.get("next") == ticket_page:
+        back_to = ticket_page
+    return act_and_return(request, action, success, back_to)
 
 
 def act_on_form(request, return_request: ReturnRequest, form, form_name: str, action, success: str):

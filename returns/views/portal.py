@@ -92,6 +92,12 @@ class ReturnStatusWords:
 
 S = ReturnStatus
 # A return's status in the customer's words: what happens next and whose move it is.
+# Approved, and the items come back: the next move is the customer's, and it is not a reply.
+APPROVED_SEND_BACK_WORDS = ReturnStatusWords(
+    gettext_lazy("Approved: send the items back"),
+    gettext_lazy("The shop accepted your return. Choose below how to send the items back."),
+    "waiting",
+)
 RETURN_STATUS_WORDS: dict[str, ReturnStatusWords] = {
     S.SUBMITTED: ReturnStatusWords(
         gettext_lazy("Sent to the shop"), gettext_lazy("The shop will review your return and tell you."), "progress"
@@ -101,9 +107,10 @@ RETURN_STATUS_WORDS: dict[str, ReturnStatusWords] = {
         gettext_lazy("A member of the shop's team is looking at your return."),
         "progress",
     ),
+    # Refund-only and keep-the-item: nothing to send, the shop settles next.
     S.APPROVED: ReturnStatusWords(
         gettext_lazy("Approved"),
-        gettext_lazy("The shop accepted your return. We will tell you the next step."),
+        gettext_lazy("The shop accepted your request and is settling it; we will tell you when it is done."),
         "progress",
     ),
     S.REJECTED: ReturnStatusWords(
@@ -538,9 +545,12 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
         forms["revise_form"] = _revise_form(return_request)
         forms["escalate_form"] = ReturnEscalateForm()
     policy = return_policy_of(merchant=request.merchant) if "shipping_form" in forms else None
+    words = RETURN_STATUS_WORDS[status]
+    if status == ReturnStatus.APPROVED and return_request.resolution in ITEM_COMES_BACK:
+        words = APPROVED_SEND_BACK_WORDS
     box = ReturnBox(
         return_request=return_request,
-        status=RETURN_STATUS_WORDS[status],
+        status=words,
         lines=[_box_line(line, return_request.terms, zone) for line in return_request.lines.all()],
         steps=steps,
         can_cancel=owner and return_request.can_transition_to(ReturnStatus.CANCELLED),
@@ -551,7 +561,9 @@ def return_box_context(request, *, ticket: Ticket, customer: Customer | None) ->
         rejected_parcel=parcels.rejected_units,
         **forms,
     )
-    return {"return_box": box}
+    # The case's status in the return's words: "waiting for your reply" would ask for a message
+    # when the move the customer owes is the parcel (tickets.panels, "case_status").
+    return {"return_box": box, "case_status": words}
 
 
 # --- the customer's next steps: each a small form, each one service ------------------------------

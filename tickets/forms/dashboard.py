@@ -55,11 +55,13 @@ class QueueFilterForm(forms.Form):
             (self.STATUS_ALL, _("Every status")),
             *TicketStatus.choices,
         ]
+        # Kept for the queue's bulk form, which offers the same people without reading them again.
+        self.staff_choices = [(str(pk), name) for pk, name in _staff_user_choices(merchant)]
         cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", _("Anyone")),
             (self.ASSIGNEE_ME, _("Me")),
             (self.ASSIGNEE_NONE, _("Unassigned")),
-            *[(str(pk), name) for pk, name in _staff_user_choices(merchant)],
+            *self.staff_choices,
         ]
         cast(forms.ChoiceField, self.fields["priority"]).choices = [
             ("", _("Any priority")),
@@ -86,6 +88,64 @@ class QueueFilterForm(forms.Form):
             return QueueSort.ATTENTION
         self.is_valid()
         return self.cleaned_data.get("sort") or QueueSort.ATTENTION
+
+
+class QueueBulkForm(forms.Form):
+    """One change for the tickets ticked on the queue (their numbers come as ``tickets``)."""
+
+    ACTIONS = (
+        ("assign", _("Assign to")),
+        ("status", _("Set the status to")),
+        ("priority", _("Set the priority to")),
+        ("tag", _("Add the tag")),
+    )
+    NOBODY = "none"
+
+    action = forms.ChoiceField(label=_("Change"), choices=ACTIONS)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", "—"), *TicketStatus.choices])
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—"), *reversed(TicketPriority.choices)],
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+
+    def __init__(self, *args, staff_choices: list[tuple[str, str]], **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
+            ("", "—"),
+            (self.NOBODY, _("Nobody (unassign)")),
+            *staff_choices,
+        ]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("Pick who gets the tickets, or nobody."))
+        if action == "status" and not data.get("status"):
+            self.add_error("status", _("Pick a status."))
+        if action == "priority" and data.get("priority") is None:
+            self.add_error("priority", _("Pick a priority."))
+        if action == "tag" and not (data.get("tag") or "").strip():
+            self.add_error("tag", _("Enter the tag to add."))
+        return data
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of the view"), max_length=60)
+    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(
+        label=_("Share with"), queryset=Team.objects.none(), required=False, empty_label=_("Only me")
+    )
+
+    def __init__(self, *args, teams, **kwargs):
+        kwargs.setdefault("auto_id", "view_%s")
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
 
 # --- actions on one ticket ----------------------------------------------------------------------

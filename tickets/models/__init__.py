@@ -41,6 +41,7 @@ from .mail import (
     PhoneCall,
 )
 from .routing import AgentProfile, AgentStatus, AssignmentStrategy, RoutingRule, SupportSettings, TeamAssignment
+from .saved_views import SAVED_VIEW_FIELDS, SavedView
 from .tickets import (
     ACTIVE_STATUSES,
     ATTACHMENT_DIR,
@@ -71,6 +72,7 @@ __all__ = [
     "COMPENSATION_TRANSITIONS",
     "FINAL_STATUSES",
     "NUMBER_PREFIXES",
+    "SAVED_VIEW_FIELDS",
     "THIRD_PARTIES",
     "TRANSITIONS",
     "AgentProfile",
@@ -109,6 +111,7 @@ __all__ = [
     "RegulatorChannel",
     "ResponsibleParty",
     "RoutingRule",
+    "SavedView",
     "SlaBreach",
     "SlaPolicy",
     "SlaTarget",

@@ -55,26 +55,33 @@ class TicketFilters:
 
 def ticket_queue(*, membership: Membership, filters: TicketFilters) -> QuerySet[Ticket]:
     tickets = tickets_visible_to(membership).select_related("customer", "assignee", "order")
+    return tickets.filter(queue_condition(membership=membership, filters=filters)).order_by(*QUEUE_ORDERING)
+
+
+def queue_condition(*, membership: Membership, filters: TicketFilters) -> Q:
+    """The queue's filters as one condition on the tickets the member sees (``tickets_visible_to``):
+    the queue's page and the counts of saved views read the same."""
+    condition = Q()
     if filters.status == "all":
         pass
     elif filters.status:
-        tickets = tickets.filter(status=filters.status)
+        condition &= Q(status=filters.status)
     else:
-        tickets = tickets.filter(status__in=ACTIVE_STATUSES)
+        condition &= Q(status__in=ACTIVE_STATUSES)
     if filters.kind:
-        tickets = tickets.filter(kind=filters.kind)
+        condition &= Q(kind=filters.kind)
     if filters.priority:
-        tickets = tickets.filter(priority=filters.priority)
+        condition &= Q(priority=filters.priority)
     if filters.assignee == "me":
-        tickets = tickets.filter(assignee_id=membership.user_id)
+        condition &= Q(assignee_id=membership.user_id)
     elif filters.assignee == "none":
-        tickets = tickets.filter(assignee__isnull=True)
+        condition &= Q(assignee__isnull=True)
     elif filters.assignee.isdigit():
-        tickets = tickets.filter(assignee_id=int(filters.assignee))
+        condition &= Q(assignee_id=int(filters.assignee))
     q = filters.q.strip()
     if q:
-        tickets = tickets.filter(_search(membership.merchant, q))
-    return tickets.order_by(*QUEUE_ORDERING)
+        condition &= _search(membership.merchant, q)
+    return condition
 
 
 def _search(merchant: Merchant, q: str) -> Q:

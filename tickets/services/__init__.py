@@ -1,5 +1,6 @@
 """Every write of the case hub: one module per family of use cases; re-exported here."""
 
+from .bulk import BULK_LIMIT, BulkAction, BulkOutcome, tickets_bulk_change
 from .complaints import (
     compensation_answer,
     compensation_approve,
@@ -27,6 +28,7 @@ from .knowledge import (
     article_search_vector,
     article_update,
 )
+from .saved_views import saved_view_create, saved_view_delete
 from .tickets import (
     MAX_BODY_LENGTH,
     ORPHAN_FILE_MIN_AGE,
@@ -48,9 +50,12 @@ from .tickets import (
 )
 
 __all__ = [
+    "BULK_LIMIT",
     "MAX_ARTICLE_LENGTH",
     "MAX_BODY_LENGTH",
     "ORPHAN_FILE_MIN_AGE",
+    "BulkAction",
+    "BulkOutcome",
     "article_category_create",
     "article_change_status",
     "article_create",
@@ -75,6 +80,8 @@ __all__ = [
     "regulator_case_accept",
     "regulator_case_answer",
     "regulator_case_record",
+    "saved_view_create",
+    "saved_view_delete",
     "ticket_assign",
     "ticket_change_priority",
     "ticket_change_status",
@@ -88,4 +95,5 @@ __all__ = [
     "ticket_reminder_set",
     "ticket_reply",
     "ticket_set_tags",
+    "tickets_bulk_change",
 ]

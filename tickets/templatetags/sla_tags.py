@@ -12,6 +12,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tickets.sla_selectors import ClockState, clock_state
 
@@ -52,6 +53,18 @@ def duration_text(minutes: int, *, with_days: bool = True) -> str:
     return " ".join(parts)
 
 
+def calendar_duration_text(minutes: int) -> str:
+    """A wall-clock duration as a person reads it: "5 days 12 h" rather than "132 h 21 min";
+    under a day, "3 h 5 min" or "42 min"."""
+    minutes = max(int(minutes), 0)
+    days, rest = divmod(minutes, MINUTES_PER_DAY)
+    if not days:
+        return duration_text(minutes)
+    hours = rest // 60
+    text = ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
+    return f"{text} {_unit_formats()['hours'] % {'n': hours}}" if hours else text
+
+
 def countdown_text(due_at: datetime, now: datetime) -> str:
     seconds = (due_at - now).total_seconds()
     if seconds > 0:
@@ -64,6 +77,14 @@ def business_duration(minutes) -> str:
     if minutes is None or minutes == "":
         return "—"
     return duration_text(int(minutes), with_days=False)
+
+
+@register.filter
+def calendar_duration(minutes) -> str:
+    """Minutes of the clock on the wall (not business minutes), in days and hours past a day."""
+    if minutes is None or minutes == "":
+        return "—"
+    return calendar_duration_text(int(minutes))
 
 
 def countdown_html(due_at: datetime | None, warn_at: datetime | None, escalation_level: int, now: datetime):

@@ -34,26 +34,31 @@ from tickets.forms.dashboard import (
     NewTicketForm,
     NoteForm,
     PriorityForm,
+    QueueBulkForm,
     QueueFilterForm,
     RemindForm,
     ReplyForm,
+    SavedViewForm,
     StatusForm,
     SwitchMerchantForm,
     TagsForm,
 )
-from tickets.models import Ticket
+from tickets.models import SAVED_VIEW_FIELDS, Ticket
 from tickets.panels import staff_boxes
 from tickets.selectors import (
     QueueKey,
     QueueSort,
     attachment_for_staff,
     customer_other_tickets,
+    saved_views_counted,
     tags_of,
+    teams_of,
     ticket_by_number,
     ticket_queue_page,
     ticket_timeline,
 )
 from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
+from tickets.views.queue_tools import queue_staff_choices
 from tickets.views.support import support_box_context
 
 # --- the queue ----------------------------------------------------------------------------------
@@ -109,6 +114,10 @@ def queue(request):
         "next_cursor": encode_queue_key(page.next_key) if page.next_key else None,
         "previous_cursor": encode_queue_key(page.previous_key) if page.previous_key else None,
         "is_filtered": filters != type(filters)(),
+        "saved_views": saved_views_counted(membership),
+        "bulk_form": QueueBulkForm(staff_choices=queue_staff_choices(form)),
+        "saved_view_form": SavedViewForm(teams=teams_of(membership.merchant).filter(members=membership.user_id)),
+        "saved_view_fields": [(name, request.GET.get(name, "")) for name in SAVED_VIEW_FIELDS],
     }
     return _render(request, "dashboard/queue.html", context)
 
@@ -139,7 +148,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         **bound_forms,
     }
     now = timezone.now()
-    boxes = staff_boxes(ticket=ticket)
+    boxes = staff_boxes(ticket=ticket, request=request)
     context = {
         "ticket": ticket,
         "now": now,

@@ -4,22 +4,27 @@ else. Every read starts from ``request.merchant`` and the session's verified ord
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError, RateLimited
 from aftersales.models import Merchant, Order, PortalChallenge
+from aftersales.notifications.links import case_link_ticket_id
 from aftersales.portal import (
     PENDING_CHALLENGE_KEY,
     portal_customers,
     portal_grant,
+    portal_language_remember,
     portal_merchant_required,
     portal_order_ids,
     portal_revoke,
@@ -42,6 +47,7 @@ from tickets.selectors import (
     attachment_for_customer,
     ticket_for_customer,
     ticket_timeline,
+    tickets_of,
     tickets_of_order,
     tickets_of_orders,
 )
@@ -97,9 +103,18 @@ PORTAL_STATUSES = {
 }
 
 
+# In a list, a case waiting on the customer may wait for a reply or for a step of its workflow (a
+# parcel to send): the list says only that the move is theirs; the case page says which.
+LIST_WAITING_CUSTOMER = PortalStatus(
+    gettext_lazy("Waiting for you"), gettext_lazy("Open the request to see what we need from you."), "waiting"
+)
+
+
 def _with_portal_status(tickets):
     for ticket in tickets:
-        ticket.portal_status = PORTAL_STATUSES[ticket.status]
+        ticket.portal_status = (
+            LIST_WAITING_CUSTOMER if ticket.status == TicketStatus.WAITING_CUSTOMER else PORTAL_STATUSES[ticket.status]
+        )
     return tickets
 
 
@@ -164,6 +179,7 @@ def home(request, merchant_slug):
                     order_number=form.cleaned_data["order_number"],
                     contact=form.cleaned_data["contact"],
                     client_ip=_client_ip(request),
+                    language=translation.get_language(),
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
@@ -183,6 +199,7 @@ def home(request, merchant_slug):
 
 def _render_orders(request, order_ids: list[int]):
     merchant = request.merchant
+    portal_language_remember(request, merchant)
     orders = list(orders_of(merchant).filter(pk__in=order_ids).order_by("-placed_at", "-id"))
     by_order: dict[int, list[Ticket]] = {order.pk: [] for order in orders}
     for ticket in _with_portal_status(list(tickets_of_orders(merchant=merchant, order_ids=order_ids))):
@@ -297,7 +314,7 @@ class TimelineEntry:
     other: str = ""  # merged, follow_up: the number of the request it continues in
 
 
-def _timeline(ticket: Ticket) -> list[TimelineEntry]:
+def _timeline(ticket: Ticket, *, with_status: bool = True) -> list[TimelineEntry]:
     verb = TicketEvent.Verb
     entries = []
     for event in ticket_timeline(ticket=ticket, public_only=True):
@@ -310,7 +327,7 @@ def _timeline(ticket: Ticket) -> list[TimelineEntry]:
             entries.append(TimelineEntry("customer", event.created_at, body, attachments=attachments))
         elif event.verb == verb.REPLY:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
-        elif event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
+        elif with_status and event.verb == verb.STATUS_CHANGED and event.data.get("to") in PORTAL_STATUSES:
             entries.append(TimelineEntry("status", event.created_at, status=PORTAL_STATUSES[event.data["to"]]))
         elif event.verb == RoutingVerb.MACRO_APPLIED and message is not None:
             entries.append(TimelineEntry("staff", event.created_at, body, attachments=attachments))
@@ -354,8 +371,9 @@ def ticket_detail(request, merchant_slug, number):
                 # Past the reopen window the message opened a follow-up request: show that one.
                 number = message.ticket.number
                 return redirect(reverse("portal:ticket", args=[merchant.slug, number]) + "#latest")
-    ticket.portal_status = PORTAL_STATUSES[ticket.status]
     boxes = portal_boxes(request, ticket=ticket, customer=customer)
+    workflow_status = boxes.context.get("case_status")
+    ticket.portal_status = workflow_status or PORTAL_STATUSES[ticket.status]
     return render(
         request,
         "portal/ticket.html",
@@ -363,12 +381,47 @@ def ticket_detail(request, merchant_slug, number):
             request,
             ticket=ticket,
             order=ticket.order,
-            timeline=_timeline(ticket),
+            timeline=_timeline(ticket, with_status=workflow_status is None),
             form=form,
             portal_box_templates=boxes.template_names,
             **boxes.context,
         ),
     )
+
+
+@portal_merchant_required
+@require_http_methods(["GET"])
+def case_link(request, merchant_slug, token):
+    """The link to a case in a message to the customer: a signed, expiring token of the case.
+
+    Valid: the session is granted the case's order, as a code would, and goes to the case. Past its
+    age: the lookup form for that order, to send a new code. Anything else: the lookup form, empty.
+    A session that already sees the order goes straight to the case in every one of these."""
+    merchant: Merchant = request.merchant
+    expired = False
+    try:
+        ticket_id = case_link_ticket_id(token)
+    except signing.SignatureExpired:
+        expired = True
+        ticket_id = case_link_ticket_id(token, expired_too=True)
+    except signing.BadSignature:
+        messages.error(request, _("This link is not valid. Enter your order number to see your requests."))
+        return redirect("portal:home", merchant_slug=merchant.slug)
+    ticket = tickets_of(merchant).filter(pk=ticket_id, order__isnull=False).select_related("order").first()
+    if ticket is None:
+        # Signed by us for another shop's case (or one since gone): nothing of it is shown here.
+        messages.error(request, _("This link is not valid. Enter your order number to see your requests."))
+        return redirect("portal:home", merchant_slug=merchant.slug)
+    case_page = redirect("portal:ticket", merchant_slug=merchant.slug, number=ticket.number)
+    if ticket.order_id in portal_order_ids(request, merchant):
+        return case_page
+    if expired:
+        messages.info(request, _("This link has expired. We will send you a new code to see your request."))
+        response = redirect("portal:home", merchant_slug=merchant.slug)
+        response["Location"] += "?" + urlencode({"lookup": "1", "order": ticket.order.external_number})
+        return response
+    portal_grant(request, merchant=merchant, order=ticket.order)
+    return case_page
 
 
 @portal_verified_required
