@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.exports import export_format, export_links
 from aftersales.pages import act_and_return, staff_required
 from aftersales.pages import cursor_decode as _decode_cursor
 from aftersales.pages import cursor_encode as _encode_cursor
@@ -54,6 +55,7 @@ from tickets.selectors import (
     ticket_timeline,
 )
 from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
+from tickets.views.exports import queue_export
 
 # --- the queue ----------------------------------------------------------------------------------
 
@@ -92,6 +94,9 @@ def queue(request):
     membership = request.membership
     form = QueueFilterForm(request.GET or None, merchant=membership.merchant)
     filters = form.filters()
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        return queue_export(request, filters=filters, file_format=file_format)
     sort = form.chosen_sort()
     page = ticket_queue_page(
         membership=membership,
@@ -108,6 +113,7 @@ def queue(request):
         "next_cursor": encode_queue_key(page.next_key) if page.next_key else None,
         "previous_cursor": encode_queue_key(page.previous_key) if page.previous_key else None,
         "is_filtered": filters != type(filters)(),
+        "export_links": export_links(request.GET),
     }
     return _render(request, "dashboard/queue.html", context)
 
