@@ -83,7 +83,7 @@ def test_queue_export_as_xlsx_holds_only_the_merchants_tickets(client, two_merch
 
 
 def test_queue_page_offers_export_links_with_its_filters_and_without_its_cursor(client, two_merchants):
-    ours, _theirs, agent = two_merchants
+    _ours, _theirs, agent = two_merchants
     client.force_login(agent)
 
     response = client.get(reverse("dashboard:queue"), {"kind": "return", "after": "abc"})
@@ -139,7 +139,7 @@ def test_returns_export_as_xlsx_opens_as_a_workbook(client, db):
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+86 138", "'+86 138"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("-12.50", "-12.50"),
@@ -159,7 +159,7 @@ def test_a_customer_name_that_is_a_formula_is_exported_as_text(client, two_merch
 
     rows = _csv_rows(client.get(reverse("dashboard:queue"), {"export": "csv"}))
 
-    assert rows[1][6] == "'=cmd|\" /C calc\"!A0"
+    assert rows[1][6] == '\'=cmd|" /C calc"!A0'
 
 
 EXPORT_ROWS = 100_000
