@@ -92,6 +92,7 @@ def kpi_home_page(request):
     return render_dashboard(request, "dashboard/feedback/kpi_home.html", context)
 
 
+PERCENT_PLACES = Decimal("0.01")
 ALERT_COLUMNS = [
     Column(gettext_lazy("Detected"), lambda alert: alert.detected_on),
     Column(gettext_lazy("SKU"), lambda alert: alert.sku),
@@ -101,8 +102,8 @@ ALERT_COLUMNS = [
     Column(gettext_lazy("Status"), lambda alert: alert.get_status_display()),
     Column(gettext_lazy("Units delivered"), lambda alert: alert.delivered_units),
     Column(gettext_lazy("Defect claims (units)"), lambda alert: alert.defect_units),
-    Column(gettext_lazy("Rate (%)"), lambda alert: alert.rate * 100),
-    Column(gettext_lazy("Category rate (%)"), lambda alert: alert.baseline_rate * 100),
+    Column(gettext_lazy("Rate (%)"), lambda alert: (alert.rate * 100).quantize(PERCENT_PLACES)),
+    Column(gettext_lazy("Category rate (%)"), lambda alert: (alert.baseline_rate * 100).quantize(PERCENT_PLACES)),
     Column(gettext_lazy("First cohort"), lambda alert: alert.cohort_start),
     Column(gettext_lazy("Last cohort"), lambda alert: alert.cohort_end),
     Column(gettext_lazy("Top reasons"), lambda alert: "; ".join(str(r["reason"]) for r in alert.top_reasons)),
