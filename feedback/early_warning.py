@@ -15,7 +15,10 @@ Two tests run each day on each product, against its category:
    average moving range of the category's zᵢ divided by 1.128: over-dispersion between products
    (real differences the binomial does not model, which make a plain p-chart cry wolf on large
    samples) widens the limits, by at least 1 (never narrower than the p-chart). A product is
-   flagged when pᵢ > p̄₋ᵢ + ``LANEY_SIGMAS`` · σᵢ · σ_z (4, not the textbook 3: the test runs
+   flagged when pᵢ > p̄₋ᵢ + ``LANEY_SIGMAS`` · σᵢ · σ_z and the exact Poisson upper tail of xᵢ
+   against nᵢp̄₋ᵢ is as small as that limit's (``LANEY_TAIL``: with a few claims expected, the
+   normal approximation would call 3 claims against 0.4 expected a 4σ event; LANEY_SIGMAS is 4,
+   not the textbook 3: the test runs
    every day on every SKU, and at 3 the daily repetition gave about 0.3 false alarms per
    SKU-year), pᵢ is at least ``MIN_RATE_RATIO`` × p̄₋ᵢ, and it has at least ``MIN_DEFECTS`` claims.
    Categories with fewer than ``MIN_PRODUCTS_FOR_LANEY`` products have no σ_z estimate and use 1.
@@ -28,7 +31,8 @@ Two tests run each day on each product, against its category:
    (k = ``CUSUM_K`` = 1, tuned to a shift of two standard deviations per cohort, h =
    ``CUSUM_H`` = 8: with a few claims a day the binomial's long right tail makes the textbook
    k = 0.5, h = 5 cry wolf about twice per SKU-year in simulation; these settings do not).
-   Cohorts with under ``CUSUM_MIN_UNITS`` units are skipped (too few to say).
+   Cohorts with under ``CUSUM_MIN_UNITS`` units are skipped, and products expecting under
+   ``CUSUM_MIN_EXPECTED`` claim per cohort are left to test 1. (one claim is no trend).
    Comparing a product with its own past catches a product that was fine and has changed;
    comparing it with its category (1.) catches one that is worse than its peers.
 
@@ -52,6 +56,8 @@ from datetime import date, timedelta
 WINDOW_DAYS = 7
 LANEY_SIGMAS = 4.0
 MIN_DEFECTS = 3
+# The one-sided tail of LANEY_SIGMAS under the normal: the exact Poisson test must reach it too.
+LANEY_TAIL = 3.2e-5
 # "Significantly above" must also be materially above: half as much again as the baseline.
 MIN_RATE_RATIO = 1.5
 MIN_PRODUCTS_FOR_LANEY = 5
@@ -61,6 +67,7 @@ CUSUM_MIN_BASELINE_UNITS = 1000
 CUSUM_K = 1.0
 CUSUM_H = 8.0
 CUSUM_MIN_UNITS = 20
+CUSUM_MIN_EXPECTED = 1.0  # claims expected per daily cohort
 # What the simulation test holds the method to (see the module's docstring).
 DOCUMENTED_FALSE_ALARMS_PER_SKU_YEAR = 0.05
 DOCUMENTED_DETECTION_DAYS = 7
@@ -130,7 +137,11 @@ def laney_flags(cohorts: Iterable[Cohort], *, start: date, end: date) -> list[Fl
             sigma = math.sqrt(baseline * (1 - baseline) / totals.units)
             limit = baseline + LANEY_SIGMAS * sigma * sigma_z
             rate = totals.defects / totals.units
-            if rate > limit and rate >= MIN_RATE_RATIO * baseline:
+            if (
+                rate > limit
+                and rate >= MIN_RATE_RATIO * baseline
+                and poisson_upper_tail(totals.defects, totals.units * baseline) < LANEY_TAIL
+            ):
                 flags.append(
                     Flag(
                         product_id=pid,
@@ -147,6 +158,19 @@ def laney_flags(cohorts: Iterable[Cohort], *, start: date, end: date) -> list[Fl
                     )
                 )
     return flags
+
+
+def poisson_upper_tail(observed: int, expected: float) -> float:
+    """P(X ≥ observed) for X ~ Poisson(expected): exact where the normal approximation of the
+    p-chart is not (a few claims expected), so three claims against 0.4 expected are not 4σ."""
+    if observed <= 0:
+        return 1.0
+    term = math.exp(-expected)
+    below = term
+    for k in range(1, observed):
+        term *= expected / k
+        below += term
+    return max(0.0, 1.0 - below)
 
 
 def _leave_one_out(totals: _Totals, units: int, defects: int) -> float | None:
@@ -215,6 +239,11 @@ def cusum_flags(
             peers = category_history[category]
             p0 = _leave_one_out(own, peers.units, peers.defects)
         if p0 is None:
+            continue
+        expected_per_day = p0 * sum(t.units for t in product_days.values()) / max(1, len(product_days))
+        if expected_per_day < CUSUM_MIN_EXPECTED:
+            # A claim or two a month: the daily z of one claim is huge and means nothing; the
+            # weekly Poisson test of 1. speaks for such products.
             continue
         flag = _cusum(product_id, category, product_days, p0)
         if flag is not None:

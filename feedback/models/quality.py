@@ -37,6 +37,8 @@ class QualitySettings(MerchantOwnedModel):
         help_text=_("A delivery cohort counts once this many days have passed since it was delivered."),
     )
 
+    cohorts_refreshed_on = models.DateField(_("cohorts last refreshed"), null=True, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("quality settings")
         verbose_name_plural = _("quality settings")

@@ -36,6 +36,7 @@ from feedback.roles import require_quality_decider
 from returns.models import Responsibility, ReturnLine, ReturnStatus
 
 HISTORY_DAYS = BASELINE_DAYS + CUSUM_DAYS
+LATE_CHANGE_DAYS = 7
 TOP_REASONS = 3
 LINKED_CASES = 50
 # Returns that are no claim: withdrawn, never sent, or refused by the merchant.
@@ -118,9 +119,19 @@ def quality_run(*, merchant: Merchant, today: date | None = None) -> QualityRun:
         # A cohort is mature once its whole claim window has passed.
         last_mature_day = today - timedelta(days=window + 1)
         first_day = last_mature_day - timedelta(days=HISTORY_DAYS - 1)
-        refreshed = quality_cohorts_refresh(
-            merchant=merchant, first_day=first_day, last_day=today, claim_window_days=window
+        # Cohorts older than the last mature day are final (their window has passed); a week
+        # more is recomputed for late changes (a claim withdrawn). The whole history is computed
+        # on the first run, or after a week without one.
+        previous = quality_settings.cohorts_refreshed_on
+        recent = last_mature_day - timedelta(days=LATE_CHANGE_DAYS)
+        refresh_from = (
+            recent if previous is not None and previous >= today - timedelta(days=LATE_CHANGE_DAYS) else first_day
         )
+        refreshed = quality_cohorts_refresh(
+            merchant=merchant, first_day=refresh_from, last_day=today, claim_window_days=window
+        )
+        quality_settings.cohorts_refreshed_on = today
+        quality_settings.save(update_fields=["cohorts_refreshed_on", "updated_at"])
         cohorts = [
             Cohort(*row)
             for row in QualityCohort.objects.filter(

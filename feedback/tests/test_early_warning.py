@@ -12,6 +12,7 @@ from feedback.early_warning import (
     Cohort,
     flags_for_day,
     laney_flags,
+    poisson_upper_tail,
 )
 from feedback.tests.simulation import FIRST_DAY, Sku, run_daily, simulate, stable_skus
 
@@ -97,3 +98,14 @@ def test_dismissed_cohorts_stop_counting_for_the_sku():
 
     assert [flag.product_id for flag in flags_for_day(cohorts, last_mature_day=last)] == [9]
     assert flags_for_day(cohorts, last_mature_day=last, counted_after={9: last}) == []
+
+
+def test_three_claims_against_a_fraction_of_one_expected_are_not_an_alarm():
+    # Given peers with 2 claims in 7,000 units a week, and a SKU with 3 claims in 1,400 units:
+    # a normal approximation calls that far above 4σ; the exact Poisson tail (0.4 expected) does not
+    cohorts = [c for pid in range(1, 6) for c in _cohorts(pid, "kettles", units=1000, defects=0)]
+    cohorts += [Cohort(1, "kettles", date(2026, 3, 1), 0, 2)]
+    cohorts += _cohorts(9, "kettles", units=200, defects=0, days=6) + [Cohort(9, "kettles", date(2026, 3, 7), 200, 3)]
+
+    assert poisson_upper_tail(3, 0.4) > 0.005
+    assert laney_flags(cohorts, start=date(2026, 3, 1), end=date(2026, 3, 7)) == []
