@@ -38,6 +38,7 @@ from aftersales.exports import csv_stream
 from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
 from feedback.services import quality_run, rollups_refresh
 from returns.models import ReturnLine, ReturnReason, ReturnRequest
+from tickets.exports import QUEUE_COLUMNS
 from tickets.models import Ticket, TicketKind
 
 BENCH = "reports"
@@ -162,7 +163,6 @@ def _home(options: dict, out: Measurements, log: Any) -> None:
 
 
 def _export(out: Measurements, log: Any) -> None:
-    from tickets.views.exports import QUEUE_COLUMNS
 
     tickets = Ticket.objects.filter(merchant_id__in=seed.all_bench_merchant_ids()).select_related(
         "customer", "assignee", "order"
@@ -238,6 +238,7 @@ def _quality_seed(skus: int, today: date, log: Any) -> Merchant:
                 [merchant.pk, merchant.pk, merchant.pk],
             )
         for order in orders:
+            delivered_at = order.delivered_at or timezone.now()
             ticket = Ticket.objects.create(
                 merchant=merchant,
                 number=f"RT-{order.external_number}",
@@ -254,7 +255,7 @@ def _quality_seed(skus: int, today: date, log: Any) -> Merchant:
                 customer=customer,
                 resolution="refund",
                 reason=reason,
-                submitted_at=order.delivered_at + timedelta(days=3),
+                submitted_at=delivered_at + timedelta(days=3),
             )
             claimed = OrderLine.objects.filter(order=order).extra(
                 where=["(product_id + %s) %% 50 = 0"], params=[order.pk]
@@ -265,7 +266,7 @@ def _quality_seed(skus: int, today: date, log: Any) -> Merchant:
                     order_line_id=line_id,
                     quantity=1 + product_id % 3,
                     unit_refund_amount=100,
-                    window_ends_at=order.delivered_at + timedelta(days=7),
+                    window_ends_at=delivered_at + timedelta(days=7),
                 )
                 for line_id, product_id in claimed.values_list("pk", "product_id")
             )
