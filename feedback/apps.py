@@ -9,4 +9,4 @@ class FeedbackConfig(AppConfig):
     def ready(self):
         from aftersales.bench import register_bench
 
-        register_bench("reports", "feedback.bench")
+        register_bench("reports", "feedback.bench_reports")

@@ -4,12 +4,12 @@ are in ``feedback.api.urls``."""
 
 from django.urls import path
 
-from feedback.views import dashboard
+from feedback.views import reports
 
 dashboard_urlpatterns = [
-    path("reports/kpi/", dashboard.kpi_home_page, name="kpi_home"),
-    path("quality/alerts/", dashboard.alert_list, name="quality_alerts"),
-    path("quality/alerts/<int:pk>/", dashboard.alert_detail, name="quality_alert"),
-    path("quality/alerts/<int:pk>/acknowledge/", dashboard.alert_acknowledge, name="quality_alert_acknowledge"),
-    path("quality/alerts/<int:pk>/dismiss/", dashboard.alert_dismiss, name="quality_alert_dismiss"),
+    path("reports/kpi/", reports.kpi_home_page, name="kpi_home"),
+    path("quality/alerts/", reports.alert_list, name="quality_alerts"),
+    path("quality/alerts/<int:pk>/", reports.alert_detail, name="quality_alert"),
+    path("quality/alerts/<int:pk>/acknowledge/", reports.alert_acknowledge, name="quality_alert_acknowledge"),
+    path("quality/alerts/<int:pk>/dismiss/", reports.alert_dismiss, name="quality_alert_dismiss"),
 ]

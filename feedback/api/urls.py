@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from feedback.api import views
+from feedback.api import reports as views
 
 urlpatterns = [
     path("quality-alerts/", views.QualityAlertListApi.as_view(), name="quality-alert-list"),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.views import MerchantApiView, MerchantListApiView
-from feedback.api.serializers import (
+from feedback.api.report_serializers import (
     AlertAcknowledgeInputSerializer,
     AlertDismissInputSerializer,
     KpiSeriesOutputSerializer,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from aftersales.exceptions import ApplicationError
 from aftersales.exports import Column, export_format, export_links, export_response
 from aftersales.pages import render_dashboard, staff_required
-from feedback.forms.dashboard import AlertAcknowledgeForm, AlertDismissForm, AlertFilterForm, KpiFilterForm
+from feedback.forms.reports import AlertAcknowledgeForm, AlertDismissForm, AlertFilterForm, KpiFilterForm
 from feedback.models import QualityAlert
 from feedback.roles import may_see_reports
 from feedback.selectors import KpiHome, alert_cases, alert_events, alert_of, alerts_of, kpi_home
@@ -31,7 +31,7 @@ def _backlog_ages() -> list[str]:
 
 
 def forbidden(request):
-    return render_dashboard(request, "dashboard/feedback/forbidden.html", {}, status=403)
+    return render_dashboard(request, "dashboard/feedback/reports_forbidden.html", {}, status=403)
 
 
 def _hours(minutes: Decimal | None) -> float | None:

@@ -1,5 +1,6 @@
 """``bench reports``: the KPI home, the CSV export and the daily quality run at size.
-Registered with the bench harness (``aftersales.bench``) in ``FeedbackConfig.ready``.
+Registered with the bench harness (``aftersales.bench``) in ``FeedbackConfig.ready``; a module of
+its own beside the surveys' ``feedback/bench.py``.
 
 1. KPI home. The bench data set of ``bench queue`` (merchants ``bench-NN``, tickets ``BN-…``, one
    in ten open) is grown to 1 % of ``--tickets`` and then to ``--tickets``; at each stage the
