@@ -34,7 +34,7 @@ export SITE_URL ?= http://$(BIND):$(PORT)
 
 SERVICES := $(PY) scripts/services.py
 
-.PHONY: help run serve test reset setup migrate messages static lint format
+.PHONY: help run serve test reset setup migrate messages static lint format vendor
 
 help:
 	@echo "make run    set up and start web, worker and beat on http://$(BIND):$(PORT)/"
@@ -63,6 +63,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 
 # --- Steps shared by run and test --------------------------------------------------------------
 
+# The pinned browser libraries (ECharts) into static/vendor/, verified; nothing is fetched when
+# they are already there and intact (scripts/vendor.py).
+vendor: $(VENV)/.installed-runtime
+	$(PY) scripts/vendor.py
+
 messages: $(VENV)/.installed-runtime
 	@if command -v msgfmt >/dev/null 2>&1; then \
 		$(MANAGE) compilemessages --ignore=$(VENV) --ignore=var --ignore=node_modules -v 0; \
@@ -83,6 +88,7 @@ setup: $(VENV)/.installed-runtime
 	@$(SERVICES) check
 	@$(SERVICES) ensure-database
 	$(MANAGE) migrate --noinput -v 0
+	@$(MAKE) --no-print-directory vendor
 	@$(MAKE) --no-print-directory messages
 	@# In DEBUG, WhiteNoise serves static files from the apps; a production run needs them collected.
 	@if [ "$$($(MANAGE) shell -c 'from django.conf import settings; print(int(settings.DEBUG))')" = 0 ]; then \
@@ -106,6 +112,7 @@ serve: setup
 # --- make test ---------------------------------------------------------------------------------
 
 test: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory vendor
 	@$(MAKE) --no-print-directory messages
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "Note: /usr/bin/chromium is missing, the browser tests will be skipped (apt-get install chromium)."; \

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
 
@@ -44,5 +45,20 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.mailboxes_fetch",
         "schedule": float(os.environ.get("MAILBOX_FETCH_SECONDS", "60")),
         "options": {"expires": 60.0},
+    },
+    # The KPI rollups (feedback.models.rollups): today and yesterday every ten minutes, and the
+    # last 35 days nightly; the quality early-warning run each morning.
+    "kpi-rollups-recent": {
+        "task": "feedback.tasks.rollups_refresh_recent",
+        "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
+    "kpi-rollups-month": {
+        "task": "feedback.tasks.rollups_refresh_month",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "quality-runs": {
+        "task": "feedback.tasks.quality_runs",
+        "schedule": crontab(hour=5, minute=0),
     },
 }

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.exports import export_format, export_links
 
 # The dashboard's shared pieces (from the kernel): the staff check, the page frame, the keyset cursors.
 from aftersales.pages import (
@@ -78,6 +79,7 @@ from returns.services import (
     return_requests_bulk_approve,
     return_requests_bulk_receive,
 )
+from returns.views.exports import return_list_export
 from tickets.models import Ticket
 
 
@@ -106,6 +108,9 @@ def return_list(request):
         return forbidden(request)
     form = ReturnFilterForm(request.GET or None)
     filters = form.filters()
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        return return_list_export(request, filters=filters, file_format=file_format)
     page = return_queue_page(
         membership=membership,
         filters=filters,
@@ -120,6 +125,7 @@ def return_list(request):
         "is_filtered": filters != type(filters)(),
         "scan_form": ScanForm(),
         "bulk_actions": BulkForm.base_fields["action"].choices,
+        "export_links": export_links(request.GET),
     }
     return render_dashboard(request, "dashboard/returns/list.html", context)
 

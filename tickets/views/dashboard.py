@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.exports import export_format, export_links
 from aftersales.pages import act_and_return, staff_required
 from aftersales.pages import cursor_decode as _decode_cursor
 from aftersales.pages import cursor_encode as _encode_cursor
@@ -58,6 +59,7 @@ from tickets.selectors import (
     ticket_timeline,
 )
 from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
+from tickets.views.exports import queue_export
 from tickets.views.queue_tools import queue_staff_choices
 from tickets.views.support import support_box_context
 
@@ -98,6 +100,9 @@ def queue(request):
     membership = request.membership
     form = QueueFilterForm(request.GET or None, merchant=membership.merchant)
     filters = form.filters()
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        return queue_export(request, filters=filters, file_format=file_format)
     sort = form.chosen_sort()
     page = ticket_queue_page(
         membership=membership,
@@ -118,6 +123,7 @@ def queue(request):
         "bulk_form": QueueBulkForm(staff_choices=queue_staff_choices(form)),
         "saved_view_form": SavedViewForm(teams=teams_of(membership.merchant).filter(members=membership.user_id)),
         "saved_view_fields": [(name, request.GET.get(name, "")) for name in SAVED_VIEW_FIELDS],
+        "export_links": export_links(request.GET),
     }
     return _render(request, "dashboard/queue.html", context)
 

@@ -1,0 +1,378 @@
+"""The KPI home's reads: everything from the rollups (``feedback.models.rollups``), in a fixed
+number of queries whatever the period or the size of the ticket table.
+
+The one live read is the backlog (cases open now, by age and kind): it is a state, not a
+history, and it reads only the active tickets through the hub's partial index on them.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from aftersales.models import Merchant, Product, Store, User
+from feedback.kpi import BUCKETS, percentile_minutes, rate_percent
+from feedback.models import ReturnDailyRollup, RollupRefresh, TicketDailyRollup
+from returns.models import ReturnReason
+from tickets.models import ACTIVE_STATUSES, SlaTarget, Team, Ticket, TicketKind
+
+MEDIAN = 0.5
+P90 = 0.9
+TOP_SKUS = 10
+# Backlog ages: up to (exclusive) this many hours; the last is open-ended.
+BACKLOG_AGES_HOURS = (24, 72, 168)
+
+HISTOGRAMS = ("first_response_minutes", "resolution_minutes", "refund_cycle_minutes")
+COUNTS = (
+    "created",
+    "resolved",
+    "reopened",
+    "first_contact_resolved",
+    *[f"sla_{target}_{outcome}" for target in SlaTarget.values for outcome in ("met", "breached")],
+)
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    start: date  # first day, inclusive (merchant's calendar)
+    end: date  # last day, inclusive
+    store_id: int | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Durations:
+    count: int
+    median_minutes: Decimal | None
+    p90_minutes: Decimal | None
+
+    @classmethod
+    def of(cls, histogram: list[int]) -> "Durations":
+        return cls(
+            count=sum(histogram),
+            median_minutes=percentile_minutes(histogram, MEDIAN),
+            p90_minutes=percentile_minutes(histogram, P90),
+        )
+
+
+@dataclass
+class Figures:
+    """Counts and summed histograms of some rollup rows (a day, an agent, the whole period)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    histograms: dict[str, list[int]] = field(default_factory=lambda: {name: [0] * BUCKETS for name in HISTOGRAMS})
+
+    def add(self, row: dict[str, Any]) -> None:
+        for name in COUNTS:
+            self.counts[name] += row[name] or 0
+        for name in HISTOGRAMS:
+            for index in range(BUCKETS):
+                self.histograms[name][index] += row[f"{name}_{index}"] or 0
+
+    @property
+    def first_response(self) -> Durations:
+        return Durations.of(self.histograms["first_response_minutes"])
+
+    @property
+    def resolution(self) -> Durations:
+        return Durations.of(self.histograms["resolution_minutes"])
+
+    @property
+    def refund_cycle(self) -> Durations:
+        return Durations.of(self.histograms["refund_cycle_minutes"])
+
+    @property
+    def first_contact_resolution_percent(self) -> Decimal | None:
+        return rate_percent(self.counts["first_contact_resolved"], self.counts["resolved"])
+
+    @property
+    def reopen_percent(self) -> Decimal | None:
+        return rate_percent(self.counts["reopened"], self.counts["resolved"])
+
+    def sla_percent(self, target: str) -> Decimal | None:
+        met = self.counts[f"sla_{target}_met"]
+        return rate_percent(met, met + self.counts[f"sla_{target}_breached"])
+
+    @property
+    def sla(self) -> list["SlaFigure"]:
+        return [
+            SlaFigure(
+                target=target,
+                label=str(SlaTarget(target).label),
+                met=self.counts[f"sla_{target}_met"],
+                breached=self.counts[f"sla_{target}_breached"],
+                percent=self.sla_percent(target),
+            )
+            for target in SlaTarget.values
+        ]
+
+
+@dataclass(frozen=True)
+class SlaFigure:
+    target: str
+    label: str
+    met: int
+    breached: int
+    percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class AgentScorecard:
+    agent_id: int | None
+    name: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    kind: str
+    label: str
+    by_age: list[int]  # one count per age band
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_age)
+
+
+@dataclass(frozen=True)
+class SkuReturnRate:
+    product_id: int
+    sku: str
+    name: str
+    delivered_units: int
+    returned_units: int
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        return rate_percent(self.returned_units, self.delivered_units)
+
+
+@dataclass(frozen=True)
+class ReasonShare:
+    reason_id: int
+    name: str
+    returned_units: int
+    percent_of_returns: Decimal | None
+
+
+@dataclass(frozen=True)
+class KpiHome:
+    filters: KpiFilters
+    refreshed_at: datetime | None
+    totals: Figures
+    days: list[DayFigures]
+    scorecards: list[AgentScorecard]
+    backlog: list[BacklogRow]
+    backlog_ages: list[str]
+    skus: list[SkuReturnRate]
+    reasons: list[ReasonShare]
+    delivered_units: int
+    returned_units: int
+    complaints: int
+
+    @property
+    def return_rate_percent(self) -> Decimal | None:
+        return rate_percent(self.returned_units, self.delivered_units)
+
+    @property
+    def complaints_per_thousand_units(self) -> Decimal | None:
+        if not self.delivered_units:
+            return None
+        return (Decimal(1000) * self.complaints / self.delivered_units).quantize(Decimal("0.01"))
+
+
+def _ticket_rollups(merchant: Merchant, filters: KpiFilters) -> QuerySet[TicketDailyRollup]:
+    rows = TicketDailyRollup.objects.filter(merchant=merchant, day__gte=filters.start, day__lte=filters.end)
+    if filters.store_id:
+        rows = rows.filter(store_id=filters.store_id)
+    if filters.team_id:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.agent_id:
+        rows = rows.filter(agent_id=filters.agent_id)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    return rows
+
+
+def _sums(merchant: Merchant, filters: KpiFilters, group_by: str) -> list[dict[str, Any]]:
+    """Per ``group_by`` value ("day" or "agent_id"): every count and every histogram bucket summed
+    by the database (array elements have no ORM aggregate, so this one is SQL)."""
+    where = ["merchant_id = %s", "day BETWEEN %s AND %s"]
+    params: list[Any] = [merchant.pk, filters.start, filters.end]
+    for column, value in (("store_id", filters.store_id), ("team_id", filters.team_id), ("agent_id", filters.agent_id)):
+        if value:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if filters.kind:
+        where.append("kind = %s")
+        params.append(filters.kind)
+    columns = [f"sum({name}) AS {name}" for name in COUNTS] + [
+        f"sum({name}[{index + 1}]) AS {name}_{index}" for name in HISTOGRAMS for index in range(BUCKETS)
+    ]
+    query = (
+        f"SELECT {group_by}, {', '.join(columns)} FROM {TicketDailyRollup._meta.db_table} "  # noqa: S608 - constants; values are parameters
+        f"WHERE {' AND '.join(where)} GROUP BY {group_by} ORDER BY {group_by}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _backlog(merchant: Merchant, filters: KpiFilters, now: datetime) -> list[BacklogRow]:
+    tickets = Ticket.objects.filter(merchant=merchant, status__in=ACTIVE_STATUSES)
+    if filters.store_id:
+        tickets = tickets.filter(store_id=filters.store_id)
+    if filters.team_id:
+        tickets = tickets.filter(team_id=filters.team_id)
+    if filters.agent_id:
+        tickets = tickets.filter(assignee_id=filters.agent_id)
+    if filters.kind:
+        tickets = tickets.filter(kind=filters.kind)
+    bands: dict[str, Any] = {}
+    lower: datetime | None = None
+    for index, hours in enumerate(BACKLOG_AGES_HOURS):
+        upper = now - timedelta(hours=hours)
+        bands[f"age_{index}"] = Count(
+            "id", filter=Q(created_at__gt=upper) & (Q(created_at__lte=lower) if lower else Q())
+        )
+        lower = upper
+    bands[f"age_{len(BACKLOG_AGES_HOURS)}"] = Count("id", filter=Q(created_at__lte=lower))
+    counted: dict[str, dict[str, Any]] = {
+        row["kind"]: dict(row) for row in tickets.values("kind").annotate(**bands).order_by()
+    }
+    rows = []
+    for kind, label in TicketKind.choices:
+        row = counted.get(kind)
+        if row:
+            rows.append(
+                BacklogRow(
+                    kind=kind, label=str(label), by_age=[row[f"age_{i}"] for i in range(len(BACKLOG_AGES_HOURS) + 1)]
+                )
+            )
+    return rows
+
+
+def _return_rollups(merchant: Merchant, filters: KpiFilters) -> QuerySet[ReturnDailyRollup]:
+    rows = ReturnDailyRollup.objects.filter(merchant=merchant, day__gte=filters.start, day__lte=filters.end)
+    if filters.store_id:
+        rows = rows.filter(store_id=filters.store_id)
+    return rows
+
+
+def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]) -> KpiHome:
+    """The home's figures for the period and filters; a fixed number of queries."""
+    rows = _ticket_rollups(merchant, filters)
+    totals = Figures()
+    days = []
+    by_day = {row["day"]: row for row in _sums(merchant, filters, "day")}
+    for offset in range((filters.end - filters.start).days + 1):
+        day = filters.start + timedelta(days=offset)
+        figures = Figures()
+        if day in by_day:
+            figures.add(by_day[day])
+            totals.add(by_day[day])
+        days.append(DayFigures(day=day, figures=figures))
+    by_agent = _sums(merchant, filters, "agent_id")
+    names = dict(
+        User.objects.filter(pk__in=[row["agent_id"] for row in by_agent if row["agent_id"]]).values_list(
+            "pk", "username"
+        )
+    )
+    scorecards = []
+    for row in by_agent:
+        figures = Figures()
+        figures.add(row)
+        scorecards.append(
+            AgentScorecard(agent_id=row["agent_id"], name=names.get(row["agent_id"], ""), figures=figures)
+        )
+    scorecards.sort(key=lambda card: (-card.figures.counts["resolved"], card.name))
+    returns = _return_rollups(merchant, filters)
+    delivered_and_returned = returns.aggregate(delivered=Sum("delivered_units"), returned=Sum("returned_units"))
+    delivered = delivered_and_returned["delivered"] or 0
+    returned = delivered_and_returned["returned"] or 0
+    top = list(
+        returns.exclude(product=None)
+        .values("product_id")
+        .annotate(delivered=Sum("delivered_units"), returned=Sum("returned_units"))
+        .filter(returned__gt=0)
+        .order_by("-returned", "product_id")[:TOP_SKUS]
+    )
+    products = Product.objects.filter(merchant=merchant, pk__in=[row["product_id"] for row in top]).in_bulk()
+    skus = [
+        SkuReturnRate(
+            product_id=row["product_id"],
+            sku=products[row["product_id"]].sku,
+            name=products[row["product_id"]].name,
+            delivered_units=row["delivered"],
+            returned_units=row["returned"],
+        )
+        for row in top
+        if row["product_id"] in products
+    ]
+    by_reason = list(
+        returns.exclude(reason=None).values("reason_id").annotate(units=Sum("returned_units")).order_by("-units")
+    )
+    reason_names = dict(
+        ReturnReason.objects.filter(merchant=merchant, pk__in=[row["reason_id"] for row in by_reason]).values_list(
+            "pk", "name"
+        )
+    )
+    reasons = [
+        ReasonShare(
+            reason_id=row["reason_id"],
+            name=reason_names.get(row["reason_id"], ""),
+            returned_units=row["units"],
+            percent_of_returns=rate_percent(row["units"], returned),
+        )
+        for row in by_reason
+    ]
+    complaints = rows.filter(kind=TicketKind.COMPLAINT).aggregate(n=Sum("created"))["n"] or 0
+    refreshed_at = RollupRefresh.objects.filter(merchant=merchant).values_list("refreshed_at", flat=True).first()
+    return KpiHome(
+        filters=filters,
+        refreshed_at=refreshed_at,
+        totals=totals,
+        days=days,
+        scorecards=scorecards,
+        backlog=_backlog(merchant, filters, timezone.now()),
+        backlog_ages=backlog_ages,
+        skus=skus,
+        reasons=reasons,
+        delivered_units=delivered,
+        returned_units=returned,
+        complaints=complaints,
+    )
+
+
+def period_of(merchant: Merchant, *, days: int, today: date | None = None) -> tuple[date, date]:
+    """The last ``days`` whole days up to today, in the merchant's calendar."""
+    today = today or timezone.localdate(timezone=ZoneInfo(merchant.timezone))
+    return today - timedelta(days=days - 1), today
+
+
+def stores_of(merchant: Merchant) -> QuerySet[Store]:
+    return Store.objects.filter(merchant=merchant).order_by("name", "pk")
+
+
+def teams_of(merchant: Merchant) -> QuerySet[Team]:
+    return Team.objects.filter(merchant=merchant).order_by("name", "pk")
+
+
+def agents_of(merchant: Merchant) -> QuerySet[User]:
+    return (
+        User.objects.filter(memberships__merchant=merchant, memberships__is_active=True).order_by("username").distinct()
+    )
