@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from feedback.handlers import register_handlers
+        from feedback.panels import register_panels
+        from feedback.services import feedback_on_ticket_status
+        from feedback.timeline import feedback_verb_labels
+        from tickets.hooks import register_status_listener
+        from tickets.timeline import register_verb_labels
+
+        register_handlers()
+        register_panels()
+        register_status_listener("feedback", feedback_on_ticket_status)
+        register_verb_labels(feedback_verb_labels())

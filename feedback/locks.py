@@ -1,0 +1,28 @@
+"""The querysets that lock feedback's rows. The order, the same in every service: the ticket
+(when the hub's locked it already, it is ours), then a survey, a follow-up or a recovery case."""
+
+from feedback.models import FollowUp, RecoveryCase, Survey
+
+
+def survey_lock(survey_id: int) -> Survey:
+    return (
+        Survey.objects.select_for_update(of=("self",))
+        .select_related("ticket", "customer", "merchant", "ticket__merchant", "ticket__customer")
+        .get(pk=survey_id)
+    )
+
+
+def followup_lock(followup_id: int) -> FollowUp:
+    return (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("ticket", "rule", "customer", "merchant")
+        .get(pk=followup_id)
+    )
+
+
+def recovery_lock(recovery_id: int) -> RecoveryCase:
+    return (
+        RecoveryCase.objects.select_for_update(of=("self",))
+        .select_related("original_ticket", "recovery_ticket", "merchant")
+        .get(pk=recovery_id)
+    )
