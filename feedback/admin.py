@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from feedback.models import FollowUp, FollowUpCall, FollowUpRule, RecoveryCase, Survey, SurveySettings
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -24,7 +24,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(SurveySettings)
-class SurveySettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SurveySettingsAdmin(admin.ModelAdmin):
     list_display = ["merchant", "csat_enabled", "csat_delay_hours", "low_score_threshold", "nps_enabled"]
     list_select_related = ["merchant"]
     search_fields = ["merchant__name", "merchant__slug"]
@@ -32,7 +32,7 @@ class SurveySettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(FollowUpRule)
-class FollowUpRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FollowUpRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "merchant", "trigger", "delay_hours", "min_amount", "max_attempts", "is_active"]
     list_filter = ["trigger", "is_active"]
     list_select_related = ["merchant"]
@@ -49,12 +49,12 @@ class SurveyAdmin(ReadOnlyAdmin):
     exclude = ["nonce"]
 
 
-class FollowUpCallInline(admin.TabularInline):  # type: ignore[type-arg]
+class FollowUpCallInline(admin.TabularInline):
     model = FollowUpCall
     extra = 0
     can_delete = False
-    readonly_fields = ["caller", "result", "note", "created_at"]
-    fields = readonly_fields
+    readonly_fields = ("caller", "result", "note", "created_at")
+    fields = ("caller", "result", "note", "created_at")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -63,10 +63,10 @@ class FollowUpOutputSerializer(serializers.ModelSerializer[FollowUp]):
         read_only_fields = fields
 
     def get_new_ticket(self, followup: FollowUp) -> str | None:
-        return followup.new_ticket.number if followup.new_ticket_id else None  # type: ignore[union-attr]
+        return followup.new_ticket.number if followup.new_ticket is not None else None
 
 
-class FollowUpCallInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FollowUpCallInputSerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=CallResult.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     new_case_subject = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")

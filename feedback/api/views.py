@@ -30,11 +30,11 @@ class SurveyResponseListApi(MerchantListApiView):
     serializer_class = SurveyResponseOutputSerializer
     pagination_class = CreatedCursorPagination
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return responses_for_api(merchant_id=request_merchant(self.request).pk)
 
     @extend_schema(tags=TAG, summary=_("List survey responses"))
-    def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
@@ -44,11 +44,11 @@ class FollowUpListApi(MerchantListApiView):
     serializer_class = FollowUpOutputSerializer
     pagination_class = CreatedCursorPagination
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return followups_for_api(merchant_id=request_merchant(self.request).pk).select_related("new_ticket")
 
     @extend_schema(tags=TAG, summary=_("List follow-ups"))
-    def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 

@@ -21,7 +21,7 @@ class WordListField(forms.CharField):
         return list(dict.fromkeys(word[:50] for word in words if word))[:100]
 
 
-class SurveySettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+class SurveySettingsForm(forms.ModelForm):
     complaint_keywords = WordListField(
         label=_("Words in a comment that open a recovery case"),
         required=False,
@@ -66,7 +66,7 @@ class SurveySettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         return value
 
 
-class FollowUpRuleForm(forms.ModelForm):  # type: ignore[type-arg]
+class FollowUpRuleForm(forms.ModelForm):
     class Meta:
         model = FollowUpRule
         fields = ["name", "trigger", "delay_hours", "min_amount", "script", "max_attempts", "retry_hours", "is_active"]

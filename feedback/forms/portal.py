@@ -1,6 +1,6 @@
 """The customer's survey form: the same on the signed link's page and on the case page."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -71,11 +71,11 @@ class SurveyForm(forms.Form):
                 "technician_courtesy": survey.technician_courtesy,
             }
         super().__init__(*args, **kwargs)
-        score = self.fields["score"]
+        score = cast(forms.ChoiceField, self.fields["score"])
         if survey.kind == SurveyKind.CSAT:
             score.label = _("How satisfied are you with how we handled your request? (1 very unhappy, 5 very happy)")
             score.choices = _scale(CSAT_SCORES)
-            reasons = self.fields["reasons"]
+            reasons = cast(forms.MultipleChoiceField, self.fields["reasons"])
             reasons.choices = [(code, label) for code, label in reasons_for(survey.ticket.kind).items()]
         else:
             score.label = _("How likely are you to recommend us to a friend? (0 not at all, 10 extremely)")

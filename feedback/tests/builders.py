@@ -28,17 +28,17 @@ class World:
 
 
 def make_world(**merchant_fields: object) -> World:
-    order = OrderFactory(**{f"merchant__{name}": value for name, value in merchant_fields.items()})
-    OrderLineFactory(order=order, line_number="1")
+    order = OrderFactory.create(**{f"merchant__{name}": value for name, value in merchant_fields.items()})
+    OrderLineFactory.create(order=order, line_number="1")
     merchant = order.merchant
-    team = TeamFactory(merchant=merchant, name="Front line")
+    team = TeamFactory.create(merchant=merchant, name="Front line")
     return World(
         merchant=merchant,
         order=order,
         customer=order.customer,
-        agent=MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user,
-        other_agent=MembershipFactory(merchant=merchant, role=Membership.Role.AGENT).user,
-        supervisor=MembershipFactory(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
+        agent=MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user,
+        other_agent=MembershipFactory.create(merchant=merchant, role=Membership.Role.AGENT).user,
+        supervisor=MembershipFactory.create(merchant=merchant, role=Membership.Role.SUPERVISOR).user,
         team=team,
     )
 

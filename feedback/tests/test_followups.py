@@ -143,9 +143,7 @@ def test_a_satisfied_customer_closes_the_follow_up(world, due_followup):
 
 
 def test_an_unsatisfied_customer_opens_a_recovery_case(world, due_followup):
-    followup = _call(
-        due_followup, world.agent, CallResult.UNSATISFIED, T0 + timedelta(hours=49), note="Still wobbles"
-    )
+    followup = _call(due_followup, world.agent, CallResult.UNSATISFIED, T0 + timedelta(hours=49), note="Still wobbles")
 
     recovery = RecoveryCase.objects.get()
     assert (recovery.followup_id, recovery.trigger, recovery.original_ticket_id) == (

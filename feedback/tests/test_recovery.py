@@ -41,7 +41,11 @@ def test_a_rating_at_the_merchants_threshold_opens_a_recovery_case_for_a_supervi
         RecoveryStatus.OPEN,
     )
     case = recovery.recovery_ticket
-    assert (case.assignee, case.priority, case.customer_id) == (world.supervisor, TicketPriority.HIGH, world.customer.pk)
+    assert (case.assignee, case.priority, case.customer_id) == (
+        world.supervisor,
+        TicketPriority.HIGH,
+        world.customer.pk,
+    )
     assert "Nobody called me back" in case.messages.get().body
     deadline = Deadline.objects.get(ticket=case, kind=RECOVERY_DUE)
     assert deadline.due_at == recovery.due_at
