@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class FeedbackVerb(models.TextChoices):
-    SURVEY_SCHEDULED = "survey_scheduled", _("scheduled the satisfaction survey")
     SURVEY_SKIPPED = "survey_skipped", _("did not send a satisfaction survey")
     SURVEY_SENT = "survey_sent", _("sent the satisfaction survey")
     SURVEY_REMINDED = "survey_reminded", _("reminded the customer of the survey")

@@ -10,18 +10,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
-from aftersales.api.permissions import request_actor, request_merchant
+from aftersales.api.permissions import request_actor, request_membership, request_merchant
 from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView, MerchantListApiView
+from aftersales.exceptions import PermissionRefused
+from aftersales.models import Merchant
 from feedback.api.serializers import (
     FollowUpCallInputSerializer,
     FollowUpOutputSerializer,
     SurveyResponseOutputSerializer,
 )
+from feedback.roles import may_see_feedback
 from feedback.selectors import followups_for_api, responses_for_api
 from feedback.services import followup_record_call
 
 TAG = ["feedback"]
+
+
+def _feedback_merchant(request: Request) -> Merchant:
+    """The request's merchant, for an API key or a staff member whose role works feedback (a
+    technician or the warehouse sees none of it, as on the dashboard)."""
+    membership = request_membership(request)
+    if membership is not None and not may_see_feedback(membership):
+        raise PermissionRefused(_("Your role does not see feedback."), code="role_cannot_see_feedback")
+    merchant: Merchant = request_merchant(request)
+    return merchant
 
 
 class SurveyResponseListApi(MerchantListApiView):
@@ -31,7 +44,7 @@ class SurveyResponseListApi(MerchantListApiView):
     pagination_class = CreatedCursorPagination
 
     def get_queryset(self):
-        return responses_for_api(merchant_id=request_merchant(self.request).pk)
+        return responses_for_api(merchant_id=_feedback_merchant(self.request).pk)
 
     @extend_schema(tags=TAG, summary=_("List survey responses"))
     def get(self, request, *args, **kwargs):
@@ -45,7 +58,7 @@ class FollowUpListApi(MerchantListApiView):
     pagination_class = CreatedCursorPagination
 
     def get_queryset(self):
-        return followups_for_api(merchant_id=request_merchant(self.request).pk).select_related("new_ticket")
+        return followups_for_api(merchant_id=_feedback_merchant(self.request).pk).select_related("new_ticket")
 
     @extend_schema(tags=TAG, summary=_("List follow-ups"))
     def get(self, request, *args, **kwargs):
@@ -66,7 +79,7 @@ class FollowUpCallApi(MerchantApiView):
         },
     )
     def post(self, request: Request, followup_id: int) -> Response:
-        merchant = request_merchant(request)
+        merchant = _feedback_merchant(request)
         followup = followups_for_api(merchant_id=merchant.pk).filter(pk=followup_id).first()
         if followup is None:
             raise Http404

@@ -95,11 +95,12 @@ def _schedule(rule: FollowUpRule, ticket: Ticket, *, source_key: str) -> FollowU
 
 def followup_mark_due(*, followup_id: int) -> FollowUp:
     """The sweep: the call is due and joins the follow-up queue."""
-    followup = followup_lock(followup_id)
-    if followup.status in (FollowUpStatus.SCHEDULED, FollowUpStatus.RETRY):
-        followup.status = FollowUpStatus.DUE
-        followup.save(update_fields=["status", "updated_at"])
-        event_append(followup.ticket, FeedbackVerb.FOLLOWUP_DUE, data={"followup": followup.pk})
+    with transaction.atomic():
+        followup = followup_lock(followup_id)
+        if followup.status in (FollowUpStatus.SCHEDULED, FollowUpStatus.RETRY):
+            followup.status = FollowUpStatus.DUE
+            followup.save(update_fields=["status", "updated_at"])
+            event_append(followup.ticket, FeedbackVerb.FOLLOWUP_DUE, data={"followup": followup.pk})
     return followup
 
 

@@ -117,14 +117,15 @@ def recovery_close(
 
 def recovery_overdue(*, recovery_id: int) -> RecoveryCase:
     """The sweep: a recovery case still open at its due time is put before its supervisor again."""
-    recovery = recovery_lock(recovery_id)
-    if recovery.status == RecoveryStatus.OPEN:
-        event_append(recovery.recovery_ticket, FeedbackVerb.RECOVERY_OVERDUE, data={"recovery": recovery.pk})
-        supervisor = User.objects.filter(pk=recovery.supervisor_id).first() if recovery.supervisor_id else None
-        notify_staff(
-            recovery.recovery_ticket,
-            supervisor,
-            "recovery_overdue",
-            {"original_number": recovery.original_ticket.number},
-        )
+    with transaction.atomic():
+        recovery = recovery_lock(recovery_id)
+        if recovery.status == RecoveryStatus.OPEN:
+            event_append(recovery.recovery_ticket, FeedbackVerb.RECOVERY_OVERDUE, data={"recovery": recovery.pk})
+            supervisor = User.objects.filter(pk=recovery.supervisor_id).first() if recovery.supervisor_id else None
+            notify_staff(
+                recovery.recovery_ticket,
+                supervisor,
+                "recovery_overdue",
+                {"original_number": recovery.original_ticket.number},
+            )
     return recovery

@@ -101,12 +101,9 @@ def survey_schedule(*, ticket: Ticket, survey_settings: SurveySettings) -> Surve
             setattr(survey, field, value)
         survey.status = SurveyStatus.SCHEDULED
         survey.save(update_fields=[*attribution, "status", "updated_at"])
+    # No event: the case's timeline says when the survey went out (or why not), not that one is
+    # pending; the staff box shows the scheduled survey and who it is attributed to.
     timers.survey_send_schedule(ticket=ticket, survey_id=survey.pk, at=send_at)
-    event_append(
-        ticket,
-        FeedbackVerb.SURVEY_SCHEDULED,
-        data={"survey": survey.pk, "send_at": send_at.isoformat(), "agent": survey.agent_id, "team": survey.team_id},
-    )
     return survey
 
 

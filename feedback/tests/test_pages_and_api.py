@@ -274,3 +274,16 @@ def test_another_merchants_portal_session_cannot_rate_the_case(client, world):
 
     assert response.status_code == 404
     assert Survey.objects.get(pk=survey.pk).score is None
+
+
+def test_a_technicians_session_gets_no_feedback_from_the_api(shop):
+    world, _ticket, _survey, followup = shop
+    technician = MembershipFactory(merchant=world.merchant, role=Membership.Role.TECHNICIAN).user
+    client = APIClient()
+    client.force_login(technician)
+
+    listed = client.get(reverse("api:feedback-response-list"))
+    called = client.post(reverse("api:feedback-followup-call", args=[followup.pk]), {"result": "satisfied"})
+
+    assert (listed.status_code, called.status_code) == (403, 403)
+    assert FollowUp.objects.get(pk=followup.pk).attempts == 0
