@@ -1,8 +1,11 @@
 """feedback's part of the demo: survey settings and follow-up rules per merchant, then, over the
-cases the other stories resolved in the past, the surveys sent and answered, reminders, NPS, the
-recovery cases low scores opened (most of them worked and closed) and the follow-up calls made, each
-through the services at the time it happened. Registered with ``aftersales.demo`` in
-``FeedbackConfig.ready``."""
+cases the other stories resolved in the past, the surveys sent and answered, reminders, NPS and
+the follow-up calls made, each through the services at the time it happened. Registered with
+``aftersales.demo`` in ``FeedbackConfig.ready``.
+
+The demo's customers answer 3 to 5 (NPS 7 to 10) and are reached or not on their calls: a low
+score or an unhappy call opens a case, and the demo's case count is the tickets story's to set.
+A recovery case is one low rating away on the demo's survey links."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -67,8 +70,6 @@ COMMENTS = {
     5: ["处理很快，点赞！", "客服很耐心。", "Quick and friendly, thanks."],
     4: ["整体不错。", "Good, the refund took a day longer than promised."],
     3: ["还行吧。", "OK."],
-    2: ["等了很久才有人回复。", "Slow answers."],
-    1: ["非常不满意，要投诉。", "Nobody solved my problem."],
 }
 
 
@@ -122,13 +123,13 @@ class FeedbackDemoStory:
             if at >= self.now:
                 return
             if survey.kind == "nps":
-                score = rng.choices(range(11), weights=[1, 1, 1, 1, 1, 2, 3, 6, 10, 14, 12])[0]
+                score = rng.choices([7, 8, 9, 10], weights=[6, 10, 14, 12])[0]
                 reasons: list[str] = []
             else:
-                score = rng.choices([1, 2, 3, 4, 5], weights=[4, 5, 10, 30, 51])[0]
+                score = rng.choices([3, 4, 5], weights=[10, 30, 51])[0]
                 offered = list(reasons_for(survey.ticket.kind))
                 reasons = rng.sample(offered[:3] if score >= 4 else offered[3:], k=1)
-            comment = rng.choice(COMMENTS[max(1, min(5, score if survey.kind == "csat" else score // 2))])
+            comment = rng.choice(COMMENTS[score if survey.kind == "csat" else score // 2])
             technician = {}
             if survey.has_technician_questions:
                 technician = {
@@ -155,11 +156,8 @@ class FeedbackDemoStory:
             call_at = followup.due_at + timedelta(hours=rng.randint(1, 6))
             if call_at > self.now - timedelta(days=1):
                 continue
-            result = rng.choices(
-                [CallResult.SATISFIED, CallResult.NOT_REACHED, CallResult.UNSATISFIED],
-                weights=[70, 25, 5],
-            )[0]
-            note = "" if result != CallResult.UNSATISFIED else "客户仍不满意，希望主管联系。"
+            result = rng.choices([CallResult.SATISFIED, CallResult.NOT_REACHED], weights=[75, 25])[0]
+            note = "客户表示一切正常。" if result == CallResult.SATISFIED else ""
             with time_machine.travel(call_at, tick=False):
                 followup_record_call(followup=followup, actor=rng.choice(agents), result=result, note=note)
 
