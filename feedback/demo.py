@@ -38,7 +38,8 @@ from feedback.services import (
     survey_send,
 )
 
-RULES = {
+# (name, trigger, hours after, refunds over, script) by the merchant's demo key.
+RULES: dict[str, list[tuple[str, str, int, Decimal | None, str]]] = {
     "demo": [
         (
             "维修完成 48 小时回访",
