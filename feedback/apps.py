@@ -7,6 +7,7 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback")
 
     def ready(self) -> None:
+        from aftersales.bench import register_bench
         from aftersales.demo import register_story
         from feedback.handlers import register_handlers
         from feedback.panels import register_panels
@@ -20,3 +21,4 @@ class FeedbackConfig(AppConfig):
         register_status_listener("feedback", feedback_on_ticket_status)
         register_verb_labels(feedback_verb_labels())
         register_story("feedback", "feedback.demo.FeedbackDemoStory")
+        register_bench("surveys", "feedback.bench")
