@@ -24,6 +24,10 @@ def register_status_listener(name: str, callback: StatusListener) -> None:
     _status_listeners[name] = callback
 
 
+def unregister_status_listener(name: str) -> None:
+    _status_listeners.pop(name, None)
+
+
 def status_changed(ticket: Ticket, previous: str, status: str) -> None:
     """Call every registered listener, in the order they were registered."""
     for callback in _status_listeners.values():
