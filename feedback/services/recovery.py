@@ -16,7 +16,7 @@ from feedback.roles import require_supervisor
 from feedback.selectors import recovery_supervisor_for, survey_settings_of
 from feedback.timeline import FeedbackVerb
 from tickets.models import Ticket, TicketChannel, TicketKind, TicketPriority
-from tickets.notify import notify_staff
+from tickets.notify import customer_language, notify_staff
 from tickets.services import ticket_create
 from tickets.timeline import event_append
 
@@ -36,10 +36,13 @@ def recovery_open(
     supervisor = recovery_supervisor_for(merchant_id=merchant.pk)
     survey_settings = survey_settings_of(merchant.pk)
     with transaction.atomic(savepoint=False):
-        # Worded for the merchant's staff, in the merchant's language.
-        with translation.override(merchant.default_language):
-            subject = _("Win back the customer of %(number)s") % {"number": original_ticket.number}
-            body = note or _("A customer of %(number)s is unhappy.") % {"number": original_ticket.number}
+        # The customer is told of the new case and reads it on the portal: worded for them, in their
+        # language. Why it was opened is the supervisor's to read, on the recovery queue.
+        with translation.override(customer_language(original_ticket)):
+            subject = _("Following up on your request %(number)s") % {"number": original_ticket.number}
+            body = note or _("We would like to hear more about your request %(number)s.") % {
+                "number": original_ticket.number
+            }
         recovery_ticket = ticket_create(
             merchant=merchant,
             kind=TicketKind.SUPPORT,

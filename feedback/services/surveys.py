@@ -362,9 +362,9 @@ def _recovery_trigger(survey: Survey, survey_settings: SurveySettings) -> str | 
 def _recovery_note(survey: Survey) -> str:
     scale = "5" if survey.kind == SurveyKind.CSAT else "10"
     lines = [
-        _("The customer rated %(number)s %(score)s of %(scale)s.")
+        _("Rating of %(number)s: %(score)s of %(scale)s.")
         % {"number": survey.ticket.number, "score": survey.score, "scale": scale}
     ]
     if survey.comment:
-        lines.append(_("Their comment: %(comment)s") % {"comment": survey.comment})
+        lines.append(_("Comment: %(comment)s") % {"comment": survey.comment})
     return "\n".join(lines)
