@@ -287,3 +287,16 @@ def test_a_technicians_session_gets_no_feedback_from_the_api(shop):
 
     assert (listed.status_code, called.status_code) == (403, 403)
     assert FollowUp.objects.get(pk=followup.pk).attempts == 0
+
+
+def test_the_staff_ticket_page_shows_the_survey_and_who_it_is_attributed_to(client, shop):
+    world, ticket, survey, _followup = shop
+    client.force_login(world.agent)
+
+    page = client.get(reverse("dashboard:ticket", kwargs={"number": ticket.number}))
+
+    assert page.status_code == 200
+    assert 'id="survey-box-title"' in page.text
+    assert "1 / 5" in page.text
+    assert str(world.agent) in page.text
+    assert page.context["ticket_survey"].pk == survey.pk
