@@ -185,3 +185,5 @@ def _responses_page(
         queries=max(timing.queries),
     )
     out.emit("responses_page_p95", round(timing.percentile(0.95), 1), "ms", responses=responses)
+    # The app's own CPU per request: steadier than wall time on a machine others share.
+    out.emit("responses_page_cpu_p50", round(timing.percentile(0.5, cpu=True), 1), "ms", responses=responses)
