@@ -40,3 +40,27 @@ def served_by(ticket: Ticket) -> ServedBy:
             technician = named
             break
     return ServedBy(agent=ticket.assignee, team=ticket.team, technician=technician)
+
+
+# Cases that get no survey, as other apps know them (support-routing: a case merged into
+# another). Each returns a short reason the survey row keeps, or None.
+SurveyExclusion = Callable[[Ticket], str | None]
+
+_exclusions: dict[str, SurveyExclusion] = {}
+
+
+def register_survey_exclusion(name: str, exclusion: SurveyExclusion) -> None:
+    _exclusions[name] = exclusion
+
+
+def unregister_survey_exclusion(name: str) -> None:
+    _exclusions.pop(name, None)
+
+
+def survey_excluded(ticket: Ticket) -> str | None:
+    """The reason the first registered exclusion gives for the ticket, or None."""
+    for exclusion in _exclusions.values():
+        reason = exclusion(ticket)
+        if reason:
+            return reason[:40]
+    return None

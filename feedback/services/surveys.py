@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from aftersales.exceptions import InvalidInput, TransitionNotAllowed
 from aftersales.models import Customer, Deadline
 from feedback import timers
-from feedback.contributors import served_by
+from feedback.contributors import served_by, survey_excluded
 from feedback.deadline_kinds import SURVEY_NPS
 from feedback.links import survey_token
 from feedback.locks import survey_lock
@@ -133,6 +133,9 @@ def survey_send(*, survey_id: int) -> Survey:
         excluded = {tag.lower() for tag in survey_settings.excluded_tags or ()}
         if excluded and any(name.lower() in excluded for name in ticket.tags.values_list("name", flat=True)):
             return _skip(survey, SkipReason.EXCLUDED_TAG)
+        excluded_by = survey_excluded(ticket)
+        if excluded_by:
+            return _skip(survey, excluded_by)
         since = now - timedelta(days=survey_settings.csat_throttle_days)
         if survey_settings.csat_throttle_days and customer_had_survey_since(
             customer=survey.customer, kind=SurveyKind.CSAT, since=since, excluding=survey.pk

@@ -219,3 +219,20 @@ def test_one_reminder_goes_to_a_customer_who_has_not_answered_and_none_after_an_
     assert len(_invites(quiet_case, "survey_reminder")) == 2  # e-mail and SMS, once
     assert _survey(quiet_case).reminded_at == T0 + timedelta(hours=96)
     assert _invites(answered_case, "survey_reminder") == []
+
+
+def test_a_case_another_app_excludes_such_as_a_merged_one_gets_no_survey(world):
+    merged = open_case(world)
+    kept = open_case(world, assign=False)
+    contributors.register_survey_exclusion("test-merge", lambda ticket: "merged" if ticket.pk == merged.pk else None)
+    SurveySettingsFactory(merchant=world.merchant, csat_throttle_days=0)
+    try:
+        resolve(world, merged, at=T0)
+        resolve(world, kept, at=T0)
+        sweep_at(T0 + timedelta(hours=24))
+    finally:
+        contributors.unregister_survey_exclusion("test-merge")
+
+    assert (_survey(merged).status, _survey(merged).skip_reason) == (SurveyStatus.SKIPPED, "merged")
+    assert _survey(kept).status == SurveyStatus.SENT
+    assert _invites(merged) == []
