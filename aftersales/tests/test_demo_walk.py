@@ -19,6 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from aftersales.models import Customer, Merchant, Order, Product
 from aftersales.portal import PORTAL_SESSION_KEY
+from feedback.links import survey_token
+from feedback.models import FollowUp, FollowUpRule, RecoveryCase, Survey
 from returns.models import CarrierClaim, Refund, ReturnRequest
 from tickets.models import Attachment, Ticket
 
@@ -67,6 +69,12 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
     )
     attachments = list(Attachment.objects.filter(merchant=merchant).order_by("pk")[:3])
     slug = {"merchant_slug": merchant.slug}
+    surveys = _one_per(Survey.objects.filter(merchant=merchant), "status")
+    followups = _one_per(FollowUp.objects.filter(merchant=merchant), "status")
+    rules = list(FollowUpRule.objects.filter(merchant=merchant).order_by("pk")[:1])
+    # Recovery cases have one action (POST only): requested with an id that is not there when the
+    # demo has none.
+    recoveries = list(RecoveryCase.objects.filter(merchant=merchant).order_by("pk")[:1]) or [RecoveryCase(pk=0)]
     return {
         frozenset(): [{}],
         frozenset({"merchant_slug"}): [slug],
@@ -87,6 +95,12 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         frozenset({"number", "refund_id"}): [
             {"number": refund.return_request.ticket.number, "refund_id": refund.pk} for refund in refunds
         ],
+        frozenset({"merchant_slug", "token"}): [
+            {**slug, "token": survey_token(survey_id=survey.pk, nonce=str(survey.nonce))} for survey in surveys
+        ],
+        frozenset({"followup_id"}): [{"followup_id": followup.pk} for followup in followups],
+        frozenset({"rule_id"}): [{"rule_id": rule.pk} for rule in rules],
+        frozenset({"recovery_id"}): [{"recovery_id": recovery.pk} for recovery in recoveries],
     }
 
 

@@ -2,18 +2,23 @@
 
 from django.urls import path
 
-from feedback.api import reports as views
+from feedback.api import reports, views
 
 urlpatterns = [
-    path("quality-alerts/", views.QualityAlertListApi.as_view(), name="quality-alert-list"),
-    path("quality-alerts/<int:alert_id>/", views.QualityAlertDetailApi.as_view(), name="quality-alert-detail"),
+    path("feedback/responses/", views.SurveyResponseListApi.as_view(), name="feedback-response-list"),
+    path("feedback/followups/", views.FollowUpListApi.as_view(), name="feedback-followup-list"),
+    path("feedback/followups/<int:followup_id>/calls/", views.FollowUpCallApi.as_view(), name="feedback-followup-call"),
+    path("quality-alerts/", reports.QualityAlertListApi.as_view(), name="quality-alert-list"),
+    path("quality-alerts/<int:alert_id>/", reports.QualityAlertDetailApi.as_view(), name="quality-alert-detail"),
     path(
         "quality-alerts/<int:alert_id>/acknowledge/",
-        views.QualityAlertAcknowledgeApi.as_view(),
+        reports.QualityAlertAcknowledgeApi.as_view(),
         name="quality-alert-acknowledge",
     ),
     path(
-        "quality-alerts/<int:alert_id>/dismiss/", views.QualityAlertDismissApi.as_view(), name="quality-alert-dismiss"
+        "quality-alerts/<int:alert_id>/dismiss/",
+        reports.QualityAlertDismissApi.as_view(),
+        name="quality-alert-dismiss",
     ),
-    path("kpi/series/", views.KpiSeriesApi.as_view(), name="kpi-series"),
+    path("kpi/series/", reports.KpiSeriesApi.as_view(), name="kpi-series"),
 ]

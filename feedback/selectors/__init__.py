@@ -1,5 +1,16 @@
-"""Every read of feedback that pages, the API and tasks share."""
+"""Every read of feedback that pages, the API, tasks and services share. Each starts from a
+merchant (or a signed link that names one survey); none writes."""
 
+from .followups import (
+    FOLLOWUPS_PAGE_SIZE,
+    FollowUpDetail,
+    followup_detail,
+    followup_queue,
+    followup_rules_of,
+    followups_for_api,
+    paid_refunds_over,
+    rules_for_trigger,
+)
 from .kpi import (
     AgentScorecard,
     BacklogRow,
@@ -17,24 +28,64 @@ from .kpi import (
     teams_of,
 )
 from .quality import alert_cases, alert_events, alert_of, alerts_of
+from .surveys import (
+    RESPONSES_PAGE_SIZE,
+    ResponseFilters,
+    ResponseKey,
+    ResponsePage,
+    StaffScore,
+    agent_scores,
+    csat_of_ticket,
+    customer_had_survey_since,
+    recovery_queue,
+    recovery_supervisor_for,
+    responses_for_api,
+    responses_page,
+    survey_for_link,
+    survey_settings_of,
+    technician_scores,
+)
 
 __all__ = [
+    "FOLLOWUPS_PAGE_SIZE",
+    "RESPONSES_PAGE_SIZE",
     "AgentScorecard",
     "BacklogRow",
     "DayFigures",
     "Durations",
     "Figures",
+    "FollowUpDetail",
     "KpiFilters",
     "KpiHome",
     "ReasonShare",
+    "ResponseFilters",
+    "ResponseKey",
+    "ResponsePage",
     "SkuReturnRate",
+    "StaffScore",
+    "agent_scores",
     "agents_of",
     "alert_cases",
     "alert_events",
     "alert_of",
     "alerts_of",
+    "csat_of_ticket",
+    "customer_had_survey_since",
+    "followup_detail",
+    "followup_queue",
+    "followup_rules_of",
+    "followups_for_api",
     "kpi_home",
+    "paid_refunds_over",
     "period_of",
+    "recovery_queue",
+    "recovery_supervisor_for",
+    "responses_for_api",
+    "responses_page",
+    "rules_for_trigger",
     "stores_of",
+    "survey_for_link",
+    "survey_settings_of",
     "teams_of",
+    "technician_scores",
 ]

@@ -19,7 +19,7 @@ from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNot
 from aftersales.models import Customer, Deadline, Merchant, Order, OrderLine, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
 from aftersales.services.staff import VIA_ADMIN, back_office_operator_required, staff_membership_required
-from tickets import sla
+from tickets import hooks, sla
 from tickets.attachments import checked_upload
 from tickets.deadline_kinds import REMINDER_KIND
 from tickets.models import (
@@ -171,6 +171,7 @@ def _set_status(
         public=True,
     )
     sla.sla_on_status(ticket, previous, status, now)
+    hooks.status_changed(ticket, previous, status)
     return changed
 
 
