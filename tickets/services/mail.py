@@ -405,8 +405,11 @@ def _dispose(
         except TransitionNotAllowed:
             ticket = None  # closed: the customer's new message opens a new case below
         else:
-            email_row.disposition, email_row.ticket, email_row.ticket_message = Disposition.THREADED, ticket, message
-            _keep_original(ticket, message, raw, ticket.customer)
+            # Past the merchant's reopen window the hub opens a linked follow-up case for the
+            # message (tickets.services.closing): that is a new case, not a threaded one.
+            disposition = Disposition.THREADED if message.ticket_id == ticket.pk else Disposition.NEW_TICKET
+            email_row.disposition, email_row.ticket, email_row.ticket_message = disposition, message.ticket, message
+            _keep_original(message.ticket, message, raw, ticket.customer)
             return
     if customer is None:
         # No savepoint: if the portal creates this customer at the same moment, the unique
