@@ -34,7 +34,7 @@ class World:
 
 
 def staff(merchant: Merchant, role: str) -> User:
-    user = UserFactory()
+    user = UserFactory(username=f"{merchant.slug}-{role}")
     MembershipFactory(merchant=merchant, user=user, role=role)
     return user
 

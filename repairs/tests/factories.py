@@ -93,8 +93,8 @@ class RepairOrderFactory(factory.django.DjangoModelFactory[RepairOrder]):
     order_line = factory.SubFactory(
         OrderLineFactory,
         merchant=factory.SelfAttribute("..merchant"),
-        order__merchant=factory.SelfAttribute("..merchant"),
-        order__customer=factory.SelfAttribute("..customer"),
+        order__merchant=factory.SelfAttribute("...merchant"),
+        order__customer=factory.SelfAttribute("...customer"),
         product=factory.SelfAttribute("..product"),
     )
     product = factory.SubFactory(ProductFactory, merchant=factory.SelfAttribute("..merchant"), category="appliances")
