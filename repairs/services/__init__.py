@@ -7,6 +7,7 @@
 - ``parts``: stock received, reserved, used, put back
 - ``registrations``: on delivery, by the customer with proof, installation, transfer, swap
 - ``claims``: supplier claims
+- ``settlement``: replaced or refunded through the returns ledgers
 
 ``_transitions`` holds the one move the families share inside their transactions.
 """
@@ -30,6 +31,7 @@ from .registrations import (
     registrations_for_delivered_order,
 )
 from .requests import repair_cancel, repair_reject, repair_request_create, repair_triage
+from .settlement import repair_settle
 from .work import (
     repair_auto_close,
     repair_collected,
@@ -73,6 +75,7 @@ __all__ = [
     "repair_quote_send",
     "repair_reject",
     "repair_request_create",
+    "repair_settle",
     "repair_ship_back",
     "repair_start",
     "repair_triage",

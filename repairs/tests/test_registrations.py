@@ -34,12 +34,18 @@ def test_a_customer_registers_a_serial_with_a_receipt_photo_and_its_warranty_cou
     bought = datetime(2026, 5, 1, 4, 0, tzinfo=UTC)
     with time_machine.travel(datetime(2026, 6, 1, tzinfo=UTC), tick=False):
         registration = registration_register(
-            customer=customer, product=world.product, serial_number=" TAP-0099 ", purchased_at=bought, proof=png_upload()
+            customer=customer,
+            product=world.product,
+            serial_number=" TAP-0099 ",
+            purchased_at=bought,
+            proof=png_upload(),
         )
         pending = unit_eligibility(product=world.product, registration=registration, at=datetime.now(UTC))
         registration_proof_decide(registration=registration, actor=world.agent, accepted=True)
         accepted = unit_eligibility(
-            product=world.product, registration=WarrantyRegistration.objects.get(pk=registration.pk), at=datetime.now(UTC)
+            product=world.product,
+            registration=WarrantyRegistration.objects.get(pk=registration.pk),
+            at=datetime.now(UTC),
         )
 
     registration.refresh_from_db()
@@ -101,7 +107,9 @@ def test_a_transfer_moves_the_unit_to_its_new_owner_and_keeps_the_history(world)
 
 def test_a_swapped_unit_keeps_both_serials_and_the_replacement_carries_the_remaining_warranty(world):
     with time_machine.travel(datetime(2026, 11, 1, tzinfo=SHANGHAI), tick=False):
-        replacement = registration_swap(registration=world.registration, new_serial_number="TAP-0777", actor=world.technician)
+        replacement = registration_swap(
+            registration=world.registration, new_serial_number="TAP-0777", actor=world.technician
+        )
 
     world.registration.refresh_from_db()
     assert world.registration.status == RegistrationStatus.REPLACED
