@@ -127,7 +127,7 @@ def repair_settle(
         notify_customer(
             repair_order.ticket,
             "repair_resolved",
-            {"remedy": str(Remedy(remedy).label), "return": return_request.ticket.number},
+            {"remedy": str(Remedy(remedy).label), "return_number": return_request.ticket.number},
         )
     # After commit: returns' ledger settles (durable transactions of its own).
     return_request_settle(return_request=return_request, actor=actor)

@@ -37,13 +37,13 @@ class World:
     technician: User
 
 
-def staff(merchant: Merchant, role: str) -> User:
+def staff(merchant, role):
     user = UserFactory(username=f"{merchant.slug}-{role}")
     MembershipFactory(merchant=merchant, user=user, role=role)
     return user
 
 
-def build_world(slug: str = "aqua-home", serial: str = SERIAL, category: str = "appliances") -> World:
+def build_world(slug="aqua-home", serial=SERIAL, category="appliances"):
     merchant = MerchantFactory(name="Aqua Home", slug=slug, timezone="Asia/Shanghai", default_language="en")
     policy = RepairPolicyFactory(
         merchant=merchant,
