@@ -145,7 +145,7 @@ class RepairLineInline(admin.TabularInline):
     model = RepairLine
     extra = 0
     can_delete = False
-    fields = ["kind", "part", "description", "quantity", "unit_price", "unit_cost", "coverage", "quote"]
+    fields = ("kind", "part", "description", "quantity", "unit_price", "unit_cost", "coverage", "quote")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

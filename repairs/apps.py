@@ -9,10 +9,12 @@ class RepairsConfig(AppConfig):
     def ready(self) -> None:
         from aftersales.services.orders import register_delivered_hook
         from repairs.handlers import register_handlers
+        from repairs.panels import register_panels
         from repairs.services import registrations_for_delivered_order
         from repairs.timeline import repair_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
+        register_panels()
         register_verb_labels(repair_verb_labels())
         register_delivered_hook(registrations_for_delivered_order)
