@@ -7,6 +7,7 @@ class RepairsConfig(AppConfig):
     verbose_name = _("Warranty repairs")
 
     def ready(self) -> None:
+        from aftersales.demo import register_story
         from aftersales.services.orders import register_delivered_hook
         from repairs.handlers import register_handlers
         from repairs.panels import register_panels
@@ -18,3 +19,4 @@ class RepairsConfig(AppConfig):
         register_panels()
         register_verb_labels(repair_verb_labels())
         register_delivered_hook(registrations_for_delivered_order)
+        register_story("repairs", "repairs.demo.RepairsDemoStory")

@@ -6,8 +6,12 @@ from aftersales import demo
 
 
 def test_the_apps_register_their_stories_in_the_order_they_are_installed():
-    assert demo.registered_stories() == ["tickets", "returns"]
-    assert demo._stories == {"tickets": "tickets.demo.TicketsDemoStory", "returns": "returns.demo.ReturnsDemoStory"}
+    assert demo.registered_stories() == ["tickets", "returns", "repairs"]
+    assert demo._stories == {
+        "tickets": "tickets.demo.TicketsDemoStory",
+        "returns": "returns.demo.ReturnsDemoStory",
+        "repairs": "repairs.demo.RepairsDemoStory",
+    }
 
 
 def test_a_name_taken_by_another_story_is_refused():

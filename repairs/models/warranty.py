@@ -157,9 +157,10 @@ class WarrantyRegistration(MerchantOwnedModel):
         related_name="registrations",
         verbose_name=_("owner"),
     )
+    # The warranty outlives the order record: its dates are kept on the registration.
     order_line = models.ForeignKey(
         "aftersales.OrderLine",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="registrations",
@@ -250,7 +251,7 @@ class ExtendedWarranty(MerchantOwnedModel):
 
     order_line = models.ForeignKey(
         "aftersales.OrderLine",
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         related_name="extended_warranties",
         verbose_name=_("order line"),
     )

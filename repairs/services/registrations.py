@@ -48,7 +48,7 @@ def registrations_for_delivered_order(order: Order) -> int:
             serial = str(serial).strip()
             if not serial:
                 continue
-            _registration, created = WarrantyRegistration.objects.get_or_create(
+            registration, created = WarrantyRegistration.objects.get_or_create(
                 merchant_id=order.merchant_id,
                 serial_number=serial,
                 defaults={
@@ -60,6 +60,9 @@ def registrations_for_delivered_order(order: Order) -> int:
                     "delivered_at": order.delivered_at,
                 },
             )
+            if not created and registration.order_line_id is None and registration.product_id == line.product_id:
+                # The order came in again (re-imported): the unit's registration finds its line.
+                WarrantyRegistration.objects.filter(pk=registration.pk, order_line__isnull=True).update(order_line=line)
             made += int(created)
     return made
 
