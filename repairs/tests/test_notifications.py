@@ -43,7 +43,8 @@ def test_each_repair_notification_renders_with_the_case_number_in_both_languages
 
     assert "RP-000042" in rendered.subject + rendered.body
     assert "RP-000042" in rendered.short
-    assert "{%" not in rendered.body and "%(" not in rendered.body
+    assert "{%" not in rendered.body
+    assert "%(" not in rendered.body
 
 
 def test_the_quote_notice_in_chinese_gives_the_total_with_chinese_punctuation():
