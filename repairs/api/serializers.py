@@ -194,3 +194,48 @@ class SettleInputSerializer(serializers.Serializer):
     carrier = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     new_serial_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"] or (attrs["end"] - attrs["start"]).days > 366:
+            raise serializers.ValidationError(_("Pick a period of one day to a year."))
+        return attrs
+
+
+class ProductFiguresSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    units_sold = serializers.IntegerField()
+    repairs = serializers.IntegerField()
+    warranty_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    warranty_cost_per_unit = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    failure_rate = serializers.FloatField(allow_null=True)
+
+
+class DiagnosisFiguresSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    diagnosis = serializers.CharField()
+    repairs = serializers.IntegerField()
+    failure_rate = serializers.FloatField(allow_null=True)
+
+
+class RepairsReportSerializer(serializers.Serializer):
+    returned = serializers.IntegerField()
+    turnaround_median_hours = serializers.SerializerMethodField()
+    turnaround_p90_hours = serializers.SerializerMethodField()
+    repairs_with_serial = serializers.IntegerField()
+    repeats_within_90_days = serializers.IntegerField()
+    products = ProductFiguresSerializer(many=True)
+    failures_by_diagnosis = DiagnosisFiguresSerializer(many=True)
+
+    def get_turnaround_median_hours(self, report) -> float | None:
+        value = report.turnaround_median
+        return round(value.total_seconds() / 3600, 2) if value is not None else None
+
+    def get_turnaround_p90_hours(self, report) -> float | None:
+        value = report.turnaround_p90
+        return round(value.total_seconds() / 3600, 2) if value is not None else None

@@ -6,6 +6,7 @@ from repairs.api import views
 
 urlpatterns = [
     path("repairs/", views.RepairListCreateApi.as_view(), name="repair-list"),
+    path("repair-report/", views.RepairReportApi.as_view(), name="repair-report"),
     path("repairs/<str:number>/", views.RepairDetailApi.as_view(), name="repair-detail"),
     *[
         path(f"repairs/<str:number>/{name.replace('_', '-')}/", view.as_view(), name=f"repair-{name.replace('_', '-')}")

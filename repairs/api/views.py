@@ -7,7 +7,9 @@ session may see: a technician, the repairs assigned to them); another merchant's
 Every write goes through ``repairs.services`` as the request's actor.
 """
 
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import django_filters
 from django.http import Http404
@@ -33,11 +35,14 @@ from repairs.api.serializers import (
     RepairCreateInputSerializer,
     RepairDetailOutputSerializer,
     RepairOutputSerializer,
+    RepairsReportSerializer,
+    ReportQuerySerializer,
     SettleInputSerializer,
     ShipBackInputSerializer,
     TriageInputSerializer,
 )
 from repairs.models import RepairMode, RepairOrder, RepairStatus
+from repairs.reports import repairs_report
 from repairs.selectors import (
     diagnosis_code_by_code,
     order_line_of,
@@ -146,6 +151,28 @@ class RepairListCreateApi(MerchantListApiView):
             created_by=request_actor(request),
         )
         return Response(_detail(request, repair_order.ticket.number), status=status.HTTP_201_CREATED)
+
+
+class RepairReportApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("The repairs report"),
+        description=_(
+            "For repairs requested in the period (dates in the merchant's time zone, end excluded): "
+            "turnaround median and p90, repeats per serial within 90 days, warranty cost per unit "
+            "sold and failure rate per product and diagnosis."
+        ),
+        parameters=[ReportQuerySerializer],
+        responses={200: RepairsReportSerializer, 400: REFUSALS[400]},
+    )
+    def get(self, request):
+        merchant = request_merchant(request)
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        zone = ZoneInfo(merchant.timezone)
+        start = datetime.combine(query.validated_data["start"], time(0), tzinfo=zone)
+        end = datetime.combine(query.validated_data["end"], time(0), tzinfo=zone)
+        return Response(RepairsReportSerializer(repairs_report(merchant=merchant, start=start, end=end)).data)
 
 
 class RepairDetailApi(MerchantApiView):

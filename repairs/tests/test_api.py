@@ -115,3 +115,18 @@ def test_every_status_change_queues_a_signed_webhook(world):
         ("requested", "in_warranty"),
         ("in_warranty", "awaiting_device"),
     ]
+
+
+def test_the_report_endpoint_counts_only_the_merchants_own_repairs(world):
+    other = build_world(slug="other-shop", serial="OTHER-1")
+    with time_machine.travel(A_MONTH_ON, tick=False):
+        request_repair(world)
+        request_repair(other)
+    client = api_client(world.merchant)
+
+    report = client.get("/api/v1/repair-report/", {"start": "2026-04-01", "end": "2026-05-01"})
+    bad = client.get("/api/v1/repair-report/", {"start": "2026-05-01", "end": "2026-04-01"})
+
+    assert report.status_code == 200, report.content
+    assert [(p["sku"], p["repairs"], p["units_sold"]) for p in report.json()["products"]] == [("TAP-1", 1, 0)]
+    assert bad.status_code == 400
