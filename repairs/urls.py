@@ -15,4 +15,5 @@ portal_urlpatterns = [
     path("<slug:merchant_slug>/repairs/registrations/", portal.registration_new, name="repair_registrations"),
     path("<slug:merchant_slug>/repairs/<str:number>/quote/<slug:answer>/", portal.repair_quote, name="repair_quote"),
     path("<slug:merchant_slug>/repairs/<str:number>/confirm/", portal.repair_confirm, name="repair_confirm"),
+    path("<slug:merchant_slug>/quotes/<str:token>/", portal.repair_quote_link, name="repair_quote_link"),
 ]

@@ -118,3 +118,12 @@ def registrations_of_customer(customer: Customer) -> QuerySet[WarrantyRegistrati
         .select_related("product")
         .order_by("-created_at", "-pk")
     )
+
+
+def quote_for_link(*, merchant: Merchant, quote_id: int) -> RepairQuote | None:
+    """The quote a signed link names, of the request's merchant, with its repair and customer."""
+    return (
+        RepairQuote.objects.filter(merchant=merchant, pk=quote_id)
+        .select_related("repair_order__customer", "repair_order__ticket", "repair_order__product")
+        .first()
+    )

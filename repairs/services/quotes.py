@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from aftersales.exceptions import InvalidInput, TransitionNotAllowed
 from aftersales.models import Customer, User
 from repairs import timers
+from repairs.links import quote_link
 from repairs.locks import open_quote_lock, repair_order_lock
 from repairs.models import (
     LineCoverage,
@@ -127,7 +128,11 @@ def repair_quote_send(
         notify_customer(
             repair_order.ticket,
             "repair_quote",
-            {"total": str(quote.total), "currency": repair_order.merchant.currency},
+            {
+                "total": str(quote.total),
+                "currency": repair_order.merchant.currency,
+                "quote_url": quote_link(quote, repair_order.merchant.slug),
+            },
         )
     return quote
 

@@ -154,3 +154,48 @@ def test_the_customer_registers_a_serial_with_a_receipt_photo(client, world, png
     assert response.status_code == 200
     assert "TAP-0042" in response.content.decode()
     assert world.customer.registrations.filter(serial_number="TAP-0042", status="pending_proof").count() == 1
+
+
+def test_the_signed_link_in_the_quote_message_shows_the_quote_and_records_only_on_post(client, world):
+    with time_machine.travel(TWO_YEARS_ON, tick=False):
+        repair = request_repair(world)
+        repair_triage(repair_order=repair, actor=world.agent)
+        quote = repair_quote_send(
+            repair_order=repair,
+            actor=world.agent,
+            lines=[LineInput(kind="labour", description="New valve", unit_price=Decimal("100.00"))],
+        )
+        from aftersales.models import Notification
+
+        message = Notification.objects.filter(ticket_id=repair.ticket_id, template="repair_quote").first()
+        link = message.context["quote_url"]
+        path = link.split("://", 1)[-1].split("/", 1)[-1]
+
+        opened = client.get("/" + path)
+        assert QuoteStatus(RepairOrder.objects.get(pk=repair.pk).quotes.get().status) == QuoteStatus.SENT
+        answered = client.post("/" + path, {"answer": "decline", "reason": "Too dear"})
+        forged = client.get("/" + path[:-3] + "abc/")
+
+    assert opened.status_code == 200
+    assert "total 113.00" in opened.content.decode()
+    assert answered.status_code == 302
+    quote.refresh_from_db()
+    assert (quote.status, quote.decline_reason) == (QuoteStatus.DECLINED, "Too dear")
+    assert forged.status_code == 404
+
+
+def test_a_signed_link_opened_under_another_merchant_is_a_404(client, world):
+    other = build_world(slug="other-shop", serial="OTHER-1")
+    with time_machine.travel(TWO_YEARS_ON, tick=False):
+        repair = request_repair(world)
+        repair_triage(repair_order=repair, actor=world.agent)
+        quote = repair_quote_send(
+            repair_order=repair,
+            actor=world.agent,
+            lines=[LineInput(kind="labour", description="New valve", unit_price=Decimal("100.00"))],
+        )
+        from repairs.links import quote_token
+
+        response = client.get(reverse("portal:repair_quote_link", args=[other.merchant.slug, quote_token(quote)]))
+
+    assert response.status_code == 404

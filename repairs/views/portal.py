@@ -16,13 +16,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
 from aftersales.models import OrderLine
-from aftersales.portal import portal_customers, portal_order_ids, portal_verified_required
+from aftersales.portal import (
+    portal_customers,
+    portal_merchant_required,
+    portal_order_ids,
+    portal_verified_required,
+)
 from aftersales.selectors import products_of
 from repairs import services
 from repairs.forms.portal import QuoteAnswerForm, RegistrationForm, RepairRequestForm
+from repairs.links import quote_from_token
 from repairs.models import RepairOrder
 from repairs.selectors import (
     order_line_of,
+    quote_for_link,
     registration_by_serial,
     registrations_of_customer,
     service_centres_of,
@@ -173,3 +180,41 @@ def repair_confirm(request, merchant_slug, number):
     else:
         messages.success(request, _("Thank you for confirming."))
     return HttpResponseRedirect(reverse("portal:ticket", args=[request.merchant.slug, repair.ticket.number]))
+
+
+@portal_merchant_required
+@require_http_methods(["GET", "POST"])
+def repair_quote_link(request, merchant_slug, token):
+    """The quote opened from the signed link in its message: shown on GET, answered on POST."""
+    quote_id = quote_from_token(token, merchant_id=request.merchant.pk)
+    quote = quote_for_link(merchant=request.merchant, quote_id=quote_id) if quote_id else None
+    if quote is None:
+        raise Http404
+    repair = quote.repair_order
+    form = QuoteAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if request.POST.get("answer") == "approve":
+                services.repair_quote_approve(repair_order=repair, customer=repair.customer)
+                messages.success(request, _("Thank you: the repair goes ahead."))
+            elif request.POST.get("answer") == "decline":
+                services.repair_quote_decline(
+                    repair_order=repair, customer=repair.customer, reason=form.cleaned_data["reason"]
+                )
+                messages.success(request, _("You declined the quote; the device comes back unrepaired."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("portal:repair_quote_link", merchant_slug=request.merchant.slug, token=token)
+    quote.refresh_from_db()
+    return render(
+        request,
+        "portal/repairs/quote.html",
+        {
+            "merchant": request.merchant,
+            "quote": quote,
+            "repair": repair,
+            "lines": list(quote.lines.all()),
+            "form": form,
+            "token": token,
+        },
+    )
