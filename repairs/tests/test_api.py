@@ -130,3 +130,19 @@ def test_the_report_endpoint_counts_only_the_merchants_own_repairs(world):
     assert report.status_code == 200, report.content
     assert [(p["sku"], p["repairs"], p["units_sold"]) for p in report.json()["products"]] == [("TAP-1", 1, 0)]
     assert bad.status_code == 400
+
+
+def test_a_technician_sees_only_the_repairs_assigned_to_them(world):
+    from repairs.selectors import repairs_visible_to
+    from tickets.models import Ticket
+
+    with time_machine.travel(A_MONTH_ON, tick=False):
+        mine = request_repair(world)
+        request_repair(world)
+    Ticket.objects.filter(pk=mine.ticket_id).update(assignee=world.technician)
+
+    technician = list(repairs_visible_to(world.technician.memberships.get()))
+    agent = repairs_visible_to(world.agent.memberships.get()).count()
+
+    assert technician == [mine]
+    assert agent == 2
