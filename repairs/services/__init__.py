@@ -23,6 +23,7 @@ from .parts import (
 )
 from .quotes import LineInput, repair_quote_approve, repair_quote_decline, repair_quote_expire, repair_quote_send
 from .registrations import (
+    extended_warranty_sell,
     registration_proof_decide,
     registration_record_installation,
     registration_register,
@@ -48,6 +49,7 @@ from .work import (
 
 __all__ = [
     "LineInput",
+    "extended_warranty_sell",
     "part_reservation_consume",
     "part_reservation_release",
     "part_reserve",

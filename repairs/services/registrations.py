@@ -3,6 +3,7 @@ with a proof-of-purchase photo (checked by staff); transfers; a unit swapped for
 keeps both serials, and the replacement carries the remaining warranty over."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -13,10 +14,12 @@ from aftersales.exceptions import Conflict, InvalidInput, TransitionNotAllowed
 from aftersales.models import Customer, Order, OrderLine, Product, User
 from repairs.locks import registration_lock
 from repairs.models import (
+    ExtendedWarranty,
     RegistrationSource,
     RegistrationStatus,
     RegistrationTransfer,
     WarrantyRegistration,
+    WarrantyTerm,
 )
 from repairs.roles import require_decider, require_workshop
 from tickets.attachments import checked_upload
@@ -204,3 +207,29 @@ def registration_swap(
         registration.replaced_by = replacement
         registration.save(update_fields=["status", "replaced_by", "updated_at"])
     return replacement
+
+
+def extended_warranty_sell(
+    *, order_line: OrderLine, term: WarrantyTerm, actor: User, price: Decimal | None = None
+) -> ExtendedWarranty:
+    """Record an extended warranty bought for an order line, at its price (the term's by default);
+    its months add to the base coverage of each kind it covers."""
+    require_decider(actor, order_line.merchant_id)
+    if term.merchant_id != order_line.merchant_id or not term.is_extended or not term.is_active:
+        raise InvalidInput(
+            _("Pick an extended warranty on sale."), code="not_an_extended_term", extra={"field": "term"}
+        )
+    if term.product_id not in (None, order_line.product_id) or (
+        term.product_id is None and term.category != order_line.product.category
+    ):
+        raise InvalidInput(_("That extended warranty is for another product."), code="term_not_for_product")
+    paid = term.price if price is None else price
+    if paid is None or paid < 0:
+        raise InvalidInput(_("Give the price paid."), code="invalid_price", extra={"field": "price"})
+    try:
+        with transaction.atomic():
+            return ExtendedWarranty.objects.create(
+                merchant_id=order_line.merchant_id, order_line=order_line, term=term, price_paid=paid
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("This order line already has that extended warranty."), code="already_extended") from exc

@@ -123,3 +123,49 @@ def test_a_swapped_unit_keeps_both_serials_and_the_replacement_carries_the_remai
     ).eligibility.covers("parts")
     with pytest.raises(TransitionNotAllowed):
         registration_swap(registration=world.registration, new_serial_number="TAP-0778", actor=world.technician)
+
+
+def test_an_extended_warranty_sold_on_the_line_extends_labour_after_the_base(world):
+    from decimal import Decimal
+
+    from repairs.services import extended_warranty_sell
+    from repairs.tests.factories import WarrantyCoverageFactory, WarrantyTermFactory
+
+    term = WarrantyTermFactory(
+        merchant=world.merchant, name="Labour +6", category="appliances", is_extended=True, price=Decimal("49.00")
+    )
+    WarrantyCoverageFactory(term=term, kind="labour", months=6)
+
+    sold = extended_warranty_sell(order_line=world.line, term=term, actor=world.agent)
+    with pytest.raises(Conflict):
+        extended_warranty_sell(order_line=world.line, term=term, actor=world.agent)
+
+    assert sold.price_paid == Decimal("49.00")
+    # Labour: 6 months + 6 more, to the end of 10 March 2027.
+    end = datetime(2027, 3, 11, 0, 0, tzinfo=SHANGHAI)
+    assert unit_eligibility(
+        product=world.product, registration=world.registration, at=end - timedelta(seconds=1)
+    ).eligibility.covers("labour")
+    assert not unit_eligibility(product=world.product, registration=world.registration, at=end).eligibility.covers(
+        "labour"
+    )
+
+
+def test_a_term_counted_from_installation_starts_when_the_technician_records_it_with_proof(world, png_upload):
+    from repairs.services import registration_record_installation
+
+    world.term.start_basis = "installation"
+    world.term.save()
+    installed = datetime(2026, 4, 10, 9, 0, tzinfo=SHANGHAI)
+    with time_machine.travel(datetime(2026, 4, 11, tzinfo=SHANGHAI), tick=False):
+        registration_record_installation(
+            registration=world.registration, actor=world.technician, installed_at=installed, proof=png_upload()
+        )
+    registration = WarrantyRegistration.objects.get(pk=world.registration.pk)
+
+    # Labour, 6 months from installation on 10 April: to the end of 10 October.
+    end = datetime(2026, 10, 11, 0, 0, tzinfo=SHANGHAI)
+    assert unit_eligibility(
+        product=world.product, registration=registration, at=end - timedelta(seconds=1)
+    ).eligibility.covers("labour")
+    assert not unit_eligibility(product=world.product, registration=registration, at=end).eligibility.covers("labour")
