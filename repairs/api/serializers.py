@@ -239,3 +239,9 @@ class RepairsReportSerializer(serializers.Serializer):
     def get_turnaround_p90_hours(self, report) -> float | None:
         value = report.turnaround_p90
         return round(value.total_seconds() / 3600, 2) if value is not None else None
+
+
+class PartUseInputSerializer(serializers.Serializer):
+    stock = serializers.IntegerField(help_text=_("The id of the stock row (a part at a location) the parts come from."))
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    coverage = serializers.ChoiceField(choices=LineCoverage.choices, default=LineCoverage.WARRANTY)

@@ -29,6 +29,7 @@ from repairs.api.serializers import (
     EmptyInputSerializer,
     LineInputSerializer,
     PartsWaitInputSerializer,
+    PartUseInputSerializer,
     QcInputSerializer,
     QuoteInputSerializer,
     ReasonInputSerializer,
@@ -47,6 +48,7 @@ from repairs.selectors import (
     diagnosis_code_by_code,
     order_line_of,
     part_of,
+    part_stock_of,
     registration_by_serial,
     repair_for_api,
     repairs_for_api,
@@ -232,6 +234,19 @@ def _part(request, pk):
     return part
 
 
+def _use_parts(request, repair_order, data):
+    stock = part_stock_of(request_merchant(request), data["stock"])
+    if stock is None:
+        raise InvalidInput(_("Unknown stock."), code="unknown_stock", extra={"field": "stock"})
+    services.part_use(
+        repair_order=repair_order,
+        stock=stock,
+        quantity=data["quantity"],
+        actor=request_actor(request),
+        coverage=data["coverage"],
+    )
+
+
 def _diagnose(request, repair_order, data):
     code = diagnosis_code_by_code(request_merchant(request), data["code"])
     if code is None:
@@ -317,6 +332,7 @@ ACTIONS = {
             part=_part(request, data["part"]),
         ),
     ),
+    "parts_use": _action("parts_use", _("Use parts from a stock location"), PartUseInputSerializer, _use_parts),
     "waiting_parts": _action(
         "waiting_parts",
         _("Wait for parts"),

@@ -8,6 +8,7 @@ from repairs.models import (
     DiagnosisCode,
     Part,
     PartReservation,
+    PartStock,
     RepairLine,
     RepairOrder,
     RepairQuote,
@@ -127,3 +128,7 @@ def quote_for_link(*, merchant: Merchant, quote_id: int) -> RepairQuote | None:
         .select_related("repair_order__customer", "repair_order__ticket", "repair_order__product")
         .first()
     )
+
+
+def part_stock_of(merchant: Merchant, stock_id: int) -> PartStock | None:
+    return PartStock.objects.filter(merchant=merchant, pk=stock_id).select_related("part", "location").first()

@@ -146,3 +146,32 @@ def test_a_technician_sees_only_the_repairs_assigned_to_them(world):
 
     assert technician == [mine]
     assert agent == 2
+
+
+def test_a_technician_app_uses_the_last_part_and_a_second_use_is_a_409(world):
+    from repairs.tests.factories import PartStockFactory
+
+    stock = PartStockFactory(merchant=world.merchant, on_hand=1)
+    other_stock = build_world(slug="other-shop", serial="OTHER-1")
+    with time_machine.travel(A_MONTH_ON, tick=False):
+        repair = request_repair(world)
+        client = api_client(world.merchant)
+        number = repair.ticket.number
+        client.post(f"/api/v1/repairs/{number}/triage/", {}, format="json")
+        client.post(f"/api/v1/repairs/{number}/device-received/", {}, format="json")
+        client.post(f"/api/v1/repairs/{number}/diagnosis-start/", {}, format="json")
+
+        used = client.post(f"/api/v1/repairs/{number}/parts-use/", {"stock": stock.pk, "quantity": 1}, format="json")
+        again = client.post(f"/api/v1/repairs/{number}/parts-use/", {"stock": stock.pk, "quantity": 1}, format="json")
+        foreign = client.post(
+            f"/api/v1/repairs/{number}/parts-use/",
+            {"stock": PartStockFactory(merchant=other_stock.merchant).pk, "quantity": 1},
+            format="json",
+        )
+
+    assert used.status_code == 200
+    assert [(line["kind"], line["coverage"]) for line in used.json()["lines"]] == [("part", "warranty")]
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "out_of_stock")
+    assert (foreign.status_code, foreign.json()["error"]["code"]) == (400, "unknown_stock")
+    stock.refresh_from_db()
+    assert stock.on_hand == 0
