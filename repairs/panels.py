@@ -110,6 +110,7 @@ def staff_repair_box(*, ticket: Ticket) -> Mapping[str, Any]:
             "floor_label": SanbaoRule((repair.legal_floor or {}).get("rule", SanbaoRule.NOT_APPLICABLE)).label,
             "lines": list(repair.lines.all()),
             "quotes": list(repair.quotes.all()),
+            "reservations": list(repair.part_reservations.all()),
             "warranty_cost": warranty_cost(repair),
             "customer_total": customer_total(repair),
             "actions": [

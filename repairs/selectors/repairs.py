@@ -61,6 +61,10 @@ def repair_of_ticket(*, merchant_id: int, ticket_id: int) -> RepairOrder | None:
         .prefetch_related(
             Prefetch("lines", queryset=RepairLine.objects.select_related("part").order_by("id")),
             Prefetch("quotes", queryset=RepairQuote.objects.order_by("id")),
+            Prefetch(
+                "part_reservations",
+                queryset=PartReservation.objects.select_related("stock__part", "stock__location").order_by("id"),
+            ),
         )
         .first()
     )

@@ -199,3 +199,21 @@ def test_a_signed_link_opened_under_another_merchant_is_a_404(client, world):
         response = client.get(reverse("portal:repair_quote_link", args=[other.merchant.slug, quote_token(quote)]))
 
     assert response.status_code == 404
+
+
+@pytest.mark.usefixtures("month_on")
+def test_the_staff_box_lists_the_parts_reserved_for_the_repair(client, world):
+    from repairs.services import part_reserve, repair_device_receive
+    from repairs.tests.factories import PartStockFactory
+
+    stock = PartStockFactory(merchant=world.merchant, on_hand=3, part__name="Ceramic cartridge")
+    repair = request_repair(world)
+    repair_triage(repair_order=repair, actor=world.agent)
+    repair_device_receive(repair_order=repair, actor=world.technician)
+    part_reserve(repair_order=repair, stock=stock, quantity=2, actor=world.technician)
+    client.force_login(world.agent)
+
+    page = client.get(reverse("dashboard:ticket", args=[repair.ticket.number]))
+
+    assert "2 × " in page.content.decode()
+    assert "Ceramic cartridge" in page.content.decode()
