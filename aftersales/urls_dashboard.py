@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from feedback import urls as feedback_urls
+from repairs import urls as repairs_urls
 from returns import urls as returns_urls
 from tickets import urls as tickets_urls
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("", include(tickets_urls.dashboard_urlpatterns)),
     path("", include(returns_urls.dashboard_urlpatterns)),
     path("", include(feedback_urls.dashboard_urlpatterns)),
+    path("", include(repairs_urls.dashboard_urlpatterns)),
 ]

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from feedback import urls as feedback_urls
+from repairs import urls as repairs_urls
 from returns import urls as returns_urls
 from tickets import urls as tickets_urls
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("", include(tickets_urls.portal_urlpatterns)),
     path("", include(returns_urls.portal_urlpatterns)),
     path("", include(feedback_urls.portal_urlpatterns)),
+    path("", include(repairs_urls.portal_urlpatterns)),
 ]

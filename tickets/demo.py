@@ -221,7 +221,7 @@ class TicketsDemoStory:
         """A default business calendar (every day 09:00–22:00) and SLA policies, so the queue
         shows countdowns; the worker's sweep escalates what the history left overdue."""
         merchant = tenant.merchant
-        calendar = BusinessCalendar.objects.filter(merchant=merchant, team__isnull=True).first()
+        calendar = BusinessCalendar.objects.filter(merchant=merchant, team__isnull=True, is_resource=False).first()
         if calendar is None:
             calendar = BusinessCalendar.objects.create(merchant=merchant, name="Service desk 客服工作时间")
         if not calendar.working_hours.exists():

@@ -58,7 +58,7 @@ def sla_calendar(ticket: Ticket, policy: SlaPolicy) -> BusinessCalendar | None:
         team_calendar = calendars.filter(team_id=ticket.team_id).first()
         if team_calendar is not None:
             return team_calendar
-    return calendars.filter(team__isnull=True).first()
+    return calendars.filter(team__isnull=True, is_resource=False).first()
 
 
 def _start(ticket: Ticket, policy: SlaPolicy | None, target: str, at: datetime) -> Deadline | None:

@@ -36,6 +36,13 @@ class BusinessCalendar(MerchantOwnedModel):
         help_text=_("Leave empty for the merchant's default calendar."),
         verbose_name=_("team"),
     )
+    # A service centre's opening hours or a technician's working time: a calendar of its own that
+    # is neither the merchant's default nor a team's (SLA clocks never pick it).
+    is_resource = models.BooleanField(
+        _("for a place or a person"),
+        default=False,
+        help_text=_("The opening hours of a service centre or the working time of a technician."),
+    )
 
     class Meta:
         verbose_name = _("business calendar")
@@ -44,7 +51,9 @@ class BusinessCalendar(MerchantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["merchant", "name"], name="calendar_unique_name"),
             models.UniqueConstraint(
-                fields=["merchant"], condition=Q(team__isnull=True), name="calendar_one_default_per_merchant"
+                fields=["merchant"],
+                condition=Q(team__isnull=True, is_resource=False),
+                name="calendar_one_default_per_merchant",
             ),
             models.UniqueConstraint(fields=["team"], condition=Q(team__isnull=False), name="calendar_one_per_team"),
         ]

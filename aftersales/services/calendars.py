@@ -61,6 +61,7 @@ def calendar_create_default(*, merchant: Merchant, name: str = "") -> BusinessCa
         calendar, created = BusinessCalendar.objects.get_or_create(
             merchant=merchant,
             team=None,
+            is_resource=False,
             defaults={"name": name or _("Office hours"), "timezone": merchant.timezone},
         )
         if created:

@@ -6,10 +6,11 @@ from aftersales import demo
 
 
 def test_the_apps_register_their_stories_in_the_order_they_are_installed():
-    assert demo.registered_stories() == ["tickets", "returns", "feedback"]
+    assert demo.registered_stories() == ["tickets", "returns", "repairs", "feedback"]
     assert demo._stories == {
         "tickets": "tickets.demo.TicketsDemoStory",
         "returns": "returns.demo.ReturnsDemoStory",
+        "repairs": "repairs.demo.RepairsDemoStory",
         "feedback": "feedback.demo.FeedbackDemoStory",
     }
 

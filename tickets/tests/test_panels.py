@@ -34,10 +34,12 @@ def test_the_hub_imports_no_workflow_app_outside_its_tests():
 
 def test_returns_registers_its_staff_and_portal_boxes():
     # The hub's own boxes (complaints, then the phone call) register first: tickets is installed first.
-    assert panels.registered_staff_boxes() == ["complaints", "phone_call", "returns", "feedback"]
-    assert panels.registered_portal_boxes() == ["complaints", "returns", "feedback"]
+    assert panels.registered_staff_boxes() == ["complaints", "phone_call", "returns", "repairs", "feedback"]
+    assert panels.registered_portal_boxes() == ["complaints", "returns", "repairs", "feedback"]
     assert panels._staff_boxes["returns"].template_name == "dashboard/returns/ticket_return_box.html"
     assert panels._portal_boxes["returns"].template_name == "portal/returns/_return_box.html"
+    assert panels._staff_boxes["repairs"].template_name == "dashboard/repairs/ticket_repair_box.html"
+    assert panels._portal_boxes["repairs"].template_name == "portal/repairs/_repair_box.html"
 
 
 def test_registering_another_box_under_a_taken_name_is_refused():
@@ -46,7 +48,7 @@ def test_registering_another_box_under_a_taken_name_is_refused():
 
     with pytest.raises(ValueError, match="'returns' is already registered"):
         panels.register_staff_box("returns", template_name="x.html", context=other)
-    assert panels.registered_staff_boxes() == ["complaints", "phone_call", "returns", "feedback"]
+    assert panels.registered_staff_boxes() == ["complaints", "phone_call", "returns", "repairs", "feedback"]
     assert panels._staff_boxes["returns"].context is not other
 
 
