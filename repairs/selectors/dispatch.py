@@ -1,0 +1,318 @@
+"""Reads of dispatch: which technicians may take a repair at an address, which booking windows are
+free, a technician's day, the visits of a day for the board.
+
+Slot availability runs in a constant number of queries whatever the number of technicians, days
+or repairs: the qualified technicians (one query), their calendars' hours and special days (two),
+their time off in the horizon (one), the active visits they hold in it, counted per window (one).
+Everything after that is arithmetic in memory.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, QuerySet
+
+from aftersales.business_time import CalendarSpec, Range
+from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
+from repairs.models import (
+    ACTIVE_VISIT_STATUSES,
+    DispatchPolicy,
+    RepairOrder,
+    TechnicianProfile,
+    TechnicianTimeOff,
+    Visit,
+)
+
+SLOT_DAYS = 14
+WINDOW_HOURS = 2
+
+
+def dispatch_policy(merchant: Merchant) -> DispatchPolicy:
+    """The merchant's dispatch rules, or the defaults (unsaved) when it has set none."""
+    return DispatchPolicy.objects.filter(merchant=merchant).first() or DispatchPolicy(merchant=merchant)
+
+
+@dataclass(frozen=True)
+class ServiceNeed:
+    """What a repair asks of a technician: where, and which skills at which level."""
+
+    postal_code: str
+    district: str
+    skills: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of_repair(cls, repair: RepairOrder) -> "ServiceNeed":
+        category = repair.product.category
+        return cls(
+            postal_code=repair.postal_code,
+            district=repair.district,
+            skills={category: 1} if category else {},
+        )
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class QualifiedTechnician:
+    technician_id: int
+    calendar_id: int | None
+    daily_capacity: int
+
+
+def qualified_technicians_queryset(merchant: Merchant, need: ServiceNeed) -> QuerySet[TechnicianProfile]:
+    """Active technicians of ``merchant`` who serve the address and hold every skill asked (the
+    level is checked in memory: JSON levels are compared as numbers there, not as text)."""
+    areas = Q(areas=[])
+    for key in (need.postal_code, need.district):
+        if key:
+            areas |= Q(areas__contains=[key])
+    queryset = TechnicianProfile.objects.filter(merchant=merchant, is_active=True).filter(areas)
+    for skill in need.skills:
+        queryset = queryset.filter(skills__has_key=skill)
+    return queryset.order_by("pk")
+
+
+def _has_levels(skills: object, need: ServiceNeed) -> bool:
+    if not isinstance(skills, dict):
+        return False
+    for skill, level in need.skills.items():
+        held = skills.get(skill)
+        if not isinstance(held, int | float) or held < level:
+            return False
+    return True
+
+
+def qualified_technicians(merchant: Merchant, need: ServiceNeed) -> list[QualifiedTechnician]:
+    rows = qualified_technicians_queryset(merchant, need).values_list("pk", "skills", "calendar_id", "daily_capacity")
+    return [
+        QualifiedTechnician(pk, calendar_id, capacity)
+        for pk, skills, calendar_id, capacity in rows
+        if _has_levels(skills, need)
+    ]
+
+
+def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> dict[int | None, CalendarSpec]:
+    """The calendars of these technicians as specs, in two queries (plus one for the merchant's
+    default, which a technician without a calendar of their own works by; ``None`` keys it)."""
+    wanted = {calendar_id for calendar_id in calendar_ids if calendar_id is not None}
+    default_id = (
+        BusinessCalendar.objects.filter(merchant=merchant, team__isnull=True, is_resource=False)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if default_id is not None:
+        wanted.add(default_id)
+    zones = dict(BusinessCalendar.objects.filter(pk__in=wanted).values_list("pk", "timezone"))
+    weekly: dict[int, dict[int, list[Range]]] = defaultdict(lambda: defaultdict(list))
+    for calendar_id, weekday, start, end in WorkingHours.objects.filter(calendar_id__in=wanted).values_list(
+        "calendar_id", "weekday", "start_minute", "end_minute"
+    ):
+        weekly[calendar_id][weekday].append((start, end))
+    holidays: dict[int, set[date]] = defaultdict(set)
+    extra: dict[int, dict[date, int]] = defaultdict(dict)
+    for calendar_id, day, kind, works_as in CalendarDay.objects.filter(calendar_id__in=wanted).values_list(
+        "calendar_id", "date", "kind", "works_as"
+    ):
+        if kind == CalendarDay.Kind.HOLIDAY:
+            holidays[calendar_id].add(day)
+        else:
+            extra[calendar_id][day] = works_as
+    specs: dict[int | None, CalendarSpec] = {
+        calendar_id: CalendarSpec(
+            tz=ZoneInfo(zones[calendar_id]),
+            weekly={day: tuple(sorted(ranges)) for day, ranges in weekly[calendar_id].items()},
+            holidays=frozenset(holidays[calendar_id]),
+            extra_working_days=extra[calendar_id],
+        )
+        for calendar_id in wanted
+        if calendar_id in zones
+    }
+    # No calendar at all: the merchant's office hours are unknown, so a plain working week.
+    specs[None] = specs.get(default_id) if default_id is not None and default_id in specs else _office_week(merchant)
+    return specs
+
+
+def _office_week(merchant: Merchant) -> CalendarSpec:
+    return CalendarSpec(tz=ZoneInfo(merchant.timezone), weekly=dict.fromkeys(range(5), ((9 * 60, 18 * 60),)))
+
+
+def windows_on(spec: CalendarSpec, day: date) -> list[tuple[datetime, datetime]]:
+    """The two-hour booking windows inside the working ranges of ``day``, from each range's start
+    (a range of 8:00-18:00 gives 8-10, 10-12, 12-14, 14-16 and 16-18)."""
+    windows: list[tuple[datetime, datetime]] = []
+    for start_minute, end_minute in spec.ranges_on(day):
+        minute = start_minute
+        while minute + WINDOW_HOURS * 60 <= end_minute:
+            local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=spec.tz)
+            windows.append((local.astimezone(UTC), (local + timedelta(hours=WINDOW_HOURS)).astimezone(UTC)))
+            minute += WINDOW_HOURS * 60
+    return windows
+
+
+@dataclass
+class _Load:
+    per_day: dict[tuple[int, date], int]
+    per_window: dict[tuple[int, datetime], int]
+
+
+def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo) -> _Load:
+    per_day: dict[tuple[int, date], int] = defaultdict(int)
+    per_window: dict[tuple[int, datetime], int] = defaultdict(int)
+    rows = (
+        Visit.objects.filter(
+            technician_id__in=technician_ids,
+            status__in=ACTIVE_VISIT_STATUSES,
+            window_start__gte=start,
+            window_start__lt=end,
+        )
+        .values_list("technician_id", "window_start")
+        .annotate(visits=Count("pk"))
+        .order_by()
+    )
+    for technician_id, window_start, visits in rows:
+        per_day[technician_id, window_start.astimezone(zone).date()] += visits
+        per_window[technician_id, window_start] += visits
+    return _Load(per_day, per_window)
+
+
+def _time_off(technician_ids: Sequence[int], first: date, last: date) -> dict[int, list[tuple[date, date]]]:
+    away: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for technician_id, starts_on, ends_on in TechnicianTimeOff.objects.filter(
+        technician_id__in=technician_ids, starts_on__lte=last, ends_on__gte=first
+    ).values_list("technician_id", "starts_on", "ends_on"):
+        away[technician_id].append((starts_on, ends_on))
+    return away
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Everything needed to tell whether a technician is free in a window, loaded once."""
+
+    technicians: list[QualifiedTechnician]
+    specs: dict[int | None, CalendarSpec]
+    load: _Load
+    away: dict[int, list[tuple[date, date]]]
+    zone: ZoneInfo
+    per_window: int
+    # (calendar key, local day) → that day's windows, computed once per calendar and day
+    windows: dict[tuple[int | None, date], set[tuple[datetime, datetime]]] = field(default_factory=dict)
+
+    def windows_of(self, calendar_id: int | None, day: date) -> set[tuple[datetime, datetime]]:
+        key = (calendar_id if calendar_id in self.specs else None, day)
+        found = self.windows.get(key)
+        if found is None:
+            found = set(windows_on(self.specs[key[0]], day))
+            self.windows[key] = found
+        return found
+
+    def free_in(self, technician: QualifiedTechnician, window_start: datetime, window_end: datetime) -> bool:
+        spec = self.specs.get(technician.calendar_id) or self.specs[None]
+        day = window_start.astimezone(spec.tz).date()
+        if (window_start, window_end) not in self.windows_of(technician.calendar_id, day):
+            return False
+        if any(starts_on <= day <= ends_on for starts_on, ends_on in self.away.get(technician.technician_id, ())):
+            return False
+        local_day = window_start.astimezone(self.zone).date()
+        if self.load.per_day.get((technician.technician_id, local_day), 0) >= technician.daily_capacity:
+            return False
+        return self.load.per_window.get((technician.technician_id, window_start), 0) < self.per_window
+
+    def free_technicians(self, window_start: datetime, window_end: datetime) -> list[QualifiedTechnician]:
+        return [t for t in self.technicians if self.free_in(t, window_start, window_end)]
+
+
+def availability_load(
+    merchant: Merchant,
+    need: ServiceNeed,
+    *,
+    start: datetime,
+    end: datetime,
+    policy: DispatchPolicy,
+    exclude_technicians: Sequence[int] = (),
+) -> Availability:
+    technicians = [t for t in qualified_technicians(merchant, need) if t.technician_id not in exclude_technicians]
+    ids = [t.technician_id for t in technicians]
+    zone = ZoneInfo(merchant.timezone)
+    specs = calendar_specs(merchant, {t.calendar_id for t in technicians})
+    return Availability(
+        technicians=technicians,
+        specs=specs,
+        load=_load(ids, start - timedelta(days=1), end + timedelta(days=1), zone),
+        away=_time_off(ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
+        zone=zone,
+        per_window=policy.visits_per_window,
+    )
+
+
+def available_slots(
+    merchant: Merchant, need: ServiceNeed, *, now: datetime, days: int = SLOT_DAYS, limit: int | None = None
+) -> list[Slot]:
+    """The booking windows of the next ``days`` local days in which at least one qualified
+    technician serving the address is working, not away, and has room that day and in that window."""
+    zone = ZoneInfo(merchant.timezone)
+    today = now.astimezone(zone).date()
+    horizon_start = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
+    horizon_end = datetime.combine(today + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC)
+    policy = dispatch_policy(merchant)
+    availability = availability_load(merchant, need, start=horizon_start, end=horizon_end, policy=policy)
+    earliest = now + timedelta(hours=policy.booking_lead_hours)
+    candidates: set[tuple[datetime, datetime]] = set()
+    distinct_specs = {id(spec): spec for spec in availability.specs.values()}
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        for spec in distinct_specs.values():
+            candidates.update(windows_on(spec, day))
+    slots: list[Slot] = []
+    for window_start, window_end in sorted(candidates):
+        if window_start < earliest or window_start >= horizon_end:
+            continue
+        if any(availability.free_in(t, window_start, window_end) for t in availability.technicians):
+            slots.append(Slot(window_start, window_end))
+            if limit is not None and len(slots) >= limit:
+                break
+    return slots
+
+
+def technician_for_user(merchant: Merchant, user_id: int) -> TechnicianProfile | None:
+    return TechnicianProfile.objects.filter(merchant=merchant, user_id=user_id, is_active=True).first()
+
+
+def technicians_of(merchant: Merchant) -> QuerySet[TechnicianProfile]:
+    return TechnicianProfile.objects.filter(merchant=merchant).select_related("user", "calendar").order_by("pk")
+
+
+def day_bounds(merchant: Merchant, day: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(merchant.timezone)
+    start = datetime.combine(day, time(), tzinfo=zone)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def visits_of_day(merchant: Merchant, day: date) -> QuerySet[Visit]:
+    """The day's visits that still hold a place (booked, on the way, on site), for the board and
+    the planner, with their repair, product and technician read in the same query."""
+    start, end = day_bounds(merchant, day)
+    return (
+        Visit.objects.filter(
+            merchant=merchant, status__in=ACTIVE_VISIT_STATUSES, window_start__gte=start, window_start__lt=end
+        )
+        .select_related("repair", "repair__product", "repair__customer", "technician", "technician__user")
+        .order_by("technician_id", "sequence", "window_start", "pk")
+    )
+
+
+def technician_day(merchant: Merchant, technician: TechnicianProfile, day: date) -> QuerySet[Visit]:
+    """One technician's visits of ``day`` in the planned order, everything the phone view shows."""
+    start, end = day_bounds(merchant, day)
+    return (
+        Visit.objects.filter(merchant=merchant, technician=technician, window_start__gte=start, window_start__lt=end)
+        .exclude(status="cancelled")
+        .select_related("repair", "repair__product", "repair__customer", "repair__ticket")
+        .order_by("sequence", "planned_start", "window_start", "pk")
+    )

@@ -1,0 +1,1 @@
+"""Every write of repairs, one module per family of use cases."""
