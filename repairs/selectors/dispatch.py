@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from aftersales.business_time import CalendarSpec, Range
@@ -25,6 +26,8 @@ from repairs.models import (
     TechnicianTimeOff,
     Visit,
 )
+from repairs.routing import DayPlan, JobRequest, Pin, TechnicianShift, plan_day
+from repairs.travel import Point, TravelModel
 
 SLOT_DAYS = 14
 WINDOW_HOURS = 2
@@ -316,3 +319,104 @@ def technician_day(merchant: Merchant, technician: TechnicianProfile, day: date)
         .select_related("repair", "repair__product", "repair__customer", "repair__ticket")
         .order_by("sequence", "planned_start", "window_start", "pk")
     )
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """A day of one merchant as the planner sees it; ``unlocated`` are visits whose address has
+    no coordinates (the dispatcher places them by hand)."""
+
+    day: date
+    technicians: list[TechnicianShift]
+    jobs: list[JobRequest]
+    unlocated: list[int]
+
+
+def _seconds(instant: datetime, midnight: datetime) -> int:
+    return int((instant - midnight).total_seconds())
+
+
+def planning_inputs(merchant: Merchant, day: date, *, from_instant: datetime | None = None) -> PlanningInputs:
+    """The technicians working ``day`` (their calendar's hours, not away; from ``from_instant`` on
+    when re-planning the rest of a day) and its booked visits as jobs. A visit already under way,
+    or pinned, keeps its technician and start."""
+    zone = ZoneInfo(merchant.timezone)
+    midnight = datetime.combine(day, time(), tzinfo=zone)
+    profiles = list(
+        TechnicianProfile.objects.filter(merchant=merchant, is_active=True)
+        .order_by("pk")
+        .values_list("pk", "skills", "areas", "home_latitude", "home_longitude", "calendar_id", "daily_capacity")
+    )
+    ids = [row[0] for row in profiles]
+    specs = calendar_specs(merchant, {row[5] for row in profiles})
+    away = _time_off(ids, day, day)
+    visits = list(visits_of_day(merchant, day))
+    earliest = _seconds(from_instant, midnight) if from_instant is not None else 0
+    technicians: list[TechnicianShift] = []
+    for pk, skills, areas, latitude, longitude, calendar_id, capacity in profiles:
+        if pk in away:
+            continue
+        spec = specs.get(calendar_id) or specs[None]
+        ranges = spec.ranges_on(day)
+        if not ranges:
+            continue
+        technicians.append(
+            TechnicianShift(
+                technician_id=pk,
+                home=Point(float(latitude), float(longitude)),
+                shift_start=max(ranges[0][0] * 60, earliest),
+                shift_end=ranges[-1][1] * 60,
+                capacity=capacity,
+                skills={k: int(v) for k, v in (skills or {}).items() if isinstance(v, int | float)},
+                areas=frozenset(str(a) for a in (areas or [])),
+            )
+        )
+    jobs: list[JobRequest] = []
+    unlocated: list[int] = []
+    for visit in visits:
+        repair = visit.repair
+        if repair.latitude is None or repair.longitude is None:
+            unlocated.append(visit.pk)
+            continue
+        fixed = visit.pinned or visit.status != "booked"
+        pin = None
+        if fixed and visit.technician_id is not None:
+            start = visit.planned_start or visit.checked_in_at or visit.window_start
+            pin = Pin(technician_id=visit.technician_id, start=max(_seconds(start, midnight), earliest))
+        category = repair.product.category
+        jobs.append(
+            JobRequest(
+                job_id=visit.pk,
+                location=Point(float(repair.latitude), float(repair.longitude)),
+                service_seconds=visit.service_minutes * 60,
+                window=(_seconds(visit.window_start, midnight), _seconds(visit.window_end, midnight)),
+                required_skills={category: 1} if category else {},
+                area_keys=frozenset(key for key in (repair.postal_code, repair.district) if key),
+                pin=pin,
+            )
+        )
+    return PlanningInputs(day=day, technicians=technicians, jobs=jobs, unlocated=unlocated)
+
+
+def travel_model(merchant: Merchant) -> TravelModel:
+    """Haversine at the merchant's average speed, or the routing server of the settings."""
+    return TravelModel(
+        speed_kmh=float(dispatch_policy(merchant).travel_speed_kmh),
+        detour_factor=float(getattr(settings, "REPAIRS_DETOUR_FACTOR", 1.3)),
+        routing_url=str(getattr(settings, "REPAIRS_ROUTING_URL", "")),
+    )
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    inputs: PlanningInputs
+    plan: DayPlan
+
+
+def plan_preview(
+    merchant: Merchant, day: date, *, from_instant: datetime | None = None, timeout_seconds: float | None = 30
+) -> PlanPreview:
+    """The solver's plan of ``day`` as it would be applied; nothing is written."""
+    inputs = planning_inputs(merchant, day, from_instant=from_instant)
+    plan = plan_day(inputs.technicians, inputs.jobs, travel=travel_model(merchant), timeout_seconds=timeout_seconds)
+    return PlanPreview(inputs=inputs, plan=plan)

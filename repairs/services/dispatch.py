@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, Membership, User
+from aftersales.models import Customer, User
 from repairs.locks import repair_lock, technicians_lock, visit_lock, visits_lock
 from repairs.models import (
     ACTIVE_VISIT_STATUSES,
@@ -34,6 +34,7 @@ from repairs.models import (
     VisitParty,
     VisitStatus,
 )
+from repairs.roles import require_booking_staff, require_dispatcher, require_visit_worker
 from repairs.routing import DayPlan
 from repairs.selectors.dispatch import (
     WINDOW_HOURS,
@@ -73,38 +74,13 @@ class Actor:
         return VisitParty.CUSTOMER if self.customer is not None else VisitParty.MERCHANT
 
 
-def _membership(user: User, merchant_id: int) -> Membership:
-    membership = Membership.objects.filter(user=user, merchant_id=merchant_id, is_active=True).first()
-    if membership is None:
-        raise PermissionRefused
-    return membership
-
-
-def _require_dispatcher(user: User | None, merchant_id: int) -> None:
-    """Supervisors and merchant admins dispatch; the system (``None``: the evening plan) too."""
-    if user is not None and not _membership(user, merchant_id).is_supervisor:
-        raise PermissionRefused(_("Only supervisors can dispatch technicians."))
-
-
 def _require_party(actor: Actor, repair: RepairOrder) -> None:
     if actor.customer is not None:
         if actor.customer.pk != repair.customer_id:
             raise PermissionRefused
         return
-    if actor.user is None:
-        return
-    membership = _membership(actor.user, repair.merchant_id)
-    if membership.role == Membership.Role.WAREHOUSE:
-        raise PermissionRefused
-
-
-def _require_own_visit(user: User, visit: Visit) -> None:
-    """The technician of the visit works it; a supervisor may act for them."""
-    membership = _membership(user, visit.merchant_id)
-    if membership.is_supervisor:
-        return
-    if visit.technician is None or visit.technician.user_id != user.pk:
-        raise PermissionRefused(_("This visit is not yours."))
+    if actor.user is not None:
+        require_booking_staff(actor.user, repair.merchant_id)
 
 
 def _move(visit: Visit, status: str) -> None:
@@ -359,7 +335,7 @@ def visit_set_off(*, visit: Visit, actor: User, expected_arrival: datetime | Non
     now = timezone.now()
     with transaction.atomic():
         visit = visit_lock(visit.pk)
-        _require_own_visit(actor, visit)
+        require_visit_worker(actor, visit)
         _move(visit, VisitStatus.ON_THE_WAY)
         visit.on_the_way_at = now
         visit.expected_arrival = expected_arrival or _expected_arrival(visit, now)
@@ -382,7 +358,7 @@ def visit_check_in(*, visit: Visit, actor: User) -> Visit:
     with transaction.atomic():
         repair = repair_lock(visit.repair_id)
         visit = visit_lock(visit.pk)
-        _require_own_visit(actor, visit)
+        require_visit_worker(actor, visit)
         _move(visit, VisitStatus.ON_SITE)
         visit.checked_in_at = now
         visit.save(update_fields=["status", "checked_in_at", "updated_at"])
@@ -408,7 +384,7 @@ def visit_check_out(
     now = timezone.now()
     with transaction.atomic():
         visit = visit_lock(visit.pk)
-        _require_own_visit(actor, visit)
+        require_visit_worker(actor, visit)
         if visit.status != VisitStatus.ON_SITE:
             raise TransitionNotAllowed(_("Check in before checking out."))
         if signature is None and not confirmation_code:
@@ -450,7 +426,7 @@ def visit_no_show(*, visit: Visit, party: str, actor: User | None = None, custom
         if party == VisitParty.CUSTOMER:
             if actor is None:
                 raise PermissionRefused
-            _require_own_visit(actor, visit)
+            require_visit_worker(actor, visit)
             status = VisitStatus.CUSTOMER_NO_SHOW
         else:
             _require_party(Actor(actor, customer), repair)
@@ -483,7 +459,7 @@ def visit_assign(
     at a start inside the booked window, where the planner will leave it."""
     with transaction.atomic():
         visit = visit_lock(visit.pk)
-        _require_dispatcher(actor, visit.merchant_id)
+        require_dispatcher(actor, visit.merchant_id)
         if visit.status not in PLANNABLE_VISIT_STATUSES:
             raise TransitionNotAllowed(_("Only a booked visit can be reassigned."))
         if technician is not None and technician.merchant_id != visit.merchant_id:
@@ -525,7 +501,7 @@ def plan_apply(*, merchant_id: int, day: date, plan: DayPlan, actor: User | None
     shown to the dispatcher."""
     planned = plan.visits
     with transaction.atomic():
-        _require_dispatcher(actor, merchant_id)
+        require_dispatcher(actor, merchant_id)
         visits = visits_lock(planned)
         moved = kept = told = 0
         zone_day_start: datetime | None = None

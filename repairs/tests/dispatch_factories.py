@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 
 from aftersales.models import BusinessCalendar, Membership, WorkingHours
-from aftersales.tests.factories import CustomerFactory, MerchantFactory, MembershipFactory, ProductFactory, UserFactory
+from aftersales.tests.factories import CustomerFactory, MembershipFactory, MerchantFactory, ProductFactory, UserFactory
 from repairs.models import RepairMode, RepairOrder, RepairStatus, TechnicianProfile, Visit
 from tickets.models import TicketKind
 from tickets.tests.factories import TicketFactory
@@ -39,7 +39,7 @@ class TechnicianFactory(factory.django.DjangoModelFactory[TechnicianProfile]):
     daily_capacity = 8
 
     @factory.post_generation
-    def membership(obj, create, extracted, **kwargs):
+    def membership(obj, create, extracted, **kwargs):  # noqa: N805 -- factory-boy hands the built object
         if create:
             MembershipFactory(merchant=obj.merchant, user=obj.user, role=Membership.Role.TECHNICIAN)
 

@@ -153,7 +153,8 @@ def test_booking_holds_a_place_schedules_the_repair_and_starts_the_reminder(
     assert repair.status == RepairStatus.SCHEDULED
     assert len(visit.confirmation_code) == 6
     event = TicketEvent.objects.get(ticket=repair.ticket, verb="visit_booked")
-    assert event.is_public and event.actor_customer_id == repair.customer_id
+    assert event.is_public
+    assert event.actor_customer_id == repair.customer_id
     reminder = Deadline.objects.get(ticket=repair.ticket, kind=VISIT_REMINDER)
     assert (reminder.key, reminder.due_at, reminder.state) == (str(visit.pk), shanghai(2, 10), "pending")
     sent = Notification.objects.filter(ticket=repair.ticket, template="repair_visit_booked")
