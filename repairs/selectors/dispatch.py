@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from aftersales.business_time import CalendarSpec, Range
 from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
@@ -159,30 +160,55 @@ def windows_on(spec: CalendarSpec, day: date) -> list[tuple[datetime, datetime]]
     return windows
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Load:
-    per_day: dict[tuple[int, date], int]
-    per_window: dict[tuple[int, datetime], int]
+    """Only the saturated pairs: a window where a technician holds as many visits as a window
+    takes, a day where they hold their daily capacity. Everything else is free, so the query
+    returns a handful of rows however many visits are booked."""
+
+    full_days: set[tuple[int, date]]
+    full_windows: set[tuple[int, datetime]]
 
 
-def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo) -> _Load:
-    per_day: dict[tuple[int, date], int] = defaultdict(int)
-    per_window: dict[tuple[int, datetime], int] = defaultdict(int)
-    rows = (
+def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo, per_window: int) -> _Load:
+    active = Visit.objects.filter(
+        technician_id__in=technician_ids,
+        status__in=ACTIVE_VISIT_STATUSES,
+        window_start__gte=start,
+        window_start__lt=end,
+    )
+    full_windows = set(
+        active.values("technician_id", "window_start")
+        .annotate(visits=Count("pk"))
+        .filter(visits__gte=per_window)
+        .order_by()
+        .values_list("technician_id", "window_start")
+    )
+    full_days = set(
+        active.annotate(day=TruncDate("window_start", tzinfo=zone))
+        .values("technician_id", "day", "technician__daily_capacity")
+        .annotate(visits=Count("pk"))
+        .filter(visits__gte=F("technician__daily_capacity"))
+        .order_by()
+        .values_list("technician_id", "day")
+    )
+    return _Load(full_days=full_days, full_windows=full_windows)
+
+
+def visits_per_technician_on(technician_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, int]:
+    """Active visits each technician holds between ``start`` and ``end`` (a day, when booking)."""
+    return dict(
         Visit.objects.filter(
             technician_id__in=technician_ids,
             status__in=ACTIVE_VISIT_STATUSES,
             window_start__gte=start,
             window_start__lt=end,
         )
-        .values_list("technician_id", "window_start")
+        .values("technician_id")
         .annotate(visits=Count("pk"))
         .order_by()
+        .values_list("technician_id", "visits")
     )
-    for technician_id, window_start, visits in rows:
-        per_day[technician_id, window_start.astimezone(zone).date()] += visits
-        per_window[technician_id, window_start] += visits
-    return _Load(per_day, per_window)
 
 
 def _time_off(technician_ids: Sequence[int], first: date, last: date) -> dict[int, list[tuple[date, date]]]:
@@ -203,7 +229,6 @@ class Availability:
     load: _Load
     away: dict[int, list[tuple[date, date]]]
     zone: ZoneInfo
-    per_window: int
     # (calendar key, local day) → that day's windows, computed once per calendar and day
     windows: dict[tuple[int | None, date], set[tuple[datetime, datetime]]] = field(default_factory=dict)
 
@@ -222,10 +247,9 @@ class Availability:
             return False
         if any(starts_on <= day <= ends_on for starts_on, ends_on in self.away.get(technician.technician_id, ())):
             return False
-        local_day = window_start.astimezone(self.zone).date()
-        if self.load.per_day.get((technician.technician_id, local_day), 0) >= technician.daily_capacity:
+        if (technician.technician_id, window_start.astimezone(self.zone).date()) in self.load.full_days:
             return False
-        return self.load.per_window.get((technician.technician_id, window_start), 0) < self.per_window
+        return (technician.technician_id, window_start) not in self.load.full_windows
 
     def free_technicians(self, window_start: datetime, window_end: datetime) -> list[QualifiedTechnician]:
         return [t for t in self.technicians if self.free_in(t, window_start, window_end)]
@@ -247,10 +271,9 @@ def availability_load(
     return Availability(
         technicians=technicians,
         specs=specs,
-        load=_load(ids, start - timedelta(days=1), end + timedelta(days=1), zone),
+        load=_load(ids, start - timedelta(days=1), end + timedelta(days=1), zone, policy.visits_per_window),
         away=_time_off(ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
         zone=zone,
-        per_window=policy.visits_per_window,
     )
 
 
@@ -420,3 +443,14 @@ def plan_preview(
     inputs = planning_inputs(merchant, day, from_instant=from_instant)
     plan = plan_day(inputs.technicians, inputs.jobs, travel=travel_model(merchant), timeout_seconds=timeout_seconds)
     return PlanPreview(inputs=inputs, plan=plan)
+
+
+def merchants_for_evening_plan(now: datetime, *, hour: int) -> list[int]:
+    """Merchants with active technicians whose local time is in ``hour`` now (the evening plan
+    runs once an hour on beat; each merchant is planned in its own evening)."""
+    rows = (
+        Merchant.objects.filter(pk__in=TechnicianProfile.objects.filter(is_active=True).values("merchant_id"))
+        .order_by("pk")
+        .values_list("pk", "timezone")
+    )
+    return [pk for pk, zone in rows if now.astimezone(ZoneInfo(zone)).hour == hour]

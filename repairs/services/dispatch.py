@@ -44,6 +44,7 @@ from repairs.selectors.dispatch import (
     available_slots,
     day_bounds,
     dispatch_policy,
+    visits_per_technician_on,
 )
 from repairs.timeline import DispatchVerb
 from repairs.timers import visit_reminder_cancel, visit_reminder_start
@@ -201,8 +202,8 @@ def _place(
     free = availability.free_technicians(window_start, window_end)
     if not free:
         raise SlotTaken(extra={"next_slots": [slot.start.isoformat() for slot in _next_slots(repair, now=now)]})
-    local_day = window_start.astimezone(availability.zone).date()
-    chosen = min(free, key=lambda t: (availability.load.per_day.get((t.technician_id, local_day), 0), t.technician_id))
+    held = visits_per_technician_on([t.technician_id for t in free], day_start, day_end)
+    chosen = min(free, key=lambda t: (held.get(t.technician_id, 0), t.technician_id))
     return Visit.objects.create(
         merchant_id=repair.merchant_id,
         repair=repair,
