@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -128,16 +129,28 @@ def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> di
             holidays[calendar_id].add(day)
         else:
             extra[calendar_id][day] = works_as
-    specs: dict[int | None, CalendarSpec] = {
-        calendar_id: CalendarSpec(
-            tz=ZoneInfo(zones[calendar_id]),
-            weekly={day: tuple(sorted(ranges)) for day, ranges in weekly[calendar_id].items()},
-            holidays=frozenset(holidays[calendar_id]),
-            extra_working_days=extra[calendar_id],
+    # Calendars with the same hours and days share one spec object: the slot walk then looks at
+    # each pattern once a day, not at each technician's calendar.
+    shared: dict[tuple[object, ...], CalendarSpec] = {}
+    specs: dict[int | None, CalendarSpec] = {}
+    for calendar_id in wanted:
+        if calendar_id not in zones:
+            continue
+        hours = {day: tuple(sorted(ranges)) for day, ranges in weekly[calendar_id].items()}
+        signature = (
+            zones[calendar_id],
+            tuple(sorted(hours.items())),
+            tuple(sorted(holidays[calendar_id])),
+            tuple(sorted(extra[calendar_id].items())),
         )
-        for calendar_id in wanted
-        if calendar_id in zones
-    }
+        if signature not in shared:
+            shared[signature] = CalendarSpec(
+                tz=ZoneInfo(zones[calendar_id]),
+                weekly=hours,
+                holidays=frozenset(holidays[calendar_id]),
+                extra_working_days=extra[calendar_id],
+            )
+        specs[calendar_id] = shared[signature]
     # No calendar at all: the merchant's office hours are unknown, so a plain working week.
     specs[None] = specs.get(default_id) if default_id is not None and default_id in specs else _office_week(merchant)
     return specs
@@ -147,17 +160,25 @@ def _office_week(merchant: Merchant) -> CalendarSpec:
     return CalendarSpec(tz=ZoneInfo(merchant.timezone), weekly=dict.fromkeys(range(5), ((9 * 60, 18 * 60),)))
 
 
-def windows_on(spec: CalendarSpec, day: date) -> list[tuple[datetime, datetime]]:
+def windows_on(spec: CalendarSpec, day: date) -> tuple[tuple[datetime, datetime], ...]:
     """The two-hour booking windows inside the working ranges of ``day``, from each range's start
     (a range of 8:00-18:00 gives 8-10, 10-12, 12-14, 14-16 and 16-18)."""
+    return _windows(str(spec.tz), day, spec.ranges_on(day))
+
+
+@lru_cache(maxsize=4096)
+def _windows(zone: str, day: date, ranges: tuple[Range, ...]) -> tuple[tuple[datetime, datetime], ...]:
+    # Windows depend only on the zone, the day and its ranges: a thousand technicians' calendars
+    # share a handful of patterns, so each is worked out once.
+    tz = ZoneInfo(zone)
     windows: list[tuple[datetime, datetime]] = []
-    for start_minute, end_minute in spec.ranges_on(day):
+    for start_minute, end_minute in ranges:
         minute = start_minute
         while minute + WINDOW_HOURS * 60 <= end_minute:
-            local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=spec.tz)
+            local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
             windows.append((local.astimezone(UTC), (local + timedelta(hours=WINDOW_HOURS)).astimezone(UTC)))
             minute += WINDOW_HOURS * 60
-    return windows
+    return tuple(windows)
 
 
 @dataclass(frozen=True)
@@ -229,16 +250,9 @@ class Availability:
     load: _Load
     away: dict[int, list[tuple[date, date]]]
     zone: ZoneInfo
-    # (calendar key, local day) → that day's windows, computed once per calendar and day
-    windows: dict[tuple[int | None, date], set[tuple[datetime, datetime]]] = field(default_factory=dict)
 
-    def windows_of(self, calendar_id: int | None, day: date) -> set[tuple[datetime, datetime]]:
-        key = (calendar_id if calendar_id in self.specs else None, day)
-        found = self.windows.get(key)
-        if found is None:
-            found = set(windows_on(self.specs[key[0]], day))
-            self.windows[key] = found
-        return found
+    def windows_of(self, calendar_id: int | None, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        return windows_on(self.specs.get(calendar_id) or self.specs[None], day)
 
     def free_in(self, technician: QualifiedTechnician, window_start: datetime, window_end: datetime) -> bool:
         spec = self.specs.get(technician.calendar_id) or self.specs[None]
@@ -290,10 +304,10 @@ def available_slots(
     availability = availability_load(merchant, need, start=horizon_start, end=horizon_end, policy=policy)
     earliest = now + timedelta(hours=policy.booking_lead_hours)
     candidates: set[tuple[datetime, datetime]] = set()
-    distinct_specs = {id(spec): spec for spec in availability.specs.values()}
+    patterns = list({id(spec): spec for spec in availability.specs.values()}.values())
     for offset in range(days):
         day = today + timedelta(days=offset)
-        for spec in distinct_specs.values():
+        for spec in patterns:
             candidates.update(windows_on(spec, day))
     slots: list[Slot] = []
     for window_start, window_end in sorted(candidates):
