@@ -278,10 +278,12 @@ def seed_technicians(merchant: Merchant, count: int, today: date, log: Callable[
 def seed_visits(merchant: Merchant, technicians: list[int], today: date, log: Callable[[str], None]) -> int:
     """Three booked visits a day per technician for 30 days (8:00, 10:00 and 14:00), each on a
     repair of its own; kept between runs (they are reseeded only when missing)."""
-    if Visit.objects.filter(merchant=merchant, window_start__gte=datetime.now(UTC)).exists():
+    zone = ZoneInfo(merchant.timezone)
+    first = datetime.combine(today, clock_time(), tzinfo=zone)
+    existing = Visit.objects.filter(merchant=merchant, window_start__gte=first, technician_id__in=technicians)
+    if existing.count() == len(technicians) * 90:
         return Visit.objects.filter(merchant=merchant).count()
     Visit.objects.filter(merchant=merchant).delete()
-    zone = ZoneInfo(merchant.timezone)
     starts = [
         datetime.combine(today + timedelta(days=d), clock_time(h), tzinfo=zone).astimezone(UTC)
         for d in range(30)

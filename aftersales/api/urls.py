@@ -12,4 +12,5 @@ urlpatterns = [
     path("stores/", views.StoreListApi.as_view(), name="store-list"),
     path("", include("tickets.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("repairs.api.urls")),
 ]

@@ -468,3 +468,20 @@ def merchants_for_evening_plan(now: datetime, *, hour: int) -> list[int]:
         .values_list("pk", "timezone")
     )
     return [pk for pk, zone in rows if now.astimezone(ZoneInfo(zone)).hour == hour]
+
+
+def repair_of_number(merchant: Merchant, number: str) -> RepairOrder | None:
+    """The repair of the merchant's case ``number``, with what availability needs read beside it."""
+    return (
+        RepairOrder.objects.filter(merchant=merchant, ticket__number=number)
+        .select_related("merchant", "product", "customer", "ticket")
+        .first()
+    )
+
+
+def visit_of(merchant: Merchant, visit_id: int) -> Visit | None:
+    return Visit.objects.filter(merchant=merchant, pk=visit_id).select_related("repair", "technician").first()
+
+
+def technician_of(merchant: Merchant, technician_id: int) -> TechnicianProfile | None:
+    return TechnicianProfile.objects.filter(merchant=merchant, pk=technician_id).select_related("user").first()

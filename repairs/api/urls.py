@@ -1,0 +1,18 @@
+"""Included from ``aftersales.api.urls``, so every name here lives in the ``api`` namespace."""
+
+from django.urls import path
+
+from repairs.api import dispatch
+
+urlpatterns = [
+    path("repairs/<str:number>/slots/", dispatch.RepairSlotsApi.as_view(), name="repair-slots"),
+    path("repairs/<str:number>/visits/", dispatch.RepairVisitBookApi.as_view(), name="repair-visit-book"),
+    path("dispatch/slots/", dispatch.AddressSlotsApi.as_view(), name="dispatch-slots"),
+    path("dispatch/days/<str:day>/visits/", dispatch.DayVisitsApi.as_view(), name="dispatch-day-visits"),
+    path("dispatch/days/<str:day>/plan/", dispatch.DayPlanApplyApi.as_view(), name="dispatch-day-plan"),
+    path(
+        "technicians/<int:technician_id>/days/<str:day>/",
+        dispatch.TechnicianDayApi.as_view(),
+        name="technician-day",
+    ),
+]
