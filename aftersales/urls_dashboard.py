@@ -4,6 +4,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from repairs import urls as repairs_urls
 from returns import urls as returns_urls
 from tickets import urls as tickets_urls
 
@@ -16,4 +17,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include(tickets_urls.dashboard_urlpatterns)),
     path("", include(returns_urls.dashboard_urlpatterns)),
+    path("", include(repairs_urls.dashboard_urlpatterns)),
 ]

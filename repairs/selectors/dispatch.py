@@ -15,8 +15,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from aftersales.business_time import CalendarSpec, Range
 from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
@@ -192,27 +192,37 @@ class _Load:
 
 
 def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo, per_window: int) -> _Load:
-    active = Visit.objects.filter(
-        technician_id__in=technician_ids,
-        status__in=ACTIVE_VISIT_STATUSES,
-        window_start__gte=start,
-        window_start__lt=end,
-    )
-    full_windows = set(
-        active.values("technician_id", "window_start")
-        .annotate(visits=Count("pk"))
-        .filter(visits__gte=per_window)
-        .order_by()
-        .values_list("technician_id", "window_start")
-    )
-    full_days = set(
-        active.annotate(day=TruncDate("window_start", tzinfo=zone))
-        .values("technician_id", "day", "technician__daily_capacity")
-        .annotate(visits=Count("pk"))
-        .filter(visits__gte=F("technician__daily_capacity"))
-        .order_by()
-        .values_list("technician_id", "day")
-    )
+    """One scan of the horizon's active visits, grouped by technician and window, with each
+    group's day total beside it (a window function); only saturated rows come back."""
+    if not technician_ids:
+        return _Load(full_days=set(), full_windows=set())
+    visit = Visit._meta.db_table
+    technician = TechnicianProfile._meta.db_table
+    sql = f"""
+        SELECT technician_id, window_start, local_day, visits, day_visits, capacity FROM (
+            SELECT v.technician_id, v.window_start, (v.window_start AT TIME ZONE %s)::date AS local_day,
+                   count(*) AS visits,
+                   sum(count(*)) OVER (PARTITION BY v.technician_id, (v.window_start AT TIME ZONE %s)::date)
+                       AS day_visits,
+                   max(t.daily_capacity) AS capacity
+            FROM {visit} v JOIN {technician} t ON t.id = v.technician_id
+            WHERE v.technician_id = ANY(%s) AND v.status = ANY(%s)
+              AND v.window_start >= %s AND v.window_start < %s
+            GROUP BY v.technician_id, v.window_start
+        ) loads
+        WHERE visits >= %s OR day_visits >= capacity
+    """  # noqa: S608 -- table names from _meta, every value a parameter
+    full_days: set[tuple[int, date]] = set()
+    full_windows: set[tuple[int, datetime]] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [str(zone), str(zone), list(technician_ids), list(ACTIVE_VISIT_STATUSES), start, end, per_window]
+        )
+        for technician_id, window_start, local_day, visits, day_visits, capacity in cursor.fetchall():
+            if visits >= per_window:
+                full_windows.add((technician_id, window_start))
+            if day_visits >= capacity:
+                full_days.add((technician_id, local_day))
     return _Load(full_days=full_days, full_windows=full_windows)
 
 
@@ -304,7 +314,9 @@ def available_slots(
     availability = availability_load(merchant, need, start=horizon_start, end=horizon_end, policy=policy)
     earliest = now + timedelta(hours=policy.booking_lead_hours)
     candidates: set[tuple[datetime, datetime]] = set()
-    patterns = list({id(spec): spec for spec in availability.specs.values()}.values())
+    # Only the calendars someone qualified works by: a window no technician has is never offered.
+    used = [availability.specs.get(t.calendar_id) or availability.specs[None] for t in availability.technicians]
+    patterns = list({id(spec): spec for spec in used}.values())
     for offset in range(days):
         day = today + timedelta(days=offset)
         for spec in patterns:
@@ -485,3 +497,20 @@ def visit_of(merchant: Merchant, visit_id: int) -> Visit | None:
 
 def technician_of(merchant: Merchant, technician_id: int) -> TechnicianProfile | None:
     return TechnicianProfile.objects.filter(merchant=merchant, pk=technician_id).select_related("user").first()
+
+
+def serial_history(merchant: Merchant, serial_number: str, *, excluding: int) -> list[RepairOrder]:
+    """Earlier repairs of the same serial, newest first: what the technician should know."""
+    if not serial_number:
+        return []
+    return list(
+        RepairOrder.objects.filter(merchant=merchant, serial_number=serial_number)
+        .exclude(pk=excluding)
+        .select_related("ticket", "diagnosis_code")
+        .order_by("-requested_at")[:10]
+    )
+
+
+def pending_visits_of_day(merchant: Merchant, day: date) -> QuerySet[Visit]:
+    """The day's booked visits without a technician: the board's unassigned column."""
+    return visits_of_day(merchant, day).filter(technician__isnull=True)
