@@ -150,6 +150,7 @@ def dispatch_board(request):
             if preview
             else [],
             "total_visits": len(visits),
+            "travel_minutes": preview.plan.total_travel_seconds // 60 if preview else 0,
         },
     )
 
