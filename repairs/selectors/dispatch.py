@@ -15,8 +15,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from aftersales.business_time import CalendarSpec, Range
 from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
@@ -192,37 +192,27 @@ class _Load:
 
 
 def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo, per_window: int) -> _Load:
-    """One scan of the horizon's active visits, grouped by technician and window, with each
-    group's day total beside it (a window function); only saturated rows come back."""
-    if not technician_ids:
-        return _Load(full_days=set(), full_windows=set())
-    visit = Visit._meta.db_table
-    technician = TechnicianProfile._meta.db_table
-    sql = f"""
-        SELECT technician_id, window_start, local_day, visits, day_visits, capacity FROM (
-            SELECT v.technician_id, v.window_start, (v.window_start AT TIME ZONE %s)::date AS local_day,
-                   count(*) AS visits,
-                   sum(count(*)) OVER (PARTITION BY v.technician_id, (v.window_start AT TIME ZONE %s)::date)
-                       AS day_visits,
-                   max(t.daily_capacity) AS capacity
-            FROM {visit} v JOIN {technician} t ON t.id = v.technician_id
-            WHERE v.technician_id = ANY(%s) AND v.status = ANY(%s)
-              AND v.window_start >= %s AND v.window_start < %s
-            GROUP BY v.technician_id, v.window_start
-        ) loads
-        WHERE visits >= %s OR day_visits >= capacity
-    """  # noqa: S608 -- table names from _meta, every value a parameter
-    full_days: set[tuple[int, date]] = set()
-    full_windows: set[tuple[int, datetime]] = set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [str(zone), str(zone), list(technician_ids), list(ACTIVE_VISIT_STATUSES), start, end, per_window]
-        )
-        for technician_id, window_start, local_day, visits, day_visits, capacity in cursor.fetchall():
-            if visits >= per_window:
-                full_windows.add((technician_id, window_start))
-            if day_visits >= capacity:
-                full_days.add((technician_id, local_day))
+    active = Visit.objects.filter(
+        technician_id__in=technician_ids,
+        status__in=ACTIVE_VISIT_STATUSES,
+        window_start__gte=start,
+        window_start__lt=end,
+    )
+    full_windows = set(
+        active.values("technician_id", "window_start")
+        .annotate(visits=Count("pk"))
+        .filter(visits__gte=per_window)
+        .order_by()
+        .values_list("technician_id", "window_start")
+    )
+    full_days = set(
+        active.annotate(day=TruncDate("window_start", tzinfo=zone))
+        .values("technician_id", "day", "technician__daily_capacity")
+        .annotate(visits=Count("pk"))
+        .filter(visits__gte=F("technician__daily_capacity"))
+        .order_by()
+        .values_list("technician_id", "day")
+    )
     return _Load(full_days=full_days, full_windows=full_windows)
 
 
