@@ -152,7 +152,8 @@ def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> di
             )
         specs[calendar_id] = shared[signature]
     # No calendar at all: the merchant's office hours are unknown, so a plain working week.
-    specs[None] = specs.get(default_id) if default_id is not None and default_id in specs else _office_week(merchant)
+    default_spec = specs.get(default_id) if default_id is not None else None
+    specs[None] = default_spec if default_spec is not None else _office_week(merchant)
     return specs
 
 
