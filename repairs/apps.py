@@ -1,5 +1,3 @@
-"""repairs: warranty, repair orders, and the dispatch of technicians to on-site repairs."""
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,10 +8,16 @@ class RepairsConfig(AppConfig):
 
     def ready(self) -> None:
         from aftersales.bench import register_bench
+        from aftersales.services.orders import register_delivered_hook
         from repairs.handlers import register_handlers
-        from repairs.timeline import dispatch_verb_labels
+        from repairs.panels import register_panels
+        from repairs.services import registrations_for_delivered_order
+        from repairs.timeline import dispatch_verb_labels, repair_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
-        register_bench("repairs", "repairs.bench")
+        register_panels()
+        register_verb_labels(repair_verb_labels())
         register_verb_labels(dispatch_verb_labels())
+        register_bench("repairs", "repairs.bench")
+        register_delivered_hook(registrations_for_delivered_order)

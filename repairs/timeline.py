@@ -1,8 +1,44 @@
-"""How dispatch's steps read on a case's timeline: the event verbs visits append, registered with
-the hub's timeline by ``RepairsConfig.ready()``."""
+"""How a repair's steps read on a case's timeline: every event verb repairs appends (the repair's
+own, and dispatch's visits), registered with the hub's timeline by ``RepairsConfig.ready()``, so
+the hub never imports repairs."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class RepairVerb(models.TextChoices):
+    REQUESTED = "repair_requested", _("requested a repair")
+    TRIAGED = "repair_triaged", _("checked the warranty")
+    REJECTED = "repair_rejected", _("declined the repair request")
+    CANCELLED = "repair_cancelled", _("cancelled the repair")
+    QUOTE_SENT = "repair_quote_sent", _("sent a quote")
+    QUOTE_APPROVED = "repair_quote_approved", _("approved the quote")
+    QUOTE_DECLINED = "repair_quote_declined", _("declined the quote")
+    QUOTE_EXPIRED = "repair_quote_expired", _("the quote expired")
+    AWAITING_DEVICE = "repair_awaiting_device", _("asked for the device to be sent or brought in")
+    DEVICE_RECEIVED = "repair_device_received", _("received the device")
+    DIAGNOSING = "repair_diagnosing", _("started the diagnosis")
+    DIAGNOSED = "repair_diagnosed", _("recorded the diagnosis")
+    LINE_ADDED = "repair_line_added", _("added a repair line")
+    WAITING_PARTS = "repair_waiting_parts", _("is waiting for parts")
+    IN_REPAIR = "repair_in_repair", _("started the repair")
+    PARTS_RESERVED = "repair_parts_reserved", _("reserved parts")
+    PARTS_USED = "repair_parts_used", _("used parts")
+    PARTS_RELEASED = "repair_parts_released", _("put parts back into stock")
+    QC_PASSED = "repair_qc_passed", _("passed the quality check")
+    QC_FAILED = "repair_qc_failed", _("failed the quality check")
+    SHIPPED_BACK = "repair_shipped_back", _("sent the device back")
+    COLLECTED = "repair_collected", _("handed the device back")
+    CONFIRMED = "repair_confirmed", _("confirmed the repair")
+    AUTO_CLOSED = "repair_auto_closed", _("the repair closed: no answer in time")
+    REPLACED = "repair_replaced", _("replaced the unit")
+    REFUNDED = "repair_refunded", _("refunded the unit")
+    REPEAT_FLAGGED = "repair_repeat_flagged", _("flagged the repair as a repeat of an earlier one")
+
+
+def repair_verb_labels() -> dict[str, object]:
+    """Each verb's label, for ``tickets.timeline.register_verb_labels``."""
+    return {verb.value: verb.label for verb in RepairVerb}
 
 
 class DispatchVerb(models.TextChoices):

@@ -1,9 +1,10 @@
-"""The pages of repairs' dispatch, in the list the dashboard URLconf includes (``dashboard``
-namespace). The API's routes are in ``repairs.api.urls``."""
+"""The pages of repairs, in two lists the project's URLconfs include: ``dashboard_urlpatterns``
+under ``dashboard/`` and ``portal_urlpatterns`` under ``portal/``. The API's are in
+``repairs.api.urls``."""
 
 from django.urls import path
 
-from repairs.views import dispatch
+from repairs.views import dashboard, dispatch, portal
 
 dashboard_urlpatterns = [
     path("dispatch/", dispatch.dispatch_board, name="dispatch_board"),
@@ -12,4 +13,12 @@ dashboard_urlpatterns = [
     path("my-day/", dispatch.my_day, name="my_day"),
     path("my-day/visits/<int:visit_id>/check-out/", dispatch.my_visit_check_out, name="my_visit_check_out"),
     path("my-day/visits/<int:visit_id>/<slug:step>/", dispatch.my_visit_step, name="my_visit_step"),
+    path("repairs/<str:number>/<slug:action>/", dashboard.repair_action, name="repair_action"),
+]
+
+portal_urlpatterns = [
+    path("<slug:merchant_slug>/repairs/lines/<int:line_id>/", portal.repair_request, name="repair_request"),
+    path("<slug:merchant_slug>/repairs/registrations/", portal.registration_new, name="repair_registrations"),
+    path("<slug:merchant_slug>/repairs/<str:number>/quote/<slug:answer>/", portal.repair_quote, name="repair_quote"),
+    path("<slug:merchant_slug>/repairs/<str:number>/confirm/", portal.repair_confirm, name="repair_confirm"),
 ]

@@ -4,6 +4,7 @@ Idempotent on (store, external number): the same order pushed twice is one order
 written whole or not at all; a batch reports each order's outcome on its own.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +60,16 @@ class OrderUpsertResult:
     created: bool
 
 
+# What other apps do when an order arrives delivered (repairs registers the serials it carries),
+# inside the intake's transaction; registered by each app's ready(), so the kernel imports none.
+_delivered_hooks: list[Callable[[Order], object]] = []
+
+
+def register_delivered_hook(hook: Callable[[Order], object]) -> None:
+    if hook not in _delivered_hooks:
+        _delivered_hooks.append(hook)
+
+
 def order_upsert(*, merchant: Merchant, data: OrderInput) -> OrderUpsertResult:
     with transaction.atomic():
         store = Store.objects.filter(merchant=merchant, pk=data.store_id).first()
@@ -78,6 +89,9 @@ def order_upsert(*, merchant: Merchant, data: OrderInput) -> OrderUpsertResult:
             _order_apply_fields(order, data)
             order.save()
         _order_sync_lines(order=order, lines=data.lines)
+        if order.delivered_at is not None:
+            for hook in _delivered_hooks:
+                hook(order)
     return OrderUpsertResult(order=order, created=created)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from repairs.api import dispatch
+from repairs.api import dispatch, views
 
 urlpatterns = [
     path("repairs/<str:number>/slots/", dispatch.RepairSlotsApi.as_view(), name="repair-slots"),
@@ -15,4 +15,10 @@ urlpatterns = [
         dispatch.TechnicianDayApi.as_view(),
         name="technician-day",
     ),
+    path("repairs/", views.RepairListCreateApi.as_view(), name="repair-list"),
+    path("repairs/<str:number>/", views.RepairDetailApi.as_view(), name="repair-detail"),
+    *[
+        path(f"repairs/<str:number>/{name.replace('_', '-')}/", view.as_view(), name=f"repair-{name.replace('_', '-')}")
+        for name, view in views.ACTIONS.items()
+    ],
 ]

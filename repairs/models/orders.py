@@ -37,6 +37,14 @@ class RepairStatus(models.TextChoices):
     CANCELLED = "cancelled", pgettext_lazy("repair status", "Cancelled")
 
 
+class Remedy(models.TextChoices):
+    """What the customer asks for, as the 三包 floor names the remedies."""
+
+    RETURN = "return", _("Return for a refund")
+    EXCHANGE = "exchange", _("Exchange")
+    REPAIR = "repair", _("Repair")
+
+
 class RepairMode(models.TextChoices):
     ON_SITE = "on_site", _("On-site visit")
     MAIL_IN = "mail_in", _("Mail-in")
@@ -164,6 +172,9 @@ class RepairOrder(MerchantOwnedModel, ServiceAddressFields):
         verbose_name=_("service centre"),
     )
     fault_description = models.TextField(_("fault, in the customer's words"))
+    remedy_wanted = models.CharField(
+        _("remedy the customer asks for"), max_length=20, choices=Remedy.choices, default=Remedy.REPAIR
+    )
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
     requested_at = models.DateTimeField(_("requested"))

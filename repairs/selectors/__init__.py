@@ -1,1 +1,39 @@
-"""Reads of repairs that pages, the API and tasks share (one module per family)."""
+"""Every read that pages, the API and tasks share; never a service."""
+
+from .costs import customer_total, warranty_cost
+from .eligibility import UnitEligibility, base_term_for, repair_policy_for, unit_eligibility
+from .repairs import (
+    diagnosis_code_by_code,
+    diagnosis_codes_for,
+    order_line_of,
+    part_of,
+    registration_by_serial,
+    registrations_of_customer,
+    repair_for_api,
+    repair_of_ticket,
+    repairs_for_api,
+    repairs_visible_to,
+    service_centre_of,
+    service_centres_of,
+)
+
+__all__ = [
+    "UnitEligibility",
+    "base_term_for",
+    "customer_total",
+    "diagnosis_code_by_code",
+    "diagnosis_codes_for",
+    "order_line_of",
+    "part_of",
+    "registration_by_serial",
+    "registrations_of_customer",
+    "repair_for_api",
+    "repair_of_ticket",
+    "repair_policy_for",
+    "repairs_for_api",
+    "repairs_visible_to",
+    "service_centre_of",
+    "service_centres_of",
+    "unit_eligibility",
+    "warranty_cost",
+]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, User
-from repairs.locks import repair_lock, technicians_lock, visit_lock, visits_lock
+from repairs.locks import repair_order_lock, technicians_lock, visit_lock, visits_lock
 from repairs.models import (
     ACTIVE_VISIT_STATUSES,
     PLANNABLE_VISIT_STATUSES,
@@ -141,7 +141,7 @@ def visit_book(
     actor = Actor(actor_user, actor_customer)
     now = timezone.now()
     with transaction.atomic():
-        repair = repair_lock(repair.pk)
+        repair = repair_order_lock(repair.pk)
         _require_party(actor, repair)
         if repair.mode != RepairMode.ON_SITE:
             raise InvalidInput(_("Only on-site repairs get a technician's visit."), code="not_on_site")
@@ -245,7 +245,7 @@ def visit_reschedule(
     actor = Actor(actor_user, actor_customer)
     now = timezone.now()
     with transaction.atomic():
-        repair = repair_lock(visit.repair_id)
+        repair = repair_order_lock(visit.repair_id)
         visit = visit_lock(visit.pk)
         _require_party(actor, repair)
         if visit.status != VisitStatus.BOOKED:
@@ -294,7 +294,7 @@ def visit_cancel(
     actor = Actor(actor_user, actor_customer)
     now = timezone.now()
     with transaction.atomic():
-        repair = repair_lock(visit.repair_id)
+        repair = repair_order_lock(visit.repair_id)
         visit = visit_lock(visit.pk)
         _require_party(actor, repair)
         _require_change_allowed(actor, visit, now=now, reschedule=False)
@@ -357,7 +357,7 @@ def visit_set_off(*, visit: Visit, actor: User, expected_arrival: datetime | Non
 def visit_check_in(*, visit: Visit, actor: User) -> Visit:
     now = timezone.now()
     with transaction.atomic():
-        repair = repair_lock(visit.repair_id)
+        repair = repair_order_lock(visit.repair_id)
         visit = visit_lock(visit.pk)
         require_visit_worker(actor, visit)
         _move(visit, VisitStatus.ON_SITE)
@@ -422,7 +422,7 @@ def visit_no_show(*, visit: Visit, party: str, actor: User | None = None, custom
     if party not in VisitParty.values:
         raise InvalidInput(_("Say who did not come."))
     with transaction.atomic():
-        repair = repair_lock(visit.repair_id)
+        repair = repair_order_lock(visit.repair_id)
         visit = visit_lock(visit.pk)
         if party == VisitParty.CUSTOMER:
             if actor is None:

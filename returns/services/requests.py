@@ -97,8 +97,14 @@ def return_request_create(
     exchange_products: Mapping[int, Product] | None = None,
     order_terms: "OrderReturnTerms | None" = None,
     submission_key: str = "",
+    legal_remedy: bool = False,
 ) -> ReturnRequest:
     """Open a return for units of an order's lines, on the terms that apply now.
+
+    ``legal_remedy``: the return settles a remedy the law or the warranty owes whatever the
+    return policy says (repairs: a unit that cannot be repaired, or 三包's exchange or return after
+    failed repairs), so the policy's window, resolutions and photo rules do not refuse it; the
+    line's counters still bound it.
 
     The lines are locked first, in id order, so that two requests for the last unit of a line
     get one success and one clear refusal; the line's ``quantity_requested`` counter (bounded by a
@@ -158,7 +164,7 @@ def return_request_create(
         terms = {}
         for line in locked:
             line_term = line_terms(policy=policy, rules=rules, line=line, reason=reason, customer=customer, now=now)
-            if not line_term.eligible:
+            if not line_term.eligible and not (legal_remedy and line_term.returnable_quantity > 0):
                 raise InvalidInput(
                     _("%(item)s: %(why)s") % {"item": line.name, "why": line_term.refusal},
                     code="line_not_returnable",
@@ -171,13 +177,13 @@ def return_request_create(
                     code="quantity_exceeds_returnable",
                     extra={"line": line.pk, "returnable": line_term.returnable_quantity},
                 )
-            if resolution not in line_term.allowed_resolutions:
+            if resolution not in line_term.allowed_resolutions and not legal_remedy:
                 raise InvalidInput(
                     _("%(item)s cannot be resolved that way.") % {"item": line.name},
                     code="resolution_not_allowed",
                     extra={"line": line.pk, "allowed": line_term.allowed_resolutions},
                 )
-            if line_term.photos_required and not files:
+            if line_term.photos_required and not files and not legal_remedy:
                 raise InvalidInput(
                     _("Add photos of the item; this return needs them."),
                     code="photos_required",

@@ -1,0 +1,120 @@
+"""The repairs a page, the API or a task may read, always starting from the request's merchant: a
+technician sees only the repairs assigned to them."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from aftersales.models import Customer, Membership, Merchant, OrderLine
+from repairs.models import (
+    DiagnosisCode,
+    Part,
+    PartReservation,
+    RepairLine,
+    RepairOrder,
+    RepairQuote,
+    ServiceCentre,
+    WarrantyRegistration,
+)
+
+
+def repairs_visible_to(membership: Membership) -> QuerySet[RepairOrder]:
+    repairs = RepairOrder.objects.filter(merchant_id=membership.merchant_id)
+    if membership.role == Membership.Role.TECHNICIAN:
+        repairs = repairs.filter(ticket__assignee_id=membership.user_id)
+    return repairs
+
+
+def repairs_for_api(*, merchant: Merchant | None, membership: Membership | None = None) -> QuerySet[RepairOrder]:
+    """Every repair of an API key's merchant, or what the staff member of the session may see."""
+    if merchant is None:
+        return RepairOrder.objects.none()
+    if membership is None:
+        repairs = RepairOrder.objects.filter(merchant=merchant)
+    elif membership.merchant_id == merchant.pk:
+        repairs = repairs_visible_to(membership)
+    else:
+        return RepairOrder.objects.none()
+    return repairs.select_related("ticket", "customer", "product", "service_centre", "diagnosis_code")
+
+
+def repair_for_api(*, merchant: Merchant | None, membership: Membership | None, number: str) -> RepairOrder | None:
+    """One repair by its case number, with its lines, quotes and parts, in a fixed number of queries."""
+    return (
+        repairs_for_api(merchant=merchant, membership=membership)
+        .prefetch_related(
+            Prefetch("lines", queryset=RepairLine.objects.select_related("part").order_by("id")),
+            Prefetch("quotes", queryset=RepairQuote.objects.order_by("id")),
+            Prefetch(
+                "part_reservations",
+                queryset=PartReservation.objects.select_related("stock__part", "stock__location").order_by("id"),
+            ),
+        )
+        .filter(ticket__number=number.strip().upper())
+        .first()
+    )
+
+
+def repair_of_ticket(*, merchant_id: int, ticket_id: int) -> RepairOrder | None:
+    return (
+        RepairOrder.objects.filter(merchant_id=merchant_id, ticket_id=ticket_id)
+        .select_related("product", "service_centre", "diagnosis_code", "registration", "settlement_return__ticket")
+        .prefetch_related(
+            Prefetch("lines", queryset=RepairLine.objects.select_related("part").order_by("id")),
+            Prefetch("quotes", queryset=RepairQuote.objects.order_by("id")),
+        )
+        .first()
+    )
+
+
+def service_centres_of(merchant: Merchant) -> QuerySet[ServiceCentre]:
+    return ServiceCentre.objects.filter(merchant=merchant, is_active=True).order_by("name")
+
+
+def order_line_of(merchant: Merchant, order_line_id: int | None) -> OrderLine | None:
+    if order_line_id is None:
+        return None
+    return (
+        OrderLine.objects.filter(merchant=merchant, pk=order_line_id)
+        .select_related("order", "order__customer", "product")
+        .first()
+    )
+
+
+def registration_by_serial(merchant: Merchant, serial_number: str) -> WarrantyRegistration | None:
+    serial = (serial_number or "").strip()
+    if not serial:
+        return None
+    return (
+        WarrantyRegistration.objects.filter(merchant=merchant, serial_number=serial)
+        .select_related("product", "customer", "order_line__order")
+        .first()
+    )
+
+
+def service_centre_of(merchant: Merchant, centre_id: int | None) -> ServiceCentre | None:
+    if centre_id is None:
+        return None
+    return service_centres_of(merchant).filter(pk=centre_id).first()
+
+
+def diagnosis_code_by_code(merchant: Merchant, code: str) -> DiagnosisCode | None:
+    return DiagnosisCode.objects.filter(merchant=merchant, code=code.strip(), is_active=True).first()
+
+
+def diagnosis_codes_for(repair_order: RepairOrder) -> QuerySet[DiagnosisCode]:
+    return DiagnosisCode.objects.filter(
+        Q(category="") | Q(category=repair_order.product.category), merchant_id=repair_order.merchant_id, is_active=True
+    ).order_by("code")
+
+
+def part_of(merchant: Merchant, part_id: int | None) -> Part | None:
+    if part_id is None:
+        return None
+    return Part.objects.filter(merchant=merchant, pk=part_id, is_active=True).first()
+
+
+def registrations_of_customer(customer: Customer) -> QuerySet[WarrantyRegistration]:
+    return (
+        WarrantyRegistration.objects.filter(merchant_id=customer.merchant_id, customer=customer)
+        .select_related("product")
+        .order_by("-created_at", "-pk")
+    )

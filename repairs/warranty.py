@@ -1,0 +1,195 @@
+"""Warranty arithmetic, pure: when each coverage of a unit ends, and whether it covers a repair now.
+
+Coverage is counted like the 7-day return floor, in the merchant's time zone from the day after the
+start (delivery, or installation with proof): a 12-month coverage of a unit delivered on 15 January
+covers until the end of 15 January a year later. A named component has its own duration; an
+extended warranty adds its months to the coverage of the same kind, after it.
+"""
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from repairs.models import CoverageKind, Exclusion
+
+ONE_SECOND = timedelta(seconds=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` ``months`` later, the day clamped to the month's end (31 January + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def coverage_ends_at(starts_at: datetime, months: int, zone: ZoneInfo) -> datetime:
+    """The first instant no longer covered: local midnight after the last covered day."""
+    start_day = starts_at.astimezone(zone).date()
+    return datetime.combine(add_months(start_day, months) + timedelta(days=1), time(0), tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class CoverageSpec:
+    kind: str
+    months: int
+    component: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.component}" if self.component else self.kind
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    """One coverage's answer with its reason: covered until when, or out since when, or why not."""
+
+    kind: str
+    component: str
+    covered: bool
+    reason: str
+    message: str
+    ends_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.component}" if self.component else self.kind
+
+    @property
+    def last_covered_at(self) -> datetime | None:
+        return self.ends_at - ONE_SECOND if self.ends_at else None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "component": self.component,
+            "covered": self.covered,
+            "reason": self.reason,
+            "message": self.message,
+            "ends_at": self.ends_at.isoformat() if self.ends_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The warranty's answer for a unit at one instant, coverage by coverage."""
+
+    at: datetime
+    answers: tuple[CoverageAnswer, ...]
+    exclusions: tuple[str, ...] = ()
+    goodwill_limit: Any = None
+    notes: tuple[str, ...] = field(default=())
+
+    def answer(self, kind: str, component: str = "") -> CoverageAnswer | None:
+        """The component's own answer if it has one, else the coverage of its kind."""
+        if component:
+            for answer in self.answers:
+                if answer.kind == CoverageKind.COMPONENT and answer.component == component:
+                    return answer
+        for answer in self.answers:
+            if answer.kind == kind and not answer.component:
+                return answer
+        return None
+
+    def covers(self, kind: str, component: str = "") -> bool:
+        answer = self.answer(kind, component)
+        return answer is not None and answer.covered
+
+    @property
+    def any_covered(self) -> bool:
+        return any(answer.covered for answer in self.answers)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "coverages": [answer.snapshot() for answer in self.answers],
+            "exclusions": list(self.exclusions),
+            "goodwill_limit": str(self.goodwill_limit) if self.goodwill_limit is not None else None,
+            "notes": list(self.notes),
+        }
+
+
+def merge_extensions(base: Sequence[CoverageSpec], extensions: Iterable[CoverageSpec]) -> list[CoverageSpec]:
+    """The base coverages with each extension's months added to the coverage of its kind (a new
+    coverage if the base had none of that kind)."""
+    months = {spec.key: spec for spec in base}
+    for extension in extensions:
+        current = months.get(extension.key)
+        months[extension.key] = CoverageSpec(
+            kind=extension.kind,
+            component=extension.component,
+            months=(current.months if current else 0) + extension.months,
+        )
+    return list(months.values())
+
+
+def _date_label(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%Y-%m-%d}"
+
+
+def eligibility(
+    *,
+    starts_at: datetime | None,
+    zone: ZoneInfo,
+    coverages: Sequence[CoverageSpec],
+    term_exclusions: Sequence[str],
+    exclusions_found: Sequence[str] = (),
+    at: datetime,
+) -> Eligibility:
+    """Each coverage's answer at ``at``. An exclusion of the term that applies takes every coverage
+    away (the reason names it); no start date (not delivered, no proof yet) covers nothing."""
+    applied = tuple(code for code in exclusions_found if code in term_exclusions)
+    answers = []
+    for spec in coverages:
+        if applied:
+            labels = ", ".join(str(Exclusion(code).label) for code in applied)
+            answers.append(
+                CoverageAnswer(
+                    kind=spec.kind,
+                    component=spec.component,
+                    covered=False,
+                    reason="excluded",
+                    message=_("Not covered: %(exclusions)s.") % {"exclusions": labels},
+                )
+            )
+            continue
+        if starts_at is None:
+            answers.append(
+                CoverageAnswer(
+                    kind=spec.kind,
+                    component=spec.component,
+                    covered=False,
+                    reason="not_started",
+                    message=_("The warranty has not started: no delivery or installation date yet."),
+                )
+            )
+            continue
+        ends_at = coverage_ends_at(starts_at, spec.months, zone)
+        last_day = _date_label(ends_at - ONE_SECOND, zone)
+        if spec.months and at < ends_at:
+            answers.append(
+                CoverageAnswer(
+                    kind=spec.kind,
+                    component=spec.component,
+                    covered=True,
+                    reason="in_warranty",
+                    message=_("In warranty until the end of %(date)s.") % {"date": last_day},
+                    ends_at=ends_at,
+                )
+            )
+        else:
+            answers.append(
+                CoverageAnswer(
+                    kind=spec.kind,
+                    component=spec.component,
+                    covered=False,
+                    reason="expired",
+                    message=_("Out of warranty since %(date)s.") % {"date": _date_label(ends_at, zone)},
+                    ends_at=ends_at,
+                )
+            )
+    return Eligibility(at=at, answers=tuple(answers), exclusions=applied)
