@@ -4,7 +4,7 @@ under ``dashboard/`` and ``portal_urlpatterns`` under ``portal/``. The API's are
 
 from django.urls import path
 
-from repairs.views import dashboard, dispatch, portal
+from repairs.views import dashboard, dispatch, dispatch_portal, portal
 
 dashboard_urlpatterns = [
     path("dispatch/", dispatch.dispatch_board, name="dispatch_board"),
@@ -17,6 +17,12 @@ dashboard_urlpatterns = [
 ]
 
 portal_urlpatterns = [
+    path("<slug:merchant_slug>/repairs/<str:number>/visit/", dispatch_portal.repair_visit, name="repair_visit"),
+    path(
+        "<slug:merchant_slug>/repairs/<str:number>/visit/cancel/",
+        dispatch_portal.repair_visit_cancel,
+        name="repair_visit_cancel",
+    ),
     path("<slug:merchant_slug>/repairs/lines/<int:line_id>/", portal.repair_request, name="repair_request"),
     path("<slug:merchant_slug>/repairs/registrations/", portal.registration_new, name="repair_registrations"),
     path("<slug:merchant_slug>/repairs/<str:number>/quote/<slug:answer>/", portal.repair_quote, name="repair_quote"),

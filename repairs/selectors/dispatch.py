@@ -505,3 +505,22 @@ def serial_history(merchant: Merchant, serial_number: str, *, excluding: int) ->
 def pending_visits_of_day(merchant: Merchant, day: date) -> QuerySet[Visit]:
     """The day's booked visits without a technician: the board's unassigned column."""
     return visits_of_day(merchant, day).filter(technician__isnull=True)
+
+
+def repair_for_customers(merchant: Merchant, number: str, customer_ids: Iterable[int]) -> RepairOrder | None:
+    """A repair of one of the portal session's verified customers, by its case number."""
+    return (
+        RepairOrder.objects.filter(
+            merchant=merchant, ticket__number=number.strip().upper(), customer_id__in=customer_ids
+        )
+        .select_related("merchant", "product", "customer", "ticket")
+        .first()
+    )
+
+
+def active_visit_of(repair: RepairOrder) -> Visit | None:
+    return (
+        Visit.objects.filter(repair=repair, status__in=ACTIVE_VISIT_STATUSES)
+        .select_related("repair", "repair__ticket", "technician")
+        .first()
+    )
