@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from aftersales.models import Merchant
 from repairs.selectors.dispatch import merchants_for_evening_plan
-from repairs.services.planning import dispatch_plan_tomorrow
+from repairs.services.planning import dispatch_plan_tomorrow, dispatch_replan_today
 
 
 @shared_task(ignore_result=True)
@@ -20,3 +20,9 @@ def dispatch_evening_plans() -> None:
 @shared_task(ignore_result=True)
 def dispatch_plan_tomorrow_of(merchant_id: int) -> None:
     dispatch_plan_tomorrow(merchant=Merchant.objects.get(pk=merchant_id))
+
+
+@shared_task(ignore_result=True)
+def dispatch_replan_today_of(merchant_id: int) -> None:
+    """A visit was added for today: re-plan the rest of the day around it."""
+    dispatch_replan_today(merchant=Merchant.objects.get(pk=merchant_id))

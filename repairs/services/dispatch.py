@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, User
 from repairs.locks import repair_order_lock, technicians_lock, visit_lock, visits_lock
@@ -175,6 +176,14 @@ def visit_book(
         )
         visit_reminder_start(visit, now=now)
         notify_customer(repair.ticket, "repair_visit_booked", {"window": _window_text(visit)})
+        if (
+            window_start.astimezone(ZoneInfo(repair.merchant.timezone)).date()
+            == now.astimezone(ZoneInfo(repair.merchant.timezone)).date()
+        ):
+            # Added for today: the rest of the day is re-planned around it once this commits.
+            from repairs.tasks import dispatch_replan_today_of
+
+            enqueue_on_commit(dispatch_replan_today_of, repair.merchant_id)
     return visit
 
 

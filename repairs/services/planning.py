@@ -40,6 +40,12 @@ def dispatch_plan_tomorrow(*, merchant: Merchant) -> PlanOutcome:
     return dispatch_day_plan(merchant=merchant, day=tomorrow, actor=None)
 
 
+def dispatch_replan_today(*, merchant: Merchant) -> PlanOutcome:
+    """The rest of today re-planned (a visit was added for today): the system acts, nobody relays."""
+    today = timezone.now().astimezone(ZoneInfo(merchant.timezone)).date()
+    return dispatch_day_plan(merchant=merchant, day=today, actor=None, rest_of_day=True)
+
+
 def technician_drop_out(
     *, technician: TechnicianProfile, day: date, actor: User, reason: str = "", replan: bool = True
 ) -> PlanOutcome | None:

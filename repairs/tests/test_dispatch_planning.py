@@ -165,3 +165,21 @@ def test_a_technician_who_drops_out_loses_the_days_visits_to_the_others(clock, s
     assert outcome is not None
     assert outcome.moved == 1
     assert TechnicianTimeOff.objects.filter(technician=west, starts_on=TUESDAY, ends_on=TUESDAY).count() == 1
+
+
+def test_a_visit_booked_for_today_has_the_rest_of_the_day_replanned_with_nobody_relaying_it(
+    shop, west_and_east, django_capture_on_commit_callbacks
+):
+    # given: Tuesday 9:00; the customer books 14:00 today in the portal
+    with time_machine.travel(tuesday(9), tick=False):
+        repair = repair_at(shop, 121.59)
+
+        # when
+        with django_capture_on_commit_callbacks(execute=True):
+            visit = visit_book(repair=repair, window_start=tuesday(14), actor_customer=repair.customer)
+
+    # then: the solver placed it with the nearer technician and gave it a planned start
+    _west, east = west_and_east
+    visit.refresh_from_db()
+    assert (visit.technician_id, visit.planned_start) == (east.pk, tuesday(14))
+    assert TicketEvent.objects.filter(ticket=repair.ticket, verb="visit_planned").count() == 1
