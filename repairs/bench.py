@@ -430,7 +430,7 @@ def bench_race(out: Measurements, log: Callable[[str], None], *, racers: int) ->
 def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--technicians", type=int, default=300, help="Technicians of the planned day (default 300).")
     parser.add_argument("--jobs", type=int, default=3000, help="Jobs of the planned day (default 3000).")
-    parser.add_argument("--plan-timeout", type=float, default=45, help="Solver time limit in seconds (default 45).")
+    parser.add_argument("--plan-timeout", type=float, default=40, help="Solver time limit in seconds (default 40).")
     parser.add_argument(
         "--availability-technicians", type=int, default=1000, help="Technicians for availability (default 1000)."
     )
