@@ -15,7 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from aftersales.business_time import CalendarSpec, Range
@@ -192,28 +192,47 @@ class _Load:
     full_windows: set[tuple[int, datetime]]
 
 
-def _load(technician_ids: Sequence[int], start: datetime, end: datetime, zone: ZoneInfo, per_window: int) -> _Load:
+def _load(
+    merchant: Merchant,
+    technicians: Sequence[QualifiedTechnician],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    per_window: int,
+) -> _Load:
+    """Read along the merchant's partial index of active visits by window (no list of a thousand
+    technician ids); only saturated groups come back, and the qualified technicians are picked
+    out here."""
+    capacity = {t.technician_id: t.daily_capacity for t in technicians}
+    if not capacity:
+        return _Load(full_days=set(), full_windows=set())
     active = Visit.objects.filter(
-        technician_id__in=technician_ids,
+        merchant=merchant,
         status__in=ACTIVE_VISIT_STATUSES,
         window_start__gte=start,
         window_start__lt=end,
+        technician__isnull=False,
     )
-    full_windows = set(
-        active.values("technician_id", "window_start")
+    full_windows = {
+        (technician_id, window_start)
+        for technician_id, window_start in active.values("technician_id", "window_start")
         .annotate(visits=Count("pk"))
         .filter(visits__gte=per_window)
         .order_by()
         .values_list("technician_id", "window_start")
-    )
-    full_days = set(
-        active.annotate(day=TruncDate("window_start", tzinfo=zone))
-        .values("technician_id", "day", "technician__daily_capacity")
+        if technician_id in capacity
+    }
+    smallest = min(capacity.values())
+    full_days = {
+        (technician_id, day)
+        for technician_id, day, visits in active.annotate(day=TruncDate("window_start", tzinfo=zone))
+        .values("technician_id", "day")
         .annotate(visits=Count("pk"))
-        .filter(visits__gte=F("technician__daily_capacity"))
+        .filter(visits__gte=smallest)
         .order_by()
-        .values_list("technician_id", "day")
-    )
+        .values_list("technician_id", "day", "visits")
+        if technician_id in capacity and visits >= capacity[technician_id]
+    }
     return _Load(full_days=full_days, full_windows=full_windows)
 
 
@@ -286,7 +305,9 @@ def availability_load(
     return Availability(
         technicians=technicians,
         specs=specs,
-        load=_load(ids, start - timedelta(days=1), end + timedelta(days=1), zone, policy.visits_per_window),
+        load=_load(
+            merchant, technicians, start - timedelta(days=1), end + timedelta(days=1), zone, policy.visits_per_window
+        ),
         away=_time_off(ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
         zone=zone,
     )
