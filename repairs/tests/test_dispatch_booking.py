@@ -21,6 +21,7 @@ from repairs.services.dispatch import (
     visit_cancel,
     visit_check_in,
     visit_check_out,
+    visit_no_show,
     visit_reschedule,
     visit_set_off,
 )
@@ -356,3 +357,24 @@ def test_another_technician_cannot_work_someone_elses_visit(clock, shop, technic
     assert refusal.value.code == "permission_denied"
     visit.refresh_from_db()
     assert (visit.status, visit.checked_in_at) == (VisitStatus.BOOKED, None)
+
+
+def test_no_shows_are_recorded_for_either_side(clock, shop, technician):
+    # given: two visits of today's afternoon
+    first = visit_book(repair=OnSiteRepairFactory(merchant=shop), window_start=shanghai(1, 14))
+    second_repair = OnSiteRepairFactory(merchant=shop)
+    second = visit_book(repair=second_repair, window_start=shanghai(1, 16))
+
+    # when: the technician finds nobody at the first; the second customer waited in vain
+    visit_no_show(visit=first, party=VisitParty.CUSTOMER, actor=technician.user)
+    with pytest.raises(ApplicationError) as too_early:
+        visit_no_show(visit=second, party=VisitParty.MERCHANT, customer=second_repair.customer)
+    clock.move_to(shanghai(1, 18) + timedelta(minutes=1))
+    visit_no_show(visit=second, party=VisitParty.MERCHANT, customer=second_repair.customer)
+
+    # then
+    assert too_early.value.code == "window_not_over"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (VisitStatus.CUSTOMER_NO_SHOW, VisitStatus.TECHNICIAN_NO_SHOW)
+    assert TicketEvent.objects.filter(verb="visit_no_show").count() == 2

@@ -13,9 +13,10 @@ from aftersales.models import Membership, Notification
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, UserFactory
 from repairs.models import TechnicianTimeOff, Visit
 from repairs.routing import UnassignedReason
-from repairs.selectors.dispatch import plan_preview
+from repairs.selectors.dispatch import merchants_for_evening_plan, plan_preview
 from repairs.services.dispatch import visit_assign, visit_book
 from repairs.services.planning import dispatch_day_plan, technician_drop_out
+from repairs.tasks import dispatch_evening_plans
 from repairs.tests.dispatch_factories import OnSiteRepairFactory, TechnicianFactory, working_calendar
 from tickets.models import TicketEvent
 
@@ -183,3 +184,25 @@ def test_a_visit_booked_for_today_has_the_rest_of_the_day_replanned_with_nobody_
     visit.refresh_from_db()
     assert (visit.technician_id, visit.planned_start) == (east.pk, tuesday(14))
     assert TicketEvent.objects.filter(ticket=repair.ticket, verb="visit_planned").count() == 1
+
+
+def test_the_evening_plan_runs_for_merchants_whose_evening_it_is(shop, west_and_east):
+    # given: 20:00 in Shanghai is 12:00 UTC; a merchant in London has technicians too
+    london = MerchantFactory(slug="plan-london", timezone="Europe/London")
+    TechnicianFactory(merchant=london, calendar=working_calendar(london, name="London"))
+
+    # then
+    assert merchants_for_evening_plan(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), hour=20) == [shop.pk]
+    assert merchants_for_evening_plan(datetime(2026, 6, 1, 19, 0, tzinfo=UTC), hour=20) == [london.pk]
+
+
+def test_the_evening_task_plans_tomorrow(clock, shop, west_and_east):
+    # given: a visit tomorrow with nobody planned yet
+    visit = visit_book(repair=repair_at(shop, 121.59), window_start=tuesday(10))
+
+    # when: the beat's task runs at 20:00
+    dispatch_evening_plans.delay()
+
+    # then
+    visit.refresh_from_db()
+    assert (visit.technician_id, visit.planned_start) == (west_and_east[1].pk, tuesday(10))
