@@ -22,7 +22,10 @@ from aftersales.business_time import CalendarSpec, Range
 from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
 from repairs.models import (
     ACTIVE_VISIT_STATUSES,
+    DiagnosisCode,
     DispatchPolicy,
+    LocationKind,
+    PartStock,
     RepairOrder,
     TechnicianProfile,
     TechnicianTimeOff,
@@ -544,4 +547,23 @@ def active_visit_of(repair: RepairOrder) -> Visit | None:
         Visit.objects.filter(repair=repair, status__in=ACTIVE_VISIT_STATUSES)
         .select_related("repair", "repair__ticket", "technician")
         .first()
+    )
+
+
+def van_stock_of(merchant: Merchant, user_id: int) -> QuerySet[PartStock]:
+    """The parts in the technician's van (a stock location of kind van held by them) with some on hand."""
+    return (
+        PartStock.objects.filter(
+            merchant=merchant, location__kind=LocationKind.VAN, location__holder_id=user_id, on_hand__gt=0
+        )
+        .select_related("part", "location")
+        .order_by("part__name", "pk")
+    )
+
+
+def diagnosis_codes_for_repair(repair: RepairOrder) -> QuerySet[DiagnosisCode]:
+    return (
+        DiagnosisCode.objects.filter(merchant_id=repair.merchant_id, is_active=True)
+        .filter(Q(category="") | Q(category=repair.product.category))
+        .order_by("code")
     )

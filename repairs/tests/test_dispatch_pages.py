@@ -154,3 +154,60 @@ def test_the_technicians_day_lists_visits_in_order_with_the_serials_history(cloc
     assert [card["visit"].pk for card in cards] == [earlier.pk, later.pk]
     assert [len(card["history"]) for card in cards] == [0, 1]
     assert "uri.amap.com/marker?position=121.490000,31.240000" in cards[0]["map_url"]
+
+
+def test_on_site_the_technician_diagnoses_uses_a_part_from_the_van_and_marks_needs_parts(clock, shop, technician):
+    # given: the technician checked in; a washer in their van
+    from repairs.models import LocationKind, PartStock, RepairStatus
+    from repairs.services.dispatch import visit_check_in
+    from repairs.tests.factories import DiagnosisCodeFactory, PartStockFactory, StockLocationFactory
+
+    visit = visit_book(repair=OnSiteRepairFactory(merchant=shop), window_start=shanghai(1, 14))
+    clock.move_to(shanghai(1, 14))
+    visit_check_in(visit=visit, actor=technician.user)
+    code = DiagnosisCodeFactory(merchant=shop, code="INST", name="Washer fitted wrongly")
+    van = StockLocationFactory(merchant=shop, name="Van 1", kind=LocationKind.VAN, holder=technician.user)
+    stock = PartStockFactory(merchant=shop, location=van, on_hand=3)
+    client = signed_in(technician.user)
+    base = f"/dashboard/my-day/visits/{visit.pk}/work"
+
+    # when
+    page = client.get("/dashboard/my-day/?day=2026-06-01")
+    diagnosed = client.post(f"{base}/diagnosis/", {"code": code.pk, "note": "Washer upside down."})
+    used = client.post(f"{base}/part/", {"stock": stock.pk, "quantity": 1})
+    waiting = client.post(f"{base}/needs-parts/", {"expected_on": "2026-06-05"})
+
+    # then
+    assert [c.pk for c in page.context["cards"][0]["codes"]] == [code.pk]
+    assert [s.pk for s in page.context["van"]] == [stock.pk]
+    assert (diagnosed.status_code, used.status_code, waiting.status_code) == (302, 302, 302)
+    repair = visit.repair
+    repair.refresh_from_db()
+    assert (repair.diagnosis_code_id, repair.status, str(repair.parts_expected_on)) == (
+        code.pk,
+        RepairStatus.WAITING_PARTS,
+        "2026-06-05",
+    )
+    assert PartStock.objects.get(pk=stock.pk).on_hand == 2
+    assert repair.lines.count() == 1
+
+
+def test_a_part_from_someone_elses_van_is_refused_and_nothing_changes(clock, shop, technician):
+    from repairs.models import LocationKind, PartStock
+    from repairs.services.dispatch import visit_check_in
+    from repairs.tests.factories import PartStockFactory, StockLocationFactory
+
+    visit = visit_book(repair=OnSiteRepairFactory(merchant=shop), window_start=shanghai(1, 14))
+    clock.move_to(shanghai(1, 14))
+    visit_check_in(visit=visit, actor=technician.user)
+    colleague = TechnicianFactory(merchant=shop, calendar=working_calendar(shop, name="Colleague"))
+    van = StockLocationFactory(merchant=shop, name="Van 2", kind=LocationKind.VAN, holder=colleague.user)
+    stock = PartStockFactory(merchant=shop, location=van, on_hand=3)
+
+    response = signed_in(technician.user).post(
+        f"/dashboard/my-day/visits/{visit.pk}/work/part/", {"stock": stock.pk}, follow=True
+    )
+
+    assert "Pick a part from your van." in response.content.decode()
+    assert PartStock.objects.get(pk=stock.pk).on_hand == 3
+    assert visit.repair.lines.count() == 0

@@ -23,16 +23,20 @@ from django.views.decorators.http import require_GET, require_POST
 from aftersales.exceptions import ApplicationError, InvalidInput
 from aftersales.pages import act_and_return, render_dashboard, staff_required
 from repairs.models import Visit
+from repairs.roles import require_visit_worker
 from repairs.selectors.dispatch import (
+    diagnosis_codes_for_repair,
     plan_preview,
     serial_history,
     technician_day,
     technician_for_user,
     technician_of,
     technicians_of,
+    van_stock_of,
     visit_of,
     visits_of_day,
 )
+from repairs.services import part_use, repair_diagnose, repair_diagnosis_start, repair_parts_wait
 from repairs.services.dispatch import (
     visit_assign,
     visit_check_in,
@@ -227,11 +231,13 @@ def my_day(request):
     if technician is None:
         return render_dashboard(request, "dashboard/dispatch/my_day.html", {"technician": None, "cards": []})
     day = _day_of(request)
+    van = list(van_stock_of(merchant, request.user.pk))
     cards = [
         {
             "visit": visit,
             "history": serial_history(merchant, visit.repair.serial_number, excluding=visit.repair_id),
             "map_url": _map_url(visit),
+            "codes": list(diagnosis_codes_for_repair(visit.repair)) if visit.status == "on_site" else [],
         }
         for visit in technician_day(merchant, technician, day)
     ]
@@ -242,6 +248,7 @@ def my_day(request):
             "technician": technician,
             "day": day,
             "cards": cards,
+            "van": van,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
         },
@@ -319,3 +326,61 @@ def my_visit_check_out(request, visit_id: int):
         )
 
     return act_and_return(request, action, _("Visit finished."), back)
+
+
+@staff_required
+@require_POST
+def my_visit_work(request, visit_id: int, step: str):
+    """On site, through the repair services: the diagnosis, a part used from the van, or the
+    repair waiting for parts (the quote, when the diagnosis needs one, is the office's)."""
+    visit = _my_visit(request, visit_id)
+    merchant = request.membership.merchant
+    back = _my_day_url(visit, merchant.timezone)
+    repair = visit.repair
+
+    def diagnose() -> None:
+        code = diagnosis_codes_for_repair(repair).filter(pk=_int(request.POST.get("code"))).first()
+        if code is None:
+            raise InvalidInput(_("Pick a diagnosis."))
+        require_visit_worker(request.user, visit)
+        if repair.status == "on_site":
+            repair_diagnosis_start(repair_order=repair, actor=request.user)
+        repair_diagnose(repair_order=repair, actor=request.user, code=code, note=request.POST.get("note", "")[:2000])
+
+    def use_part() -> None:
+        stock = van_stock_of(merchant, request.user.pk).filter(pk=_int(request.POST.get("stock"))).first()
+        if stock is None:
+            raise InvalidInput(_("Pick a part from your van."))
+        require_visit_worker(request.user, visit)
+        part_use(
+            repair_order=repair,
+            stock=stock,
+            quantity=max(1, _int(request.POST.get("quantity")) or 1),
+            actor=request.user,
+        )
+
+    def needs_parts() -> None:
+        require_visit_worker(request.user, visit)
+        expected = request.POST.get("expected_on", "")
+        try:
+            expected_on = date.fromisoformat(expected) if expected else None
+        except ValueError as error:
+            raise InvalidInput(_("Give the date as YYYY-MM-DD.")) from error
+        repair_parts_wait(repair_order=repair, actor=request.user, expected_on=expected_on)
+
+    steps = {
+        "diagnosis": (diagnose, _("Diagnosis recorded.")),
+        "part": (use_part, _("Part recorded on the repair.")),
+        "needs-parts": (needs_parts, _("The repair waits for parts; the customer sees the date.")),
+    }
+    if step not in steps:
+        raise Http404
+    action, success = steps[step]
+    return act_and_return(request, action, success, back)
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return 0
