@@ -357,8 +357,11 @@ def visit_set_off(*, visit: Visit, actor: User, expected_arrival: datetime | Non
             data={**_visit_data(visit), "expected_arrival": visit.expected_arrival.isoformat()},
             public=True,
         )
+        # The code the customer reads out (or types) at check-out when nobody can sign on the screen.
         notify_customer(
-            visit.repair.ticket, "repair_visit_on_the_way", {"arrival": _local(visit, visit.expected_arrival)}
+            visit.repair.ticket,
+            "repair_visit_on_the_way",
+            {"arrival": _local(visit, visit.expected_arrival), "code": visit.confirmation_code},
         )
     return visit
 

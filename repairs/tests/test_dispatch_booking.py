@@ -320,6 +320,7 @@ def test_the_technician_sets_off_checks_in_and_checks_out_with_the_customers_cod
     assert timedelta(minutes=5) < visit.expected_arrival - shanghai(1, 13) < timedelta(minutes=6)
     on_the_way = Notification.objects.get(ticket=repair.ticket, template="repair_visit_on_the_way", channel="sms")
     assert on_the_way.context["arrival"] == "2026-06-01 13:05"
+    assert on_the_way.context["code"] == visit.confirmation_code
 
     # when: arrived, then done, confirmed by the wrong code first
     clock.move_to(shanghai(1, 13) + timedelta(minutes=7))
