@@ -61,4 +61,10 @@ app.conf.beat_schedule = {
         "task": "feedback.tasks.quality_runs",
         "schedule": crontab(hour=5, minute=0),
     },
+    # Each merchant's next day of technician visits planned in its own evening (hourly: time zones differ).
+    "repairs-evening-plans": {
+        "task": "repairs.tasks.dispatch_evening_plans",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }

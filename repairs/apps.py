@@ -7,16 +7,19 @@ class RepairsConfig(AppConfig):
     verbose_name = _("Warranty repairs")
 
     def ready(self) -> None:
+        from aftersales.bench import register_bench
         from aftersales.demo import register_story
         from aftersales.services.orders import register_delivered_hook
         from repairs.handlers import register_handlers
         from repairs.panels import register_panels
         from repairs.services import registrations_for_delivered_order
-        from repairs.timeline import repair_verb_labels
+        from repairs.timeline import dispatch_verb_labels, repair_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
         register_panels()
         register_verb_labels(repair_verb_labels())
+        register_verb_labels(dispatch_verb_labels())
+        register_bench("repairs", "repairs.bench")
         register_delivered_hook(registrations_for_delivered_order)
         register_story("repairs", "repairs.demo.RepairsDemoStory")

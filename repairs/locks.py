@@ -1,12 +1,21 @@
 """The querysets that lock repairs' rows, so every service takes its locks the same way.
 
 The lock order, the same in every service: the repair order (with its ticket when it moves), then
-its open quote, then part stock rows in id order, then a registration. Every lock is taken on the
+its open quote, then part stock rows in id order, then a registration. Dispatch: the repair, then
+the technicians (in id order), then the visits (in id order). Every lock is taken on the
 named table only (``of=("self",)``)."""
 
 from collections.abc import Iterable
 
-from repairs.models import PartStock, RepairOrder, RepairQuote, SupplierClaim, WarrantyRegistration
+from repairs.models import (
+    PartStock,
+    RepairOrder,
+    RepairQuote,
+    SupplierClaim,
+    TechnicianProfile,
+    Visit,
+    WarrantyRegistration,
+)
 
 
 def repair_order_lock(repair_order_id: int, *, with_ticket: bool = False) -> RepairOrder:
@@ -40,3 +49,28 @@ def registration_lock(registration_id: int) -> WarrantyRegistration:
 
 def supplier_claim_lock(claim_id: int) -> SupplierClaim:
     return SupplierClaim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+
+
+def technicians_lock(technician_ids: Iterable[int]) -> list[TechnicianProfile]:
+    """Booking holds the qualified technicians of a window while it counts their visits, so two
+    customers racing for the last place are served one after the other."""
+    return list(
+        TechnicianProfile.objects.filter(pk__in=list(technician_ids)).order_by("pk").select_for_update(of=("self",))
+    )
+
+
+def visit_lock(visit_id: int) -> Visit:
+    return (
+        Visit.objects.select_related("repair", "repair__ticket", "repair__customer", "merchant", "technician")
+        .select_for_update(of=("self",))
+        .get(pk=visit_id)
+    )
+
+
+def visits_lock(visit_ids: Iterable[int]) -> list[Visit]:
+    return list(
+        Visit.objects.filter(pk__in=list(visit_ids))
+        .select_related("repair", "repair__ticket", "repair__customer", "merchant")
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )

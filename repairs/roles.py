@@ -3,11 +3,12 @@
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.exceptions import PermissionRefused
 from aftersales.models import Customer, Membership, User
 from aftersales.services.staff import staff_membership_required
-from repairs.models import RepairOrder, RepairPolicy
+from repairs.models import RepairOrder, RepairPolicy, Visit
 
 SUPERVISOR_ROLES = (Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
 # Who decides money: goodwill, quotes, replacement and refund of a unit, supplier claims.
@@ -63,3 +64,31 @@ def require_party(repair_order: RepairOrder, *, customer: Customer | None, actor
     if actor is None:
         raise ValueError("give either the customer or the staff actor")
     return require_staff(actor, repair_order.merchant_id)
+
+
+# --- dispatch: supervisors dispatch; a technician works only the visits given to them ----------
+
+
+def staff_membership(user: User, merchant_id: int) -> Membership:
+    membership = Membership.objects.filter(user=user, merchant_id=merchant_id, is_active=True).first()
+    if membership is None:
+        raise PermissionRefused
+    return membership
+
+
+def require_dispatcher(user: User | None, merchant_id: int) -> None:
+    """``None`` is the system (the evening plan)."""
+    if user is not None and not staff_membership(user, merchant_id).is_supervisor:
+        raise PermissionRefused(gettext_lazy("Only supervisors can dispatch technicians."))
+
+
+def require_visit_worker(user: User, visit: Visit) -> None:
+    if staff_membership(user, visit.merchant_id).is_supervisor:
+        return
+    if visit.technician is None or visit.technician.user_id != user.pk:
+        raise PermissionRefused(gettext_lazy("This visit is not yours."))
+
+
+def require_booking_staff(user: User, merchant_id: int) -> None:
+    if staff_membership(user, merchant_id).role == Membership.Role.WAREHOUSE:
+        raise PermissionRefused

@@ -4,13 +4,26 @@ under ``dashboard/`` and ``portal_urlpatterns`` under ``portal/``. The API's are
 
 from django.urls import path
 
-from repairs.views import dashboard, portal
+from repairs.views import dashboard, dispatch, dispatch_portal, portal
 
 dashboard_urlpatterns = [
+    path("dispatch/", dispatch.dispatch_board, name="dispatch_board"),
+    path("dispatch/plan/", dispatch.dispatch_plan_apply, name="dispatch_plan_apply"),
+    path("dispatch/visits/<int:visit_id>/assign/", dispatch.dispatch_assign, name="dispatch_assign"),
+    path("my-day/", dispatch.my_day, name="my_day"),
+    path("my-day/visits/<int:visit_id>/check-out/", dispatch.my_visit_check_out, name="my_visit_check_out"),
+    path("my-day/visits/<int:visit_id>/work/<slug:step>/", dispatch.my_visit_work, name="my_visit_work"),
+    path("my-day/visits/<int:visit_id>/<slug:step>/", dispatch.my_visit_step, name="my_visit_step"),
     path("repairs/<str:number>/<slug:action>/", dashboard.repair_action, name="repair_action"),
 ]
 
 portal_urlpatterns = [
+    path("<slug:merchant_slug>/repairs/<str:number>/visit/", dispatch_portal.repair_visit, name="repair_visit"),
+    path(
+        "<slug:merchant_slug>/repairs/<str:number>/visit/cancel/",
+        dispatch_portal.repair_visit_cancel,
+        name="repair_visit_cancel",
+    ),
     path("<slug:merchant_slug>/repairs/lines/<int:line_id>/", portal.repair_request, name="repair_request"),
     path("<slug:merchant_slug>/repairs/registrations/", portal.registration_new, name="repair_registrations"),
     path("<slug:merchant_slug>/repairs/<str:number>/quote/<slug:answer>/", portal.repair_quote, name="repair_quote"),

@@ -1,0 +1,1 @@
+"""The repairs API (DRF): one view per operation."""

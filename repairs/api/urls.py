@@ -2,9 +2,19 @@
 
 from django.urls import path
 
-from repairs.api import views
+from repairs.api import dispatch, views
 
 urlpatterns = [
+    path("repairs/<str:number>/slots/", dispatch.RepairSlotsApi.as_view(), name="repair-slots"),
+    path("repairs/<str:number>/visits/", dispatch.RepairVisitBookApi.as_view(), name="repair-visit-book"),
+    path("dispatch/slots/", dispatch.AddressSlotsApi.as_view(), name="dispatch-slots"),
+    path("dispatch/days/<str:day>/visits/", dispatch.DayVisitsApi.as_view(), name="dispatch-day-visits"),
+    path("dispatch/days/<str:day>/plan/", dispatch.DayPlanApplyApi.as_view(), name="dispatch-day-plan"),
+    path(
+        "technicians/<int:technician_id>/days/<str:day>/",
+        dispatch.TechnicianDayApi.as_view(),
+        name="technician-day",
+    ),
     path("repairs/", views.RepairListCreateApi.as_view(), name="repair-list"),
     path("repair-report/", views.RepairReportApi.as_view(), name="repair-report"),
     path("repairs/<str:number>/", views.RepairDetailApi.as_view(), name="repair-detail"),

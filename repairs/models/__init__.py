@@ -7,6 +7,17 @@ triage, so a later edit of the terms never changes what a customer was told.
 """
 
 from .centres import RepairPolicy, ServiceAddressFields, ServiceCentre
+from .dispatch import (
+    ACTIVE_VISIT_STATUSES,
+    PLANNABLE_VISIT_STATUSES,
+    VISIT_TRANSITIONS,
+    DispatchPolicy,
+    TechnicianProfile,
+    TechnicianTimeOff,
+    Visit,
+    VisitParty,
+    VisitStatus,
+)
 from .orders import (
     COVERED_STATUSES,
     DEVICE_HELD_STATUSES,
@@ -46,15 +57,19 @@ from .work import (
 )
 
 __all__ = [
+    "ACTIVE_VISIT_STATUSES",
     "COVERED_STATUSES",
     "DEVICE_HELD_STATUSES",
     "FINAL_STATUSES",
     "OPEN_STATUSES",
+    "PLANNABLE_VISIT_STATUSES",
     "REPAIR_TRANSITIONS",
     "SUPPLIER_CLAIM_TRANSITIONS",
     "TO_SCHEDULE_STATUSES",
+    "VISIT_TRANSITIONS",
     "CoverageKind",
     "DiagnosisCode",
+    "DispatchPolicy",
     "Exclusion",
     "ExtendedWarranty",
     "LineCoverage",
@@ -82,6 +97,11 @@ __all__ = [
     "StockLocation",
     "SupplierClaim",
     "SupplierClaimStatus",
+    "TechnicianProfile",
+    "TechnicianTimeOff",
+    "Visit",
+    "VisitParty",
+    "VisitStatus",
     "WarrantyCoverage",
     "WarrantyRegistration",
     "WarrantyTerm",

@@ -66,6 +66,25 @@ def populated(world):
             coverage="warranty",
         )
         supplier_claim_open(repair_order=diagnosing, actor=world.agent, supplier="Tap Works Ltd")
+        # Dispatch: a technician with a day off, the merchant's dispatch policy, a booked visit.
+        from datetime import timedelta
+
+        from repairs.models import DispatchPolicy, TechnicianTimeOff, Visit
+        from repairs.tests.dispatch_factories import TechnicianFactory
+
+        technician = TechnicianFactory(merchant=world.merchant)
+        DispatchPolicy.objects.create(merchant=world.merchant)
+        TechnicianTimeOff.objects.create(
+            technician=technician, starts_on=datetime(2027, 6, 3).date(), ends_on=datetime(2027, 6, 3).date()
+        )
+        window = datetime(2027, 6, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+        Visit.objects.create(
+            merchant=world.merchant,
+            repair=repair,
+            technician=technician,
+            window_start=window,
+            window_end=window + timedelta(hours=2),
+        )
     return world
 
 
