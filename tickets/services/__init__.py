@@ -1,5 +1,6 @@
 """Every write of the case hub: one module per family of use cases; re-exported here."""
 
+from .routing import ticket_route
 from .tickets import (
     MAX_BODY_LENGTH,
     ORPHAN_FILE_MIN_AGE,
@@ -37,5 +38,6 @@ __all__ = [
     "ticket_reminder_cancel",
     "ticket_reminder_set",
     "ticket_reply",
+    "ticket_route",
     "ticket_set_tags",
 ]
