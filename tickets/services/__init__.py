@@ -28,6 +28,7 @@ from .knowledge import (
     article_search_vector,
     article_update,
 )
+from .routing import ticket_route
 from .saved_views import saved_view_create, saved_view_delete
 from .tickets import (
     MAX_BODY_LENGTH,
@@ -94,6 +95,7 @@ __all__ = [
     "ticket_reminder_cancel",
     "ticket_reminder_set",
     "ticket_reply",
+    "ticket_route",
     "ticket_set_tags",
     "tickets_bulk_change",
 ]

@@ -333,6 +333,13 @@ def agent_set_status(
             profile.save(update_fields=["status", "status_changed_at", "updated_at"])
         if hand_back and status != AgentStatus.AVAILABLE:
             released_teams = _hand_back(merchant=merchant, agent=agent, actor=actor)
+        elif status == AgentStatus.AVAILABLE:
+            # Back at the desk: the agent's teams' waiting tickets are offered again.
+            released_teams = set(
+                TeamAssignment.objects.filter(merchant=merchant, team__members=agent, auto_assign=True).values_list(
+                    "team_id", flat=True
+                )
+            )
     # Each pool assignment is its own transaction, after the hand-back committed.
     for team in Team.objects.filter(pk__in=released_teams):
         team_assign_pool(team=team)

@@ -199,3 +199,15 @@ def test_the_pool_is_assigned_when_room_frees_up(make_ticket, merchant, team, su
     # Asking again for an assigned ticket changes nothing
     ticket_auto_assign(ticket=waiting, actor=supervisor)
     assert waiting.events.filter(verb="assigned").count() == 1
+
+
+def test_an_agent_coming_online_takes_the_teams_waiting_tickets(make_ticket, merchant, team):
+    TeamAssignmentFactory(team=team)
+    agent = _agent(merchant, team, capacity=2, status=AgentStatus.OFFLINE)
+    waiting = [make_ticket() for _ in range(3)]
+    assert [t.assignee for t in waiting] == [None, None, None]
+
+    agent_set_status(merchant=merchant, agent=agent, actor=agent, status=AgentStatus.AVAILABLE)
+
+    assigned = [t.pk for t in waiting if type(t).objects.get(pk=t.pk).assignee_id == agent.pk]
+    assert assigned == [waiting[0].pk, waiting[1].pk]
