@@ -90,6 +90,14 @@ CHINESE_STOP_WORDS = frozenset(
         "该",
         "应该",
         "需要",
+        "不能",
+        "时候",
+        "什么时候",
+        "哪里可以",
+        "怎么办",
+        "多久",
+        "还是",
+        "一个",
     ]
 )
 # The same for English, for the half of the query asked of the 'simple' (unstemmed) index, which
