@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from aftersales.models import Customer, Merchant, Order, Product
+from aftersales.notifications.links import case_link_token
 from aftersales.portal import PORTAL_SESSION_KEY
 from returns.models import CarrierClaim, Refund, ReturnRequest
 from tickets.models import Attachment, Ticket
@@ -84,6 +85,11 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         ],
         frozenset({"number", "refund_id"}): [
             {"number": refund.return_request.ticket.number, "refund_id": refund.pk} for refund in refunds
+        ],
+        # The signed link to a case that messages to customers carry.
+        frozenset({"merchant_slug", "token"}): [
+            {**slug, "token": case_link_token(ticket.pk)}
+            for ticket in Ticket.objects.filter(merchant=merchant, order__isnull=False).order_by("pk")[:3]
         ],
     }
 
