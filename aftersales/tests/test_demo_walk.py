@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from aftersales.models import Customer, Merchant, Order, Product
+from aftersales.notifications.links import case_link_token
 from aftersales.portal import PORTAL_SESSION_KEY
 from feedback.links import survey_token
 from feedback.models import FollowUp, FollowUpRule, RecoveryCase, Survey
@@ -95,8 +96,13 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         frozenset({"number", "refund_id"}): [
             {"number": refund.return_request.ticket.number, "refund_id": refund.pk} for refund in refunds
         ],
+        # A survey's signed link and the signed link to a case that messages to customers carry.
         frozenset({"merchant_slug", "token"}): [
-            {**slug, "token": survey_token(survey_id=survey.pk, nonce=str(survey.nonce))} for survey in surveys
+            *({**slug, "token": survey_token(survey_id=survey.pk, nonce=str(survey.nonce))} for survey in surveys),
+            *(
+                {**slug, "token": case_link_token(ticket.pk)}
+                for ticket in Ticket.objects.filter(merchant=merchant, order__isnull=False).order_by("pk")[:3]
+            ),
         ],
         frozenset({"followup_id"}): [{"followup_id": followup.pk} for followup in followups],
         frozenset({"rule_id"}): [{"rule_id": rule.pk} for rule in rules],

@@ -358,6 +358,8 @@ def exchange_surplus_grant(return_request: ReturnRequest) -> Refund | None:
         quick=False,
         keep_status=True,
         paid_beside_order=differences_paid,
+        # Its task pays under the grant key (exchange_surplus_run): so does the stalled-payment sweep.
+        payment_key=grant_key,
     )
     event_append(
         ticket,
