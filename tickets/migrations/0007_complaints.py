@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('aftersales', '0009_field_labels'),
-        ('tickets', '0004_knowledge_base'),
+        ('tickets', '0006_knowledge_base'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

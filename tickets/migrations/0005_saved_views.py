@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("aftersales", "0009_field_labels"),
-        ("tickets", "0003_field_labels"),
+        ('tickets', '0004_routing_macros_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('aftersales', '0009_field_labels'),
-        ('tickets', '0003_field_labels'),
+        ('tickets', '0007_complaints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
