@@ -40,7 +40,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services import ticket_create, ticket_set_tags
-from tickets.services.mail import ticket_phone_call_log
+from tickets.services.calls import ticket_phone_call_log
 from tickets.tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
