@@ -425,7 +425,34 @@ def _dispose(
 class FetchResult:
     fetched: int = 0
     stored: int = 0
+    refused: int = 0
     error: str = ""
+
+
+def mail_refuse(*, mailbox: Mailbox, raw: bytes, imap_uid: int, reason: str) -> Email:
+    """A message ``mail_receive`` failed on: recorded as refused, with why, and passed by the
+    watermark, so the mailbox moves on; the message stays on the server, unread."""
+    try:
+        message_id = parse_mail(raw).message_id
+    except Exception:  # noqa: BLE001 — the id is all we want from a message that broke the parser
+        message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
+    with transaction.atomic():
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now()
+        )
+        email_row, _created = Email.objects.get_or_create(
+            mailbox=mailbox,
+            direction=EmailDirection.INBOUND,
+            message_id=message_id,
+            defaults={
+                "merchant_id": mailbox.merchant_id,
+                "recipient": mailbox.address,
+                "disposition": Disposition.REFUSED,
+                "note": f"could not be received: {reason}"[:500],
+                "imap_uid": imap_uid,
+            },
+        )
+    return email_row
 
 
 def mailbox_fetch(
@@ -485,7 +512,15 @@ def _fetch_new(
                 if raw is None:
                     continue  # expunged meanwhile
                 result.fetched += 1
-                receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                try:
+                    receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                except CONNECTION_ERRORS:
+                    raise
+                except Exception as exc:
+                    logger.exception("mailbox %s: message UID %s could not be received", mailbox.pk, uid)
+                    mail_refuse(mailbox=mailbox, raw=raw, imap_uid=uid, reason=_error_text(exc))
+                    result.refused += 1
+                    continue  # left unread on the server, for a person to look at
                 stored.append(uid)
                 result.stored += 1
         finally:
