@@ -31,7 +31,7 @@ def register_mail() -> None:
     """The e-mail and phone channels' box on the ticket page, their timeline verbs, their bench."""
     from aftersales.bench import register_bench
     from tickets.panels import register_staff_box
-    from tickets.services.mail import PHONE_CALL_VERB
+    from tickets.services.calls import PHONE_CALL_VERB
     from tickets.timeline import register_verb_labels
     from tickets.views.mail import PHONE_CALL_BOX_TEMPLATE, phone_call_box
 

@@ -146,8 +146,18 @@ def raw_headers(message: EmailMessage) -> Headers:
     a structured object on every read, the better part of a mail's parsing time."""
     headers: Headers = {}
     for name, value in message.raw_items():
-        headers.setdefault(name.lower(), []).append(str(value).replace("\r\n", "").replace("\n", ""))
+        headers.setdefault(name.lower(), []).append(_eight_bit(str(value)).replace("\r\n", "").replace("\n", ""))
     return headers
+
+
+def _eight_bit(value: str) -> str:
+    """Raw 8-bit bytes in a header (UTF-8 without encoded words, as many clients send Chinese)
+    arrive as surrogates; read them as UTF-8, replacing what is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def _first(headers: Headers, name: str) -> str:
@@ -222,7 +232,9 @@ def _files(message: EmailMessage) -> list[MailFile]:
         content = part.get_payload(decode=True)
         if not isinstance(content, bytes):
             continue
-        files.append(MailFile(name=(name or "attachment")[:255], content_type=part.get_content_type(), content=content))
+        files.append(
+            MailFile(name=_eight_bit(name or "attachment")[:255], content_type=part.get_content_type(), content=content)
+        )
     return files
 
 

@@ -46,7 +46,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services import ticket_create, ticket_set_tags
-from tickets.services.mail import ticket_phone_call_log
+from tickets.services.calls import ticket_phone_call_log
 from tickets.tests.builders_support_kb import support_kb_rows
 from tickets.tests.factories import TeamFactory
 

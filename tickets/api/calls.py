@@ -12,7 +12,7 @@ from aftersales.api.serializers import ErrorResponseSerializer
 from aftersales.api.views import MerchantApiView
 from tickets.models import CallDirection, PhoneCall, Ticket
 from tickets.selectors import ticket_for_api
-from tickets.services.mail import MAX_CALL_SECONDS, ticket_phone_call_log
+from tickets.services.calls import MAX_CALL_SECONDS, ticket_phone_call_log
 
 TAG = ["tickets"]
 REFUSALS = {

@@ -1,4 +1,4 @@
-"""E-mail in, and the other staff-entered channel: phone calls.
+"""E-mail in.
 
 A received message is stored exactly once per mailbox (Message-ID unique per mailbox, checked
 under the mailbox's row lock and held by a constraint), then threaded: by In-Reply-To and
@@ -41,7 +41,6 @@ from tickets.attachments import checked_upload
 from tickets.mailparse import Noise, ParsedMail, parse_mail, ticket_number_in
 from tickets.models import (
     Attachment,
-    CallDirection,
     Email,
     EmailDirection,
     EmailDisposition,
@@ -49,14 +48,12 @@ from tickets.models import (
     ImapSecurity,
     Mailbox,
     Message,
-    PhoneCall,
     Ticket,
     TicketChannel,
     TicketKind,
 )
 from tickets.services.mail_out import mail_acknowledgement_thread
 from tickets.services.tickets import MAX_BODY_LENGTH, ticket_create, ticket_customer_message
-from tickets.timeline import event_append
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +63,6 @@ FETCH_CHUNK = 50
 FETCH_LIMIT = 500
 IMAP_TIMEOUT = 30
 ORIGINAL_NAME = "original.eml"
-PHONE_CALL_VERB = "phone_call"
-MAX_CALL_SECONDS = 86400
 
 Disposition = EmailDisposition
 
@@ -433,7 +428,34 @@ def _dispose(
 class FetchResult:
     fetched: int = 0
     stored: int = 0
+    refused: int = 0
     error: str = ""
+
+
+def mail_refuse(*, mailbox: Mailbox, raw: bytes, imap_uid: int, reason: str) -> Email:
+    """A message ``mail_receive`` failed on: recorded as refused, with why, and passed by the
+    watermark, so the mailbox moves on; the message stays on the server, unread."""
+    try:
+        message_id = parse_mail(raw).message_id
+    except Exception:  # noqa: BLE001 — the id is all we want from a message that broke the parser
+        message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
+    with transaction.atomic():
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now()
+        )
+        email_row, _created = Email.objects.get_or_create(
+            mailbox=mailbox,
+            direction=EmailDirection.INBOUND,
+            message_id=message_id,
+            defaults={
+                "merchant_id": mailbox.merchant_id,
+                "recipient": mailbox.address,
+                "disposition": Disposition.REFUSED,
+                "note": f"could not be received: {reason}"[:500],
+                "imap_uid": imap_uid,
+            },
+        )
+    return email_row
 
 
 def mailbox_fetch(
@@ -493,7 +515,15 @@ def _fetch_new(
                 if raw is None:
                     continue  # expunged meanwhile
                 result.fetched += 1
-                receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                try:
+                    receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                except CONNECTION_ERRORS:
+                    raise
+                except Exception as exc:
+                    logger.exception("mailbox %s: message UID %s could not be received", mailbox.pk, uid)
+                    mail_refuse(mailbox=mailbox, raw=raw, imap_uid=uid, reason=_error_text(exc))
+                    result.refused += 1
+                    continue  # left unread on the server, for a person to look at
                 stored.append(uid)
                 result.stored += 1
         finally:
@@ -509,66 +539,3 @@ def mailboxes_to_fetch() -> list[int]:
         .exclude(imap_username="")
         .values_list("pk", flat=True)
     )
-
-
-# --- phone calls --------------------------------------------------------------------------------
-
-
-def ticket_phone_call_log(
-    *,
-    ticket: Ticket,
-    actor: User,
-    direction: str,
-    duration_seconds: int,
-    summary: str,
-    phone_number: str = "",
-    called_at: datetime | None = None,
-) -> PhoneCall:
-    """A call staff had with the customer: its summary on the timeline (staff only), its length
-    and direction kept. A call from the customer hands the move back to staff like a message."""
-    summary = (summary or "").strip()
-    if not summary:
-        raise InvalidInput(_("Summarise the call."), code="empty_summary", extra={"field": "summary"})
-    if len(summary) > MAX_BODY_LENGTH:
-        raise InvalidInput(_("The summary is too long."), code="summary_too_long", extra={"field": "summary"})
-    if direction not in CallDirection.values:
-        raise InvalidInput(_("Say who called."), code="invalid_direction", extra={"field": "direction"})
-    if not 0 <= duration_seconds <= MAX_CALL_SECONDS:
-        raise InvalidInput(
-            _("Enter the call's length in minutes and seconds."), code="invalid_duration", extra={"field": "duration"}
-        )
-    now = timezone.now()
-    called_at = called_at or now
-    if called_at > now + timedelta(minutes=5):
-        raise InvalidInput(_("The call cannot be in the future."), code="call_in_future", extra={"field": "called_at"})
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
-        message = Message.objects.create(
-            merchant_id=ticket.merchant_id, ticket=ticket, kind=Message.Kind.PHONE, author_user=actor, body=summary
-        )
-        call = PhoneCall.objects.create(
-            merchant_id=ticket.merchant_id,
-            ticket=ticket,
-            message=message,
-            direction=direction,
-            phone_number=(phone_number or ticket.customer.phone)[:32],
-            duration_seconds=duration_seconds,
-            called_at=called_at,
-            entered_by=actor,
-        )
-        event_append(
-            ticket,
-            PHONE_CALL_VERB,
-            actor_user=actor,
-            public=False,
-            message=message,
-            data={
-                "direction": direction,
-                "duration_seconds": duration_seconds,
-                "duration": f"{duration_seconds // 60}:{duration_seconds % 60:02d}",
-                "called_at": called_at.isoformat(),
-            },
-        )
-        ticket.save(update_fields=["updated_at"])
-    return call

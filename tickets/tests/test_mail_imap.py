@@ -166,8 +166,8 @@ def test_the_password_is_encrypted_at_rest(imap):
     assert Mailbox.objects.get(pk=mailbox.pk).imap_password == imap.password
 
 
-class Stop(Exception):
-    pass
+class Stop(BaseException):
+    """The worker killed between two messages: not an error the fetch could catch."""
 
 
 @pytest.mark.django_db
@@ -250,3 +250,28 @@ def test_two_fetchers_at_once_store_each_message_once(imap):
         20,
     )
     assert set(_flags(imap).values()) == {(b"\\Seen",)}
+
+
+@pytest.mark.django_db
+def test_a_message_that_cannot_be_received_is_refused_and_the_rest_go_on(imap):
+    # Given three messages, the second of which breaks receiving
+    mailbox = _mailbox(imap)
+    for n in range(3):
+        imap.deliver(raw_mail(subject=f"Question {n}", message_id=f"<poison-{n}@example.com>"))
+
+    def breaks_on_the_second(**kwargs):
+        if kwargs["imap_uid"] == 2:
+            raise ValueError("unreadable")
+        return mail_receive(**kwargs)
+
+    # When the mailbox is fetched
+    result = mailbox_fetch(mailbox_id=mailbox.pk, receive=breaks_on_the_second)
+
+    # Then the other two are cases, the second is recorded as refused with why and left unread
+    assert (result.fetched, result.stored, result.refused, result.error) == (3, 2, 1, "")
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Question 0", "Question 2"]
+    refused = Email.objects.get(message_id="<poison-1@example.com>")
+    assert (refused.disposition, refused.note) == (EmailDisposition.REFUSED, "could not be received: unreadable")
+    assert _flags(imap) == {1: (b"\\Seen",), 2: (), 3: (b"\\Seen",)}
+    mailbox.refresh_from_db()
+    assert mailbox.imap_last_uid == 3

@@ -184,7 +184,7 @@ def test_a_call_without_a_summary_is_refused_and_nothing_is_logged(agent_client,
 
 def test_the_customer_never_sees_a_call_summary(make_ticket, agent):
     from tickets.selectors import ticket_messages, ticket_timeline
-    from tickets.services.mail import ticket_phone_call_log
+    from tickets.services.calls import ticket_phone_call_log
 
     ticket = make_ticket()
     ticket_phone_call_log(ticket=ticket, actor=agent, direction="out", duration_seconds=30, summary="Internal words")

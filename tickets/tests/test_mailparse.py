@@ -119,3 +119,14 @@ def test_a_platform_forwarding_a_buyer_from_noreply_is_the_buyer_writing():
     parsed = parse_mail(raw)
 
     assert (parsed.sender, parsed.sender_name, parsed.noise) == ("li.wei@example.com", "Li Wei", Noise.NONE)
+
+
+def test_raw_utf8_in_headers_is_read_as_utf8():
+    raw = (
+        "From: 李伟 <li.wei@example.com>\r\nSubject: 水壶漏水\r\nMessage-ID: <u8@example.com>\r\n\r\n漏水\r\n".encode()
+    )
+
+    parsed = parse_mail(raw)
+
+    assert (parsed.subject, parsed.sender_name, parsed.message_id) == ("水壶漏水", "李伟", "<u8@example.com>")
+    parsed.subject.encode("utf-8")  # no surrogate left to fail a database write

@@ -20,7 +20,8 @@ from tickets.forms.mail import MailboxForm, PhoneCallForm
 from tickets.mailinbound import InboundRefused, raw_mime_of
 from tickets.selectors import ticket_by_number
 from tickets.selectors.mail import mailbox_by_inbound_token, mailbox_of, mailbox_recent_emails, mailboxes_of
-from tickets.services.mail import mail_receive, mailbox_save, mailbox_test, ticket_phone_call_log
+from tickets.services.calls import ticket_phone_call_log
+from tickets.services.mail import mail_receive, mailbox_save, mailbox_test
 
 
 def _admin_only(request: HttpRequest) -> HttpResponse | None:
