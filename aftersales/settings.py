@@ -250,6 +250,13 @@ SPECTACULAR_SETTINGS = {
         "TicketChannelEnum": "tickets.models.TicketChannel",
         "MessageKindEnum": "tickets.models.Message.Kind",
         "ReturnStatusEnum": "returns.models.ReturnStatus",
+        "CustomerTierEnum": "aftersales.models.Customer.Tier",
+        "CallDirectionEnum": "tickets.models.CallDirection",
+        "CompensationKindEnum": "tickets.models.CompensationKind",
+        "ResponsiblePartyEnum": "tickets.models.ResponsibleParty",
+        "EscalationTierEnum": "tickets.models.EscalationTier",
+        "RepairStatusEnum": "repairs.models.RepairStatus",
+        "RepairLineKindEnum": "repairs.models.LineKind",
     },
 }
 

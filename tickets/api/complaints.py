@@ -237,6 +237,7 @@ class CompensationActionApi(MerchantApiView):
     @extend_schema(
         tags=TAG,
         summary=_("Approve, pay or withdraw a compensation, or record the customer's answer"),
+        operation_id="v1_tickets_complaint_compensation_act",
         request=CompensationActionInputSerializer,
         responses={200: ComplaintOutputSerializer, **REFUSALS},
     )

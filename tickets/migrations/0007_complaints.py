@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('to_tier', models.PositiveSmallIntegerField(choices=[(0, 'Agent'), (1, 'Supervisor'), (2, 'Manager')], verbose_name='to tier')),
                 ('by_customer', models.BooleanField(default=False, verbose_name='asked by the customer')),
                 ('reason', models.TextField(blank=True, verbose_name='reason')),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='escalated by')),
                 ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='tickets.complaint', verbose_name='complaint')),
                 ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='aftersales.merchant', verbose_name='merchant')),
             ],

@@ -166,7 +166,12 @@ class ComplaintEscalation(MerchantOwnedModel):
     to_tier = models.PositiveSmallIntegerField(_("to tier"), choices=EscalationTier.choices)
     by_customer = models.BooleanField(_("asked by the customer"), default=False)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("escalated by"),
     )
     reason = models.TextField(_("reason"), blank=True)
 
