@@ -29,6 +29,7 @@ from .kpi import (
 )
 from .quality import alert_cases, alert_events, alert_of, alerts_of
 from .surveys import (
+    MERGED,
     RESPONSES_PAGE_SIZE,
     ResponseFilters,
     ResponseKey,
@@ -41,6 +42,7 @@ from .surveys import (
     recovery_supervisor_for,
     responses_for_api,
     responses_page,
+    survey_exclusion_merged,
     survey_for_link,
     survey_settings_of,
     technician_scores,
@@ -48,6 +50,7 @@ from .surveys import (
 
 __all__ = [
     "FOLLOWUPS_PAGE_SIZE",
+    "MERGED",
     "RESPONSES_PAGE_SIZE",
     "AgentScorecard",
     "BacklogRow",
@@ -84,6 +87,7 @@ __all__ = [
     "responses_page",
     "rules_for_trigger",
     "stores_of",
+    "survey_exclusion_merged",
     "survey_for_link",
     "survey_settings_of",
     "teams_of",
