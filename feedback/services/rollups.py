@@ -220,7 +220,8 @@ FROM (
            0 AS arrival, 0 AS on_time, {_bucket(_minutes("r.returned_at", "r.requested_at"))} AS turnaround_bucket
     FROM repairs_repairorder r JOIN tickets_ticket t ON t.id = r.ticket_id
     LEFT JOIN LATERAL (
-        SELECT profile.user_id FROM repairs_visit v JOIN repairs_technicianprofile profile ON profile.id = v.technician_id
+        SELECT profile.user_id
+        FROM repairs_visit v JOIN repairs_technicianprofile profile ON profile.id = v.technician_id
         WHERE v.repair_id = r.id AND v.status = %(visit_completed)s
         ORDER BY v.checked_out_at DESC NULLS LAST, v.id DESC LIMIT 1
     ) last_visit ON TRUE
