@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from aftersales.tests.factories import MerchantFactory, StoreFactory
+from aftersales.models import Membership
+from aftersales.tests.factories import MembershipFactory, MerchantFactory, StoreFactory
 from feedback.models import RepairDailyRollup, SurveyDailyRollup, SurveyKind, SurveyStatus
 from feedback.selectors import KpiFilters, kpi_home
 from feedback.services import rollups_refresh
@@ -154,3 +156,24 @@ def test_the_home_reads_a_fixed_number_of_queries(field_service):
     # 9 before the service figures; +2 for them (the survey and repair rollups, each summed per
     # technician), the technicians' names read with the agents' in the one existing query.
     assert len(captured) == 11
+
+
+def test_the_kpi_page_shows_the_service_figures_and_technician_scorecards_in_tables_and_a_chart(field_service, client):
+    shop, ann, _bo = field_service
+    supervisor = MembershipFactory(merchant=shop, role=Membership.Role.SUPERVISOR).user
+    client.force_login(supervisor)
+
+    response = client.get(reverse("dashboard:kpi_home"), {"start": "2026-03-10", "end": "2026-03-10"})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'data-chart="technicians"' in content
+    assert 'id="technician-scorecards"' in content
+    assert f'data-technician="{ann.user_id}"' in content
+    technicians = response.context["chart_data"]["technicians"]
+    assert technicians == {
+        "names": ["ann", "bo"],
+        "first_time_fix": [50.0, None],
+        "on_time": [66.7, 0.0],
+        "csat": [100.0, None],
+    }
