@@ -1,8 +1,11 @@
 """The daily quality run and the decisions on its alerts.
 
-``quality_run`` refreshes the merchant's delivery cohorts from the order and return tables (one
-grouped INSERT … SELECT), evaluates them with ``feedback.early_warning`` and raises an alert per
-newly flagged product, telling the quality owner. It runs for every merchant each morning on beat
+``quality_run`` refreshes the merchant's delivery cohorts from the order, return, repair and
+complaint tables (one grouped INSERT … SELECT: a unit is claimed defective by a merchant-
+responsible return of it, a repair of it diagnosed as a product defect, or a product-quality
+complaint naming its order line, never more claims than units delivered), evaluates them with
+``feedback.early_warning`` and raises an alert per newly flagged product, telling the quality
+owner. It runs for every merchant each morning on beat
 (``feedback.tasks.quality_runs``); a second run on the same day finds the live alerts and adds
 nothing.
 """
@@ -33,7 +36,10 @@ from feedback.models import (
     QualitySettings,
 )
 from feedback.roles import require_quality_decider
+from repairs.models import RepairStatus
+from repairs.models import Responsibility as FaultOf
 from returns.models import Responsibility, ReturnLine, ReturnStatus
+from tickets.models import ComplaintCategory, TicketStatus
 
 HISTORY_DAYS = BASELINE_DAYS + CUSUM_DAYS
 LATE_CHANGE_DAYS = 7
@@ -41,13 +47,20 @@ TOP_REASONS = 3
 LINKED_CASES = 50
 # Returns that are no claim: withdrawn, never sent, or refused by the merchant.
 NOT_A_CLAIM = (ReturnStatus.CANCELLED, ReturnStatus.EXPIRED, ReturnStatus.REJECTED)
+# Repairs that are no claim: withdrawn or refused at triage.
+REPAIR_NOT_A_CLAIM = (RepairStatus.CANCELLED, RepairStatus.REJECTED)
 RATE_PLACES = Decimal("0.000001")
 
 _REFRESH_SQL = """
 INSERT INTO feedback_qualitycohort
     (merchant_id, product_id, category, delivered_on, delivered_units, defect_units, created_at, updated_at)
 SELECT line.merchant_id, line.product_id, product.category, (ord.delivered_at AT TIME ZONE %(zone)s)::date,
-       SUM(line.quantity), LEAST(SUM(line.quantity), COALESCE(SUM(claim.units), 0)), %(now)s, %(now)s
+       SUM(line.quantity),
+       LEAST(
+           SUM(line.quantity),
+           COALESCE(SUM(claim.units), 0) + COALESCE(SUM(repair_claim.units), 0) + COALESCE(SUM(complaint_claim.units), 0)
+       ),
+       %(now)s, %(now)s
 FROM aftersales_orderline line
 JOIN aftersales_order ord ON ord.id = line.order_id
 JOIN aftersales_product product ON product.id = line.product_id
@@ -61,6 +74,25 @@ LEFT JOIN LATERAL (
       AND request.status <> ALL(%(not_a_claim)s)
       AND request.submitted_at < ord.delivered_at + make_interval(days => %(window)s)
 ) claim ON TRUE
+LEFT JOIN LATERAL (
+    SELECT count(*) AS units
+    FROM repairs_repairorder repair
+    JOIN repairs_diagnosiscode diagnosis ON diagnosis.id = repair.diagnosis_code_id
+    WHERE repair.order_line_id = line.id
+      AND diagnosis.responsibility = %(product_defect)s
+      AND repair.status <> ALL(%(repair_not_a_claim)s)
+      AND repair.requested_at < ord.delivered_at + make_interval(days => %(window)s)
+) repair_claim ON TRUE
+LEFT JOIN LATERAL (
+    SELECT count(*) AS units
+    FROM tickets_complaint complaint
+    JOIN tickets_ticket_order_lines named ON named.ticket_id = complaint.ticket_id
+    JOIN tickets_ticket complaint_ticket ON complaint_ticket.id = complaint.ticket_id
+    WHERE named.orderline_id = line.id
+      AND complaint.category = %(product_quality)s
+      AND complaint_ticket.status <> %(cancelled_case)s
+      AND complaint_ticket.created_at < ord.delivered_at + make_interval(days => %(window)s)
+) complaint_claim ON TRUE
 WHERE line.merchant_id = %(merchant)s AND ord.merchant_id = %(merchant)s
   AND ord.delivered_at >= %(start)s AND ord.delivered_at < %(end)s
 GROUP BY 1, 2, 3, 4
@@ -94,6 +126,10 @@ def quality_cohorts_refresh(*, merchant: Merchant, first_day: date, last_day: da
                     "now": timezone.now(),
                     "merchant_fault": Responsibility.MERCHANT.value,
                     "not_a_claim": [status.value for status in NOT_A_CLAIM],
+                    "product_defect": FaultOf.PRODUCT_DEFECT.value,
+                    "repair_not_a_claim": [status.value for status in REPAIR_NOT_A_CLAIM],
+                    "product_quality": ComplaintCategory.PRODUCT_QUALITY.value,
+                    "cancelled_case": TicketStatus.CANCELLED.value,
                     "window": claim_window_days,
                     "merchant": merchant.pk,
                     "start": _day_start(first_day, zone),
