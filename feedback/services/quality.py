@@ -58,7 +58,8 @@ SELECT line.merchant_id, line.product_id, product.category, (ord.delivered_at AT
        SUM(line.quantity),
        LEAST(
            SUM(line.quantity),
-           COALESCE(SUM(claim.units), 0) + COALESCE(SUM(repair_claim.units), 0) + COALESCE(SUM(complaint_claim.units), 0)
+           COALESCE(SUM(claim.units), 0) + COALESCE(SUM(repair_claim.units), 0)
+           + COALESCE(SUM(complaint_claim.units), 0)
        ),
        %(now)s, %(now)s
 FROM aftersales_orderline line

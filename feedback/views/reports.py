@@ -58,7 +58,7 @@ def chart_data(home: KpiHome) -> dict:
             "rate": _("Return rate (%)"),
             "first_time_fix": _("Fixed at the first visit (%)"),
             "on_time": _("Arrived on time (%)"),
-            "csat_percent": _("CSAT average (% of 5)"),
+            "csat_percent": _("CSAT average, out of 5 (%)"),
         },
         "refund_cycle": {
             "days": days,
