@@ -17,7 +17,7 @@ from repairs.models import RepairOrder, RepairStatus
 # returned and later closed is done once (the first of these it reaches).
 DONE_STATUSES = (RepairStatus.RETURNED, RepairStatus.REPLACED, RepairStatus.REFUNDED, RepairStatus.CLOSED)
 
-RepairDoneListener = Callable[..., None]
+RepairDoneListener = Callable[..., object]
 
 _done_listeners: dict[str, RepairDoneListener] = {}
 

@@ -40,7 +40,7 @@ def registered_status_listeners() -> list[str]:
     return list(_status_listeners)
 
 
-MergeListener = Callable[..., None]
+MergeListener = Callable[..., object]
 
 _merge_listeners: dict[str, MergeListener] = {}
 

@@ -329,9 +329,8 @@ def _survey_sums(merchant: Merchant, filters: KpiFilters) -> list[dict[str, Any]
         rows = rows.filter(agent_id=filters.agent_id)
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
-    return list(
-        rows.values("technician_id").annotate(**{name: Sum(name) for name in SURVEY_COUNTS}).order_by("technician_id")
-    )
+    summed = rows.values("technician_id").annotate(**{name: Sum(name) for name in SURVEY_COUNTS})
+    return [dict(row) for row in summed.order_by("technician_id")]
 
 
 def _repair_sums(merchant: Merchant, filters: KpiFilters) -> list[dict[str, Any]]:
