@@ -12,10 +12,10 @@ class FeedbackConfig(AppConfig):
         from feedback.contributors import register_contributor, register_survey_exclusion
         from feedback.handlers import register_handlers
         from feedback.panels import register_panels
-        from feedback.selectors import survey_exclusion_merged
+        from feedback.selectors import survey_exclusion_merged, technician_score_lines
         from feedback.services import feedback_on_ticket_status, followups_on_repair_done, surveys_on_ticket_merged
         from feedback.timeline import feedback_verb_labels
-        from repairs.hooks import register_repair_done_listener
+        from repairs.hooks import register_repair_done_listener, register_technician_scores
         from repairs.selectors import served_by_repair
         from tickets.hooks import register_merge_listener, register_status_listener
         from tickets.timeline import register_verb_labels
@@ -28,6 +28,7 @@ class FeedbackConfig(AppConfig):
         # hook and reads repairs' technician, so repairs imports nothing of feedback.
         register_contributor("repairs", served_by_repair)
         register_repair_done_listener("feedback", followups_on_repair_done)
+        register_technician_scores("feedback", technician_score_lines)
         # The merge lives in the hub, which imports no workflow app: feedback skips the merged
         # case's scheduled survey when it merges, and any survey that falls due for it later.
         register_merge_listener("feedback", surveys_on_ticket_merged)

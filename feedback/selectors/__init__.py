@@ -27,6 +27,7 @@ from .kpi import (
     period_of,
     stores_of,
     teams_of,
+    technician_score_lines,
 )
 from .quality import alert_cases, alert_events, alert_of, alerts_of
 from .surveys import (
@@ -93,5 +94,6 @@ __all__ = [
     "survey_for_link",
     "survey_settings_of",
     "teams_of",
+    "technician_score_lines",
     "technician_scores",
 ]

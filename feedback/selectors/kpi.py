@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales.models import Merchant, Product, Store, User
 from feedback.kpi import BUCKETS, percentile_minutes, rate_percent
@@ -503,6 +504,40 @@ def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]
         service=service,
         technicians=technicians,
     )
+
+
+TECHNICIAN_SCORE_DAYS = 30
+
+
+def technician_score_lines(*, merchant_id: int, user_ids: list[int]) -> dict[int, str]:
+    """repairs' dispatch board asks (``repairs.hooks``): each technician's CSAT, on-time arrivals
+    and first-visit fixes over the last 30 days, from the rollups; two queries for any number."""
+    since = timezone.localdate() - timedelta(days=TECHNICIAN_SCORE_DAYS - 1)
+    figures: dict[int, ServiceFigures] = {}
+    surveys = (
+        SurveyDailyRollup.objects.filter(merchant_id=merchant_id, day__gte=since, technician_id__in=user_ids)
+        .values("technician_id")
+        .annotate(csat_answered=Sum("csat_answered"), csat_score_sum=Sum("csat_score_sum"))
+        .order_by()
+    )
+    repairs = (
+        RepairDailyRollup.objects.filter(merchant_id=merchant_id, day__gte=since, technician_id__in=user_ids)
+        .values("technician_id")
+        .annotate(**{name: Sum(name) for name in REPAIR_COUNTS})
+        .order_by()
+    )
+    for row in (*surveys, *repairs):
+        figures.setdefault(row["technician_id"], ServiceFigures()).add(dict(row))
+    return {
+        user_id: _("CSAT %(csat)s · on time %(on_time)s · fixed at the first visit %(first_time)s (%(days)d days)")
+        % {
+            "csat": "—" if card.csat_average is None else card.csat_average,
+            "on_time": "—" if card.on_time_percent is None else f"{card.on_time_percent}%",
+            "first_time": "—" if card.first_time_fix_percent is None else f"{card.first_time_fix_percent}%",
+            "days": TECHNICIAN_SCORE_DAYS,
+        }
+        for user_id, card in figures.items()
+    }
 
 
 def period_of(merchant: Merchant, *, days: int, today: date | None = None) -> tuple[date, date]:

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.urls import reverse
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, StoreFactory
 from feedback.models import RepairDailyRollup, SurveyDailyRollup, SurveyKind, SurveyStatus
-from feedback.selectors import KpiFilters, kpi_home
+from feedback.selectors import KpiFilters, kpi_home, technician_score_lines
 from feedback.services import rollups_refresh
 from feedback.tests.builders import local
 from feedback.tests.factories import SentSurveyFactory
@@ -177,3 +178,27 @@ def test_the_kpi_page_shows_the_service_figures_and_technician_scorecards_in_tab
         "on_time": [66.7, 0.0],
         "csat": [100.0, None],
     }
+
+
+def test_the_dispatch_board_shows_each_technicians_scores_of_the_last_30_days(field_service, client):
+    shop, ann, bo = field_service
+    client.force_login(MembershipFactory(merchant=shop, role=Membership.Role.SUPERVISOR).user)
+
+    with time_machine.travel(local(2026, 3, 11, 9), tick=False):
+        lines = technician_score_lines(merchant_id=shop.pk, user_ids=[ann.user_id, bo.user_id])
+        page = client.get("/dashboard/dispatch/?day=2026-03-11")
+
+    assert lines == {
+        ann.user_id: "CSAT 5.00 · on time 66.7% · fixed at the first visit 50.0% (30 days)",
+        bo.user_id: "CSAT — · on time 0.0% · fixed at the first visit — (30 days)",
+    }
+    assert page.status_code == 200
+    assert page.content.decode().count("data-technician-score") == 2
+    assert lines[ann.user_id] in page.content.decode()
+
+
+def test_no_score_is_shown_for_a_technician_outside_the_last_30_days(field_service):
+    shop, ann, _bo = field_service
+
+    with time_machine.travel(local(2026, 4, 9, 9), tick=False):
+        assert technician_score_lines(merchant_id=shop.pk, user_ids=[ann.user_id]) == {}
