@@ -9,9 +9,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from aftersales.models import Membership
-from aftersales.tests.factories import MembershipFactory, MerchantFactory, StoreFactory
+from aftersales.tests.factories import MembershipFactory, MerchantFactory, StoreFactory, api_key_for
 from feedback.models import RepairDailyRollup, SurveyDailyRollup, SurveyKind, SurveyStatus
 from feedback.selectors import KpiFilters, kpi_home, technician_score_lines
 from feedback.services import rollups_refresh
@@ -202,3 +203,22 @@ def test_no_score_is_shown_for_a_technician_outside_the_last_30_days(field_servi
 
     with time_machine.travel(local(2026, 4, 9, 9), tick=False):
         assert technician_score_lines(merchant_id=shop.pk, user_ids=[ann.user_id]) == {}
+
+
+def test_the_kpi_api_gives_the_service_figures_and_technician_scorecards(field_service):
+    shop, ann, bo = field_service
+    _key, full_key = api_key_for(shop)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {full_key}")
+
+    response = api.get(reverse("api:kpi-series"), {"start": "2026-03-10", "end": "2026-03-10"})
+
+    assert response.status_code == 200
+    service = response.json()["service"]
+    assert (service["csat_average"], service["csat_response_percent"], service["nps"]) == ("5.00", "50.0", "33.3")
+    assert (service["turnaround"]["median_minutes"], service["turnaround"]["p90_minutes"]) == ("1800.0", "3888.0")
+    assert (service["first_time_fix_percent"], service["on_time_percent"]) == ("50.0", "50.0")
+    assert [(card["technician"], card["figures"]["on_time_percent"]) for card in response.json()["technicians"]] == [
+        (ann.user_id, "66.7"),
+        (bo.user_id, "0.0"),
+    ]
