@@ -36,10 +36,10 @@ from feedback.models import (
     QualitySettings,
 )
 from feedback.roles import require_quality_decider
-from repairs.models import RepairStatus
+from repairs.models import RepairOrder, RepairStatus
 from repairs.models import Responsibility as FaultOf
 from returns.models import Responsibility, ReturnLine, ReturnStatus
-from tickets.models import ComplaintCategory, TicketStatus
+from tickets.models import ComplaintCategory, Ticket, TicketStatus
 
 HISTORY_DAYS = BASELINE_DAYS + CUSUM_DAYS
 LATE_CHANGE_DAYS = 7
@@ -203,27 +203,59 @@ def quality_run(*, merchant: Merchant, today: date | None = None) -> QualityRun:
 
 
 def _claims(merchant: Merchant, flag: Flag) -> tuple[list[dict[str, object]], list[int]]:
-    """The flagged cohorts' claims: the top reasons (units) and the cases, newest first."""
+    """The flagged cohorts' claims: the top reasons (units) and the cases, newest first. The
+    reasons of returns are their return reasons, of repairs their diagnoses, of complaints their
+    category."""
     zone = ZoneInfo(merchant.timezone)
+    delivered_from = _day_start(flag.cohort_start, zone)
+    delivered_until = _day_start(flag.cohort_end + timedelta(days=1), zone)
     lines = ReturnLine.objects.filter(
         return_request__ticket__merchant=merchant,
         order_line__product_id=flag.product_id,
-        order_line__order__delivered_at__gte=_day_start(flag.cohort_start, zone),
-        order_line__order__delivered_at__lt=_day_start(flag.cohort_end + timedelta(days=1), zone),
+        order_line__order__delivered_at__gte=delivered_from,
+        order_line__order__delivered_at__lt=delivered_until,
         return_request__reason__responsibility=Responsibility.MERCHANT,
     ).exclude(return_request__status__in=NOT_A_CLAIM)
-    reasons = [
+    repairs = RepairOrder.objects.filter(
+        merchant=merchant,
+        order_line__product_id=flag.product_id,
+        order_line__order__delivered_at__gte=delivered_from,
+        order_line__order__delivered_at__lt=delivered_until,
+        diagnosis_code__responsibility=FaultOf.PRODUCT_DEFECT,
+    ).exclude(status__in=REPAIR_NOT_A_CLAIM)
+    complaint_tickets = Ticket.objects.filter(
+        merchant=merchant,
+        complaint__category=ComplaintCategory.PRODUCT_QUALITY,
+        order_lines__product_id=flag.product_id,
+        order_lines__order__delivered_at__gte=delivered_from,
+        order_lines__order__delivered_at__lt=delivered_until,
+    ).exclude(status=TicketStatus.CANCELLED)
+    reasons: list[dict[str, object]] = [
         {"reason": row["return_request__reason__name"], "units": row["units"], "cases": row["cases"]}
-        for row in lines.values("return_request__reason__name")
-        .annotate(units=Sum("quantity"), cases=Count("return_request", distinct=True))
-        .order_by("-units", "return_request__reason__name")[:TOP_REASONS]
+        for row in lines.values("return_request__reason__name").annotate(
+            units=Sum("quantity"), cases=Count("return_request", distinct=True)
+        )
     ]
-    ticket_ids = list(
-        lines.order_by("-return_request__submitted_at")
-        .values_list("return_request__ticket_id", flat=True)
-        .distinct()[:LINKED_CASES]
-    )
-    return reasons, ticket_ids
+    reasons += [
+        {"reason": row["diagnosis_code__name"], "units": row["cases"], "cases": row["cases"]}
+        for row in repairs.values("diagnosis_code__name").annotate(cases=Count("id"))
+    ]
+    complaints = complaint_tickets.values("pk").distinct().count()
+    if complaints:
+        reasons.append(
+            {"reason": str(ComplaintCategory.PRODUCT_QUALITY.label), "units": complaints, "cases": complaints}
+        )
+    reasons.sort(key=lambda reason: (-int(str(reason["units"])), str(reason["reason"])))
+    newest: list[tuple[datetime, int]] = [
+        *lines.order_by("-return_request__submitted_at").values_list(
+            "return_request__submitted_at", "return_request__ticket_id"
+        )[: LINKED_CASES * 2],
+        *repairs.order_by("-requested_at").values_list("requested_at", "ticket_id")[:LINKED_CASES],
+        *complaint_tickets.order_by("-created_at").values_list("created_at", "pk").distinct()[:LINKED_CASES],
+    ]
+    newest.sort(key=lambda case: case[0], reverse=True)
+    ticket_ids = list(dict.fromkeys(ticket_id for _at, ticket_id in newest))[:LINKED_CASES]
+    return reasons[:TOP_REASONS], ticket_ids
 
 
 def _rate(value: float) -> Decimal:

@@ -5,10 +5,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from aftersales.tests.factories import MerchantFactory, ProductFactory
+from aftersales.models import Membership
+from aftersales.tests.factories import MembershipFactory, MerchantFactory, ProductFactory
 from feedback.models import QualityCohort
-from feedback.services import quality_cohorts_refresh
+from feedback.services import quality_cohorts_refresh, quality_run
 from feedback.tests.builders import claim, delivered, local, ticket_at
+from feedback.tests.factories import QualitySettingsFactory
 from repairs.models import DiagnosisCode, RepairStatus, Responsibility
 from repairs.tests.dispatch_factories import OnSiteRepairFactory
 from returns.models import Responsibility as ReturnResponsibility
@@ -91,3 +93,41 @@ def test_claims_never_count_more_units_than_were_delivered(shop):
     _complaint(line, ComplaintCategory.PRODUCT_QUALITY, days_after=6)
 
     assert _defect_units(shop, product) == 2
+
+
+def test_an_alert_raised_on_repairs_and_complaints_names_their_diagnoses_and_cases(shop):
+    # given: six kettles, 100 units a day on the 7 mature days; the peers 2 returns a day, the bad
+    # one 6 returned units, 2 defect repairs and 2 quality complaints a day (10 claims a day)
+    today = date(2026, 4, 30)
+    window = 14
+    last_mature = today - timedelta(days=window + 1)
+    owner = MembershipFactory(merchant=shop, role=Membership.Role.SUPERVISOR).user
+    QualitySettingsFactory(merchant=shop, owner=owner, claim_window_days=window)
+    fault = ReturnReasonFactory(merchant=shop, name="Stopped working", responsibility=ReturnResponsibility.MERCHANT)
+    leak = DiagnosisCode.objects.create(
+        merchant=shop, code="leak", name="Leaking seal", responsibility=Responsibility.PRODUCT_DEFECT
+    )
+    peers = [ProductFactory(merchant=shop, sku=f"KETTLE-{n}", category="kettles") for n in range(5)]
+    bad = ProductFactory(merchant=shop, sku="KETTLE-BAD", category="kettles")
+    for offset in range(7):
+        day = last_mature - timedelta(days=offset)
+        delivered_at = local(day.year, day.month, day.day)
+        for product in peers:
+            claim(delivered(shop, product, 100, delivered_at), fault, 2, delivered_at + timedelta(days=3))
+        line = delivered(shop, bad, 100, delivered_at)
+        claim(line, fault, 6, delivered_at + timedelta(days=3))
+        for _ in range(2):
+            _repair(line, leak, days_after=(day - DAY).days + 4)
+            _complaint(line, ComplaintCategory.PRODUCT_QUALITY, days_after=(day - DAY).days + 5)
+
+    # when
+    [alert] = quality_run(merchant=shop, today=today).alerts
+
+    # then: 42 returned units, 14 repairs and 14 complaints
+    assert (alert.sku, alert.delivered_units, alert.defect_units) == ("KETTLE-BAD", 700, 70)
+    assert alert.top_reasons == [
+        {"reason": "Stopped working", "units": 42, "cases": 7},
+        {"reason": "Leaking seal", "units": 14, "cases": 14},
+        {"reason": "Product quality", "units": 14, "cases": 14},
+    ]
+    assert len(alert.ticket_ids) == 7 + 14 + 14
