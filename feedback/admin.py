@@ -16,9 +16,11 @@ from feedback.models import (
     QualityCohort,
     QualitySettings,
     RecoveryCase,
+    RepairDailyRollup,
     ReturnDailyRollup,
     RollupRefresh,
     Survey,
+    SurveyDailyRollup,
     SurveySettings,
     TicketDailyRollup,
 )
@@ -73,6 +75,20 @@ class ReturnDailyRollupAdmin(admin.ModelAdmin):
     list_display = ["merchant", "day", "store", "product", "reason", "delivered_units", "returned_units"]
     list_filter = ["day"]
     raw_id_fields = ["store", "product", "reason"]
+
+
+@admin.register(SurveyDailyRollup)
+class SurveyDailyRollupAdmin(admin.ModelAdmin):
+    list_display = ["merchant", "day", "kind", "technician", "agent", "csat_sent", "csat_answered", "nps_answered"]
+    list_filter = ["day", "kind"]
+    raw_id_fields = ["store", "team", "agent", "technician"]
+
+
+@admin.register(RepairDailyRollup)
+class RepairDailyRollupAdmin(admin.ModelAdmin):
+    list_display = ["merchant", "day", "store", "technician", "repairs_returned", "first_time_fixed", "arrivals"]
+    list_filter = ["day"]
+    raw_id_fields = ["store", "technician"]
 
 
 @admin.register(RollupRefresh)

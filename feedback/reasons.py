@@ -30,10 +30,15 @@ def reasons_for(kind: str) -> dict[str, Promise]:
     return {**COMMON_REASONS, **KIND_REASONS.get(kind, {})}
 
 
+# NPS: promoters score 9–10, detractors 0–6 (the rollups count them alike).
+PROMOTER_FROM = 9
+DETRACTOR_TO = 6
+
+
 def nps_category(score: int) -> str:
     """Promoter (9–10), passive (7–8) or detractor (0–6), as NPS counts them."""
-    if score >= 9:
+    if score >= PROMOTER_FROM:
         return "promoter"
-    if score >= 7:
+    if score > DETRACTOR_TO:
         return "passive"
     return "detractor"

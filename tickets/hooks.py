@@ -7,6 +7,8 @@ at all, and a listener that raises refuses the change.
 
 - ``register_status_listener(name, callback)``: ``callback(ticket=..., previous=..., status=...)``
   after the (locked) ticket's status field moved and its event was appended, before it is saved.
+- ``register_merge_listener(name, callback)``: ``callback(source=..., target=...)`` once the
+  (locked) source ticket is merged into the target, closed and its deadlines cancelled.
 """
 
 from collections.abc import Callable
@@ -36,3 +38,24 @@ def status_changed(ticket: Ticket, previous: str, status: str) -> None:
 
 def registered_status_listeners() -> list[str]:
     return list(_status_listeners)
+
+
+MergeListener = Callable[..., object]
+
+_merge_listeners: dict[str, MergeListener] = {}
+
+
+def register_merge_listener(name: str, callback: MergeListener) -> None:
+    if name in _merge_listeners and _merge_listeners[name] is not callback:
+        raise ValueError(f"merge listener {name!r} is already registered")
+    _merge_listeners[name] = callback
+
+
+def unregister_merge_listener(name: str) -> None:
+    _merge_listeners.pop(name, None)
+
+
+def ticket_merged(source: Ticket, target: Ticket) -> None:
+    """Call every registered merge listener, in the order they were registered."""
+    for callback in _merge_listeners.values():
+        callback(source=source, target=target)

@@ -93,9 +93,36 @@ class DayFiguresSerializer(serializers.Serializer[dict]):
     figures = FiguresSerializer()
 
 
+class ServiceFiguresSerializer(serializers.Serializer[dict]):
+    csat_sent = serializers.IntegerField(source="counts.csat_sent")
+    csat_answered = serializers.IntegerField(source="counts.csat_answered")
+    csat_average = serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True)
+    csat_response_percent = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    nps_answered = serializers.IntegerField(source="counts.nps_answered")
+    nps = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, help_text=_("Promoters' share minus detractors' share.")
+    )
+    technician_rated = serializers.IntegerField(source="counts.technician_rated")
+    punctuality_average = serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True)
+    skill_average = serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True)
+    courtesy_average = serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True)
+    repairs_returned = serializers.IntegerField(source="counts.repairs_returned")
+    turnaround = DurationsSerializer()
+    first_time_fix_percent = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    on_time_percent = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+
+
+class TechnicianScorecardSerializer(serializers.Serializer[dict]):
+    technician = serializers.IntegerField(source="technician_id")
+    name = serializers.CharField()
+    figures = ServiceFiguresSerializer()
+
+
 class KpiSeriesOutputSerializer(serializers.Serializer[dict]):
     start = serializers.DateField(source="filters.start")
     end = serializers.DateField(source="filters.end")
     refreshed_at = serializers.DateTimeField(allow_null=True)
     totals = FiguresSerializer()
     days = DayFiguresSerializer(many=True)
+    service = ServiceFiguresSerializer()
+    technicians = TechnicianScorecardSerializer(many=True)

@@ -102,7 +102,9 @@ class KpiSeriesApi(MerchantApiView):
         description=_(
             "Per day and in total for the period: cases opened, resolved and reopened, first-contact "
             "resolutions, first response, resolution and refund cycle (median and 90th percentile, "
-            "minutes), and SLA attainment per target. Read from the rollups, refreshed every ten minutes."
+            "minutes), and SLA attainment per target; for the period, CSAT (average, response rate), NPS, "
+            "repair turnaround, first-visit fixes and on-time arrivals, in total and per technician. "
+            "Read from the rollups, refreshed every ten minutes."
         ),
         parameters=[KpiSeriesQuerySerializer],
         responses=KpiSeriesOutputSerializer,

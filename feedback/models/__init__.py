@@ -26,7 +26,7 @@ from .quality import (
     QualityCohort,
     QualitySettings,
 )
-from .rollups import ReturnDailyRollup, RollupRefresh, TicketDailyRollup
+from .rollups import RepairDailyRollup, ReturnDailyRollup, RollupRefresh, SurveyDailyRollup, TicketDailyRollup
 from .surveys import (
     SURVEY_TRANSITIONS,
     Survey,
@@ -58,9 +58,11 @@ __all__ = [
     "RecoveryCase",
     "RecoveryStatus",
     "RecoveryTrigger",
+    "RepairDailyRollup",
     "ReturnDailyRollup",
     "RollupRefresh",
     "Survey",
+    "SurveyDailyRollup",
     "SurveyKind",
     "SurveySettings",
     "SurveyStatus",

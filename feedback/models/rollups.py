@@ -21,7 +21,7 @@ Days are the merchant's calendar days; durations are wall-clock minutes, kept as
 Store, team, agent and kind are the ticket's when the day is refreshed.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -137,3 +137,82 @@ class RollupRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.refreshed_at}"
+
+
+def _user_dimension(label: "StrPromise") -> "models.ForeignKey[Any, Any]":
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=label
+    )
+
+
+class SurveyDailyRollup(models.Model):
+    """CSAT, NPS and technician ratings of one merchant × day × store × team × agent × technician ×
+    kind: surveys sent count on the day they went out, answers on the day first answered. The
+    attribution is the survey's (who served the case when it resolved), not the ticket's now."""
+
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="+", verbose_name=_("merchant")
+    )
+    day = models.DateField(_("day"))
+    store = models.ForeignKey(
+        "aftersales.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    team = models.ForeignKey(
+        "tickets.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    agent = _user_dimension(_("agent"))
+    technician = _user_dimension(_("technician"))
+    kind = models.CharField(_("kind"), max_length=20)
+
+    csat_sent = models.PositiveIntegerField(_("CSAT surveys sent"), default=0)
+    csat_answered = models.PositiveIntegerField(_("CSAT answers"), default=0)
+    csat_score_sum = models.PositiveIntegerField(_("CSAT scores (sum)"), default=0)
+    nps_answered = models.PositiveIntegerField(_("NPS answers"), default=0)
+    nps_promoters = models.PositiveIntegerField(_("promoters"), default=0)
+    nps_detractors = models.PositiveIntegerField(_("detractors"), default=0)
+    technician_rated = models.PositiveIntegerField(_("technician ratings"), default=0)
+    punctuality_sum = models.PositiveIntegerField(_("punctuality (sum)"), default=0)
+    skill_sum = models.PositiveIntegerField(_("skill (sum)"), default=0)
+    courtesy_sum = models.PositiveIntegerField(_("courtesy (sum)"), default=0)
+
+    class Meta:
+        verbose_name = _("daily survey rollup")
+        verbose_name_plural = _("daily survey rollups")
+        indexes = [models.Index(fields=["merchant", "day"], name="surveyrollup_merchant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} {self.kind}"
+
+
+class RepairDailyRollup(models.Model):
+    """Repairs given back and on-site arrivals of one merchant × day × store × technician.
+
+    A repair counts on the day the device was back with the customer (``returned_at``), with its
+    turnaround from the request and the technician of its last completed visit (none at the
+    bench); an on-site repair is fixed the first time when one completed visit did it. An arrival
+    counts on the day of its window: on time when the technician checked in before the window
+    ended; a technician who did not come is late."""
+
+    merchant = models.ForeignKey(
+        "aftersales.Merchant", on_delete=models.CASCADE, related_name="+", verbose_name=_("merchant")
+    )
+    day = models.DateField(_("day"))
+    store = models.ForeignKey(
+        "aftersales.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    technician = _user_dimension(_("technician"))
+
+    repairs_returned = models.PositiveIntegerField(_("repairs given back"), default=0)
+    turnaround_minutes = _histogram_field(_("turnaround (histogram)"))
+    on_site_returned = models.PositiveIntegerField(_("on-site repairs given back"), default=0)
+    first_time_fixed = models.PositiveIntegerField(_("fixed at the first visit"), default=0)
+    arrivals = models.PositiveIntegerField(_("visits due"), default=0)
+    arrivals_on_time = models.PositiveIntegerField(_("arrived on time"), default=0)
+
+    class Meta:
+        verbose_name = _("daily repair rollup")
+        verbose_name_plural = _("daily repair rollups")
+        indexes = [models.Index(fields=["merchant", "day"], name="repairrollup_merchant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} {self.technician_id}"

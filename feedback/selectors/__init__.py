@@ -20,15 +20,18 @@ from .kpi import (
     KpiFilters,
     KpiHome,
     ReasonShare,
+    ServiceFigures,
     SkuReturnRate,
     agents_of,
     kpi_home,
     period_of,
     stores_of,
     teams_of,
+    technician_score_lines,
 )
 from .quality import alert_cases, alert_events, alert_of, alerts_of
 from .surveys import (
+    MERGED,
     RESPONSES_PAGE_SIZE,
     ResponseFilters,
     ResponseKey,
@@ -41,6 +44,7 @@ from .surveys import (
     recovery_supervisor_for,
     responses_for_api,
     responses_page,
+    survey_exclusion_merged,
     survey_for_link,
     survey_settings_of,
     technician_scores,
@@ -48,6 +52,7 @@ from .surveys import (
 
 __all__ = [
     "FOLLOWUPS_PAGE_SIZE",
+    "MERGED",
     "RESPONSES_PAGE_SIZE",
     "AgentScorecard",
     "BacklogRow",
@@ -61,6 +66,7 @@ __all__ = [
     "ResponseFilters",
     "ResponseKey",
     "ResponsePage",
+    "ServiceFigures",
     "SkuReturnRate",
     "StaffScore",
     "agent_scores",
@@ -84,8 +90,10 @@ __all__ = [
     "responses_page",
     "rules_for_trigger",
     "stores_of",
+    "survey_exclusion_merged",
     "survey_for_link",
     "survey_settings_of",
     "teams_of",
+    "technician_score_lines",
     "technician_scores",
 ]

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales.models import Merchant, Product, Store, User
 from feedback.kpi import BUCKETS, percentile_minutes, rate_percent
-from feedback.models import ReturnDailyRollup, RollupRefresh, TicketDailyRollup
+from feedback.models import RepairDailyRollup, ReturnDailyRollup, RollupRefresh, SurveyDailyRollup, TicketDailyRollup
 from returns.models import ReturnReason
 from tickets.models import ACTIVE_STATUSES, SlaTarget, Team, Ticket, TicketKind
 
@@ -168,6 +169,90 @@ class ReasonShare:
     percent_of_returns: Decimal | None
 
 
+SURVEY_COUNTS = (
+    "csat_sent",
+    "csat_answered",
+    "csat_score_sum",
+    "nps_answered",
+    "nps_promoters",
+    "nps_detractors",
+    "technician_rated",
+    "punctuality_sum",
+    "skill_sum",
+    "courtesy_sum",
+)
+REPAIR_COUNTS = ("repairs_returned", "on_site_returned", "first_time_fixed", "arrivals", "arrivals_on_time")
+TWO_PLACES = Decimal("0.01")
+
+
+def _average(total: int, count: int) -> Decimal | None:
+    return (Decimal(total) / count).quantize(TWO_PLACES) if count else None
+
+
+@dataclass
+class ServiceFigures:
+    """Surveys (CSAT, NPS, technician ratings) and repairs (turnaround, first-time fix, on-time
+    arrival) of some rollup rows: the period, or one technician."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*SURVEY_COUNTS, *REPAIR_COUNTS), 0))
+    turnaround_histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+
+    def add(self, row: dict[str, Any]) -> None:
+        for name in self.counts:
+            self.counts[name] += row.get(name) or 0
+        for index in range(BUCKETS):
+            self.turnaround_histogram[index] += row.get(f"turnaround_minutes_{index}") or 0
+
+    @property
+    def csat_average(self) -> Decimal | None:
+        return _average(self.counts["csat_score_sum"], self.counts["csat_answered"])
+
+    @property
+    def csat_response_percent(self) -> Decimal | None:
+        return rate_percent(self.counts["csat_answered"], self.counts["csat_sent"])
+
+    @property
+    def nps(self) -> Decimal | None:
+        """Promoters' share minus detractors' share, in points (−100 … 100)."""
+        answered = self.counts["nps_answered"]
+        if not answered:
+            return None
+        return (Decimal(100) * (self.counts["nps_promoters"] - self.counts["nps_detractors"]) / answered).quantize(
+            Decimal("0.1")
+        )
+
+    @property
+    def punctuality_average(self) -> Decimal | None:
+        return _average(self.counts["punctuality_sum"], self.counts["technician_rated"])
+
+    @property
+    def skill_average(self) -> Decimal | None:
+        return _average(self.counts["skill_sum"], self.counts["technician_rated"])
+
+    @property
+    def courtesy_average(self) -> Decimal | None:
+        return _average(self.counts["courtesy_sum"], self.counts["technician_rated"])
+
+    @property
+    def turnaround(self) -> Durations:
+        return Durations.of(self.turnaround_histogram)
+
+    @property
+    def first_time_fix_percent(self) -> Decimal | None:
+        return rate_percent(self.counts["first_time_fixed"], self.counts["on_site_returned"])
+
+    @property
+    def on_time_percent(self) -> Decimal | None:
+        return rate_percent(self.counts["arrivals_on_time"], self.counts["arrivals"])
+
+
+@dataclass(frozen=True)
+class TechnicianScorecard:
+    technician_id: int
+    name: str
+    figures: ServiceFigures
+
+
 @dataclass(frozen=True)
 class KpiHome:
     filters: KpiFilters
@@ -182,6 +267,8 @@ class KpiHome:
     delivered_units: int
     returned_units: int
     complaints: int
+    service: ServiceFigures = field(default_factory=ServiceFigures)
+    technicians: list[TechnicianScorecard] = field(default_factory=list)
 
     @property
     def return_rate_percent(self) -> Decimal | None:
@@ -230,6 +317,56 @@ def _sums(merchant: Merchant, filters: KpiFilters, group_by: str) -> list[dict[s
         cursor.execute(query, params)
         names = [column.name for column in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _survey_sums(merchant: Merchant, filters: KpiFilters) -> list[dict[str, Any]]:
+    """The survey rollups of the period and filters, summed per technician (None: no technician)."""
+    rows = SurveyDailyRollup.objects.filter(merchant=merchant, day__gte=filters.start, day__lte=filters.end)
+    if filters.store_id:
+        rows = rows.filter(store_id=filters.store_id)
+    if filters.team_id:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.agent_id:
+        rows = rows.filter(agent_id=filters.agent_id)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    summed = rows.values("technician_id").annotate(**{name: Sum(name) for name in SURVEY_COUNTS})
+    return [dict(row) for row in summed.order_by("technician_id")]
+
+
+def _repair_sums(merchant: Merchant, filters: KpiFilters) -> list[dict[str, Any]]:
+    """The repair rollups of the period, summed per technician with their turnaround histograms.
+    Repairs have a store but no team or agent: those filters leave them whole; a kind other than
+    repair leaves none (the query still runs, so the home's query count does not depend on it)."""
+    where = ["merchant_id = %s", "day BETWEEN %s AND %s", "%s"]
+    params: list[Any] = [merchant.pk, filters.start, filters.end, filters.kind in ("", TicketKind.REPAIR)]
+    if filters.store_id:
+        where.append("store_id = %s")
+        params.append(filters.store_id)
+    columns = [f"sum({name}) AS {name}" for name in REPAIR_COUNTS] + [
+        f"sum(turnaround_minutes[{index + 1}]) AS turnaround_minutes_{index}" for index in range(BUCKETS)
+    ]
+    query = (
+        f"SELECT technician_id, {', '.join(columns)} FROM {RepairDailyRollup._meta.db_table} "  # noqa: S608 - constants; values are parameters
+        f"WHERE {' AND '.join(where)} GROUP BY technician_id ORDER BY technician_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _service(
+    survey_rows: list[dict[str, Any]], repair_rows: list[dict[str, Any]]
+) -> tuple[ServiceFigures, dict[int, ServiceFigures]]:
+    """The period's service figures, and each technician's."""
+    totals = ServiceFigures()
+    per_technician: dict[int, ServiceFigures] = {}
+    for row in (*survey_rows, *repair_rows):
+        totals.add(row)
+        if row["technician_id"] is not None:
+            per_technician.setdefault(row["technician_id"], ServiceFigures()).add(row)
+    return totals, per_technician
 
 
 def _backlog(merchant: Merchant, filters: KpiFilters, now: datetime) -> list[BacklogRow]:
@@ -287,10 +424,19 @@ def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]
             totals.add(by_day[day])
         days.append(DayFigures(day=day, figures=figures))
     by_agent = _sums(merchant, filters, "agent_id")
+    service, per_technician = _service(_survey_sums(merchant, filters), _repair_sums(merchant, filters))
+    # One read of the names for agents and technicians alike.
     names = dict(
-        User.objects.filter(pk__in=[row["agent_id"] for row in by_agent if row["agent_id"]]).values_list(
-            "pk", "username"
-        )
+        User.objects.filter(
+            pk__in=[row["agent_id"] for row in by_agent if row["agent_id"]] + list(per_technician)
+        ).values_list("pk", "username")
+    )
+    technicians = sorted(
+        (
+            TechnicianScorecard(technician_id=pk, name=names.get(pk, ""), figures=figures)
+            for pk, figures in per_technician.items()
+        ),
+        key=lambda card: (-card.figures.counts["repairs_returned"], card.name),
     )
     scorecards = []
     for row in by_agent:
@@ -355,7 +501,43 @@ def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]
         delivered_units=delivered,
         returned_units=returned,
         complaints=complaints,
+        service=service,
+        technicians=technicians,
     )
+
+
+TECHNICIAN_SCORE_DAYS = 30
+
+
+def technician_score_lines(*, merchant_id: int, user_ids: list[int]) -> dict[int, str]:
+    """repairs' dispatch board asks (``repairs.hooks``): each technician's CSAT, on-time arrivals
+    and first-visit fixes over the last 30 days, from the rollups; two queries for any number."""
+    since = timezone.localdate() - timedelta(days=TECHNICIAN_SCORE_DAYS - 1)
+    figures: dict[int, ServiceFigures] = {}
+    surveys = (
+        SurveyDailyRollup.objects.filter(merchant_id=merchant_id, day__gte=since, technician_id__in=user_ids)
+        .values("technician_id")
+        .annotate(csat_answered=Sum("csat_answered"), csat_score_sum=Sum("csat_score_sum"))
+        .order_by()
+    )
+    repairs = (
+        RepairDailyRollup.objects.filter(merchant_id=merchant_id, day__gte=since, technician_id__in=user_ids)
+        .values("technician_id")
+        .annotate(**{name: Sum(name) for name in REPAIR_COUNTS})
+        .order_by()
+    )
+    for row in (*surveys, *repairs):
+        figures.setdefault(row["technician_id"], ServiceFigures()).add(dict(row))
+    return {
+        user_id: _("CSAT %(csat)s · on time %(on_time)s · fixed at the first visit %(first_time)s (%(days)d days)")
+        % {
+            "csat": "—" if card.csat_average is None else card.csat_average,
+            "on_time": "—" if card.on_time_percent is None else f"{card.on_time_percent}%",
+            "first_time": "—" if card.first_time_fix_percent is None else f"{card.first_time_fix_percent}%",
+            "days": TECHNICIAN_SCORE_DAYS,
+        }
+        for user_id, card in figures.items()
+    }
 
 
 def period_of(merchant: Merchant, *, days: int, today: date | None = None) -> tuple[date, date]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from aftersales.models import Customer, Membership, User
 from feedback.models import RecoveryCase, RecoveryStatus, Survey, SurveyKind, SurveySettings, SurveyStatus
 from feedback.roles import SUPERVISOR_ROLES
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketLink, TicketLinkKind
 
 RESPONSES_PAGE_SIZE = 50
 
@@ -35,6 +35,19 @@ def csat_of_ticket(*, ticket: Ticket) -> Survey | None:
         .select_related("technician")
         .first()
     )
+
+
+# The survey's skip reason for a case merged into another: the customer is asked once, about the
+# case their conversation continued in.
+MERGED = "merged"
+
+
+def survey_exclusion_merged(ticket: Ticket) -> str | None:
+    """feedback's survey exclusion (``feedback.contributors``) for a case merged into another."""
+    merged = TicketLink.objects.filter(
+        merchant_id=ticket.merchant_id, source_id=ticket.pk, kind=TicketLinkKind.MERGED_INTO
+    ).exists()
+    return MERGED if merged else None
 
 
 def customer_had_survey_since(*, customer: Customer, kind: str, since: datetime, excluding: int | None = None) -> bool:

@@ -3,7 +3,13 @@ quality run and its alerts' decisions, the KPI rollups' refresh; re-exported her
 
 from tickets.models import Ticket
 
-from .followups import followup_mark_due, followup_record_call, followups_on_ticket_status, followups_trigger
+from .followups import (
+    followup_mark_due,
+    followup_record_call,
+    followups_on_repair_done,
+    followups_on_ticket_status,
+    followups_trigger,
+)
 from .quality import (
     QualityRun,
     quality_alert_acknowledge,
@@ -22,6 +28,7 @@ from .surveys import (
     survey_schedule,
     survey_send,
     survey_url,
+    surveys_on_ticket_merged,
     surveys_on_ticket_status,
 )
 
@@ -38,6 +45,7 @@ __all__ = [
     "followup_mark_due",
     "followup_record_call",
     "followup_rule_save",
+    "followups_on_repair_done",
     "followups_on_ticket_status",
     "followups_trigger",
     "nps_send",
@@ -56,5 +64,6 @@ __all__ = [
     "survey_send",
     "survey_settings_save",
     "survey_url",
+    "surveys_on_ticket_merged",
     "surveys_on_ticket_status",
 ]

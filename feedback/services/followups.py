@@ -5,7 +5,8 @@ new case opens).
 
 Triggers: a case resolved, a complaint resolved and a return settled with a paid refund over an
 amount come from the hub's status listener; ``followups_trigger`` is public for the triggers of
-other apps (repairs calls it with ``FollowUpTrigger.REPAIR_DONE`` when a repair is done)."""
+other apps; ``followups_on_repair_done`` is repairs' listener (``repairs.hooks``), which calls it
+with ``FollowUpTrigger.REPAIR_DONE`` when a repair is done."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -33,6 +34,7 @@ from feedback.roles import require_caller
 from feedback.selectors import paid_refunds_over, rules_for_trigger
 from feedback.services.recovery import recovery_open
 from feedback.timeline import FeedbackVerb
+from repairs.models import RepairOrder
 from tickets.models import Ticket, TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create
 from tickets.timeline import event_append
@@ -52,6 +54,14 @@ def followups_on_ticket_status(*, ticket: Ticket, previous: str, status: str) ->
         for rule in rules_for_trigger(merchant_id=ticket.merchant_id, trigger=FollowUpTrigger.REFUND_OVER):
             for refund in paid_refunds_over(ticket=ticket, amount=rule.min_amount or Decimal(0)):
                 _schedule(rule, ticket, source_key=f"refund:{refund.pk}")
+
+
+def followups_on_repair_done(*, repair_order: RepairOrder) -> list[FollowUp]:
+    """repairs' listener (``repairs.hooks``): the rules for a repair that is done, once per repair
+    whichever done status it reached first."""
+    return followups_trigger(
+        ticket=repair_order.ticket, trigger=FollowUpTrigger.REPAIR_DONE, source_key=f"repair:{repair_order.pk}"
+    )
 
 
 def followups_trigger(*, ticket: Ticket, trigger: str, source_key: str = "") -> list[FollowUp]:

@@ -1,8 +1,11 @@
 """The daily quality run and the decisions on its alerts.
 
-``quality_run`` refreshes the merchant's delivery cohorts from the order and return tables (one
-grouped INSERT … SELECT), evaluates them with ``feedback.early_warning`` and raises an alert per
-newly flagged product, telling the quality owner. It runs for every merchant each morning on beat
+``quality_run`` refreshes the merchant's delivery cohorts from the order, return, repair and
+complaint tables (one grouped INSERT … SELECT: a unit is claimed defective by a merchant-
+responsible return of it, a repair of it diagnosed as a product defect, or a product-quality
+complaint naming its order line, never more claims than units delivered), evaluates them with
+``feedback.early_warning`` and raises an alert per newly flagged product, telling the quality
+owner. It runs for every merchant each morning on beat
 (``feedback.tasks.quality_runs``); a second run on the same day finds the live alerts and adds
 nothing.
 """
@@ -33,7 +36,10 @@ from feedback.models import (
     QualitySettings,
 )
 from feedback.roles import require_quality_decider
+from repairs.models import RepairOrder, RepairStatus
+from repairs.models import Responsibility as FaultOf
 from returns.models import Responsibility, ReturnLine, ReturnStatus
+from tickets.models import ComplaintCategory, Ticket, TicketStatus
 
 HISTORY_DAYS = BASELINE_DAYS + CUSUM_DAYS
 LATE_CHANGE_DAYS = 7
@@ -41,13 +47,21 @@ TOP_REASONS = 3
 LINKED_CASES = 50
 # Returns that are no claim: withdrawn, never sent, or refused by the merchant.
 NOT_A_CLAIM = (ReturnStatus.CANCELLED, ReturnStatus.EXPIRED, ReturnStatus.REJECTED)
+# Repairs that are no claim: withdrawn or refused at triage.
+REPAIR_NOT_A_CLAIM = (RepairStatus.CANCELLED, RepairStatus.REJECTED)
 RATE_PLACES = Decimal("0.000001")
 
 _REFRESH_SQL = """
 INSERT INTO feedback_qualitycohort
     (merchant_id, product_id, category, delivered_on, delivered_units, defect_units, created_at, updated_at)
 SELECT line.merchant_id, line.product_id, product.category, (ord.delivered_at AT TIME ZONE %(zone)s)::date,
-       SUM(line.quantity), LEAST(SUM(line.quantity), COALESCE(SUM(claim.units), 0)), %(now)s, %(now)s
+       SUM(line.quantity),
+       LEAST(
+           SUM(line.quantity),
+           COALESCE(SUM(claim.units), 0) + COALESCE(SUM(repair_claim.units), 0)
+           + COALESCE(SUM(complaint_claim.units), 0)
+       ),
+       %(now)s, %(now)s
 FROM aftersales_orderline line
 JOIN aftersales_order ord ON ord.id = line.order_id
 JOIN aftersales_product product ON product.id = line.product_id
@@ -61,6 +75,25 @@ LEFT JOIN LATERAL (
       AND request.status <> ALL(%(not_a_claim)s)
       AND request.submitted_at < ord.delivered_at + make_interval(days => %(window)s)
 ) claim ON TRUE
+LEFT JOIN LATERAL (
+    SELECT count(*) AS units
+    FROM repairs_repairorder repair
+    JOIN repairs_diagnosiscode diagnosis ON diagnosis.id = repair.diagnosis_code_id
+    WHERE repair.order_line_id = line.id
+      AND diagnosis.responsibility = %(product_defect)s
+      AND repair.status <> ALL(%(repair_not_a_claim)s)
+      AND repair.requested_at < ord.delivered_at + make_interval(days => %(window)s)
+) repair_claim ON TRUE
+LEFT JOIN LATERAL (
+    SELECT count(*) AS units
+    FROM tickets_complaint complaint
+    JOIN tickets_ticket_order_lines named ON named.ticket_id = complaint.ticket_id
+    JOIN tickets_ticket complaint_ticket ON complaint_ticket.id = complaint.ticket_id
+    WHERE named.orderline_id = line.id
+      AND complaint.category = %(product_quality)s
+      AND complaint_ticket.status <> %(cancelled_case)s
+      AND complaint_ticket.created_at < ord.delivered_at + make_interval(days => %(window)s)
+) complaint_claim ON TRUE
 WHERE line.merchant_id = %(merchant)s AND ord.merchant_id = %(merchant)s
   AND ord.delivered_at >= %(start)s AND ord.delivered_at < %(end)s
 GROUP BY 1, 2, 3, 4
@@ -94,6 +127,10 @@ def quality_cohorts_refresh(*, merchant: Merchant, first_day: date, last_day: da
                     "now": timezone.now(),
                     "merchant_fault": Responsibility.MERCHANT.value,
                     "not_a_claim": [status.value for status in NOT_A_CLAIM],
+                    "product_defect": FaultOf.PRODUCT_DEFECT.value,
+                    "repair_not_a_claim": [status.value for status in REPAIR_NOT_A_CLAIM],
+                    "product_quality": ComplaintCategory.PRODUCT_QUALITY.value,
+                    "cancelled_case": TicketStatus.CANCELLED.value,
                     "window": claim_window_days,
                     "merchant": merchant.pk,
                     "start": _day_start(first_day, zone),
@@ -166,27 +203,59 @@ def quality_run(*, merchant: Merchant, today: date | None = None) -> QualityRun:
 
 
 def _claims(merchant: Merchant, flag: Flag) -> tuple[list[dict[str, object]], list[int]]:
-    """The flagged cohorts' claims: the top reasons (units) and the cases, newest first."""
+    """The flagged cohorts' claims: the top reasons (units) and the cases, newest first. The
+    reasons of returns are their return reasons, of repairs their diagnoses, of complaints their
+    category."""
     zone = ZoneInfo(merchant.timezone)
+    delivered_from = _day_start(flag.cohort_start, zone)
+    delivered_until = _day_start(flag.cohort_end + timedelta(days=1), zone)
     lines = ReturnLine.objects.filter(
         return_request__ticket__merchant=merchant,
         order_line__product_id=flag.product_id,
-        order_line__order__delivered_at__gte=_day_start(flag.cohort_start, zone),
-        order_line__order__delivered_at__lt=_day_start(flag.cohort_end + timedelta(days=1), zone),
+        order_line__order__delivered_at__gte=delivered_from,
+        order_line__order__delivered_at__lt=delivered_until,
         return_request__reason__responsibility=Responsibility.MERCHANT,
     ).exclude(return_request__status__in=NOT_A_CLAIM)
-    reasons = [
+    repairs = RepairOrder.objects.filter(
+        merchant=merchant,
+        order_line__product_id=flag.product_id,
+        order_line__order__delivered_at__gte=delivered_from,
+        order_line__order__delivered_at__lt=delivered_until,
+        diagnosis_code__responsibility=FaultOf.PRODUCT_DEFECT,
+    ).exclude(status__in=REPAIR_NOT_A_CLAIM)
+    complaint_tickets = Ticket.objects.filter(
+        merchant=merchant,
+        complaint__category=ComplaintCategory.PRODUCT_QUALITY,
+        order_lines__product_id=flag.product_id,
+        order_lines__order__delivered_at__gte=delivered_from,
+        order_lines__order__delivered_at__lt=delivered_until,
+    ).exclude(status=TicketStatus.CANCELLED)
+    reasons: list[dict[str, object]] = [
         {"reason": row["return_request__reason__name"], "units": row["units"], "cases": row["cases"]}
-        for row in lines.values("return_request__reason__name")
-        .annotate(units=Sum("quantity"), cases=Count("return_request", distinct=True))
-        .order_by("-units", "return_request__reason__name")[:TOP_REASONS]
+        for row in lines.values("return_request__reason__name").annotate(
+            units=Sum("quantity"), cases=Count("return_request", distinct=True)
+        )
     ]
-    ticket_ids = list(
-        lines.order_by("-return_request__submitted_at")
-        .values_list("return_request__ticket_id", flat=True)
-        .distinct()[:LINKED_CASES]
-    )
-    return reasons, ticket_ids
+    reasons += [
+        {"reason": row["diagnosis_code__name"], "units": row["cases"], "cases": row["cases"]}
+        for row in repairs.values("diagnosis_code__name").annotate(cases=Count("id"))
+    ]
+    complaints = complaint_tickets.values("pk").distinct().count()
+    if complaints:
+        reasons.append(
+            {"reason": str(ComplaintCategory.PRODUCT_QUALITY.label), "units": complaints, "cases": complaints}
+        )
+    reasons.sort(key=lambda reason: (-int(str(reason["units"])), str(reason["reason"])))
+    newest: list[tuple[datetime, int]] = [
+        *lines.order_by("-return_request__submitted_at").values_list(
+            "return_request__submitted_at", "return_request__ticket_id"
+        )[: LINKED_CASES * 2],
+        *repairs.order_by("-requested_at").values_list("requested_at", "ticket_id")[:LINKED_CASES],
+        *complaint_tickets.order_by("-created_at").values_list("created_at", "pk").distinct()[:LINKED_CASES],
+    ]
+    newest.sort(key=lambda case: case[0], reverse=True)
+    ticket_ids = list(dict.fromkeys(ticket_id for _at, ticket_id in newest))[:LINKED_CASES]
+    return reasons[:TOP_REASONS], ticket_ids
 
 
 def _rate(value: float) -> Decimal:

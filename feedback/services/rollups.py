@@ -18,7 +18,16 @@ from django.utils import timezone
 
 from aftersales.models import Deadline, Merchant
 from feedback.kpi import BUCKET_EDGES_MINUTES, BUCKETS
-from feedback.models import ReturnDailyRollup, RollupRefresh, TicketDailyRollup
+from feedback.models import (
+    RepairDailyRollup,
+    ReturnDailyRollup,
+    RollupRefresh,
+    SurveyDailyRollup,
+    SurveyKind,
+    TicketDailyRollup,
+)
+from feedback.reasons import DETRACTOR_TO, PROMOTER_FROM
+from repairs.models import RepairMode, VisitStatus
 from returns.models import ReturnStatus
 from tickets.deadline_kinds import kind_of
 from tickets.models import Message, SlaTarget, TicketEvent, TicketStatus
@@ -167,11 +176,79 @@ GROUP BY day, store_id, product_id, reason_id
 """
 
 
+_SURVEY_FACTS_SQL = f"""
+INSERT INTO feedback_surveydailyrollup
+    (merchant_id, day, store_id, team_id, agent_id, technician_id, kind, csat_sent, csat_answered, csat_score_sum,
+     nps_answered, nps_promoters, nps_detractors, technician_rated, punctuality_sum, skill_sum, courtesy_sum)
+SELECT %(merchant)s, day, store_id, team_id, agent_id, technician_id, kind, sum(sent), sum(csat), sum(csat_score),
+       sum(nps), sum(promoter), sum(detractor), sum(rated), sum(punctuality), sum(skill), sum(courtesy)
+FROM (
+    SELECT {_day("s.sent_at")} AS day, t.store_id, s.team_id, s.agent_id, s.technician_id, t.kind,
+           1 AS sent, 0 AS csat, 0 AS csat_score, 0 AS nps, 0 AS promoter, 0 AS detractor,
+           0 AS rated, 0 AS punctuality, 0 AS skill, 0 AS courtesy
+    FROM feedback_survey s JOIN tickets_ticket t ON t.id = s.ticket_id
+    WHERE s.merchant_id = %(merchant)s AND s.kind = %(csat_kind)s AND s.sent_at BETWEEN %(start)s AND %(end)s
+    UNION ALL
+    SELECT {_day("s.answered_at")}, t.store_id, s.team_id, s.agent_id, s.technician_id, t.kind,
+           0,
+           CASE WHEN s.kind = %(csat_kind)s THEN 1 ELSE 0 END,
+           CASE WHEN s.kind = %(csat_kind)s THEN s.score ELSE 0 END,
+           CASE WHEN s.kind = %(nps_kind)s THEN 1 ELSE 0 END,
+           CASE WHEN s.kind = %(nps_kind)s AND s.score >= %(promoter_from)s THEN 1 ELSE 0 END,
+           CASE WHEN s.kind = %(nps_kind)s AND s.score <= %(detractor_to)s THEN 1 ELSE 0 END,
+           CASE WHEN s.technician_punctuality IS NOT NULL THEN 1 ELSE 0 END,
+           COALESCE(s.technician_punctuality, 0), COALESCE(s.technician_skill, 0), COALESCE(s.technician_courtesy, 0)
+    FROM feedback_survey s JOIN tickets_ticket t ON t.id = s.ticket_id
+    WHERE s.merchant_id = %(merchant)s AND s.score IS NOT NULL AND s.answered_at BETWEEN %(start)s AND %(end)s
+) facts
+WHERE day BETWEEN %(first_day)s AND %(last_day)s
+GROUP BY day, store_id, team_id, agent_id, technician_id, kind
+"""
+
+# Turnaround runs from the request to the device back with the customer; the technician is the
+# one of the repair's last completed visit; first-time fix is one completed visit for the repair.
+_REPAIR_FACTS_SQL = f"""
+INSERT INTO feedback_repairdailyrollup
+    (merchant_id, day, store_id, technician_id, repairs_returned, on_site_returned, first_time_fixed,
+     arrivals, arrivals_on_time, turnaround_minutes)
+SELECT %(merchant)s, day, store_id, technician_id, sum(returned), sum(on_site), sum(fixed_first_time),
+       sum(arrival), sum(on_time), {_histogram("turnaround_bucket")}
+FROM (
+    SELECT {_day("r.returned_at")} AS day, t.store_id, last_visit.user_id AS technician_id, 1 AS returned,
+           CASE WHEN r.mode = %(on_site)s THEN 1 ELSE 0 END AS on_site,
+           CASE WHEN r.mode = %(on_site)s AND visits.completed = 1 THEN 1 ELSE 0 END AS fixed_first_time,
+           0 AS arrival, 0 AS on_time, {_bucket(_minutes("r.returned_at", "r.requested_at"))} AS turnaround_bucket
+    FROM repairs_repairorder r JOIN tickets_ticket t ON t.id = r.ticket_id
+    LEFT JOIN LATERAL (
+        SELECT profile.user_id
+        FROM repairs_visit v JOIN repairs_technicianprofile profile ON profile.id = v.technician_id
+        WHERE v.repair_id = r.id AND v.status = %(visit_completed)s
+        ORDER BY v.checked_out_at DESC NULLS LAST, v.id DESC LIMIT 1
+    ) last_visit ON TRUE
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS completed FROM repairs_visit v WHERE v.repair_id = r.id AND v.status = %(visit_completed)s
+    ) visits ON TRUE
+    WHERE r.merchant_id = %(merchant)s AND r.returned_at BETWEEN %(start)s AND %(end)s
+    UNION ALL
+    SELECT {_day("v.window_start")}, t.store_id, profile.user_id, 0, 0, 0, 1,
+           CASE WHEN v.checked_in_at IS NOT NULL AND v.checked_in_at <= v.window_end THEN 1 ELSE 0 END, NULL::int
+    FROM repairs_visit v JOIN repairs_repairorder r ON r.id = v.repair_id JOIN tickets_ticket t ON t.id = r.ticket_id
+    LEFT JOIN repairs_technicianprofile profile ON profile.id = v.technician_id
+    WHERE v.merchant_id = %(merchant)s AND v.window_start BETWEEN %(start)s AND %(end)s
+      AND (v.checked_in_at IS NOT NULL OR v.status = %(visit_technician_no_show)s)
+) facts
+WHERE day BETWEEN %(first_day)s AND %(last_day)s
+GROUP BY day, store_id, technician_id
+"""
+
+
 @dataclass(frozen=True)
 class RollupRefreshed:
     days: int
     ticket_rows: int
     return_rows: int
+    survey_rows: int = 0
+    repair_rows: int = 0
 
 
 def rollups_refresh(*, merchant: Merchant, first_day: date, last_day: date) -> RollupRefreshed:
@@ -194,15 +271,34 @@ def rollups_refresh(*, merchant: Merchant, first_day: date, last_day: date) -> R
         "met": Deadline.State.MET.value,
         "fired": Deadline.State.FIRED.value,
         "not_returned": [status.value for status in NOT_RETURNED],
+        "csat_kind": SurveyKind.CSAT.value,
+        "nps_kind": SurveyKind.NPS.value,
+        "promoter_from": PROMOTER_FROM,
+        "detractor_to": DETRACTOR_TO,
+        "on_site": RepairMode.ON_SITE.value,
+        "visit_completed": VisitStatus.COMPLETED.value,
+        "visit_technician_no_show": VisitStatus.TECHNICIAN_NO_SHOW.value,
     }
     with transaction.atomic():
         # One refresh of a merchant at a time: the second waits here, then recomputes the same rows.
         RollupRefresh.objects.update_or_create(merchant=merchant, defaults={"refreshed_at": timezone.now()})
         TicketDailyRollup.objects.filter(merchant=merchant, day__gte=first_day, day__lte=last_day).delete()
         ReturnDailyRollup.objects.filter(merchant=merchant, day__gte=first_day, day__lte=last_day).delete()
+        SurveyDailyRollup.objects.filter(merchant=merchant, day__gte=first_day, day__lte=last_day).delete()
+        RepairDailyRollup.objects.filter(merchant=merchant, day__gte=first_day, day__lte=last_day).delete()
         with connection.cursor() as cursor:
             cursor.execute(_ticket_facts_sql(), params)
             ticket_rows = cursor.rowcount
             cursor.execute(_RETURN_FACTS_SQL, params)
             return_rows = cursor.rowcount
-    return RollupRefreshed(days=(last_day - first_day).days + 1, ticket_rows=ticket_rows, return_rows=return_rows)
+            cursor.execute(_SURVEY_FACTS_SQL, params)
+            survey_rows = cursor.rowcount
+            cursor.execute(_REPAIR_FACTS_SQL, params)
+            repair_rows = cursor.rowcount
+    return RollupRefreshed(
+        days=(last_day - first_day).days + 1,
+        ticket_rows=ticket_rows,
+        return_rows=return_rows,
+        survey_rows=survey_rows,
+        repair_rows=repair_rows,
+    )

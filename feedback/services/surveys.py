@@ -24,7 +24,7 @@ from feedback.locks import survey_lock
 from feedback.models import RecoveryCase, RecoveryTrigger, Survey, SurveyKind, SurveySettings, SurveyStatus
 from feedback.models.surveys import CES_SCORES, CSAT_SCORES, NPS_SCORES, TECHNICIAN_SCORES
 from feedback.reasons import nps_category, reasons_for
-from feedback.selectors import customer_had_survey_since, survey_settings_of
+from feedback.selectors import MERGED, customer_had_survey_since, survey_settings_of
 from feedback.services.recovery import recovery_open
 from feedback.timeline import FeedbackVerb
 from tickets.models import Ticket, TicketStatus
@@ -74,6 +74,19 @@ def surveys_on_ticket_status(*, ticket: Ticket, previous: str, status: str) -> N
             survey.status = SurveyStatus.CANCELLED
             survey.save(update_fields=["status", "updated_at"])
             timers.survey_send_cancel(ticket=ticket)
+
+
+def surveys_on_ticket_merged(*, source: Ticket, target: Ticket) -> None:
+    """The hub's merge listener: the merged case's scheduled survey is not sent (the hub cancelled
+    its timer with the case's other deadlines); the row says why. The customer is asked about the
+    case their conversation continues in."""
+    survey = (
+        Survey.objects.select_for_update()
+        .filter(ticket_id=source.pk, kind=SurveyKind.CSAT, status=SurveyStatus.SCHEDULED)
+        .first()
+    )
+    if survey is not None:
+        _skip(survey, MERGED)
 
 
 def survey_schedule(*, ticket: Ticket, survey_settings: SurveySettings) -> Survey | None:

@@ -12,12 +12,14 @@ from aftersales.tests.factories import MembershipFactory, MerchantFactory, Produ
 from feedback.selectors import period_of
 from feedback.services import rollups_refresh
 from feedback.tests.builders import claim, delivered, ticket_at
+from repairs.models import RepairStatus, VisitStatus
+from repairs.tests.dispatch_factories import OnSiteRepairFactory, TechnicianFactory, VisitFactory
 from returns.tests.factories import ReturnReasonFactory
 from tickets.models import TicketKind, TicketStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHARTS = ["refund_cycle", "volume", "sla", "backlog", "skus", "reasons"]
+CHARTS = ["refund_cycle", "volume", "sla", "backlog", "skus", "reasons", "technicians"]
 
 
 def _drawn(page) -> dict[str, dict]:
@@ -53,6 +55,24 @@ def test_the_kpi_home_draws_every_chart_on_a_desktop_and_on_a_phone(live_server,
     fault = ReturnReasonFactory.create(merchant=merchant, name="Stopped working", responsibility="merchant")
     line = delivered(merchant, kettle, 50, now - timedelta(days=6))
     claim(line, fault, 3, now - timedelta(days=4), paid_at=now - timedelta(days=2))
+    # and an on-site repair a technician fixed at one visit, on time, yesterday
+    technician = TechnicianFactory.create(merchant=merchant, user__username="ann")
+    repair = OnSiteRepairFactory.create(
+        merchant=merchant,
+        ticket__status=TicketStatus.RESOLVED,
+        status=RepairStatus.RETURNED,
+        requested_at=now - timedelta(days=3),
+        returned_at=now - timedelta(days=1),
+    )
+    VisitFactory.create(
+        repair=repair,
+        technician=technician,
+        status=VisitStatus.COMPLETED,
+        window_start=now - timedelta(days=1, hours=3),
+        window_end=now - timedelta(days=1, hours=1),
+        checked_in_at=now - timedelta(days=1, hours=2),
+        checked_out_at=now - timedelta(days=1, hours=1),
+    )
     first, last = period_of(merchant, days=30)
     rollups_refresh(merchant=merchant, first_day=first, last_day=last)
 
@@ -65,7 +85,7 @@ def test_the_kpi_home_draws_every_chart_on_a_desktop_and_on_a_phone(live_server,
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(re.compile(r"/dashboard/$"))
         page.goto(f"{live_server.url}/dashboard/reports/kpi/")
-        page.wait_for_function("() => window.kpiCharts && window.kpiCharts.length === 6")
+        page.wait_for_function("() => window.kpiCharts && window.kpiCharts.length === 7")
 
         # Then every chart is drawn by echarts, at a non-zero size within the screen's width
         drawn = _drawn(page)
@@ -79,6 +99,7 @@ def test_the_kpi_home_draws_every_chart_on_a_desktop_and_on_a_phone(live_server,
         assert [backlog.nth(i).get_attribute("data-kind") for i in range(backlog.count())] == ["return", "support"]
         assert page.locator("#backlog-table tr[data-kind=support] td").all_inner_texts() == ["1", "1", "1", "1", "4"]
         assert page.locator("#sku-table tbody tr td").first.inner_text() == "KETTLE-1"
+        assert page.locator("#technician-scorecards tbody th").all_inner_texts() == ["ann"]
         # with no horizontal scroll of the page on a phone
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.close()

@@ -56,6 +56,8 @@ def test_the_kpi_home_shows_the_merchants_figures_with_chart_data_and_tables(sup
 
 
 def test_the_kpi_home_reads_the_same_number_of_queries_for_a_week_and_a_quarter(supervisor_client):
+    # The service figures (CSAT, NPS, repairs, technician scorecards) added two queries, the same
+    # for any period; feedback/tests/test_service_kpis.py pins the selector's total at 11.
     def queries(period: str) -> int:
         with CaptureQueriesContext(connection) as captured:
             assert supervisor_client.get(reverse("dashboard:kpi_home"), {"period": period}).status_code == 200

@@ -38,6 +38,10 @@ def _hours(minutes: Decimal | None) -> float | None:
     return None if minutes is None else round(float(minutes) / 60, 1)
 
 
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def chart_data(home: KpiHome) -> dict:
     """What the charts draw (static/js/kpi_charts.js), with their labels in the page's language.
     The same numbers are in the tables under each chart."""
@@ -52,6 +56,9 @@ def chart_data(home: KpiHome) -> dict:
             "breached": _("Breached"),
             "returned": _("Units returned"),
             "rate": _("Return rate (%)"),
+            "first_time_fix": _("Fixed at the first visit (%)"),
+            "on_time": _("Arrived on time (%)"),
+            "csat_percent": _("CSAT average, out of 5 (%)"),
         },
         "refund_cycle": {
             "days": days,
@@ -77,6 +84,16 @@ def chart_data(home: KpiHome) -> dict:
             "rate": [float(sku.rate_percent) if sku.rate_percent is not None else 0 for sku in home.skus],
         },
         "reasons": [{"name": reason.name, "value": reason.returned_units} for reason in home.reasons],
+        "technicians": {
+            "names": [card.name for card in home.technicians],
+            "first_time_fix": [_number(card.figures.first_time_fix_percent) for card in home.technicians],
+            "on_time": [_number(card.figures.on_time_percent) for card in home.technicians],
+            # On the same 0-100 axis as the rates: the average score as a share of the best (5).
+            "csat": [
+                None if card.figures.csat_average is None else round(float(card.figures.csat_average) * 20, 1)
+                for card in home.technicians
+            ],
+        },
     }
 
 

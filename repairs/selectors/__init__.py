@@ -15,6 +15,7 @@ from .repairs import (
     repair_of_ticket,
     repairs_for_api,
     repairs_visible_to,
+    served_by_repair,
     service_centre_of,
     service_centres_of,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "repair_policy_for",
     "repairs_for_api",
     "repairs_visible_to",
+    "served_by_repair",
     "service_centre_of",
     "service_centres_of",
     "unit_eligibility",

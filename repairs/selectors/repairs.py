@@ -1,9 +1,11 @@
 """The repairs a page, the API or a task may read, always starting from the request's merchant: a
 technician sees only the repairs assigned to them."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from collections.abc import Mapping
 
-from aftersales.models import Customer, Membership, Merchant, OrderLine
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from aftersales.models import Customer, Membership, Merchant, OrderLine, User
 from repairs.models import (
     DiagnosisCode,
     Part,
@@ -13,8 +15,11 @@ from repairs.models import (
     RepairOrder,
     RepairQuote,
     ServiceCentre,
+    Visit,
+    VisitStatus,
     WarrantyRegistration,
 )
+from tickets.models import Ticket
 
 
 def repairs_visible_to(membership: Membership) -> QuerySet[RepairOrder]:
@@ -136,3 +141,23 @@ def quote_for_link(*, merchant: Merchant, quote_id: int) -> RepairQuote | None:
 
 def part_stock_of(merchant: Merchant, stock_id: int) -> PartStock | None:
     return PartStock.objects.filter(merchant=merchant, pk=stock_id).select_related("part", "location").first()
+
+
+def served_by_repair(ticket: Ticket) -> Mapping[str, User | None]:
+    """Who served the case on repairs' side: the technician of its latest completed on-site visit
+    (the one the customer saw last), or nobody for a case without one. Read when the case resolves
+    (feedback attributes its survey, and asks after the technician, to this person)."""
+    visit = (
+        Visit.objects.filter(
+            merchant_id=ticket.merchant_id,
+            repair__ticket_id=ticket.pk,
+            status=VisitStatus.COMPLETED,
+            technician__isnull=False,
+        )
+        .select_related("technician__user")
+        .order_by(F("checked_out_at").desc(nulls_last=True), "-pk")
+        .first()
+    )
+    if visit is None or visit.technician is None:
+        return {}
+    return {"technician": visit.technician.user}

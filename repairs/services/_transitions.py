@@ -1,6 +1,7 @@
 """The one move of a repair along ``REPAIR_TRANSITIONS``, shared by the service families inside
 their transactions: it refuses what the table does not allow, saves, queues the status webhook and
-moves the ticket's generic status with it."""
+moves the ticket's generic status with it; the first time the repair is done, it tells the apps
+that listen (``repairs.hooks``)."""
 
 from collections.abc import Iterable
 
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import TransitionNotAllowed
 from aftersales.models import Customer, User
+from repairs.hooks import DONE_STATUSES, repair_done
 from repairs.models import RepairOrder, RepairStatus
 from repairs.services.webhooks import repair_status_changed
 from tickets.models import TicketStatus
@@ -75,4 +77,6 @@ def repair_move(
     if ticket.status != target and target != TicketStatus.NEW:
         ticket = ticket_follow_workflow(ticket=ticket, status=target, actor_user=actor, actor_customer=customer)
     repair_order.ticket = ticket
+    if status in DONE_STATUSES and previous not in DONE_STATUSES:
+        repair_done(repair_order)
     return previous

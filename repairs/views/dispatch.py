@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.exceptions import ApplicationError, InvalidInput
 from aftersales.pages import act_and_return, render_dashboard, staff_required
+from repairs.hooks import technician_scores
 from repairs.models import Visit
 from repairs.roles import require_visit_worker
 from repairs.selectors.dispatch import (
@@ -107,8 +108,13 @@ def dispatch_board(request):
     midnight = datetime.combine(day, time(), tzinfo=zone)
     technicians = list(technicians_of(merchant).filter(is_active=True))
     visits = list(visits_of_day(merchant, day))
+    scores = technician_scores(merchant_id=merchant.pk, user_ids=[technician.user_id for technician in technicians])
     rows = [
-        {"technician": technician, "blocks": [_block(v, midnight) for v in visits if v.technician_id == technician.pk]}
+        {
+            "technician": technician,
+            "blocks": [_block(v, midnight) for v in visits if v.technician_id == technician.pk],
+            "scores": scores.get(technician.user_id, []),
+        }
         for technician in technicians
     ]
     preview = None

@@ -65,6 +65,18 @@
         series: [{ name: labels.rate, type: "bar", data: data.skus.rate }]
       };
     },
+    technicians: function () {
+      return {
+        tooltip: { trigger: "axis" }, legend: legend, grid: grid,
+        xAxis: { type: "category", data: data.technicians.names, axisLabel: { rotate: narrow ? 45 : 0 } },
+        yAxis: { type: "value", name: "%", max: 100 },
+        series: [
+          { name: labels.first_time_fix, type: "bar", data: data.technicians.first_time_fix },
+          { name: labels.on_time, type: "bar", data: data.technicians.on_time },
+          { name: labels.csat_percent, type: "bar", data: data.technicians.csat }
+        ]
+      };
+    },
     reasons: function () {
       return {
         tooltip: { trigger: "item" },

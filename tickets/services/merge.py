@@ -8,6 +8,7 @@ from aftersales.exceptions import Conflict, InvalidInput, TransitionNotAllowed
 from aftersales.models import Deadline, User
 from aftersales.services.deadlines import deadline_cancel
 from aftersales.services.staff import staff_membership_required
+from tickets.hooks import ticket_merged
 from tickets.models import (
     FINAL_STATUSES,
     Attachment,
@@ -91,6 +92,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
             "kind", "key"
         ):
             deadline_cancel(ticket=source, kind=deadline[0], key=deadline[1], at=now)
+        # After the deadlines: a listener sees the source closed with no clock running.
+        ticket_merged(source, target)
         event_append(
             source,
             RoutingVerb.MERGED_INTO,
