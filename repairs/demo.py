@@ -1,9 +1,14 @@
 """Repairs' part of the demo: each merchant's repair policy (三包 for electronics and stoves),
 warranty terms with split coverage, diagnosis codes, a service centre, parts in a warehouse, and a
-few repairs of delivered serialised units moved through the services. Registered with
-``aftersales.demo`` in ``RepairsConfig.ready``."""
+few repairs of delivered serialised units moved through the services, the on-site ones booked
+with the technician (whose dispatch profile the setup keeps). Registered with ``aftersales.demo``
+in ``RepairsConfig.ready``."""
 
+from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from aftersales.demo import DemoBuilder, DemoSize, DemoSummary, Tenant
 from aftersales.exceptions import ApplicationError
@@ -14,15 +19,18 @@ from repairs.models import (
     Part,
     PartStock,
     RepairMode,
+    RepairOrder,
     RepairPolicy,
     RepairStatus,
     Responsibility,
     ServiceCentre,
     StockLocation,
+    TechnicianProfile,
     WarrantyCoverage,
     WarrantyRegistration,
     WarrantyTerm,
 )
+from repairs.selectors.dispatch import ServiceNeed, available_slots
 from repairs.services import (
     LineInput,
     repair_device_receive,
@@ -34,6 +42,7 @@ from repairs.services import (
     repair_start,
     repair_triage,
 )
+from repairs.services.dispatch import BOOKABLE_STATUSES, visit_book
 
 SANBAO_CATEGORIES = ["electronics", "cooking"]
 # Each category with its coverages: coverage kind, named component, months.
@@ -51,6 +60,18 @@ DIAGNOSES = (
     ("NF-01", "未发现故障 No fault found", "", Responsibility.NONE, False),
     ("CD-01", "运输损坏 Courier damage", "", Responsibility.COURIER, False),
 )
+# The dispatch profile of each merchant's technician (a staff login of that role), by username:
+# skills in the categories the demo repairs on site, the whole city, a home base in Xuhui.
+TECHNICIANS = {
+    "technician": {
+        "phone": "+8613800138000",
+        "skills": {"electronics": 2, "cooking": 2, "water": 1},
+        "areas": [],
+        "home_latitude": Decimal("31.188000"),
+        "home_longitude": Decimal("121.437000"),
+        "daily_capacity": 6,
+    },
+}
 FAULTS = (
     "开机几秒后自动关机。Switches itself off after a few seconds.",
     "充不进电。It does not charge.",
@@ -114,6 +135,12 @@ class RepairsDemoStory:
                 },
             )
             PartStock.objects.get_or_create(merchant=merchant, location=warehouse, part=part, defaults={"on_hand": 40})
+            # A dispatch profile is configuration the admin keeps (no service writes it): keyed by user.
+            for username, profile in TECHNICIANS.items():
+                if username in tenant.staff:
+                    TechnicianProfile.objects.get_or_create(
+                        merchant=merchant, user=tenant.staff[username], defaults=profile
+                    )
 
     def history(self, tenant: Tenant, orders: list[Order], size: DemoSize) -> None:
         if tenant.key != "demo":
@@ -131,6 +158,29 @@ class RepairsDemoStory:
             except ApplicationError:
                 # A unit the demo's dates make ineligible for this step: its repair stops where it is.
                 continue
+        self.visits(tenant)
+
+    def visits(self, tenant: Tenant) -> None:
+        """Each on-site repair waiting for a visit is booked by the agent in the first free window
+        from tomorrow on (a visit today would have the planner re-plan the day as the demo is built)."""
+        merchant, agent = tenant.merchant, tenant.staff["agent"]
+        now = timezone.now()
+        tomorrow = now.astimezone(ZoneInfo(merchant.timezone)).date() + timedelta(days=1)
+        waiting = RepairOrder.objects.filter(
+            merchant=merchant, mode=RepairMode.ON_SITE, status__in=BOOKABLE_STATUSES
+        ).select_related("product", "merchant")
+        for repair in waiting.order_by("pk"):
+            slots = [
+                slot
+                for slot in available_slots(merchant, ServiceNeed.of_repair(repair), now=now)
+                if slot.start.astimezone(ZoneInfo(merchant.timezone)).date() >= tomorrow
+            ]
+            if not slots:
+                continue
+            try:
+                visit_book(repair=repair, window_start=slots[0].start, actor_user=agent)
+            except ApplicationError:
+                continue  # the window filled up: this repair waits for dispatch
 
     def _tell(self, index, registration, agent, technician, codes) -> None:
         line: OrderLine | None = registration.order_line

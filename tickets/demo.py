@@ -1,17 +1,49 @@
-"""The case hub's part of the demo: teams, the business calendar and SLA policies, and a few
-hundred cases of every kind in every status, each moved through the services at the time each
-step happened. Registered with ``aftersales.demo`` in ``TicketsConfig.ready``."""
+"""The case hub's part of the demo: teams, the business calendar and SLA policies, the support
+desk (knowledge-base articles, shared macros, a routing rule, agent skills and auto-assignment),
+and a few hundred cases of every kind in every status, each moved through the services at the
+time each step happened; then a link between two cases and a complaint worked to a compensation
+and a regulator case. Registered with ``aftersales.demo`` in ``TicketsConfig.ready``."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from aftersales.demo import DemoBuilder, DemoSize, DemoSummary, Tenant
 from aftersales.models import BusinessCalendar, Customer, Merchant, Order, OrderLine, User, WorkingHours
-from tickets.models import SlaPolicy, Team, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.models import (
+    AgentStatus,
+    Article,
+    ArticleCategory,
+    AssignmentStrategy,
+    CompensationKind,
+    CompensationStatus,
+    ComplaintCategory,
+    ComplaintSeverity,
+    Macro,
+    RegulatorChannel,
+    RoutingRule,
+    SlaPolicy,
+    Team,
+    Ticket,
+    TicketChannel,
+    TicketKind,
+    TicketLink,
+    TicketPriority,
+    TicketStatus,
+)
 from tickets.services import (
+    article_category_create,
+    article_create,
+    article_publish,
+    compensation_answer,
+    compensation_approve,
+    compensation_propose,
+    complaint_classify,
+    regulator_case_record,
     ticket_assign,
     ticket_change_priority,
     ticket_change_status,
@@ -22,6 +54,10 @@ from tickets.services import (
     ticket_reply,
     ticket_set_tags,
 )
+from tickets.services.assignment import agent_profile_for, agent_profile_save, agent_set_status, team_assignment_save
+from tickets.services.macros import macro_save
+from tickets.services.merge import ticket_link
+from tickets.services.routing import routing_rule_save
 
 Kind = TicketKind
 Status = TicketStatus
@@ -146,6 +182,112 @@ SLA_POLICIES: tuple[tuple[int, str, dict[str, Any], int, int, int], ...] = (
     (3, "Standard", {}, 4 * 60, 8 * 60, 3 * 13 * 60),
 )
 
+# The knowledge base: {category key: (Chinese name, English name)} and each article as
+# (category key, language, title, text), published by the merchant admin.
+ARTICLE_CATEGORIES = {
+    "returns": ("退货与退款", "Returns and refunds"),
+    "repairs": ("保修与维修", "Warranty and repairs"),
+}
+ARTICLES = (
+    (
+        "returns",
+        "zh-hans",
+        "如何申请七天无理由退货？",
+        (
+            "签收后七天内，商品保持完好、吊牌齐全，即可在“售后服务”页面输入订单号申请退货。"
+            "审核通过后，请按页面上的地址寄回，并填写快递单号。食品、礼品卡等特殊商品不适用七天无理由退货。"
+        ),
+    ),
+    (
+        "returns",
+        "zh-hans",
+        "退款多久到账？",
+        (
+            "仓库收到并检验退回的商品后，一般在 1 个工作日内发起退款。"
+            "原路退回的款项到账时间取决于支付方式：支付宝、微信通常当天到账，银行卡需要 3 至 7 个工作日。"
+        ),
+    ),
+    (
+        "repairs",
+        "zh-hans",
+        "保修期内的维修怎么申请？",
+        (
+            "电子产品和炉具享受三包服务。请在“售后服务”页面选择“维修”，描述故障并上传照片或视频。"
+            "保修期内因产品质量问题产生的维修免收配件费和工时费，寄修运费由我们承担。"
+        ),
+    ),
+    (
+        "returns",
+        "en",
+        "How do I return an item?",
+        (
+            "Within seven days of delivery, an unused item with its tags can be returned without giving a reason. "
+            "Enter your order number on the after-sales page, choose the items and the reason, and send them to the "
+            "address shown once the return is approved. Food and gift cards cannot be returned."
+        ),
+    ),
+    (
+        "returns",
+        "en",
+        "When will I get my refund?",
+        (
+            "We start the refund within one working day of receiving and checking the returned items. "
+            "Alipay and WeChat Pay refunds usually arrive the same day; bank cards take three to seven working days."
+        ),
+    ),
+    (
+        "repairs",
+        "en",
+        "Getting a repair under warranty",
+        (
+            "Electronics and stoves are covered by the statutory warranty. Choose Repair on the after-sales page, "
+            "describe the fault and add a photo or video. Repairs of manufacturing faults under warranty are free "
+            "of charge for parts and labour, and we pay the postage both ways."
+        ),
+    ),
+)
+# Shared macros: (name, Chinese reply, English reply, status it sets, tags it adds).
+MACROS: tuple[tuple[str, str, str, str, list[str]], ...] = (
+    (
+        "Ask for photos 请客户补充照片",
+        "{customer_name}您好，麻烦上传几张商品和包装的照片，以便我们尽快为您处理工单 {ticket_number}。",
+        (
+            "Hello {customer_name}, could you upload a few photos of the item and its packaging? "
+            "It helps us settle {ticket_number} sooner."
+        ),
+        Status.WAITING_CUSTOMER,
+        ["photos-requested"],
+    ),
+    (
+        "Refund started 退款已发起",
+        "{customer_name}您好，订单 {order_number} 的退款已经发起，请留意原支付账户。祝您户外愉快！",
+        "Hello {customer_name}, the refund for order {order_number} is on its way to your original payment method.",
+        Status.RESOLVED,
+        [],
+    ),
+    (
+        "Warranty repair: send it in 保修寄修",
+        "{customer_name}您好，您的商品在保修期内，请按页面上的地址寄回，我们收到后会尽快检测维修。",
+        (
+            "Hello {customer_name}, your item is under warranty: please send it to the address shown on the page "
+            "and we will check and repair it as soon as it arrives."
+        ),
+        "",
+        ["warranty"],
+    ),
+)
+ROUTING_RULE = "Damaged in transit → returns team 运输破损转退换货组"
+ROUTING_KEYWORDS = ["破损", "压坏", "crushed", "damaged"]
+# Agent skills: (username, capacity, languages, product categories, kinds); every demo agent
+# sits in an auto-assigning team.
+AGENT_SKILLS: tuple[tuple[str, int, list[str], list[str], list[str]], ...] = (
+    ("agent", 12, ["zh-hans"], [], []),
+    ("agent2", 10, ["zh-hans", "en"], [], []),
+    ("technician", 6, ["zh-hans"], ["electronics", "cooking", "water"], [Kind.REPAIR, Kind.SUPPORT]),
+)
+COMPENSATION_NOTE = "包装破损致歉，赠送店铺余额。Store credit as an apology for the crushed box."
+REGULATOR_REFERENCE = "12315-2024-0001"
+
 # The first seven cover every status, so even a small demo has each one.
 STATUS_PATTERN = (
     Status.NEW,
@@ -202,12 +344,15 @@ class TicketsDemoStory:
                 for team_key, (name, members) in TEAMS[key].items()
             }
         self.service_levels(tenants["demo"])
+        self.support_desk(tenants["demo"])
 
     def history(self, tenant: Tenant, orders: list[Order], size: DemoSize) -> None:
         count = size.tickets if tenant.key == "demo" else max(7, size.tickets // 10)
         # One commit for the merchant's cases instead of thousands.
         with transaction.atomic():
             self.tickets(tenant, orders, count=count)
+        if tenant.key == "demo":
+            self.desk_history(tenant)
 
     def summarize(self, summary: DemoSummary) -> None:
         summary.ticket_count = Ticket.objects.filter(merchant=summary.merchant).count()
@@ -242,6 +387,109 @@ class TicketsDemoStory:
                     "breach_team": self.teams[tenant.key]["returns"] if position == 1 else None,
                 },
             )
+
+    def support_desk(self, tenant: Tenant) -> None:
+        """The knowledge base, shared macros, a routing rule, agent skills and auto-assignment,
+        each through its service and keyed by name, so a second run finds what the first made.
+        The routing rule is in place before the history, so the cases it matches were routed."""
+        merchant, admin, supervisor = tenant.merchant, tenant.staff["admin"], tenant.supervisor
+        categories: dict[str, ArticleCategory] = {}
+        for key, (name_zh_hans, name_en) in ARTICLE_CATEGORIES.items():
+            category = ArticleCategory.objects.filter(merchant=merchant, name_en=name_en).first()
+            categories[key] = category or article_category_create(
+                merchant=merchant, actor=admin, name_zh_hans=name_zh_hans, name_en=name_en, position=len(categories)
+            )
+        for key, language, title, body in ARTICLES:
+            if not Article.objects.filter(merchant=merchant, language=language, title=title).exists():
+                article = article_create(
+                    merchant=merchant,
+                    actor=admin,
+                    language=language,
+                    title=title,
+                    body=body,
+                    category=categories[key],
+                )
+                article_publish(article=article, actor=admin)
+        for name, reply_zh_hans, reply_en, status, tags in MACROS:
+            if not Macro.objects.filter(merchant=merchant, owner__isnull=True, name=name).exists():
+                macro = Macro(
+                    merchant=merchant,
+                    name=name,
+                    reply_zh_hans=reply_zh_hans,
+                    reply_en=reply_en,
+                    set_status=status,
+                    add_tags=tags,
+                )
+                macro_save(macro=macro, actor=supervisor)
+        returns_team = self.teams[tenant.key]["returns"]
+        if not RoutingRule.objects.filter(merchant=merchant, name=ROUTING_RULE).exists():
+            rule = RoutingRule(
+                merchant=merchant,
+                name=ROUTING_RULE,
+                match_keywords=ROUTING_KEYWORDS,
+                set_team=returns_team,
+                set_priority=TicketPriority.HIGH,
+                add_tags=["damaged-in-transit"],
+            )
+            routing_rule_save(rule=rule, actor=supervisor)
+        for team in self.teams[tenant.key].values():
+            team_assignment_save(
+                team=team, actor=supervisor, auto_assign=True, strategy=AssignmentStrategy.LEAST_LOADED, kind_weights={}
+            )
+        for username, capacity, languages, categories_served, kinds in AGENT_SKILLS:
+            agent_profile_save(
+                profile=agent_profile_for(merchant=merchant, user=tenant.staff[username]),
+                actor=supervisor,
+                capacity=capacity,
+                languages=languages,
+                product_categories=categories_served,
+                kinds=list(kinds),
+                shift_calendar=None,
+            )
+
+    def desk_history(self, tenant: Tenant) -> None:
+        """After the cases: the agents come online (auto-assignment hands them the routed cases
+        still waiting in their team's pool), the first complaint is linked to a related case (its
+        customer's other one when there is one), classified, compensated and taken to 12315. Each a
+        service call, at today's time."""
+        merchant, supervisor = tenant.merchant, tenant.supervisor
+        for username in ("agent", "agent2"):
+            agent_set_status(
+                merchant=merchant, agent=tenant.staff[username], actor=supervisor, status=AgentStatus.AVAILABLE
+            )
+        tickets = Ticket.objects.filter(merchant=merchant, return_request__isnull=True, repair_order__isnull=True)
+        complaint = tickets.filter(kind=Kind.COMPLAINT).exclude(status=Status.CANCELLED).order_by("pk").first()
+        if complaint is None:
+            return
+        other = tickets.exclude(pk=complaint.pk).filter(customer=complaint.customer).order_by("pk").first()
+        other = other or tickets.exclude(pk=complaint.pk).order_by("pk").first()
+        if other is not None and not TicketLink.objects.filter(merchant=merchant).exists():
+            ticket_link(ticket=complaint, other=other, kind="related", actor=supervisor)
+        complaint_classify(
+            ticket=complaint,
+            actor=supervisor,
+            severity=ComplaintSeverity.SERIOUS,
+            category=ComplaintCategory.DELIVERY,
+        )
+        compensation = compensation_propose(
+            ticket=complaint,
+            actor=supervisor,
+            kind=CompensationKind.STORE_CREDIT,
+            amount=Decimal("50.00"),
+            note=COMPENSATION_NOTE,
+        )
+        if compensation.status == CompensationStatus.AWAITING_APPROVAL:
+            compensation = compensation_approve(compensation=compensation, actor=tenant.staff["admin"])
+        compensation_answer(compensation=compensation, accept=True, actor=supervisor)
+        today = timezone.localdate(self.now)
+        regulator_case_record(
+            ticket=complaint,
+            actor=supervisor,
+            channel=RegulatorChannel.CONSUMER_HOTLINE,
+            reference=REGULATOR_REFERENCE,
+            received_on=today - timedelta(days=2),
+            answer_due_on=today + timedelta(days=12),
+        )
 
     def tickets(self, tenant: Tenant, orders: list[Order], *, count: int) -> None:
         rng = self.rng

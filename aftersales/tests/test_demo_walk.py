@@ -82,25 +82,30 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
     # Recovery cases have one action (POST only): requested with an id that is not there when the
     # demo has none.
     recoveries = list(RecoveryCase.objects.filter(merchant=merchant).order_by("pk")[:1]) or [RecoveryCase(pk=0)]
-    # The demo has no knowledge-base article, compensation, regulator case, ticket link, macro,
-    # technician visit or quality alert yet: those pages and actions are requested with their
-    # rows when there are some, else with an id that is not there (a 404, or 405 for an action).
-    article_ids = list(Article.objects.filter(merchant=merchant).values_list("pk", flat=True)[:2]) or [0]
+    # The demo has knowledge-base articles, a compensation, a regulator case, a ticket link,
+    # macros and technician visits: their pages and actions are requested with those rows (a
+    # missing one fails the walk here). It has no quality alert yet: that page is requested with
+    # an id that is not there (a 404).
+    article_ids = list(Article.objects.filter(merchant=merchant).order_by("pk").values_list("pk", flat=True)[:2])
+    compensations = _first(Compensation, merchant, "complaint__ticket")
+    regulator_cases = _first(RegulatorCase, merchant, "complaint__ticket")
+    ticket_links = _first(TicketLink, merchant, "source")
+    macros = _first(Macro, merchant)
+    assert article_ids, "the demo has no knowledge-base article"
+    assert compensations, "the demo has no compensation"
+    assert regulator_cases, "the demo has no regulator case"
+    assert ticket_links, "the demo has no ticket link"
+    assert macros, "the demo has no macro"
     complaint_number = numbers[0]
     by_number_pk = [
-        *(
-            {"number": c.complaint.ticket.number, "pk": c.pk}
-            for c in _first(Compensation, merchant, "complaint__ticket")
-        ),
-        *(
-            {"number": r.complaint.ticket.number, "pk": r.pk}
-            for r in _first(RegulatorCase, merchant, "complaint__ticket")
-        ),
-        *({"number": link.source.number, "pk": link.pk} for link in _first(TicketLink, merchant, "source")),
-        *({"number": complaint_number, "pk": macro.pk} for macro in _first(Macro, merchant)),
-    ] or [{"number": complaint_number, "pk": 0}]
-    links = [{"number": link.source.number, "link_id": link.pk} for link in _first(TicketLink, merchant, "source")]
-    visit_ids = list(Visit.objects.filter(merchant=merchant).values_list("pk", flat=True)[:2]) or [0]
+        *({"number": c.complaint.ticket.number, "pk": c.pk} for c in compensations),
+        *({"number": r.complaint.ticket.number, "pk": r.pk} for r in regulator_cases),
+        *({"number": link.source.number, "pk": link.pk} for link in ticket_links),
+        *({"number": complaint_number, "pk": macro.pk} for macro in macros),
+    ]
+    links = [{"number": link.source.number, "link_id": link.pk} for link in ticket_links]
+    visit_ids = list(Visit.objects.filter(merchant=merchant).order_by("pk").values_list("pk", flat=True)[:2])
+    assert visit_ids, "the demo has no technician visit"
     repair_numbers = list(RepairOrder.objects.filter(merchant=merchant).values_list("ticket__number", flat=True)[:3])
     staff_ids = list(Membership.objects.filter(merchant=merchant).values_list("user_id", flat=True)[:3])
     line_ids = list(OrderLine.objects.filter(order__merchant=merchant).values_list("pk", flat=True)[:2])
@@ -117,7 +122,7 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
             for number in repair_numbers
             for answer in ("approve", "decline")
         ],
-        frozenset({"number", "link_id"}): links or [{"number": complaint_number, "link_id": 0}],
+        frozenset({"number", "link_id"}): links,
         frozenset({"user_id"}): [{"user_id": pk} for pk in staff_ids],
         frozenset({"visit_id"}): [{"visit_id": pk} for pk in visit_ids],
         frozenset({"visit_id", "step"}): [

@@ -7,6 +7,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from aftersales.models import ApiKey, Membership, Merchant, Notification, Order, OrderLine, Store, User
+from repairs.models import TechnicianProfile, Visit
 from returns.models import (
     Refund,
     RefundExecution,
@@ -22,7 +23,23 @@ from returns.models import (
     StoreCreditEntry,
 )
 from returns.policy import active_rules, line_terms
-from tickets.models import SlaPolicy, Team, Ticket, TicketEvent, TicketKind, TicketStatus
+from tickets.models import (
+    AgentProfile,
+    Article,
+    ArticleCategory,
+    Compensation,
+    Macro,
+    RegulatorCase,
+    RoutingRule,
+    SlaPolicy,
+    Team,
+    TeamAssignment,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketLink,
+    TicketStatus,
+)
 
 # One worker builds the session's demo (the demo fixture) for all of them.
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
@@ -117,9 +134,21 @@ def test_seeding_twice_duplicates_nothing(demo):
         "return lines": ReturnLine.objects.count(),
         "refunds": Refund.objects.count(),
         "store credit entries": StoreCreditEntry.objects.count(),
+        "article categories": ArticleCategory.objects.count(),
+        "articles": Article.objects.count(),
+        "macros": Macro.objects.count(),
+        "routing rules": RoutingRule.objects.count(),
+        "team assignments": TeamAssignment.objects.count(),
+        "agent profiles": AgentProfile.objects.count(),
+        "ticket links": TicketLink.objects.count(),
+        "compensations": Compensation.objects.count(),
+        "regulator cases": RegulatorCase.objects.count(),
+        "technicians": TechnicianProfile.objects.count(),
+        "visits": Visit.objects.count(),
     }
     assert counts["returns"] > 0
     assert counts["refunds"] > 0
+    assert (counts["articles"], counts["macros"], counts["visits"]) == (6, 3, 2)
 
     # When it is seeded again
     output = seed()
@@ -142,6 +171,17 @@ def test_seeding_twice_duplicates_nothing(demo):
         "return lines": ReturnLine.objects.count(),
         "refunds": Refund.objects.count(),
         "store credit entries": StoreCreditEntry.objects.count(),
+        "article categories": ArticleCategory.objects.count(),
+        "articles": Article.objects.count(),
+        "macros": Macro.objects.count(),
+        "routing rules": RoutingRule.objects.count(),
+        "team assignments": TeamAssignment.objects.count(),
+        "agent profiles": AgentProfile.objects.count(),
+        "ticket links": TicketLink.objects.count(),
+        "compensations": Compensation.objects.count(),
+        "regulator cases": RegulatorCase.objects.count(),
+        "technicians": TechnicianProfile.objects.count(),
+        "visits": Visit.objects.count(),
     } == counts
     assert "left as it is" in output
     demo = Merchant.objects.get(slug="demo")
@@ -268,6 +308,83 @@ def test_seed_builds_returns_in_many_statuses_whose_counters_add_up(demo):
         ).eligible
         for line in order.lines.select_related("product", "order__merchant")
     )
+
+
+def test_seed_gives_the_demo_a_support_desk_and_a_complaint_worked_through_to_12315(demo):
+    # When the demo is seeded at a small size
+    merchant = Merchant.objects.get(slug="demo")
+
+    # Then its knowledge base has six published articles, three in each language, in two categories
+    articles = Article.objects.filter(merchant=merchant).order_by("pk")
+    assert list(articles.values_list("language", "status", "category__name_en", "title")) == [
+        ("zh-hans", "published", "Returns and refunds", "如何申请七天无理由退货？"),
+        ("zh-hans", "published", "Returns and refunds", "退款多久到账？"),
+        ("zh-hans", "published", "Warranty and repairs", "保修期内的维修怎么申请？"),
+        ("en", "published", "Returns and refunds", "How do I return an item?"),
+        ("en", "published", "Returns and refunds", "When will I get my refund?"),
+        ("en", "published", "Warranty and repairs", "Getting a repair under warranty"),
+    ]
+    assert not articles.filter(published_at__isnull=True).exists()
+    assert not articles.filter(versions__isnull=True).exists()
+    # and three shared macros, each replying in both languages
+    macros = Macro.objects.filter(merchant=merchant, owner__isnull=True).order_by("name")
+    assert list(macros.values_list("name", "set_status", "add_tags")) == [
+        ("Ask for photos 请客户补充照片", TicketStatus.WAITING_CUSTOMER, ["photos-requested"]),
+        ("Refund started 退款已发起", TicketStatus.RESOLVED, []),
+        ("Warranty repair: send it in 保修寄修", "", ["warranty"]),
+    ]
+    assert not macros.filter(reply_zh_hans="").exists()
+    assert not macros.filter(reply_en="").exists()
+    # and a routing rule that was in place for the history: the cases it matched were routed
+    rule = RoutingRule.objects.get(merchant=merchant)
+    assert (rule.name, rule.position, rule.set_team.name, rule.add_tags) == (
+        "Damaged in transit → returns team 运输破损转退换货组",
+        10,
+        "Returns & exchanges 退换货组",
+        ["damaged-in-transit"],
+    )
+    assert TicketEvent.objects.filter(ticket__merchant=merchant, verb="routed").count() == 3
+    # and both teams auto-assign, to agents with their skills, the two desk agents available
+    assert set(TeamAssignment.objects.filter(merchant=merchant).values_list("auto_assign", "strategy")) == {
+        (True, "least_loaded")
+    }
+    assert TeamAssignment.objects.filter(merchant=merchant).count() == 2
+    assert list(
+        AgentProfile.objects.filter(merchant=merchant)
+        .order_by("user__username")
+        .values_list("user__username", "status", "capacity", "languages")
+    ) == [
+        ("agent", "available", 12, ["zh-hans"]),
+        ("agent2", "available", 10, ["zh-hans", "en"]),
+        ("technician", "offline", 6, ["zh-hans"]),
+    ]
+
+    # and a complaint linked to a related case, classified, compensated and taken to 12315
+    link = TicketLink.objects.get(merchant=merchant)
+    assert link.kind == "related"
+    compensation = Compensation.objects.select_related("complaint__ticket").get(merchant=merchant)
+    complaint = compensation.complaint
+    assert (complaint.severity, complaint.category, complaint.ticket.kind) == ("serious", "delivery", "complaint")
+    assert (compensation.kind, str(compensation.amount), compensation.status) == ("store_credit", "50.00", "accepted")
+    assert link.target == complaint.ticket
+    case = RegulatorCase.objects.get(merchant=merchant)
+    assert (case.complaint, case.channel, case.reference) == (complaint, "12315", "12315-2024-0001")
+    assert case.answer_due_at > case.acceptance_due_at > timezone.now()
+
+    # and the technician has a dispatch profile and a visit booked for each on-site repair waiting for one
+    technician = TechnicianProfile.objects.get(merchant=merchant)
+    assert (technician.user.username, technician.skills) == (
+        "technician",
+        {"electronics": 2, "cooking": 2, "water": 1},
+    )
+    visits = Visit.objects.filter(merchant=merchant)
+    assert list(visits.values_list("status", "technician__user__username", "repair__status")) == [
+        ("booked", "technician", "scheduled"),
+        ("booked", "technician", "scheduled"),
+    ]
+    assert visits.filter(window_start__date__gt=timezone.localdate()).count() == 2
+    # The second merchant's desk is left empty: only the demo merchant shows the new features.
+    assert not Article.objects.filter(merchant__slug="second").exists()
 
 
 def _after(output: str, label: str) -> str:
