@@ -19,17 +19,18 @@ formula on a merchant's machine (CSV injection).
 """
 
 import csv
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Choices, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_str
 
 EXPORT_CHUNK_ROWS = 2_000
@@ -43,10 +44,18 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its heading (translated when the export runs) and how a row gives its value."""
+    """One column: its heading (translated when the export starts) and where a row's value comes from.
+
+    ``field`` names the value in the list's query (``"customer__name"``, an annotation): when every
+    column has one, the export reads plain tuples with ``values_list()``, the related columns in
+    the same query, and no model instance is built per row. ``choices`` turns a stored value into
+    its translated label. ``value`` reads a model instance instead, for the exports whose cells are
+    computed in Python."""
 
     heading: Any  # a str or a lazy translation
-    value: Callable[[Any], object]
+    value: Callable[[Any], object] | None = None
+    field: str = ""
+    choices: type[Choices] | None = None
 
 
 def export_format(value: str | None) -> str | None:
@@ -71,7 +80,10 @@ def cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "1" if value else "0"
-    text = force_str(value)
+    return _neutralised(force_str(value))
+
+
+def _neutralised(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not _is_number(text):
         return "'" + text
     return text
@@ -104,35 +116,122 @@ class _Echo:
         return text
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What an export reads and how each value becomes a cell, settled once when the export starts.
+
+    Settled before the first row because a streamed body is written after the view has returned,
+    when the middleware has already put the merchant's language and time zone away: the headings,
+    the choice labels and the zone are taken while they are still the request's."""
+
+    headings: list[str]
+    rows: QuerySet[Any] | Iterable[Any]
+    cells: Callable[[Any], list[object]]
+
+
+def _plan(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, numbers: bool) -> _Plan:
+    """``numbers``: keep numbers as numbers (XLSX); otherwise every cell is text or a number csv
+    writes as it is."""
+    headings = [force_str(column.heading) for column in columns]
+    if isinstance(rows, QuerySet) and all(column.field for column in columns):
+        zone = timezone.get_current_timezone()
+        converters = [_converter(column, zone, numbers=numbers) for column in columns]
+
+        def tuple_cells(row: tuple[object, ...]) -> list[object]:
+            return [convert(value) for convert, value in zip(converters, row, strict=True)]
+
+        return _Plan(headings, rows.values_list(*(column.field for column in columns)), tuple_cells)
+
+    # Cells computed from model instances: the request's language and zone are put back per row.
+    zone = timezone.get_current_timezone()
+    language = translation.get_language()
+    values = [column.value for column in columns if column.value is not None]
+    if len(values) != len(columns):
+        raise ValueError("A column without a field needs a value, and an export of instances needs every value.")
+    text = _cell_value if numbers else cell_text
+
+    def instance_cells(row: Any) -> list[object]:
+        with timezone.override(zone), translation.override(language):
+            return [text(value(row)) for value in values]
+
+    return _Plan(headings, rows, instance_cells)
+
+
+def _converter(column: Column, zone: tzinfo, *, numbers: bool) -> Callable[[object], object]:
+    """How one column's value from ``values_list()`` becomes a cell: the cheap path for each kind."""
+    if column.choices is not None:
+        # Built once per export: a dict lookup per row instead of a lazy translation per row.
+        labels = {choice.value: _neutralised(str(choice.label)) for choice in column.choices}
+        return lambda value: "" if value is None else labels.get(value) or _neutralised(str(value))
+
+    def cell(value: object) -> object:
+        kind = type(value)
+        if kind is str:
+            return _neutralised(value)  # type: ignore[arg-type]
+        if value is None:
+            return ""
+        if kind is datetime:
+            moment: datetime = value  # type: ignore[assignment]
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(zone)
+            # "2026-03-04 13:06", what strftime("%Y-%m-%d %H:%M") gives, at a fraction of its cost.
+            return moment.isoformat(" ", "minutes")[:16]
+        if kind is int:
+            return value
+        if kind is Decimal:
+            return float(value) if numbers else str(value)  # type: ignore[arg-type]
+        return _cell_value(value) if numbers else cell_text(value)
+
+    return cell
+
+
 def csv_stream(rows: QuerySet[Any] | Iterable[Any], columns: list[Column]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo())
+    """The CSV body in blocks of ``CSV_BUFFER_ROWS`` rows; what it reads is settled on the call."""
+    return _csv_blocks(_plan(rows, columns, numbers=False))
+
+
+def _csv_blocks(plan: _Plan) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     yield "\ufeff".encode()
-    yield writer.writerow([force_str(column.heading) for column in columns]).encode()
-    pending: list[str] = []
-    for row in export_rows(rows):
-        pending.append(writer.writerow([cell_text(column.value(row)) for column in columns]))
+    writer.writerow(plan.headings)
+    yield _drain(buffer)
+    cells = plan.cells
+    pending: list[list[object]] = []
+    for row in export_rows(plan.rows):
+        pending.append(cells(row))
         if len(pending) >= CSV_BUFFER_ROWS:
-            yield "".join(pending).encode()
+            writer.writerows(pending)
             pending = []
+            yield _drain(buffer)
     if pending:
-        yield "".join(pending).encode()
+        writer.writerows(pending)
+        yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode()
 
 
 def xlsx_file(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, sheet: str) -> Any:
     """The workbook written to a temp file in constant memory; returns the open file at its start."""
     import xlsxwriter
 
+    plan = _plan(rows, columns, numbers=True)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
         workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
         worksheet = workbook.add_worksheet(sheet[:31])
         bold = workbook.add_format({"bold": True})
-        for index, column in enumerate(columns):
-            worksheet.write_string(0, index, force_str(column.heading), bold)
-        for row_number, row in enumerate(export_rows(rows), start=1):
-            for index, column in enumerate(columns):
-                worksheet.write(row_number, index, _cell_value(column.value(row)))
+        for index, heading in enumerate(plan.headings):
+            worksheet.write_string(0, index, heading, bold)
+        cells = plan.cells
+        for row_number, row in enumerate(export_rows(plan.rows), start=1):
+            worksheet.write_row(row_number, 0, cells(row))
         workbook.close()
         stream = open(path, "rb")  # noqa: SIM115 - closed by the response once it is sent
     finally:
