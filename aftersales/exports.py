@@ -6,8 +6,12 @@ hands both to :func:`export_response`:
 
 - rows come from ``QuerySet.iterator(chunk_size=EXPORT_CHUNK_ROWS)``: on PostgreSQL a
   server-side cursor, so the web process holds one chunk of rows at a time, whatever the size;
-- CSV is written row by row into a ``StreamingHttpResponse``: the first bytes leave before the
-  database has sent the second chunk. A UTF-8 byte-order mark comes first so that Excel opens
+- when every column names its value in the query (``Column(field=...)``), the rows are plain
+  tuples from ``values_list()`` with the related columns joined in, and each column's conversion
+  (a choice label from a dict, a time in the merchant's zone, a text cell) is chosen once per
+  export: about 2-3 CPU-seconds per 100,000 queue rows instead of about 40 with model instances;
+- CSV is written by ``csv.writer`` in blocks of rows into a ``StreamingHttpResponse``: the
+  first bytes leave before the database has sent the second chunk. A UTF-8 byte-order mark comes first so that Excel opens
   Chinese text correctly;
 - XLSX is written by XlsxWriter in ``constant_memory`` mode (one row in memory, flushed to a temp
   file as it goes) and the finished file is streamed from disk in blocks; the temp file is
@@ -28,7 +32,9 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Choices, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Choices, Field, Model, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.encoding import force_str
@@ -38,6 +44,7 @@ CSV_BUFFER_ROWS = 200  # rows per chunk written to the response
 FILE_BLOCK_BYTES = 256 * 1024
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST_CHARACTERS = frozenset(FORMULA_STARTS)
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -135,7 +142,9 @@ def _plan(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, numbers
     headings = [force_str(column.heading) for column in columns]
     if isinstance(rows, QuerySet) and all(column.field for column in columns):
         zone = timezone.get_current_timezone()
-        converters = [_converter(column, zone, numbers=numbers) for column in columns]
+        converters = [
+            _converter(column, _field_of(rows.model, column.field), zone, numbers=numbers) for column in columns
+        ]
 
         def tuple_cells(row: tuple[object, ...]) -> list[object]:
             return [convert(value) for convert, value in zip(converters, row, strict=True)]
@@ -157,32 +166,48 @@ def _plan(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, numbers
     return _Plan(headings, rows, instance_cells)
 
 
-def _converter(column: Column, zone: tzinfo, *, numbers: bool) -> Callable[[object], object]:
-    """How one column's value from ``values_list()`` becomes a cell: the cheap path for each kind."""
+def _field_of(model: type[Model] | None, path: str) -> "Field[Any, Any] | None":
+    """The model field at the end of a ``values()`` path, or None for an annotation."""
+    field = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        model = field.related_model if isinstance(field.related_model, type) else None
+    return field if isinstance(field, Field) else None
+
+
+def _converter(
+    column: Column, field: "Field[Any, Any] | None", zone: tzinfo, *, numbers: bool
+) -> Callable[[object], object]:
+    """How one column's value from ``values_list()`` becomes a cell: the cheapest path the field's
+    type allows, chosen once per export. None passes through: csv.writer writes it as an empty
+    cell and XlsxWriter leaves the cell blank."""
     if column.choices is not None:
         # Built once per export: a dict lookup per row instead of a lazy translation per row.
         labels = {choice.value: _neutralised(str(choice.label)) for choice in column.choices}
         return lambda value: "" if value is None else labels.get(value) or _neutralised(str(value))
+    if isinstance(field, models.CharField | models.TextField):
+        return _text_cell
+    if isinstance(field, models.DateTimeField):
 
-    def cell(value: object) -> object:
-        kind = type(value)
-        if kind is str:
-            return _neutralised(value)  # type: ignore[arg-type]
-        if value is None:
-            return ""
-        if kind is datetime:
-            moment: datetime = value  # type: ignore[assignment]
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(zone)
+        def time_cell(value: Any) -> object:
+            if value is None:
+                return None
             # "2026-03-04 13:06", what strftime("%Y-%m-%d %H:%M") gives, at a fraction of its cost.
-            return moment.isoformat(" ", "minutes")[:16]
-        if kind is int:
-            return value
-        if kind is Decimal:
-            return float(value) if numbers else str(value)  # type: ignore[arg-type]
-        return _cell_value(value) if numbers else cell_text(value)
+            return (value.astimezone(zone) if value.tzinfo is not None else value).isoformat(" ", "minutes")[:16]
 
-    return cell
+        return time_cell
+    return _cell_value if numbers else cell_text
+
+
+def _text_cell(value: Any) -> object:
+    if value and value[0] in FORMULA_FIRST_CHARACTERS:
+        return _neutralised(value)
+    return value
 
 
 def csv_stream(rows: QuerySet[Any] | Iterable[Any], columns: list[Column]) -> Iterator[bytes]:
