@@ -11,8 +11,8 @@ hands both to :func:`export_response`:
   (a choice label from a dict, a time in the merchant's zone, a text cell) is chosen once per
   export: about 2-3 CPU-seconds per 100,000 queue rows instead of about 40 with model instances;
 - CSV is written by ``csv.writer`` in blocks of rows into a ``StreamingHttpResponse``: the
-  first bytes leave before the database has sent the second chunk. A UTF-8 byte-order mark comes first so that Excel opens
-  Chinese text correctly;
+  first bytes leave before the database has sent the second chunk. A UTF-8 byte-order mark
+  comes first so that Excel opens Chinese text correctly;
 - XLSX is written by XlsxWriter in ``constant_memory`` mode (one row in memory, flushed to a temp
   file as it goes) and the finished file is streamed from disk in blocks; the temp file is
   removed as soon as it is open, so nothing is left behind if the client goes away.
