@@ -6,9 +6,13 @@ hands both to :func:`export_response`:
 
 - rows come from ``QuerySet.iterator(chunk_size=EXPORT_CHUNK_ROWS)``: on PostgreSQL a
   server-side cursor, so the web process holds one chunk of rows at a time, whatever the size;
-- CSV is written row by row into a ``StreamingHttpResponse``: the first bytes leave before the
-  database has sent the second chunk. A UTF-8 byte-order mark comes first so that Excel opens
-  Chinese text correctly;
+- when every column names its value in the query (``Column(field=...)``), the rows are plain
+  tuples from ``values_list()`` with the related columns joined in, and each column's conversion
+  (a choice label from a dict, a time in the merchant's zone, a text cell) is chosen once per
+  export: about 2-3 CPU-seconds per 100,000 queue rows instead of about 40 with model instances;
+- CSV is written by ``csv.writer`` in blocks of rows into a ``StreamingHttpResponse``: the
+  first bytes leave before the database has sent the second chunk. A UTF-8 byte-order mark
+  comes first so that Excel opens Chinese text correctly;
 - XLSX is written by XlsxWriter in ``constant_memory`` mode (one row in memory, flushed to a temp
   file as it goes) and the finished file is streamed from disk in blocks; the temp file is
   removed as soon as it is open, so nothing is left behind if the client goes away.
@@ -19,17 +23,20 @@ formula on a merchant's machine (CSV injection).
 """
 
 import csv
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Choices, Field, Model, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_str
 
 EXPORT_CHUNK_ROWS = 2_000
@@ -37,16 +44,25 @@ CSV_BUFFER_ROWS = 200  # rows per chunk written to the response
 FILE_BLOCK_BYTES = 256 * 1024
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST_CHARACTERS = frozenset(FORMULA_STARTS)
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its heading (translated when the export runs) and how a row gives its value."""
+    """One column: its heading (translated when the export starts) and where a row's value comes from.
+
+    ``field`` names the value in the list's query (``"customer__name"``, an annotation): when every
+    column has one, the export reads plain tuples with ``values_list()``, the related columns in
+    the same query, and no model instance is built per row. ``choices`` turns a stored value into
+    its translated label. ``value`` reads a model instance instead, for the exports whose cells are
+    computed in Python."""
 
     heading: Any  # a str or a lazy translation
-    value: Callable[[Any], object]
+    value: Callable[[Any], object] | None = None
+    field: str = ""
+    choices: type[Choices] | None = None
 
 
 def export_format(value: str | None) -> str | None:
@@ -71,7 +87,10 @@ def cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "1" if value else "0"
-    text = force_str(value)
+    return _neutralised(force_str(value))
+
+
+def _neutralised(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not _is_number(text):
         return "'" + text
     return text
@@ -104,35 +123,140 @@ class _Echo:
         return text
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What an export reads and how each value becomes a cell, settled once when the export starts.
+
+    Settled before the first row because a streamed body is written after the view has returned,
+    when the middleware has already put the merchant's language and time zone away: the headings,
+    the choice labels and the zone are taken while they are still the request's."""
+
+    headings: list[str]
+    rows: QuerySet[Any] | Iterable[Any]
+    cells: Callable[[Any], list[object]]
+
+
+def _plan(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, numbers: bool) -> _Plan:
+    """``numbers``: keep numbers as numbers (XLSX); otherwise every cell is text or a number csv
+    writes as it is."""
+    headings = [force_str(column.heading) for column in columns]
+    if isinstance(rows, QuerySet) and all(column.field for column in columns):
+        zone = timezone.get_current_timezone()
+        converters = [
+            _converter(column, _field_of(rows.model, column.field), zone, numbers=numbers) for column in columns
+        ]
+
+        def tuple_cells(row: tuple[object, ...]) -> list[object]:
+            return [convert(value) for convert, value in zip(converters, row, strict=True)]
+
+        return _Plan(headings, rows.values_list(*(column.field for column in columns)), tuple_cells)
+
+    # Cells computed from model instances: the request's language and zone are put back per row.
+    zone = timezone.get_current_timezone()
+    language = translation.get_language()
+    values = [column.value for column in columns if column.value is not None]
+    if len(values) != len(columns):
+        raise ValueError("A column without a field needs a value, and an export of instances needs every value.")
+    text = _cell_value if numbers else cell_text
+
+    def instance_cells(row: Any) -> list[object]:
+        with timezone.override(zone), translation.override(language):
+            return [text(value(row)) for value in values]
+
+    return _Plan(headings, rows, instance_cells)
+
+
+def _field_of(model: type[Model] | None, path: str) -> "Field[Any, Any] | None":
+    """The model field at the end of a ``values()`` path, or None for an annotation."""
+    field = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        model = field.related_model if isinstance(field.related_model, type) else None
+    return field if isinstance(field, Field) else None
+
+
+def _converter(
+    column: Column, field: "Field[Any, Any] | None", zone: tzinfo, *, numbers: bool
+) -> Callable[[object], object]:
+    """How one column's value from ``values_list()`` becomes a cell: the cheapest path the field's
+    type allows, chosen once per export. None passes through: csv.writer writes it as an empty
+    cell and XlsxWriter leaves the cell blank."""
+    if column.choices is not None:
+        # Built once per export: a dict lookup per row instead of a lazy translation per row.
+        labels = {choice.value: _neutralised(str(choice.label)) for choice in column.choices}
+        return lambda value: "" if value is None else labels.get(value) or _neutralised(str(value))
+    if isinstance(field, models.CharField | models.TextField):
+        return _text_cell
+    if isinstance(field, models.DateTimeField):
+
+        def time_cell(value: Any) -> object:
+            if value is None:
+                return None
+            # "2026-03-04 13:06", what strftime("%Y-%m-%d %H:%M") gives, at a fraction of its cost.
+            return (value.astimezone(zone) if value.tzinfo is not None else value).isoformat(" ", "minutes")[:16]
+
+        return time_cell
+    return _cell_value if numbers else cell_text
+
+
+def _text_cell(value: Any) -> object:
+    if value and value[0] in FORMULA_FIRST_CHARACTERS:
+        return _neutralised(value)
+    return value
+
+
 def csv_stream(rows: QuerySet[Any] | Iterable[Any], columns: list[Column]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo())
+    """The CSV body in blocks of ``CSV_BUFFER_ROWS`` rows; what it reads is settled on the call."""
+    return _csv_blocks(_plan(rows, columns, numbers=False))
+
+
+def _csv_blocks(plan: _Plan) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     yield "\ufeff".encode()
-    yield writer.writerow([force_str(column.heading) for column in columns]).encode()
-    pending: list[str] = []
-    for row in export_rows(rows):
-        pending.append(writer.writerow([cell_text(column.value(row)) for column in columns]))
+    writer.writerow(plan.headings)
+    yield _drain(buffer)
+    cells = plan.cells
+    pending: list[list[object]] = []
+    for row in export_rows(plan.rows):
+        pending.append(cells(row))
         if len(pending) >= CSV_BUFFER_ROWS:
-            yield "".join(pending).encode()
+            writer.writerows(pending)
             pending = []
+            yield _drain(buffer)
     if pending:
-        yield "".join(pending).encode()
+        writer.writerows(pending)
+        yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode()
 
 
 def xlsx_file(rows: QuerySet[Any] | Iterable[Any], columns: list[Column], *, sheet: str) -> Any:
     """The workbook written to a temp file in constant memory; returns the open file at its start."""
     import xlsxwriter
 
+    plan = _plan(rows, columns, numbers=True)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
         workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
         worksheet = workbook.add_worksheet(sheet[:31])
         bold = workbook.add_format({"bold": True})
-        for index, column in enumerate(columns):
-            worksheet.write_string(0, index, force_str(column.heading), bold)
-        for row_number, row in enumerate(export_rows(rows), start=1):
-            for index, column in enumerate(columns):
-                worksheet.write(row_number, index, _cell_value(column.value(row)))
+        for index, heading in enumerate(plan.headings):
+            worksheet.write_string(0, index, heading, bold)
+        cells = plan.cells
+        for row_number, row in enumerate(export_rows(plan.rows), start=1):
+            worksheet.write_row(row_number, 0, cells(row))
         workbook.close()
         stream = open(path, "rb")  # noqa: SIM115 - closed by the response once it is sent
     finally:

@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -160,6 +161,28 @@ def test_a_customer_name_that_is_a_formula_is_exported_as_text(client, two_merch
     rows = _csv_rows(client.get(reverse("dashboard:queue"), {"export": "csv"}))
 
     assert rows[1][6] == '\'=cmd|" /C calc"!A0'
+
+
+def test_a_queue_export_reads_its_rows_in_one_query_with_times_in_the_merchants_zone(
+    client, two_merchants, django_assert_num_queries
+):
+    # Given three of our tickets (a Shanghai merchant) created at 23:30 UTC
+    ours, _theirs, agent = two_merchants
+    customer = CustomerFactory.create(merchant=ours, name="Li Lei")
+    for index in range(3):
+        TicketFactory.create(merchant=ours, customer=customer, number=f"SUP-00000{index}", kind=TicketKind.SUPPORT)
+    Ticket.objects.filter(merchant=ours).update(created_at=datetime(2026, 3, 4, 23, 30, tzinfo=UTC))
+    client.force_login(agent)
+
+    # When the queue is exported and its body is read after the view has returned
+    response = client.get(reverse("dashboard:queue"), {"export": "csv"})
+    with django_assert_num_queries(1):  # the rows, customers and orders joined in: no query per row
+        rows = _csv_rows(response)
+
+    # Then every row is there, its kind as its label and its time in Shanghai's, the next day
+    assert [(row[0], row[1], row[6], row[11]) for row in rows[1:]] == [
+        (f"SUP-00000{index}", str(TicketKind.SUPPORT.label), "Li Lei", "2026-03-05 07:30") for index in range(3)
+    ]
 
 
 EXPORT_ROWS = 100_000
