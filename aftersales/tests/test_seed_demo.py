@@ -1,12 +1,16 @@
 import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from aftersales.models import ApiKey, Membership, Merchant, Notification, Order, OrderLine, Store, User
+from feedback.demo import ROLLUP_DEMO_DAYS
+from feedback.models import RollupRefresh, TicketDailyRollup
 from repairs.models import TechnicianProfile, Visit
 from returns.models import (
     Refund,
@@ -396,3 +400,15 @@ def _line_after(output: str, heading: str) -> str:
     lines = output.splitlines()
     index = next(i for i, line in enumerate(lines) if heading in line)
     return lines[index + 1].strip()
+
+
+def test_seed_leaves_the_kpi_rollups_refreshed_so_the_kpi_home_shows_the_demo_at_once(demo):
+    # Given the demo, seeded (the demo fixture), and no beat run yet
+    merchant = Merchant.objects.get(slug="demo")
+
+    # Then its KPI rollups were refreshed once, over the nightly refresh's span, and hold its cases
+    refresh = RollupRefresh.objects.get(merchant=merchant)
+    days = TicketDailyRollup.objects.filter(merchant=merchant).aggregate(first=Min("day"), last=Max("day"))
+    assert days["last"] <= timezone.localdate(refresh.refreshed_at, timezone=ZoneInfo(merchant.timezone))
+    assert days["first"] >= days["last"] - timedelta(days=ROLLUP_DEMO_DAYS)
+    assert TicketDailyRollup.objects.filter(merchant=merchant).aggregate(total=Sum("created"))["total"] > 0
