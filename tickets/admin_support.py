@@ -1,10 +1,10 @@
-"""Routing, assignment, agents, macros, support settings and links in the back office. Links are
-written by merges and the dashboard's link actions, so they are shown, never edited, here."""
+"""Routing, assignment, agents, macros, saved views, support settings and links in the back office.
+Links are written by merges and the dashboard's link actions, so they are shown, never edited, here."""
 
 from django.contrib import admin
 
 from aftersales.admin import BigTableAdmin, ReadOnlyAdmin
-from tickets.models import AgentProfile, Macro, RoutingRule, SupportSettings, TeamAssignment, TicketLink
+from tickets.models import AgentProfile, Macro, RoutingRule, SavedView, SupportSettings, TeamAssignment, TicketLink
 
 
 @admin.register(RoutingRule)
@@ -54,6 +54,14 @@ class MacroAdmin(BigTableAdmin):
     search_fields = ["name"]
     raw_id_fields = ["merchant", "owner", "assign_to"]
     readonly_fields = ["usage_count", "last_used_at"]
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(BigTableAdmin):
+    list_display = ["name", "merchant", "owner", "team"]
+    list_select_related = ["merchant", "owner", "team"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["merchant", "owner", "team"]
 
 
 @admin.register(TicketLink)

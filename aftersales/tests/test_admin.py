@@ -33,6 +33,7 @@ from tickets.models import (
     Mailbox,
     PhoneCall,
     RoutingRule,
+    SavedView,
     SlaBreach,
     SlaPolicy,
     SupportSettings,
@@ -142,6 +143,7 @@ def populate(merchant=None):
     AgentProfile.objects.create(merchant=merchant, user=agent, status="available", languages=["en"])
     SupportSettings.objects.get_or_create(merchant=merchant)
     Macro.objects.create(merchant=merchant, name=f"Macro {n}", reply_en="Hi", reply_zh_hans="你好", owner=agent)
+    SavedView.objects.create(merchant=merchant, owner=agent, name=f"Mine {n}", filters={"status": ["open"]}, team=team)
     duplicate = ticket_create(
         merchant=merchant,
         kind=TicketKind.SUPPORT,
