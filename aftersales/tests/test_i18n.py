@@ -20,6 +20,7 @@ from django.utils.translation.reloader import translation_file_changed
 from rest_framework.test import APIClient
 
 from aftersales.models import Membership, Notification
+from aftersales.notifications.links import case_link_url
 from aftersales.notifications.rendering import render_notification
 from aftersales.tests.factories import CustomerFactory, MembershipFactory, MerchantFactory, api_key_for
 from tickets.models import TicketStatus
@@ -392,3 +393,25 @@ def test_the_status_e_mail_names_the_status_in_the_customers_language_not_the_ag
     assert notification.context["status"] == "已解决"
     rendered = render_notification(notification.template, notification.context, notification.language)
     assert rendered.subject == f"您的售后申请 {ticket.number} 当前状态：已解决"
+
+
+SMS_LIMIT = 160  # one GSM-7 segment: an English message longer than this is billed as two or more
+
+
+@pytest.mark.parametrize("template", sorted(path.name for path in NOTIFICATIONS_DIR.iterdir() if path.is_dir()))
+def test_every_english_sms_with_its_case_link_fits_one_segment(template, settings):
+    # Given the default site address, a case link as sent (signed, with a seven-digit case id),
+    # a ticket number of this year, values shaped as the services send them, and twelve
+    # characters for every other value
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    source = (NOTIFICATIONS_DIR / template / "short.txt").read_text()
+    context: dict[str, object] = dict.fromkeys(re.findall(r"{{\s*([a-z_]+)", source), "x" * 12)
+    link = case_link_url("acme-home", 1_234_567)
+    context.update(ticket_number="R-2026-000123", portal_url=link, ticket_url=link, units=2, minutes=10)
+    context.update(amount="1299.00", currency="CNY", code="482913", arrival="14:30")
+
+    # When the English SMS is rendered
+    short = render_notification(template, context, "en").short
+
+    # Then it fits one segment
+    assert len(short) <= SMS_LIMIT, short

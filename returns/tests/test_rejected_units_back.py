@@ -206,9 +206,7 @@ def test_every_unit_rejected_stays_inspected_until_the_parcel_back_is_sent_and_t
         f"We sent back the 3 items of your return {number} that we could not accept, with SF Express; "
         "the tracking number is SF900111."
     ) in rendered.body
-    assert rendered.short.startswith(
-        f"{number}: the items we could not accept are on their way back, SF Express SF900111."
-    )
+    assert rendered.short.startswith(f"{number}: items we could not accept are on their way back, SF Express SF900111.")
 
 
 def test_rejected_units_collected_in_store_complete_the_return_and_tell_the_customer_where():

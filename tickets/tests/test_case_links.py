@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import mail, signing
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import int_to_base36
 
 from aftersales.models import Notification
 from aftersales.notifications.links import case_link_token
@@ -140,3 +141,33 @@ def test_a_link_to_one_shops_case_opens_nothing_at_another_shop(client, sent_cas
     assert flash_messages(response) == ["This link is not valid. Enter your order number to see your requests."]
     assert not sees(client, sent_case)
     assert client.session.get("aftersales_portal", {}).get(str(other.pk)) is None
+
+
+def test_the_token_is_short_enough_for_an_sms_and_a_long_form_link_sent_before_still_opens(client, sent_case):
+    # Given the token of today's links and a link of the long form, made by signing.dumps
+    token = case_link_token(sent_case.pk)
+    long_form = signing.dumps(sent_case.pk, salt="aftersales.portal.case-link")
+
+    # When the customer follows the long-form link
+    response = client.get(reverse("portal:case_link", args=[sent_case.merchant.slug, long_form]))
+
+    # Then it opens the case, and the new token is 34 characters where the long form was 40 or more
+    assert response.status_code == 302
+    assert response["Location"] == case_page(sent_case)
+    assert len(token) == len(int_to_base36(sent_case.pk)) + 1 + 6 + 1 + 22
+    assert len(long_form) > len(token) + 15
+
+
+def test_a_short_token_with_its_signature_cut_or_its_case_changed_opens_nothing(client, sent_case):
+    token = case_link_token(sent_case.pk)
+    value, stamp, signature = token.split(":")
+    forged = [
+        f"{int_to_base36(sent_case.pk + 1)}:{stamp}:{signature}",  # another case, same signature
+        f"{value}:{stamp}:{signature[:-1]}",  # one character short
+        f"{value}:{stamp}:{signature}A",  # one character more
+    ]
+
+    for token in forged:
+        response = client.get(reverse("portal:case_link", args=[sent_case.merchant.slug, token]), follow=True)
+        assert flash_messages(response) == ["This link is not valid. Enter your order number to see your requests."]
+    assert not sees(client, sent_case)
