@@ -17,6 +17,9 @@ DIFFERENCE_ROLES = REFUND_ROLES
 # Who may declare a parcel lost and decide its claim: those who may refund, since a lost parcel
 # is paid for without the goods coming back.
 CLAIM_ROLES = REFUND_ROLES
+# Who approves or rejects a return: the desk. The warehouse receives and inspects what comes
+# back, a technician works repairs; neither decides whether it may come back.
+DECIDE_ROLES = (Membership.Role.AGENT, Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
 # Who decides an escalated return, and is told of escalations and flagged quick refunds.
 SUPERVISOR_ROLES = (Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
 
@@ -29,6 +32,17 @@ def may_work_returns(membership: Membership) -> bool:
 def require_staff(actor: User, merchant_id: int) -> Membership:
     """The actor's active membership at the merchant, in any staff role."""
     return staff_membership_required(actor=actor, merchant_id=merchant_id)
+
+
+def require_decider(actor: User, merchant_id: int) -> Membership:
+    """Staff who may approve or reject a return: an agent, a supervisor or a merchant admin."""
+    membership = staff_membership_required(actor=actor, merchant_id=merchant_id)
+    if membership.role not in DECIDE_ROLES:
+        raise PermissionRefused(
+            _("Your role does not decide returns: an agent or a supervisor approves or rejects them."),
+            code="role_cannot_decide",
+        )
+    return membership
 
 
 def require_supervisor(actor: User | None, merchant_id: int) -> None:

@@ -40,6 +40,7 @@ from returns.models import (
 from returns.policy import active_rules, line_terms
 from returns.roles import (
     SUPERVISOR_ROLES,
+    require_decider,
     require_party,
     require_staff,
     require_supervisor,
@@ -283,7 +284,7 @@ def return_request_approve(*, return_request: ReturnRequest, actor: User | None,
     with transaction.atomic():
         return_request = return_request_lock(return_request.pk, with_ticket=True)
         if actor is not None:
-            require_staff(actor, return_request.merchant_id)
+            require_decider(actor, return_request.merchant_id)
         if return_request.status == ReturnStatus.ESCALATED:
             require_supervisor(actor, return_request.merchant_id)
         return_move(return_request, ReturnStatus.APPROVED)
@@ -315,7 +316,7 @@ def return_request_reject(*, return_request: ReturnRequest, actor: User, reason:
         raise InvalidInput(_("Tell the customer why."), code="reason_required", extra={"field": "reason"})
     with transaction.atomic():
         return_request = return_request_lock(return_request.pk, with_ticket=True)
-        require_staff(actor, return_request.merchant_id)
+        require_decider(actor, return_request.merchant_id)
         final = return_request.status == ReturnStatus.ESCALATED
         if final:
             require_supervisor(actor, return_request.merchant_id)

@@ -710,3 +710,31 @@ def test_a_ticket_without_a_return_shows_no_return_box(agent_client, merchant):
     assert response.status_code == 200
     assert response.context["ticket_return"] is None
     assert 'id="return-box-title"' not in response.content.decode()
+
+
+@pytest.mark.parametrize("decision", ["return_approve", "return_reject"])
+def test_the_warehouse_sees_no_decision_and_a_decision_it_posts_is_refused_with_nothing_changed(
+    client, warehouse, merchant, policy, changed_mind, decision
+):
+    # Given a return waiting for a decision, and the warehouse signed in
+    return_request = make_return(make_order(merchant), changed_mind)
+    before = _snapshot(return_request)
+    client.force_login(warehouse)
+
+    # When the warehouse opens the return, then posts a decision anyway
+    page = client.get(_url("dashboard:return", return_request))
+    response = client.post(_url(f"dashboard:{decision}", return_request), {"reason": "No", "note": ""}, follow=True)
+
+    # Then the page offers no decision but says who decides, and the post changed nothing
+    html = page.content.decode()
+    assert (page.context["can_approve"], page.context["can_reject"], page.context["decision_needs_role"]) == (
+        False,
+        False,
+        True,
+    )
+    assert _url("dashboard:return_approve", return_request) not in html
+    assert "Agents, supervisors and merchant admins approve or reject returns." in html
+    assert flash_messages(response) == [
+        "Your role does not decide returns: an agent or a supervisor approves or rejects them."
+    ]
+    assert _snapshot(return_request) == before

@@ -55,6 +55,7 @@ from returns.models import (
     ShipmentDirection,
     ShippingMethod,
 )
+from returns.roles import DECIDE_ROLES
 from returns.selectors import (
     ReturnKey,
     customer_return_history,
@@ -226,6 +227,7 @@ def return_actions_html(request, ticket: Ticket) -> str:
 def return_page_context(request, return_request: ReturnRequest, **bound_forms) -> dict:
     lines = return_lines_shown(return_request)
     escalated = return_request.status == ReturnStatus.ESCALATED
+    may_decide = request.membership.role in DECIDE_ROLES
     return {
         "return_request": return_request,
         "ticket": return_request.ticket,
@@ -235,9 +237,12 @@ def return_page_context(request, return_request: ReturnRequest, **bound_forms) -
         "photos": return_photos(return_request=return_request),
         "review_reasons": review_reasons_shown(return_request),
         "history": customer_return_history(membership=request.membership, customer=return_request.customer),
-        # An escalated return is a supervisor's to decide, in its own box.
-        "can_approve": return_request.can_transition_to(ReturnStatus.APPROVED) and not escalated,
-        "can_reject": return_request.can_transition_to(ReturnStatus.REJECTED) and not escalated,
+        # An escalated return is a supervisor's to decide, in its own box; the desk decides the rest.
+        "can_approve": may_decide and return_request.can_transition_to(ReturnStatus.APPROVED) and not escalated,
+        "can_reject": may_decide and return_request.can_transition_to(ReturnStatus.REJECTED) and not escalated,
+        "decision_needs_role": not may_decide
+        and not escalated
+        and return_request.can_transition_to(ReturnStatus.APPROVED),
         "can_cancel": return_request.can_transition_to(ReturnStatus.CANCELLED),
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
