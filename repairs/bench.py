@@ -8,7 +8,11 @@ Registered with the bench harness (``aftersales.bench``) in ``RepairsConfig.read
    within ``--plan-timeout`` seconds; the greedy nearest-feasible-technician baseline plans the
    same day. Reported: the solver's time, that every job is planned or unassigned with a reason,
    and the travel ratio (solver ÷ greedy) in total and per planned visit. Targets: ≤ 60 s,
-   ratio ≤ 0.75.
+   ratio ≤ 0.75. The comparison is on the same jobs and the same travel matrix; the headline
+   ratio is total travel, which favours the greedy baseline (it leaves more jobs unplanned and so
+   drives less), so the per-visit ratio is reported beside it. The solver runs one search that
+   gets the whole time limit (``routing.plan_day``, ``searches``): the planning time stays under
+   a minute (instance + 50 s of search) and the search is not cut into eight short ones.
 2. **Availability** (PostgreSQL): the merchant ``bench-repairs`` with ``--availability-technicians``
    (1,000) technicians, each with a resource calendar of their own (8:00-18:00, six days a week,
    a holiday and a make-up day in the next 30 days), ``--repairs`` (1,000,000) repair orders,
@@ -430,7 +434,7 @@ def bench_race(out: Measurements, log: Callable[[str], None], *, racers: int) ->
 def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--technicians", type=int, default=300, help="Technicians of the planned day (default 300).")
     parser.add_argument("--jobs", type=int, default=3000, help="Jobs of the planned day (default 3000).")
-    parser.add_argument("--plan-timeout", type=float, default=40, help="Solver time limit in seconds (default 40).")
+    parser.add_argument("--plan-timeout", type=float, default=50, help="Solver time limit in seconds (default 50).")
     parser.add_argument(
         "--availability-technicians", type=int, default=1000, help="Technicians for availability (default 1000)."
     )
