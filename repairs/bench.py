@@ -51,10 +51,19 @@ from aftersales.models import (
     User,
     WorkingHours,
 )
-from repairs.models import DispatchPolicy, RepairMode, RepairOrder, RepairStatus, TechnicianProfile, Visit
+from repairs.models import (
+    DispatchPolicy,
+    RepairMode,
+    RepairOrder,
+    RepairStatus,
+    TechnicianProfile,
+    TechnicianWindowLoad,
+    Visit,
+)
 from repairs.routing import JobRequest, TechnicianShift, greedy_plan, plan_day
 from repairs.selectors.dispatch import ServiceNeed, available_slots
 from repairs.services.dispatch import visit_book
+from repairs.services.visit_load import technician_loads_rebuild
 from repairs.travel import Point
 from tickets.models import Ticket, TicketKind, TicketStatus
 
@@ -286,8 +295,11 @@ def seed_visits(merchant: Merchant, technicians: list[int], today: date, log: Ca
     first = datetime.combine(today, clock_time(), tzinfo=zone)
     existing = Visit.objects.filter(merchant=merchant, window_start__gte=first, technician_id__in=technicians)
     if existing.count() == len(technicians) * 90:
+        if not TechnicianWindowLoad.objects.filter(merchant=merchant).exists():
+            technician_loads_rebuild(merchant=merchant)
         return Visit.objects.filter(merchant=merchant).count()
     Visit.objects.filter(merchant=merchant).delete()
+    technician_loads_rebuild(merchant=merchant)
     starts = [
         datetime.combine(today + timedelta(days=d), clock_time(h), tzinfo=zone).astimezone(UTC)
         for d in range(30)
@@ -314,6 +326,8 @@ def seed_visits(merchant: Merchant, technicians: list[int], today: date, log: Ca
             )
             k += 1
     Visit.objects.bulk_create(rows, batch_size=5000)
+    # Loaded in bulk past the services: the load counters availability reads are recounted.
+    technician_loads_rebuild(merchant=merchant)
     log(f"  {len(rows)} booked visits")
     return len(rows)
 
@@ -362,6 +376,7 @@ def bench_race(out: Measurements, log: Callable[[str], None], *, racers: int) ->
     )
     DispatchPolicy.objects.update_or_create(merchant=merchant, defaults={"visits_per_window": 1})
     Visit.objects.filter(merchant=merchant).delete()
+    technician_loads_rebuild(merchant=merchant)  # the last run's visits are gone, so are their counts
     RepairOrder.objects.filter(merchant=merchant).delete()
     Ticket.objects.filter(merchant=merchant).delete()
     if not TechnicianProfile.objects.filter(merchant=merchant).exists():

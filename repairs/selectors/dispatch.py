@@ -3,7 +3,8 @@ free, a technician's day, the visits of a day for the board.
 
 Slot availability runs in a constant number of queries whatever the number of technicians, days
 or repairs: the qualified technicians (one query), their calendars' hours and special days (two),
-their time off in the horizon (one), the active visits they hold in it, counted per window (one).
+their time off in the horizon (one), the saturated windows and days from the load counters the
+dispatch services keep in the same transaction as every visit change (two).
 Everything after that is arithmetic in memory.
 """
 
@@ -27,8 +28,10 @@ from repairs.models import (
     LocationKind,
     PartStock,
     RepairOrder,
+    TechnicianDayLoad,
     TechnicianProfile,
     TechnicianTimeOff,
+    TechnicianWindowLoad,
     Visit,
 )
 from repairs.routing import DayPlan, JobRequest, Pin, TechnicianShift, plan_day
@@ -203,9 +206,43 @@ def _load(
     zone: ZoneInfo,
     per_window: int,
 ) -> _Load:
-    """Read along the merchant's partial index of active visits by window (no list of a thousand
-    technician ids); only saturated groups come back, and the qualified technicians are picked
-    out here."""
+    """The saturated windows and days of the horizon from the load counters the services keep
+    (``TechnicianWindowLoad``, ``TechnicianDayLoad``): two index ranges over the rows at or above
+    the threshold, however many visits and repairs the merchant has. The qualified technicians
+    are picked out here."""
+    capacity = {t.technician_id: t.daily_capacity for t in technicians}
+    if not capacity:
+        return _Load(full_days=set(), full_windows=set())
+    full_windows = {
+        (technician_id, window_start)
+        for technician_id, window_start in TechnicianWindowLoad.objects.filter(
+            merchant=merchant, visits__gte=per_window, window_start__gte=start, window_start__lt=end
+        ).values_list("technician_id", "window_start")
+        if technician_id in capacity
+    }
+    full_days = {
+        (technician_id, day)
+        for technician_id, day, visits in TechnicianDayLoad.objects.filter(
+            merchant=merchant,
+            visits__gte=min(capacity.values()),
+            day__gte=start.astimezone(zone).date(),
+            day__lte=end.astimezone(zone).date(),
+        ).values_list("technician_id", "day", "visits")
+        if technician_id in capacity and visits >= capacity[technician_id]
+    }
+    return _Load(full_days=full_days, full_windows=full_windows)
+
+
+def load_from_visits(
+    merchant: Merchant,
+    technicians: Sequence[QualifiedTechnician],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    per_window: int,
+) -> _Load:
+    """The same answer as ``_load``, counted from the visits themselves (a month of them on
+    every read): what the counters must always equal; the tests compare the two."""
     capacity = {t.technician_id: t.daily_capacity for t in technicians}
     if not capacity:
         return _Load(full_days=set(), full_windows=set())
@@ -300,7 +337,11 @@ def availability_load(
     end: datetime,
     policy: DispatchPolicy,
     exclude_technicians: Sequence[int] = (),
+    from_visits: bool = False,
 ) -> Availability:
+    """What availability needs between ``start`` and ``end``; ``from_visits`` counts the visits
+    instead of reading the counters (the reference the tests hold the counters to)."""
+    count = load_from_visits if from_visits else _load
     technicians = [t for t in qualified_technicians(merchant, need) if t.technician_id not in exclude_technicians]
     ids = [t.technician_id for t in technicians]
     zone = ZoneInfo(merchant.timezone)
@@ -308,7 +349,7 @@ def availability_load(
     return Availability(
         technicians=technicians,
         specs=specs,
-        load=_load(
+        load=count(
             merchant, technicians, start - timedelta(days=1), end + timedelta(days=1), zone, policy.visits_per_window
         ),
         away=_time_off(ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
@@ -317,7 +358,13 @@ def availability_load(
 
 
 def available_slots(
-    merchant: Merchant, need: ServiceNeed, *, now: datetime, days: int = SLOT_DAYS, limit: int | None = None
+    merchant: Merchant,
+    need: ServiceNeed,
+    *,
+    now: datetime,
+    days: int = SLOT_DAYS,
+    limit: int | None = None,
+    from_visits: bool = False,
 ) -> list[Slot]:
     """The booking windows of the next ``days`` local days in which at least one qualified
     technician serving the address is working, not away, and has room that day and in that window."""
@@ -326,7 +373,9 @@ def available_slots(
     horizon_start = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
     horizon_end = datetime.combine(today + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC)
     policy = dispatch_policy(merchant)
-    availability = availability_load(merchant, need, start=horizon_start, end=horizon_end, policy=policy)
+    availability = availability_load(
+        merchant, need, start=horizon_start, end=horizon_end, policy=policy, from_visits=from_visits
+    )
     earliest = now + timedelta(hours=policy.booking_lead_hours)
     candidates: set[tuple[datetime, datetime]] = set()
     # Only the calendars someone qualified works by: a window no technician has is never offered.
