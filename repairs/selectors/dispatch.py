@@ -16,8 +16,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat, TruncDate
 
 from aftersales.business_time import CalendarSpec, Range
 from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
@@ -109,8 +110,68 @@ def qualified_technicians(merchant: Merchant, need: ServiceNeed) -> list[Qualifi
     ]
 
 
+def _folded_hours() -> Subquery:
+    """A calendar's weekly hours as one sorted array of ``weekday:start:end``."""
+    text = Concat(
+        Cast("weekday", CharField()),
+        Value(":"),
+        Cast("start_minute", CharField()),
+        Value(":"),
+        Cast("end_minute", CharField()),
+        output_field=CharField(),
+    )
+    return Subquery(
+        WorkingHours.objects.filter(calendar=OuterRef("pk"))
+        .order_by()
+        .values("calendar")
+        .annotate(folded=ArrayAgg(text, order_by=("weekday", "start_minute", "end_minute")))
+        .values("folded")
+    )
+
+
+def _folded_days() -> Subquery:
+    """A calendar's holidays and extra working days as one sorted array of ``date:kind:works_as``."""
+    text = Concat(
+        Cast("date", CharField()),
+        Value(":"),
+        "kind",
+        Value(":"),
+        Cast("works_as", CharField()),
+        output_field=CharField(),
+    )
+    return Subquery(
+        CalendarDay.objects.filter(calendar=OuterRef("pk"))
+        .order_by()
+        .values("calendar")
+        .annotate(folded=ArrayAgg(text, order_by=("date", "kind")))
+        .values("folded")
+    )
+
+
+def _spec(zone: str, hours: Iterable[str], days: Iterable[str]) -> CalendarSpec:
+    weekly: dict[int, list[Range]] = defaultdict(list)
+    for folded in hours:
+        weekday, start, end = (int(part) for part in folded.split(":"))
+        weekly[weekday].append((start, end))
+    holidays: set[date] = set()
+    extra: dict[date, int] = {}
+    for folded in days:
+        day_text, kind, works_as = folded.split(":")
+        day = date.fromisoformat(day_text)
+        if kind == CalendarDay.Kind.HOLIDAY:
+            holidays.add(day)
+        else:
+            extra[day] = int(works_as)
+    return CalendarSpec(
+        tz=ZoneInfo(zone),
+        weekly={weekday: tuple(sorted(ranges)) for weekday, ranges in weekly.items()},
+        holidays=frozenset(holidays),
+        extra_working_days=extra,
+    )
+
+
 def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> dict[int | None, CalendarSpec]:
-    """The calendars of these technicians as specs, in two queries (plus one for the merchant's
+    """The calendars of these technicians as specs, in one query (plus one for the merchant's
     default, which a technician without a calendar of their own works by; ``None`` keys it)."""
     wanted = {calendar_id for calendar_id in calendar_ids if calendar_id is not None}
     default_id = (
@@ -120,42 +181,24 @@ def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> di
     )
     if default_id is not None:
         wanted.add(default_id)
-    zones = dict(BusinessCalendar.objects.filter(pk__in=wanted).values_list("pk", "timezone"))
-    weekly: dict[int, dict[int, list[Range]]] = defaultdict(lambda: defaultdict(list))
-    for calendar_id, weekday, start, end in WorkingHours.objects.filter(calendar_id__in=wanted).values_list(
-        "calendar_id", "weekday", "start_minute", "end_minute"
-    ):
-        weekly[calendar_id][weekday].append((start, end))
-    holidays: dict[int, set[date]] = defaultdict(set)
-    extra: dict[int, dict[date, int]] = defaultdict(dict)
-    for calendar_id, day, kind, works_as in CalendarDay.objects.filter(calendar_id__in=wanted).values_list(
-        "calendar_id", "date", "kind", "works_as"
-    ):
-        if kind == CalendarDay.Kind.HOLIDAY:
-            holidays[calendar_id].add(day)
-        else:
-            extra[calendar_id][day] = works_as
-    # Calendars with the same hours and days share one spec object: the slot walk then looks at
-    # each pattern once a day, not at each technician's calendar.
+    # One row per calendar of the merchant with its hours and special days folded into arrays by
+    # the database (a thousand rows, not eight thousand, and no list of a thousand ids to send);
+    # calendars with the same hours and days share one spec object, parsed once, and the slot
+    # walk then looks at each pattern once a day, not at each technician's calendar.
+    rows = (
+        BusinessCalendar.objects.filter(merchant=merchant)
+        .annotate(folded_hours=_folded_hours(), folded_days=_folded_days())
+        .order_by()
+        .values_list("pk", "timezone", "folded_hours", "folded_days")
+    )
     shared: dict[tuple[object, ...], CalendarSpec] = {}
     specs: dict[int | None, CalendarSpec] = {}
-    for calendar_id in wanted:
-        if calendar_id not in zones:
+    for calendar_id, zone, hours, days in rows:
+        if calendar_id not in wanted:
             continue
-        hours = {day: tuple(sorted(ranges)) for day, ranges in weekly[calendar_id].items()}
-        signature = (
-            zones[calendar_id],
-            tuple(sorted(hours.items())),
-            tuple(sorted(holidays[calendar_id])),
-            tuple(sorted(extra[calendar_id].items())),
-        )
+        signature = (zone, tuple(hours or ()), tuple(days or ()))
         if signature not in shared:
-            shared[signature] = CalendarSpec(
-                tz=ZoneInfo(zones[calendar_id]),
-                weekly=hours,
-                holidays=frozenset(holidays[calendar_id]),
-                extra_working_days=extra[calendar_id],
-            )
+            shared[signature] = _spec(zone, hours or (), days or ())
         specs[calendar_id] = shared[signature]
     # No calendar at all: the merchant's office hours are unknown, so a plain working week.
     default_spec = specs.get(default_id) if default_id is not None else None
@@ -292,12 +335,18 @@ def visits_per_technician_on(technician_ids: Sequence[int], start: datetime, end
     )
 
 
-def _time_off(technician_ids: Sequence[int], first: date, last: date) -> dict[int, list[tuple[date, date]]]:
+def _time_off(
+    merchant: Merchant, technician_ids: Sequence[int], first: date, last: date
+) -> dict[int, list[tuple[date, date]]]:
+    """Time off of the merchant's technicians overlapping ``first``..``last``, kept for
+    ``technician_ids`` (read through the merchant, not a list of a thousand ids)."""
+    wanted = set(technician_ids)
     away: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for technician_id, starts_on, ends_on in TechnicianTimeOff.objects.filter(
-        technician_id__in=technician_ids, starts_on__lte=last, ends_on__gte=first
+        technician__merchant=merchant, starts_on__lte=last, ends_on__gte=first
     ).values_list("technician_id", "starts_on", "ends_on"):
-        away[technician_id].append((starts_on, ends_on))
+        if technician_id in wanted:
+            away[technician_id].append((starts_on, ends_on))
     return away
 
 
@@ -352,7 +401,7 @@ def availability_load(
         load=count(
             merchant, technicians, start - timedelta(days=1), end + timedelta(days=1), zone, policy.visits_per_window
         ),
-        away=_time_off(ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
+        away=_time_off(merchant, ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()),
         zone=zone,
     )
 
@@ -462,7 +511,7 @@ def planning_inputs(merchant: Merchant, day: date, *, from_instant: datetime | N
     )
     ids = [row[0] for row in profiles]
     specs = calendar_specs(merchant, {row[5] for row in profiles})
-    away = _time_off(ids, day, day)
+    away = _time_off(merchant, ids, day, day)
     visits = list(visits_of_day(merchant, day))
     earliest = _seconds(from_instant, midnight) if from_instant is not None else 0
     technicians: list[TechnicianShift] = []
