@@ -8,7 +8,11 @@ Registered with the bench harness (``aftersales.bench``) in ``RepairsConfig.read
    within ``--plan-timeout`` seconds; the greedy nearest-feasible-technician baseline plans the
    same day. Reported: the solver's time, that every job is planned or unassigned with a reason,
    and the travel ratio (solver ÷ greedy) in total and per planned visit. Targets: ≤ 60 s,
-   ratio ≤ 0.75.
+   ratio ≤ 0.75. The comparison is on the same jobs and the same travel matrix; the headline
+   ratio is total travel, which favours the greedy baseline (it leaves more jobs unplanned and so
+   drives less), so the per-visit ratio is reported beside it. The solver runs one search that
+   gets the whole time limit (``routing.plan_day``, ``searches``): the planning time stays under
+   a minute (instance + 50 s of search) and the search is not cut into eight short ones.
 2. **Availability** (PostgreSQL): the merchant ``bench-repairs`` with ``--availability-technicians``
    (1,000) technicians, each with a resource calendar of their own (8:00-18:00, six days a week,
    a holiday and a make-up day in the next 30 days), ``--repairs`` (1,000,000) repair orders,
@@ -47,10 +51,19 @@ from aftersales.models import (
     User,
     WorkingHours,
 )
-from repairs.models import DispatchPolicy, RepairMode, RepairOrder, RepairStatus, TechnicianProfile, Visit
+from repairs.models import (
+    DispatchPolicy,
+    RepairMode,
+    RepairOrder,
+    RepairStatus,
+    TechnicianProfile,
+    TechnicianWindowLoad,
+    Visit,
+)
 from repairs.routing import JobRequest, TechnicianShift, greedy_plan, plan_day
 from repairs.selectors.dispatch import ServiceNeed, available_slots
 from repairs.services.dispatch import visit_book
+from repairs.services.visit_load import technician_loads_rebuild
 from repairs.travel import Point
 from tickets.models import Ticket, TicketKind, TicketStatus
 
@@ -282,8 +295,11 @@ def seed_visits(merchant: Merchant, technicians: list[int], today: date, log: Ca
     first = datetime.combine(today, clock_time(), tzinfo=zone)
     existing = Visit.objects.filter(merchant=merchant, window_start__gte=first, technician_id__in=technicians)
     if existing.count() == len(technicians) * 90:
+        if not TechnicianWindowLoad.objects.filter(merchant=merchant).exists():
+            technician_loads_rebuild(merchant=merchant)
         return Visit.objects.filter(merchant=merchant).count()
     Visit.objects.filter(merchant=merchant).delete()
+    technician_loads_rebuild(merchant=merchant)
     starts = [
         datetime.combine(today + timedelta(days=d), clock_time(h), tzinfo=zone).astimezone(UTC)
         for d in range(30)
@@ -310,6 +326,8 @@ def seed_visits(merchant: Merchant, technicians: list[int], today: date, log: Ca
             )
             k += 1
     Visit.objects.bulk_create(rows, batch_size=5000)
+    # Loaded in bulk past the services: the load counters availability reads are recounted.
+    technician_loads_rebuild(merchant=merchant)
     log(f"  {len(rows)} booked visits")
     return len(rows)
 
@@ -337,15 +355,20 @@ def bench_availability(
     samples: list[float] = []
     queries: set[int] = set()
     slots = 0
+    # CPU of this process (not PostgreSQL's) per read: on a loaded machine the wall-clock figures
+    # mostly measure the wait for a core.
+    cpu_started = time.process_time()
     for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             slots = len(available_slots(merchant, need, now=now))
             samples.append((time.perf_counter() - started) * 1000)
         queries.add(len(captured.captured_queries))
+    cpu_ms = (time.process_time() - cpu_started) * 1000 / requests
     common = {"technicians": len(ids), "repair_orders": held, "visits": visits, "requests": requests, "slots": slots}
     out.emit("availability_p50", round(statistics.median(samples), 1), "ms", **common)
     out.emit("availability_p95", round(_percentile(samples, 0.95), 1), "ms", target=50, **common)
+    out.emit("availability_cpu_per_read", round(cpu_ms, 1), "ms", **common)
     out.emit("availability_queries", sorted(queries), "queries per read", constant=len(queries) == 1, **common)
 
 
@@ -358,6 +381,7 @@ def bench_race(out: Measurements, log: Callable[[str], None], *, racers: int) ->
     )
     DispatchPolicy.objects.update_or_create(merchant=merchant, defaults={"visits_per_window": 1})
     Visit.objects.filter(merchant=merchant).delete()
+    technician_loads_rebuild(merchant=merchant)  # the last run's visits are gone, so are their counts
     RepairOrder.objects.filter(merchant=merchant).delete()
     Ticket.objects.filter(merchant=merchant).delete()
     if not TechnicianProfile.objects.filter(merchant=merchant).exists():
@@ -430,7 +454,7 @@ def bench_race(out: Measurements, log: Callable[[str], None], *, racers: int) ->
 def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--technicians", type=int, default=300, help="Technicians of the planned day (default 300).")
     parser.add_argument("--jobs", type=int, default=3000, help="Jobs of the planned day (default 3000).")
-    parser.add_argument("--plan-timeout", type=float, default=40, help="Solver time limit in seconds (default 40).")
+    parser.add_argument("--plan-timeout", type=float, default=50, help="Solver time limit in seconds (default 50).")
     parser.add_argument(
         "--availability-technicians", type=int, default=1000, help="Technicians for availability (default 1000)."
     )

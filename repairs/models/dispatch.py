@@ -234,3 +234,50 @@ class DispatchPolicy(MerchantOwnedModel):
 
     def __str__(self) -> str:
         return str(_("Dispatch policy of %(merchant)s") % {"merchant": self.merchant})
+
+
+class TechnicianWindowLoad(MerchantOwnedModel):
+    """How many active visits (booked, on the way, on site) a technician holds in one booking
+    window: a counter kept by every service that books, moves, reassigns, cancels or ends a
+    visit, in the same transaction. Slot availability reads the saturated rows of the horizon
+    here (one index range) instead of counting a month of visits on every read."""
+
+    technician = models.ForeignKey(
+        TechnicianProfile, on_delete=models.CASCADE, related_name="window_loads", verbose_name=_("technician")
+    )
+    window_start = models.DateTimeField(_("window from"))
+    visits = models.PositiveIntegerField(_("active visits"), default=0)
+
+    class Meta:
+        verbose_name = _("technician window load")
+        verbose_name_plural = _("technician window loads")
+        constraints = [
+            models.UniqueConstraint(fields=["technician", "window_start"], name="windowload_unique_window"),
+        ]
+        # The threshold (visits per window) is the merchant's policy, read at request time: the
+        # index leads with the count so only saturated rows are visited.
+        indexes = [models.Index(fields=["merchant", "visits", "window_start"], name="windowload_saturated")]
+
+    def __str__(self) -> str:
+        return f"{self.technician_id} {self.window_start:%Y-%m-%d %H:%M}: {self.visits}"
+
+
+class TechnicianDayLoad(MerchantOwnedModel):
+    """How many active visits a technician holds on one local day (the merchant's time zone),
+    kept beside ``TechnicianWindowLoad`` by the same service calls; checked against the
+    technician's daily capacity."""
+
+    technician = models.ForeignKey(
+        TechnicianProfile, on_delete=models.CASCADE, related_name="day_loads", verbose_name=_("technician")
+    )
+    day = models.DateField(_("day"))
+    visits = models.PositiveIntegerField(_("active visits"), default=0)
+
+    class Meta:
+        verbose_name = _("technician day load")
+        verbose_name_plural = _("technician day loads")
+        constraints = [models.UniqueConstraint(fields=["technician", "day"], name="dayload_unique_day")]
+        indexes = [models.Index(fields=["merchant", "visits", "day"], name="dayload_saturated")]
+
+    def __str__(self) -> str:
+        return f"{self.technician_id} {self.day}: {self.visits}"

@@ -8,6 +8,7 @@ second finds the window full and is told so with the next free windows.
 """
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from repairs.selectors.dispatch import (
     dispatch_policy,
     visits_per_technician_on,
 )
+from repairs.services.visit_load import LoadDeltas, held_by, technician_loads_apply, visit_load_delta, visit_load_move
 from repairs.timeline import DispatchVerb
 from repairs.timers import visit_reminder_cancel, visit_reminder_start
 from repairs.travel import Point, haversine_km
@@ -213,7 +215,7 @@ def _place(
         raise SlotTaken(extra={"next_slots": [slot.start.isoformat() for slot in _next_slots(repair, now=now)]})
     held = visits_per_technician_on([t.technician_id for t in free], day_start, day_end)
     chosen = min(free, key=lambda t: (held.get(t.technician_id, 0), t.technician_id))
-    return Visit.objects.create(
+    visit = Visit.objects.create(
         merchant_id=repair.merchant_id,
         repair=repair,
         technician_id=chosen.technician_id,
@@ -222,6 +224,9 @@ def _place(
         service_minutes=service_minutes,
         confirmation_code=f"{secrets.randbelow(10**6):06d}",
     )
+    # Still under the technicians' locks: the next booking counts this one.
+    visit_load_move(visit, zone=repair.merchant.timezone)
+    return visit
 
 
 def _require_change_allowed(actor: Actor, visit: Visit, *, now: datetime, reschedule: bool) -> None:
@@ -268,6 +273,10 @@ def visit_reschedule(
         visit.cancelled_by = actor.party
         visit.cancel_reason = str(_("Moved to another time"))
         visit.save(update_fields=["status", "cancelled_by", "cancel_reason", "updated_at"])
+        # Freed before the new place is taken: moving within the same window needs no spare room.
+        visit_load_move(
+            visit, zone=repair.merchant.timezone, was_technician_id=visit.technician_id, was_status=VisitStatus.BOOKED
+        )
         moved = _place(
             repair,
             window_start=window_start,
@@ -307,10 +316,14 @@ def visit_cancel(
         visit = visit_lock(visit.pk)
         _require_party(actor, repair)
         _require_change_allowed(actor, visit, now=now, reschedule=False)
+        was_status = visit.status
         _move(visit, VisitStatus.CANCELLED)
         visit.cancelled_by = actor.party
         visit.cancel_reason = reason[:300]
         visit.save(update_fields=["status", "cancelled_by", "cancel_reason", "updated_at"])
+        visit_load_move(
+            visit, zone=visit.merchant.timezone, was_technician_id=visit.technician_id, was_status=was_status
+        )
         event_append(
             repair.ticket,
             DispatchVerb.VISIT_CANCELLED,
@@ -414,6 +427,9 @@ def visit_check_out(
             visit.signature.save(f"visit-{visit.pk}.png", signature, save=False)
             fields.append("signature")
         visit.save(update_fields=fields)
+        visit_load_move(
+            visit, zone=visit.merchant.timezone, was_technician_id=visit.technician_id, was_status=VisitStatus.ON_SITE
+        )
         event_append(
             visit.repair.ticket,
             DispatchVerb.VISIT_CHECKED_OUT,
@@ -446,8 +462,12 @@ def visit_no_show(*, visit: Visit, party: str, actor: User | None = None, custom
             if visit.window_end > timezone.now():
                 raise TransitionNotAllowed(_("The window has not passed yet."), code="window_not_over")
             status = VisitStatus.TECHNICIAN_NO_SHOW
+        was_status = visit.status
         _move(visit, status)
         visit.save(update_fields=["status", "updated_at"])
+        visit_load_move(
+            visit, zone=visit.merchant.timezone, was_technician_id=visit.technician_id, was_status=was_status
+        )
         event_append(
             repair.ticket,
             DispatchVerb.VISIT_NO_SHOW,
@@ -489,6 +509,7 @@ def visit_assign(
             visit.planned_start = start
             visit.planned_end = start + timedelta(minutes=visit.service_minutes)
         visit.save(update_fields=["technician", "pinned", "planned_start", "planned_end", "updated_at"])
+        visit_load_move(visit, zone=visit.merchant.timezone, was_technician_id=previous, was_status=visit.status)
         event_append(
             visit.repair.ticket,
             DispatchVerb.VISIT_ASSIGNED,
@@ -518,11 +539,14 @@ def plan_apply(*, merchant_id: int, day: date, plan: DayPlan, actor: User | None
         visits = visits_lock(planned)
         moved = kept = told = 0
         zone_day_start: datetime | None = None
+        deltas: LoadDeltas = Counter()
+        zone = ""
         for visit in visits:
             if visit.merchant_id != merchant_id:
                 raise InvalidInput(_("The plan names a visit of another merchant."))
             if zone_day_start is None:
-                zone_day_start = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(visit.merchant.timezone))
+                zone = visit.merchant.timezone
+                zone_day_start = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(zone))
             if visit.pinned or visit.status not in PLANNABLE_VISIT_STATUSES:
                 kept += 1
                 continue
@@ -542,6 +566,12 @@ def plan_apply(*, merchant_id: int, day: date, plan: DayPlan, actor: User | None
             visit.technician_id = step.technician_id
             visit.planned_start, visit.planned_end, visit.sequence = start, end, step.sequence
             visit.save(update_fields=["technician", "planned_start", "planned_end", "sequence", "updated_at"])
+            visit_load_delta(
+                deltas,
+                window_start=visit.window_start,
+                was_held_by=held_by(previous, visit.status),
+                now_held_by=held_by(visit.technician_id, visit.status),
+            )
             moved += 1
             event_append(
                 visit.repair.ticket,
@@ -556,6 +586,8 @@ def plan_apply(*, merchant_id: int, day: date, plan: DayPlan, actor: User | None
                     "repair_visit_planned",
                     {"window": _window_text(visit), "arrival": _local(visit, start)},
                 )
+        # All counters at the end, in technician order (see services.visit_load).
+        technician_loads_apply(deltas, merchant_id=merchant_id, zone=zone)
     return PlanOutcome(moved=moved, kept_pinned=kept, unassigned=len(plan.unassigned), customers_told=told)
 
 

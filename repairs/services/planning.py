@@ -15,6 +15,7 @@ from repairs.models import PLANNABLE_VISIT_STATUSES, TechnicianProfile, Technici
 from repairs.roles import require_dispatcher
 from repairs.selectors.dispatch import day_bounds, plan_preview
 from repairs.services.dispatch import PlanOutcome, plan_apply
+from repairs.services.visit_load import visit_load_move
 from repairs.timeline import DispatchVerb
 from tickets.timeline import event_append
 
@@ -66,6 +67,7 @@ def technician_drop_out(
             visit.pinned = False
             visit.planned_start = visit.planned_end = visit.sequence = None
             visit.save(update_fields=["technician", "pinned", "planned_start", "planned_end", "sequence", "updated_at"])
+            visit_load_move(visit, zone=merchant.timezone, was_technician_id=technician.pk, was_status=visit.status)
             event_append(
                 visit.repair.ticket,
                 DispatchVerb.VISIT_ASSIGNED,

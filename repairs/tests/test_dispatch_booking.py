@@ -132,10 +132,10 @@ def test_slot_availability_takes_the_same_number_of_queries_for_one_or_many_tech
         available_slots(shop, NEED, now=NOW)
 
     # then
-    # the policy, the technicians, the default calendar, zones, hours, special days, the full
-    # windows, the full days, time off
-    assert len(one.captured_queries) == 9
-    assert len(many.captured_queries) == 9
+    # the policy, the technicians, the default calendar, the calendars with their hours and
+    # special days folded in, the full windows, the full days (load counters), time off
+    assert len(one.captured_queries) == 7
+    assert len(many.captured_queries) == 7
 
 
 def test_booking_holds_a_place_schedules_the_repair_and_starts_the_reminder(

@@ -11,7 +11,7 @@ import time_machine
 from aftersales.exceptions import ApplicationError
 from aftersales.models import Membership, Notification
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, UserFactory
-from repairs.models import TechnicianTimeOff, Visit
+from repairs.models import TechnicianDayLoad, TechnicianTimeOff, TechnicianWindowLoad, Visit
 from repairs.routing import UnassignedReason
 from repairs.selectors.dispatch import merchants_for_evening_plan, plan_preview
 from repairs.services.dispatch import visit_assign, visit_book
@@ -206,3 +206,48 @@ def test_the_evening_task_plans_tomorrow(clock, shop, west_and_east):
     # then
     visit.refresh_from_db()
     assert (visit.technician_id, visit.planned_start) == (west_and_east[1].pk, tuesday(10))
+
+
+def test_applying_a_plan_and_a_drop_out_move_the_load_counters_with_the_visits(clock, shop, supervisor, west_and_east):
+    # given: both visits of Tuesday 10:00 handed to West by the supervisor
+    west, east = west_and_east
+    near_west = visit_book(repair=repair_at(shop, 121.41), window_start=tuesday(10))
+    near_east = visit_book(repair=repair_at(shop, 121.59), window_start=tuesday(10))
+    for visit in (near_west, near_east):
+        visit_assign(visit=visit, actor=supervisor, technician=west)
+    assert load_counters(shop) == ({(west.pk, tuesday(10)): 2}, {(west.pk, TUESDAY): 2})
+
+    # when: the plan gives the eastern one to East
+    dispatch_day_plan(merchant=shop, day=TUESDAY, actor=supervisor)
+
+    # then
+    assert load_counters(shop) == (
+        {(west.pk, tuesday(10)): 1, (east.pk, tuesday(10)): 1},
+        {(west.pk, TUESDAY): 1, (east.pk, TUESDAY): 1},
+    )
+
+    # when: on Tuesday morning East calls in sick (its visit goes back to West)
+    clock.move_to(tuesday(7))
+    technician_drop_out(technician=east, day=TUESDAY, actor=supervisor, reason="Ill")
+
+    # then
+    assert set(Visit.objects.filter(pk__in=[near_west.pk, near_east.pk]).values_list("technician_id", flat=True)) == {
+        west.pk
+    }
+    assert load_counters(shop) == ({(west.pk, tuesday(10)): 2}, {(west.pk, TUESDAY): 2})
+
+
+def load_counters(shop):
+    windows = {
+        (t, w): v
+        for t, w, v in TechnicianWindowLoad.objects.filter(merchant=shop, visits__gt=0).values_list(
+            "technician_id", "window_start", "visits"
+        )
+    }
+    days = {
+        (t, d): v
+        for t, d, v in TechnicianDayLoad.objects.filter(merchant=shop, visits__gt=0).values_list(
+            "technician_id", "day", "visits"
+        )
+    }
+    return windows, days

@@ -66,6 +66,40 @@ def two_technicians_four_jobs():
     return technicians, jobs, line_matrix([0, 10, 2, 4, 8, 12])
 
 
+@pytest.mark.parametrize("searches", [1, 2])
+def test_plan_day_with_one_long_search_under_a_time_limit_finds_the_same_optimum(searches):
+    # given
+    technicians, jobs, matrix = two_technicians_four_jobs()
+
+    # when: the path a large day takes (a set number of searches sharing the time limit)
+    plan = plan_day(technicians, jobs, durations=matrix, timeout_seconds=5, exploration_level=1, searches=searches)
+
+    # then
+    assert plan.unassigned == ()
+    assert plan.total_travel_seconds == 16 * 60
+    routes = {route.technician_id: [v.job_id for v in route.visits] for route in plan.routes}
+    assert routes == {1: [101, 102], 2: [103, 104]}
+
+
+def test_eligibility_index_keeps_skill_level_area_and_reach_apart():
+    # given: 1 lacks the level, 2 serves elsewhere, 3 cannot get back before 8:40, 4 can do it
+    technicians = [
+        technician(1, skills={"taps": 1}),
+        technician(2, areas=frozenset({"200002"})),
+        technician(3, end=EIGHT + 2300),
+        technician(4, areas=frozenset({"200001", "200003"})),
+    ]
+    jobs = [job(201, skills={"taps": 2}, window=(EIGHT, EIGHT + HALF_HOUR))]
+    matrix = line_matrix([0, 0, 0, 0, 5])
+
+    # when
+    plan = plan_day(technicians, jobs, durations=matrix)
+
+    # then
+    assert plan.unassigned == ()
+    assert [(v.job_id, v.technician_id) for v in plan.visits.values()] == [(201, 4)]
+
+
 def test_plan_day_finds_the_known_optimum_of_a_small_day():
     # given
     technicians, jobs, matrix = two_technicians_four_jobs()
