@@ -114,6 +114,10 @@ def laney_flags(cohorts: Iterable[Cohort], *, start: date, end: date) -> list[Fl
             totals.units += cohort.delivered_units
             totals.defects += cohort.defect_units
             category_of[cohort.product_id] = cohort.category
+    return _laney(per_product, category_of, start=start, end=end)
+
+
+def _laney(per_product: dict[int, _Totals], category_of: dict[int, str], *, start: date, end: date) -> list[Flag]:
     by_category: dict[str, list[int]] = defaultdict(list)
     for product_id, totals in per_product.items():
         if totals.units:
@@ -232,23 +236,35 @@ def cusum_flags(
     flags = []
     for product_id, product_days in days.items():
         category = category_of[product_id]
-        own = history[product_id]
-        if own.units >= CUSUM_MIN_BASELINE_UNITS and 0 < own.defects < own.units:
-            p0: float | None = own.defects / own.units
-        else:
-            peers = category_history[category]
-            p0 = _leave_one_out(own, peers.units, peers.defects)
+        p0 = _cusum_p0(
+            history[product_id],
+            category_history[category],
+            recent_units=sum(t.units for t in product_days.values()),
+            recent_days=len(product_days),
+        )
         if p0 is None:
-            continue
-        expected_per_day = p0 * sum(t.units for t in product_days.values()) / max(1, len(product_days))
-        if expected_per_day < CUSUM_MIN_EXPECTED:
-            # A claim or two a month: the daily z of one claim is huge and means nothing; the
-            # weekly Poisson test of 1. speaks for such products.
             continue
         flag = _cusum(product_id, category, product_days, p0)
         if flag is not None:
             flags.append(flag)
     return flags
+
+
+def _cusum_p0(own: _Totals, peers: _Totals, *, recent_units: int, recent_days: int) -> float | None:
+    """The in-control rate the product's CUSUM runs against, or None when it is not run: no
+    baseline, or too few claims expected per cohort."""
+    if own.units >= CUSUM_MIN_BASELINE_UNITS and 0 < own.defects < own.units:
+        p0: float | None = own.defects / own.units
+    else:
+        p0 = _leave_one_out(own, peers.units, peers.defects)
+    if p0 is None:
+        return None
+    expected_per_day = p0 * recent_units / max(1, recent_days)
+    if expected_per_day < CUSUM_MIN_EXPECTED:
+        # A claim or two a month: the daily z of one claim is huge and means nothing; the
+        # weekly Poisson test of 1. speaks for such products.
+        return None
+    return p0
 
 
 def _cusum(product_id: int, category: str, product_days: dict[date, _Totals], p0: float) -> Flag | None:
@@ -309,6 +325,101 @@ def flags_for_day(
         end=last_mature_day,
         counted_after=counted_after,
     )
+    return one_flag_per_product(laney, cusum)
+
+
+def one_flag_per_product(laney: Iterable[Flag], cusum: Iterable[Flag]) -> list[Flag]:
+    """The Laney flag where both tests flag a product, else the CUSUM's; by product id."""
     chosen = {flag.product_id: flag for flag in cusum}
     chosen.update({flag.product_id: flag for flag in laney})
     return [chosen[pid] for pid in sorted(chosen)]
+
+
+@dataclass(frozen=True)
+class CohortSums:
+    """A product's cohorts of one category, summed by the database over the spans the two tests
+    read (``feedback.services.quality``), so that the daily run never loads every cohort:
+
+    - ``window_*``: the Laney window, the last ``WINDOW_DAYS`` mature cohorts;
+    - ``baseline_*``: the CUSUM's baseline, the ``BASELINE_DAYS`` before its span, every cohort;
+    - ``recent_*``: the CUSUM's span, the last ``CUSUM_DAYS`` mature cohorts (how many cohorts,
+      and their units).
+
+    The window and the span count only the cohorts after the product's latest dismissed alert,
+    as ``flags_for_day``'s ``counted_after`` does. A product has one row per category its cohorts
+    carry (several only when it moved category); its category is that of its newest cohort."""
+
+    product_id: int
+    category: str
+    newest: date
+    window_units: int
+    window_defects: int
+    baseline_units: int
+    baseline_defects: int
+    recent_units: int
+    recent_days: int
+
+
+def _products_of(sums: Iterable[CohortSums]) -> tuple[dict[int, list[CohortSums]], dict[int, str]]:
+    rows_of: dict[int, list[CohortSums]] = defaultdict(list)
+    for row in sums:
+        rows_of[row.product_id].append(row)
+    category_of = {pid: max(rows, key=lambda row: (row.newest, row.category)).category for pid, rows in rows_of.items()}
+    return rows_of, category_of
+
+
+def laney_flags_of_sums(sums: Sequence[CohortSums], *, start: date, end: date) -> list[Flag]:
+    """``laney_flags`` on the window's sums (``start``, ``end``: the window, named in the flags)."""
+    rows_of, category_of = _products_of(sums)
+    per_product: dict[int, _Totals] = {}
+    window_category: dict[int, str] = {}
+    for pid, rows in rows_of.items():
+        totals = _Totals(sum(row.window_units for row in rows), sum(row.window_defects for row in rows))
+        if totals.units or totals.defects:
+            per_product[pid] = totals
+            window_category[pid] = category_of[pid]
+    return _laney(per_product, window_category, start=start, end=end)
+
+
+def cusum_baselines(sums: Sequence[CohortSums]) -> dict[int, tuple[str, float]]:
+    """The products whose CUSUM is to be run, with their category and in-control rate p₀: only
+    their daily cohorts of the span need to be read."""
+    rows_of, category_of = _products_of(sums)
+    category_history: dict[str, _Totals] = defaultdict(_Totals)
+    for row in sums:
+        category_history[row.category].units += row.baseline_units
+        category_history[row.category].defects += row.baseline_defects
+    baselines = {}
+    for pid, rows in rows_of.items():
+        recent_days = sum(row.recent_days for row in rows)
+        if not recent_days:
+            continue
+        own = _Totals(sum(row.baseline_units for row in rows), sum(row.baseline_defects for row in rows))
+        category = category_of[pid]
+        p0 = _cusum_p0(
+            own,
+            category_history[category],
+            recent_units=sum(row.recent_units for row in rows),
+            recent_days=recent_days,
+        )
+        if p0 is not None:
+            baselines[pid] = (category, p0)
+    return baselines
+
+
+def cusum_flags_of_days(baselines: dict[int, tuple[str, float]], cohorts: Iterable[Cohort]) -> list[Flag]:
+    """``cusum_flags`` for the products of ``cusum_baselines``, on their counted daily cohorts
+    of the span."""
+    days: dict[int, dict[date, _Totals]] = defaultdict(lambda: defaultdict(_Totals))
+    for cohort in cohorts:
+        if cohort.product_id in baselines:
+            totals = days[cohort.product_id][cohort.delivered_on]
+            totals.units += cohort.delivered_units
+            totals.defects += cohort.defect_units
+    flags = []
+    for pid, product_days in days.items():
+        category, p0 = baselines[pid]
+        flag = _cusum(pid, category, product_days, p0)
+        if flag is not None:
+            flags.append(flag)
+    return flags

@@ -37,6 +37,8 @@ COUNTS = (
     *[f"sla_{target}_{outcome}" for target in SlaTarget.values for outcome in ("met", "breached")],
 )
 
+_BUCKET_COLUMNS = {name: [f"{name}_{index}" for index in range(BUCKETS)] for name in HISTOGRAMS}
+
 
 @dataclass(frozen=True)
 class KpiFilters:
@@ -69,25 +71,35 @@ class Figures:
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     histograms: dict[str, list[int]] = field(default_factory=lambda: {name: [0] * BUCKETS for name in HISTOGRAMS})
+    # The page reads each median and p90 several times (tables, charts): computed once per add.
+    _durations: dict[str, Durations] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, row: dict[str, Any]) -> None:
         for name in COUNTS:
             self.counts[name] += row[name] or 0
         for name in HISTOGRAMS:
-            for index in range(BUCKETS):
-                self.histograms[name][index] += row[f"{name}_{index}"] or 0
+            histogram = self.histograms[name]
+            for index, column in enumerate(_BUCKET_COLUMNS[name]):
+                histogram[index] += row[column] or 0
+        self._durations.clear()
+
+    def _of(self, name: str) -> Durations:
+        durations = self._durations.get(name)
+        if durations is None:
+            durations = self._durations[name] = Durations.of(self.histograms[name])
+        return durations
 
     @property
     def first_response(self) -> Durations:
-        return Durations.of(self.histograms["first_response_minutes"])
+        return self._of("first_response_minutes")
 
     @property
     def resolution(self) -> Durations:
-        return Durations.of(self.histograms["resolution_minutes"])
+        return self._of("resolution_minutes")
 
     @property
     def refund_cycle(self) -> Durations:
-        return Durations.of(self.histograms["refund_cycle_minutes"])
+        return self._of("refund_cycle_minutes")
 
     @property
     def first_contact_resolution_percent(self) -> Decimal | None:
@@ -281,22 +293,11 @@ class KpiHome:
         return (Decimal(1000) * self.complaints / self.delivered_units).quantize(Decimal("0.01"))
 
 
-def _ticket_rollups(merchant: Merchant, filters: KpiFilters) -> QuerySet[TicketDailyRollup]:
-    rows = TicketDailyRollup.objects.filter(merchant=merchant, day__gte=filters.start, day__lte=filters.end)
-    if filters.store_id:
-        rows = rows.filter(store_id=filters.store_id)
-    if filters.team_id:
-        rows = rows.filter(team_id=filters.team_id)
-    if filters.agent_id:
-        rows = rows.filter(agent_id=filters.agent_id)
-    if filters.kind:
-        rows = rows.filter(kind=filters.kind)
-    return rows
-
-
-def _sums(merchant: Merchant, filters: KpiFilters, group_by: str) -> list[dict[str, Any]]:
-    """Per ``group_by`` value ("day" or "agent_id"): every count and every histogram bucket summed
-    by the database (array elements have no ORM aggregate, so this one is SQL)."""
+def _sums(merchant: Merchant, filters: KpiFilters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per day and per agent: every count and every histogram bucket summed by the database, in
+    one scan of the period's rows (GROUPING SETS; array elements have no ORM aggregate, so this
+    one is SQL), with the complaints opened. Returns the days' rows and the agents' (agent_id
+    None: unassigned)."""
     where = ["merchant_id = %s", "day BETWEEN %s AND %s"]
     params: list[Any] = [merchant.pk, filters.start, filters.end]
     for column, value in (("store_id", filters.store_id), ("team_id", filters.team_id), ("agent_id", filters.agent_id)):
@@ -309,14 +310,18 @@ def _sums(merchant: Merchant, filters: KpiFilters, group_by: str) -> list[dict[s
     columns = [f"sum({name}) AS {name}" for name in COUNTS] + [
         f"sum({name}[{index + 1}]) AS {name}_{index}" for name in HISTOGRAMS for index in range(BUCKETS)
     ]
+    columns.append("sum(created) FILTER (WHERE kind = %s) AS complaints")
+    params.insert(0, TicketKind.COMPLAINT.value)
     query = (
-        f"SELECT {group_by}, {', '.join(columns)} FROM {TicketDailyRollup._meta.db_table} "  # noqa: S608 - constants; values are parameters
-        f"WHERE {' AND '.join(where)} GROUP BY {group_by} ORDER BY {group_by}"
+        f"SELECT GROUPING(day) AS per_agent, day, agent_id, {', '.join(columns)} "  # noqa: S608 - constants; values are parameters
+        f"FROM {TicketDailyRollup._meta.db_table} WHERE {' AND '.join(where)} "
+        "GROUP BY GROUPING SETS ((day), (agent_id)) ORDER BY per_agent, day, agent_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         names = [column.name for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [row for row in rows if not row["per_agent"]], [row for row in rows if row["per_agent"]]
 
 
 def _survey_sums(merchant: Merchant, filters: KpiFilters) -> list[dict[str, Any]]:
@@ -412,10 +417,10 @@ def _return_rollups(merchant: Merchant, filters: KpiFilters) -> QuerySet[ReturnD
 
 def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]) -> KpiHome:
     """The home's figures for the period and filters; a fixed number of queries."""
-    rows = _ticket_rollups(merchant, filters)
     totals = Figures()
     days = []
-    by_day = {row["day"]: row for row in _sums(merchant, filters, "day")}
+    day_rows, by_agent = _sums(merchant, filters)
+    by_day = {row["day"]: row for row in day_rows}
     for offset in range((filters.end - filters.start).days + 1):
         day = filters.start + timedelta(days=offset)
         figures = Figures()
@@ -423,7 +428,6 @@ def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]
             figures.add(by_day[day])
             totals.add(by_day[day])
         days.append(DayFigures(day=day, figures=figures))
-    by_agent = _sums(merchant, filters, "agent_id")
     service, per_technician = _service(_survey_sums(merchant, filters), _repair_sums(merchant, filters))
     # One read of the names for agents and technicians alike.
     names = dict(
@@ -486,7 +490,7 @@ def kpi_home(*, merchant: Merchant, filters: KpiFilters, backlog_ages: list[str]
         )
         for row in by_reason
     ]
-    complaints = rows.filter(kind=TicketKind.COMPLAINT).aggregate(n=Sum("created"))["n"] or 0
+    complaints = sum(row["complaints"] or 0 for row in day_rows)
     refreshed_at = RollupRefresh.objects.filter(merchant=merchant).values_list("refreshed_at", flat=True).first()
     return KpiHome(
         filters=filters,

@@ -155,9 +155,11 @@ def test_the_home_reads_a_fixed_number_of_queries(field_service):
     with CaptureQueriesContext(connection) as captured:
         kpi_home(merchant=shop, filters=THE_DAY, backlog_ages=[])
 
-    # 9 before the service figures; +2 for them (the survey and repair rollups, each summed per
-    # technician), the technicians' names read with the agents' in the one existing query.
-    assert len(captured) == 11
+    # The ticket rollups summed per day and per agent, with the complaints, in one query; the
+    # survey and repair rollups, each summed per technician; the names of agents and
+    # technicians in one; returns (totals, top SKUs and their products, reasons and their
+    # names); when refreshed; the backlog.
+    assert len(captured) == 9
 
 
 def test_the_kpi_page_shows_the_service_figures_and_technician_scorecards_in_tables_and_a_chart(field_service, client):
