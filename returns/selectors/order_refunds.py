@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 
 from aftersales.models import Order, OrderLine
 from returns.ledger import ZERO
@@ -48,16 +49,59 @@ def order_shipping_refundable(order: Order) -> Decimal:
 
 
 def order_refundable_remainder(ticket: "Ticket") -> OrderRefundable | None:
-    """The case's order's refundable remainder, or None when the case has no order."""
+    """The case's order's refundable remainder, or None when the case has no order. One query:
+    the order with what its lines' payments still hold and its shipping refunded so far (each
+    line's refunds summed beside it, voided ones aside), as the locked grant counts them."""
     if ticket.order_id is None:
         return None
-    order = Order.objects.filter(pk=ticket.order_id, merchant_id=ticket.merchant_id).first()
+    money = DecimalField(max_digits=14, decimal_places=2)
+    line_refunded = (
+        RefundLine.objects.filter(order_line_id=OuterRef("pk"))
+        .exclude(refund__state=RefundState.VOIDED)
+        .order_by()
+        .values("order_line_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    line_left = (
+        OrderLine.objects.filter(order_id=OuterRef("pk"))
+        .order_by()
+        .annotate(
+            left=Greatest(
+                F("unit_price") * F("quantity")
+                - F("discount_amount")
+                - Coalesce(Subquery(line_refunded), ZERO, output_field=money),
+                ZERO,
+                output_field=money,
+            )
+        )
+        .values("order_id")
+        .annotate(total=Sum("left"))
+        .values("total")
+    )
+    shipping_refunded = (
+        Refund.objects.filter(Q(return_request__order_id=OuterRef("pk")) | Q(order_id=OuterRef("pk")))
+        .exclude(state=RefundState.VOIDED)
+        .order_by()
+        .values("merchant_id")
+        .annotate(total=Sum("shipping_amount"))
+        .values("total")
+    )
+    order = (
+        Order.objects.filter(pk=ticket.order_id, merchant_id=ticket.merchant_id)
+        .annotate(
+            price_left=Coalesce(Subquery(line_left), ZERO, output_field=money),
+            shipping_refunded=Coalesce(Subquery(shipping_refunded), ZERO, output_field=money),
+        )
+        .first()
+    )
     if order is None:
         return None
-    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
-    refunded = refunded_per_line(lines)
-    price = sum((max(line.paid_amount - refunded.get(line.pk, ZERO), ZERO) for line in lines), ZERO)
-    return OrderRefundable(price=price, shipping=order_shipping_refundable(order), currency=order.currency)
+    return OrderRefundable(
+        price=order.price_left,
+        shipping=max(order.shipping_amount - order.shipping_refunded, ZERO),
+        currency=order.currency,
+    )
 
 
 def shipping_refund_available(ticket: "Ticket") -> Decimal | None:
