@@ -127,10 +127,22 @@ class RefundLineInline(admin.TabularInline):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["return_request", "method", "amount", "currency", "state", "granted_by", "created_at", "paid_at"]
+    # A refund settles a return, or (a complaint's compensation) stands against an order and its case.
+    list_display = [
+        "return_request",
+        "ticket",
+        "order",
+        "method",
+        "amount",
+        "currency",
+        "state",
+        "granted_by",
+        "created_at",
+        "paid_at",
+    ]
     list_filter = ["state", "method"]
-    list_select_related = ["return_request__ticket", "granted_by"]
-    search_fields = ["return_request__ticket__number", "grant_key"]
+    list_select_related = ["return_request__ticket", "ticket", "order", "granted_by"]
+    search_fields = ["return_request__ticket__number", "ticket__number", "order__external_number", "grant_key"]
     date_hierarchy = "created_at"
     inlines = [RefundLineInline]
 
@@ -139,8 +151,13 @@ class RefundAdmin(ReadOnlyAdmin):
 class RefundExecutionAdmin(ReadOnlyAdmin):
     list_display = ["idempotency_key", "refund", "adapter", "state", "attempts", "provider_reference", "completed_at"]
     list_filter = ["state", "adapter"]
-    list_select_related = ["refund__return_request__ticket"]
-    search_fields = ["idempotency_key", "provider_reference", "refund__return_request__ticket__number"]
+    list_select_related = ["refund__return_request__ticket", "refund__ticket"]
+    search_fields = [
+        "idempotency_key",
+        "provider_reference",
+        "refund__return_request__ticket__number",
+        "refund__ticket__number",
+    ]
     date_hierarchy = "created_at"
 
 

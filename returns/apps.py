@@ -20,7 +20,15 @@ class ReturnsConfig(AppConfig):
         register_bench("returns", "returns.bench")
         register_verb_labels(return_verb_labels())
 
+        from returns.selectors.order_refunds import partial_refund_available, shipping_refund_available
+        from returns.services.order_refunds import partial_refund_compensation_pay, shipping_refund_compensation_pay
         from returns.services.store_credit import store_credit_compensation_pay
         from tickets.compensation_payers import register_compensation_payer
 
         register_compensation_payer("store_credit", store_credit_compensation_pay)
+        register_compensation_payer(
+            "shipping_refund", shipping_refund_compensation_pay, available=shipping_refund_available
+        )
+        register_compensation_payer(
+            "partial_refund", partial_refund_compensation_pay, available=partial_refund_available
+        )

@@ -109,7 +109,8 @@ def exchange_surplus_of(
     for other in refunds:
         if other.state != RefundState.VOIDED:
             for line in other.lines.all():
-                refunded[line.return_line_id] = refunded.get(line.return_line_id, 0) + line.quantity
+                if line.return_line_id is not None:  # always, on a return's own refund
+                    refunded[line.return_line_id] = refunded.get(line.return_line_id, 0) + line.quantity
     expired = return_request.status == ReturnStatus.EXPIRED
     covered = {line.pk: 0 if expired else settleable_units(line) - refunded.get(line.pk, 0) for line in lines}
     owed = exchange_surplus_lines(return_request, lines, covered)

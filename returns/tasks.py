@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from returns.services import exchange_surplus_run, quick_refund_run, refunds_redrive_stalled, settlement_run
+from returns.services import (
+    exchange_surplus_run,
+    order_refund_pay_run,
+    quick_refund_run,
+    refunds_redrive_stalled,
+    settlement_run,
+)
 
 
 @shared_task(ignore_result=True)
@@ -23,3 +29,8 @@ def return_exchange_surplus_pay(return_request_id: int) -> None:
 @shared_task(ignore_result=True)
 def refunds_redrive_stalled_sweep() -> None:
     refunds_redrive_stalled()
+
+
+@shared_task(ignore_result=True)
+def order_refund_pay(refund_id: int) -> None:
+    order_refund_pay_run(refund_id=refund_id)

@@ -57,6 +57,16 @@ dashboard_urlpatterns = [
         "returns/<str:number>/refunds/<int:refund_id>/confirm/", dashboard_refunds.refund_confirm, name="refund_confirm"
     ),
     path("returns/<str:number>/refunds/<int:refund_id>/void/", dashboard_refunds.refund_void, name="refund_void"),
+    path(
+        "tickets/<str:number>/refunds/<int:refund_id>/pay/",
+        dashboard_refunds.order_refund_retry,
+        name="order_refund_retry",
+    ),
+    path(
+        "tickets/<str:number>/refunds/<int:refund_id>/confirm/",
+        dashboard_refunds.order_refund_confirm,
+        name="order_refund_confirm",
+    ),
 ]
 
 # Choose, review and confirm a return; from the ticket page, cancel, choose how to send it back,

@@ -3,11 +3,13 @@ customer's case page, registered with ``tickets.panels`` in ``TicketsConfig.read
 workflow app's boxes. A ticket of another kind costs no query."""
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
 
 from aftersales.models import Customer
+from tickets import compensation_payers
 from tickets.forms.complaints import (
     CompensationForm,
     ComplaintClassifyForm,
@@ -20,7 +22,7 @@ from tickets.forms.complaints import (
     RegulatorCaseForm,
     ThirdPartyAnswerForm,
 )
-from tickets.models import CompensationStatus, EscalationTier, Ticket, TicketKind
+from tickets.models import CompensationKind, CompensationStatus, EscalationTier, Ticket, TicketKind
 from tickets.panels import register_portal_box, register_staff_box
 from tickets.selectors import complaint_of_ticket
 
@@ -28,10 +30,25 @@ STAFF_BOX_TEMPLATE = "dashboard/complaints/ticket_box.html"
 PORTAL_BOX_TEMPLATE = "portal/complaints/box.html"
 
 
+def _offerable(ticket: Ticket) -> tuple[list[str], list[tuple[str, Decimal]]]:
+    """The kinds of compensation that can be paid for this case, and for those paid from a bounded
+    ledger (a refund against the order) the most an offer may still be, by kind label."""
+    kinds, bounds = [], []
+    for kind in compensation_payers.registered_compensation_kinds():
+        if compensation_payers.is_bounded(kind):
+            available = compensation_payers.compensation_available(kind, ticket) if ticket.order_id else None
+            if available is None:
+                continue
+            bounds.append((str(CompensationKind(kind).label), available))
+        kinds.append(kind)
+    return kinds, bounds
+
+
 def staff_complaint_box(*, ticket: Ticket) -> Mapping[str, Any]:
     if ticket.kind != TicketKind.COMPLAINT:
         return {"complaint_box": None}
     complaint = complaint_of_ticket(ticket)
+    kinds, refundable = _offerable(ticket)
     initial = {"severity": complaint.severity, "category": complaint.category} if complaint else {}
     return {
         "complaint_box": {
@@ -42,7 +59,8 @@ def staff_complaint_box(*, ticket: Ticket) -> Mapping[str, Any]:
             ),
             "third_party_form": ThirdPartyAnswerForm(),
             "escalate_form": ComplaintEscalateForm(),
-            "compensation_form": CompensationForm(),
+            "compensation_form": CompensationForm(kinds=kinds),
+            "compensation_refundable": refundable,
             "regulator_form": RegulatorCaseForm(),
             "regulator_accept_form": RegulatorAcceptForm(),
             "regulator_answer_form": RegulatorAnswerForm(),

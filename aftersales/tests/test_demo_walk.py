@@ -33,6 +33,12 @@ pytestmark = pytest.mark.django_db
 SKIPPED = {"dashboard:logout", "portal:logout"}
 
 
+def _case_number(refund: Refund) -> str:
+    """The case a refund is shown on: its return's, or the case of a refund without a return."""
+    case = refund.return_request.ticket if refund.return_request is not None else refund.ticket
+    return case.number if case is not None else ""
+
+
 def _patterns(resolver=None, namespace=""):
     """(full name, keyword argument names) of every named URL, admin's aside."""
     for pattern in (resolver or get_resolver()).url_patterns:
@@ -70,7 +76,7 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
     claims = list(CarrierClaim.objects.filter(merchant=merchant).select_related("return_request__ticket")) or [
         CarrierClaim(pk=0, return_request=returns[0])
     ]
-    refunds = list(Refund.objects.filter(merchant=merchant).select_related("return_request__ticket"))
+    refunds = list(Refund.objects.filter(merchant=merchant).select_related("return_request__ticket", "ticket"))
     order_ids = list(
         dict.fromkeys([ret.order_id for ret in returns] + [ticket.order_id for ticket in tickets if ticket.order_id])
     )
@@ -151,7 +157,11 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         # The inbound mail webhook: POST only; a token no mailbox has.
         frozenset({"token"}): [{"token": "no-such-mailbox"}],
         frozenset({"number", "refund_id"}): [
-            {"number": refund.return_request.ticket.number, "refund_id": refund.pk} for refund in refunds
+            {
+                "number": _case_number(refund),
+                "refund_id": refund.pk,
+            }
+            for refund in refunds
         ],
         # A survey's signed link and the signed link to a case that messages to customers carry.
         frozenset({"merchant_slug", "token"}): [

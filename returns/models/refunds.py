@@ -109,8 +109,32 @@ class Refund(MerchantOwnedModel):
     # call if there is one.
     execution_shown: "RefundExecution | None"
 
+    # A refund settles a return, or — without one — is money given back against the order itself
+    # (a complaint's compensation: its shipping, or part of the price): then ``order`` and the
+    # ``ticket`` whose timeline records it are set instead. The same caps hold either way.
     return_request = models.ForeignKey(
-        ReturnRequest, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("return request")
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("return request"),
+    )
+    order = models.ForeignKey(
+        "aftersales.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_refunds",
+        verbose_name=_("order refunded without a return"),
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_refunds",
+        verbose_name=_("case of a refund without a return"),
     )
     method = models.CharField(_("method"), max_length=20, choices=RefundMethod.choices)
     amount = models.DecimalField(_("amount"), **AMOUNT)
@@ -170,6 +194,11 @@ class Refund(MerchantOwnedModel):
                 | (~Q(state=RefundState.VOIDED) & Q(voided_at__isnull=True)),
                 name="refund_voided_has_time",
             ),
+            models.CheckConstraint(
+                condition=(Q(return_request__isnull=False) & Q(order__isnull=True) & Q(ticket__isnull=True))
+                | (Q(return_request__isnull=True) & Q(order__isnull=False) & Q(ticket__isnull=False)),
+                name="refund_of_a_return_or_an_order",
+            ),
             models.UniqueConstraint(
                 fields=["merchant", "grant_key"], condition=~Q(grant_key=""), name="refund_unique_grant_key"
             ),
@@ -226,8 +255,14 @@ class RefundLine(TimeStampedModel):
     adjustment where the customer keeps the item)."""
 
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines", verbose_name=_("refund"))
+    # None on a refund without a return (``Refund.order``): a price adjustment of 0 units.
     return_line = models.ForeignKey(
-        ReturnLine, on_delete=models.PROTECT, related_name="refund_lines", verbose_name=_("return line")
+        ReturnLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_lines",
+        verbose_name=_("return line"),
     )
     order_line = models.ForeignKey(
         "aftersales.OrderLine", on_delete=models.PROTECT, related_name="refund_lines", verbose_name=_("order line")
@@ -241,6 +276,10 @@ class RefundLine(TimeStampedModel):
         ordering = ["refund_id", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refundline_amount_positive"),
+            # Units leave the customer only through a return: without one, a line refunds money only.
+            models.CheckConstraint(
+                condition=Q(return_line__isnull=False) | Q(quantity=0), name="refundline_units_need_a_return"
+            ),
             models.UniqueConstraint(fields=["refund", "order_line"], name="refundline_unique_order_line"),
         ]
 

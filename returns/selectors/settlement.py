@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import (
     Prefetch,
+    Q,
     Sum,
 )
 
@@ -52,7 +53,8 @@ class ReturnLedger:
             if refund.state == RefundState.VOIDED:
                 continue
             for line in refund.lines.all():
-                settled[line.return_line_id] = settled.get(line.return_line_id, 0) + line.quantity
+                if line.return_line_id is not None:  # always, on a return's own refund
+                    settled[line.return_line_id] = settled.get(line.return_line_id, 0) + line.quantity
         for replacement in self.replacements:
             if replacement.state != ReplacementState.LOST:
                 settled[replacement.return_line_id] = settled.get(replacement.return_line_id, 0) + replacement.quantity
@@ -134,9 +136,9 @@ def settle_defaults(
     order = return_request.order
     shipping_left = Decimal("0.00")
     if order.shipping_amount > 0:
-        refunded = Refund.objects.filter(merchant_id=order.merchant_id, return_request__order_id=order.pk).exclude(
-            state=RefundState.VOIDED
-        ).aggregate(total=Sum("shipping_amount"))["total"] or Decimal("0.00")
+        refunded = Refund.objects.filter(
+            Q(return_request__order_id=order.pk) | Q(order_id=order.pk), merchant_id=order.merchant_id
+        ).exclude(state=RefundState.VOIDED).aggregate(total=Sum("shipping_amount"))["total"] or Decimal("0.00")
         shipping_left = max(order.shipping_amount - refunded, Decimal("0.00"))
     merchants_fault = return_request.reason.responsibility == Responsibility.MERCHANT
     return SettleDefaults(

@@ -6,6 +6,7 @@
 - ``receiving``: receive (by return or by tracking number) and inspect
 - ``settlement``: settle as requested, by staff or on its own; accept uninspected
 - ``refunds``: grant, execute (and retry), confirm a manual payout, void; the quick refund
+- ``order_refunds``: a refund against an order without a return (complaint compensation)
 - ``store_credit``: grant and spend
 - ``exchanges``: ship the replacement, the price difference both ways, the surplus refund
 - ``claims``: a parcel declared lost and the carrier claim it opens
@@ -29,6 +30,12 @@ from .exchanges import (
     exchange_ship,
     exchange_surplus_refund_pay,
     exchange_surplus_run,
+)
+from .order_refunds import (
+    order_refund_grant,
+    order_refund_pay_run,
+    partial_refund_compensation_pay,
+    shipping_refund_compensation_pay,
 )
 from .receiving import (
     LineInspection,
@@ -81,6 +88,9 @@ __all__ = [
     "exchange_ship",
     "exchange_surplus_refund_pay",
     "exchange_surplus_run",
+    "order_refund_grant",
+    "order_refund_pay_run",
+    "partial_refund_compensation_pay",
     "policy_for",
     "quick_refund_eligible",
     "quick_refund_run",
@@ -112,6 +122,7 @@ __all__ = [
     "return_tracking_add",
     "risk_review_reasons",
     "settlement_run",
+    "shipping_refund_compensation_pay",
     "store_credit_grant",
     "store_credit_spend",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, F, Sum
+from django.db.models import DecimalField, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,8 +125,9 @@ def _requested_allocations(
 
 
 def shipping_refundable(order: Order) -> Decimal:
+    """The order's shipping not yet refunded, by its returns or without one (``Refund.order``)."""
     refunded = (
-        Refund.objects.filter(return_request__order=order)
+        Refund.objects.filter(Q(return_request__order=order) | Q(order=order))
         .exclude(state=RefundState.VOIDED)
         .aggregate(total=Sum("shipping_amount"))["total"]
         or ZERO

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.enqueue import enqueue_on_commit
 from aftersales.exceptions import ApplicationError, Conflict, InvalidInput, PermissionRefused
-from aftersales.models import OrderLine, User
+from aftersales.models import Order, OrderLine, User
 from returns.locks import (
     order_lines_lock,
     order_lock,
@@ -57,7 +57,7 @@ from returns.roles import (
 from returns.services._settling import refund_decide, return_complete_if_settled
 from returns.services._transitions import return_move
 from returns.timeline import ReturnVerb
-from tickets.models import TicketStatus
+from tickets.models import Ticket, TicketStatus
 from tickets.notify import notify_customer
 from tickets.services import ticket_follow_workflow
 from tickets.timeline import event_append
@@ -114,16 +114,39 @@ def _lease(merchant_id: int) -> timedelta:
     return timedelta(seconds=gateway.timeout_seconds if gateway else 10) + LEASE_MARGIN
 
 
-def _request_summary(refund: Refund, return_request: ReturnRequest) -> dict[str, Any]:
+def _return_of_refund_lock(refund_return_id: int | None) -> ReturnRequest | None:
+    """The return a refund settles, locked (first in the lock order); None for a refund without a
+    return (``Refund.order``), whose own lock comes first instead."""
+    return return_request_lock(refund_return_id) if refund_return_id is not None else None
+
+
+def _order_id_of(refund: Refund) -> int:
+    """The order of a refund without a return."""
+    if refund.order_id is None:  # the constraint refund_of_a_return_or_an_order holds it
+        raise RuntimeError(f"Refund {refund.pk} has neither a return nor an order.")
+    return refund.order_id
+
+
+def _ticket_of(refund: Refund, return_request: ReturnRequest | None) -> Ticket:
+    """The case whose timeline records what happens to the refund."""
+    if return_request is not None:
+        return return_request.ticket
+    if refund.ticket_id is None:  # the constraint refund_of_a_return_or_an_order holds it
+        raise RuntimeError(f"Refund {refund.pk} has neither a return nor a case.")
+    return Ticket.objects.get(pk=refund.ticket_id)
+
+
+def _request_summary(refund: Refund, return_request: ReturnRequest | None) -> dict[str, Any]:
     """What the payment call says, fixed when the execution is created so every retry says the same."""
     lines = refund.lines.select_related("order_line").order_by("order_line_id")
+    order = return_request.order if return_request is not None else Order.objects.get(pk=_order_id_of(refund))
     return {
         "refund_id": refund.pk,
         "amount": str(refund.amount),
         "shipping_amount": str(refund.shipping_amount),
         "currency": refund.currency,
-        "order_number": return_request.order.external_number,
-        "case_number": return_request.ticket.number,
+        "order_number": order.external_number,
+        "case_number": _ticket_of(refund, return_request).number,
         "reason": refund.reason,
         "lines": [
             {
@@ -149,7 +172,7 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
     """
     key = (idempotency_key or "").strip()
     with transaction.atomic(durable=True):
-        return_request = return_request_lock(refund.return_request_id)
+        return_request = _return_of_refund_lock(refund.return_request_id)
         refund = refund_lock(refund.pk)
         if refund.method != RefundMethod.ORIGINAL_PAYMENT:
             raise InvalidInput(_("Store credit is paid when it is granted."), code="not_a_payment")
@@ -187,7 +210,7 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
         )
         if not claimed:
             return execution
-        if return_request.status == ReturnStatus.ACTION_REQUIRED:
+        if return_request is not None and return_request.status == ReturnStatus.ACTION_REQUIRED:
             return_move(return_request, ReturnStatus.SETTLING)
             return_request.save(update_fields=["status", "updated_at"])
             event_append(
@@ -207,7 +230,7 @@ def refund_execute(*, refund: Refund, idempotency_key: str | None = None) -> Ref
         result = AdapterResult.failed(str(error) or error.__class__.__name__)
 
     with transaction.atomic(durable=True):
-        return_request = return_request_lock(refund.return_request_id)
+        return_request = _return_of_refund_lock(refund.return_request_id)
         execution = refund_execution_lock(execution.pk)
         if result.state == ExecutionState.SUCCEEDED:
             _record_success(return_request, execution, result, actor=None)
@@ -259,7 +282,7 @@ def refunds_redrive_stalled(*, stalled_for: timedelta | None = None, limit: int 
 
 
 def _record_success(
-    return_request: ReturnRequest, execution: RefundExecution, result: AdapterResult, *, actor: User | None
+    return_request: ReturnRequest | None, execution: RefundExecution, result: AdapterResult, *, actor: User | None
 ) -> None:
     """Record a payout. Success is the provider's word, so it stands whichever attempt it came from."""
     if execution.state == ExecutionState.SUCCEEDED:
@@ -288,7 +311,7 @@ def _record_success(
     refund.state = RefundState.PAID
     refund.paid_at = now
     refund.save(update_fields=["state", "paid_at", "updated_at"])
-    ticket = return_request.ticket
+    ticket = _ticket_of(refund, return_request)
     event_append(
         ticket,
         ReturnVerb.REFUND_PAID,
@@ -297,11 +320,12 @@ def _record_success(
         public=True,
     )
     notify_customer(ticket, "return_refunded", {"amount": str(refund.amount), "currency": refund.currency})
-    return_complete_if_settled(return_request, actor)
+    if return_request is not None:
+        return_complete_if_settled(return_request, actor)
 
 
 def _record_failure(
-    return_request: ReturnRequest, execution: RefundExecution, result: AdapterResult, attempt: int
+    return_request: ReturnRequest | None, execution: RefundExecution, result: AdapterResult, attempt: int
 ) -> None:
     # An answer from an attempt that has since been superseded (its lease ran out and another
     # worker tried again) is not the latest word; a success already recorded is never undone.
@@ -315,12 +339,13 @@ def _record_failure(
     refund = execution.refund
     refund.state = RefundState.FAILED
     refund.save(update_fields=["state", "updated_at"])
-    moved = return_request.status == ReturnStatus.SETTLING
-    if moved:
+    moved = return_request is not None and return_request.status == ReturnStatus.SETTLING
+    if return_request is not None and moved:
         return_move(return_request, ReturnStatus.ACTION_REQUIRED)
         return_request.save(update_fields=["status", "updated_at"])
+    ticket = _ticket_of(refund, return_request)
     event_append(
-        return_request.ticket,
+        ticket,
         ReturnVerb.REFUND_FAILED,
         data={
             "refund": refund.pk,
@@ -333,7 +358,7 @@ def _record_failure(
     )
     if moved:
         # Staff must act: the case is theirs again, whatever it was waiting on.
-        ticket_follow_workflow(ticket=return_request.ticket, status=TicketStatus.OPEN)
+        ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN)
 
 
 def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference: str) -> RefundExecution:
@@ -346,7 +371,7 @@ def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference:
             extra={"field": "reference"},
         )
     with transaction.atomic():
-        return_request = return_request_lock(execution.refund.return_request_id)
+        return_request = _return_of_refund_lock(execution.refund.return_request_id)
         execution = refund_execution_lock(execution.pk)
         require_staff_or_system(actor, execution.merchant_id, REFUND_ROLES)
         if execution.adapter != RefundAdapterName.MANUAL:
@@ -357,7 +382,7 @@ def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference:
             if execution.provider_reference == reference:
                 return execution
             raise Conflict(_("This payout was already confirmed."), code="already_confirmed")
-        if return_request.status == ReturnStatus.ACTION_REQUIRED:
+        if return_request is not None and return_request.status == ReturnStatus.ACTION_REQUIRED:
             return_move(return_request, ReturnStatus.SETTLING)
             return_request.save(update_fields=["status", "updated_at"])
         _record_success(
@@ -396,9 +421,12 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
     if not reason:
         raise InvalidInput(_("Say why the refund is voided."), code="reason_required", extra={"field": "reason"})
     with transaction.atomic():
-        return_request = return_request_lock(refund.return_request_id)
+        return_request = _return_of_refund_lock(refund.return_request_id)
+        if return_request is None:
+            # Without a return the order comes first: the lock order of a grant against it.
+            order_lock(_order_id_of(refund))
         refund = refund_lock(refund.pk)
-        membership = require_staff_or_system(actor, return_request.merchant_id)
+        membership = require_staff_or_system(actor, refund.merchant_id)
         if membership is None or not membership.is_supervisor:
             raise PermissionRefused(_("Only a supervisor can void a refund."), code="supervisor_required")
         execution = refund_execution_of_lock(refund)
@@ -409,7 +437,7 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
             raise Conflict(VOID_REFUSALS[refusal](), code=refusal, extra={"refund": refund.pk})
         lines = list(refund.lines.order_by("order_line_id"))
         # The lock order of a grant: the order (for its shipping cap), then its lines by id.
-        if refund.shipping_amount > 0:
+        if refund.shipping_amount > 0 and return_request is not None:
             order_lock(return_request.order_id)
         order_lines_lock(line.order_line_id for line in lines)
         for line in lines:
@@ -423,7 +451,7 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
         refund.voided_by = actor
         refund.void_reason = reason
         refund.save(update_fields=["state", "voided_at", "voided_by", "void_reason", "updated_at"])
-        ticket = return_request.ticket
+        ticket = _ticket_of(refund, return_request)
         event_append(
             ticket,
             ReturnVerb.REFUND_VOIDED,
@@ -441,6 +469,8 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
             },
             public=True,
         )
+        if return_request is None:
+            return refund
         still_failed = return_request.refunds.filter(state=RefundState.FAILED).exists()
         if return_request.status == ReturnStatus.ACTION_REQUIRED and not still_failed:
             # The failure that needed action is withdrawn: settling again is the staff's move.

@@ -7,6 +7,7 @@ is one service call; the payment call itself holds the role back here, since it 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,6 +15,7 @@ from aftersales.exceptions import ApplicationError
 
 # The dashboard's shared pieces (from the kernel): the staff check, the page frame, the keyset cursors.
 from aftersales.pages import (
+    act_and_return,
     staff_required,
 )
 from returns.forms.dashboard import (
@@ -36,6 +38,7 @@ from returns.selectors import (
     return_lines_shown,
     settle_defaults,
 )
+from returns.selectors.order_refunds import order_refund_of_ticket
 from returns.services import (
     exchange_difference_confirm_paid,
     exchange_ship,
@@ -46,6 +49,7 @@ from returns.services import (
 )
 from returns.services import refund_void as refund_void_service
 from returns.views.dashboard import act, act_on_form, return_or_404, return_page
+from tickets.selectors import ticket_by_number
 
 
 def _settle_form(request, return_request: ReturnRequest) -> SettleForm:
@@ -222,3 +226,55 @@ def refund_or_404(return_request: ReturnRequest, refund_id: int):
     if refund is None:
         raise Http404(_("No such refund."))
     return refund
+
+
+# --- refunds without a return (a complaint's compensation), from the case's page -----------------
+
+
+def _order_refund_or_404(request, number: str, refund_id: int):
+    ticket = ticket_by_number(membership=request.membership, number=number)
+    refund = order_refund_of_ticket(ticket=ticket, refund_id=refund_id) if ticket is not None else None
+    if ticket is None or refund is None:
+        raise Http404(_("No such refund."))
+    return ticket, refund
+
+
+def _back_to_ticket(request, ticket, action, success: str):
+    if request.membership.role not in REFUND_ROLES:
+        messages.error(request, _("Your role does not allow refunds."))
+        return redirect("dashboard:ticket", number=ticket.number)
+    return act_and_return(request, action, success, reverse("dashboard:ticket", kwargs={"number": ticket.number}))
+
+
+@staff_required
+@require_POST
+def order_refund_retry(request, number, refund_id):
+    """Start, or try again, the payment of a refund granted without a return: a failed call, or
+    one whose task was lost. ``refund_execute`` makes one call per lease under the grant's key."""
+    ticket, refund = _order_refund_or_404(request, number, refund_id)
+    if refund.state not in (RefundState.FAILED, RefundState.GRANTED):
+        messages.error(request, _("Only a failed payment is tried again."))
+        return redirect("dashboard:ticket", number=ticket.number)
+    return _back_to_ticket(request, ticket, lambda: _pay(refund), _("Payment started."))
+
+
+@staff_required
+@require_POST
+def order_refund_confirm(request, number, refund_id):
+    ticket, refund = _order_refund_or_404(request, number, refund_id)
+    form = ConfirmPayoutForm(request.POST)
+    execution = getattr(refund, "execution", None)
+    if execution is None or execution.adapter != RefundAdapterName.MANUAL:
+        messages.error(request, _("This refund is paid by the payment gateway, not by hand."))
+        return redirect("dashboard:ticket", number=ticket.number)
+    if not form.is_valid():
+        messages.error(request, _("Enter the payout reference from the shop's back office."))
+        return redirect("dashboard:ticket", number=ticket.number)
+    return _back_to_ticket(
+        request,
+        ticket,
+        lambda: refund_confirm_manual(
+            execution=execution, actor=request.user, reference=form.cleaned_data["reference"]
+        ),
+        _("Payout confirmed."),
+    )

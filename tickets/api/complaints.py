@@ -21,11 +21,12 @@ from tickets.models import (
     ComplaintCategory,
     ComplaintSeverity,
     RegulatorCase,
+    RegulatorChannel,
     ResponsibleParty,
     Ticket,
     TicketKind,
 )
-from tickets.selectors import compensation_of, complaint_of_ticket, ticket_for_api
+from tickets.selectors import compensation_of, complaint_of_ticket, regulator_case_of, ticket_for_api
 
 TAG = ["complaints"]
 REFUSALS = {
@@ -131,6 +132,33 @@ class CompensationInputSerializer(serializers.Serializer):
 
 class CompensationActionInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["approve", "pay", "withdraw", "accepted", "declined"])
+
+
+class ThirdPartyAnswerInputSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=5000)
+
+
+class CompensationAnswerInputSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField(help_text=_("The customer's answer, taken by phone or in person."))
+
+
+class CompensationWithdrawInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RegulatorCaseInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=RegulatorChannel.choices)
+    reference = serializers.CharField(max_length=100)
+    received_on = serializers.DateField()
+    answer_due_on = serializers.DateField()
+
+
+class RegulatorAcceptInputSerializer(serializers.Serializer):
+    accepted_on = serializers.DateField()
+
+
+class RegulatorAnswerInputSerializer(serializers.Serializer):
+    outcome = serializers.CharField(max_length=5000)
 
 
 class CloseOutInputSerializer(serializers.Serializer):
@@ -274,4 +302,177 @@ class ComplaintCloseOutApi(MerchantApiView):
             number,
             CloseOutInputSerializer,
             lambda ticket, actor, data: services.complaint_close_out(ticket=ticket, actor=actor, **data),
+        )
+
+
+class ComplaintThirdPartyAnswerApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Record the responsible third party's answer"),
+        request=ThirdPartyAnswerInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str):
+        return _run(
+            request,
+            number,
+            ThirdPartyAnswerInputSerializer,
+            lambda ticket, actor, data: services.complaint_record_third_party_answer(
+                ticket=ticket, actor=actor, answer=data["answer"]
+            ),
+        )
+
+
+def _compensation_or_404(request, number: str, pk: int) -> tuple[Ticket, Compensation]:
+    ticket = _complaint_ticket_or_404(request, number)
+    compensation = compensation_of(request_merchant(request), pk)
+    if compensation is None or compensation.complaint.ticket_id != ticket.pk:
+        raise Http404
+    return ticket, compensation
+
+
+def _on_compensation(request, number: str, pk: int, serializer_class, action) -> Response:
+    ticket, compensation = _compensation_or_404(request, number, pk)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    action(compensation, request_actor(request), serializer.validated_data)
+    return Response(_complaint_data(ticket))
+
+
+class _NoInput(serializers.Serializer):
+    pass
+
+
+class CompensationApproveApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Approve a compensation above its proposer's limit"),
+        request=None,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_compensation(
+            request,
+            number,
+            pk,
+            _NoInput,
+            lambda compensation, actor, data: services.compensation_approve(compensation=compensation, actor=actor),
+        )
+
+
+class CompensationAnswerApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Record the customer's answer to a compensation offer"),
+        request=CompensationAnswerInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_compensation(
+            request,
+            number,
+            pk,
+            CompensationAnswerInputSerializer,
+            lambda compensation, actor, data: services.compensation_answer(
+                compensation=compensation, actor=actor, accept=data["accepted"]
+            ),
+        )
+
+
+class CompensationPayApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Pay an accepted compensation, once (a replay returns it paid)"),
+        request=None,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_compensation(
+            request,
+            number,
+            pk,
+            _NoInput,
+            lambda compensation, actor, data: services.compensation_pay(compensation=compensation, actor=actor),
+        )
+
+
+class CompensationWithdrawApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Withdraw a compensation not yet accepted"),
+        request=CompensationWithdrawInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_compensation(
+            request,
+            number,
+            pk,
+            CompensationWithdrawInputSerializer,
+            lambda compensation, actor, data: services.compensation_withdraw(
+                compensation=compensation, actor=actor, reason=data["reason"]
+            ),
+        )
+
+
+class RegulatorCaseRecordApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Record a regulator complaint with its reference; its statutory clocks start"),
+        request=RegulatorCaseInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str):
+        return _run(
+            request,
+            number,
+            RegulatorCaseInputSerializer,
+            lambda ticket, actor, data: services.regulator_case_record(ticket=ticket, actor=actor, **data),
+        )
+
+
+def _on_case(request, number: str, pk: int, serializer_class, action) -> Response:
+    ticket = _complaint_ticket_or_404(request, number)
+    case = regulator_case_of(request_merchant(request), pk)
+    if case is None or case.complaint.ticket_id != ticket.pk:
+        raise Http404
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    action(case, request_actor(request), serializer.validated_data)
+    return Response(_complaint_data(ticket))
+
+
+class RegulatorCaseAcceptApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Record that the regulator accepted the complaint; the mediation clock starts"),
+        request=RegulatorAcceptInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_case(
+            request,
+            number,
+            pk,
+            RegulatorAcceptInputSerializer,
+            lambda case, actor, data: services.regulator_case_accept(
+                case=case, actor=actor, accepted_on=data["accepted_on"]
+            ),
+        )
+
+
+class RegulatorCaseAnswerApi(MerchantApiView):
+    @extend_schema(
+        tags=TAG,
+        summary=_("Record the merchant's answer to the regulator"),
+        request=RegulatorAnswerInputSerializer,
+        responses={200: ComplaintOutputSerializer, **REFUSALS},
+    )
+    def post(self, request, number: str, pk: int):
+        return _on_case(
+            request,
+            number,
+            pk,
+            RegulatorAnswerInputSerializer,
+            lambda case, actor, data: services.regulator_case_answer(case=case, actor=actor, outcome=data["outcome"]),
         )

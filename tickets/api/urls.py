@@ -50,6 +50,46 @@ urlpatterns = [
         name="complaint-compensation-action",
     ),
     path(
+        "tickets/<str:number>/complaint/third-party-answer/",
+        complaints.ComplaintThirdPartyAnswerApi.as_view(),
+        name="complaint-third-party-answer",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/approve/",
+        complaints.CompensationApproveApi.as_view(),
+        name="complaint-compensation-approve",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/answer/",
+        complaints.CompensationAnswerApi.as_view(),
+        name="complaint-compensation-answer",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/pay/",
+        complaints.CompensationPayApi.as_view(),
+        name="complaint-compensation-pay",
+    ),
+    path(
+        "tickets/<str:number>/complaint/compensations/<int:pk>/withdraw/",
+        complaints.CompensationWithdrawApi.as_view(),
+        name="complaint-compensation-withdraw",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator-cases/",
+        complaints.RegulatorCaseRecordApi.as_view(),
+        name="complaint-regulator-cases",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator-cases/<int:pk>/accept/",
+        complaints.RegulatorCaseAcceptApi.as_view(),
+        name="complaint-regulator-case-accept",
+    ),
+    path(
+        "tickets/<str:number>/complaint/regulator-cases/<int:pk>/answer/",
+        complaints.RegulatorCaseAnswerApi.as_view(),
+        name="complaint-regulator-case-answer",
+    ),
+    path(
         "tickets/<str:number>/complaint/close-out/",
         complaints.ComplaintCloseOutApi.as_view(),
         name="complaint-close-out",

@@ -1,7 +1,9 @@
 """Forms of complaint handling on the ticket page and the portal. They only shape the input; the
 services decide what is allowed."""
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +46,14 @@ class CompensationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CompensationKind.choices)
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
     note = forms.CharField(label=_("Note"), max_length=5000, required=False)
+
+    def __init__(self, *args: Any, kinds: Sequence[str] | None = None, **kwargs: Any) -> None:
+        """``kinds``: the kinds to offer (those that can be paid for this case); all by default."""
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            field = self.fields["kind"]
+            if isinstance(field, forms.ChoiceField):
+                field.choices = [(value, label) for value, label in CompensationKind.choices if value in kinds]
 
 
 class RegulatorCaseForm(forms.Form):

@@ -65,6 +65,12 @@ class Mailbox(MerchantOwnedModel):
     )
     last_fetch_count = models.PositiveIntegerField(_("messages in last fetch"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # "Fetch now": when a person last asked; a second ask within the interval is refused (the
+    # conditional update that sets it is the rate limit, the same in every web process).
+    fetch_requested_at = models.DateTimeField(_("fetch last asked for"), null=True, blank=True)
+    # Removed by a merchant admin: never fetched, its webhook closed, out of the list; the mail it
+    # brought stays on its cases, so the row stays too.
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("mailbox")
@@ -75,6 +81,10 @@ class Mailbox(MerchantOwnedModel):
             models.UniqueConstraint(fields=["merchant"], condition=Q(is_default=True), name="mailbox_one_default"),
             models.CheckConstraint(
                 condition=Q(imap_security__in=ImapSecurity.values), name="mailbox_imap_security_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True) | (Q(is_active=False) & Q(is_default=False)),
+                name="mailbox_removed_is_inactive",
             ),
         ]
         indexes = [

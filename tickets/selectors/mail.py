@@ -9,7 +9,12 @@ RECENT_EMAILS = 50
 
 
 def mailboxes_of(merchant: Merchant) -> QuerySet[Mailbox]:
-    return Mailbox.objects.filter(merchant=merchant).order_by("name", "id")
+    """The merchant's mailboxes in use (active or paused); removed ones aside."""
+    return Mailbox.objects.filter(merchant=merchant, removed_at__isnull=True).order_by("name", "id")
+
+
+def removed_mailboxes_of(merchant: Merchant) -> QuerySet[Mailbox]:
+    return Mailbox.objects.filter(merchant=merchant, removed_at__isnull=False).order_by("-removed_at", "-id")
 
 
 def mailbox_of(merchant: Merchant, mailbox_id: int) -> Mailbox | None:

@@ -330,6 +330,21 @@ def _offer_to_customer(ticket: Ticket, compensation: Compensation) -> None:
     )
 
 
+def _within_available(kind: str, ticket: Ticket, value: Decimal) -> None:
+    """An offer paid from a bounded ledger (a refund) is at most what it can still pay; the payer
+    checks again under its locks when it pays."""
+    available = compensation_payers.compensation_available(kind, ticket)
+    if available is None:
+        raise InvalidInput(_("This case has no order to refund against."), code="no_order", extra={"field": "kind"})
+    if value > available:
+        raise Conflict(
+            _("At most %(amount)s %(currency)s of this order can still be refunded this way.")
+            % {"amount": available, "currency": ticket.merchant.currency},
+            code="amount_exceeds_refundable",
+            extra={"field": "amount", "refundable": str(available)},
+        )
+
+
 def compensation_propose(*, ticket: Ticket, actor: User, kind: str, amount: object, note: str = "") -> Compensation:
     """An offer: made to the customer at once when it is within the proposer's limit, otherwise
     waiting for someone whose limit covers it."""
@@ -347,6 +362,8 @@ def compensation_propose(*, ticket: Ticket, actor: User, kind: str, amount: obje
         if complaint.closed_out_at is not None:
             raise TransitionNotAllowed(_("This complaint is closed."), code="complaint_closed")
         fresh = Ticket.objects.select_related("merchant").get(pk=ticket.pk)
+        if compensation_payers.is_bounded(kind):
+            _within_available(kind, fresh, value)
         within = _may_approve(membership, value)
         compensation = Compensation.objects.create(
             merchant_id=ticket.merchant_id,

@@ -38,6 +38,7 @@ from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNot
 from aftersales.models import Customer, Membership, Merchant, User
 from aftersales.services.staff import staff_membership_required
 from tickets.attachments import checked_upload
+from tickets.mail_errors import connection_problem
 from tickets.mailparse import Noise, ParsedMail, parse_mail, ticket_number_in
 from tickets.models import (
     Attachment,
@@ -121,6 +122,10 @@ def mailbox_save(
     with transaction.atomic():
         if mailbox is not None:
             mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk, merchant=merchant)
+            if mailbox.removed_at is not None:
+                raise TransitionNotAllowed(
+                    _("This mailbox is removed; restore it to change it."), code="mailbox_removed"
+                )
         if mailbox is None:
             blank = Mailbox(merchant=merchant)
             current = {key: getattr(blank, key) for key in MAILBOX_FIELDS}
@@ -191,9 +196,8 @@ def mailbox_test(*, mailbox: Mailbox, actor: User) -> int:
         finally:
             _logout(client)
     except CONNECTION_ERRORS as exc:
-        raise InvalidInput(
-            _("The mailbox could not be reached: %(error)s") % {"error": _error_text(exc)}, code="imap_failed"
-        ) from exc
+        code, message = connection_problem(exc, mailbox)
+        raise InvalidInput(message, code=code) from exc
     return int(selected.get(b"EXISTS", 0))
 
 

@@ -19,9 +19,16 @@ from aftersales.pages import act_and_return, render_dashboard, staff_required
 from tickets.forms.mail import MailboxForm, PhoneCallForm
 from tickets.mailinbound import InboundRefused, raw_mime_of
 from tickets.selectors import ticket_by_number
-from tickets.selectors.mail import mailbox_by_inbound_token, mailbox_of, mailbox_recent_emails, mailboxes_of
+from tickets.selectors.mail import (
+    mailbox_by_inbound_token,
+    mailbox_of,
+    mailbox_recent_emails,
+    mailboxes_of,
+    removed_mailboxes_of,
+)
 from tickets.services.calls import ticket_phone_call_log
 from tickets.services.mail import mail_receive, mailbox_save, mailbox_test
+from tickets.services.mailboxes import mailbox_fetch_now, mailbox_remove, mailbox_restore
 
 
 def _admin_only(request: HttpRequest) -> HttpResponse | None:
@@ -35,7 +42,8 @@ def mailboxes(request):
     if refused := _admin_only(request):
         return refused
     merchant = request.membership.merchant
-    return render_dashboard(request, "dashboard/mail/mailboxes.html", {"mailboxes": list(mailboxes_of(merchant))})
+    context = {"mailboxes": list(mailboxes_of(merchant)), "removed_mailboxes": list(removed_mailboxes_of(merchant))}
+    return render_dashboard(request, "dashboard/mail/mailboxes.html", context)
 
 
 @staff_required
@@ -113,6 +121,50 @@ def mailbox_check(request, pk):
     else:
         messages.success(request, _("Connected. The folder holds %(count)s messages.") % {"count": count})
     return HttpResponseRedirect(back)
+
+
+@staff_required
+@require_POST
+def mailbox_fetch(request, pk):
+    """ "Fetch now": queue the fetch task (at most once a minute per mailbox); the result shows in
+    the page's last fetch once the worker has run."""
+    if refused := _admin_only(request):
+        return refused
+    mailbox = _mailbox_or_404(request, pk)
+    return act_and_return(
+        request,
+        lambda: mailbox_fetch_now(mailbox=mailbox, actor=request.user),
+        _("Fetch queued. Reload this page in a moment to see its outcome under Last fetch."),
+        reverse("dashboard:mailbox", args=[mailbox.pk]),
+    )
+
+
+@staff_required
+@require_POST
+def mailbox_remove_view(request, pk):
+    if refused := _admin_only(request):
+        return refused
+    mailbox = _mailbox_or_404(request, pk)
+    return act_and_return(
+        request,
+        lambda: mailbox_remove(mailbox=mailbox, actor=request.user),
+        _("Mailbox removed. It is no longer fetched; the mail it brought stays on its requests."),
+        reverse("dashboard:mailboxes"),
+    )
+
+
+@staff_required
+@require_POST
+def mailbox_restore_view(request, pk):
+    if refused := _admin_only(request):
+        return refused
+    mailbox = _mailbox_or_404(request, pk)
+    return act_and_return(
+        request,
+        lambda: mailbox_restore(mailbox=mailbox, actor=request.user),
+        _("Mailbox restored, paused: check its settings and turn it on."),
+        reverse("dashboard:mailbox", args=[mailbox.pk]),
+    )
 
 
 @staff_required
