@@ -222,9 +222,12 @@ def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: 
         .values_list("pk", "user_id", "capacity", "open_load", "shift_calendar_id")
     )
     fitting: list[Candidate] = []
+    shifts: dict[int, bool] = {}  # most of a team's agents share a calendar: one check each
     for profile_id, user_id, capacity, load, shift_calendar_id in rows:
         calendar_id = shift_calendar_id or _team_calendar_id(team)
-        if on_shift(_spec_of(calendar_id) if calendar_id else None, now):
+        if calendar_id not in shifts:
+            shifts[calendar_id] = on_shift(_spec_of(calendar_id) if calendar_id else None, now)
+        if shifts[calendar_id]:
             fitting.append(Candidate(profile_id, user_id, capacity, load, shift_calendar_id))
     return fitting
 
