@@ -227,6 +227,9 @@ class AgentLoad(MerchantOwnedModel):
     hook sees. The weights are the team's (``TeamAssignment.kind_weights``), so the counter stays
     per kind and the weighting happens when it is read."""
 
+    # Never written by Django: copies of the database (tests' built_once) leave it to the trigger.
+    KEPT_BY_TRIGGER = True
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("agent")
     )
