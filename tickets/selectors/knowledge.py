@@ -108,7 +108,9 @@ def article_search(
         )
 
     def bounded(matching: QuerySet[Article], bound: int) -> QuerySet[Article]:
-        return articles.filter(pk__in=matching.values("pk")[:bound])
+        # Any ``bound`` of them, straight from the index: no order (the model's default ordering
+        # would sort every match before the limit).
+        return articles.filter(pk__in=matching.order_by().values("pk")[:bound])
 
     found = ranked(articles.filter(title_vector=every), every, limit, [])
     if len(found) < limit:
