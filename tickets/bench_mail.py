@@ -14,12 +14,14 @@ so the run needs no Celery worker. Target (issue 12): at least 100 messages/s, 0
 Writes the merchant ``bench-support-mail``; each run's messages are new.
 """
 
+import itertools
 import os
 import time
 import uuid
 from collections.abc import Callable
 
 from django.core.management.base import CommandError, CommandParser
+from django.db import connection
 from imapclient import IMAPClient
 
 from aftersales.bench.output import Measurements
@@ -125,9 +127,15 @@ def run(options: dict, *, out: Measurements, log: Callable[[str], None]) -> None
         messages_before = Message.objects.filter(merchant=merchant).count()
 
         log(f"[mail] fetching {count} messages in one process")
+        statements = itertools.count()
+
+        def count_statement(execute, sql, params, many, context):
+            next(statements)
+            return execute(sql, params, many, context)
+
         started = time.perf_counter()
         cpu_started = time.process_time()
-        with notifications_deferred():
+        with notifications_deferred(), connection.execute_wrapper(count_statement):
             result = mailbox_fetch(mailbox_id=mailbox.pk, limit=count + 10)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -157,6 +165,8 @@ def run(options: dict, *, out: Measurements, log: Callable[[str], None]) -> None
         cpu_seconds_this_process=round(cpu, 2),
         # What this process alone could do with a core to itself (the database's share aside).
         cpu_bound_ceiling=round(count / cpu, 1) if cpu else None,
+        cpu_ms_per_message=round(cpu * 1000 / count, 2),
+        statements_per_message=round(next(statements) / count, 2),
         load_average_1min=round(os.getloadavg()[0], 2),
         cores=os.cpu_count(),
         processes=1,

@@ -40,7 +40,15 @@ from .mail import (
     Mailbox,
     PhoneCall,
 )
-from .routing import AgentProfile, AgentStatus, AssignmentStrategy, RoutingRule, SupportSettings, TeamAssignment
+from .routing import (
+    AgentLoad,
+    AgentProfile,
+    AgentStatus,
+    AssignmentStrategy,
+    RoutingRule,
+    SupportSettings,
+    TeamAssignment,
+)
 from .saved_views import SAVED_VIEW_FIELDS, SavedView
 from .tickets import (
     ACTIVE_STATUSES,
@@ -75,6 +83,7 @@ __all__ = [
     "SAVED_VIEW_FIELDS",
     "THIRD_PARTIES",
     "TRANSITIONS",
+    "AgentLoad",
     "AgentProfile",
     "AgentStatus",
     "Article",

@@ -214,3 +214,35 @@ class AgentProfile(MerchantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_status_display()})"
+
+
+class AgentLoad(MerchantOwnedModel):
+    """How many active tickets of one kind an agent holds at the merchant: the counter that
+    auto-assignment reads instead of counting the agent's tickets on every assignment.
+
+    Kept by a database trigger on ``tickets_ticket`` (migration 0009), in the transaction of the
+    write that moves a ticket in or out of an agent's active load: an assignment, a hand-back, a
+    status change, a merge, a kind change, a delete. A trigger rather than service code because
+    those writes come from every workflow app and from queryset ``update()`` calls that no Python
+    hook sees. The weights are the team's (``TeamAssignment.kind_weights``), so the counter stays
+    per kind and the weighting happens when it is read."""
+
+    # Never written by Django: copies of the database (tests' built_once) leave it to the trigger.
+    KEPT_BY_TRIGGER = True
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("agent")
+    )
+    kind = models.CharField(_("kind"), max_length=20)
+    open_count = models.IntegerField(_("open tickets"), default=0)
+
+    class Meta:
+        verbose_name = _("agent load")
+        verbose_name_plural = _("agent loads")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "user", "kind"], name="agentload_unique_kind"),
+            models.CheckConstraint(condition=Q(open_count__gte=0), name="agentload_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.open_count}"

@@ -5,9 +5,14 @@ ticket's language, product categories and kind among their skills, an empty skil
 any) and when the ticket's weight fits under their capacity. Round robin gives it to the agent
 who waited longest; least loaded to the one with the smallest share of their capacity in use.
 
+An agent's load is read from ``AgentLoad``, a counter per agent and ticket kind that a trigger on
+the tickets table keeps in the transaction of every write that moves a ticket in or out of an
+agent's active load; the team's weights are applied when it is read. So an assignment reads a
+handful of counter rows, never the agent's tickets.
+
 Race-free: the team's ``TeamAssignment`` row is locked first, which serialises the team's
-assignments; then the chosen agent's ``AgentProfile`` row, and their load is counted again under
-that lock, because an agent in two teams is reached through two team locks. Each count is a new
+assignments; then the chosen agent's ``AgentProfile`` row, and their load is read again under
+that lock, because an agent in two teams is reached through two team locks. Each read is a new
 statement, which under READ COMMITTED sees every assignment committed before the lock was granted.
 """
 
@@ -18,8 +23,8 @@ from datetime import datetime
 from typing import cast
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, FloatField, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +34,7 @@ from aftersales.models import BusinessCalendar, Membership, Merchant, OrderLine,
 from aftersales.services.staff import staff_membership_required
 from tickets.models import (
     ACTIVE_STATUSES,
+    AgentLoad,
     AgentProfile,
     AgentStatus,
     AssignmentStrategy,
@@ -87,14 +93,6 @@ def _needs(ticket: Ticket, policy: TeamAssignment) -> TicketNeeds:
     )
 
 
-def qualifies(profile: AgentProfile, needs: TicketNeeds) -> bool:
-    if profile.kinds and needs.kind not in profile.kinds:
-        return False
-    if profile.languages and needs.language not in profile.languages:
-        return False
-    return not (profile.product_categories and not needs.categories <= set(profile.product_categories))
-
-
 # Shift calendars are read at most once a minute per process: an assignment is on the hot path of
 # every new ticket, and a shift edited takes effect within the minute.
 CALENDAR_CACHE_SECONDS = 60.0
@@ -139,11 +137,6 @@ def _team_calendar_id(team: Team) -> int:
     return cast("int", _cached(("team", team.pk), load))
 
 
-def _shift_spec(profile: AgentProfile, team: Team) -> CalendarSpec | None:
-    calendar_id = profile.shift_calendar_id or _team_calendar_id(team)
-    return _spec_of(calendar_id) if calendar_id else None
-
-
 def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
     if spec is None:
         return True
@@ -151,45 +144,70 @@ def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
     return first is not None and first[0] <= now
 
 
-def weighted_load(policy: TeamAssignment, *, merchant_id: int) -> Subquery:
-    """An agent's open tickets at the merchant, weighted by kind, for each ``AgentProfile`` row:
-    read in the same statement as the candidates."""
+def _kind_weight(policy: TeamAssignment) -> Case:
     weights = {kind: policy.weight_of(kind) for kind in TicketKind.values}
-    weight = Case(
+    return Case(
         *(When(kind=kind, then=Value(value)) for kind, value in weights.items() if value != 1),
         default=Value(1),
         output_field=IntegerField(),
     )
+
+
+def weighted_load(policy: TeamAssignment, *, merchant_id: int) -> Subquery:
+    """An agent's active tickets at the merchant, weighted by kind, for each ``AgentProfile`` row:
+    read from the agent's load counters in the same statement as the candidates."""
     return Subquery(
-        Ticket.objects.filter(merchant_id=merchant_id, assignee_id=OuterRef("user_id"), status__in=ACTIVE_STATUSES)
+        AgentLoad.objects.filter(merchant_id=merchant_id, user_id=OuterRef("user_id"))
         .order_by()
-        .values("assignee_id")
-        .annotate(load=Sum(weight))
+        .values("user_id")
+        .annotate(load=Sum(F("open_count") * _kind_weight(policy), output_field=IntegerField()))
         .values("load")[:1],
         output_field=IntegerField(),
     )
 
 
 def agent_loads(*, merchant_id: int, user_ids: Iterable[int], policy: TeamAssignment) -> dict[int, int]:
-    """Each agent's open tickets at the merchant, weighted by kind with the team's weights."""
+    """Each agent's active tickets at the merchant, weighted by kind with the team's weights."""
     loads: dict[int, int] = {}
-    rows = (
-        Ticket.objects.filter(merchant_id=merchant_id, assignee_id__in=list(user_ids), status__in=ACTIVE_STATUSES)
-        .values_list("assignee_id", "kind")
-        .annotate(n=Count("id"))
-        .order_by()
+    rows = AgentLoad.objects.filter(merchant_id=merchant_id, user_id__in=list(user_ids), open_count__gt=0).values_list(
+        "user_id", "kind", "open_count"
     )
     for user_id, kind, count in rows:
         loads[user_id] = loads.get(user_id, 0) + count * policy.weight_of(kind)
     return loads
 
 
-def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: datetime) -> list[AgentProfile]:
-    """The team's available, on-shift, qualified agents, best first by the team's strategy, with
-    ``load`` set on each; only those with room for the ticket."""
+@dataclass(frozen=True)
+class Candidate:
+    """An agent with room for the ticket, as read with the candidates (not yet locked)."""
+
+    profile_id: int
+    user_id: int
+    capacity: int
+    load: int
+    shift_calendar_id: int | None
+
+
+def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: datetime) -> list[Candidate]:
+    """The team's available, on-shift, qualified agents with room for the ticket, best first by
+    the team's strategy, each with their weighted ``load``.
+
+    Presence, skills, room and the order are one indexed statement over the team's agents and
+    their load counters; only the shift calendars are checked here (cached per process)."""
     needs = _needs(ticket, policy)
-    profiles = list(
+    skills = (
+        (Q(kinds=[]) | Q(kinds__contains=[needs.kind]))
+        & (Q(languages=[]) | Q(languages__contains=[needs.language]))
+        & (Q(product_categories=[]) | Q(product_categories__contains=sorted(needs.categories)))
+    )
+    if policy.strategy == AssignmentStrategy.ROUND_ROBIN:
+        order: tuple[object, ...] = (F("last_assigned_at").asc(nulls_first=True), "pk")
+    else:
+        share = Cast("open_load", FloatField()) / Greatest(Cast("capacity", FloatField()), Value(1.0))
+        order = (share.asc(), F("last_assigned_at").asc(nulls_first=True), "pk")
+    rows = (
         AgentProfile.objects.filter(
+            skills,
             merchant_id=ticket.merchant_id,
             status=AgentStatus.AVAILABLE,
             user__teams=team,
@@ -197,22 +215,20 @@ def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: 
             user__memberships__merchant_id=ticket.merchant_id,
             user__memberships__is_active=True,
             user__memberships__role__in=ASSIGNABLE_ROLES,
-        ).annotate(open_load=Coalesce(weighted_load(policy, merchant_id=ticket.merchant_id), 0))
+        )
+        .annotate(open_load=Coalesce(weighted_load(policy, merchant_id=ticket.merchant_id), 0))
+        .filter(open_load__lte=F("capacity") - needs.weight)
+        .order_by(*order)  # type: ignore[arg-type]
+        .values_list("pk", "user_id", "capacity", "open_load", "shift_calendar_id")
     )
-    fitting: list[AgentProfile] = []
-    for profile in profiles:
-        profile.load = profile.open_load  # type: ignore[attr-defined]
-        if (
-            profile.load + needs.weight <= profile.capacity  # type: ignore[attr-defined]
-            and qualifies(profile, needs)
-            and on_shift(_shift_spec(profile, team), now)
-        ):
-            fitting.append(profile)
-    never = datetime.min.replace(tzinfo=now.tzinfo)
-    if policy.strategy == AssignmentStrategy.ROUND_ROBIN:
-        fitting.sort(key=lambda p: (p.last_assigned_at or never, p.pk))
-    else:
-        fitting.sort(key=lambda p: (p.load / max(p.capacity, 1), p.last_assigned_at or never, p.pk))  # type: ignore[attr-defined]
+    fitting: list[Candidate] = []
+    shifts: dict[int, bool] = {}  # most of a team's agents share a calendar: one check each
+    for profile_id, user_id, capacity, load, shift_calendar_id in rows:
+        calendar_id = shift_calendar_id or _team_calendar_id(team)
+        if calendar_id not in shifts:
+            shifts[calendar_id] = on_shift(_spec_of(calendar_id) if calendar_id else None, now)
+        if shifts[calendar_id]:
+            fitting.append(Candidate(profile_id, user_id, capacity, load, shift_calendar_id))
     return fitting
 
 
@@ -233,7 +249,7 @@ def ticket_auto_assign_in_transaction(*, ticket: Ticket, actor: User | None = No
     now = timezone.now()
     weight = policy.weight_of(ticket.kind)
     for candidate in eligible_agents(ticket=ticket, team=team, policy=policy, now=now)[:MAX_TRIES]:
-        profile = agent_profile_lock(candidate.pk)
+        profile = agent_profile_lock(candidate.profile_id)
         if profile.status != AgentStatus.AVAILABLE:
             continue
         load = agent_loads(merchant_id=ticket.merchant_id, user_ids=[profile.user_id], policy=policy).get(
@@ -241,8 +257,7 @@ def ticket_auto_assign_in_transaction(*, ticket: Ticket, actor: User | None = No
         )
         if load + weight > profile.capacity:
             continue
-        profile.last_assigned_at = now
-        profile.save(update_fields=["last_assigned_at", "updated_at"])
+        AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=now, updated_at=now)
         agent = profile.user
         Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, updated_at=now)
         ticket.assignee = agent

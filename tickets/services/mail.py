@@ -19,14 +19,15 @@ import imaplib
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -238,16 +239,19 @@ def _prepare(raw: bytes, *, file_limit: int) -> _Prepared:
 def _threaded_ticket(mailbox: Mailbox, parsed: ParsedMail, customer: Customer | None) -> Ticket | None:
     ids = parsed.thread_ids
     if ids:
-        known = dict(
-            Email.objects.filter(merchant_id=mailbox.merchant_id, message_id__in=ids, ticket__isnull=False).values_list(
-                "message_id", "ticket_id"
-            )
-        )
+        # The tickets come with their e-mails: one statement for the thread, not two.
+        known = {
+            row.message_id: row.ticket
+            for row in Email.objects.filter(
+                merchant_id=mailbox.merchant_id,
+                message_id__in=ids,
+                ticket__isnull=False,
+                ticket__merchant_id=mailbox.merchant_id,
+            ).select_related("ticket__customer", "ticket__merchant")
+        }
         for message_id in ids:
             if message_id in known:
-                return Ticket.objects.select_related("customer", "merchant").get(
-                    pk=known[message_id], merchant_id=mailbox.merchant_id
-                )
+                return known[message_id]
     number = ticket_number_in(parsed.subject)
     if number and customer is not None:
         return (
@@ -298,13 +302,20 @@ def _body(parsed: ParsedMail, refused: Sequence[str]) -> str:
 
 
 def mail_receive(
-    *, mailbox: Mailbox, raw: bytes, imap_uid: int | None = None, own_addresses: frozenset[str] | None = None
+    *,
+    mailbox: Mailbox,
+    raw: bytes,
+    imap_uid: int | None = None,
+    own_addresses: frozenset[str] | None = None,
+    asynchronous_commit: bool = False,
 ) -> Email:
     """Store one received message exactly once and thread it (see the module's docstring).
 
     Returns the message's row, the one already stored if it came before. With ``imap_uid``, the
     mailbox's watermark moves past it in the same transaction. ``own_addresses`` (the merchant's
-    mailbox addresses) may be given by a caller that receives many messages, to read them once."""
+    mailbox addresses) may be given by a caller that receives many messages, to read them once;
+    ``asynchronous_commit`` by one that has already turned ``synchronous_commit`` off for its
+    session, to save a statement per message."""
     prepared = _prepare(raw, file_limit=settings.ATTACHMENT_MAX_PER_MESSAGE)
     parsed = prepared.parsed
     with transaction.atomic():
@@ -317,8 +328,10 @@ def mail_receive(
             # commits with the message: a commit lost in a database crash takes its watermark
             # with it, and the next fetch receives the message again. So this commit need not
             # wait for the disk. (Not so for a webhook: its 200 tells the provider to forget.)
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # A fetch sets this once for its whole session (``_asynchronous_commits``).
+            if not asynchronous_commit:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             locked.update(imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now())
         else:
             locked.select_for_update().values_list("pk", flat=True).get()
@@ -509,6 +522,41 @@ def _fetch_new(
     # "n:*" always answers with the last message, even one below n: filter again.
     own_addresses = merchant_addresses(mailbox.merchant_id)
     uids = sorted(uid for uid in client.search(["UID", f"{watermark + 1}:*"]) if uid > watermark)[:limit]
+    with _asynchronous_commits():
+        _receive_all(client, mailbox, uids, receive, result, own_addresses)
+
+
+@contextmanager
+def _asynchronous_commits() -> Iterator[None]:
+    """``synchronous_commit`` off for this connection while a fetch receives (why: ``mail_receive``),
+    set once rather than once per message, and back to the server's setting after."""
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (a test) a session setting would outlive nothing: each
+        # message sets it for its own transaction as usual.
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            # A connection that broke is closed and replaced; its settings go with it.
+            logger.warning("could not reset synchronous_commit after a fetch", exc_info=True)
+
+
+def _receive_all(
+    client: IMAPClient,
+    mailbox: Mailbox,
+    uids: list[int],
+    receive: Callable[..., Email],
+    result: FetchResult,
+    own_addresses: frozenset[str],
+) -> None:
+    asynchronous = not connection.in_atomic_block
     for start in range(0, len(uids), FETCH_CHUNK):
         chunk = uids[start : start + FETCH_CHUNK]
         fetched = client.fetch(chunk, ["BODY.PEEK[]"])
@@ -520,7 +568,13 @@ def _fetch_new(
                     continue  # expunged meanwhile
                 result.fetched += 1
                 try:
-                    receive(mailbox=mailbox, raw=raw, imap_uid=uid, own_addresses=own_addresses)
+                    receive(
+                        mailbox=mailbox,
+                        raw=raw,
+                        imap_uid=uid,
+                        own_addresses=own_addresses,
+                        asynchronous_commit=asynchronous,
+                    )
                 except CONNECTION_ERRORS:
                     raise
                 except Exception as exc:
