@@ -56,7 +56,7 @@ DROP FUNCTION tickets_agentload_follow();
 class Migration(migrations.Migration):
     dependencies = [
         ("aftersales", "0010_calendars_for_resources"),
-        ("tickets", "0008_mail_and_phone_calls"),
+        ("tickets", "0009_support_surfaces"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
