@@ -93,6 +93,8 @@ REASON_CODE = "bench_changed_mind"
 SUPERVISOR_USERNAME = "bench-returns-supervisor"
 # How long the worker may take to send what the submissions queued, after the load.
 OUTBOX_TIMEOUT_S = 120
+# Beat's outbox flush, as aftersales.celery schedules it by default.
+FLUSH_SECONDS = 10.0
 HEALTH_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 30
 CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -417,6 +419,30 @@ class Worker:
         self.log_file.close()
 
 
+class Beat:
+    """What Celery beat does for the outbox while the bench runs: a ``notifications_flush`` task
+    every ``interval`` seconds (the portal's messages go out with it, see aftersales.celery)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._tick, name="bench-beat", daemon=True)
+
+    def _tick(self) -> None:
+        from aftersales.tasks import notifications_flush
+
+        while not self.stopped.wait(self.interval):
+            notifications_flush.delay()
+
+    def __enter__(self) -> "Beat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
 def _outbox_drained(merchant: Merchant, since, *, timeout: float, worker: Worker) -> int:
     """Wait until every notification the merchant queued since ``since`` has left the outbox
     (sent or given up on); the number sent. A worker that cannot keep up shows here."""
@@ -686,7 +712,7 @@ class DatabaseBackends:
         if backend:
             return backend.group(2) == self.database
         worker = PARALLEL_WORKER_TITLE.match(title)
-        return bool(worker) and worker.group(1) in leaders
+        return worker is not None and worker.group(1) in leaders
 
     def scan(self) -> None:
         if self.postmaster_pid is None:
@@ -919,6 +945,7 @@ def run(
     with (
         Server(workers=workers, threads=threads, secret_key=secret_key, log=log) as server,
         Worker(concurrency=worker_concurrency, secret_key=secret_key, log=log) as worker,
+        Beat(FLUSH_SECONDS),
         backends,
     ):
         client = Browser(server.port, fixture.merchant, fixture.reason.pk)
