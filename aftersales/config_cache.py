@@ -39,6 +39,10 @@ logger = logging.getLogger("aftersales.config_cache")
 # How long a process serves its values before it checks the version again: the most a change
 # committed by another process can take to be seen here.
 VERSION_TRUST_SECONDS = 1.0
+# How long a value is kept whatever its version says: a bound on what a write that bypasses the
+# hooks leaves stale (a cascade that nulls a rule's team or assignee, a raw statement, a bump the
+# cache refused).
+MAX_AGE_SECONDS = 60.0
 # The scope of lookups made before the merchant is known (the merchant by its slug).
 ALL_MERCHANTS = "merchants"
 # Where a connection notes the scopes its open transaction has written.
@@ -46,8 +50,9 @@ DIRTY_ATTRIBUTE = "aftersales_config_dirty"
 
 T = TypeVar("T")
 
-# (scope, name) -> (version, value); scope -> (version, when it was read, monotonic seconds)
-_values: dict[tuple[str, str], tuple[int, Any]] = {}
+# (scope, name) -> (version, value, when it was read); scope -> (version, when it was read), in
+# monotonic seconds
+_values: dict[tuple[str, str], tuple[int, Any, float]] = {}
 _versions: dict[str, tuple[int, float]] = {}
 
 
@@ -114,11 +119,12 @@ def config_cached(name: str, load: Callable[[], T], *, merchant_id: int | None) 
     if version is None:
         return load()
     kept = _values.get((scope, name))
-    if kept is not None and kept[0] == version:
+    if kept is not None and kept[0] == version and time.monotonic() - kept[2] < MAX_AGE_SECONDS:
         return _copied(kept[1])
+    read_at = time.monotonic()
     value = load()
     if value is not None:
-        _values[(scope, name)] = (version, value)
+        _values[(scope, name)] = (version, value, read_at)
     return _copied(value)
 
 

@@ -204,3 +204,19 @@ def test_a_change_inside_an_outer_transaction_bumps_once_it_commits():
         config_changed([merchant.pk])
         policy.rules.update(window_days=60)
     assert _rules_window_days(merchant) == [60]
+
+
+def test_a_value_is_read_again_after_its_maximum_age_whatever_bypassed_the_hooks(monkeypatch):
+    merchant = MerchantFactory.create()
+    policy = _policy(merchant)
+    now = [1000.0]
+    monkeypatch.setattr(config_cache.time, "monotonic", lambda: now[0])
+    config_forget_process()
+    assert _rules_window_days(merchant) == [30]
+    # When a write bypasses the hooks (no version bump)
+    models.QuerySet(model=ReturnRule).filter(policy=policy).update(window_days=45)
+    # Then the kept value is served until its maximum age, then read again
+    now[0] += config_cache.MAX_AGE_SECONDS / 2
+    assert _rules_window_days(merchant) == [30]
+    now[0] += config_cache.MAX_AGE_SECONDS / 2
+    assert _rules_window_days(merchant) == [45]
