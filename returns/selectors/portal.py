@@ -111,11 +111,12 @@ class OrderReturnTerms:
 
 
 def portal_order_with_lines(*, merchant: Merchant, order_id: int) -> tuple[Order, list[OrderLine]] | None:
-    """One order of the merchant with its customer and store, and its lines with their products
-    (by id), in one query: the lines bring their order. An order without lines takes a second."""
+    """One order of the merchant with its customer, and its lines with their products (by id), in
+    one query: the lines bring their order. An order without lines takes a second. The store is
+    not joined: the return's pages and rules need its id only."""
     lines = list(
         OrderLine.objects.filter(merchant=merchant, order_id=order_id)
-        .select_related("order__customer", "order__store", "product")
+        .select_related("order__customer", "product")
         .order_by("id")
     )
     if lines:
@@ -123,7 +124,7 @@ def portal_order_with_lines(*, merchant: Merchant, order_id: int) -> tuple[Order
         for line in lines:
             line.order = order
     else:
-        found = list(Order.objects.filter(merchant=merchant, pk=order_id).select_related("store", "customer")[:1])
+        found = list(Order.objects.filter(merchant=merchant, pk=order_id).select_related("customer")[:1])
         if not found:
             return None
         order = found[0]
