@@ -17,9 +17,12 @@ app.conf.beat_schedule = {
         # A sweep that could not start within one interval is replaced by the next one.
         "options": {"expires": float(os.environ.get("DEADLINE_SWEEP_SECONDS", "30"))},
     },
+    # Messages written with ``notifications_deferred`` (a portal return's acknowledgement) go out
+    # with this flush rather than a task each: within this many seconds.
     "notifications-flush": {
         "task": "aftersales.tasks.notifications_flush",
-        "schedule": 60.0,
+        "schedule": float(os.environ.get("NOTIFICATIONS_FLUSH_SECONDS", "10")),
+        "options": {"expires": float(os.environ.get("NOTIFICATIONS_FLUSH_SECONDS", "10"))},
     },
     # Hourly, so each run deletes about an hour's worth of records rather than a day's at once.
     "idempotency-records-purge": {

@@ -12,8 +12,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
-from aftersales.models import Merchant
-from aftersales.selectors import membership_for_request
+from aftersales.selectors import membership_for_request, merchant_active_by_slug
 
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -30,7 +29,7 @@ class MerchantMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         slug = view_kwargs.get("merchant_slug")
         if slug is not None:
-            request.merchant = Merchant.objects.filter(slug=slug, is_active=True).first()
+            request.merchant = merchant_active_by_slug(slug)
         elif request.user.is_authenticated and request.membership:
             request.merchant = request.membership.merchant
         return

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
+from aftersales.config_cache import config_cached
 from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
 
 SESSION_MERCHANT_KEY = "aftersales_merchant_id"
@@ -13,6 +14,13 @@ def memberships_of(user: User) -> QuerySet[Membership]:
         Membership.objects.filter(user=user, is_active=True, merchant__is_active=True)
         .select_related("merchant")
         .order_by("merchant__name")
+    )
+
+
+def merchant_active_by_slug(slug: str) -> Merchant | None:
+    """The active merchant a portal URL names; kept per process until a merchant changes."""
+    return config_cached(
+        f"slug:{slug}", lambda: Merchant.objects.filter(slug=slug, is_active=True).first(), merchant_id=None
     )
 
 

@@ -16,11 +16,9 @@ def notifications_send_many(notification_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def notifications_flush() -> int:
-    """Beat: send what is due, whatever happened to the task queued at commit."""
-    ids = notifications.notifications_due_ids()
-    for notification_id in ids:
-        notifications.notification_send(notification_id=notification_id)
-    return len(ids)
+    """Beat: send what is due, whatever happened to the task queued at commit, batch after batch
+    until nothing is due (or a flush has run for ``FLUSH_BUDGET_SECONDS``: the next one goes on)."""
+    return notifications.notifications_flush_due()
 
 
 @shared_task(ignore_result=True)

@@ -14,9 +14,12 @@ submissions arrive open-loop at ``rate`` per second for ``seconds``, each the cu
 
 A submission's time runs from its scheduled arrival to the last answer, so a server (or a client
 pool) that falls behind shows as latency, not as a lower arrival rate. The CPU the timed load
-took is split by process (gunicorn, PostgreSQL, this load generator), per submission: on a
-machine of N cores no rate above N × 1000 / that sum per second can be sustained, which says
-whether a miss is the app's cost or the machine's size. Last, 50 threads ask the
+took is split by process, per submission: gunicorn; the PostgreSQL backends of the bench's own
+database (not the server's other databases: see ``DatabaseBackends``); a real Celery worker on the
+same broker, which sends the notifications the submissions queue (the sample waits for the outbox
+to drain); and this load generator. On a machine of N cores no rate above N × 1000 / that sum per
+second can be sustained, which says whether a miss is the app's cost or the machine's size; the
+product's part (all but the client) times 100 / 1000 is the cores 100 submissions/s need. Last, 50 threads ask the
 same server for a refund of one return through the API, each with its own Idempotency-Key: one
 refund may come of it. Gunicorn is stopped; the data stays for the next run.
 
@@ -64,7 +67,7 @@ from PIL import Image
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
 from aftersales.database import database_url
-from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
+from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, Product, Store, User
 from aftersales.portal import PORTAL_SESSION_KEY
 from aftersales.services.api_keys import api_key_create
 from returns.models import Refund, Resolution, ReturnPolicy, ReturnReason, ReturnRequest, ShippingMethod
@@ -88,6 +91,10 @@ WINDOW_DAYS = 60
 REUSE_DELIVERED_WITHIN_DAYS = 45
 REASON_CODE = "bench_changed_mind"
 SUPERVISOR_USERNAME = "bench-returns-supervisor"
+# How long the worker may take to send what the submissions queued, after the load.
+OUTBOX_TIMEOUT_S = 120
+# Beat's outbox flush, as aftersales.celery schedules it by default.
+FLUSH_SECONDS = 10.0
 HEALTH_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 30
 CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -190,6 +197,7 @@ def _seed_orders(merchant: Merchant, count: int, log: Callable[[str], None]) -> 
                     merchant=merchant,
                     name=f"Bench customer {run}-{written + n}",
                     email=f"bench-returns-{run}-{written + n}@customers.example",
+                    language=merchant.default_language,
                 )
                 for n in range(size)
             )
@@ -235,7 +243,15 @@ def _sessions(merchant: Merchant, orders, secret_key: str) -> list[Job]:
         store = SessionStore()
         for order_id, customer_id, line_ids in orders:
             key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-            grant = {"order_ids": [order_id], "customer_ids": [customer_id], "expires_at": expires_at}
+            # As the sign-in leaves it: the portal language already remembered for the customer
+            # (``portal_language_remember``), so the flow writes no session of its own.
+            grant = {
+                "order_ids": [order_id],
+                "customer_ids": [customer_id],
+                "expires_at": expires_at,
+                "language": merchant.default_language,
+                "language_customers": [customer_id],
+            }
             data = store.encode({PORTAL_SESSION_KEY: {str(merchant.pk): grant}})
             rows.append(Session(session_key=key, session_data=data, expire_date=expire_date))
             jobs.append(Job(order_id=order_id, line_ids=line_ids, session_key=key))
@@ -259,26 +275,32 @@ def _storage_options() -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
+def _process_env(secret_key: str) -> dict[str, str]:
+    """Production settings on the database and Redis this process uses: the server's and the worker's."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "aftersales.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "PRIVATE_MEDIA_ROOT": str(_storage_options().get("location", "")),
+        "LOG_LEVEL": "WARNING",
+    }
+    if not env["PRIVATE_MEDIA_ROOT"]:
+        del env["PRIVATE_MEDIA_ROOT"]
+    return env
+
+
 class Server:
     """gunicorn on loopback with production settings, on the database this process uses."""
 
     def __init__(self, *, workers: int, threads: int, secret_key: str, log: Callable[[str], None]):
         self.workers, self.threads, self.log = workers, threads, log
         self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "aftersales.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": secret_key,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "REDIS_URL": settings.REDIS_URL,
-            "PRIVATE_MEDIA_ROOT": str(_storage_options().get("location", "")),
-            "LOG_LEVEL": "WARNING",
-        }
-        if not self.env["PRIVATE_MEDIA_ROOT"]:
-            del self.env["PRIVATE_MEDIA_ROOT"]
+        self.env = _process_env(secret_key)
         self.process: subprocess.Popen | None = None
         self.log_file = tempfile.TemporaryFile()  # noqa: SIM115 — closed in __exit__, after gunicorn stops
 
@@ -351,6 +373,89 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log_file.close()
+
+
+class Worker:
+    """A Celery worker (the Procfile's) on the same database and broker as the server: it sends
+    the notifications the submissions queue at commit, so its CPU is counted per submission too.
+    Tasks left in the broker by an earlier run without a worker are purged first."""
+
+    def __init__(self, *, concurrency: int, secret_key: str, log: Callable[[str], None]):
+        self.concurrency, self.log = concurrency, log
+        self.env = _process_env(secret_key)
+        self.process: subprocess.Popen | None = None
+        self.log_file = tempfile.TemporaryFile()  # noqa: SIM115 — closed in __exit__, after the worker stops
+
+    def __enter__(self) -> "Worker":
+        celery = [sys.executable, "-m", "celery", "-A", "aftersales"]
+        subprocess.run(  # noqa: S603 (a fixed celery command line)
+            [*celery, "purge", "-f"], cwd=settings.BASE_DIR, env=self.env, check=True, capture_output=True
+        )
+        command = [*celery, "worker", "--loglevel=WARNING", f"--concurrency={self.concurrency}", "--without-heartbeat"]
+        self.log(f"Starting a Celery worker of {self.concurrency} processes.")
+        self.process = subprocess.Popen(  # noqa: S603 (a fixed celery command line)
+            command, cwd=settings.BASE_DIR, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None or self.process.poll() is not None:
+            raise BenchDataError(f"The Celery worker is not running:\n{self.output()}")
+        return self.process.pid
+
+    def output(self) -> str:
+        self.log_file.seek(0)
+        return self.log_file.read().decode("utf-8", "replace")[-4000:]
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+
+class Beat:
+    """What Celery beat does for the outbox while the bench runs: a ``notifications_flush`` task
+    every ``interval`` seconds (the portal's messages go out with it, see aftersales.celery)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._tick, name="bench-beat", daemon=True)
+
+    def _tick(self) -> None:
+        from aftersales.tasks import notifications_flush
+
+        while not self.stopped.wait(self.interval):
+            notifications_flush.delay()
+
+    def __enter__(self) -> "Beat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
+def _outbox_drained(merchant: Merchant, since, *, timeout: float, worker: Worker) -> int:
+    """Wait until every notification the merchant queued since ``since`` has left the outbox
+    (sent or given up on); the number sent. A worker that cannot keep up shows here."""
+    waiting = Notification.objects.filter(
+        merchant=merchant, created_at__gte=since, state__in=[Notification.State.PENDING, Notification.State.SENDING]
+    )
+    give_up = time.monotonic() + timeout
+    while waiting.exists():
+        if time.monotonic() > give_up:
+            raise BenchDataError(f"The outbox did not drain within {timeout:g} s:\n{worker.output()}")
+        worker.pid  # noqa: B018 — raises if the worker died
+        time.sleep(0.2)
+    return Notification.objects.filter(merchant=merchant, created_at__gte=since, state=Notification.State.SENT).count()
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -517,12 +622,18 @@ def _percentile(samples: list[float], fraction: float) -> float:
 # --- where the CPU goes ---------------------------------------------------------------------------
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# A PostgreSQL backend's command line: "postgres: [cluster: ]user database host(port) activity".
+BACKEND_TITLE = re.compile(r"^postgres: (?:\S+: )?(\S+) (\S+) (?:\S+\(\d+\)|\[local\])")
+PARALLEL_WORKER_TITLE = re.compile(r"^postgres: (?:\S+: )?parallel worker for PID (\d+)")
+# How often the backends are read while the load runs: a backend that ends (a connection past
+# CONN_MAX_AGE, a gunicorn worker restarted) loses at most this long of its CPU from the sum.
+BACKEND_POLL_S = 0.05
 
 
-def _proc_stat(pid: str) -> tuple[str, int, float] | None:
-    """(command, parent pid, CPU seconds) of a process from /proc; None once it is gone. The CPU
-    of its children that have ended counts too: PostgreSQL backends end when a connection reaches
-    CONN_MAX_AGE, and their time would otherwise vanish from the sum."""
+def _proc_stat(pid: str) -> tuple[str, int, float, int] | None:
+    """(command, parent pid, CPU seconds, start time) of a process from /proc; None once it is
+    gone. The CPU of its children that have ended counts too (a gunicorn worker or a Celery pool
+    process replaced mid-run)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             raw = stat.read().decode("utf-8", "replace")
@@ -531,36 +642,152 @@ def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     # The command sits in parentheses and may hold spaces; the fields after it are fixed.
     command = raw[raw.index("(") + 1 : raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2 :].split()
-    # utime, stime, cutime, cstime (proc(5), fields 14 to 17)
-    return command, int(fields[1]), sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+    # ppid (field 4); utime, stime, cutime, cstime (fields 14 to 17); starttime (field 22)
+    return command, int(fields[1]), sum(int(value) for value in fields[11:15]) / CLOCK_TICKS, int(fields[19])
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return children.read().split()
+    except OSError:
+        return []
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's master and workers, Celery's)."""
+    total = 0.0
+    for each in (str(pid), *_children(pid)):
+        found = _proc_stat(each)
+        if found is not None:
+            total += found[2]
+    return total
+
+
+class DatabaseBackends:
+    """The CPU of the PostgreSQL backends that serve one database, and only those: other
+    databases of the same server (another benchmark, a test run) are not this one's cost.
+
+    A backend is a child of the postmaster whose command line names its user and database. A
+    backend's CPU is in its own /proc entry only while it lives; once it ends it goes to the
+    postmaster's children's total, mixed with every other database's. So a thread reads the
+    postmaster's children every ``BACKEND_POLL_S`` and keeps each backend's last CPU figure: a
+    backend that ends mid-run (CONN_MAX_AGE, a worker restart) keeps what it had spent up to its
+    last reading. A backend's first reading is its base when it was there before ``start``;
+    one born after it counts from zero (its connection set-up is the run's cost too). Parallel
+    query workers count with the backend that leads them. The thread's own CPU is kept apart so
+    that it is not charged to the load generator."""
+
+    def __init__(self, database: str, postmaster_pid: int | None):
+        self.database, self.postmaster_pid = database, postmaster_pid
+        self.ours: dict[tuple[str, int], float] = {}  # (pid, start time) -> last CPU seconds
+        self.base: dict[tuple[str, int], float] = {}
+        self.others: set[tuple[str, int]] = set()
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.thread_cpu_s = 0.0
+
+    @classmethod
+    def of_connection(cls) -> "DatabaseBackends":
+        """The backends of the database this process uses; the postmaster is found as the parent of
+        this process' own backend (None when PostgreSQL runs elsewhere: nothing is counted then)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")  # no ORM expression for it
+            own_backend = cursor.fetchone()[0]
+        found = _proc_stat(str(own_backend))
+        return cls(connection.settings_dict["NAME"], found[1] if found else None)
+
+    @property
+    def visible(self) -> bool:
+        return self.postmaster_pid is not None
+
+    def _is_ours(self, pid: str, leaders: set[str]) -> bool:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                title = cmdline.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            return False
+        backend = BACKEND_TITLE.match(title)
+        if backend:
+            return backend.group(2) == self.database
+        worker = PARALLEL_WORKER_TITLE.match(title)
+        return worker is not None and worker.group(1) in leaders
+
+    def scan(self) -> None:
+        if self.postmaster_pid is None:
+            return
+        with self.lock:
+            leaders = {pid for pid, _started in self.ours}
+            for pid in _children(self.postmaster_pid):
+                found = _proc_stat(pid)
+                if found is None:
+                    continue
+                key = (pid, found[3])
+                if key in self.others:
+                    continue
+                if key not in self.ours and not self._is_ours(pid, leaders):
+                    self.others.add(key)
+                    continue
+                self.ours[key] = found[2]
+
+    def cpu_s(self) -> float:
+        """CPU seconds the database's backends spent since ``start``, ended ones included."""
+        self.scan()
+        with self.lock:
+            return sum(seconds - self.base.get(key, 0.0) for key, seconds in self.ours.items())
+
+    def _poll(self) -> None:
+        while not self.stopped.wait(BACKEND_POLL_S):
+            self.scan()
+        self.thread_cpu_s = time.thread_time()
+
+    def __enter__(self) -> "DatabaseBackends":
+        self.scan()
+        with self.lock:
+            self.base = dict(self.ours)
+        self.thread = threading.Thread(target=self._poll, name="database-backends", daemon=True)
+        self.thread.start()
+        return self
+
+    def poller_cpu_s(self) -> float:
+        """The polling thread's own CPU so far (this process' time that is not the load's)."""
+        if self.thread is None or not self.thread.is_alive():
+            return self.thread_cpu_s
+        # A thread's CPU clock can only be read from inside it: read it from /proc instead.
+        try:
+            with open(f"/proc/self/task/{self.thread.native_id}/stat", "rb") as stat:
+                raw = stat.read().decode("utf-8", "replace")
+        except OSError:
+            return self.thread_cpu_s
+        fields = raw[raw.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
 
 @dataclass
 class CpuSample:
     server_s: float  # gunicorn's master and workers
-    database_s: float  # every PostgreSQL process of this machine (the benchmark is all it serves)
-    client_s: float  # this process: the load generator's threads
+    database_s: float  # the PostgreSQL backends of the bench's database, and only those
+    worker_s: float  # the Celery worker's processes (the notification sends)
+    client_s: float  # this process: the load generator's threads, not the backend poller
     idle_s: float  # the machine's idle time, all cores
 
 
-def _cpu_sample(server_pid: int) -> CpuSample:
-    server = database = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        found = _proc_stat(pid)
-        if found is None:
-            continue
-        command, parent, seconds = found
-        if int(pid) == server_pid or parent == server_pid:
-            server += seconds
-        elif command.startswith("postgres"):
-            database += seconds
+def _cpu_sample(server_pid: int, backends: DatabaseBackends, worker_pid: int | None = None) -> CpuSample:
     usage = os.times()
     with open("/proc/stat") as stat:
         idle_ticks = int(stat.readline().split()[4])
     return CpuSample(
-        server_s=server, database_s=database, client_s=usage.user + usage.system, idle_s=idle_ticks / CLOCK_TICKS
+        server_s=_tree_cpu(server_pid),
+        database_s=backends.cpu_s(),
+        worker_s=_tree_cpu(worker_pid) if worker_pid else 0.0,
+        client_s=usage.user + usage.system - backends.poller_cpu_s(),
+        idle_s=idle_ticks / CLOCK_TICKS,
     )
 
 
@@ -570,24 +797,27 @@ def _cpu_per_submission(before: CpuSample, after: CpuSample, submissions: int) -
     return {
         "server_ms": round((after.server_s - before.server_s) * per, 2),
         "database_ms": round((after.database_s - before.database_s) * per, 2),
+        "worker_ms": round((after.worker_s - before.worker_s) * per, 2),
         "client_ms": round((after.client_s - before.client_s) * per, 2),
         "idle_ms": round((after.idle_s - before.idle_s) * per, 2),
     }
 
 
-def _request_floor(port: int, server_pid: int, concurrency: int) -> dict[str, float]:
+def _request_floor(port: int, server_pid: int, backends: DatabaseBackends, concurrency: int) -> dict[str, float]:
     """The CPU of the cheapest request this server answers (``/healthz``: Django's middleware and
     one ``SELECT 1``), by process, per request: what any request costs before the view does
     anything, the unit in which to read a submission's cost."""
     for _ in range(WARMUP_SUBMISSIONS):
         request(port, "GET", "/healthz")
-    before = _cpu_sample(server_pid)
+    before = _cpu_sample(server_pid, backends)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         statuses = Counter(pool.map(lambda _index: request(port, "GET", "/healthz").status, range(FLOOR_REQUESTS)))
-    after = _cpu_sample(server_pid)
+    after = _cpu_sample(server_pid, backends)
     if statuses != {200: FLOOR_REQUESTS}:
         raise BenchDataError(f"/healthz answered {dict(statuses)}")
-    return _cpu_per_submission(before, after, FLOOR_REQUESTS)
+    return {
+        key: value for key, value in _cpu_per_submission(before, after, FLOOR_REQUESTS).items() if key != "worker_ms"
+    }
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -685,6 +915,7 @@ def run(
     concurrency: int,
     out: Measurements,
     log: Callable[[str], None],
+    worker_concurrency: int = 2,
 ) -> list[dict]:
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
@@ -708,21 +939,35 @@ def run(
     out.emit("seed_time", round(time.perf_counter() - started, 2), "s", orders_written=written, sessions=len(jobs))
 
     cpus = os.cpu_count() or 1
-    with Server(workers=workers, threads=threads, secret_key=secret_key, log=log) as server:
+    backends = DatabaseBackends.of_connection()
+    if not backends.visible:
+        log("PostgreSQL runs on another machine: its CPU is not counted.")
+    with (
+        Server(workers=workers, threads=threads, secret_key=secret_key, log=log) as server,
+        Worker(concurrency=worker_concurrency, secret_key=secret_key, log=log) as worker,
+        Beat(FLUSH_SECONDS),
+        backends,
+    ):
         client = Browser(server.port, fixture.merchant, fixture.reason.pk)
         log(f"Opening {len(jobs):,} start pages for their CSRF tokens.")
         jobs, page_times = _prepare(client, jobs, concurrency=max(2, workers * threads))
         warmup, jobs = jobs[:WARMUP_SUBMISSIONS], jobs[WARMUP_SUBMISSIONS:]
+        warmup_since = timezone.now()
         for job in warmup:
             outcome = client.submit(job, time.perf_counter())
             if outcome.error:
                 raise BenchDataError(f"A warm-up submission failed: {outcome.error}\n{server.output()}")
+        # The worker has started, imported and connected once it has sent the warm-up's messages.
+        _outbox_drained(fixture.merchant, warmup_since, timeout=OUTBOX_TIMEOUT_S, worker=worker)
 
         log(f"Load: {rate:g} submissions/s for {seconds:g} s, {concurrency} client threads.")
         load_before = os.getloadavg()[0]
-        cpu_before = _cpu_sample(server.pid)
+        load_since = timezone.now()
+        cpu_before = _cpu_sample(server.pid, backends, worker.pid)
         outcomes, elapsed = _load(client, jobs, rate=rate, concurrency=concurrency)
-        cpu_after = _cpu_sample(server.pid)
+        # The submissions' messages are part of their cost: the sample waits for the worker.
+        sent = _outbox_drained(fixture.merchant, load_since, timeout=OUTBOX_TIMEOUT_S, worker=worker)
+        cpu_after = _cpu_sample(server.pid, backends, worker.pid)
         load_after = os.getloadavg()[0]
         done = [outcome for outcome in outcomes if not outcome.error]
         errors = [outcome.error for outcome in outcomes if outcome.error]
@@ -733,6 +978,7 @@ def run(
             "workers": workers,
             "threads": threads,
             "worker_class": server.worker_class,
+            "celery_processes": worker_concurrency,
             "client_threads": concurrency,
             "cpus": cpus,
             "flow": "POST start (2 lines) -> 200 review -> POST confirm (1 PNG)",
@@ -743,15 +989,23 @@ def run(
         out.emit("submissions_per_second", round(achieved, 1), "submissions/s", elapsed_s=round(elapsed, 2), **measured)
         out.emit("errors", len(errors), "submissions", first=errors[:3], **measured)
         # The CPU a submission costs, by process: on a machine of ``cpus`` cores, the rate can
-        # not pass cpus × 1000 / (the sum) per second, however the work is spread.
+        # not pass cpus × 1000 / (the sum) per second, however the work is spread. The product's
+        # part (server, database, worker) says how many cores a rate needs in production, where
+        # the client is the customers' browsers.
         cpu = _cpu_per_submission(cpu_before, cpu_after, len(outcomes))
-        busy_ms = cpu["server_ms"] + cpu["database_ms"] + cpu["client_ms"]
+        product_ms = cpu["server_ms"] + cpu["database_ms"] + cpu["worker_ms"]
+        busy_ms = product_ms + cpu["client_ms"]
         out.emit(
             "cpu_per_submission",
             round(busy_ms, 1),
             "ms",
             **cpu,
+            product_ms=round(product_ms, 1),
             ceiling_per_second=round(cpus * 1000 / busy_ms, 1) if busy_ms else None,
+            cores_for_target_rate=round(TARGET_RATE * product_ms / 1000, 2),
+            cores_for_target_rate_with_client=round(TARGET_RATE * busy_ms / 1000, 2),
+            notifications_sent=sent,
+            database_backends_counted="own database only" if backends.visible else "not visible",
             **measured,
         )
         if done:
@@ -777,7 +1031,7 @@ def run(
             )
 
         log(f"Request floor: {FLOOR_REQUESTS:,} GET /healthz.")
-        floor = _request_floor(server.port, server.pid, concurrency=max(2, workers * threads))
+        floor = _request_floor(server.port, server.pid, backends, concurrency=max(2, workers * threads))
         floor_ms = floor["server_ms"] + floor["database_ms"] + floor["client_ms"]
         out.emit(
             "request_floor",
@@ -822,13 +1076,16 @@ def add_arguments(parser: CommandParser) -> None:
         "--threads", type=int, default=1, help="Threads per worker: above 1, gthread workers (default 1, sync)."
     )
     parser.add_argument("--concurrency", type=int, default=64, help="Client threads making submissions (default 64).")
+    parser.add_argument(
+        "--celery-concurrency", type=int, default=2, help="Celery worker processes (default 2, as the Procfile)."
+    )
 
 
 def command(options: dict, *, stdout, stderr) -> None:
     if options["seconds"] <= 0 or options["rate"] <= 0 or min(options["workers"], options["threads"]) < 1:
         raise CommandError("--seconds, --rate, --workers and --threads must be positive.")
-    if options["concurrency"] < 1:
-        raise CommandError("--concurrency must be positive.")
+    if min(options["concurrency"], options["celery_concurrency"]) < 1:
+        raise CommandError("--concurrency and --celery-concurrency must be positive.")
     try:
         run(
             seconds=options["seconds"],
@@ -836,6 +1093,7 @@ def command(options: dict, *, stdout, stderr) -> None:
             workers=options["workers"],
             threads=options["threads"],
             concurrency=options["concurrency"],
+            worker_concurrency=options["celery_concurrency"],
             out=Measurements(BENCH, stdout),
             log=lambda message: stderr.write(message, style_func=str),
         )

@@ -48,13 +48,17 @@ def _payload(return_request: ReturnRequest) -> dict:
 # --- starters the services call inside their transaction ----------------------------------------
 
 
-def start_merchant_response(return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime) -> Deadline:
+def start_merchant_response(
+    return_request: ReturnRequest, policy: ReturnPolicy, *, at: datetime, new_ticket: bool = False
+) -> Deadline:
+    """``new_ticket``: the return's case was opened in this transaction (it has no such clock yet)."""
     return deadline_schedule(
         ticket=return_request.ticket,
         kind=MERCHANT_RESPONSE,
         due_at=at + timedelta(hours=policy.merchant_response_hours),
         payload=_payload(return_request),
         start=at,
+        new_ticket=new_ticket,
     )
 
 

@@ -13,6 +13,7 @@ from django.utils import translation
 
 from aftersales import timers
 from aftersales.business_time import CalendarSpec
+from aftersales.config_cache import config_cached
 from aftersales.models import BusinessCalendar, Deadline, Membership
 from aftersales.services.deadlines import (
     deadline_cancel,
@@ -34,9 +35,18 @@ PAUSING_STATUSES = (TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PA
 
 def sla_policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The first active policy, by position, whose every non-empty condition holds."""
-    policies = SlaPolicy.objects.filter(merchant_id=ticket.merchant_id, is_active=True).prefetch_related("match_stores")
+    # The merchant's policies are kept per process until its configuration changes.
+    policies = config_cached(
+        "sla_policies",
+        lambda: list(
+            SlaPolicy.objects.filter(merchant_id=ticket.merchant_id, is_active=True)
+            .prefetch_related("match_stores")
+            .order_by("position")
+        ),
+        merchant_id=ticket.merchant_id,
+    )
     tier = ticket.customer.tier if ticket.customer_id else None
-    for policy in policies.order_by("position"):
+    for policy in policies:
         stores = {store.pk for store in policy.match_stores.all()}
         if (
             (not policy.match_kinds or ticket.kind in policy.match_kinds)

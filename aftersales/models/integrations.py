@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
 from aftersales.outbound import AddressRefused, check_url
 
 from .base import MerchantOwnedModel
@@ -77,7 +78,7 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-class WebhookEndpoint(MerchantOwnedModel):
+class WebhookEndpoint(ConfigModel, MerchantOwnedModel):
     """A URL of the merchant's that is told about events, signed with its own secret."""
 
     url = models.URLField(_("URL"), max_length=500)

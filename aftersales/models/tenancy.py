@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
+
 from .base import MerchantOwnedModel, TimeStampedModel
 from .notifications import Notification
 
@@ -38,7 +40,10 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-class Merchant(TimeStampedModel):
+class Merchant(ConfigModel, TimeStampedModel):
+    # Its own row is its configuration too (time zone, languages, channels): see config_cache.
+    CONFIG_MERCHANT_FIELD = "pk"
+
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
@@ -63,6 +68,9 @@ class Merchant(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def config_merchant_id(self) -> int:
+        return self.pk
 
 
 class Store(MerchantOwnedModel):

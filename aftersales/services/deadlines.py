@@ -89,11 +89,14 @@ def deadline_schedule(
     payload: dict[str, Any] | None = None,
     start: datetime | None = None,
     user: "User | None" = None,
+    new_ticket: bool = False,
 ) -> Deadline:
     """Start (or restart) the one open deadline of this kind on the ticket.
 
     Give either ``due_at`` (an instant) or ``business_minutes`` counted on ``calendar`` from
     ``start`` (now by default). ``warn_percent`` puts the warning at that share of the target.
+    ``new_ticket``: the ticket was created in the caller's transaction and has no deadline of
+    this kind yet, so none is looked for.
     """
     start = start or timezone.now()
     spec = _spec(calendar)
@@ -106,7 +109,7 @@ def deadline_schedule(
     # Joins the caller's transaction when there is one (every state change that starts a clock):
     # a failure here fails the whole change, so a savepoint would buy nothing.
     with transaction.atomic(savepoint=False):
-        deadline = _open_deadline(ticket=ticket, kind=kind, key=key) or Deadline(
+        deadline = (None if new_ticket else _open_deadline(ticket=ticket, kind=kind, key=key)) or Deadline(
             merchant_id=ticket.merchant_id, ticket=ticket, kind=kind, key=key
         )
         deadline.state = Deadline.State.PENDING

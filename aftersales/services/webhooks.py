@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from aftersales.config_cache import config_cached
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.services.notifications import notification_queue
 
@@ -21,11 +22,12 @@ def webhook_event_queue(
 ) -> list[Notification]:
     """Queue ``event`` for each active endpoint of the merchant that wants it (none: no row)."""
     merchant_id = merchant if isinstance(merchant, int) else merchant.pk
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(merchant_id=merchant_id, is_active=True).only("url", "events")
-        if endpoint.wants(event)
-    ]
+    active = config_cached(
+        "webhook_endpoints",
+        lambda: list(WebhookEndpoint.objects.filter(merchant_id=merchant_id, is_active=True).only("url", "events")),
+        merchant_id=merchant_id,
+    )
+    endpoints = [endpoint for endpoint in active if endpoint.wants(event)]
     if not endpoints:
         return []
     if isinstance(merchant, int):

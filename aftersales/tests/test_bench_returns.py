@@ -1,12 +1,15 @@
 """``bench returns`` end to end, scaled down: gunicorn on loopback, real portal submissions, the refund race."""
 
 import json
+import time
 from io import StringIO
 
+import psycopg2
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
-from returns.bench import SLUG, WARMUP_SUBMISSIONS
+from returns.bench import SLUG, WARMUP_SUBMISSIONS, DatabaseBackends
 from returns.models import Refund, ReturnRequest
 
 # The server is another process: it sees only what is committed.
@@ -42,8 +45,14 @@ def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_
     assert cpu["server_ms"] > 0
     assert cpu["database_ms"] > 0
     assert cpu["client_ms"] > 0
-    assert cpu["value"] == pytest.approx(cpu["server_ms"] + cpu["database_ms"] + cpu["client_ms"], abs=0.2)
+    # and the worker sent each submission's message while it was counted
+    assert cpu["worker_ms"] > 0
+    assert cpu["notifications_sent"] == 10
+    assert cpu["database_backends_counted"] == "own database only"
+    assert cpu["product_ms"] == pytest.approx(cpu["server_ms"] + cpu["database_ms"] + cpu["worker_ms"], abs=0.2)
+    assert cpu["value"] == pytest.approx(cpu["product_ms"] + cpu["client_ms"], abs=0.2)
     assert cpu["ceiling_per_second"] == pytest.approx(cpu["cpus"] * 1000 / cpu["value"], rel=0.01)
+    assert cpu["cores_for_target_rate"] == pytest.approx(100 * cpu["product_ms"] / 1000, abs=0.01)
     # and the cheapest request's CPU is measured the same way, as the unit a submission is read in
     floor = metrics["request_floor"]
     assert (floor["unit"], floor["requests"]) == ("ms", 2000)
@@ -60,3 +69,39 @@ def test_bench_returns_submits_through_the_portal_without_errors_and_the_refund_
     # and one refund
     assert ReturnRequest.objects.filter(merchant__slug=SLUG).count() == 10 + WARMUP_SUBMISSIONS
     assert Refund.objects.filter(return_request__merchant__slug=SLUG).count() == 1
+
+
+def _burn(dbname: str, *, close: bool) -> "psycopg2.extensions.connection":
+    """A backend of ``dbname`` that spends about a second of CPU; closed (the backend ends) or left open."""
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=dbname,
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        password=settings_dict["PASSWORD"] or None,
+    )
+    with other.cursor() as cursor:
+        cursor.execute("SELECT sum(g) FROM generate_series(1, 6000000) AS g")
+        cursor.fetchone()
+    if close:
+        other.close()
+    return other
+
+
+def test_the_database_column_counts_the_backends_of_its_own_database_only_ended_ones_included():
+    # Given the backends of this database being followed
+    with DatabaseBackends.of_connection() as backends:
+        before = backends.cpu_s()
+        # When another database's backend works hard
+        _burn("postgres", close=True)
+        other_database = backends.cpu_s() - before
+        # and then one of this database's backends works as hard and ends before the next sample
+        _burn(connection.settings_dict["NAME"], close=True)
+        time.sleep(0.2)
+        own_database = backends.cpu_s() - before - other_database
+
+    # Then the other database's second is not counted, and the ended backend's is
+    assert backends.visible
+    assert other_database < 0.05
+    assert own_database > 0.2

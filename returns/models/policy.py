@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
 
 
@@ -23,7 +24,7 @@ class Resolution(models.TextChoices):
     KEEP_ITEM = "keep_item", _("Keep the item with a partial refund")
 
 
-class ReturnReason(MerchantOwnedModel):
+class ReturnReason(ConfigModel, MerchantOwnedModel):
     """A merchant-editable tree of reasons; each says whose responsibility the return is."""
 
     merchant = models.ForeignKey(
@@ -57,7 +58,7 @@ def default_trusted_tiers() -> list[str]:
     return ["vip"]
 
 
-class ReturnPolicy(MerchantOwnedModel):
+class ReturnPolicy(ConfigModel, MerchantOwnedModel):
     """One per merchant: the legal floor, the excepted categories, and the ordered rules."""
 
     merchant = models.OneToOneField(
@@ -131,11 +132,13 @@ class ReturnShippingPayer(models.TextChoices):
     MERCHANT = "merchant", _("The merchant")
 
 
-class ReturnRule(TimeStampedModel):
+class ReturnRule(ConfigModel, TimeStampedModel):
     """One rule of a policy. The first active rule, by position, that matches a line applies.
 
     Empty match lists mean "any"; the rule sets the window (days from delivery) and the terms.
     """
+
+    CONFIG_MERCHANT_FIELD = "policy__merchant_id"
 
     policy = models.ForeignKey(
         ReturnPolicy, on_delete=models.CASCADE, related_name="rules", verbose_name=_("return policy")
@@ -198,3 +201,6 @@ class ReturnRule(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.name}"
+
+    def config_merchant_id(self) -> int:
+        return self.policy.merchant_id

@@ -16,11 +16,13 @@ from returns.models import (
     ReturnRequest,
     ReturnShipment,
 )
+from returns.selectors.portal import return_policy_in_force
 from returns.selectors.visibility import returns_visible_to
 
 
 def return_policy_of(*, merchant: Merchant) -> ReturnPolicy | None:
-    return ReturnPolicy.objects.filter(merchant=merchant).first()
+    policy, _rules = return_policy_in_force(merchant_id=merchant.pk)
+    return policy
 
 
 def returns_for_api(*, merchant: Merchant | None, membership: Membership | None = None) -> QuerySet[ReturnRequest]:

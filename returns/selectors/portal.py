@@ -14,6 +14,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from aftersales.config_cache import config_cached
 from aftersales.models import Customer, Merchant, Order, OrderLine, Product
 from returns.ledger import unit_refund
 from returns.models import (
@@ -34,12 +35,28 @@ CENT = Decimal("0.01")
 
 
 def return_reasons_active(*, merchant: Merchant) -> list[ReturnReason]:
-    """The reasons a customer may pick, in the merchant's order, each with its parent (the group)."""
-    return list(
-        ReturnReason.objects.filter(merchant=merchant, is_active=True)
-        .select_related("parent")
-        .order_by("position", "id")
+    """The reasons a customer may pick, in the merchant's order, each with its parent (the group).
+    Kept per process until the merchant's configuration changes (``aftersales.config_cache``)."""
+    return config_cached(
+        "return_reasons_active",
+        lambda: list(
+            ReturnReason.objects.filter(merchant_id=merchant.pk, is_active=True)
+            .select_related("parent")
+            .order_by("position", "id")
+        ),
+        merchant_id=merchant.pk,
     )
+
+
+def return_policy_in_force(*, merchant_id: int) -> tuple[ReturnPolicy | None, list[ReturnRule]]:
+    """The merchant's return policy (None without one) and its active rules by position. Kept per
+    process until the merchant's configuration changes (``aftersales.config_cache``)."""
+
+    def load() -> tuple[ReturnPolicy | None, list[ReturnRule]]:
+        policy = ReturnPolicy.objects.filter(merchant_id=merchant_id).first()
+        return policy, active_rules(policy)
+
+    return config_cached("return_policy", load, merchant_id=merchant_id)
 
 
 def reason_not_yet_chosen(merchant: Merchant) -> ReturnReason:
@@ -93,21 +110,47 @@ class OrderReturnTerms:
         ]
 
 
-def order_return_terms(*, merchant: Merchant, order: Order, now: datetime | None = None) -> OrderReturnTerms:
-    """The lines of an order and the merchant's policy, read once, in three queries however many
-    lines the order has: the lines (with their products), the policy, its active rules. The lines
-    point at ``order`` and ``order`` at ``merchant``, the rows the caller already holds."""
+def portal_order_with_lines(*, merchant: Merchant, order_id: int) -> tuple[Order, list[OrderLine]] | None:
+    """One order of the merchant with its customer, and its lines with their products (by id), in
+    one query: the lines bring their order. An order without lines takes a second. The store is
+    not joined: the return's pages and rules need its id only."""
+    lines = list(
+        OrderLine.objects.filter(merchant=merchant, order_id=order_id)
+        .select_related("order__customer", "product")
+        .order_by("id")
+    )
+    if lines:
+        order = lines[0].order
+        for line in lines:
+            line.order = order
+    else:
+        found = list(Order.objects.filter(merchant=merchant, pk=order_id).select_related("customer")[:1])
+        if not found:
+            return None
+        order = found[0]
     order.merchant = merchant
-    lines = list(OrderLine.objects.filter(merchant=merchant, order=order).select_related("product").order_by("id"))
+    return order, lines
+
+
+def order_return_terms(
+    *, merchant: Merchant, order: Order, now: datetime | None = None, lines: list[OrderLine] | None = None
+) -> OrderReturnTerms:
+    """The lines of an order and the merchant's policy, read once, in one query however many
+    lines the order has (the policy and its active rules are kept per process): the lines (with
+    their products), unless the caller gives them. The lines point at ``order`` and ``order`` at
+    ``merchant``, the rows the caller already holds."""
+    order.merchant = merchant
+    if lines is None:
+        lines = list(OrderLine.objects.filter(merchant=merchant, order=order).select_related("product").order_by("id"))
     for line in lines:
         line.order = order
-    policy = ReturnPolicy.objects.filter(merchant=merchant).first()
+    policy, rules = return_policy_in_force(merchant_id=merchant.pk)
     return OrderReturnTerms(
         merchant=merchant,
         order=order,
         customer=order.customer,
         policy=policy,
-        rules=active_rules(policy),
+        rules=rules,
         lines=lines,
         now=now or timezone.now(),
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales import bulk
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
 from returns import timers
@@ -37,7 +38,7 @@ from returns.models import (
     ReturnRequest,
     ReturnStatus,
 )
-from returns.policy import active_rules, line_terms
+from returns.policy import line_terms
 from returns.roles import (
     SUPERVISOR_ROLES,
     require_decider,
@@ -45,6 +46,7 @@ from returns.roles import (
     require_staff,
     require_supervisor,
 )
+from returns.selectors import return_policy_in_force
 from returns.services._settling import exchange_surplus_grant
 from returns.services._transitions import return_move
 from returns.services.rules import policy_for, risk_review_reasons
@@ -74,9 +76,12 @@ SUBJECT_BY_KIND: dict[str, "StrPromise"] = {
 }
 
 
-def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None = None) -> ReturnRequest:
+def _route_submitted(
+    return_request: ReturnRequest, policy: ReturnPolicy | None = None, *, new_ticket: bool = False
+) -> ReturnRequest:
     """A (locked) request has just been submitted or resubmitted: flag it for a person, approve it
-    by policy, or start the merchant's clock to answer."""
+    by policy, or start the merchant's clock to answer. ``new_ticket``: its case was opened in
+    this transaction, so it has no clock to restart."""
     policy = policy or policy_for(return_request.merchant_id)
     reasons = risk_review_reasons(return_request, policy=policy)
     if reasons:
@@ -89,7 +94,7 @@ def _route_submitted(return_request: ReturnRequest, policy: ReturnPolicy | None 
     if not reasons and terms and all(term.get("auto_approve") for term in terms):
         return return_request_approve(return_request=return_request, actor=None, note=_("Approved by policy."))
     # A flagged request is on the merchant's clock too: the marketplace rule does not wait.
-    timers.start_merchant_response(return_request, policy, at=timezone.now())
+    timers.start_merchant_response(return_request, policy, at=timezone.now(), new_ticket=new_ticket)
     return return_request
 
 
@@ -169,8 +174,7 @@ def return_request_create(
         if order_terms is not None and order_terms.order.pk == order.pk:
             policy, rules = order_terms.policy, order_terms.rules
         else:
-            policy = ReturnPolicy.objects.filter(merchant_id=order.merchant_id).first()
-            rules = active_rules(policy)
+            policy, rules = return_policy_in_force(merchant_id=order.merchant_id)
         terms = {}
         for line in locked:
             line_term = line_terms(policy=policy, rules=rules, line=line, reason=reason, customer=customer, now=now)
@@ -203,75 +207,84 @@ def return_request_create(
         wishes = exchange_choices_check(order, locked, exchange_products) if exchange_products else {}
         items = list_text(f"{line.name} × {wanted[line.pk]}" for line in locked)
         kind = KIND_BY_RESOLUTION.get(resolution, TicketKind.RETURN)
-        ticket = ticket_create(
-            merchant=order.merchant,
-            kind=kind,
-            subject=(SUBJECT_BY_KIND[kind] % {"items": items})[:150],
-            body=note.strip() or reason.name,
-            customer=customer,
-            channel=channel,
-            order=order,
-            order_lines=locked,
-            created_by=created_by,
-            files=files,
-        )
-        return_request = ReturnRequest.objects.create(
-            merchant_id=order.merchant_id,
-            ticket=ticket,
-            order=order,
-            customer=customer,
-            resolution=resolution,
-            reason=reason,
-            reason_note=note.strip(),
-            terms={str(pk): term.snapshot() for pk, term in terms.items()},
-            submitted_at=now,
-            submission_key=submission_key,
-            exchange_difference_due=sum(
-                (wish.difference_per_unit * wanted[pk] for pk, wish in wishes.items() if wish.difference_per_unit > 0),
-                Decimal("0.00"),
-            ),
-        )
-        return_status_changed(return_request, previous="")
-        ReturnLine.objects.bulk_create(
-            ReturnLine(
-                return_request=return_request,
-                order_line=line,
-                quantity=wanted[line.pk],
-                unit_refund_amount=unit_refund(line, terms[line.pk].restocking_fee_percent),
-                window_ends_at=terms[line.pk].window_ends_at or now,
-                **exchange_choice_fields(wishes.get(line.pk)),
+        # The case's events and messages are written together when the block ends: one insert
+        # each for the timeline and the outbox, rather than one per event.
+        with bulk.bulk_inserts():
+            ticket = ticket_create(
+                merchant=order.merchant,
+                kind=kind,
+                subject=(SUBJECT_BY_KIND[kind] % {"items": items})[:150],
+                body=note.strip() or reason.name,
+                customer=customer,
+                channel=channel,
+                order=order,
+                order_lines=locked,
+                created_by=created_by,
+                files=files,
             )
-            for line in locked
-        )
-        # Every line's counter in one statement; the CHECK holds each of them.
-        OrderLine.objects.filter(pk__in=wanted).update(
-            quantity_requested=F("quantity_requested")
-            + Case(*(When(pk=pk, then=Value(count)) for pk, count in wanted.items()), default=Value(0))
-        )
-        event_append(
-            ticket,
-            ReturnVerb.SUBMITTED,
-            actor_user=created_by,
-            actor_customer=None if created_by else customer,
-            data={
-                "resolution": resolution,
-                "reason": reason.code,
-                "lines": {str(k): v for k, v in wanted.items()},
-                **(
-                    {
-                        "exchange": {
-                            str(pk): {"sku": wish.product.sku, "difference_per_unit": str(wish.difference_per_unit)}
-                            for pk, wish in wishes.items()
-                        },
-                        "difference_due": str(return_request.exchange_difference_due),
-                    }
-                    if wishes
-                    else {}
+            return_request = ReturnRequest.objects.create(
+                merchant_id=order.merchant_id,
+                ticket=ticket,
+                order=order,
+                customer=customer,
+                resolution=resolution,
+                reason=reason,
+                reason_note=note.strip(),
+                terms={str(pk): term.snapshot() for pk, term in terms.items()},
+                submitted_at=now,
+                submission_key=submission_key,
+                exchange_difference_due=sum(
+                    (
+                        wish.difference_per_unit * wanted[pk]
+                        for pk, wish in wishes.items()
+                        if wish.difference_per_unit > 0
+                    ),
+                    Decimal("0.00"),
                 ),
-            },
-            public=True,
-        )
-        return_request = _route_submitted(return_request, policy or ReturnPolicy(merchant_id=order.merchant_id))
+            )
+            return_status_changed(return_request, previous="")
+            ReturnLine.objects.bulk_create(
+                ReturnLine(
+                    return_request=return_request,
+                    order_line=line,
+                    quantity=wanted[line.pk],
+                    unit_refund_amount=unit_refund(line, terms[line.pk].restocking_fee_percent),
+                    window_ends_at=terms[line.pk].window_ends_at or now,
+                    **exchange_choice_fields(wishes.get(line.pk)),
+                )
+                for line in locked
+            )
+            # Every line's counter in one statement; the CHECK holds each of them.
+            OrderLine.objects.filter(pk__in=wanted).update(
+                quantity_requested=F("quantity_requested")
+                + Case(*(When(pk=pk, then=Value(count)) for pk, count in wanted.items()), default=Value(0))
+            )
+            event_append(
+                ticket,
+                ReturnVerb.SUBMITTED,
+                actor_user=created_by,
+                actor_customer=None if created_by else customer,
+                data={
+                    "resolution": resolution,
+                    "reason": reason.code,
+                    "lines": {str(k): v for k, v in wanted.items()},
+                    **(
+                        {
+                            "exchange": {
+                                str(pk): {"sku": wish.product.sku, "difference_per_unit": str(wish.difference_per_unit)}
+                                for pk, wish in wishes.items()
+                            },
+                            "difference_due": str(return_request.exchange_difference_due),
+                        }
+                        if wishes
+                        else {}
+                    ),
+                },
+                public=True,
+            )
+            return_request = _route_submitted(
+                return_request, policy or ReturnPolicy(merchant_id=order.merchant_id), new_ticket=True
+            )
     return return_request
 
 

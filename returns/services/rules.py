@@ -6,10 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, F, Subquery, Sum
 from django.utils import timezone
 
 from returns.models import HOLDING_STATUSES, Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
+from returns.selectors import return_policy_in_force
 from tickets.models import Attachment
 
 QUICK_REFUND_RESOLUTIONS = (Resolution.REFUND, Resolution.STORE_CREDIT)
@@ -17,7 +19,8 @@ QUICK_REFUND_RESOLUTIONS = (Resolution.REFUND, Resolution.STORE_CREDIT)
 
 def policy_for(merchant_id: int) -> ReturnPolicy:
     """The merchant's policy; without one, an unsaved policy with the defaults."""
-    return ReturnPolicy.objects.filter(merchant_id=merchant_id).first() or ReturnPolicy(merchant_id=merchant_id)
+    policy, _rules = return_policy_in_force(merchant_id=merchant_id)
+    return policy or ReturnPolicy(merchant_id=merchant_id)
 
 
 # --- the risk flag ------------------------------------------------------------------------------
@@ -34,28 +37,17 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
     that an earlier return of this merchant already carried (same SHA-256).
     """
     policy = policy or policy_for(return_request.merchant_id)
-    reasons: list[dict[str, Any]] = []
     since = timezone.now() - timedelta(days=policy.risk_window_days)
     recent = ReturnRequest.objects.filter(
         merchant_id=return_request.merchant_id,
         customer_id=return_request.customer_id,
         submitted_at__gte=since,
         status__in=HOLDING_STATUSES,
-    )
-    if policy.risk_max_returns is not None:
-        count = recent.count()
-        if count > policy.risk_max_returns:
-            reasons.append({"code": "return_count", "count": count, "limit": policy.risk_max_returns})
-    if policy.risk_max_value is not None:
-        value = ReturnLine.objects.filter(return_request__in=recent).aggregate(
-            total=Sum(F("quantity") * F("unit_refund_amount"))
-        )["total"] or Decimal("0")
-        if value > policy.risk_max_value:
-            reasons.append({"code": "return_value", "value": str(value), "limit": str(policy.risk_max_value)})
+    ).order_by()
     photos = Attachment.objects.filter(ticket_id=return_request.ticket_id, uploaded_by_customer__isnull=False)
     # The first few earlier returns are evidence enough; a stock photo reused across thousands of
     # returns must not make each new one read them all.
-    earlier = list(
+    earlier = (
         Attachment.objects.filter(
             merchant_id=return_request.merchant_id,
             sha256__in=photos.values("sha256"),
@@ -67,8 +59,36 @@ def risk_review_reasons(return_request: ReturnRequest, *, policy: ReturnPolicy |
         .values_list("ticket__number", flat=True)
         .distinct()[:REPEATED_PHOTO_EVIDENCE]
     )
-    if earlier:
-        reasons.append({"code": "repeated_photo", "tickets": earlier})
+    # Every figure the rules need in one statement: each is a subquery of the request's own row.
+    figures: dict[str, Any] = {"repeated": ArraySubquery(earlier)}
+    if policy.risk_max_returns is not None:
+        figures["count"] = Subquery(recent.values("customer_id").annotate(count=Count("pk")).values("count"))
+    if policy.risk_max_value is not None:
+        figures["value"] = Subquery(
+            ReturnLine.objects.filter(return_request__in=recent)
+            .order_by()
+            .values("return_request__customer_id")
+            .annotate(value=Sum(F("quantity") * F("unit_refund_amount")))
+            .values("value")
+        )
+    found = (
+        ReturnRequest.objects.filter(merchant_id=return_request.merchant_id, pk=return_request.pk)
+        .annotate(**figures)
+        .values(*figures)
+        .first()
+    ) or {}
+    reasons: list[dict[str, Any]] = []
+    if policy.risk_max_returns is not None:
+        count = found.get("count") or 0
+        if count > policy.risk_max_returns:
+            reasons.append({"code": "return_count", "count": count, "limit": policy.risk_max_returns})
+    if policy.risk_max_value is not None:
+        value = found.get("value") or Decimal("0")
+        if value > policy.risk_max_value:
+            reasons.append({"code": "return_value", "value": str(value), "limit": str(policy.risk_max_value)})
+    earlier_numbers = found.get("repeated") or []
+    if earlier_numbers:
+        reasons.append({"code": "repeated_photo", "tickets": earlier_numbers})
     return reasons
 
 

@@ -471,9 +471,12 @@ DELIVERED = datetime(2026, 11, 10, 15, 30, tzinfo=UTC)
 DAY_TEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 
 
-# Session, merchant, the order (with customer and store), then the return terms: lines, policy,
-# rules, reasons. The same for 2 lines as for 10.
-START_PAGE_QUERIES = 7
+# Session, merchant, the order's lines with the order (and its customer and store), then the
+# return terms: policy, rules, reasons. The same for 2 lines as for 10.
+START_PAGE_QUERIES = 6
+# Once the merchant's configuration is kept by the process (aftersales.config_cache): the session
+# and the order's lines with the order.
+START_PAGE_QUERIES_CONFIG_KEPT = 2
 
 
 def portal_order(shop, number="TG-1001", email="lin@example.com", lines=2):
@@ -562,13 +565,18 @@ def submitted_return(order, line, reason, quantity=2):
 
 
 # The submission (confirm with a photo) of a 2-line return, from the session to the commit: the
-# page's reads (merchant, session, order, lines, policy, rules, reasons), the locked lines (the
-# policy as the page read it), a return of the same submission key, the ticket (number, row,
-# lines, message, attachment, event, the hub's routing rules, SLA policy, notification), the return
-# (row, webhook lookup, lines, both counters in one statement, event), the routing (risk: count,
-# repeated photos; merchant-response timer: lookup, row), and nothing for the session. A change here is a change
-# to the cost of every return a customer sends: look at it, then update the figure.
-SUBMISSION_QUERIES = 30
+# page's reads (merchant, session, the order's lines with the order, policy, rules, reasons), the
+# locked lines (the policy as the page read it), a return of the same submission key, the ticket
+# (number, row, lines, message, attachment, the hub's routing rules, SLA policy), the return (row,
+# webhook lookup, lines, both counters in one statement), the routing (the risk figures in one
+# statement; merchant-response timer: its row, no lookup on a new case; the case's next deadline),
+# the case's events in one statement, its notification, and nothing for the session. A change here
+# is a change to the cost of every return a customer sends: look at it, then update the figure.
+SUBMISSION_QUERIES = 26
+# The same once the merchant's configuration is kept by the process (aftersales.config_cache), as
+# it is for every submission after a process's first: no merchant, policy, rules, reasons,
+# routing rules, SLA policies nor webhook endpoints.
+SUBMISSION_QUERIES_CONFIG_KEPT = 19
 
 
 def sign_in_client(client, order, capture):

@@ -11,6 +11,7 @@ from aftersales.models import Notification
 from aftersales.tasks import notifications_flush
 from aftersales.tests.servers import free_port
 from returns.models import ReturnRequest, ReturnStatus
+from returns.services import return_request_approve
 from returns.tests.builders import choose, confirm
 
 # The portal return fixtures (returns/tests/conftest.py), on the tenth day after delivery.
@@ -55,10 +56,41 @@ def test_a_return_confirmed_while_the_broker_refuses_is_saved_and_its_mail_goes_
     pending = list(Notification.objects.filter(state=Notification.State.PENDING).values_list("pk", flat=True))
     assert len(pending) >= 1
     assert mail.outbox == []
-    assert any("could not be queued" in record.getMessage() for record in caplog.records)
+    # The portal's acknowledgement is not queued at commit at all (it goes with the flush), so the
+    # refusing broker is never even asked
+    assert not any("could not be queued" in record.getMessage() for record in caplog.records)
 
     sent = notifications_flush()
 
     assert sent == len(pending)
+    assert Notification.objects.filter(pk__in=pending, state=Notification.State.SENT).count() == len(pending)
+    assert len(mail.outbox) >= 1
+
+
+def test_a_return_approved_while_the_broker_refuses_is_saved_and_its_mail_goes_out_with_the_flush(
+    signed_in, order, shoes, reasons, django_capture_on_commit_callbacks, broker_refuses, caplog
+):
+    # Given a submitted return
+    review = choose(signed_in, order, {shoes: 1}, reasons["changed_mind"])
+    confirm(signed_in, order, review)
+    return_request = ReturnRequest.objects.get()
+    Notification.objects.update(state=Notification.State.SENT)
+    mail.outbox.clear()
+
+    # When staff approve it while the broker refuses the task queued at commit
+    with (
+        caplog.at_level(logging.WARNING, logger="aftersales.enqueue"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        return_request_approve(return_request=return_request, actor=None)
+
+    # Then the approval stands, its message waits in the outbox, and the refusal was only logged
+    assert ReturnRequest.objects.get().status == ReturnStatus.APPROVED
+    pending = list(Notification.objects.filter(state=Notification.State.PENDING).values_list("pk", flat=True))
+    assert len(pending) >= 1
+    assert mail.outbox == []
+    assert any("could not be queued" in record.getMessage() for record in caplog.records)
+    # and the flush sends it
+    assert notifications_flush() == len(pending)
     assert Notification.objects.filter(pk__in=pending, state=Notification.State.SENT).count() == len(pending)
     assert len(mail.outbox) >= 1

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, translation
 
+from aftersales.config_cache import config_changed
 from aftersales.models import Notification, OrderLine
 from aftersales.tests.builders import sign_in
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
@@ -22,7 +23,9 @@ from returns.selectors import return_reasons_active
 from returns.services import return_request_reject
 from returns.tests.builders import (
     START_PAGE_QUERIES,
+    START_PAGE_QUERIES_CONFIG_KEPT,
     SUBMISSION_QUERIES,
+    SUBMISSION_QUERIES_CONFIG_KEPT,
     change_choices,
     choices_on,
     choose,
@@ -523,6 +526,62 @@ def test_a_two_line_submission_costs_a_fixed_number_of_queries(
         (lines[0].pk, 1),
         (lines[1].pk, 1),
     ]
+
+
+def _configuration_committed(merchant, capture):
+    """What a commit of the shop's configuration does (the test's own transaction never commits):
+    the version is bumped, and the process may keep what it reads from then on."""
+    with capture(execute=True):
+        config_changed([merchant.pk])
+
+
+def test_with_the_configuration_kept_the_start_page_reads_the_session_and_the_order_only(
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    order = portal_order(shop, lines=2)
+    sign_in(client, django_capture_on_commit_callbacks, order)
+    _configuration_committed(shop, django_capture_on_commit_callbacks)
+    assert client.get(start_url(order)).status_code == 200  # the process reads and keeps it
+
+    with django_assert_num_queries(START_PAGE_QUERIES_CONFIG_KEPT):
+        response = client.get(start_url(order))
+
+    assert response.status_code == 200
+    assert response.content.decode().count('class="quantity-input"') == 2
+
+
+def test_with_the_configuration_kept_a_two_line_submission_costs_fewer_queries(
+    client, shop, policy, reasons, django_capture_on_commit_callbacks, django_assert_num_queries, png_upload
+):
+    # The process's first submission reads the configuration and keeps it
+    first = portal_order(shop, number="TG-1000", email="wen@example.com", lines=2)
+    order = portal_order(shop, lines=2)
+    sign_in(client, django_capture_on_commit_callbacks, first)
+    sign_in(client, django_capture_on_commit_callbacks, order)
+    TicketNumberCounter.objects.create(merchant=shop, prefix="RT", last_value=41)
+    _configuration_committed(shop, django_capture_on_commit_callbacks)
+    first_lines = list(first.lines.order_by("pk"))
+    first_review = choose(client, first, {first_lines[0]: 1}, reasons["changed_mind"])
+    assert confirm(client, first, first_review, photos=[png_upload(color=(10, 200, 10))]).status_code == 302
+    lines = list(order.lines.order_by("pk"))
+    review = choose(client, order, {lines[0]: 1, lines[1]: 1}, reasons["changed_mind"])
+    assert review.status_code == 200
+
+    with django_assert_num_queries(SUBMISSION_QUERIES_CONFIG_KEPT):
+        response = confirm(client, order, review, photos=[png_upload()])
+
+    assert response.status_code == 302
+    return_request = ReturnRequest.objects.get(order=order)
+    assert return_request.ticket.number == "RT-000043"
+    assert return_request.status == ReturnStatus.SUBMITTED
+    assert sorted(return_request.lines.values_list("order_line_id", "quantity")) == [(lines[0].pk, 1), (lines[1].pk, 1)]
+    assert list(
+        TicketEvent.objects.filter(ticket=return_request.ticket).order_by("id").values_list("verb", flat=True)
+    ) == ["created", "return_submitted"]
+    # one acknowledgement per channel the customer has (e-mail, SMS), left pending for the flush
+    assert sorted(
+        Notification.objects.filter(ticket=return_request.ticket).values_list("template", "channel", "state")
+    ) == [("ticket_created", "email", "pending"), ("ticket_created", "sms", "pending")]
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
-from aftersales.models import Customer, Deadline, Order
+from aftersales.models import Customer, Deadline, Order, OrderLine
 from aftersales.portal import portal_customers, portal_order_ids, portal_verified_required
-from aftersales.selectors import order_of
+from aftersales.services.notifications import notifications_deferred
 from returns import timers
 from returns.forms.portal import (
     ReturnConfirmForm,
@@ -40,6 +40,7 @@ from returns.forms.portal import (
 from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnShipment, ReturnStatus, ShippingMethod
 from returns.selectors import (
     order_return_terms,
+    portal_order_with_lines,
     refund_estimates,
     return_clocks,
     return_parcels,
@@ -220,20 +221,21 @@ def _context(request, **extra) -> dict:
     return {"merchant": merchant, "portal_verified": bool(portal_order_ids(request, merchant)), **extra}
 
 
-def _verified_order_or_404(request, order_id: int) -> Order:
+def _verified_order_or_404(request, order_id: int) -> tuple[Order, list[OrderLine]]:
+    """The order (one of the session's verified ones) and its lines, read together."""
     if order_id not in portal_order_ids(request, request.merchant):
         raise Http404
-    order = order_of(request.merchant, order_id)
-    if order is None:
+    found = portal_order_with_lines(merchant=request.merchant, order_id=order_id)
+    if found is None:
         raise Http404
-    return order
+    return found
 
 
-def _start_form(request, order: Order, data=None) -> ReturnStartForm:
+def _start_form(request, order: Order, lines: list[OrderLine], data=None) -> ReturnStartForm:
     merchant = request.merchant
     return ReturnStartForm(
         data,
-        order_terms=order_return_terms(merchant=merchant, order=order),
+        order_terms=order_return_terms(merchant=merchant, order=order, lines=lines),
         reasons=return_reasons_active(merchant=merchant),
     )
 
@@ -250,10 +252,10 @@ def _start_page(request, order: Order, form: ReturnStartForm):
 def return_start(request, merchant_slug, order_id):
     """The choices; valid ones are answered with the review (step 2). Back from the review
     ("Change my choices"), the choices come again, checked against now."""
-    order = _verified_order_or_404(request, order_id)
+    order, lines = _verified_order_or_404(request, order_id)
     if request.method == "GET":
-        return _start_page(request, order, _start_form(request, order))
-    form = _start_form(request, order, request.POST)
+        return _start_page(request, order, _start_form(request, order, lines))
+    form = _start_form(request, order, lines, request.POST)
     if CHANGE_CHOICES in request.POST or not form.is_valid():
         return _start_page(request, order, form)
     return _review_page(request, order, form, _confirm_form(form))
@@ -271,12 +273,12 @@ def _confirm_form(start: ReturnStartForm, data=None, files=None) -> ReturnConfir
 @require_http_methods(["GET", "POST"])
 def return_confirm(request, merchant_slug, order_id):
     """The confirm: the choices (the review's hidden fields) again, the photos, then the return."""
-    order = _verified_order_or_404(request, order_id)
+    order, lines = _verified_order_or_404(request, order_id)
     if request.method == "GET":
         # Nothing to confirm without the choices (an old link, a bookmark): choose first.
         messages.info(request, _("Choose the items you want to return first."))
         return redirect("portal:return_start", merchant_slug=request.merchant.slug, order_id=order.pk)
-    start = _start_form(request, order, request.POST)
+    start = _start_form(request, order, lines, request.POST)
     if not start.is_valid():
         # Time passed (a window closed) or another request took the units: the choices again,
         # which show why.
@@ -286,19 +288,23 @@ def return_confirm(request, merchant_slug, order_id):
     if form.is_valid():
         variants = start.cleaned_data["exchange_variants"]
         try:
-            return_request = return_request_create(
-                order=order,
-                customer=order.customer,
-                lines=[(offer.line, quantity) for offer, quantity in start.cleaned_data["chosen"]],
-                reason=start.cleaned_data["reason"],
-                resolution=start.cleaned_data["resolution"],
-                note=start.cleaned_data["description"],
-                files=form.cleaned_data["photos"],
-                channel=TicketChannel.PORTAL,
-                exchange_products={line_pk: variant.product for line_pk, variant in variants.items()},
-                order_terms=start.order_terms,
-                submission_key=form.cleaned_data["submission_key"],
-            )
+            # The acknowledgement goes out with the outbox's next flush (seconds away) rather than
+            # a task of its own: a submission then costs no broker round trip here, and no task
+            # in a worker (aftersales.celery, "notifications-flush").
+            with notifications_deferred():
+                return_request = return_request_create(
+                    order=order,
+                    customer=order.customer,
+                    lines=[(offer.line, quantity) for offer, quantity in start.cleaned_data["chosen"]],
+                    reason=start.cleaned_data["reason"],
+                    resolution=start.cleaned_data["resolution"],
+                    note=start.cleaned_data["description"],
+                    files=form.cleaned_data["photos"],
+                    channel=TicketChannel.PORTAL,
+                    exchange_products={line_pk: variant.product for line_pk, variant in variants.items()},
+                    order_terms=start.order_terms,
+                    submission_key=form.cleaned_data["submission_key"],
+                )
         except ApplicationError as exc:
             form.add_error(form.service_error_field(exc), exc.message)
         else:

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
 from aftersales.models import MerchantOwnedModel
 
 from .tickets import TicketPriority
@@ -53,7 +54,7 @@ class SupportSettings(MerchantOwnedModel):
         return str(_("Support settings"))
 
 
-class RoutingRule(MerchantOwnedModel):
+class RoutingRule(ConfigModel, MerchantOwnedModel):
     """Conditions on a new ticket and what to do with it. Rules run by position; each empty
     condition means "any". A matching rule applies its actions; unless it lets later rules run
     too (``continue_after``), routing stops there. Later rules see what earlier ones set (a tag

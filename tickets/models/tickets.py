@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
 from aftersales.models import Deadline, MerchantOwnedModel
 
 
@@ -400,7 +401,7 @@ class SlaTarget(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
 
 
-class SlaPolicy(MerchantOwnedModel):
+class SlaPolicy(ConfigModel, MerchantOwnedModel):
     """Service-level targets. The first active policy, by position, that matches a ticket applies.
 
     An empty match list means "any". Targets are business minutes on the policy's calendar (or the

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from aftersales.config_cache import config_cached
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused
 from aftersales.models import Membership, Merchant, User
 from aftersales.services.staff import staff_membership_required
@@ -49,10 +50,15 @@ def ticket_route(*, ticket: Ticket, body: str) -> Ticket:
     fills in what was left open, sets the priority and the SLA policy, and adds tags.
     """
     with transaction.atomic(savepoint=False):
-        rules = list(
-            RoutingRule.objects.filter(merchant_id=ticket.merchant_id, is_active=True)
-            .order_by("position")
-            .prefetch_related("match_stores")
+        # The merchant's rules are kept per process until its configuration changes.
+        rules = config_cached(
+            "routing_rules",
+            lambda: list(
+                RoutingRule.objects.filter(merchant_id=ticket.merchant_id, is_active=True)
+                .order_by("position")
+                .prefetch_related("match_stores")
+            ),
+            merchant_id=ticket.merchant_id,
         )
         changed: list[str] = []
         if rules:
