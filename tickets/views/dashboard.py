@@ -143,8 +143,8 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
     """The ticket page; a form that failed validation is passed in bound, to show its errors.
 
     Eight queries with a conversation of any length (session, user, memberships, the ticket with
-    every list its boxes show, order lines, timers, timeline, attachments), one more for the
-    pauses of SLA clocks and two for their business calendars; a workflow's box adds its own."""
+    every list its boxes show, order lines, timers with their pauses, timeline, attachments), two
+    more for the business calendar of SLA clocks that have one; a workflow's box adds its own."""
     membership = request.membership
     if not hasattr(ticket, "page_tags"):  # a failed action's ticket: read as the page reads it
         ticket = ticket_page_of(membership=membership, number=ticket.number) or ticket
