@@ -11,7 +11,7 @@ Only for short, bounded lists of plain columns: decimals would come back through
 so a model with a ``DecimalField`` is refused.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -22,39 +22,59 @@ from django.db.models.functions import JSONObject
 ModelT = TypeVar("ModelT", bound=models.Model)
 
 
-def _fields(model: type[models.Model]) -> list["models.Field[Any, Any]"]:
+def _fields(model: type[models.Model], names: Sequence[str] | None = None) -> list["models.Field[Any, Any]"]:
     fields = [field for field in model._meta.concrete_fields if field.column is not None]
+    if names is not None:
+        fields = [field for field in fields if field.attname in names]
     for field in fields:
         if isinstance(field, models.DecimalField):
             raise TypeError(f"{model.__name__}.{field.name}: decimals do not travel through JSON unchanged")
     return fields
 
 
-def row_object(model: type[models.Model], *, prefix: str = "", related: Mapping[str, Any] | None = None) -> JSONObject:
-    """Every concrete column of ``model`` (under ``prefix``, a lookup path such as ``"source__"``),
-    and for each name in ``related`` (a foreign key of ``model``) the related row's columns."""
-    columns: dict[str, Any] = {field.attname: f"{prefix}{field.attname}" for field in _fields(model)}
-    for name, related_model in (related or {}).items():
-        columns[name] = row_object(related_model, prefix=f"{prefix}{name}__")
+# A foreign key's name -> (the related model, the columns read of it).
+Related = Mapping[str, tuple[type[models.Model], Sequence[str]]]
+
+
+def row_object(
+    model: type[models.Model], *, fields: Sequence[str] | None = None, prefix: str = "", related: Related | None = None
+) -> JSONObject:
+    """The columns ``fields`` (attnames; every concrete column when None) of ``model`` under
+    ``prefix`` (a lookup path such as ``"source__"``), and for each foreign key in ``related`` the
+    related row's. Fewer columns are less SQL to compile and less JSON to read: name what the page
+    shows (the others are deferred on the instances, and reading one would be a query)."""
+    columns: dict[str, Any] = {field.attname: f"{prefix}{field.attname}" for field in _fields(model, fields)}
+    for name, (related_model, related_fields) in (related or {}).items():
+        columns[name] = row_object(related_model, fields=related_fields, prefix=f"{prefix}{name}__")
     return JSONObject(**columns)
 
 
-def rows_array(queryset: QuerySet[Any], *, related: Mapping[str, Any] | None = None) -> ArraySubquery:
+def rows_array(
+    queryset: QuerySet[Any], *, fields: Sequence[str] | None = None, related: Related | None = None
+) -> ArraySubquery:
     """The rows of ``queryset`` (ordered and sliced as it is) as one array column of JSON objects."""
-    return ArraySubquery(queryset.values(row=row_object(queryset.model, related=related)))
+    return ArraySubquery(queryset.values(row=row_object(queryset.model, fields=fields, related=related)))
 
 
-def instance(model: type[ModelT], row: Mapping[str, Any], *, related: Mapping[str, Any] | None = None) -> ModelT:
-    values = [field.to_python(row.get(field.attname)) for field in _fields(model)]
-    obj = model.from_db("default", [field.attname for field in _fields(model)], values)
-    for name, related_model in (related or {}).items():
+def instance(
+    model: type[ModelT], row: Mapping[str, Any], *, fields: Sequence[str] | None = None, related: Related | None = None
+) -> ModelT:
+    read = _fields(model, fields)
+    obj = model.from_db(
+        "default", [field.attname for field in read], [field.to_python(row.get(field.attname)) for field in read]
+    )
+    for name, (related_model, related_fields) in (related or {}).items():
         nested = row.get(name)
         if nested is not None and nested.get("id") is not None:
-            setattr(obj, name, instance(related_model, nested))
+            setattr(obj, name, instance(related_model, nested, fields=related_fields))
     return obj
 
 
 def instances(
-    model: type[ModelT], rows: Iterable[Mapping[str, Any]] | None, *, related: Mapping[str, Any] | None = None
+    model: type[ModelT],
+    rows: Iterable[Mapping[str, Any]] | None,
+    *,
+    fields: Sequence[str] | None = None,
+    related: Related | None = None,
 ) -> list[ModelT]:
-    return [instance(model, row, related=related) for row in rows or ()]
+    return [instance(model, row, fields=fields, related=related) for row in rows or ()]

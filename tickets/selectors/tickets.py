@@ -171,17 +171,21 @@ def ticket_page_of(*, membership: Membership, number: str) -> Ticket | None:
                     )
                 )
             ),
-            page_teams=rows_array(Team.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("name")),
+            page_teams=rows_array(
+                Team.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("name"), fields=_TEAM_COLUMNS
+            ),
             page_macros=rows_array(
-                Macro.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True).order_by("name", "id")
+                Macro.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True).order_by("name", "id"),
+                fields=_MACRO_COLUMNS,
             ),
             page_other_tickets=rows_array(
                 visible.filter(customer_id=OuterRef("customer_id"))
                 .exclude(pk=OuterRef("pk"))
-                .order_by(*RECENT_ORDERING)[:OTHER_TICKETS_SHOWN]
+                .order_by(*RECENT_ORDERING)[:OTHER_TICKETS_SHOWN],
+                fields=_TICKET_COLUMNS,
             ),
-            page_duplicates=rows_array(duplicates),
-            page_links=rows_array(links, related=_LINK_ENDS),
+            page_duplicates=rows_array(duplicates, fields=_TICKET_COLUMNS),
+            page_links=rows_array(links, fields=_LINK_COLUMNS, related=_LINK_ENDS),
         )
         .filter(number=number.upper())
         .first()
@@ -190,7 +194,12 @@ def ticket_page_of(*, membership: Membership, number: str) -> Ticket | None:
 
 DUPLICATES_SHOWN = 5
 OTHER_TICKETS_SHOWN = 10
-_LINK_ENDS = {"source": Ticket, "target": Ticket}
+# The columns the page shows of the rows beside the ticket (the rest are deferred).
+_TICKET_COLUMNS = ("id", "merchant_id", "number", "kind", "status", "subject", "customer_id", "order_id", "created_at")
+_LINK_COLUMNS = ("id", "merchant_id", "source_id", "target_id", "kind", "created_at")
+_LINK_ENDS = {"source": (Ticket, _TICKET_COLUMNS), "target": (Ticket, _TICKET_COLUMNS)}
+_TEAM_COLUMNS = ("id", "merchant_id", "name")
+_MACRO_COLUMNS = ("id", "merchant_id", "name", "owner_id", "is_active")
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,7 @@ def ticket_page_lists(ticket: Ticket) -> TicketPageLists:
         for row in page.page_staff
     ]
     links = []
-    for link in instances(TicketLink, page.page_links, related=_LINK_ENDS):
+    for link in instances(TicketLink, page.page_links, fields=_LINK_COLUMNS, related=_LINK_ENDS):
         if link.source_id == ticket.pk:
             links.append((LINK_SIDES_OUT[link.kind], link, link.target))
         else:
@@ -234,10 +243,10 @@ def ticket_page_lists(ticket: Ticket) -> TicketPageLists:
         tags=[tag for tag in tags if tag.pk in on_ticket],
         known_tag_names=[tag.name for tag in tags[:KNOWN_TAGS_SHOWN]],
         staff_choices=[(user.pk, str(user)) for user in staff],
-        teams=instances(Team, page.page_teams),
-        macros=instances(Macro, page.page_macros),
-        other_tickets=instances(Ticket, page.page_other_tickets),
-        duplicates=instances(Ticket, page.page_duplicates) if ticket.is_active else [],
+        teams=instances(Team, page.page_teams, fields=_TEAM_COLUMNS),
+        macros=instances(Macro, page.page_macros, fields=_MACRO_COLUMNS),
+        other_tickets=instances(Ticket, page.page_other_tickets, fields=_TICKET_COLUMNS),
+        duplicates=instances(Ticket, page.page_duplicates, fields=_TICKET_COLUMNS) if ticket.is_active else [],
         links=links,
         support_settings=support_settings,
     )
