@@ -289,7 +289,9 @@ def analyze(*, compact: bool = False) -> None:
 
 
 def data_size(merchant_ids: list[int]) -> DataSize:
-    counts = Ticket.objects.filter(merchant_id__in=merchant_ids).aggregate(
+    """The bench's numbered tickets (``BN-…``): the conversation ticket of the ticket page is not
+    one of the stage's."""
+    counts = Ticket.objects.filter(merchant_id__in=merchant_ids, number__startswith=NUMBER_PREFIX).aggregate(
         tickets=models.Count("pk"),
         active=models.Count("pk", filter=models.Q(status__in=ACTIVE_STATUSES)),
     )
