@@ -15,7 +15,7 @@ from django.shortcuts import render
 
 from aftersales.exceptions import ApplicationError
 from aftersales.instants import instant_in_utc
-from aftersales.selectors import memberships_of
+from aftersales.selectors import request_memberships
 
 
 def act_and_return(request, action: Callable[[], object], success: str, back_to: str) -> HttpResponseRedirect:
@@ -45,7 +45,10 @@ def staff_required(view):
 def render_dashboard(request, template: str, context: dict, status: int = 200):
     """A dashboard page, with what its header needs."""
     # The header's merchant switcher needs every merchant the user works for.
-    context = {"membership": request.membership, "memberships": list(memberships_of(request.user)), **context}
+    # Reading the membership reads the switcher's list with it: one query for both.
+    membership = request.membership
+    memberships = request_memberships(request) if membership else []
+    context = {"membership": membership, "memberships": memberships, **context}
     return render(request, template, context, status=status)
 
 

@@ -25,17 +25,33 @@ def merchant_active_by_slug(slug: str) -> Merchant | None:
 
 
 def membership_for_request(request: HttpRequest) -> Membership | None:
-    """The membership the staff user works under: the one picked in the switcher, else the first."""
+    """The membership the staff user works under: the one picked in the switcher, else the first.
+
+    One query reads every membership of the user: the header's merchant switcher lists them, so
+    ``request_memberships`` hands the same list to the page instead of reading it again.
+    """
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = memberships_of(user)
+    memberships = list(memberships_of(user))
+    request._staff_memberships = memberships  # type: ignore[attr-defined]
     chosen = request.session.get(SESSION_MERCHANT_KEY)
     if chosen is not None:
-        membership = memberships.filter(merchant_id=chosen).first()
-        if membership is not None:
-            return membership
-    return memberships.first()
+        for membership in memberships:
+            if membership.merchant_id == chosen:
+                return membership
+    return memberships[0] if memberships else None
+
+
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """Every active membership of the request's user (the switcher's list), read once per request."""
+    if not request.user.is_authenticated:
+        return []
+    memberships = getattr(request, "_staff_memberships", None)
+    if memberships is None:
+        memberships = list(memberships_of(request.user))
+        request._staff_memberships = memberships  # type: ignore[attr-defined]
+    return memberships
 
 
 def api_key_by_prefix(prefix: str) -> ApiKey | None:

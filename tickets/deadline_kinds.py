@@ -3,6 +3,8 @@ importing the services and ``tickets.sla``, which start and stop them."""
 
 KIND_PREFIX = "sla."
 REMINDER_KIND = "reminder.staff"
+# A ticket waiting on the customer closes itself when this falls due (``tickets.services.closing``).
+PENDING_CLOSE_KIND = "ticket.pending_close"
 
 
 def kind_of(target: str) -> str:

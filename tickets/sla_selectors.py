@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, IntegerField, Prefetch, Q
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.business_time import CalendarSpec, _merge
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, DeadlinePause, Merchant, User, WorkingHours
-from tickets.deadline_kinds import REMINDER_KIND, kind_of, target_of
+from tickets.deadline_kinds import PENDING_CLOSE_KIND, REMINDER_KIND, kind_of, target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket
+from tickets.selectors.rows import instances, rows_array
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -150,15 +151,70 @@ class SlaClock:
         return self.breach is not None and self.breach.met_at is None
 
 
-def ticket_sla_clocks(*, ticket: Ticket, now: datetime | None = None) -> list[SlaClock]:
-    """Every SLA clock the ticket has had, by target (first response, next response, resolution)
-    and newest first within one. Four queries at most, however many clocks and pauses."""
-    now = now or timezone.now()
-    deadlines = list(
-        Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk, kind__in=SLA_KINDS)
+_PAUSES = Prefetch("pauses", queryset=DeadlinePause.objects.order_by("paused_at", "id"))
+
+
+_PAUSES_OF_ROW = DeadlinePause.objects.filter(deadline_id=OuterRef("pk")).order_by("paused_at", "id")
+
+
+@dataclass(frozen=True)
+class TicketPageDeadlines:
+    """The timers the staff ticket page shows, read in one query: the SLA clocks (with their
+    calendars, breaches and pauses), the viewer's pending "remind me", and a pending close."""
+
+    sla: list[Deadline]
+    reminder: Deadline | None
+    pending_close_at: datetime | None
+
+
+def ticket_page_deadlines(*, ticket: Ticket, user: User) -> TicketPageDeadlines:
+    rows = list(
+        Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk)
+        .filter(
+            Q(kind__in=SLA_KINDS)
+            | Q(kind=REMINDER_KIND, key=str(user.pk), state=Deadline.State.PENDING)
+            | Q(kind=PENDING_CLOSE_KIND, state=Deadline.State.PENDING)
+        )
         .select_related("calendar", "breach")
-        .prefetch_related(Prefetch("pauses", queryset=DeadlinePause.objects.order_by("paused_at", "id")))
+        # The pauses in the same query (a short list per clock), not one more round trip.
+        .annotate(
+            page_pauses=rows_array(DeadlinePause.objects.filter(deadline_id=OuterRef("pk")).order_by("paused_at", "id"))
+        )
+        .order_by("id")
     )
+    for row in rows:
+        _prefetched(row, "pauses", instances(DeadlinePause, row.page_pauses))
+    sla: list[Deadline] = [row for row in rows if row.kind in SLA_KINDS]
+    reminder = next((row for row in rows if row.kind == REMINDER_KIND), None)
+    pending_close = next((row for row in rows if row.kind == PENDING_CLOSE_KIND), None)
+    return TicketPageDeadlines(
+        sla=sla, reminder=reminder, pending_close_at=pending_close.due_at if pending_close else None
+    )
+
+
+def _prefetched(obj: Any, name: str, rows: list[Any]) -> None:
+    # What prefetch_related leaves on an instance: ``obj.<name>.all()`` then answers from ``rows``.
+    queryset = getattr(obj, name).all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    obj.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
+
+
+def ticket_sla_clocks(
+    *, ticket: Ticket, now: datetime | None = None, deadlines: list[Deadline] | None = None
+) -> list[SlaClock]:
+    """Every SLA clock the ticket has had, by target (first response, next response, resolution)
+    and newest first within one. Four queries at most, however many clocks and pauses; two fewer
+    when the page has read the clocks already (``ticket_page_deadlines``)."""
+    now = now or timezone.now()
+    if deadlines is None:
+        deadlines = list(
+            Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk, kind__in=SLA_KINDS)
+            .select_related("calendar", "breach")
+            .prefetch_related(_PAUSES)
+        )
+    else:
+        deadlines = list(deadlines)
     deadlines.sort(key=lambda d: (TARGET_ORDER.get(target_of(d.kind), 99), -d.started_at.timestamp(), -d.pk))
     specs = calendar_specs({d.calendar.pk: d.calendar for d in deadlines if d.calendar is not None}.values())
     always_open = CalendarSpec.always_open()

@@ -1,8 +1,10 @@
 """``bench queue``: does the work queue stay fast as the ticket table grows a hundredfold?
 
 Seeds (or reuses) the bench data set at 1% of the target size and measures, then grows it to the
-target and measures again: the dashboard queue page (a logged-in agent) and the ticket list API
-(an API key) of one merchant, p50 and p95 server time and queries per request.
+target and measures again: the dashboard queue page (a logged-in agent), the ticket list API
+(an API key) and the staff page of one ticket with a 20-message conversation (customer messages,
+public replies, internal notes, some with attachments; a customer, an order, SLA clocks) of one
+merchant, p50 and p95 server time and queries per request.
 
 Targets (issue text): p95 at most 50 ms at 1,000,000 tickets; p95 at the largest size within
 1.2x of p95 at the smallest; queries per request the same at both sizes.
@@ -38,11 +40,14 @@ class Page:
     name: str
     url_name: str
     auth: str  # "session" (the merchant's agent) or "api_key"
+    # The page of one ticket: its URL takes the number of the bench's conversation ticket.
+    takes_ticket: bool = False
 
 
 PAGES = (
     Page("dashboard queue", "dashboard:queue", "session"),
     Page("ticket list API", "api:ticket-list", "api_key"),
+    Page("ticket page (20 messages)", "dashboard:ticket", "session", takes_ticket=True),
 )
 
 
@@ -75,11 +80,12 @@ class Plan:
         return targets
 
 
-def _pages_to_measure(log: Callable[[str], None]) -> list[tuple[Page, str]]:
+def _pages_to_measure(log: Callable[[str], None], ticket_number: str) -> list[tuple[Page, str]]:
     pages = []
     for page in PAGES:
         try:
-            pages.append((page, reverse(page.url_name)))
+            kwargs = {"number": ticket_number} if page.takes_ticket else None
+            pages.append((page, reverse(page.url_name, kwargs=kwargs)))
         except NoReverseMatch:
             log(f"Skipping the {page.name}: {page.url_name!r} does not resolve (not built yet?).")
     return pages
@@ -120,7 +126,9 @@ def run(
     added, seconds = seed.timed(seed.ensure_customers, merchants, customers)
     log(f"Customers: {added} added in {seconds:.1f} s.")
     measured_merchant = merchants[0]
-    pages = _pages_to_measure(log)
+    conversation, seconds = seed.timed(seed.ensure_conversation_ticket, measured_merchant)
+    log(f"Conversation ticket {conversation} ready in {seconds:.1f} s.")
+    pages = _pages_to_measure(log, conversation)
     clients = _clients(measured_merchant)
     merchant_ids = [m.merchant_id for m in merchants]
 

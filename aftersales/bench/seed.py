@@ -12,10 +12,13 @@ not break the benchmark (a required field with no default does, with its name in
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import NOT_PROVIDED
+from django.utils import timezone
 
 from aftersales.models import Customer, Membership, Merchant, User
 from tickets.models import ACTIVE_STATUSES, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
@@ -286,7 +289,9 @@ def analyze(*, compact: bool = False) -> None:
 
 
 def data_size(merchant_ids: list[int]) -> DataSize:
-    counts = Ticket.objects.filter(merchant_id__in=merchant_ids).aggregate(
+    """The bench's numbered tickets (``BN-…``): the conversation ticket of the ticket page is not
+    one of the stage's."""
+    counts = Ticket.objects.filter(merchant_id__in=merchant_ids, number__startswith=NUMBER_PREFIX).aggregate(
         tickets=models.Count("pk"),
         active=models.Count("pk", filter=models.Q(status__in=ACTIVE_STATUSES)),
     )
@@ -297,3 +302,113 @@ def timed(function, *args, **kwargs):
     started = time.perf_counter()
     result = function(*args, **kwargs)
     return result, time.perf_counter() - started
+
+
+# --- one ticket with a conversation, for the ticket page ------------------------------------------
+
+CONVERSATION_SUBJECT = "Bench conversation"
+CONVERSATION_MESSAGES = 20  # after the opening message: customer replies, staff replies and notes
+
+
+def ensure_conversation_ticket(bench_merchant: BenchMerchant) -> str:
+    """A support ticket of the measured merchant with what a real page shows: a customer, an order
+    with two lines, SLA clocks, and a conversation of 20 messages after the opening one (customer
+    messages, public replies and internal notes), a third of them with an attachment. Written
+    through the services once and found again by its subject; returns its number.
+
+    The attachments are rows only (their files are not on disk): the page shows their names and
+    links, it never opens them.
+    """
+    # Imported here: the queue bench needs none of the hub's services.
+    from aftersales.models import Order as OrderModel
+    from aftersales.models import OrderLine, Product, Store
+    from tickets.models import Attachment, Message, SlaPolicy
+    from tickets.services import ticket_create, ticket_customer_message, ticket_note, ticket_reply
+
+    merchant = Merchant.objects.get(pk=bench_merchant.merchant_id)
+    found = Ticket.objects.filter(merchant=merchant, subject=CONVERSATION_SUBJECT).values_list("number", flat=True)
+    if found:
+        return found[0]
+    agent = User.objects.get(pk=bench_merchant.agent_id)
+    SlaPolicy.objects.get_or_create(
+        merchant=merchant,
+        name="Bench support",
+        defaults={
+            "position": 1,
+            "first_response_minutes": 60,
+            "next_response_minutes": 120,
+            "resolution_minutes": 60 * 24 * 3,
+        },
+    )
+    customer = Customer.objects.filter(merchant=merchant).order_by("pk").first() or Customer.objects.create(
+        merchant=merchant, name="Bench customer", email="bench-conversation@customers.example"
+    )
+    store, _created = Store.objects.get_or_create(
+        merchant=merchant, external_id="bench-store", defaults={"name": "Bench store", "platform": Store.Platform.TMALL}
+    )
+    now = timezone.now()
+    order = OrderModel.objects.create(
+        merchant=merchant,
+        store=store,
+        customer=customer,
+        external_number=f"BENCH-{now:%Y%m%d%H%M%S}",
+        currency="CNY",
+        placed_at=now - timedelta(days=6),
+        shipped_at=now - timedelta(days=5),
+        delivered_at=now - timedelta(days=3),
+        contact_email=customer.email,
+    )
+    lines = []
+    for number in (1, 2):
+        product, _created = Product.objects.get_or_create(
+            merchant=merchant,
+            sku=f"BENCH-SKU-{number}",
+            defaults={"name": f"Bench product {number}", "category": "apparel", "warranty_months": 12},
+        )
+        lines.append(
+            OrderLine.objects.create(
+                merchant=merchant,
+                order=order,
+                line_number=str(number),
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=2,
+                unit_price=Decimal("199.00"),
+            )
+        )
+    ticket = ticket_create(
+        merchant=merchant,
+        kind=TicketKind.SUPPORT,
+        subject=CONVERSATION_SUBJECT,
+        body="The zip of the jacket broke after two days. What can I do?",
+        customer=customer,
+        channel=TicketChannel.PORTAL,
+        order=order,
+        order_lines=lines[:1],
+        created_by=None,
+        assignee=agent,
+    )
+    for index in range(CONVERSATION_MESSAGES):
+        body = f"Message {index + 1} of the conversation, long enough to wrap once on the page. " * 2
+        match index % 4:
+            case 0 | 2:
+                message = ticket_customer_message(ticket=ticket, customer=customer, body=body)
+            case 1:
+                message = ticket_reply(ticket=ticket, actor=agent, body=body)
+            case _:
+                message = ticket_note(ticket=ticket, actor=agent, body=body)
+        if index % 3 == 0:
+            Attachment.objects.create(
+                merchant=merchant,
+                ticket=ticket,
+                message=message,
+                file=f"bench/conversation/photo-{index + 1}.jpg",
+                original_name=f"photo-{index + 1}.jpg",
+                content_type="image/jpeg",
+                size=120_000 + index,
+                sha256=f"{index:064d}",
+                uploaded_by_customer=customer if message.kind == Message.Kind.CUSTOMER else None,
+                uploaded_by_user=None if message.kind == Message.Kind.CUSTOMER else agent,
+            )
+    return ticket.number

@@ -871,10 +871,10 @@ def test_the_new_actions_take_only_post(agent_client, world, name):
     assert agent_client.get(_url(name, return_request)).status_code == 405
 
 
-# auth and header 4, the return with its lines (and their inspections), its photos, the customer's
+# auth and header 3, the return with its lines (and their inspections), its photos, the customer's
 # history 2, the timers, the parcels, the refunds with their executions, their allocations, the
 # replacements, the order's shipping already refunded
-RETURN_WITH_LEDGER_QUERIES = 14
+RETURN_WITH_LEDGER_QUERIES = 13
 
 
 @pytest.mark.parametrize("lines", [(2, 1), (1, 1, 1, 1)])

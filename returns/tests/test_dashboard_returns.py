@@ -303,8 +303,8 @@ def test_a_cursor_that_is_not_one_shows_the_first_page(agent_client, merchant, p
     assert _numbers(response) == [return_request.ticket.number]
 
 
-# session, user, membership, the switcher's memberships, one page (lines summed in the same query)
-RETURNS_QUEUE_QUERIES = 5
+# session, user, the memberships (with the switcher's), one page (lines summed in the same query)
+RETURNS_QUEUE_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [10, 100])
@@ -417,10 +417,10 @@ def test_a_decided_return_offers_only_the_decisions_its_status_allows(
     assert "Worn outside" in html
 
 
-# auth and header 4, the return with its ticket, customer, order and reason, its lines, its photos,
+# auth and header 3, the return with its ticket, customer, order and reason, its lines, its photos,
 # the customer's history: the summary and the list, its timers (a submitted return has no parcel
 # nor ledger to read)
-RETURN_PAGE_QUERIES = 10
+RETURN_PAGE_QUERIES = 9
 
 
 @pytest.mark.parametrize("lines", [1, 5])

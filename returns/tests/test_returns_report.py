@@ -344,9 +344,9 @@ def test_a_period_that_ends_before_it_starts_is_refused_and_the_default_shown(cl
     assert response.context["report"].returns == 4
 
 
-# session, user, membership, the switcher's memberships; refund time, stage times, delivered units,
+# session, user, the memberships (with the switcher's); refund time, stage times, delivered units,
 # returned units, reasons, resolutions, approvals, lost parcels
-REPORT_QUERIES = 12
+REPORT_QUERIES = 11
 
 
 def test_the_report_costs_a_fixed_number_of_queries_however_many_returns(

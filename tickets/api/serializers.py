@@ -103,6 +103,75 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         model = Ticket
         fields = TICKET_FIELDS
 
+    def to_representation(self, instance: Ticket) -> dict[str, Any]:
+        # A page of 50 tickets spent about 0.4 ms a row walking DRF's fields (nested serializers
+        # and the choice and relation fields re-resolved per row). The declared fields above stay
+        # the schema; this writes the same dict directly, and a test compares the two on every
+        # field. A subclass that adds fields takes DRF's way.
+        if type(self) is not TicketOutputSerializer:
+            return super().to_representation(instance)
+        return ticket_summary(instance, when=_WHEN)
+
+
+# DRF's own field for the times, so that they read as DRF writes them (ISO 8601 in the current
+# time zone, "Z" for UTC).
+_WHEN = serializers.DateTimeField()
+_TICKET_TIMES = (
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "first_responded_at",
+    "last_customer_message_at",
+    "resolved_at",
+    "closed_at",
+)
+
+
+def ticket_summary(ticket: Ticket, *, when: serializers.DateTimeField) -> dict[str, Any]:
+    """``TicketOutputSerializer``'s dict of one ticket, key for key in ``TICKET_FIELDS`` order."""
+    customer = ticket.customer
+    order = ticket.order
+    assignee = ticket.assignee
+    team = ticket.team
+    times = {name: _time(when, getattr(ticket, name)) for name in _TICKET_TIMES}
+    return {
+        "id": ticket.pk,
+        "number": str(ticket.number),
+        "kind": ticket.kind,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "subject": str(ticket.subject),
+        "customer": {
+            "id": customer.pk,
+            "name": str(customer.name),
+            "email": str(customer.email),
+            "phone": str(customer.phone),
+            "tier": customer.tier,
+        },
+        "order": (
+            {"id": order.pk, "number": str(order.external_number), "store": order.store_id}
+            if order is not None
+            else None
+        ),
+        "store": ticket.store_id,
+        "assignee": (
+            {"id": assignee.pk, "username": str(assignee.username), "name": str(assignee)}
+            if assignee is not None
+            else None
+        ),
+        "team": {"id": team.pk, "name": str(team.name)} if team is not None else None,
+        "escalation_level": ticket.escalation_level,
+        "tags": [str(tag.name) for tag in ticket.tags.all()],
+        **times,
+        "sla_policy": ticket.sla_policy_id,
+        "next_deadline_at": _time(when, ticket.next_deadline_at),
+    }
+
+
+def _time(when: serializers.DateTimeField, value: Any) -> Any:
+    return when.to_representation(value) if value is not None else None
+
 
 class TicketOrderLineSerializer(serializers.ModelSerializer):
     class Meta:

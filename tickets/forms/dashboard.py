@@ -200,14 +200,26 @@ class AssignForm(TicketActionForm):
         label=_("Team"), queryset=None, required=False, empty_label=_("No team")
     )
 
-    def __init__(self, *args, merchant: Merchant, **kwargs):
+    def __init__(
+        self,
+        *args,
+        merchant: Merchant,
+        staff_choices: list[tuple[int, str]] | None = None,
+        teams: list[Team] | None = None,
+        **kwargs,
+    ):
+        """``staff_choices`` and ``teams``, when the page read them already, are shown as they
+        are; a posted form reads them (and checks the answer against them) itself."""
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", _("Unassigned")),
-            *_staff_user_choices(merchant),
+            *(staff_choices if staff_choices is not None else _staff_user_choices(merchant)),
         ]
-        cast("forms.ModelChoiceField[Any]", self.fields["team"]).queryset = teams_of(merchant)
+        team_field = cast("forms.ModelChoiceField[Any]", self.fields["team"])
+        team_field.queryset = teams_of(merchant)
+        if teams is not None and not self.is_bound:
+            team_field.choices = [("", team_field.empty_label), *((team.pk, str(team)) for team in teams)]
 
     def clean_assignee(self) -> User | None:
         user_id = self.cleaned_data["assignee"]

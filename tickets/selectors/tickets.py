@@ -2,26 +2,33 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import timers
-from aftersales.models import Customer, Deadline, Membership, Merchant, Order
+from aftersales.models import Customer, Deadline, Membership, Merchant, Order, OrderLine, User
 from tickets.models import (
     ACTIVE_STATUSES,
     Attachment,
+    Macro,
     Message,
     SlaPolicy,
+    SupportSettings,
     Tag,
     Team,
     Ticket,
     TicketEvent,
     TicketKind,
+    TicketLink,
 )
+from tickets.selectors.routing import LINK_SIDES_IN, LINK_SIDES_OUT
+from tickets.selectors.rows import instances, rows_array
 
 # The queue order: most urgent first, then the oldest. It matches the partial index
 # ``ticket_queue_active`` so that a page of the queue is an index range scan.
@@ -104,6 +111,162 @@ def ticket_by_number(*, membership: Membership, number: str) -> Ticket | None:
         .filter(number=number.upper())
         .first()
     )
+
+
+def ticket_page_of(*, membership: Membership, number: str) -> Ticket | None:
+    """The ticket of the staff ticket page, in one query with what its boxes list beside it (read
+    back by ``ticket_page_lists``): its tags and the merchant's first tag names, the merchant's
+    staff, teams and active macros and support settings, and, as far as the member may see them,
+    the customer's other cases, the ticket's links and its possible duplicates."""
+    visible = tickets_visible_to(membership)
+    settings = SupportSettings.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("id")
+    first_tags = Tag.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("name").values("pk")
+    tags = (
+        Tag.objects.filter(merchant_id=OuterRef("merchant_id"))
+        .annotate(
+            on_ticket=Exists(
+                Ticket.tags.through.objects.filter(ticket_id=OuterRef(OuterRef("pk")), tag_id=OuterRef("pk"))
+            )
+        )
+        .filter(Q(pk__in=first_tags[:KNOWN_TAGS_SHOWN]) | Q(on_ticket=True))
+        .order_by("name")
+    )
+    staff = Membership.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True, user__is_active=True)
+    duplicate_days = Coalesce(
+        Subquery(settings.values("duplicate_window_days")[:1]), Value(SupportSettings.DEFAULT_DUPLICATE_WINDOW_DAYS)
+    )
+    duplicates = (
+        visible.annotate(order_key=Coalesce("order_id", Value(0)))
+        .filter(
+            customer_id=OuterRef("customer_id"),
+            kind=OuterRef("kind"),
+            status__in=ACTIVE_STATUSES,
+            order_key=Coalesce(OuterRef("order_id"), Value(0)),
+            created_at__gte=ExpressionWrapper(
+                OuterRef("created_at")
+                - ExpressionWrapper(Value(timedelta(days=1)) * duplicate_days, output_field=models.DurationField()),
+                output_field=models.DateTimeField(),
+            ),
+        )
+        .exclude(pk=OuterRef("pk"))
+        .order_by("-created_at", "-id")[:DUPLICATES_SHOWN]
+    )
+    links = TicketLink.objects.filter(
+        Q(source_id=OuterRef("pk"), target_id__in=visible.values("pk"))
+        | Q(target_id=OuterRef("pk"), source_id__in=visible.values("pk"))
+    ).order_by("created_at", "id")
+    return (
+        visible.select_related("customer", "assignee", "team", "order", "order__store", "store", "sla_policy")
+        .annotate(
+            support_duplicate_window_days=Subquery(settings.values("duplicate_window_days")[:1]),
+            support_pending_close_days=Subquery(settings.values("pending_close_days")[:1]),
+            page_tags=ArraySubquery(tags.values(row=JSONObject(id="pk", name="name", on_ticket="on_ticket"))),
+            page_staff=ArraySubquery(
+                staff.order_by("user__first_name", "user__username").values(
+                    row=JSONObject(
+                        id="user_id",
+                        username="user__username",
+                        first_name="user__first_name",
+                        last_name="user__last_name",
+                    )
+                )
+            ),
+            page_teams=rows_array(
+                Team.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("name"), fields=_TEAM_COLUMNS
+            ),
+            page_macros=rows_array(
+                Macro.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True).order_by("name", "id"),
+                fields=_MACRO_COLUMNS,
+            ),
+            page_other_tickets=rows_array(
+                visible.filter(customer_id=OuterRef("customer_id"))
+                .exclude(pk=OuterRef("pk"))
+                .order_by(*RECENT_ORDERING)[:OTHER_TICKETS_SHOWN],
+                fields=_TICKET_COLUMNS,
+            ),
+            page_duplicates=rows_array(duplicates, fields=_TICKET_COLUMNS),
+            page_links=rows_array(links, fields=_LINK_COLUMNS, related=_LINK_ENDS),
+        )
+        .filter(number=number.upper())
+        .first()
+    )
+
+
+DUPLICATES_SHOWN = 5
+OTHER_TICKETS_SHOWN = 10
+# The columns the page shows of the rows beside the ticket (the rest are deferred).
+_TICKET_COLUMNS = ("id", "merchant_id", "number", "kind", "status", "subject", "customer_id", "order_id", "created_at")
+_LINK_COLUMNS = ("id", "merchant_id", "source_id", "target_id", "kind", "created_at")
+_LINK_ENDS = {"source": (Ticket, _TICKET_COLUMNS), "target": (Ticket, _TICKET_COLUMNS)}
+_TEAM_COLUMNS = ("id", "merchant_id", "name")
+_MACRO_COLUMNS = ("id", "merchant_id", "name", "owner_id", "is_active")
+
+
+@dataclass(frozen=True)
+class TicketPageLists:
+    """What ``ticket_page_of`` read beside the ticket, as the ORM would have read it."""
+
+    tags: list[Tag]
+    known_tag_names: list[str]  # the merchant's first tags by name, offered while typing
+    staff_choices: list[tuple[int, str]]  # (user id, name) of the merchant's active staff
+    teams: list[Team]
+    macros: list[Macro]
+    other_tickets: list[Ticket]
+    duplicates: list[Ticket]  # only for a ticket still open
+    links: list[tuple[str, TicketLink, Ticket]]  # as ``ticket_links`` gives them
+    support_settings: SupportSettings
+
+
+def ticket_page_lists(ticket: Ticket) -> TicketPageLists:
+    page: Any = ticket  # the columns ``ticket_page_of`` annotated
+    tags = [Tag(pk=row["id"], merchant_id=ticket.merchant_id, name=row["name"]) for row in page.page_tags]
+    on_ticket = {row["id"] for row in page.page_tags if row["on_ticket"]}
+    staff = [
+        User(pk=row["id"], username=row["username"], first_name=row["first_name"], last_name=row["last_name"])
+        for row in page.page_staff
+    ]
+    links = []
+    for link in instances(TicketLink, page.page_links, fields=_LINK_COLUMNS, related=_LINK_ENDS):
+        if link.source_id == ticket.pk:
+            links.append((LINK_SIDES_OUT[link.kind], link, link.target))
+        else:
+            links.append((LINK_SIDES_IN[link.kind], link, link.source))
+    if page.support_duplicate_window_days is None:  # the defaults, unsaved: the merchant saved none
+        support_settings = SupportSettings(merchant_id=ticket.merchant_id)
+    else:
+        support_settings = SupportSettings(
+            merchant_id=ticket.merchant_id,
+            duplicate_window_days=page.support_duplicate_window_days,
+            pending_close_days=page.support_pending_close_days,
+        )
+    return TicketPageLists(
+        tags=[tag for tag in tags if tag.pk in on_ticket],
+        known_tag_names=[tag.name for tag in tags[:KNOWN_TAGS_SHOWN]],
+        staff_choices=[(user.pk, str(user)) for user in staff],
+        teams=instances(Team, page.page_teams, fields=_TEAM_COLUMNS),
+        macros=instances(Macro, page.page_macros, fields=_MACRO_COLUMNS),
+        other_tickets=instances(Ticket, page.page_other_tickets, fields=_TICKET_COLUMNS),
+        duplicates=instances(Ticket, page.page_duplicates, fields=_TICKET_COLUMNS) if ticket.is_active else [],
+        links=links,
+        support_settings=support_settings,
+    )
+
+
+KNOWN_TAGS_SHOWN = 200
+
+
+def ticket_page_order_lines(*, ticket: Ticket) -> tuple[list[OrderLine], set[int]]:
+    """The lines of the ticket's order, and the ids of those the ticket names, in one query."""
+    if ticket.order_id is None:
+        return [], set()
+    in_ticket = Exists(Ticket.order_lines.through.objects.filter(ticket_id=ticket.pk, orderline_id=OuterRef("pk")))
+    lines = list(
+        OrderLine.objects.filter(merchant_id=ticket.merchant_id, order_id=ticket.order_id)
+        .select_related("product")
+        .annotate(in_ticket=in_ticket)
+        .order_by("pk")
+    )
+    return list[OrderLine](lines), {line.pk for line in lines if line.in_ticket}
 
 
 # What the customer never sees: internal notes and staff's summaries of phone calls.

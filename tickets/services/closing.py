@@ -13,6 +13,7 @@ from aftersales.exceptions import InvalidInput, TransitionNotAllowed
 from aftersales.models import Customer, Deadline, User
 from aftersales.services.deadlines import deadline_cancel, deadline_schedule
 from aftersales.services.staff import staff_membership_required
+from tickets.deadline_kinds import PENDING_CLOSE_KIND as PENDING_CLOSE_KIND  # its home before the selectors read it
 from tickets.models import ACTIVE_STATUSES, Ticket, TicketLink, TicketLinkKind, TicketStatus
 from tickets.notify import customer_language, notify_customer
 from tickets.selectors.routing import support_settings_of
@@ -20,7 +21,6 @@ from tickets.services.statuses import status_fields
 from tickets.timeline import event_append
 from tickets.verbs import RoutingVerb
 
-PENDING_CLOSE_KIND = "ticket.pending_close"
 MAX_PENDING_CLOSE_DAYS = 90
 
 

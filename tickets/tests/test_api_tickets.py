@@ -3,12 +3,15 @@
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from aftersales.models import ApiKey, Customer, Membership, User
 from aftersales.services.api_keys import api_key_actor
 from aftersales.tests.factories import CustomerFactory, MembershipFactory, api_key_for
+from tickets.api.serializers import TicketOutputSerializer
 from tickets.models import Attachment, Message, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
+from tickets.selectors import tickets_for_api
 from tickets.services import ticket_change_status
 from tickets.tests.factories import TagFactory, TeamFactory, TicketFactory
 
@@ -599,3 +602,31 @@ def test_a_staff_action_is_recorded_under_the_staff_member(staff_client, make_ti
     assert response.status_code == 200
     assert ticket.events.latest("id").actor_user == agent
     assert not User.objects.filter(username__startswith="api-").exists()
+
+
+def test_the_ticket_summary_writes_what_drf_writes_field_for_field(merchant, agent, make_ticket):
+    # Given tickets with and without each related row, in two time zones
+    bare = TicketFactory(merchant=merchant, subject="Bare")
+    full = make_ticket()
+    full.assignee = agent
+    full.team = TeamFactory(merchant=merchant, name="Desk")
+    full.first_responded_at = timezone.now()
+    full.next_deadline_at = timezone.now()
+    full.save()
+    full.tags.add(TagFactory(merchant=merchant, name="b-tag"), TagFactory(merchant=merchant, name="a-tag"))
+    for zone in ("UTC", "Asia/Shanghai"):
+        with timezone.override(zone):
+            tickets = list(tickets_for_api(merchant=merchant).filter(pk__in=[bare.pk, full.pk]).order_by("pk"))
+            serializer = TicketOutputSerializer(tickets, many=True)
+
+            # When the list is written the fast way, and DRF's way
+            fast = serializer.data
+            drf = [serializers.ModelSerializer.to_representation(serializer.child, ticket) for ticket in tickets]
+
+            # Then they are the same, key for key and in the same order
+            assert [list(row.items()) for row in fast] == [list(row.items()) for row in drf]
+    assert fast[1]["tags"] == ["a-tag", "b-tag"]
+    assert fast[1]["assignee"]["id"] == agent.pk
+    assert fast[0]["order"] is None
+    assert fast[0]["assignee"] is None
+    assert fast[0]["team"] is None

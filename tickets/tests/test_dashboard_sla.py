@@ -291,9 +291,10 @@ def _fill_queue_with_deadlines(merchant, count: int, assignee) -> None:
         )
 
 
-# session, user, membership, the switcher's memberships, the staff filter, one page, the saved views
-# (their counts are one more statement when there are any), the teams a view may be shared with
-QUEUE_QUERIES = 8
+# session, user, the memberships (the one worked under and the switcher's list, one query), the staff
+# filter, one page, the saved views (their counts are one more statement when there are any), the
+# teams a view may be shared with
+QUEUE_QUERIES = 7
 
 
 @pytest.mark.parametrize("sort", ["deadline", "attention"])
@@ -405,10 +406,10 @@ def test_a_ticket_without_a_policy_says_so(client, agent, order):
     assert "No SLA policy" in response.content.decode()
 
 
-# auth and header 4, ticket 3, timeline 2, other tickets, order lines, staff, teams, tags, and the SLA
-# panel: clocks with their breaches, their pauses, the calendar's hours and days, my reminder; and the
-# support box: the merchant's support settings, possible duplicates, links, macros, pending close.
-SLA_TICKET_PAGE_QUERIES = 24
+# session, user, memberships; the ticket with what its boxes list beside it; order lines; the timers
+# (clocks with their breaches and pauses, my reminder, a pending close), the calendar's hours and
+# days; timeline and attachments.
+SLA_TICKET_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("rounds", [1, 4])
@@ -701,7 +702,7 @@ def test_another_merchants_supervisor_sees_none_of_these_breaches(client, sla_hi
     assert "VIP" not in html
 
 
-REPORT_QUERIES = 7  # session, user, membership, the switcher's memberships, the counts, the policies, breaches
+REPORT_QUERIES = 6  # session, user, the memberships (with the switcher's), the counts, the policies, breaches
 
 
 def test_the_report_costs_a_fixed_number_of_queries(client, supervisor, sla_history, django_assert_num_queries):

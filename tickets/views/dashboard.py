@@ -26,7 +26,7 @@ from aftersales.pages import cursor_encode as _encode_cursor
 from aftersales.pages import cursor_instant as _aware
 from aftersales.pages import render_dashboard as _render
 from aftersales.periods import ReportPeriodForm
-from aftersales.selectors import SESSION_MERCHANT_KEY, order_lines_of
+from aftersales.selectors import SESSION_MERCHANT_KEY
 from aftersales.services.customers import customer_get_or_create
 from tickets import services
 from tickets.attachments import DOWNLOAD_CONTENT_SECURITY_POLICY
@@ -50,15 +50,16 @@ from tickets.selectors import (
     QueueKey,
     QueueSort,
     attachment_for_staff,
-    customer_other_tickets,
     saved_views_counted,
-    tags_of,
     teams_of,
     ticket_by_number,
+    ticket_page_lists,
+    ticket_page_of,
+    ticket_page_order_lines,
     ticket_queue_page,
     ticket_timeline,
 )
-from tickets.sla_selectors import BreachKey, pending_reminder, sla_attainment, sla_breaches_page, ticket_sla_clocks
+from tickets.sla_selectors import BreachKey, sla_attainment, sla_breaches_page, ticket_page_deadlines, ticket_sla_clocks
 from tickets.views.exports import queue_export
 from tickets.views.queue_tools import queue_staff_choices
 from tickets.views.support import support_box_context
@@ -139,38 +140,58 @@ def _ticket_or_404(request, number: str) -> Ticket:
 
 
 def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
-    """The ticket page; a form that failed validation is passed in bound, to show its errors."""
-    merchant = request.membership.merchant
+    """The ticket page; a form that failed validation is passed in bound, to show its errors.
+
+    Eight queries with a conversation of any length (session, user, memberships, the ticket with
+    every list its boxes show, order lines, timers with their pauses, timeline, attachments), two
+    more for the business calendar of SLA clocks that have one; a workflow's box adds its own."""
+    membership = request.membership
+    if not hasattr(ticket, "page_tags"):  # a failed action's ticket: read as the page reads it
+        ticket = ticket_page_of(membership=membership, number=ticket.number) or ticket
+    read = ticket_page_lists(ticket)
     order = ticket.order
-    order_lines = list(order_lines_of(order)) if order else []
+    order_lines, linked_line_ids = ticket_page_order_lines(ticket=ticket)
     forms = {
         "reply_form": ReplyForm(ticket=ticket),
         "note_form": NoteForm(),
-        "assign_form": AssignForm(merchant=merchant, initial={"assignee": ticket.assignee_id, "team": ticket.team_id}),
+        "assign_form": AssignForm(
+            merchant=membership.merchant,
+            staff_choices=read.staff_choices,
+            teams=read.teams,
+            initial={"assignee": ticket.assignee_id, "team": ticket.team_id},
+        ),
         "status_form": StatusForm(ticket=ticket),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
-        "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}),
+        "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in read.tags)}),
         "remind_form": RemindForm(),
         **bound_forms,
     }
     now = timezone.now()
+    deadlines = ticket_page_deadlines(ticket=ticket, user=request.user)
     boxes = staff_boxes(ticket=ticket, request=request)
     context = {
         "ticket": ticket,
+        "ticket_tags": read.tags,
         "now": now,
-        "sla_clocks": ticket_sla_clocks(ticket=ticket, now=now),
-        "reminder": pending_reminder(ticket=ticket, user=request.user),
+        "sla_clocks": ticket_sla_clocks(ticket=ticket, now=now, deadlines=deadlines.sla),
+        "reminder": deadlines.reminder,
         "timeline": list(ticket_timeline(ticket=ticket, public_only=False)),
-        "other_tickets": customer_other_tickets(membership=request.membership, ticket=ticket),
+        "other_tickets": read.other_tickets,
         "order": order,
         "order_lines": order_lines,
         "order_total": sum((line.paid_amount for line in order_lines), order.shipping_amount) if order else None,
-        "linked_line_ids": {line.pk for line in ticket.order_lines.all()},
+        "linked_line_ids": linked_line_ids,
         "status_targets": forms["status_form"].offered_choices,
-        "known_tags": list(tags_of(merchant).values_list("name", flat=True)[:200]),
+        "known_tags": read.known_tag_names,
         "staff_box_templates": boxes.template_names,
         **boxes.context,
-        **support_box_context(membership=request.membership, ticket=ticket),
+        **support_box_context(
+            membership=membership,
+            ticket=ticket,
+            read=read,
+            pending_close_read=True,
+            pending_close=deadlines.pending_close_at,
+        ),
         **forms,
     }
     return _render(request, "dashboard/ticket_detail.html", context, status=status)
@@ -179,7 +200,10 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
 @staff_required
 @require_GET
 def ticket_detail(request, number):
-    return _ticket_page(request, _ticket_or_404(request, number))
+    ticket = ticket_page_of(membership=request.membership, number=number)
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return _ticket_page(request, ticket)
 
 
 def _act(request, ticket: Ticket, action, success: str):

@@ -2,6 +2,7 @@
 support box on the ticket page. Every read starts from the request's membership; every action is
 one service call whose refusal comes back as a message and changes nothing."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +30,7 @@ from tickets.forms.support import (
     TeamAssignmentForm,
 )
 from tickets.models import Macro, Ticket, TicketKind
-from tickets.selectors import teams_of, ticket_by_number, tickets_visible_to
+from tickets.selectors import TicketPageLists, teams_of, ticket_by_number, tickets_visible_to
 from tickets.selectors.routing import (
     agent_profile_of,
     agents_of,
@@ -84,22 +85,39 @@ def _back_to_ticket(ticket: Ticket) -> str:
 # --- the support box on the ticket page -----------------------------------------------------------
 
 
-def support_box_context(*, membership: Membership, ticket: Ticket) -> dict[str, Any]:
-    """What ``dashboard/support/ticket_box.html`` reads: five queries (the merchant's support
-    settings, possible duplicates, links, macros, a pending close), each limited to the tickets the
-    staff member may see. The macros are the merchant's active ones; the template shows the shared
-    ones and the viewer's own."""
-    support_settings = support_settings_of(ticket.merchant_id)
-    visible = tickets_visible_to(membership)
-    return {
-        "support_duplicates": (
+def support_box_context(
+    *,
+    membership: Membership,
+    ticket: Ticket,
+    read: TicketPageLists | None = None,
+    pending_close_read: bool = False,
+    pending_close: datetime | None = None,
+) -> dict[str, Any]:
+    """What ``dashboard/support/ticket_box.html`` reads: the merchant's support settings, possible
+    duplicates, links and macros, each limited to the tickets the staff member may see, and a
+    pending close. The ticket page reads them with the ticket (``read``, ``ticket_page_lists``)
+    and its timers (``pending_close_read`` with ``pending_close``); otherwise five queries here.
+    The macros are the merchant's active ones; the template shows the shared ones and the
+    viewer's own."""
+    if read is None:
+        support_settings = support_settings_of(ticket.merchant_id)
+        visible = tickets_visible_to(membership)
+        duplicates = (
             possible_duplicates(ticket=ticket, within=visible, days=support_settings.duplicate_window_days)
             if ticket.is_active
             else []
-        ),
-        "support_links": ticket_links(ticket=ticket, within=visible),
-        "support_macros": list(macros_active_of(membership.merchant)),
-        "support_pending_close_at": pending_close_at(ticket) if ticket.is_active else None,
+        )
+        links = ticket_links(ticket=ticket, within=visible)
+        macros = list(macros_active_of(membership.merchant))
+    else:
+        support_settings, duplicates, links, macros = read.support_settings, read.duplicates, read.links, read.macros
+    if not pending_close_read:
+        pending_close = pending_close_at(ticket) if ticket.is_active else None
+    return {
+        "support_duplicates": duplicates,
+        "support_links": links,
+        "support_macros": macros,
+        "support_pending_close_at": pending_close if ticket.is_active else None,
         "support_pending_close_days": support_settings.pending_close_days,
         "support_merge_form": MergeForm(),
         "support_link_form": LinkForm(),
