@@ -111,6 +111,7 @@ def staff_repair_box(*, ticket: Ticket) -> Mapping[str, Any]:
             "lines": list(repair.lines.all()),
             "quotes": list(repair.quotes.all()),
             "reservations": list(repair.part_reservations.all()),
+            "visits": list(repair.visits.all()),
             "warranty_cost": warranty_cost(repair),
             "customer_total": customer_total(repair),
             "actions": [

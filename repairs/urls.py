@@ -12,6 +12,7 @@ dashboard_urlpatterns = [
     path("dispatch/visits/<int:visit_id>/assign/", dispatch.dispatch_assign, name="dispatch_assign"),
     path("my-day/", dispatch.my_day, name="my_day"),
     path("my-day/visits/<int:visit_id>/check-out/", dispatch.my_visit_check_out, name="my_visit_check_out"),
+    path("my-day/visits/<int:visit_id>/photos/", dispatch.my_visit_photos, name="my_visit_photos"),
     path("my-day/visits/<int:visit_id>/work/<slug:step>/", dispatch.my_visit_work, name="my_visit_work"),
     path("my-day/visits/<int:visit_id>/<slug:step>/", dispatch.my_visit_step, name="my_visit_step"),
     path("repairs/<str:number>/<slug:action>/", dashboard.repair_action, name="repair_action"),

@@ -18,6 +18,7 @@ from .dispatch import (
     VisitParty,
     VisitStatus,
 )
+from .evidence import PhotoPhase, VisitPhoto
 from .orders import (
     COVERED_STATUSES,
     DEVICE_HELD_STATUSES,
@@ -78,6 +79,7 @@ __all__ = [
     "Part",
     "PartReservation",
     "PartStock",
+    "PhotoPhase",
     "QuoteStatus",
     "RegistrationSource",
     "RegistrationStatus",
@@ -101,6 +103,7 @@ __all__ = [
     "TechnicianTimeOff",
     "Visit",
     "VisitParty",
+    "VisitPhoto",
     "VisitStatus",
     "WarrantyCoverage",
     "WarrantyRegistration",
