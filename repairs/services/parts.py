@@ -20,6 +20,7 @@ from repairs.models import (
     Part,
     PartReservation,
     PartStock,
+    QuoteStatus,
     RepairLine,
     RepairOrder,
     ReservationState,
@@ -27,6 +28,7 @@ from repairs.models import (
 )
 from repairs.roles import require_workshop
 from repairs.timeline import RepairVerb
+from repairs.warranty import warranty_covers
 from tickets.timeline import event_append
 
 
@@ -149,15 +151,52 @@ def part_use(
         if stock.merchant_id != repair_order.merchant_id:
             raise InvalidInput(_("Unknown stock."), code="unknown_stock")
         (locked,) = part_stocks_lock([stock.pk])
+        quoted = None
+        snapshot = repair_order.eligibility or {}
+        # A repair with no eligibility snapshot (made before triage recorded one) keeps the
+        # warranty line; one whose snapshot says the warranty does not pay needs the quote.
+        if (
+            coverage == LineCoverage.WARRANTY
+            and (snapshot.get("coverages") or snapshot.get("voided_by_diagnosis"))
+            and not warranty_covers(snapshot, repair_order.legal_floor or {}, LineKind.PART, locked.part.component)
+        ):
+            # The customer pays for this part: only as the quote they approved lists it, and
+            # that quote's line is the line (fitting it adds no second one).
+            quoted = _quoted_part_line(repair_order, locked.part, quantity)
         if locked.available < quantity:
             raise _short(locked, quantity)
         PartStock.objects.filter(pk=locked.pk).update(on_hand=F("on_hand") - quantity)
-        line = _part_line(repair_order, locked.part, quantity, coverage)
+        line = quoted if quoted is not None else _part_line(repair_order, locked.part, quantity, coverage)
         event_append(
             repair_order.ticket,
             RepairVerb.PARTS_USED,
             actor_user=actor,
-            data={"part": locked.part.part_number, "quantity": quantity, "location": locked.location.name},
+            data={
+                "part": locked.part.part_number,
+                "quantity": quantity,
+                "location": locked.location.name,
+                "coverage": line.coverage,
+            },
+        )
+    return line
+
+
+def _quoted_part_line(repair_order: RepairOrder, part: Part, quantity: int) -> RepairLine:
+    line = (
+        RepairLine.objects.filter(
+            repair_order=repair_order,
+            part=part,
+            coverage=LineCoverage.CUSTOMER,
+            quote__status=QuoteStatus.APPROVED,
+            quantity__gte=quantity,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if line is None:
+        raise TransitionNotAllowed(
+            _("The warranty does not cover this part: it goes on a quote the customer approves first."),
+            code="part_not_covered",
         )
     return line
 

@@ -247,7 +247,13 @@ def my_day(request):
             "photos": photos.get(visit.pk, []),
             "history": serial_history(merchant, visit.repair.serial_number, excluding=visit.repair_id),
             "map_url": _map_url(visit),
-            "codes": list(diagnosis_codes_for_repair(visit.repair)) if visit.status == "on_site" else [],
+            # The diagnosis is recorded once, on arrival or while diagnosing; after it the form
+            # would only be refused.
+            "codes": list(diagnosis_codes_for_repair(visit.repair))
+            if visit.status == "on_site" and visit.repair.status in ("on_site", "diagnosing")
+            else [],
+            "needs_quote": visit.repair.status == "diagnosing"
+            and bool((visit.repair.eligibility or {}).get("voided_by_diagnosis")),
         }
         for visit in visits
     ]
