@@ -8,6 +8,7 @@ named table only (``of=("self",)``)."""
 from collections.abc import Iterable
 
 from repairs.models import (
+    Part,
     PartStock,
     RepairOrder,
     RepairQuote,
@@ -74,3 +75,7 @@ def visits_lock(visit_ids: Iterable[int]) -> list[Visit]:
         .order_by("pk")
         .select_for_update(of=("self",))
     )
+
+
+def part_lock(part_id: int) -> Part:
+    return Part.objects.select_for_update(of=("self",)).get(pk=part_id)

@@ -34,6 +34,7 @@ from .orders import (
     Responsibility,
 )
 from .parts import LocationKind, Part, PartReservation, PartStock, ReservationState, StockLocation
+from .records import MovementKind, ProfileChange, StockMovement
 from .warranty import (
     CoverageKind,
     Exclusion,
@@ -76,10 +77,12 @@ __all__ = [
     "LineCoverage",
     "LineKind",
     "LocationKind",
+    "MovementKind",
     "Part",
     "PartReservation",
     "PartStock",
     "PhotoPhase",
+    "ProfileChange",
     "QuoteStatus",
     "RegistrationSource",
     "RegistrationStatus",
@@ -97,6 +100,7 @@ __all__ = [
     "ServiceCentre",
     "StartBasis",
     "StockLocation",
+    "StockMovement",
     "SupplierClaim",
     "SupplierClaimStatus",
     "TechnicianProfile",

@@ -17,6 +17,7 @@ from repairs.models import (
     FINAL_STATUSES,
     LineCoverage,
     LineKind,
+    MovementKind,
     Part,
     PartReservation,
     PartStock,
@@ -25,6 +26,7 @@ from repairs.models import (
     RepairOrder,
     ReservationState,
     StockLocation,
+    StockMovement,
 )
 from repairs.roles import require_workshop
 from repairs.timeline import RepairVerb
@@ -32,7 +34,7 @@ from repairs.warranty import warranty_covers
 from tickets.timeline import event_append
 
 
-def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, actor: User) -> PartStock:
+def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, actor: User, note: str = "") -> PartStock:
     """Parts counted into a location (a delivery from the supplier, a van restocked)."""
     if quantity < 1:
         raise InvalidInput(_("Receive at least one."), code="invalid_quantity", extra={"field": "quantity"})
@@ -43,7 +45,17 @@ def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, ac
         stock, _created = PartStock.objects.get_or_create(
             merchant_id=location.merchant_id, location=location, part=part
         )
+        (stock,) = part_stocks_lock([stock.pk])
         PartStock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + quantity)
+        StockMovement.objects.create(
+            merchant_id=stock.merchant_id,
+            stock=stock,
+            kind=MovementKind.RECEIVED,
+            quantity=quantity,
+            on_hand_after=stock.on_hand + quantity,
+            actor=actor,
+            note=note[:300],
+        )
         stock.refresh_from_db()
     return stock
 
