@@ -4,7 +4,9 @@ counted. Querysets of choices are the request's merchant's, handed in by the vie
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from repairs.services.manage import MAX_LEVEL
 
@@ -15,7 +17,6 @@ class TechnicianForm(forms.Form):
         label=_("Skills and levels"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One a line: a product category or a certification (cert:gas), then its level 1–3."),
     )
     areas = forms.CharField(
         label=_("Service areas"),
@@ -28,11 +29,15 @@ class TechnicianForm(forms.Form):
         label=_("Working calendar"), queryset=None, required=False, empty_label=_("The merchant's calendar")
     )
     daily_capacity = forms.IntegerField(label=_("Visits a day at most"), min_value=0, max_value=50)
-    is_active = forms.BooleanField(label=_("Active"), required=False)
+    is_active = forms.BooleanField(label=pgettext_lazy("technician or part", "Active"), required=False)
 
     def __init__(self, *args, calendars, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["calendar"].queryset = calendars
+        # The example is code, kept out of the sentence translators punctuate.
+        self.fields["skills"].help_text = gettext(
+            "One a line: a product category or a certification (such as %(example)s), then its level 1–3."
+        ) % {"example": "cert:gas"}
 
     def clean_skills(self) -> dict[str, int]:
         skills: dict[str, int] = {}
@@ -71,7 +76,7 @@ class PartForm(forms.Form):
     component = forms.CharField(
         label=_("Component"), max_length=100, required=False, help_text=_("For component warranties.")
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("technician or part", "Active"), required=False, initial=True)
     compatible_products = forms.ModelMultipleChoiceField(
         label=_("Compatible products"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
