@@ -49,7 +49,7 @@ def registration_lock(registration_id: int) -> WarrantyRegistration:
 
 
 def supplier_claim_lock(claim_id: int) -> SupplierClaim:
-    return SupplierClaim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+    return SupplierClaim.objects.select_for_update(of=("self",)).select_related("repair_order__ticket").get(pk=claim_id)
 
 
 def technicians_lock(technician_ids: Iterable[int]) -> list[TechnicianProfile]:

@@ -4,9 +4,8 @@ counted. Querysets of choices are the request's merchant's, handed in by the vie
 from decimal import Decimal
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from repairs.services.manage import MAX_LEVEL
 

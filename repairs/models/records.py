@@ -18,6 +18,7 @@ class MovementKind(models.TextChoices):
     TRANSFERRED_OUT = "transferred_out", _("Transferred out")
     TRANSFERRED_IN = "transferred_in", _("Transferred in")
     ADJUSTED = "adjusted", _("Counted and adjusted")
+    USED = "used", _("Fitted on a repair")
 
 
 class StockMovement(MerchantOwnedModel):

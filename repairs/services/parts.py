@@ -34,6 +34,29 @@ from repairs.warranty import warranty_covers
 from tickets.timeline import event_append
 
 
+def stock_movement_record(
+    stock: PartStock,
+    kind: str,
+    quantity: int,
+    *,
+    actor: User | None,
+    counterpart: StockLocation | None = None,
+    note: str = "",
+) -> StockMovement:
+    """The movement of a locked stock row, after its change (in the caller's transaction)."""
+    on_hand = PartStock.objects.values_list("on_hand", flat=True).get(pk=stock.pk)
+    return StockMovement.objects.create(
+        merchant_id=stock.merchant_id,
+        stock=stock,
+        kind=kind,
+        quantity=quantity,
+        on_hand_after=on_hand,
+        counterpart=counterpart,
+        actor=actor,
+        note=note[:300],
+    )
+
+
 def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, actor: User, note: str = "") -> PartStock:
     """Parts counted into a location (a delivery from the supplier, a van restocked)."""
     if quantity < 1:
@@ -47,15 +70,7 @@ def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, ac
         )
         (stock,) = part_stocks_lock([stock.pk])
         PartStock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + quantity)
-        StockMovement.objects.create(
-            merchant_id=stock.merchant_id,
-            stock=stock,
-            kind=MovementKind.RECEIVED,
-            quantity=quantity,
-            on_hand_after=stock.on_hand + quantity,
-            actor=actor,
-            note=note[:300],
-        )
+        stock_movement_record(stock, MovementKind.RECEIVED, quantity, actor=actor, note=note)
         stock.refresh_from_db()
     return stock
 
@@ -134,6 +149,9 @@ def part_reservation_consume(
         PartStock.objects.filter(pk=stock.pk).update(
             on_hand=F("on_hand") - reservation.quantity, reserved=F("reserved") - reservation.quantity
         )
+        stock_movement_record(
+            stock, MovementKind.USED, -reservation.quantity, actor=actor, note=repair_order.ticket.number
+        )
         reservation.state = ReservationState.CONSUMED
         reservation.consumed_by = actor
         reservation.serial_numbers = [s.strip() for s in serial_numbers if s.strip()]
@@ -178,6 +196,7 @@ def part_use(
         if locked.available < quantity:
             raise _short(locked, quantity)
         PartStock.objects.filter(pk=locked.pk).update(on_hand=F("on_hand") - quantity)
+        stock_movement_record(locked, MovementKind.USED, -quantity, actor=actor, note=repair_order.ticket.number)
         line = quoted if quoted is not None else _part_line(repair_order, locked.part, quantity, coverage)
         event_append(
             repair_order.ticket,

@@ -11,27 +11,9 @@ from django.utils.translation import gettext as _
 from aftersales.exceptions import Conflict, InvalidInput
 from aftersales.models import User
 from repairs.locks import part_stocks_lock
-from repairs.models import MovementKind, PartStock, StockLocation, StockMovement
+from repairs.models import MovementKind, PartStock, StockLocation
 from repairs.roles import require_stock_keeper
-
-MAX_NOTE = 300
-
-
-def stock_movement_record(
-    stock: PartStock, kind: str, quantity: int, *, actor: User | None, counterpart=None, note: str = ""
-) -> StockMovement:
-    """The movement of a locked stock row, after its change (in the caller's transaction)."""
-    on_hand = PartStock.objects.values_list("on_hand", flat=True).get(pk=stock.pk)
-    return StockMovement.objects.create(
-        merchant_id=stock.merchant_id,
-        stock=stock,
-        kind=kind,
-        quantity=quantity,
-        on_hand_after=on_hand,
-        counterpart=counterpart,
-        actor=actor,
-        note=note[:MAX_NOTE],
-    )
+from repairs.services.parts import stock_movement_record
 
 
 def part_stock_transfer(

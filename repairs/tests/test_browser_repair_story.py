@@ -314,6 +314,19 @@ def _walk(live_server, browser, *, slug: str, language: str, locale: str, labels
     assert office.locator(f"#repair-visit-{visit.pk} img").count() == 2
     shot(office, "7-repair-page")
 
+    # and the managers' pages read on a phone: today's visits of the technician, the van holds 2
+    office.goto(f"{live_server.url}/dashboard/technicians/")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    today = visit.window_start.astimezone(shanghai).date() == timezone.now().astimezone(shanghai).date()
+    assert office.locator(f"#technician-{technician.pk} .presence").inner_text().strip() == labels["presence"][today]
+    _fits(office)
+    shot(office, "8-technicians")
+    office.goto(f"{live_server.url}/dashboard/stock/")
+    assert office.locator(f"#stock-{stock.pk} td").nth(1).inner_text().strip() == "2"
+    assert office.locator("#movements li").count() == 1  # the cartridge fitted on the repair
+    _fits(office)
+    shot(office, "9-stock")
+
 
 def test_the_customer_books_the_technician_works_it_on_a_phone_and_the_customer_approves_and_confirms(
     live_server, browser, private_storage
@@ -329,5 +342,22 @@ def test_the_customer_books_the_technician_works_it_on_a_phone_and_the_customer_
             "you_pay": "You pay: 180.80.",
             "voided": "The technician found damage the warranty does not cover (Cracked by a blow): "
             "the work needs your approval of a quote.",
+            "presence": {True: "1 visit", False: "0 visits"},
+        },
+    )
+
+
+def test_the_same_walk_in_chinese(live_server, browser, private_storage):
+    _walk(
+        live_server,
+        browser,
+        slug="tap-story-zh",
+        language="zh-hans",
+        locale="zh-CN",
+        labels={
+            "free": "此维修免费，除非我们发现保修除外的损坏。",
+            "you_pay": "您需支付：180.80。",
+            "voided": "技师发现了保修不覆盖的损坏（Cracked by a blow）：维修需要您先同意报价。",
+            "presence": {True: "1 次上门", False: "0 次上门"},
         },
     )

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from aftersales.exceptions import TransitionNotAllowed
-from repairs.models import PartStock, QuoteStatus, RepairLine, RepairQuote, RepairStatus
+from repairs.models import PartStock, QuoteStatus, RepairLine, RepairQuote, RepairStatus, StockMovement
 from repairs.selectors import customer_pays, customer_total
 from repairs.services import part_use
 from repairs.tests.factories import PartStockFactory, RepairOrderFactory
@@ -56,6 +56,13 @@ def test_a_covered_part_is_a_warranty_line(world, stock):
 
     assert (line.coverage, line.unit_price, line.unit_cost) == ("warranty", Decimal("60.00"), Decimal("30.00"))
     assert PartStock.objects.get(pk=stock.pk).on_hand == 1
+    movement = StockMovement.objects.get(stock=stock)
+    assert (movement.kind, movement.quantity, movement.on_hand_after, movement.note) == (
+        "used",
+        -1,
+        1,
+        repair.ticket.number,
+    )
 
 
 @pytest.mark.parametrize("quote_status", [None, QuoteStatus.SENT, QuoteStatus.DECLINED])
@@ -75,6 +82,7 @@ def test_a_part_the_voided_warranty_does_not_pay_without_an_approved_quote_is_re
     assert PartStock.objects.get(pk=stock.pk).on_hand == 2
     assert RepairLine.objects.filter(repair_order=repair).count() == lines
     assert TicketEvent.objects.filter(ticket=repair.ticket).count() == events
+    assert StockMovement.objects.count() == 0
 
 
 def test_the_part_an_approved_quote_lists_is_fitted_on_that_quotes_line(world, stock):
