@@ -7,6 +7,8 @@ from django import forms
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.models import BusinessCalendar, Product
+from repairs.models import Part, StockLocation
 from repairs.services.manage import MAX_LEVEL
 
 
@@ -25,7 +27,10 @@ class TechnicianForm(forms.Form):
     home_latitude = forms.DecimalField(label=_("Home base latitude"), max_digits=9, decimal_places=6)
     home_longitude = forms.DecimalField(label=_("Home base longitude"), max_digits=9, decimal_places=6)
     calendar = forms.ModelChoiceField(
-        label=_("Working calendar"), queryset=None, required=False, empty_label=_("The merchant's calendar")
+        label=_("Working calendar"),
+        queryset=BusinessCalendar.objects.none(),
+        required=False,
+        empty_label=_("The merchant's calendar"),
     )
     daily_capacity = forms.IntegerField(label=_("Visits a day at most"), min_value=0, max_value=50)
     is_active = forms.BooleanField(label=pgettext_lazy("technician or part", "Active"), required=False)
@@ -77,7 +82,10 @@ class PartForm(forms.Form):
     )
     is_active = forms.BooleanField(label=pgettext_lazy("technician or part", "Active"), required=False, initial=True)
     compatible_products = forms.ModelMultipleChoiceField(
-        label=_("Compatible products"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Compatible products"),
+        queryset=Product.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args, products, **kwargs):
@@ -86,8 +94,8 @@ class PartForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
-    location = forms.ModelChoiceField(label=_("Into"), queryset=None)
-    part = forms.ModelChoiceField(label=_("Part"), queryset=None)
+    location = forms.ModelChoiceField(label=_("Into"), queryset=StockLocation.objects.none())
+    part = forms.ModelChoiceField(label=_("Part"), queryset=Part.objects.none())
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
@@ -98,7 +106,7 @@ class ReceiveForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    to_location = forms.ModelChoiceField(label=_("To"), queryset=None)
+    to_location = forms.ModelChoiceField(label=_("To"), queryset=StockLocation.objects.none())
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 

@@ -15,7 +15,7 @@ from repairs.timeline import RepairVerb
 from tickets.timeline import event_append
 
 # Every claim move appends its event to the repair's case, internal: the customer never sees it.
-MOVE_VERBS = {
+MOVE_VERBS: dict[str, str] = {
     SupplierClaimStatus.SENT: RepairVerb.CLAIM_SENT,
     SupplierClaimStatus.PAID: RepairVerb.CLAIM_PAID,
     SupplierClaimStatus.REJECTED: RepairVerb.CLAIM_REJECTED,

@@ -46,18 +46,18 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _code_from_last_mail() -> str:
+def _code_from_last_mail():
     found = re.search(r"^\s*(\d{6})\s*$", str(mail.outbox[-1].body), re.MULTILINE)
     assert found is not None, "no code in the last mail"
     return found.group(1)
 
 
-def _submit(page, button) -> None:
+def _submit(page, button):
     with page.expect_navigation():
         button.click()
 
 
-def _verbs(repair: RepairOrder, since: int) -> list[str]:
+def _verbs(repair, since):
     return list(
         TicketEvent.objects.filter(ticket_id=repair.ticket_id, pk__gt=since)
         .order_by("pk")
@@ -65,15 +65,15 @@ def _verbs(repair: RepairOrder, since: int) -> list[str]:
     )
 
 
-def _last_event(repair: RepairOrder) -> int:
+def _last_event(repair):
     return TicketEvent.objects.filter(ticket_id=repair.ticket_id).order_by("-pk").values_list("pk", flat=True).first()
 
 
-def _fits(page) -> None:
+def _fits(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def _shop(slug: str, language: str):
+def _shop(slug, language):
     """A tap sold a month ago with its serial; parts 12 months, labour and travel 6; a technician
     for postal code 200001 with a cartridge in their van."""
     merchant = MerchantFactory(name="Aqua Home", slug=slug, timezone="Asia/Shanghai", default_language=language)
@@ -129,7 +129,7 @@ def _shop(slug: str, language: str):
     return merchant, order, technician, stock, damage, supervisor
 
 
-def _walk(live_server, browser, *, slug: str, language: str, locale: str, labels: dict[str, str]) -> None:
+def _walk(live_server, browser, *, slug, language, locale, labels):
     merchant, order, technician, stock, damage, supervisor = _shop(slug, language)
     ARTIFACTS.mkdir(exist_ok=True)
     shot = lambda page, name: page.screenshot(path=str(ARTIFACTS / f"repair-{language}-{name}.png"), full_page=True)  # noqa: E731
