@@ -22,6 +22,7 @@ from tickets.models import (
     TicketEvent,
     TicketKind,
 )
+from tickets.queue_filters import extra_condition
 
 # The queue order: most urgent first, then the oldest. It matches the partial index
 # ``ticket_queue_active`` so that a page of the queue is an index range scan.
@@ -51,6 +52,7 @@ class TicketFilters:
     assignee: str = ""  # a user id, "me", or "none"
     priority: int | None = None
     q: str = ""
+    extra: tuple[tuple[str, str], ...] = ()  # filters workflow apps register (tickets.queue_filters)
 
 
 def ticket_queue(*, membership: Membership, filters: TicketFilters) -> QuerySet[Ticket]:
@@ -81,6 +83,8 @@ def queue_condition(*, membership: Membership, filters: TicketFilters) -> Q:
     q = filters.q.strip()
     if q:
         condition &= _search(membership.merchant, q)
+    if filters.extra:
+        condition &= extra_condition(filters.extra)
     return condition
 
 
