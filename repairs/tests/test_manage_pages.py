@@ -387,3 +387,25 @@ def test_another_merchants_stock_is_a_404_and_technicians_do_not_keep_stock(shop
     assert PartStock.objects.get(pk=foreign.pk).on_hand == 3
     assert PartStock.objects.get(pk=own.pk).on_hand == 3
     assert StockMovement.objects.count() == 0
+
+
+def test_the_managers_pages_read_a_constant_number_of_queries(shop, supervisor, places, django_assert_num_queries):
+    # given: three parts in two locations, each moved once, and a technician with time off
+    main, van = places
+    for n in range(3):
+        part = PartFactory(merchant=shop, part_number=f"P{n}")
+        PartStockFactory(merchant=shop, location=main, part=part, on_hand=3)
+        row = PartStockFactory(merchant=shop, location=van, part=part, on_hand=1)
+        StockMovement.objects.create(merchant=shop, stock=row, kind="received", quantity=1, on_hand_after=1)
+    technician = TechnicianFactory(merchant=shop)
+    TechnicianTimeOff.objects.create(technician=technician, starts_on=date(2026, 6, 3), ends_on=date(2026, 6, 4))
+
+    # then: session, user, membership, the header's memberships, and each page's own reads
+    for url, queries in (
+        ("/dashboard/stock/", 10),
+        ("/dashboard/parts/", 6),
+        (f"/dashboard/parts/{part.pk}/", 9),
+        (f"/dashboard/technicians/{technician.pk}/", 8),
+    ):
+        with django_assert_num_queries(queries):
+            assert supervisor.get(url).status_code == 200
