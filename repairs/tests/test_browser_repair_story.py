@@ -201,6 +201,7 @@ def _walk(live_server, browser, *, slug, language, locale, labels):
     repair.refresh_from_db()
     assert (visit.status, repair.status) == (VisitStatus.ON_SITE, RepairStatus.ON_SITE)
     assert _verbs(repair, mark) == ["visit_on_the_way", "visit_checked_in"]
+    phone.locator(f"#photos-{visit.pk}-box > summary").click()
     photos = phone.locator(f"form[action$='/visits/{visit.pk}/photos/']")
     photos.locator("select[name=phase]").select_option("before")
     photos.locator("input[name=photos]").set_input_files(
@@ -258,6 +259,7 @@ def _walk(live_server, browser, *, slug, language, locale, labels):
     mark = _last_event(repair)
     _submit(phone, phone.locator(f"form[action$='/visits/{visit.pk}/work/part/'] button"))
     assert PartStock.objects.get(pk=stock.pk).on_hand == 2
+    phone.locator(f"#photos-{visit.pk}-box > summary").click()
     photos = phone.locator(f"form[action$='/visits/{visit.pk}/photos/']")
     photos.locator("select[name=phase]").select_option("after")
     photos.locator("input[name=photos]").set_input_files(
