@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "EscalationTierEnum": "tickets.models.EscalationTier",
         "RepairStatusEnum": "repairs.models.RepairStatus",
         "RepairLineKindEnum": "repairs.models.LineKind",
+        "SupplierClaimStatusEnum": "repairs.models.SupplierClaimStatus",
     },
 }
 

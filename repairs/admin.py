@@ -10,6 +10,7 @@ from repairs.models import (
     Part,
     PartReservation,
     PartStock,
+    ProfileChange,
     RegistrationTransfer,
     RepairLine,
     RepairOrder,
@@ -17,7 +18,9 @@ from repairs.models import (
     RepairQuote,
     ServiceCentre,
     StockLocation,
+    StockMovement,
     SupplierClaim,
+    VisitPhoto,
     WarrantyCoverage,
     WarrantyRegistration,
     WarrantyTerm,
@@ -109,6 +112,27 @@ class PartStockAdmin(ReadOnlyAdmin):
     list_display = ["part", "location", "on_hand", "reserved", "merchant"]
     list_select_related = ["part", "location", "merchant"]
     search_fields = ["part__part_number", "location__name"]
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "stock", "kind", "quantity", "on_hand_after", "counterpart", "actor", "note"]
+    list_filter = ["kind"]
+    list_select_related = ["stock__part", "stock__location", "counterpart", "actor"]
+    search_fields = ["stock__part__part_number", "stock__location__name", "note"]
+
+
+@admin.register(ProfileChange)
+class ProfileChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "technician", "part", "actor"]
+    list_select_related = ["technician__user", "part", "actor"]
+
+
+@admin.register(VisitPhoto)
+class VisitPhotoAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "visit", "phase", "attachment"]
+    list_filter = ["phase"]
+    list_select_related = ["visit", "attachment"]
 
 
 @admin.register(PartReservation)

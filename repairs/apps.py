@@ -12,12 +12,14 @@ class RepairsConfig(AppConfig):
         from aftersales.services.orders import register_delivered_hook
         from repairs.handlers import register_handlers
         from repairs.panels import register_panels
+        from repairs.queue_filters import register_queue_filters
         from repairs.services import registrations_for_delivered_order
         from repairs.timeline import dispatch_verb_labels, repair_verb_labels
         from tickets.timeline import register_verb_labels
 
         register_handlers()
         register_panels()
+        register_queue_filters()
         register_verb_labels(repair_verb_labels())
         register_verb_labels(dispatch_verb_labels())
         register_bench("repairs", "repairs.bench")

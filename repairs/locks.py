@@ -8,6 +8,7 @@ named table only (``of=("self",)``)."""
 from collections.abc import Iterable
 
 from repairs.models import (
+    Part,
     PartStock,
     RepairOrder,
     RepairQuote,
@@ -48,7 +49,7 @@ def registration_lock(registration_id: int) -> WarrantyRegistration:
 
 
 def supplier_claim_lock(claim_id: int) -> SupplierClaim:
-    return SupplierClaim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+    return SupplierClaim.objects.select_for_update(of=("self",)).select_related("repair_order__ticket").get(pk=claim_id)
 
 
 def technicians_lock(technician_ids: Iterable[int]) -> list[TechnicianProfile]:
@@ -74,3 +75,7 @@ def visits_lock(visit_ids: Iterable[int]) -> list[Visit]:
         .order_by("pk")
         .select_for_update(of=("self",))
     )
+
+
+def part_lock(part_id: int) -> Part:
+    return Part.objects.select_for_update(of=("self",)).get(pk=part_id)

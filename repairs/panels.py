@@ -23,7 +23,7 @@ from repairs.forms.dashboard import (
 from repairs.forms.portal import QuoteAnswerForm
 from repairs.models import REPAIR_TRANSITIONS, QuoteStatus, RepairMode, RepairStatus
 from repairs.sanbao import SanbaoRule
-from repairs.selectors import customer_total, diagnosis_codes_for, repair_of_ticket, warranty_cost
+from repairs.selectors import customer_pays, customer_total, diagnosis_codes_for, repair_of_ticket, warranty_cost
 from tickets.models import Ticket, TicketKind
 from tickets.panels import register_portal_box, register_staff_box
 
@@ -111,8 +111,10 @@ def staff_repair_box(*, ticket: Ticket) -> Mapping[str, Any]:
             "lines": list(repair.lines.all()),
             "quotes": list(repair.quotes.all()),
             "reservations": list(repair.part_reservations.all()),
+            "visits": list(repair.visits.all()),
             "warranty_cost": warranty_cost(repair),
             "customer_total": customer_total(repair),
+            "customer_pays": customer_pays(repair),
             "actions": [
                 {"name": name, "label": ACTION_LABELS[name], "form": _action_form(name, repair)}
                 for name in staff_actions(repair.status, repair.mode)
@@ -137,6 +139,7 @@ def portal_repair_box(request: HttpRequest, *, ticket: Ticket, customer: Custome
             "floor_label": SanbaoRule((repair.legal_floor or {}).get("rule", SanbaoRule.NOT_APPLICABLE)).label,
             "lines": [line for line in repair.lines.all() if line.coverage == "customer"],
             "customer_total": customer_total(repair),
+            "customer_pays": customer_pays(repair),
             "open_quote": open_quote,
             "quote_lines": [line for line in repair.lines.all() if open_quote and line.quote_id == open_quote.pk],
             "answer_form": QuoteAnswerForm(),

@@ -92,3 +92,16 @@ def require_visit_worker(user: User, visit: Visit) -> None:
 def require_booking_staff(user: User, merchant_id: int) -> None:
     if staff_membership(user, merchant_id).role == Membership.Role.WAREHOUSE:
         raise PermissionRefused
+
+
+# Who keeps the stock (receive, transfer, count) and the parts catalogue.
+STOCK_ROLES = (Membership.Role.WAREHOUSE, Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
+
+
+def require_stock_keeper(actor: User, merchant_id: int) -> Membership:
+    return require_role(actor, merchant_id, STOCK_ROLES)
+
+
+def require_technician_manager(actor: User, merchant_id: int) -> Membership:
+    """Technicians' profiles (skills, areas, calendar, capacity, time off) are the supervisors'."""
+    return require_role(actor, merchant_id, SUPERVISOR_ROLES)

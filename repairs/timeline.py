@@ -34,6 +34,10 @@ class RepairVerb(models.TextChoices):
     REPLACED = "repair_replaced", _("replaced the unit")
     REFUNDED = "repair_refunded", _("refunded the unit")
     REPEAT_FLAGGED = "repair_repeat_flagged", _("flagged the repair as a repeat of an earlier one")
+    CLAIM_OPENED = "repair_claim_opened", _("opened a supplier claim")
+    CLAIM_SENT = "repair_claim_sent", _("sent the supplier claim")
+    CLAIM_PAID = "repair_claim_paid", _("recorded the supplier's payment")
+    CLAIM_REJECTED = "repair_claim_rejected", _("recorded that the supplier rejected the claim")
 
 
 def repair_verb_labels() -> dict[str, object]:

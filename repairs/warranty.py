@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
-from repairs.models import CoverageKind, Exclusion
+from repairs.models import CoverageKind, Exclusion, LineKind
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -193,3 +193,27 @@ def eligibility(
                 )
             )
     return Eligibility(at=at, answers=tuple(answers), exclusions=applied)
+
+
+# Which coverage pays for a line of each kind.
+COVERAGE_OF_KIND: dict[str, str] = {
+    LineKind.PART: CoverageKind.PARTS,
+    LineKind.LABOUR: CoverageKind.LABOUR,
+    LineKind.TRAVEL: CoverageKind.TRAVEL,
+}
+
+
+def warranty_covers(eligibility: dict[str, Any], legal_floor: dict[str, Any], kind: str, component: str = "") -> bool:
+    """Whether the warranty snapshotted on a repair pays for a line of this kind (or this named
+    component): never once a diagnosis voided it; always for a free repeat or a free 三包 repair."""
+    if eligibility.get("voided_by_diagnosis"):
+        return False
+    if eligibility.get("free_as_repeat") or legal_floor.get("free_repair"):
+        return True
+    coverages = eligibility.get("coverages", [])
+    if component:
+        for coverage in coverages:
+            if coverage["kind"] == CoverageKind.COMPONENT and coverage["component"] == component:
+                return bool(coverage["covered"])
+    wanted = COVERAGE_OF_KIND.get(kind)
+    return any(c["kind"] == wanted and not c["component"] and c["covered"] for c in coverages)

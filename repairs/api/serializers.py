@@ -15,6 +15,7 @@ from repairs.models import (
     RepairOrder,
     RepairQuote,
     RepairStatus,
+    SupplierClaim,
 )
 from repairs.selectors import customer_total, warranty_cost
 
@@ -245,3 +246,50 @@ class PartUseInputSerializer(serializers.Serializer):
     stock = serializers.IntegerField(help_text=_("The id of the stock row (a part at a location) the parts come from."))
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
     coverage = serializers.ChoiceField(choices=LineCoverage.choices, default=LineCoverage.WARRANTY)
+
+
+class SupplierClaimOutputSerializer(serializers.ModelSerializer[SupplierClaim]):
+    repair = serializers.CharField(source="repair_order.ticket.number", read_only=True)
+
+    class Meta:
+        model = SupplierClaim
+        fields = [
+            "id",
+            "repair",
+            "supplier",
+            "amount",
+            "amount_paid",
+            "status",
+            "reference",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class SupplierClaimCreateInputSerializer(serializers.Serializer[dict]):
+    repair = serializers.CharField(max_length=32, help_text=_("The repair's number."))
+    supplier = serializers.CharField(max_length=200)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("At most the repair's warranty cost; empty claims all of it."),
+    )
+
+
+class SupplierClaimMoveInputSerializer(serializers.Serializer[dict]):
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class SupplierClaimPaidInputSerializer(SupplierClaimMoveInputSerializer):
+    amount_paid = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("What the supplier paid; empty means the amount claimed."),
+    )

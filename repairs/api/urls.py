@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from repairs.api import dispatch, views
+from repairs.api import claims, dispatch, views
 
 urlpatterns = [
     path("repairs/<str:number>/slots/", dispatch.RepairSlotsApi.as_view(), name="repair-slots"),
@@ -15,6 +15,12 @@ urlpatterns = [
         dispatch.TechnicianDayApi.as_view(),
         name="technician-day",
     ),
+    path("supplier-claims/", claims.SupplierClaimListCreateApi.as_view(), name="supplier-claim-list"),
+    path("supplier-claims/<int:claim_id>/", claims.SupplierClaimDetailApi.as_view(), name="supplier-claim-detail"),
+    *[
+        path(f"supplier-claims/<int:claim_id>/{name}/", view.as_view(), name=f"supplier-claim-{name}")
+        for name, view in claims.MOVES.items()
+    ],
     path("repairs/", views.RepairListCreateApi.as_view(), name="repair-list"),
     path("repair-report/", views.RepairReportApi.as_view(), name="repair-report"),
     path("repairs/<str:number>/", views.RepairDetailApi.as_view(), name="repair-detail"),

@@ -20,6 +20,7 @@ from .dispatch import (
     VisitParty,
     VisitStatus,
 )
+from .evidence import PhotoPhase, VisitPhoto
 from .orders import (
     COVERED_STATUSES,
     DEVICE_HELD_STATUSES,
@@ -35,6 +36,7 @@ from .orders import (
     Responsibility,
 )
 from .parts import LocationKind, Part, PartReservation, PartStock, ReservationState, StockLocation
+from .records import MovementKind, ProfileChange, StockMovement
 from .warranty import (
     CoverageKind,
     Exclusion,
@@ -77,9 +79,12 @@ __all__ = [
     "LineCoverage",
     "LineKind",
     "LocationKind",
+    "MovementKind",
     "Part",
     "PartReservation",
     "PartStock",
+    "PhotoPhase",
+    "ProfileChange",
     "QuoteStatus",
     "RegistrationSource",
     "RegistrationStatus",
@@ -97,6 +102,7 @@ __all__ = [
     "ServiceCentre",
     "StartBasis",
     "StockLocation",
+    "StockMovement",
     "SupplierClaim",
     "SupplierClaimStatus",
     "TechnicianDayLoad",
@@ -105,6 +111,7 @@ __all__ = [
     "TechnicianWindowLoad",
     "Visit",
     "VisitParty",
+    "VisitPhoto",
     "VisitStatus",
     "WarrantyCoverage",
     "WarrantyRegistration",

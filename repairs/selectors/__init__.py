@@ -1,6 +1,6 @@
 """Every read that pages, the API and tasks share; never a service."""
 
-from .costs import customer_total, warranty_cost
+from .costs import customer_pays, customer_total, warranty_cost
 from .eligibility import UnitEligibility, base_term_for, repair_policy_for, unit_eligibility
 from .repairs import (
     diagnosis_code_by_code,
@@ -23,6 +23,7 @@ from .repairs import (
 __all__ = [
     "UnitEligibility",
     "base_term_for",
+    "customer_pays",
     "customer_total",
     "diagnosis_code_by_code",
     "diagnosis_codes_for",

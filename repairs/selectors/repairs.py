@@ -1,7 +1,7 @@
 """The repairs a page, the API or a task may read, always starting from the request's merchant: a
 technician sees only the repairs assigned to them."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
@@ -16,6 +16,7 @@ from repairs.models import (
     RepairQuote,
     ServiceCentre,
     Visit,
+    VisitPhoto,
     VisitStatus,
     WarrantyRegistration,
 )
@@ -69,6 +70,12 @@ def repair_of_ticket(*, merchant_id: int, ticket_id: int) -> RepairOrder | None:
             Prefetch(
                 "part_reservations",
                 queryset=PartReservation.objects.select_related("stock__part", "stock__location").order_by("id"),
+            ),
+            Prefetch(
+                "visits",
+                queryset=Visit.objects.select_related("technician__user")
+                .prefetch_related(Prefetch("photos", queryset=VisitPhoto.objects.order_by("-phase", "pk")))
+                .order_by("window_start", "pk"),
             ),
         )
         .first()
@@ -161,3 +168,15 @@ def served_by_repair(ticket: Ticket) -> Mapping[str, User | None]:
     if visit is None or visit.technician is None:
         return {}
     return {"technician": visit.technician.user}
+
+
+def visit_photos_of(merchant: Merchant, visit_ids: Sequence[int]) -> dict[int, list[VisitPhoto]]:
+    """The photos of these visits, by visit, before ones first."""
+    photos: dict[int, list[VisitPhoto]] = {}
+    if not visit_ids:
+        return photos
+    for photo in VisitPhoto.objects.filter(merchant=merchant, visit_id__in=list(visit_ids)).order_by(
+        "visit_id", "-phase", "pk"
+    ):
+        photos.setdefault(photo.visit_id, []).append(photo)
+    return photos

@@ -7,12 +7,14 @@
 - ``parts``: stock received, reserved, used, put back
 - ``registrations``: on delivery, by the customer with proof, installation, transfer, swap
 - ``claims``: supplier claims
+- ``evidence``: a visit's photos before and after the work
 - ``settlement``: replaced or refunded through the returns ledgers
 
 ``_transitions`` holds the one move the families share inside their transactions.
 """
 
 from .claims import supplier_claim_move, supplier_claim_open
+from .evidence import visit_photos_add
 from .parts import (
     part_reservation_consume,
     part_reservation_release,
@@ -84,4 +86,5 @@ __all__ = [
     "reservations_release",
     "supplier_claim_move",
     "supplier_claim_open",
+    "visit_photos_add",
 ]

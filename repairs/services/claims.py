@@ -11,6 +11,15 @@ from repairs.locks import repair_order_lock, supplier_claim_lock
 from repairs.models import SUPPLIER_CLAIM_TRANSITIONS, RepairOrder, SupplierClaim, SupplierClaimStatus
 from repairs.roles import require_decider
 from repairs.selectors.costs import warranty_cost
+from repairs.timeline import RepairVerb
+from tickets.timeline import event_append
+
+# Every claim move appends its event to the repair's case, internal: the customer never sees it.
+MOVE_VERBS: dict[str, str] = {
+    SupplierClaimStatus.SENT: RepairVerb.CLAIM_SENT,
+    SupplierClaimStatus.PAID: RepairVerb.CLAIM_PAID,
+    SupplierClaimStatus.REJECTED: RepairVerb.CLAIM_REJECTED,
+}
 
 
 def supplier_claim_open(
@@ -35,6 +44,12 @@ def supplier_claim_open(
         )
         if not created:
             raise Conflict(_("This repair already has a supplier claim."), code="claim_exists")
+        event_append(
+            repair_order.ticket,
+            RepairVerb.CLAIM_OPENED,
+            actor_user=actor,
+            data={"claim": claim.pk, "supplier": claim.supplier, "amount": str(claim.amount)},
+        )
     return claim
 
 
@@ -63,4 +78,14 @@ def supplier_claim_move(
             fields.append("reference")
         claim.status = status
         claim.save(update_fields=fields)
+        event_append(
+            claim.repair_order.ticket,
+            MOVE_VERBS[status],
+            actor_user=actor,
+            data={
+                "claim": claim.pk,
+                "reference": claim.reference,
+                **({"amount_paid": str(claim.amount_paid)} if status == SupplierClaimStatus.PAID else {}),
+            },
+        )
     return claim

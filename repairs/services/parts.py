@@ -17,20 +17,47 @@ from repairs.models import (
     FINAL_STATUSES,
     LineCoverage,
     LineKind,
+    MovementKind,
     Part,
     PartReservation,
     PartStock,
+    QuoteStatus,
     RepairLine,
     RepairOrder,
     ReservationState,
     StockLocation,
+    StockMovement,
 )
 from repairs.roles import require_workshop
 from repairs.timeline import RepairVerb
+from repairs.warranty import warranty_covers
 from tickets.timeline import event_append
 
 
-def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, actor: User) -> PartStock:
+def stock_movement_record(
+    stock: PartStock,
+    kind: str,
+    quantity: int,
+    *,
+    actor: User | None,
+    counterpart: StockLocation | None = None,
+    note: str = "",
+) -> StockMovement:
+    """The movement of a locked stock row, after its change (in the caller's transaction)."""
+    on_hand = PartStock.objects.values_list("on_hand", flat=True).get(pk=stock.pk)
+    return StockMovement.objects.create(
+        merchant_id=stock.merchant_id,
+        stock=stock,
+        kind=kind,
+        quantity=quantity,
+        on_hand_after=on_hand,
+        counterpart=counterpart,
+        actor=actor,
+        note=note[:300],
+    )
+
+
+def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, actor: User, note: str = "") -> PartStock:
     """Parts counted into a location (a delivery from the supplier, a van restocked)."""
     if quantity < 1:
         raise InvalidInput(_("Receive at least one."), code="invalid_quantity", extra={"field": "quantity"})
@@ -41,7 +68,9 @@ def part_stock_receive(*, location: StockLocation, part: Part, quantity: int, ac
         stock, _created = PartStock.objects.get_or_create(
             merchant_id=location.merchant_id, location=location, part=part
         )
+        (stock,) = part_stocks_lock([stock.pk])
         PartStock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + quantity)
+        stock_movement_record(stock, MovementKind.RECEIVED, quantity, actor=actor, note=note)
         stock.refresh_from_db()
     return stock
 
@@ -120,6 +149,9 @@ def part_reservation_consume(
         PartStock.objects.filter(pk=stock.pk).update(
             on_hand=F("on_hand") - reservation.quantity, reserved=F("reserved") - reservation.quantity
         )
+        stock_movement_record(
+            stock, MovementKind.USED, -reservation.quantity, actor=actor, note=repair_order.ticket.number
+        )
         reservation.state = ReservationState.CONSUMED
         reservation.consumed_by = actor
         reservation.serial_numbers = [s.strip() for s in serial_numbers if s.strip()]
@@ -149,15 +181,53 @@ def part_use(
         if stock.merchant_id != repair_order.merchant_id:
             raise InvalidInput(_("Unknown stock."), code="unknown_stock")
         (locked,) = part_stocks_lock([stock.pk])
+        quoted = None
+        snapshot = repair_order.eligibility or {}
+        # A repair with no eligibility snapshot (made before triage recorded one) keeps the
+        # warranty line; one whose snapshot says the warranty does not pay needs the quote.
+        if (
+            coverage == LineCoverage.WARRANTY
+            and (snapshot.get("coverages") or snapshot.get("voided_by_diagnosis"))
+            and not warranty_covers(snapshot, repair_order.legal_floor or {}, LineKind.PART, locked.part.component)
+        ):
+            # The customer pays for this part: only as the quote they approved lists it, and
+            # that quote's line is the line (fitting it adds no second one).
+            quoted = _quoted_part_line(repair_order, locked.part, quantity)
         if locked.available < quantity:
             raise _short(locked, quantity)
         PartStock.objects.filter(pk=locked.pk).update(on_hand=F("on_hand") - quantity)
-        line = _part_line(repair_order, locked.part, quantity, coverage)
+        stock_movement_record(locked, MovementKind.USED, -quantity, actor=actor, note=repair_order.ticket.number)
+        line = quoted if quoted is not None else _part_line(repair_order, locked.part, quantity, coverage)
         event_append(
             repair_order.ticket,
             RepairVerb.PARTS_USED,
             actor_user=actor,
-            data={"part": locked.part.part_number, "quantity": quantity, "location": locked.location.name},
+            data={
+                "part": locked.part.part_number,
+                "quantity": quantity,
+                "location": locked.location.name,
+                "coverage": line.coverage,
+            },
+        )
+    return line
+
+
+def _quoted_part_line(repair_order: RepairOrder, part: Part, quantity: int) -> RepairLine:
+    line = (
+        RepairLine.objects.filter(
+            repair_order=repair_order,
+            part=part,
+            coverage=LineCoverage.CUSTOMER,
+            quote__status=QuoteStatus.APPROVED,
+            quantity__gte=quantity,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if line is None:
+        raise TransitionNotAllowed(
+            _("The warranty does not cover this part: it goes on a quote the customer approves first."),
+            code="part_not_covered",
         )
     return line
 

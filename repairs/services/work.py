@@ -15,7 +15,6 @@ from aftersales.models import Customer, User
 from repairs import timers
 from repairs.locks import repair_order_lock
 from repairs.models import (
-    CoverageKind,
     DiagnosisCode,
     LineCoverage,
     LineKind,
@@ -34,15 +33,11 @@ from repairs.selectors.eligibility import repair_policy_for, unit_eligibility
 from repairs.services._transitions import repair_move
 from repairs.services.parts import reservations_release
 from repairs.timeline import RepairVerb
+from repairs.warranty import warranty_covers
 from tickets.notify import notify_customer
 from tickets.timeline import event_append
 
 MAX_TRACKING = 100
-COVERAGE_OF_KIND: dict[str, str] = {
-    LineKind.PART: CoverageKind.PARTS,
-    LineKind.LABOUR: CoverageKind.LABOUR,
-    LineKind.TRAVEL: CoverageKind.TRAVEL,
-}
 
 
 def repair_device_receive(*, repair_order: RepairOrder, actor: User) -> RepairOrder:
@@ -135,19 +130,9 @@ def repair_diagnose(*, repair_order: RepairOrder, actor: User, code: DiagnosisCo
 
 
 def _warranty_covers(repair_order: RepairOrder, kind: str, part: Part | None) -> bool:
-    eligibility = repair_order.eligibility or {}
-    if eligibility.get("voided_by_diagnosis"):
-        return False
-    if eligibility.get("free_as_repeat") or (repair_order.legal_floor or {}).get("free_repair"):
-        return True
-    coverages = eligibility.get("coverages", [])
-    component = part.component if part is not None else ""
-    if component:
-        for coverage in coverages:
-            if coverage["kind"] == CoverageKind.COMPONENT and coverage["component"] == component:
-                return bool(coverage["covered"])
-    wanted = COVERAGE_OF_KIND.get(kind)
-    return any(c["kind"] == wanted and not c["component"] and c["covered"] for c in coverages)
+    return warranty_covers(
+        repair_order.eligibility or {}, repair_order.legal_floor or {}, kind, part.component if part is not None else ""
+    )
 
 
 def repair_line_add(

@@ -78,13 +78,32 @@ def populated(world):
             technician=technician, starts_on=datetime(2027, 6, 3).date(), ends_on=datetime(2027, 6, 3).date()
         )
         window = datetime(2027, 6, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
-        Visit.objects.create(
+        visit = Visit.objects.create(
             merchant=world.merchant,
             repair=repair,
             technician=technician,
             window_start=window,
             window_end=window + timedelta(hours=2),
         )
+        # The managers' records: a stock movement, a profile change, a visit's photo.
+        from repairs.models import PartStock, ProfileChange, StockMovement, VisitPhoto
+        from tickets.models import Attachment
+
+        stock = PartStock.objects.order_by("pk").first()
+        StockMovement.objects.create(
+            merchant=world.merchant, stock=stock, kind="adjusted", quantity=1, on_hand_after=stock.on_hand
+        )
+        ProfileChange.objects.create(merchant=world.merchant, technician=technician, changes={"daily_capacity": [8, 6]})
+        attachment = Attachment.objects.create(
+            merchant=world.merchant,
+            ticket=repair.ticket,
+            file="attachments/x.png",
+            original_name="x.png",
+            content_type="image/png",
+            size=1,
+            sha256="0" * 64,
+        )
+        VisitPhoto.objects.create(merchant=world.merchant, visit=visit, attachment=attachment, phase="before")
     return world
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from aftersales.exceptions import ApplicationError, InvalidInput
 from aftersales.pages import act_and_return, render_dashboard, staff_required
 from repairs.hooks import technician_scores
-from repairs.models import Visit
+from repairs.models import PhotoPhase, Visit
 from repairs.roles import require_visit_worker
 from repairs.selectors.dispatch import (
     diagnosis_codes_for_repair,
@@ -37,7 +37,8 @@ from repairs.selectors.dispatch import (
     visit_of,
     visits_of_day,
 )
-from repairs.services import part_use, repair_diagnose, repair_diagnosis_start, repair_parts_wait
+from repairs.selectors.repairs import visit_photos_of
+from repairs.services import part_use, repair_diagnose, repair_diagnosis_start, repair_parts_wait, visit_photos_add
 from repairs.services.dispatch import (
     visit_assign,
     visit_check_in,
@@ -238,14 +239,23 @@ def my_day(request):
         return render_dashboard(request, "dashboard/dispatch/my_day.html", {"technician": None, "cards": []})
     day = _day_of(request)
     van = list(van_stock_of(merchant, request.user.pk))
+    visits = list(technician_day(merchant, technician, day))
+    photos = visit_photos_of(merchant, [visit.pk for visit in visits if visit.status == "on_site"])
     cards = [
         {
             "visit": visit,
+            "photos": photos.get(visit.pk, []),
             "history": serial_history(merchant, visit.repair.serial_number, excluding=visit.repair_id),
             "map_url": _map_url(visit),
-            "codes": list(diagnosis_codes_for_repair(visit.repair)) if visit.status == "on_site" else [],
+            # The diagnosis is recorded once, on arrival or while diagnosing; after it the form
+            # would only be refused.
+            "codes": list(diagnosis_codes_for_repair(visit.repair))
+            if visit.status == "on_site" and visit.repair.status in ("on_site", "diagnosing")
+            else [],
+            "needs_quote": visit.repair.status == "diagnosing"
+            and bool((visit.repair.eligibility or {}).get("voided_by_diagnosis")),
         }
-        for visit in technician_day(merchant, technician, day)
+        for visit in visits
     ]
     return render_dashboard(
         request,
@@ -255,6 +265,7 @@ def my_day(request):
             "day": day,
             "cards": cards,
             "van": van,
+            "phases": PhotoPhase.choices,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
         },
@@ -390,3 +401,22 @@ def _int(value: str | None) -> int:
         return int(value or "")
     except ValueError:
         return 0
+
+
+@staff_required
+@require_POST
+def my_visit_photos(request, visit_id: int):
+    """Photos before or after the work, through the checked-upload path of every attachment."""
+    visit = _my_visit(request, visit_id)
+    back = _my_day_url(visit, request.membership.merchant.timezone)
+    return act_and_return(
+        request,
+        lambda: visit_photos_add(
+            visit=visit,
+            actor=request.user,
+            phase=request.POST.get("phase", ""),
+            files=request.FILES.getlist("photos"),
+        ),
+        _("Photos added to the repair."),
+        back,
+    )

@@ -1,5 +1,6 @@
 """Forms of the staff dashboard. They check the shape of the input; the services decide the rest."""
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -11,6 +12,7 @@ from aftersales.models import Merchant, Order, Store, User
 from aftersales.phones import try_normalize_phone
 from aftersales.selectors import memberships_of, orders_of, staff_of, stores_of
 from tickets.models import TRANSITIONS, Team, Ticket, TicketChannel, TicketKind, TicketPriority, TicketStatus
+from tickets.queue_filters import QueueFilter, extra_filters, queue_filters
 from tickets.selectors import QueueSort, TicketFilters, teams_of
 from tickets.upload_fields import MultipleFileField
 
@@ -30,6 +32,10 @@ def _staff_user_choices(merchant: Merchant) -> list[tuple[int, str]]:
 
 
 # --- the queue ----------------------------------------------------------------------------------
+
+
+def _filter_choices(queue_filter: QueueFilter, merchant: Merchant) -> list[tuple[str, Any]]:
+    return [("", _("Any")), *queue_filter.choices(merchant)]
 
 
 class QueueFilterForm(forms.Form):
@@ -67,6 +73,14 @@ class QueueFilterForm(forms.Form):
             ("", _("Any priority")),
             *reversed(TicketPriority.choices),
         ]
+        # Filters workflow apps register; their choices are read only when the field is shown
+        # or a value of it is checked (a callable's choices are lazy).
+        for queue_filter in queue_filters():
+            self.fields[queue_filter.name] = forms.ChoiceField(
+                label=queue_filter.label,
+                required=False,
+                choices=functools.partial(_filter_choices, queue_filter, merchant),
+            )
 
     def filters(self) -> TicketFilters:
         """The filters to apply; an invalid value is dropped rather than failing the page."""
@@ -80,7 +94,13 @@ class QueueFilterForm(forms.Form):
             assignee=data.get("assignee") or "",
             priority=data.get("priority"),
             q=data.get("q") or "",
+            extra=extra_filters(data),
         )
+
+    def extra_fields(self) -> list[forms.BoundField]:
+        """The registered filters of the kind the queue shows (none on the plain queue)."""
+        kind = self["kind"].value()
+        return [self[f.name] for f in queue_filters() if f.kind == kind]
 
     def chosen_sort(self) -> str:
         """The order of the queue; anything unknown falls back to "needs attention"."""

@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 
 from aftersales.models import Membership
 from tickets.models import SavedView, TicketPriority
+from tickets.queue_filters import extra_filters
 from tickets.selectors.tickets import TicketFilters, queue_condition, tickets_visible_to
 
 # A page of the queue shows at most this many views: they are counted on every load of it.
@@ -42,6 +43,7 @@ def saved_view_filters(filters: dict[str, Any]) -> TicketFilters:
         assignee=str(filters.get("assignee") or ""),
         priority=priority,
         q=str(filters.get("q") or "")[:200],
+        extra=extra_filters(filters),
     )
 
 

@@ -27,6 +27,7 @@ from tickets.models import (
     TicketKind,
     TicketLink,
 )
+from tickets.queue_filters import extra_condition
 from tickets.selectors.routing import LINK_SIDES_IN, LINK_SIDES_OUT
 from tickets.selectors.rows import instances, rows_array
 
@@ -58,6 +59,7 @@ class TicketFilters:
     assignee: str = ""  # a user id, "me", or "none"
     priority: int | None = None
     q: str = ""
+    extra: tuple[tuple[str, str], ...] = ()  # filters workflow apps register (tickets.queue_filters)
 
 
 def ticket_queue(*, membership: Membership, filters: TicketFilters) -> QuerySet[Ticket]:
@@ -88,6 +90,8 @@ def queue_condition(*, membership: Membership, filters: TicketFilters) -> Q:
     q = filters.q.strip()
     if q:
         condition &= _search(membership.merchant, q)
+    if filters.extra:
+        condition &= extra_condition(filters.extra)
     return condition
 
 

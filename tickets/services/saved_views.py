@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from aftersales.exceptions import InvalidInput, PermissionRefused
 from aftersales.models import Membership
-from tickets.models import SAVED_VIEW_FIELDS, SavedView, Team
+from tickets.models import SavedView, Team
+from tickets.queue_filters import saved_view_fields
 
 
 def saved_view_create(
@@ -23,7 +24,7 @@ def saved_view_create(
         team.merchant_id != membership.merchant_id or not team.members.filter(pk=membership.user_id).exists()
     ):
         raise PermissionRefused(_("A view is shared only with a team you are on."), code="not_on_team")
-    kept = {key: str(value) for key, value in filters.items() if key in SAVED_VIEW_FIELDS and value not in ("", None)}
+    kept = {key: str(value) for key, value in filters.items() if key in saved_view_fields() and value not in ("", None)}
     try:
         with transaction.atomic():
             return SavedView.objects.create(

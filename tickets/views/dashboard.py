@@ -44,8 +44,9 @@ from tickets.forms.dashboard import (
     SwitchMerchantForm,
     TagsForm,
 )
-from tickets.models import SAVED_VIEW_FIELDS, Ticket
+from tickets.models import Ticket
 from tickets.panels import staff_boxes
+from tickets.queue_filters import saved_view_fields
 from tickets.selectors import (
     QueueKey,
     QueueSort,
@@ -123,7 +124,7 @@ def queue(request):
         "saved_views": saved_views_counted(membership),
         "bulk_form": QueueBulkForm(staff_choices=queue_staff_choices(form)),
         "saved_view_form": SavedViewForm(teams=teams_of(membership.merchant).filter(members=membership.user_id)),
-        "saved_view_fields": [(name, request.GET.get(name, "")) for name in SAVED_VIEW_FIELDS],
+        "saved_view_fields": [(name, request.GET.get(name, "")) for name in saved_view_fields()],
         "export_links": export_links(request.GET),
     }
     return _render(request, "dashboard/queue.html", context)

@@ -16,7 +16,7 @@ from aftersales.pages import staff_required
 from aftersales.selectors import staff_of
 from tickets import services
 from tickets.forms.dashboard import QueueBulkForm, QueueFilterForm, SavedViewForm
-from tickets.models import SAVED_VIEW_FIELDS
+from tickets.queue_filters import saved_view_fields
 from tickets.selectors import saved_view_of, teams_of
 
 
@@ -93,7 +93,7 @@ def saved_view_create(request):
             for error in errors:
                 messages.error(request, error)
         return _back_to_queue(request)
-    filters = {key: request.POST.get(key, "") for key in SAVED_VIEW_FIELDS}
+    filters = {key: request.POST.get(key, "") for key in saved_view_fields()}
     try:
         view = services.saved_view_create(
             membership=membership, name=form.cleaned_data["name"], filters=filters, team=form.cleaned_data["team"]
