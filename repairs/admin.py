@@ -20,6 +20,8 @@ from repairs.models import (
     StockLocation,
     StockMovement,
     SupplierClaim,
+    TechnicianDayLoad,
+    TechnicianWindowLoad,
     VisitPhoto,
     WarrantyCoverage,
     WarrantyRegistration,
@@ -112,6 +114,23 @@ class PartStockAdmin(ReadOnlyAdmin):
     list_display = ["part", "location", "on_hand", "reserved", "merchant"]
     list_select_related = ["part", "location", "merchant"]
     search_fields = ["part__part_number", "location__name"]
+
+
+@admin.register(TechnicianWindowLoad)
+class TechnicianWindowLoadAdmin(ReadOnlyAdmin):
+    """The booking counters availability reads; kept by the visit services, rebuilt by
+    ``technician_loads_rebuild``."""
+
+    list_display = ["technician", "window_start", "visits", "merchant"]
+    list_select_related = ["technician__user", "merchant"]
+    search_fields = ["technician__user__username"]
+
+
+@admin.register(TechnicianDayLoad)
+class TechnicianDayLoadAdmin(ReadOnlyAdmin):
+    list_display = ["technician", "day", "visits", "merchant"]
+    list_select_related = ["technician__user", "merchant"]
+    search_fields = ["technician__user__username"]
 
 
 @admin.register(StockMovement)

@@ -4,7 +4,16 @@ Links are written by merges and the dashboard's link actions, so they are shown,
 from django.contrib import admin
 
 from aftersales.admin import BigTableAdmin, ReadOnlyAdmin
-from tickets.models import AgentProfile, Macro, RoutingRule, SavedView, SupportSettings, TeamAssignment, TicketLink
+from tickets.models import (
+    AgentLoad,
+    AgentProfile,
+    Macro,
+    RoutingRule,
+    SavedView,
+    SupportSettings,
+    TeamAssignment,
+    TicketLink,
+)
 
 
 @admin.register(RoutingRule)
@@ -62,6 +71,16 @@ class SavedViewAdmin(BigTableAdmin):
     list_select_related = ["merchant", "owner", "team"]
     search_fields = ["name", "owner__username"]
     raw_id_fields = ["merchant", "owner", "team"]
+
+
+@admin.register(AgentLoad)
+class AgentLoadAdmin(ReadOnlyAdmin):
+    """Open tickets per agent and kind, kept by a trigger on the tickets table (tickets 0010)."""
+
+    list_display = ["user", "kind", "open_count", "merchant"]
+    list_filter = ["kind"]
+    list_select_related = ["user", "merchant"]
+    search_fields = ["user__username"]
 
 
 @admin.register(TicketLink)

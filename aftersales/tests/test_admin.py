@@ -219,7 +219,7 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         TicketLink,
         Email,
         PhoneCall,
-        *[m for m in MODEL_ADMINS if m._meta.model_name in ("message", "ticketnumbercounter")],
+        *[m for m in MODEL_ADMINS if m._meta.model_name in ("message", "ticketnumbercounter", "agentload")],
         # The knowledge base's and complaints' rows: written by their services (versions, search
         # index, events), shown in the admin only.
         *[

@@ -85,6 +85,10 @@ def populated(world):
             window_start=window,
             window_end=window + timedelta(hours=2),
         )
+        # Made directly, so its booking counters are counted here, as after a bulk load.
+        from repairs.services.visit_load import technician_loads_rebuild
+
+        technician_loads_rebuild(merchant=world.merchant)
         # The managers' records: a stock movement, a profile change, a visit's photo.
         from repairs.models import PartStock, ProfileChange, StockMovement, VisitPhoto
         from tickets.models import Attachment
