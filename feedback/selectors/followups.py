@@ -35,17 +35,23 @@ def paid_refunds_over(*, ticket: Ticket, amount: Decimal) -> list[Refund]:
     )
 
 
-def followup_queue(*, merchant_id: int, include_later: bool = False) -> list[FollowUp]:
+def followups_queued(*, merchant_id: int, include_later: bool = False) -> QuerySet[FollowUp]:
     """The calls to make now, the longest waiting first; with ``include_later`` also those
-    scheduled for later."""
+    scheduled for later. All of them: the page shows the first ``FOLLOWUPS_PAGE_SIZE``, an export
+    every one."""
     statuses = [FollowUpStatus.DUE]
     if include_later:
         statuses += [FollowUpStatus.RETRY, FollowUpStatus.SCHEDULED]
-    return list(
+    return (
         FollowUp.objects.filter(merchant_id=merchant_id, status__in=statuses)
         .select_related("ticket", "customer", "rule")
-        .order_by("due_at", "id")[:FOLLOWUPS_PAGE_SIZE]
+        .order_by("due_at", "id")
     )
+
+
+def followup_queue(*, merchant_id: int, include_later: bool = False) -> list[FollowUp]:
+    """The first page of :func:`followups_queued`."""
+    return list(followups_queued(merchant_id=merchant_id, include_later=include_later)[:FOLLOWUPS_PAGE_SIZE])
 
 
 @dataclass(frozen=True)

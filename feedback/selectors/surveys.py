@@ -117,6 +117,15 @@ def responses_page(*, merchant_id: int, filters: ResponseFilters, after: Respons
     return ResponsePage(responses=rows, next_key=next_key)
 
 
+def responses_for_export(*, merchant_id: int, filters: ResponseFilters) -> QuerySet[Survey]:
+    """Every answered survey the responses page shows with ``filters``, newest first, not one page."""
+    return (
+        _answered(merchant_id, filters)
+        .select_related("ticket", "customer", "agent", "team", "technician")
+        .order_by("-answered_at", "-id")
+    )
+
+
 def responses_for_api(*, merchant_id: int) -> QuerySet[Survey]:
     return (
         Survey.objects.filter(merchant_id=merchant_id, status=SurveyStatus.ANSWERED)

@@ -300,3 +300,65 @@ def test_the_staff_ticket_page_shows_the_survey_and_who_it_is_attributed_to(clie
     assert "1 / 5" in page.text
     assert str(world.agent) in page.text
     assert page.context["ticket_survey"].pk == survey.pk
+
+
+def _csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("\ufeff")  # the byte-order mark Excel needs for Chinese text
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_the_responses_export_holds_every_answer_of_this_merchant_with_its_filters(client, shop, outsider):
+    world, ticket, _survey, _followup = shop
+    client.force_login(world.supervisor)
+
+    everything = _csv_rows(client.get(reverse("dashboard:feedback_responses"), {"export": "csv"}))
+    scored_zero_or_less = _csv_rows(
+        client.get(reverse("dashboard:feedback_responses"), {"export": "csv", "score_at_most": "0"})
+    )
+    page = client.get(reverse("dashboard:feedback_responses"))
+
+    assert everything[0][:7] == ["Answered", "Kind", "Score", "Ease (CES)", "Reasons", "Comment", "Case"]
+    assert [(row[1], row[2], row[5], row[6]) for row in everything[1:]] == [
+        ("Satisfaction (CSAT)", "1", "Terrible wait", ticket.number)
+    ]
+    assert everything[1][8] == str(world.agent)
+    assert scored_zero_or_less[1:] == []
+    assert ("csv", "export=csv") in page.context["export_links"]
+
+
+def test_the_follow_up_and_recovery_exports_hold_this_merchants_rows_only(client, shop, outsider):
+    world, ticket, _survey, followup = shop
+    recovery = RecoveryCase.objects.get(merchant=world.merchant)
+    client.force_login(world.supervisor)
+
+    calls = _csv_rows(client.get(reverse("dashboard:feedback_followups"), {"export": "csv"}))
+    cases = _csv_rows(client.get(reverse("dashboard:feedback_recovery"), {"export": "csv"}))
+    closed = _csv_rows(client.get(reverse("dashboard:feedback_recovery"), {"export": "csv", "status": "closed"}))
+
+    assert calls[0][:4] == ["Call at", "Status", "Rule", "Case"]
+    assert [(row[1], row[2], row[3], row[6]) for row in calls[1:]] == [
+        ("To call", "Two days after", ticket.number, "0")
+    ]
+    assert cases[0][:5] == ["Due", "Status", "Why", "Recovery case", "Original case"]
+    assert [(row[1], row[2], row[3], row[4]) for row in cases[1:]] == [
+        ("Open", "Low satisfaction rating", recovery.recovery_ticket.number, ticket.number)
+    ]
+    assert closed[1:] == []
+    assert followup.status == FollowUpStatus.DUE
+
+
+def test_the_feedback_exports_are_refused_to_a_role_that_may_not_see_feedback(client, shop):
+    world, _ticket, _survey, _followup = shop
+    technician = MembershipFactory(merchant=world.merchant, role=Membership.Role.TECHNICIAN).user
+    client.force_login(technician)
+
+    answers = [
+        client.get(reverse(name), {"export": "csv"}).status_code
+        for name in ("dashboard:feedback_responses", "dashboard:feedback_followups", "dashboard:feedback_recovery")
+    ]
+
+    assert answers == [403, 403, 403]

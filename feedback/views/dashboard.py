@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.exceptions import ApplicationError
+from aftersales.exports import export_format, export_links, export_response
 from aftersales.pages import (
     act_and_return,
     cursor_decode,
@@ -19,6 +20,7 @@ from aftersales.pages import (
     render_dashboard,
     staff_required,
 )
+from feedback.exports import FOLLOWUP_COLUMNS, RECOVERY_COLUMNS, RESPONSE_COLUMNS
 from feedback.forms.dashboard import (
     CallForm,
     FollowUpRuleForm,
@@ -34,7 +36,9 @@ from feedback.selectors import (
     followup_detail,
     followup_queue,
     followup_rules_of,
+    followups_queued,
     recovery_queue,
+    responses_for_export,
     responses_page,
     survey_settings_of,
     technician_scores,
@@ -115,6 +119,10 @@ def responses_list(request: HttpRequest) -> HttpResponse:
         return _forbidden(request)
     form = ResponseFilterForm(request.GET or None)
     filters = form.filters()
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        rows = responses_for_export(merchant_id=membership.merchant_id, filters=filters)
+        return export_response(rows=rows, columns=RESPONSE_COLUMNS, stem="survey-responses", file_format=file_format)
     page = responses_page(
         merchant_id=membership.merchant_id, filters=filters, after=_decode_key(request.GET.get("after", ""))
     )
@@ -129,6 +137,7 @@ def responses_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "next_cursor": next_cursor,
             "is_later_page": bool(request.GET.get("after")),
+            "export_links": export_links(request.GET),
             "agents": agent_scores(merchant_id=membership.merchant_id),
             "technicians": technician_scores(merchant_id=membership.merchant_id),
         },
@@ -142,17 +151,20 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
     if not may_see_feedback(membership):
         return _forbidden(request)
     closed = request.GET.get("status") == RecoveryStatus.CLOSED
-    cases = list(
-        recovery_queue(
-            merchant_id=membership.merchant_id, status=RecoveryStatus.CLOSED if closed else RecoveryStatus.OPEN
-        )[:200]
+    queue = recovery_queue(
+        merchant_id=membership.merchant_id, status=RecoveryStatus.CLOSED if closed else RecoveryStatus.OPEN
     )
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        return export_response(rows=queue, columns=RECOVERY_COLUMNS, stem="recovery-cases", file_format=file_format)
+    cases = list(queue[:200])
     return render_dashboard(
         request,
         "dashboard/feedback/recovery.html",
         {
             "cases": cases,
             "closed": closed,
+            "export_links": export_links(request.GET),
             "close_form": RecoveryCloseForm(),
             "may_close": may_manage_surveys(membership),
         },
@@ -194,12 +206,17 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     if not may_see_feedback(membership):
         return _forbidden(request)
     include_later = request.GET.get("show") == "all"
+    file_format = export_format(request.GET.get("export"))
+    if file_format:
+        rows = followups_queued(merchant_id=membership.merchant_id, include_later=include_later)
+        return export_response(rows=rows, columns=FOLLOWUP_COLUMNS, stem="follow-ups", file_format=file_format)
     return render_dashboard(
         request,
         "dashboard/feedback/followups.html",
         {
             "followups": followup_queue(merchant_id=membership.merchant_id, include_later=include_later),
             "include_later": include_later,
+            "export_links": export_links(request.GET),
         },
     )
 
