@@ -23,7 +23,7 @@ from aftersales.notifications.links import case_link_token
 from aftersales.portal import PORTAL_SESSION_KEY
 from feedback.links import survey_token
 from feedback.models import FollowUp, FollowUpRule, QualityAlert, RecoveryCase, Survey
-from repairs.models import RepairOrder, Visit
+from repairs.models import Part, PartStock, RepairOrder, TechnicianProfile, TechnicianTimeOff, Visit
 from returns.models import CarrierClaim, Refund, ReturnRequest
 from tickets.models import Article, Attachment, Compensation, Macro, RegulatorCase, Ticket, TicketLink
 
@@ -116,6 +116,17 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
     staff_ids = list(Membership.objects.filter(merchant=merchant).values_list("user_id", flat=True)[:3])
     line_ids = list(OrderLine.objects.filter(order__merchant=merchant).values_list("pk", flat=True)[:2])
     alert_ids = list(QualityAlert.objects.filter(merchant=merchant).values_list("pk", flat=True)[:1]) or [0]
+    # The managers' pages: technicians, their time off (none in the demo: requested with an id
+    # that is not there, which must be a 404), parts and stock rows.
+    technician_ids = list(TechnicianProfile.objects.filter(merchant=merchant).values_list("pk", flat=True)[:2])
+    assert technician_ids, "the demo has no technician"
+    time_off_ids = list(
+        TechnicianTimeOff.objects.filter(technician__merchant=merchant).values_list("pk", flat=True)[:1]
+    ) or [0]
+    part_ids = list(Part.objects.filter(merchant=merchant).values_list("pk", flat=True)[:2])
+    stock_ids = list(PartStock.objects.filter(merchant=merchant).values_list("pk", flat=True)[:2])
+    assert part_ids, "the demo has no parts"
+    assert stock_ids, "the demo has no stock"
     today = timezone.localdate().isoformat()
     return {
         frozenset({"merchant_slug", "article_id"}): [{**slug, "article_id": pk} for pk in article_ids],
@@ -140,6 +151,12 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         frozenset({"day"}): [{"day": today}, {"day": "not-a-day"}],
         frozenset({"day", "technician_id"}): [{"day": today, "technician_id": pk} for pk in staff_ids],
         frozenset({"alert_id"}): [{"alert_id": pk} for pk in alert_ids],
+        frozenset({"technician_id"}): [{"technician_id": pk} for pk in technician_ids],
+        frozenset({"technician_id", "time_off_id"}): [
+            {"technician_id": pk, "time_off_id": off} for pk in technician_ids for off in time_off_ids
+        ],
+        frozenset({"part_id"}): [{"part_id": pk} for pk in part_ids],
+        frozenset({"stock_id"}): [{"stock_id": pk} for pk in stock_ids],
         frozenset(): [{}],
         frozenset({"merchant_slug"}): [slug],
         frozenset({"number"}): [{"number": number} for number in numbers],

@@ -35,7 +35,12 @@ class StockMovement(MerchantOwnedModel):
         verbose_name=_("from or to"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
@@ -68,7 +73,12 @@ class ProfileChange(MerchantOwnedModel):
         Part, on_delete=models.CASCADE, null=True, blank=True, related_name="changes", verbose_name=_("part")
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     changes = models.JSONField(_("changes"), default=dict)
 
