@@ -5,6 +5,7 @@ call, whose refusal comes back as a message with nothing changed."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -113,7 +114,7 @@ def followup_rule_page(request: HttpRequest, rule_id: int | None = None) -> Http
 
 @staff_required
 @require_GET
-def responses_list(request: HttpRequest) -> HttpResponse:
+def responses_list(request: HttpRequest) -> HttpResponseBase:
     membership = request.membership  # type: ignore[attr-defined]
     if not may_see_feedback(membership):
         return _forbidden(request)
@@ -146,7 +147,7 @@ def responses_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def recovery_list(request: HttpRequest) -> HttpResponse:
+def recovery_list(request: HttpRequest) -> HttpResponseBase:
     membership = request.membership  # type: ignore[attr-defined]
     if not may_see_feedback(membership):
         return _forbidden(request)
@@ -201,7 +202,7 @@ def recovery_close_view(request: HttpRequest, recovery_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def followup_list(request: HttpRequest) -> HttpResponse:
+def followup_list(request: HttpRequest) -> HttpResponseBase:
     membership = request.membership  # type: ignore[attr-defined]
     if not may_see_feedback(membership):
         return _forbidden(request)
