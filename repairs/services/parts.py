@@ -146,6 +146,9 @@ def part_reservation_consume(
         if reservation.state != ReservationState.RESERVED:
             raise TransitionNotAllowed(_("These parts were already used or put back."), code="reservation_closed")
         (stock,) = part_stocks_lock([reservation.stock_id])
+        # The same rule as a part fitted from the van: what the warranty does not pay goes on the
+        # customer's approved quote, or is refused before any stock moves.
+        quoted = _quoted_if_not_covered(repair_order, stock.part, reservation.quantity, coverage)
         PartStock.objects.filter(pk=stock.pk).update(
             on_hand=F("on_hand") - reservation.quantity, reserved=F("reserved") - reservation.quantity
         )
@@ -156,7 +159,7 @@ def part_reservation_consume(
         reservation.consumed_by = actor
         reservation.serial_numbers = [s.strip() for s in serial_numbers if s.strip()]
         reservation.save(update_fields=["state", "consumed_by", "serial_numbers", "updated_at"])
-        line = _part_line(repair_order, stock.part, reservation.quantity, coverage)
+        line = quoted if quoted is not None else _part_line(repair_order, stock.part, reservation.quantity, coverage)
         event_append(
             repair_order.ticket,
             RepairVerb.PARTS_USED,
@@ -181,18 +184,7 @@ def part_use(
         if stock.merchant_id != repair_order.merchant_id:
             raise InvalidInput(_("Unknown stock."), code="unknown_stock")
         (locked,) = part_stocks_lock([stock.pk])
-        quoted = None
-        snapshot = repair_order.eligibility or {}
-        # A repair with no eligibility snapshot (made before triage recorded one) keeps the
-        # warranty line; one whose snapshot says the warranty does not pay needs the quote.
-        if (
-            coverage == LineCoverage.WARRANTY
-            and (snapshot.get("coverages") or snapshot.get("voided_by_diagnosis"))
-            and not warranty_covers(snapshot, repair_order.legal_floor or {}, LineKind.PART, locked.part.component)
-        ):
-            # The customer pays for this part: only as the quote they approved lists it, and
-            # that quote's line is the line (fitting it adds no second one).
-            quoted = _quoted_part_line(repair_order, locked.part, quantity)
+        quoted = _quoted_if_not_covered(repair_order, locked.part, quantity, coverage)
         if locked.available < quantity:
             raise _short(locked, quantity)
         PartStock.objects.filter(pk=locked.pk).update(on_hand=F("on_hand") - quantity)
@@ -210,6 +202,23 @@ def part_use(
             },
         )
     return line
+
+
+def _quoted_if_not_covered(repair_order: RepairOrder, part: Part, quantity: int, coverage: str) -> RepairLine | None:
+    """The approved quote's line a fitted part goes on when the warranty does not pay for it, None
+    when it does (or another payer was picked); refused when no approved quote lists it.
+
+    A repair with no eligibility snapshot (made before triage recorded one) keeps the warranty
+    line; one whose snapshot says the warranty does not pay needs the quote, and that quote's line
+    is the line (fitting the part adds no second one)."""
+    snapshot = repair_order.eligibility or {}
+    if (
+        coverage == LineCoverage.WARRANTY
+        and (snapshot.get("coverages") or snapshot.get("voided_by_diagnosis"))
+        and not warranty_covers(snapshot, repair_order.legal_floor or {}, LineKind.PART, part.component)
+    ):
+        return _quoted_part_line(repair_order, part, quantity)
+    return None
 
 
 def _quoted_part_line(repair_order: RepairOrder, part: Part, quantity: int) -> RepairLine:

@@ -9,7 +9,7 @@ import pytest
 from aftersales.exceptions import TransitionNotAllowed
 from repairs.models import PartStock, QuoteStatus, RepairLine, RepairQuote, RepairStatus, StockMovement
 from repairs.selectors import customer_pays, customer_total
-from repairs.services import part_use
+from repairs.services import part_reservation_consume, part_reserve, part_use
 from repairs.tests.factories import PartStockFactory, RepairOrderFactory
 from tickets.models import TicketEvent
 
@@ -115,3 +115,37 @@ def test_a_waiting_quote_counts_nothing_towards_what_the_customer_pays(world, st
     _quote(repair, stock.part, QuoteStatus.SENT)
 
     assert (customer_total(repair), customer_pays(repair)) == (Decimal("60.00"), Decimal("0.00"))
+
+
+def test_reserved_parts_the_voided_warranty_does_not_pay_are_refused_without_a_quote_and_nothing_moves(world, stock):
+    # Given parts reserved for a repair whose warranty a diagnosis voided, and no approved quote
+    repair = RepairOrderFactory(merchant=world.merchant, status=RepairStatus.IN_REPAIR, eligibility=VOIDED)
+    reservation = part_reserve(repair_order=repair, stock=stock, quantity=1, actor=world.technician)
+    events = TicketEvent.objects.filter(ticket=repair.ticket).count()
+
+    # When the technician says they were fitted, as warranty (the default)
+    with pytest.raises(TransitionNotAllowed) as refused:
+        part_reservation_consume(reservation=reservation, actor=world.technician)
+
+    # Then it is refused and the stock, the reservation, the lines and the timeline are as they were
+    assert refused.value.code == "part_not_covered"
+    stock.refresh_from_db()
+    reservation.refresh_from_db()
+    assert (stock.on_hand, stock.reserved, reservation.state) == (2, 1, "reserved")
+    assert RepairLine.objects.filter(repair_order=repair).count() == 0
+    assert TicketEvent.objects.filter(ticket=repair.ticket).count() == events
+    assert not StockMovement.objects.filter(kind="used").exists()
+
+
+def test_reserved_parts_an_approved_quote_lists_are_consumed_onto_that_quotes_line(world, stock):
+    repair = RepairOrderFactory(merchant=world.merchant, status=RepairStatus.IN_REPAIR, eligibility=VOIDED)
+    quoted = _quote(repair, stock.part, QuoteStatus.APPROVED)
+    reservation = part_reserve(repair_order=repair, stock=stock, quantity=1, actor=world.technician)
+
+    line = part_reservation_consume(reservation=reservation, actor=world.technician)
+
+    stock.refresh_from_db()
+    assert line.pk == quoted.pk
+    assert list(RepairLine.objects.filter(repair_order=repair).values_list("pk", flat=True)) == [quoted.pk]
+    assert (stock.on_hand, stock.reserved) == (1, 0)
+    assert customer_pays(repair) == Decimal("67.80")
