@@ -15,6 +15,7 @@ from aftersales.models import (
     Customer,
     Deadline,
     DeadlinePause,
+    ExportJob,
     IdempotencyRecord,
     Membership,
     Merchant,
@@ -275,6 +276,25 @@ class OrderLineAdmin(BigTableAdmin):
 
 
 # --- outbox and portal ------------------------------------------------------------------------
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Background exports: the operator sees who asked for what, how far it got and why one failed."""
+
+    list_display = (
+        "created_at",
+        "source",
+        "file_format",
+        "state",
+        "rows_written",
+        "rows_total",
+        "requested_by",
+        "merchant",
+    )
+    list_filter = ("state", "source", "merchant")
+    list_select_related = ("merchant", "requested_by")
+    date_hierarchy = "created_at"
 
 
 @admin.register(Notification)

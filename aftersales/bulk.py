@@ -27,6 +27,12 @@ def insert(instance: M) -> M:
     return instance
 
 
+def gathering() -> bool:
+    """Whether inserts are being gathered (inside ``bulk_inserts()``): code that writes a row by
+    raw SQL instead of ``insert`` uses ``insert`` then, so the block's rows keep their order."""
+    return _pending.get() is not None
+
+
 def insert_many(instances: list[M]) -> list[M]:
     """Rows of one model: kept for the block's ``bulk_create`` inside ``bulk_inserts()``, written
     with one ``bulk_create`` (one statement) outside it."""

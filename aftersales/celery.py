@@ -43,6 +43,12 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Background exports: files past EXPORT_KEEP_HOURS deleted, stalled jobs failed.
+    "export-jobs-sweep": {
+        "task": "aftersales.tasks.export_jobs_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Polling rather than IMAP IDLE: see tickets.services.mail.
     "mailboxes-fetch": {
         "task": "tickets.tasks.mailboxes_fetch",

@@ -2,7 +2,8 @@
 
 What every request of a merchant reads and almost never changes — the merchant by its slug, the
 return policy and its rules, the reasons, the routing rules, the SLA policies, the webhook
-endpoints — is kept in this process' memory, under the version of the merchant's configuration
+endpoints, the business calendars with their hours and special days and the dispatch policy (slot
+availability) — is kept in this process' memory, under the version of the merchant's configuration
 that the shared cache (Redis in production, the file cache in development) holds:
 
 - Reading: a process trusts the version it last read for ``VERSION_TRUST_SECONDS``, then reads it
@@ -10,7 +11,10 @@ that the shared cache (Redis in production, the file cache in development) holds
   read again from the database. The version is read *before* the value, so a value is never
   filed under a version newer than the data it was read from.
 - Writing: every write of a configuration row (a save, a delete, a queryset's update, delete or
-  bulk write, a many-to-many change: see ``ConfigModel``) bumps the merchant's version once the
+  bulk write, a many-to-many change: see ``ConfigModel``; and the deletes Django's collector does
+  itself: a configuration row deleted by a cascade, a row some configuration points at with
+  SET_NULL such as a team or a user a routing rule names, a store in a rule's stores: see
+  ``config_deletes_watch``) bumps the merchant's version once the
   transaction commits (``transaction.on_commit``), so every process reads it again within
   ``VERSION_TRUST_SECONDS``; this process at once.
 - A rolled-back change is never cached: from its first configuration write until its transaction
@@ -47,6 +51,8 @@ MAX_AGE_SECONDS = 60.0
 ALL_MERCHANTS = "merchants"
 # Where a connection notes the scopes its open transaction has written.
 DIRTY_ATTRIBUTE = "aftersales_config_dirty"
+# ... and the transaction (its outermost atomic block) that wrote them.
+DIRTY_BLOCK_ATTRIBUTE = "aftersales_config_dirty_block"
 
 T = TypeVar("T")
 
@@ -86,14 +92,22 @@ def _read_version(scope: str) -> int | None:
     return version
 
 
+def _outermost_block(connection: Any) -> object | None:
+    """The transaction now open on the connection (its outermost ``atomic`` block), if any."""
+    blocks = getattr(connection, "atomic_blocks", None)
+    return blocks[0] if connection.in_atomic_block and blocks else None
+
+
 def _dirty_scopes() -> set[str] | None:
     connection = transaction.get_connection()
     dirty = connection.__dict__.get(DIRTY_ATTRIBUTE)
     if not dirty:
         return None
-    if not connection.in_atomic_block:
+    if _outermost_block(connection) is not connection.__dict__.get(DIRTY_BLOCK_ATTRIBUTE):
         # The transaction that wrote has ended: committed (its callbacks bumped the versions) or
-        # rolled back (nothing to bump, and nothing of it was cached).
+        # rolled back (nothing to bump, and nothing of it was cached). Noticed also from inside
+        # the next transaction, so that a worker whose every read is in one (a mail fetch) does
+        # not read the database for ever after one write that bumped nothing (a new merchant).
         dirty.clear()
         return None
     return dirty
@@ -161,7 +175,11 @@ def config_changed(merchant_ids: Iterable[int], *, bump: bool = True) -> None:
     scopes.add(ALL_MERCHANTS)
     connection = transaction.get_connection()
     if connection.in_atomic_block:
-        connection.__dict__.setdefault(DIRTY_ATTRIBUTE, set()).update(scopes)
+        block = _outermost_block(connection)
+        if connection.__dict__.get(DIRTY_BLOCK_ATTRIBUTE) is not block:
+            connection.__dict__[DIRTY_ATTRIBUTE] = set()
+            connection.__dict__[DIRTY_BLOCK_ATTRIBUTE] = block
+        connection.__dict__[DIRTY_ATTRIBUTE].update(scopes)
     if bump:
         for scope in sorted(scopes):
             transaction.on_commit(partial(_bump, scope))
@@ -225,6 +243,57 @@ class ConfigModel(models.Model):
 
     def config_merchant_id(self) -> int:
         return self.merchant_id  # type: ignore[attr-defined]
+
+
+# The models whose deletes change configuration rows without going through ``ConfigModel``:
+# model -> the (configuration model, field) pairs that point at it. Filled by ``config_deletes_watch``.
+_referenced_by: dict[type[models.Model], list[tuple[type[ConfigModel], str]]] = {}
+# A foreign key with these leaves a configuration row as it was or deletes it (which the row's own
+# receiver sees); SET_NULL, SET_DEFAULT and SET(...) change it in place.
+_DELETES_THE_ROW_OR_REFUSES: tuple[Any, ...] = (models.CASCADE, models.PROTECT, models.RESTRICT, models.DO_NOTHING)
+
+
+def config_deletes_watch(all_models: Iterable[type[models.Model]]) -> list[type[models.Model]]:
+    """The deletes Django's collector runs without ``ConfigModel.delete`` or its queryset's: a
+    configuration row deleted by a cascade (the collector's own DELETE), a foreign key of a
+    configuration row set to NULL or a default because the row it named is deleted (a routing
+    rule's team or assignee: the collector's own UPDATE), and the through rows of a
+    configuration row's many-to-many (a routing rule's stores) deleted with a store. Connected
+    to ``pre_delete`` for those models (in ``AftersalesConfig.ready``); the models it watches."""
+    watched: set[type[models.Model]] = set()
+    for model in all_models:
+        if not issubclass(model, ConfigModel) or model._meta.abstract:
+            continue
+        watched.add(model)
+        for field in model._meta.get_fields():
+            target = field.related_model
+            if not field.concrete or not isinstance(target, type) or issubclass(target, ConfigModel):
+                continue  # not a relation, or to a configuration row, whose own delete bumps already
+            on_delete = getattr(field.remote_field, "on_delete", None)
+            if field.many_to_many or (field.many_to_one and on_delete not in _DELETES_THE_ROW_OR_REFUSES):
+                _referenced_by.setdefault(target, []).append((model, field.name))
+                watched.add(target)
+    for each in watched:
+        models.signals.pre_delete.connect(
+            config_row_deleted, sender=each, dispatch_uid=f"config_cache.{each._meta.label}"
+        )
+    return sorted(watched, key=lambda each: each._meta.label)
+
+
+def config_row_deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    """``pre_delete`` receiver (see ``config_deletes_watch``): the merchants whose configuration
+    this delete changes are bumped once it commits. A cache's invalidation, not domain logic."""
+    merchant_ids: set[int] = set()
+    if isinstance(instance, ConfigModel):
+        merchant_ids.add(instance.config_merchant_id())
+    for model, field_name in _referenced_by.get(sender, ()):
+        merchant_ids.update(
+            model._base_manager.filter(**{field_name: instance})
+            .order_by()
+            .values_list(model.CONFIG_MERCHANT_FIELD, flat=True)
+            .distinct()
+        )
+    config_changed(merchant_ids)
 
 
 def config_m2m_changed(sender: Any, instance: Any, action: str, **kwargs: Any) -> None:

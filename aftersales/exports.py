@@ -47,6 +47,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_FIRST_CHARACTERS = frozenset(FORMULA_STARTS)
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What every file handed out is served with (tickets.attachments uses the same): nothing in it runs
+# a script or loads anything under the site's origin, whoever opens it.
+DOWNLOAD_CONTENT_SECURITY_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
 @dataclass(frozen=True)
@@ -296,3 +299,104 @@ def export_links(query: Any) -> list[tuple[str, str]]:
         params["export"] = file_format
         links.append((file_format, params.urlencode()))
     return links
+
+
+# --- Background exports: the registry of lists a worker can export, and the file writer ---------
+
+
+@dataclass(frozen=True)
+class ExportList:
+    """A list as its export: the rows (the page's selector with its filters), the columns, the
+    file's stem."""
+
+    rows: QuerySet[Any] | Iterable[Any]
+    columns: list[Column]
+    stem: str
+    # The same rows without the export's own annotations, for counting them cheaply (a count of
+    # ``rows`` would evaluate every per-row subquery of the repair columns).
+    counted: QuerySet[Any] | None = None
+
+    @property
+    def rows_to_count(self) -> QuerySet[Any] | Iterable[Any]:
+        return self.counted if self.counted is not None else self.rows
+
+
+# name → (membership, the page's query string as a dict of lists) → the list's export
+ExportSource = Callable[[Any, dict[str, list[str]]], ExportList]
+_SOURCES: dict[str, ExportSource] = {}
+
+
+def export_source_register(name: str, build: ExportSource) -> None:
+    """An app names a list its worker may export (in ``AppConfig.ready``): the kernel imports no app."""
+    _SOURCES[name] = build
+
+
+def export_source(name: str) -> ExportSource | None:
+    return _SOURCES.get(name)
+
+
+def rows_at_least(rows: QuerySet[Any] | Iterable[Any], limit: int) -> bool:
+    """Whether the list has more than ``limit`` rows, at the cost of reading at most ``limit + 1``
+    of them (``SELECT count(*) FROM (… LIMIT n)``): what decides between streaming and a job."""
+    if not isinstance(rows, QuerySet):
+        return False
+    return rows.order_by()[: limit + 1].count() > limit
+
+
+def export_write(
+    export: ExportList,
+    *,
+    file_format: str,
+    target: Any,
+    progress: Callable[[int], None],
+    every: int = EXPORT_CHUNK_ROWS * 5,
+) -> int:
+    """Write the whole list to ``target`` (a binary file open for writing), calling
+    ``progress(rows written)`` every ``every`` rows and at the end; returns the rows written."""
+    written = 0
+    if file_format == "xlsx":
+        import xlsxwriter
+
+        plan = _plan(export.rows, export.columns, numbers=True)
+        workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+        worksheet = workbook.add_worksheet(export.stem[:31])
+        bold = workbook.add_format({"bold": True})
+        for index, heading in enumerate(plan.headings):
+            worksheet.write_string(0, index, heading, bold)
+        cells = plan.cells
+        for written, row in enumerate(export_rows(plan.rows), start=1):
+            worksheet.write_row(written, 0, cells(row))
+            if written % every == 0:
+                progress(written)
+        workbook.close()
+    else:
+        plan = _plan(export.rows, export.columns, numbers=False)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        target.write("\ufeff".encode())
+        writer.writerow(plan.headings)
+        cells = plan.cells
+        pending: list[list[object]] = []
+        for row in export_rows(plan.rows):
+            pending.append(cells(row))
+            written += 1
+            if len(pending) >= CSV_BUFFER_ROWS:
+                writer.writerows(pending)
+                pending = []
+                target.write(_drain(buffer))
+            if written % every == 0:
+                progress(written)
+        writer.writerows(pending)
+        target.write(_drain(buffer))
+    progress(written)
+    return written
+
+
+def export_params_query(params: dict[str, list[str]]) -> Any:
+    """A job's recorded filters as the ``QueryDict`` the list's filter form reads."""
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key, values in params.items():
+        query.setlist(key, [str(value) for value in values])
+    return query

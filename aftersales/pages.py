@@ -7,18 +7,28 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from aftersales.exceptions import ApplicationError
 from aftersales.instants import instant_in_utc
 from aftersales.selectors import request_memberships
 
+if TYPE_CHECKING:
+    from django.http.response import HttpResponseBase
+    from django_stubs_ext import StrOrPromise
 
-def act_and_return(request, action: Callable[[], object], success: str, back_to: str) -> HttpResponseRedirect:
+    from aftersales.exports import ExportList
+
+
+def act_and_return(
+    request, action: Callable[[], object], success: "StrOrPromise", back_to: str
+) -> HttpResponseRedirect:
     """Run one service call; show its refusal (which changed nothing) or the success, and go back."""
     try:
         action()
@@ -79,3 +89,37 @@ def cursor_instant(value) -> datetime | None:
         return None
     # In UTC, or None at the ends of the calendar: the page then starts from its first row.
     return instant_in_utc(instant)
+
+
+def export_or_background(request, *, source: str, export: "ExportList", file_format: str) -> "HttpResponseBase":
+    """The list's export: streamed as it is read, or, when it has more than
+    ``EXPORT_BACKGROUND_ROWS`` rows (a count bounded by that number), a background job the
+    requester follows on the Exports page. The caller has made the page's role checks already; the
+    worker makes them again as the requester (``export_source_register``)."""
+    from django.conf import settings
+    from django.shortcuts import redirect
+
+    from aftersales.exports import export_response, rows_at_least
+    from aftersales.services.exports import export_job_request
+
+    if not rows_at_least(export.rows_to_count, settings.EXPORT_BACKGROUND_ROWS):
+        return export_response(rows=export.rows, columns=export.columns, stem=export.stem, file_format=file_format)
+    try:
+        export_job_request(
+            membership=request.membership,
+            source=source,
+            stem=export.stem,
+            params={key: request.GET.getlist(key) for key in request.GET},
+            file_format=file_format,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(request.path)
+    messages.success(
+        request,
+        _(
+            "This list is large: it is being exported in the background. "
+            "Follow it here; you will be told when it is ready."
+        ),
+    )
+    return redirect("dashboard:exports")

@@ -3,8 +3,9 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
+from aftersales.compiled import CompiledRead
 from aftersales.config_cache import config_cached
-from aftersales.models import ApiKey, Customer, Membership, Merchant, Order, OrderLine, Product, Store, User
+from aftersales.models import ApiKey, Customer, ExportJob, Membership, Merchant, Order, OrderLine, Product, Store, User
 
 SESSION_MERCHANT_KEY = "aftersales_merchant_id"
 
@@ -15,6 +16,16 @@ def memberships_of(user: User) -> QuerySet[Membership]:
         .select_related("merchant")
         .order_by("merchant__name")
     )
+
+
+def _memberships_query(*, shape: None, user_id: int) -> QuerySet[Membership]:
+    return memberships_of(User(pk=user_id))
+
+
+# Read on every staff request: compiled once (building and compiling the queryset cost more CPU
+# than PostgreSQL spends running it). A statement, not a cache: a revoked membership or a
+# deactivated merchant is seen by the next request, in every process.
+_MEMBERSHIPS = CompiledRead(_memberships_query, params={"user_id": int}, prepared=True)
 
 
 def merchant_active_by_slug(slug: str) -> Merchant | None:
@@ -33,7 +44,7 @@ def membership_for_request(request: HttpRequest) -> Membership | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = list(memberships_of(user))
+    memberships = _MEMBERSHIPS.rows(shape=None, user_id=user.pk)
     request._staff_memberships = memberships  # type: ignore[attr-defined]
     chosen = request.session.get(SESSION_MERCHANT_KEY)
     if chosen is not None:
@@ -49,13 +60,21 @@ def request_memberships(request: HttpRequest) -> list[Membership]:
         return []
     memberships = getattr(request, "_staff_memberships", None)
     if memberships is None:
-        memberships = list(memberships_of(request.user))
+        memberships = _MEMBERSHIPS.rows(shape=None, user_id=request.user.pk)
         request._staff_memberships = memberships  # type: ignore[attr-defined]
     return memberships
 
 
+def _api_key_query(*, shape: None, prefix: str) -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("merchant").filter(prefix=prefix).order_by("pk")[:1]
+
+
+# Read on every API call: compiled once, like the memberships.
+_API_KEY = CompiledRead(_api_key_query, params={"prefix": str})
+
+
 def api_key_by_prefix(prefix: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("merchant").filter(prefix=prefix).first()
+    return _API_KEY.first(shape=None, prefix=prefix)
 
 
 def stores_of(merchant: Merchant) -> QuerySet[Store]:
@@ -64,6 +83,19 @@ def stores_of(merchant: Merchant) -> QuerySet[Store]:
 
 def staff_of(merchant: Merchant) -> QuerySet[Membership]:
     return Membership.objects.filter(merchant=merchant, is_active=True, user__is_active=True).select_related("user")
+
+
+def _staff_by_name_query(*, shape: None, merchant_id: int) -> QuerySet[Membership]:
+    return staff_of(Merchant(pk=merchant_id)).order_by("user__first_name", "user__username")
+
+
+_STAFF_BY_NAME = CompiledRead(_staff_by_name_query, params={"merchant_id": int}, prepared=True)
+
+
+def staff_by_name(merchant: Merchant) -> list[Membership]:
+    """The merchant's active staff with their users, by first name then username: the assignee
+    menus of the queue, read on every load of it (compiled once, like the memberships)."""
+    return _STAFF_BY_NAME.rows(shape=None, merchant_id=merchant.pk)
 
 
 def customers_of(merchant: Merchant) -> QuerySet[Customer]:
@@ -104,3 +136,23 @@ def staff_user_of(merchant: Merchant, user_id: int) -> User | None:
     """An active staff member of the merchant, by user id; None for anyone else."""
     membership = staff_of(merchant).filter(user_id=user_id).first()
     return membership.user if membership else None
+
+
+def export_jobs_of(membership: Membership) -> QuerySet[ExportJob]:
+    """The exports the member asked for at this merchant, newest first: nobody sees another's."""
+    return ExportJob.objects.filter(merchant_id=membership.merchant_id, requested_by_id=membership.user_id).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def export_job_of(membership: Membership, job_id: int) -> ExportJob | None:
+    return export_jobs_of(membership).filter(pk=job_id).first()
+
+
+def membership_active(*, merchant_id: int, user_id: int) -> Membership | None:
+    """The member's active membership at an active merchant, with both: what a worker acts as."""
+    return (
+        Membership.objects.filter(merchant_id=merchant_id, user_id=user_id, is_active=True, merchant__is_active=True)
+        .select_related("merchant", "user")
+        .first()
+    )

@@ -93,6 +93,10 @@ TEMPLATES = [
     },
 ]
 
+# Widgets of every form rendered as Django's templates would, the common ones in Python (a page's
+# selects and inputs cost milliseconds of template machinery otherwise): aftersales/form_renderer.py.
+FORM_RENDERER = "aftersales.form_renderer.FastWidgetRenderer"
+
 # --- Database ---------------------------------------------------------------------------------
 # The embedded server listens on a Unix socket in its data directory, nowhere else.
 EMBEDDED_DATABASE_URL = f"postgres://postgres@/{quote(str(VAR_DIR / 'postgres'), safe='')}/aftersales"
@@ -181,7 +185,16 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+# A list export estimated above this many rows runs as a background job (aftersales.exports): the
+# requester follows it on the Exports page and is told when the file is ready; it is kept this long.
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20_000)
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=72)
+# A job queued or running longer than this is failed by the sweep (its worker died or never came).
+EXPORT_STALLED_HOURS = env.int("EXPORT_STALLED_HOURS", default=6)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# A short video (MP4, MOV, WebM) of the fault: its own size cap, and its length read from the file.
+ATTACHMENT_VIDEO_MAX_BYTES = env.int("ATTACHMENT_VIDEO_MAX_BYTES", default=30 * 1024 * 1024)
+ATTACHMENT_VIDEO_MAX_SECONDS = env.int("ATTACHMENT_VIDEO_MAX_SECONDS", default=60)
 ATTACHMENT_MAX_PER_MESSAGE = env.int("ATTACHMENT_MAX_PER_MESSAGE", default=6)
 # A photo of more pixels is refused from its header (a decompression bomb is a few KB of 20000²).
 ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=50_000_000)
@@ -224,7 +237,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["aftersales.api.permissions.IsMerchantMember"],
     "DEFAULT_PAGINATION_CLASS": "aftersales.api.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, skipped when a request names no filter (aftersales/api/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["aftersales.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api.exception_handlers.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -270,6 +284,8 @@ SPECTACULAR_SETTINGS = {
 SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
 
 # --- Security (production) --------------------------------------------------------------------
+# Django's database sessions, read by a compiled statement (aftersales.sessions).
+SESSION_ENGINE = "aftersales.sessions"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

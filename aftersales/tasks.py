@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from aftersales.services import deadlines, idempotency, notifications
+from aftersales.services import deadlines, exports, idempotency, notifications
 
 
 @shared_task(ignore_result=True)
@@ -31,3 +31,14 @@ def deadlines_sweep() -> int:
 def idempotency_records_purge() -> int:
     """Beat: forget Idempotency-Key answers older than ``IDEMPOTENCY_RECORD_DAYS``."""
     return idempotency.idempotency_records_purge()
+
+
+@shared_task(ignore_result=True)
+def export_job_run(job_id: int) -> None:
+    exports.export_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def export_jobs_sweep() -> tuple[int, int]:
+    """Beat: delete export files past their time; fail jobs no worker finished."""
+    return exports.export_jobs_sweep()

@@ -18,3 +18,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("hooks/", include(tickets_urls.hook_urlpatterns)),
 ]
+
+handler404 = "aftersales.views.page_not_found"

@@ -4,6 +4,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from aftersales.views import export_download, exports_list
 from feedback import urls as feedback_urls
 from repairs import urls as repairs_urls
 from returns import urls as returns_urls
@@ -16,6 +17,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("exports/", exports_list, name="exports"),
+    path("exports/<int:job_id>/download/", export_download, name="export_download"),
     path("", include(tickets_urls.dashboard_urlpatterns)),
     path("", include(returns_urls.dashboard_urlpatterns)),
     path("", include(feedback_urls.dashboard_urlpatterns)),

@@ -3,9 +3,11 @@ cases the other stories resolved in the past, the surveys sent and answered, rem
 the follow-up calls made, each through the services at the time it happened. Registered with
 ``aftersales.demo`` in ``FeedbackConfig.ready``.
 
-The demo's customers answer 3 to 5 (NPS 7 to 10) and are reached or not on their calls: a low
-score or an unhappy call opens a case, and the demo's case count is the tickets story's to set.
-A recovery case is one low rating away on the demo's survey links."""
+The demo's customers answer 3 to 5 (NPS 7 to 10) and are reached or not on their calls, except
+the first answers of each merchant: a CSAT of 1, then of 2, and an NPS detractor (4), so that the
+low scores, the recovery cases they open (the latest left open for the supervisor, the others
+worked and closed) and the recovery queue show something on every demo. Each of those recovery
+cases is a case of its own, on top of the tickets story's."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -73,7 +75,11 @@ RULES: dict[str, list[tuple[str, str, int, Decimal | None, str]]] = {
         ("Two days after a complaint", FollowUpTrigger.COMPLAINT_CLOSED, 48, None, "Is everything sorted now?"),
     ],
 }
+# The first answers of each merchant, by survey kind, in this order: the demo's low scores.
+LOW_SCORES: dict[str, tuple[int, ...]] = {"csat": (1, 2), "nps": (4,)}
 COMMENTS = {
+    1: ["等了一周都没人处理，非常失望。", "Nobody answered for a week."],
+    2: ["退款太慢了，差评。", "The replacement arrived scratched again."],
     5: ["处理很快，点赞！", "客服很耐心。", "Quick and friendly, thanks."],
     4: ["整体不错。", "Good, the refund took a day longer than promised."],
     3: ["还行吧。", "OK."],
@@ -83,6 +89,7 @@ COMMENTS = {
 class FeedbackDemoStory:
     def __init__(self, builder: DemoBuilder):
         self.rng, self.now = builder.rng, builder.now
+        self.low_scores: dict[str, list[int]] = {}
 
     def setup(self, tenants: dict[str, Tenant]) -> None:
         for key, tenant in tenants.items():
@@ -104,6 +111,7 @@ class FeedbackDemoStory:
 
     def history(self, tenant: Tenant, orders: list[Order], size: DemoSize) -> None:
         merchant = tenant.merchant
+        self.low_scores = {kind: list(scores) for kind, scores in LOW_SCORES.items()}
         due = Survey.objects.filter(merchant=merchant, status=SurveyStatus.SCHEDULED, send_at__lte=self.now)
         for survey in due.order_by("send_at", "id"):
             assert survey.send_at is not None  # noqa: S101 (scheduled rows have it)
@@ -111,9 +119,13 @@ class FeedbackDemoStory:
                 survey = survey_send(survey_id=survey.pk)
             if survey.status == SurveyStatus.SENT:
                 self.answer(survey)
-        for deadline in Deadline.objects.filter(
-            merchant=merchant, kind=SURVEY_NPS, state=Deadline.State.PENDING, due_at__lte=self.now
-        ).select_related("ticket"):
+        for deadline in (
+            Deadline.objects.filter(
+                merchant=merchant, kind=SURVEY_NPS, state=Deadline.State.PENDING, due_at__lte=self.now
+            )
+            .select_related("ticket")
+            .order_by("due_at", "id")
+        ):
             with time_machine.travel(deadline.due_at, tick=False):
                 nps = nps_send(ticket=deadline.ticket)
             if nps is not None:
@@ -136,9 +148,13 @@ class FeedbackDemoStory:
                 return
             if survey.kind == "nps":
                 score = rng.choices([7, 8, 9, 10], weights=[6, 10, 14, 12])[0]
+                if self.low_scores.get("nps"):
+                    score = self.low_scores["nps"].pop(0)
                 reasons: list[str] = []
             else:
                 score = rng.choices([3, 4, 5], weights=[10, 30, 51])[0]
+                if self.low_scores.get("csat"):
+                    score = self.low_scores["csat"].pop(0)
                 offered = list(reasons_for(survey.ticket.kind))
                 reasons = rng.sample(offered[:3] if score >= 4 else offered[3:], k=1)
             comment = rng.choice(COMMENTS[score if survey.kind == "csat" else score // 2])
@@ -174,11 +190,15 @@ class FeedbackDemoStory:
                 followup_record_call(followup=followup, actor=rng.choice(agents), result=result, note=note)
 
     def recoveries(self, tenant: Tenant) -> None:
-        """Recovery cases opened more than two days ago were worked and closed."""
+        """Recovery cases opened more than two days ago were worked and closed, but the latest one,
+        left open for the supervisor's queue."""
         rng = self.rng
-        for recovery in RecoveryCase.objects.filter(
-            merchant=tenant.merchant, status=RecoveryStatus.OPEN, created_at__lte=self.now - timedelta(days=2)
-        ).order_by("id"):
+        opened = list(
+            RecoveryCase.objects.filter(
+                merchant=tenant.merchant, status=RecoveryStatus.OPEN, created_at__lte=self.now - timedelta(days=2)
+            ).order_by("id")
+        )
+        for recovery in opened[:-1]:
             closed_at: datetime = recovery.created_at + timedelta(hours=rng.randint(2, 30))
             reached = rng.random() < 0.9
             with time_machine.travel(closed_at, tick=False):

@@ -42,3 +42,10 @@ def nps_category(score: int) -> str:
     if score > DETRACTOR_TO:
         return "passive"
     return "detractor"
+
+
+def reason_labels(kind: str, codes: list[str] | None) -> list[str]:
+    """The picked reasons in words, as the case's kind offers them (a code no longer offered is
+    shown as it was stored)."""
+    labels = reasons_for(kind)
+    return [str(labels.get(code, code)) for code in codes or ()]

@@ -3,6 +3,7 @@ are edited here; repairs, quotes, lines, registrations, stock and claims move on
 services (dashboard, portal, API), so the admin shows them read-only."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from repairs.models import (
     DiagnosisCode,
@@ -46,7 +47,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RepairPolicy)
 class RepairPolicyAdmin(admin.ModelAdmin):
-    list_display = ["merchant", "revisit_window_days", "inspection_fee", "quote_validity_days", "auto_close_days"]
+    list_display = [
+        "merchant",
+        "auto_triage",
+        "revisit_window_days",
+        "inspection_fee",
+        "quote_validity_days",
+        "auto_close_days",
+    ]
+    list_filter = ["auto_triage"]
     list_select_related = ["merchant"]
     search_fields = ["merchant__name", "merchant__slug"]
     autocomplete_fields = ["merchant"]
@@ -255,10 +264,29 @@ class VisitAdmin(admin.ModelAdmin):
     list_display = ["pk", "repair", "technician", "status", "window_start", "planned_start", "pinned"]
     list_filter = ["merchant", "status", "pinned"]
     search_fields = ["repair__ticket__number"]
-    raw_id_fields = ["repair", "technician", "rescheduled_from"]
+    raw_id_fields = ["rescheduled_from"]
     date_hierarchy = "window_start"
-    # A visit moves only through the dispatch services (locked, with its event): read-only here.
-    readonly_fields = ["status", "on_the_way_at", "expected_arrival", "checked_in_at", "checked_out_at"]
+    # A visit moves only through the dispatch services (locked, with its event, and counted in the
+    # technicians' load counters): its status, technician and window are read-only here, and a
+    # visit is neither added nor deleted here (``manage.py rebuild_visit_loads`` repairs a drift).
+    readonly_fields = [
+        "merchant",
+        "repair",
+        "technician",
+        "status",
+        "window_start",
+        "window_end",
+        "on_the_way_at",
+        "expected_arrival",
+        "checked_in_at",
+        "checked_out_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return False
 
 
 @admin.register(DispatchPolicy)

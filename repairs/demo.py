@@ -18,6 +18,7 @@ from repairs.models import (
     LocationKind,
     Part,
     PartStock,
+    Remedy,
     RepairMode,
     RepairOrder,
     RepairPolicy,
@@ -86,7 +87,12 @@ class RepairsDemoStory:
     def setup(self, tenants: dict[str, Tenant]) -> None:
         for tenant in tenants.values():
             merchant = tenant.merchant
-            RepairPolicy.objects.get_or_create(merchant=merchant, defaults={"sanbao_categories": SANBAO_CATEGORIES})
+            # The demo merchant lets the system triage covered requests (a request reaches a
+            # technician with no one relaying it); the second keeps every triage for its staff.
+            RepairPolicy.objects.get_or_create(
+                merchant=merchant,
+                defaults={"sanbao_categories": SANBAO_CATEGORIES, "auto_triage": tenant.key == "demo"},
+            )
             for category, coverages in TERMS:
                 term, created = WarrantyTerm.objects.get_or_create(
                     merchant=merchant,
@@ -192,11 +198,14 @@ class RepairsDemoStory:
             mode=RepairMode.MAIL_IN if index % 2 else RepairMode.ON_SITE,
             address="上海市徐汇区天钥桥路 100 号 100 Tianyaoqiao Road, Shanghai",
             fault_description=FAULTS[index % len(FAULTS)],
+            # The first asks for an exchange: the automatic triage leaves it to staff, saying why.
+            remedy_wanted=Remedy.EXCHANGE if index == 0 else Remedy.REPAIR,
         )
         if index == 0:
             return  # waits for triage
-        repair_triage(repair_order=repair, actor=agent)
-        repair.refresh_from_db()
+        if repair.status == RepairStatus.REQUESTED:  # not covered plainly: the agent triages it
+            repair_triage(repair_order=repair, actor=agent)
+            repair.refresh_from_db()
         if repair.status == RepairStatus.OUT_OF_WARRANTY:
             repair_quote_send(
                 repair_order=repair,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Customer
@@ -93,6 +94,11 @@ def _action_form(name: str, repair: Any) -> Any:
     }
     if name == "diagnose":
         return DiagnoseForm(codes=diagnosis_codes_for(repair), auto_id=f"id_{name}_%s")
+    if name == "quote":
+        return QuoteForm(
+            auto_id=f"id_{name}_%s",
+            search_url=reverse("dashboard:repair_quote_parts", args=[repair.ticket.number]),
+        )
     form_class = forms.get(name)
     return form_class(auto_id=f"id_{name}_%s") if form_class else None
 

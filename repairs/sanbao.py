@@ -51,6 +51,11 @@ class SanbaoFloor:
     def allows(self, remedy: str) -> bool:
         return remedy in self.remedies
 
+    @property
+    def label(self) -> str:
+        """The rule in words; it names the remedies it allows."""
+        return str(SanbaoRule(self.rule).label)
+
     def snapshot(self) -> dict[str, Any]:
         return {"rule": self.rule, "remedies": list(self.remedies), "free_repair": self.free_repair, "day": self.day}
 

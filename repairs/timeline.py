@@ -2,13 +2,20 @@
 own, and dispatch's visits), registered with the hub's timeline by ``RepairsConfig.ready()``, so
 the hub never imports repairs."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from repairs.warranty import AUTO_TRIAGE_RULE, auto_triage_hold_labels
 
 
 class RepairVerb(models.TextChoices):
     REQUESTED = "repair_requested", _("requested a repair")
     TRIAGED = "repair_triaged", _("checked the warranty")
+    AUTO_TRIAGE_HELD = "repair_auto_triage_held", _("left the warranty check to staff")
     REJECTED = "repair_rejected", _("declined the repair request")
     CANCELLED = "repair_cancelled", _("cancelled the repair")
     QUOTE_SENT = "repair_quote_sent", _("sent a quote")
@@ -43,6 +50,33 @@ class RepairVerb(models.TextChoices):
 def repair_verb_labels() -> dict[str, object]:
     """Each verb's label, for ``tickets.timeline.register_verb_labels``."""
     return {verb.value: verb.label for verb in RepairVerb}
+
+
+# The merchant's rules the system acts by, as the repair policy names them.
+RULE_LABELS: dict[str, Any] = {AUTO_TRIAGE_RULE: _("triage covered requests automatically")}
+
+
+def _rule_label(data: dict[str, Any]) -> str:
+    rule = str(data.get("rule", ""))
+    return str(RULE_LABELS.get(rule, rule))
+
+
+def _triaged_detail(data: dict[str, Any]) -> str:
+    if not data.get("automatic"):
+        return ""
+    return gettext("Automatically, by the merchant's rule “%(rule)s”.") % {"rule": _rule_label(data)}
+
+
+def _held_detail(data: dict[str, Any]) -> str:
+    return gettext("Not automatic (rule “%(rule)s”): %(reasons)s.") % {
+        "rule": _rule_label(data),
+        "reasons": "; ".join(auto_triage_hold_labels(data.get("reasons", []))),
+    }
+
+
+def repair_verb_details() -> dict[str, Callable[[dict[str, Any]], str]]:
+    """What the timeline shows under an automatic triage, and why one was left to staff."""
+    return {RepairVerb.TRIAGED.value: _triaged_detail, RepairVerb.AUTO_TRIAGE_HELD.value: _held_detail}
 
 
 class DispatchVerb(models.TextChoices):

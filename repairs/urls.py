@@ -24,11 +24,13 @@ dashboard_urlpatterns = [
     path("dispatch/", dispatch.dispatch_board, name="dispatch_board"),
     path("dispatch/plan/", dispatch.dispatch_plan_apply, name="dispatch_plan_apply"),
     path("dispatch/visits/<int:visit_id>/assign/", dispatch.dispatch_assign, name="dispatch_assign"),
+    path("dispatch/visits/<int:visit_id>/signature/", dashboard.visit_signature, name="visit_signature"),
     path("my-day/", dispatch.my_day, name="my_day"),
     path("my-day/visits/<int:visit_id>/check-out/", dispatch.my_visit_check_out, name="my_visit_check_out"),
     path("my-day/visits/<int:visit_id>/photos/", dispatch.my_visit_photos, name="my_visit_photos"),
     path("my-day/visits/<int:visit_id>/work/<slug:step>/", dispatch.my_visit_work, name="my_visit_work"),
     path("my-day/visits/<int:visit_id>/<slug:step>/", dispatch.my_visit_step, name="my_visit_step"),
+    path("repairs/<str:number>/quote/parts/", dashboard.quote_part_search, name="repair_quote_parts"),
     path("repairs/<str:number>/<slug:action>/", dashboard.repair_action, name="repair_action"),
 ]
 

@@ -13,9 +13,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from repairs.models import CoverageKind, Exclusion, LineKind
+from repairs.models import CoverageKind, Exclusion, LineKind, Remedy
+from repairs.sanbao import SanbaoRule
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -131,6 +134,30 @@ def _date_label(instant: datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%Y-%m-%d}"
 
 
+def coverage_message(*, reason: str, ends_at: datetime | None, zone: ZoneInfo, exclusions: Sequence[str] = ()) -> str:
+    """One coverage's answer in words, in the active language. A repair keeps the reason and the
+    end of each coverage in its snapshot, so a page says it in the reader's language, not in the
+    language of whoever triaged the repair."""
+    if reason == "excluded":
+        labels = ", ".join(str(Exclusion(code).label) for code in exclusions)
+        return _("Not covered: %(exclusions)s.") % {"exclusions": labels}
+    if reason == "not_started" or ends_at is None:
+        return _("The warranty has not started: no delivery or installation date yet.")
+    if reason == "in_warranty":
+        return _("In warranty until the end of %(date)s.") % {"date": _date_label(ends_at - ONE_SECOND, zone)}
+    return _("Out of warranty since %(date)s.") % {"date": _date_label(ends_at, zone)}
+
+
+def coverage_name(*, kind: str, component: str) -> str:
+    """What a coverage is called: the component the merchant named, else its kind's label."""
+    if component:
+        return component
+    try:
+        return str(CoverageKind(kind).label)
+    except ValueError:
+        return kind
+
+
 def eligibility(
     *,
     starts_at: datetime | None,
@@ -146,14 +173,13 @@ def eligibility(
     answers = []
     for spec in coverages:
         if applied:
-            labels = ", ".join(str(Exclusion(code).label) for code in applied)
             answers.append(
                 CoverageAnswer(
                     kind=spec.kind,
                     component=spec.component,
                     covered=False,
                     reason="excluded",
-                    message=_("Not covered: %(exclusions)s.") % {"exclusions": labels},
+                    message=coverage_message(reason="excluded", ends_at=None, zone=zone, exclusions=applied),
                 )
             )
             continue
@@ -164,12 +190,11 @@ def eligibility(
                     component=spec.component,
                     covered=False,
                     reason="not_started",
-                    message=_("The warranty has not started: no delivery or installation date yet."),
+                    message=coverage_message(reason="not_started", ends_at=None, zone=zone),
                 )
             )
             continue
         ends_at = coverage_ends_at(starts_at, spec.months, zone)
-        last_day = _date_label(ends_at - ONE_SECOND, zone)
         if spec.months and at < ends_at:
             answers.append(
                 CoverageAnswer(
@@ -177,7 +202,7 @@ def eligibility(
                     component=spec.component,
                     covered=True,
                     reason="in_warranty",
-                    message=_("In warranty until the end of %(date)s.") % {"date": last_day},
+                    message=coverage_message(reason="in_warranty", ends_at=ends_at, zone=zone),
                     ends_at=ends_at,
                 )
             )
@@ -188,7 +213,7 @@ def eligibility(
                     component=spec.component,
                     covered=False,
                     reason="expired",
-                    message=_("Out of warranty since %(date)s.") % {"date": _date_label(ends_at, zone)},
+                    message=coverage_message(reason="expired", ends_at=ends_at, zone=zone),
                     ends_at=ends_at,
                 )
             )
@@ -217,3 +242,54 @@ def warranty_covers(eligibility: dict[str, Any], legal_floor: dict[str, Any], ki
                 return bool(coverage["covered"])
     wanted = COVERAGE_OF_KIND.get(kind)
     return any(c["kind"] == wanted and not c["component"] and c["covered"] for c in coverages)
+
+
+# The merchant's rule that lets the system triage a request (``RepairPolicy.auto_triage``): named
+# on the events it writes, so a reader of the timeline knows which rule acted.
+AUTO_TRIAGE_RULE = "auto_triage"
+
+
+class AutoTriageHold(models.TextChoices):
+    """Why a new request was left for staff to triage although the merchant's rule is on."""
+
+    REMEDY_NOT_REPAIR = "remedy_not_repair", gettext_lazy("the customer asks for something other than a repair")
+    NOT_COVERED = "not_covered", gettext_lazy("the warranty does not plainly cover the repair free of charge")
+    EXCLUSION = "exclusion", gettext_lazy("an exclusion of the warranty applies to this unit")
+    PROOF_NOT_CHECKED = "proof_not_checked", gettext_lazy("the proof of purchase is not accepted yet")
+    REPEAT_FAILURE = (
+        "repeat_failure",
+        gettext_lazy("三包: repairs of this unit failed twice; the customer may choose another remedy"),
+    )
+    OPEN_REPAIR = "open_repair", gettext_lazy("another repair of this serial number is still open")
+
+
+def auto_triage_holds(
+    *,
+    remedy: str,
+    covered: bool,
+    exclusions: Sequence[str],
+    proof_accepted: bool,
+    floor_rule: str,
+    other_open_repairs: int,
+) -> list[str]:
+    """What keeps a new request from being triaged by the system, in the order staff read them;
+    empty when the answer is plain: a repair asked for, covered free of charge, nothing to judge."""
+    holds: list[str] = []
+    if remedy != Remedy.REPAIR:
+        holds.append(AutoTriageHold.REMEDY_NOT_REPAIR)
+    if exclusions:
+        holds.append(AutoTriageHold.EXCLUSION)
+    elif not covered:
+        holds.append(AutoTriageHold.NOT_COVERED)
+    if not proof_accepted:
+        holds.append(AutoTriageHold.PROOF_NOT_CHECKED)
+    if floor_rule == SanbaoRule.REPEAT_FAILURE:
+        holds.append(AutoTriageHold.REPEAT_FAILURE)
+    if other_open_repairs:
+        holds.append(AutoTriageHold.OPEN_REPAIR)
+    return holds
+
+
+def auto_triage_hold_labels(codes: Sequence[str]) -> list[str]:
+    """The reasons as the reader's language says them (stored as codes on the event)."""
+    return [str(AutoTriageHold(code).label) if code in AutoTriageHold.values else code for code in codes]

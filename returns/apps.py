@@ -20,6 +20,12 @@ class ReturnsConfig(AppConfig):
         register_bench("returns", "returns.bench")
         register_verb_labels(return_verb_labels())
 
+        from aftersales.exports import export_source_register
+        from returns.views.exports import RETURN_LIST_EXPORT_SOURCE, return_list_export_source
+
+        # The returns list's export, which a worker runs when it is large (aftersales.services.exports).
+        export_source_register(RETURN_LIST_EXPORT_SOURCE, return_list_export_source)
+
         from returns.selectors.order_refunds import partial_refund_available, shipping_refund_available
         from returns.services.order_refunds import partial_refund_compensation_pay, shipping_refund_compensation_pay
         from returns.services.store_credit import store_credit_compensation_pay
@@ -27,8 +33,8 @@ class ReturnsConfig(AppConfig):
 
         register_compensation_payer("store_credit", store_credit_compensation_pay)
         register_compensation_payer(
-            "shipping_refund", shipping_refund_compensation_pay, available=shipping_refund_available
+            "shipping_refund", shipping_refund_compensation_pay, available=shipping_refund_available, settles_later=True
         )
         register_compensation_payer(
-            "partial_refund", partial_refund_compensation_pay, available=partial_refund_available
+            "partial_refund", partial_refund_compensation_pay, available=partial_refund_available, settles_later=True
         )

@@ -23,8 +23,14 @@ product's part (all but the client) times 100 / 1000 is the cores 100 submission
 same server for a refund of one return through the API, each with its own Idempotency-Key: one
 refund may come of it. Gunicorn is stopped; the data stays for the next run.
 
+The headline CPU figure counts the system's processes (server, database, worker), not the load
+generator (the customers' browsers in production), which is reported beside it. It is printed
+again normalised by the request floor: times 0.85 ms (the floor where the target was set) over
+the floor measured here, so a slower or faster machine reads against the same 30 ms.
+
 Targets (issue text): at least 100 submissions/s sustained for 60 s, p95 at most 200 ms, zero
-errors; 50 concurrent refund attempts give 1 refund.
+errors; 50 concurrent refund attempts give 1 refund; at most 30 ms of CPU per submission (server,
+database and worker) on the reference machine.
 """
 
 import html
@@ -42,6 +48,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +59,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from celery.exceptions import AlwaysEagerIgnored
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -67,16 +75,40 @@ from PIL import Image
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
 from aftersales.database import database_url
-from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, Product, Store, User
+from aftersales.models import (
+    Customer,
+    Deadline,
+    Membership,
+    Merchant,
+    Notification,
+    Order,
+    OrderLine,
+    Product,
+    Store,
+    User,
+)
 from aftersales.portal import PORTAL_SESSION_KEY
 from aftersales.services.api_keys import api_key_create
-from returns.models import Refund, Resolution, ReturnPolicy, ReturnReason, ReturnRequest, ShippingMethod
+from returns.models import (
+    Refund,
+    Resolution,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ShippingMethod,
+)
 from returns.services import return_request_approve, return_request_receive, return_shipping_choose
+from tickets.models import Attachment, Message, Ticket, TicketEvent
 
 BENCH = "returns"
 SLUG = "bench-returns"
 TARGET_RATE = 100.0
 P95_LIMIT_MS = 200.0
+# CPU per submission, server + database + worker, on the machine the targets were set on, whose
+# request floor (``/healthz``, as ``_request_floor`` measures it) was this (issue 14).
+TARGET_CPU_MS = 30.0
+REFERENCE_FLOOR_MS = 0.85
 REFUND_ATTEMPTS = 50
 # Trivial requests timed for the per-request floor.
 FLOOR_REQUESTS = 2_000
@@ -95,10 +127,11 @@ SUPERVISOR_USERNAME = "bench-returns-supervisor"
 OUTBOX_TIMEOUT_S = 120
 # Beat's outbox flush, as aftersales.celery schedules it by default.
 FLUSH_SECONDS = 10.0
-HEALTH_TIMEOUT_S = 60
+# Five workers importing Django on a loaded machine of two cores took more than a minute.
+HEALTH_TIMEOUT_S = 180
 REQUEST_TIMEOUT_S = 30
 CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
-# The choices the review carries to the confirm (templates/portal/returns/_choices_fields.html).
+# The choices the review carries to the confirm (returns.views.portal._choices_fields).
 CHOICE_FIELD = re.compile(rb'<input type="hidden" class="return-choice" name="([^"]+)" value="([^"]*)">')
 SUBMISSION_KEY_FIELD = re.compile(rb'<input type="hidden" name="(submission_key)" value="([^"]*)"')
 
@@ -351,8 +384,10 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
+        # Its output is read before it stops: stopping closes the file the output is in.
+        output = self.output()
         self.__exit__(None, None, None)
-        raise BenchDataError(f"gunicorn did not answer /healthz within {HEALTH_TIMEOUT_S} s:\n{self.output()}")
+        raise BenchDataError(f"gunicorn did not answer /healthz within {HEALTH_TIMEOUT_S} s:\n{output}")
 
     @property
     def pid(self) -> int:
@@ -429,10 +464,16 @@ class Beat:
         self.thread = threading.Thread(target=self._tick, name="bench-beat", daemon=True)
 
     def _tick(self) -> None:
+        from aftersales.celery import app
         from aftersales.tasks import notifications_flush
 
         while not self.stopped.wait(self.interval):
-            notifications_flush.delay()
+            # Through the broker to the worker, as beat sends it: ``delay()`` would run the flush
+            # in this process where tasks are eager (the test settings), and the worker's CPU
+            # would miss the sends.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AlwaysEagerIgnored)  # the point of send_task here
+                app.send_task(notifications_flush.name)
 
     def __enter__(self) -> "Beat":
         self.thread.start()
@@ -702,12 +743,18 @@ class DatabaseBackends:
     def visible(self) -> bool:
         return self.postmaster_pid is not None
 
-    def _is_ours(self, pid: str, leaders: set[str]) -> bool:
+    def _is_ours(self, pid: str, leaders: set[str]) -> bool | None:
+        """Whether the child serves this database; None while it cannot be told yet. A child
+        just forked still shows the postmaster's command line (or none) until it sets its title,
+        so it is looked at again on the next scan rather than taken for another database's (CI
+        once lost a whole backend's second that way)."""
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                 title = cmdline.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except OSError:
             return False
+        if not title.startswith("postgres: "):
+            return None
         backend = BACKEND_TITLE.match(title)
         if backend:
             return backend.group(2) == self.database
@@ -726,9 +773,13 @@ class DatabaseBackends:
                 key = (pid, found[3])
                 if key in self.others:
                     continue
-                if key not in self.ours and not self._is_ours(pid, leaders):
-                    self.others.add(key)
-                    continue
+                if key not in self.ours:
+                    ours = self._is_ours(pid, leaders)
+                    if ours is None:
+                        continue
+                    if not ours:
+                        self.others.add(key)
+                        continue
                 self.ours[key] = found[2]
 
     def cpu_s(self) -> float:
@@ -934,8 +985,26 @@ def run(
         orders = _fresh_orders(fixture.merchant, needed)
     secret_key = secrets.token_urlsafe(64)
     jobs = _sessions(fixture.merchant, orders, secret_key)
+    # The statistics autovacuum would keep (it may be off on a bench server, as it is on ours): the
+    # seeded rows, and what the earlier runs' submissions wrote. Never analysed, the attachments
+    # of the merchant read as a handful of rows, and the risk check's repeated-photo lookup scanned
+    # all of them at every submission (~2 ms of PostgreSQL's CPU at 4,800 earlier returns, growing
+    # with every run) instead of finding the photo's hash by its index.
+    analysed = (
+        OrderLine,
+        Order,
+        Session,
+        Ticket,
+        Message,
+        Attachment,
+        TicketEvent,
+        ReturnRequest,
+        ReturnLine,
+        Deadline,
+        Notification,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {OrderLine._meta.db_table}, {Order._meta.db_table}, {Session._meta.db_table}")
+        cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in analysed)}")
     out.emit("seed_time", round(time.perf_counter() - started, 2), "s", orders_written=written, sessions=len(jobs))
 
     cpus = os.cpu_count() or 1
@@ -995,12 +1064,18 @@ def run(
         cpu = _cpu_per_submission(cpu_before, cpu_after, len(outcomes))
         product_ms = cpu["server_ms"] + cpu["database_ms"] + cpu["worker_ms"]
         busy_ms = product_ms + cpu["client_ms"]
+        # "All processes" are the system's: the server, its database backends and the worker. The
+        # load generator stands for the customers' browsers, which production does not run; it is
+        # reported beside (``client_ms``, ``with_client_ms``), and it does share this machine, so
+        # the ceiling here counts it.
         out.emit(
             "cpu_per_submission",
-            round(busy_ms, 1),
+            round(product_ms, 1),
             "ms",
             **cpu,
+            counted="server + database + worker",
             product_ms=round(product_ms, 1),
+            with_client_ms=round(busy_ms, 1),
             ceiling_per_second=round(cpus * 1000 / busy_ms, 1) if busy_ms else None,
             cores_for_target_rate=round(TARGET_RATE * product_ms / 1000, 2),
             cores_for_target_rate_with_client=round(TARGET_RATE * busy_ms / 1000, 2),
@@ -1039,10 +1114,25 @@ def run(
             "ms",
             **{key: value for key, value in floor.items() if key != "idle_ms"},
             requests=FLOOR_REQUESTS,
-            submission_in_floors=round(busy_ms / floor_ms, 1) if floor_ms else None,
+            submission_in_floors=round(product_ms / floor_ms, 1) if floor_ms else None,
             workers=workers,
             cpus=cpus,
         )
+        if floor_ms:
+            # The submission's cost on the machine the target was set on: this machine's cost
+            # scaled by the ratio of the two request floors (the same /healthz, measured alike).
+            out.emit(
+                "cpu_per_submission_normalised",
+                round(product_ms * REFERENCE_FLOOR_MS / floor_ms, 1),
+                "ms",
+                counted="server + database + worker",
+                measured_ms=round(product_ms, 1),
+                floor_ms=round(floor_ms, 2),
+                reference_floor_ms=REFERENCE_FLOOR_MS,
+                target_ms=TARGET_CPU_MS,
+                met=product_ms * REFERENCE_FLOOR_MS / floor_ms <= TARGET_CPU_MS,
+                cores_for_target_rate=round(TARGET_RATE * product_ms * REFERENCE_FLOOR_MS / floor_ms / 1000, 2),
+            )
 
         if done:
             race = _refund_race(server.port, fixture, done[-1].number, log)

@@ -368,6 +368,10 @@ class _ReturnStory:
         low, high = RETURN_AGE_DAYS[status]
         submitted_at = self.now - timedelta(days=self.rng.uniform(low, high), hours=total_hours)
         fitting = [line for line in self.lines if self.fits(line, status, resolution, reason, submitted_at)]
+        if resolution == Resolution.EXCHANGE:
+            # A customer exchanges a size or a colour: an item that comes in others, where one fits
+            # (whether one fits at the drawn time depends on the hour the demo is seeded at).
+            fitting = [line for line in fitting if line.product.variant_group] or fitting
         if fitting:
             return self.rng.choice(fitting), submitted_at
         latest = self.now - timedelta(hours=total_hours, minutes=10)

@@ -9,6 +9,9 @@ rows read beside it through ``select_related`` are not locked.
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
+from aftersales.compiled import CompiledRead
 from aftersales.models import Customer, Order, OrderLine
 from returns.models import (
     CarrierClaim,
@@ -40,14 +43,32 @@ def order_lock(order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
 
 
+def _order_lines_of_order_query(*, shape: bool, merchant_id: int, order_id: int) -> QuerySet[OrderLine]:
+    lines = OrderLine.objects.filter(merchant_id=merchant_id, order_id=order_id)
+    if shape:  # with their products
+        lines = lines.select_related("product")
+    return lines.select_for_update(of=("self",)).order_by("pk")
+
+
+# Built and compiled once per process (aftersales.compiled): every return submitted runs it.
+_ORDER_LINES_OF_ORDER = CompiledRead(_order_lines_of_order_query, params={"merchant_id": int, "order_id": int})
+
+
 def order_lines_lock(
     order_line_ids: Iterable[int], *, order: Order | None = None, with_product: bool = False
 ) -> list[OrderLine]:
     """The order lines, locked in id order (their counters and paid caps span every return of a
-    line); ``order`` keeps the lines to that order's, ``with_product`` reads their products too."""
-    lines = OrderLine.objects.filter(pk__in=list(order_line_ids))
+    line); ``order`` keeps the lines to that order's, ``with_product`` reads their products too.
+
+    With ``order``, every line of the order is locked (in id order, like any lock of lines, so
+    no deadlock), and those asked for are returned: one statement compiled once per process,
+    where a list of ids would be compiled at each call. An order's lines are one customer's, so
+    the wider lock costs no one a wait in practice."""
+    ids = set(order_line_ids)
     if order is not None:
-        lines = lines.filter(order=order)
+        rows = _ORDER_LINES_OF_ORDER.rows(shape=with_product, merchant_id=order.merchant_id, order_id=order.pk)
+        return [line for line in rows if line.pk in ids]
+    lines = OrderLine.objects.filter(pk__in=list(ids))
     if with_product:
         lines = lines.select_related("product")
     return list(lines.select_for_update(of=("self",)).order_by("pk"))

@@ -444,10 +444,17 @@ class MailboxAdminForm(forms.ModelForm):
 class MailboxAdmin(admin.ModelAdmin):
     form = MailboxAdminForm
     list_display = ("name", "address", "merchant", "is_active", "is_default", "last_fetch_at", "last_fetch_outcome")
-    list_filter = ("is_active", "last_fetch_outcome")
+    list_filter = ("is_active", "last_fetch_outcome", "last_error_reason")
     search_fields = ("name", "address", "merchant__name")
     list_select_related = ("merchant",)
-    readonly_fields = ("inbound_token", "last_fetch_at", "last_fetch_outcome", "last_fetch_count", "last_error")
+    readonly_fields = (
+        "inbound_token",
+        "last_fetch_at",
+        "last_fetch_outcome",
+        "last_fetch_count",
+        "last_error_reason",
+        "last_error",
+    )
 
     def save_model(self, request, obj, form, change):
         # One reply-to address per merchant (a constraint): the new one takes over, in one transaction.

@@ -25,6 +25,15 @@ class TicketsConfig(AppConfig):
         register_bench("support-assign", "tickets.bench_assign")
         register_bench("support-kb", "tickets.bench_knowledge")
         register_mail()
+        register_exports()
+
+
+def register_exports() -> None:
+    """The queue's export, which a worker runs when it is large (``aftersales.services.exports``)."""
+    from aftersales.exports import export_source_register
+    from tickets.views.exports import QUEUE_EXPORT_SOURCE, queue_export_source
+
+    export_source_register(QUEUE_EXPORT_SOURCE, queue_export_source)
 
 
 def register_mail() -> None:

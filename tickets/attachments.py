@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from aftersales.exceptions import InvalidInput
+from tickets.videos import VIDEO_TYPES, video_duration
 
 # Extension → the content types that extension may carry.
 ALLOWED_TYPES: dict[str, set[str]] = {
@@ -25,6 +26,7 @@ ALLOWED_TYPES: dict[str, set[str]] = {
     ".pdf": {"application/pdf"},
     ".mp4": {"video/mp4"},
     ".mov": {"video/quicktime"},
+    ".webm": {"video/webm"},
 }
 PILLOW_CHECKED = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 # Saved again without their metadata (GIF carries no EXIF; HEIC is not readable by Pillow).
@@ -61,10 +63,12 @@ def inspect_upload(upload: UploadedFile) -> tuple[str, str]:
             _("%(name)s: this kind of file is not accepted. Use a photo, PDF or video.") % {"name": name},
             code="attachment_type",
         )
-    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+    # A short video may be larger than a photo (its own setting); what it really is decides below.
+    is_video = ALLOWED_TYPES[suffix] <= VIDEO_TYPES
+    limit = settings.ATTACHMENT_VIDEO_MAX_BYTES if is_video else settings.ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
         raise InvalidInput(
-            _("%(name)s is larger than %(limit)s.")
-            % {"name": name, "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)},
+            _("%(name)s is larger than %(limit)s.") % {"name": name, "limit": filesizeformat(limit)},
             code="attachment_too_large",
         )
     upload.seek(0)
@@ -89,6 +93,8 @@ def inspect_upload(upload: UploadedFile) -> tuple[str, str]:
             raise InvalidInput(
                 _("%(name)s is not a readable image.") % {"name": name}, code="attachment_corrupt"
             ) from exc
+    if content_type in VIDEO_TYPES:
+        video_duration(upload, content_type)
     upload.seek(0)
     digest = hashlib.sha256()
     for chunk in upload.chunks():

@@ -13,11 +13,17 @@ Each ticket is then auto-assigned by the service a new ticket's routing calls
 event, the agent's notification row), one transaction each, from ``--threads`` threads (default 1),
 timed one by one. Last, every agent's weighted open load is counted against their capacity.
 
+``--batch N`` (default 1: the single path above, the figure the issue asks for) assigns instead
+N waiting tickets at a time with ``tickets_auto_assign_batch``, the way the pool is drained
+(``team_assign_pool``): the same tickets, teams and checks; each batch holds one team's tickets
+in their order, it is timed as a whole and each of its assignments counted as its time / N.
+
 Targets (issue text): 10,000 tickets across 200 agents, capacity never exceeded, at most 5 ms
 per assignment.
 """
 
 import itertools
+import os
 import statistics
 import threading
 import time
@@ -40,7 +46,7 @@ from tickets.models import (
     TicketChannel,
     TicketKind,
 )
-from tickets.services.assignment import ticket_auto_assign
+from tickets.services.assignment import ticket_auto_assign, tickets_auto_assign_batch
 
 BENCH = "support-assign"
 SLUG = "bench-support-assign"
@@ -58,11 +64,19 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--teams", type=int, default=4, help="Teams the agents are split into (default 4).")
     parser.add_argument("--capacity", type=int, default=60, help="Each agent's capacity (default 60).")
     parser.add_argument("--threads", type=int, default=1, help="Threads assigning at once (default 1).")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="Tickets per transaction (default 1: one ticket_auto_assign each; N: the pool's batch path).",
+    )
 
 
 def command(options: dict, *, stdout, stderr) -> None:
     if min(options["tickets"], options["agents"], options["teams"], options["capacity"], options["threads"]) < 1:
         raise CommandError("--tickets, --agents, --teams, --capacity and --threads must be positive.")
+    if options["batch"] < 1:
+        raise CommandError("--batch must be positive.")
     if options["teams"] > options["agents"]:
         raise CommandError("--teams cannot exceed --agents.")
     run(
@@ -71,6 +85,7 @@ def command(options: dict, *, stdout, stderr) -> None:
         teams=options["teams"],
         capacity=options["capacity"],
         threads=options["threads"],
+        batch=options["batch"],
         out=Measurements(BENCH, stdout),
         log=lambda message: stderr.write(message, style_func=str),
     )
@@ -153,7 +168,15 @@ def _seed_tickets(merchant: Merchant, teams: list[Team], count: int, log: Callab
 
 
 def run(
-    *, tickets: int, agents: int, teams: int, capacity: int, threads: int, out: Measurements, log: Callable[[str], None]
+    *,
+    tickets: int,
+    agents: int,
+    teams: int,
+    capacity: int,
+    threads: int,
+    out: Measurements,
+    log: Callable[[str], None],
+    batch: int = 1,
 ) -> None:
     log(f"seeding {agents} agents in {teams} teams")
     merchant, team_rows = _seed_desk(agents=agents, teams=teams, capacity=capacity)
@@ -170,14 +193,26 @@ def run(
         next(statements)
         return execute(sql, params, many, context)
 
+    team_of = dict(zip(ids, itertools.cycle(team_rows), strict=False))  # as _seed_tickets put them
+
     def assign(chunk: list[int]) -> None:
         mine: list[float] = []
         try:
             with connection.execute_wrapper(count_statement):
-                for ticket_id in chunk:
-                    started = time.perf_counter()
-                    ticket_auto_assign(ticket=Ticket(pk=ticket_id))
-                    mine.append((time.perf_counter() - started) * 1000)
+                if batch == 1:
+                    for ticket_id in chunk:
+                        started = time.perf_counter()
+                        ticket_auto_assign(ticket=Ticket(pk=ticket_id))
+                        mine.append((time.perf_counter() - started) * 1000)
+                else:
+                    # The tickets in their order, gathered per team into batches of ``batch``.
+                    for team in team_rows:
+                        own = [ticket_id for ticket_id in chunk if team_of[ticket_id] == team]
+                        for start in range(0, len(own), batch):
+                            part = own[start : start + batch]
+                            started = time.perf_counter()
+                            tickets_auto_assign_batch(team=team, ticket_ids=part)
+                            mine += [(time.perf_counter() - started) * 1000 / len(part)] * len(part)
         except BaseException as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
         finally:
@@ -214,7 +249,15 @@ def run(
     timings.sort()
     mean = statistics.fmean(timings)
     p95 = timings[int(0.95 * (len(timings) - 1))]
-    measured = {"tickets": tickets, "agents": agents, "teams": teams, "capacity": capacity, "threads": threads}
+    measured = {
+        "tickets": tickets,
+        "agents": agents,
+        "teams": teams,
+        "capacity": capacity,
+        "threads": threads,
+        "batch": batch,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     out.emit("assignment mean", round(mean, 3), "ms", target=MS_LIMIT, met=mean <= MS_LIMIT, **measured)
     out.emit("assignment p50", round(statistics.median(timings), 3), "ms", **measured)
     out.emit("assignment p95", round(p95, 3), "ms", **measured)

@@ -7,6 +7,12 @@ not yet paid; it must write its ledger in that transaction, use ``reference`` (u
 compensation) as its idempotency key, and return its payment reference. A refusal is an
 ``ApplicationError``, which rolls the whole payment back.
 
+A payer that pays through a gateway (a refund: the payment call is made after commit) registers
+``settles_later``: paying it only grants the offer, and its ledger reports the payment's outcome
+with ``tickets.services.compensation_payment_recorded`` (paid, or failed with the reason; paid
+again under the same reference when the offer is paid again). A payer without it has paid when it
+returns (a coupon, store credit).
+
 A payer whose ledger bounds what it may pay (a refund: the order's refundable remainder) also
 registers ``available``: given the case, the most an offer of that kind may be now (None: the
 kind does not apply to this case, e.g. a refund for a case without an order). The offer is
@@ -29,14 +35,25 @@ Available = Callable[["Ticket"], "Decimal | None"]
 
 _payers: dict[str, Payer] = {}
 _available: dict[str, Available] = {}
+_settles_later: set[str] = set()
 
 
-def register_compensation_payer(kind: str, payer: Payer, *, available: Available | None = None) -> None:
+def register_compensation_payer(
+    kind: str, payer: Payer, *, available: Available | None = None, settles_later: bool = False
+) -> None:
     if kind in _payers and _payers[kind] is not payer:
         raise ValueError(f"a payer for {kind!r} is already registered")
     _payers[kind] = payer
     if available is not None:
         _available[kind] = available
+    if settles_later:
+        _settles_later.add(kind)
+
+
+def settles_later(kind: str) -> bool:
+    """Whether the kind's payment is made after the paying transaction (through a gateway), so
+    that paying grants the offer and the ledger reports whether it was paid."""
+    return kind in _settles_later
 
 
 def is_bounded(kind: str) -> bool:

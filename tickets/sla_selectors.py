@@ -12,13 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.business_time import CalendarSpec, _merge
+from aftersales.compiled import CompiledRead
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, DeadlinePause, Merchant, User, WorkingHours
 from tickets.deadline_kinds import PENDING_CLOSE_KIND, REMINDER_KIND, kind_of, target_of
 from tickets.models import SlaBreach, SlaPolicy, SlaTarget, Ticket
@@ -168,11 +169,26 @@ class TicketPageDeadlines:
 
 
 def ticket_page_deadlines(*, ticket: Ticket, user: User) -> TicketPageDeadlines:
-    rows = list(
-        Deadline.objects.filter(merchant_id=ticket.merchant_id, ticket_id=ticket.pk)
+    rows = _TICKET_PAGE_DEADLINES.rows(
+        shape=None, merchant_id=ticket.merchant_id, ticket_id=ticket.pk, user_key=str(user.pk)
+    )
+    for row in rows:
+        annotated: Any = row  # the query's annotation
+        _prefetched(row, "pauses", instances(DeadlinePause, annotated.page_pauses))
+    sla: list[Deadline] = [row for row in rows if row.kind in SLA_KINDS]
+    reminder = next((row for row in rows if row.kind == REMINDER_KIND), None)
+    pending_close = next((row for row in rows if row.kind == PENDING_CLOSE_KIND), None)
+    return TicketPageDeadlines(
+        sla=sla, reminder=reminder, pending_close_at=pending_close.due_at if pending_close else None
+    )
+
+
+def _ticket_page_deadlines_query(*, shape: None, merchant_id: int, ticket_id: int, user_key: str) -> QuerySet[Deadline]:
+    return (
+        Deadline.objects.filter(merchant_id=merchant_id, ticket_id=ticket_id)
         .filter(
             Q(kind__in=SLA_KINDS)
-            | Q(kind=REMINDER_KIND, key=str(user.pk), state=Deadline.State.PENDING)
+            | Q(kind=REMINDER_KIND, key=user_key, state=Deadline.State.PENDING)
             | Q(kind=PENDING_CLOSE_KIND, state=Deadline.State.PENDING)
         )
         .select_related("calendar", "breach")
@@ -182,14 +198,12 @@ def ticket_page_deadlines(*, ticket: Ticket, user: User) -> TicketPageDeadlines:
         )
         .order_by("id")
     )
-    for row in rows:
-        _prefetched(row, "pauses", instances(DeadlinePause, row.page_pauses))
-    sla: list[Deadline] = [row for row in rows if row.kind in SLA_KINDS]
-    reminder = next((row for row in rows if row.kind == REMINDER_KIND), None)
-    pending_close = next((row for row in rows if row.kind == PENDING_CLOSE_KIND), None)
-    return TicketPageDeadlines(
-        sla=sla, reminder=reminder, pending_close_at=pending_close.due_at if pending_close else None
-    )
+
+
+# Built and compiled once per process (aftersales.compiled): only the ticket and the viewer change.
+_TICKET_PAGE_DEADLINES = CompiledRead(
+    _ticket_page_deadlines_query, params={"merchant_id": int, "ticket_id": int, "user_key": str}, prepared=True
+)
 
 
 def _prefetched(obj: Any, name: str, rows: list[Any]) -> None:

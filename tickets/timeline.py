@@ -1,5 +1,8 @@
 """Appending to a case's timeline. Events are only ever added, never changed or removed."""
 
+from collections.abc import Callable
+from typing import Any
+
 from aftersales import bulk
 from tickets.models import Ticket, TicketEvent
 
@@ -34,3 +37,17 @@ def register_verb_labels(labels: dict[str, object]) -> None:
 def verb_label(verb: str) -> str | None:
     label = _verb_labels.get(verb)
     return str(label) if label is not None else None
+
+
+# A line under an event that says more than its verb ("automatically, by the rule …"), from the
+# event's data; registered per verb by the app that appends it, like the labels above.
+_verb_details: dict[str, Callable[[dict[str, Any]], str]] = {}
+
+
+def register_verb_details(details: dict[str, Callable[[dict[str, Any]], str]]) -> None:
+    _verb_details.update(details)
+
+
+def verb_detail(verb: str, data: dict[str, Any] | None) -> str:
+    describe = _verb_details.get(verb)
+    return describe(data or {}) if describe is not None else ""

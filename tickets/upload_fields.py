@@ -13,6 +13,7 @@ FILE_ERROR_CODES = {
     "attachment_corrupt",
     "too_many_attachments",
     "attachment_too_many_pixels",
+    "attachment_too_long",
 }
 
 

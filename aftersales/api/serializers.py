@@ -2,7 +2,9 @@
 for an order push. Input for orders is ``aftersales.intake.OrderIntakeSerializer``, shared with
 the CSV import."""
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from aftersales.models import Customer, Deadline, DeadlinePause, Order, OrderLine, Product, Store
@@ -132,6 +134,20 @@ class ErrorResponseSerializer(serializers.Serializer):
     """The body of every 4xx answer."""
 
     error = ErrorSerializer()
+
+
+def refusal_responses(*, not_found: str | Promise, conflict: str | Promise | None = None) -> dict[int, OpenApiResponse]:
+    """The refusals of an action on one of the merchant's records, for ``extend_schema``: invalid
+    input, a role that does not allow it, the record not found and, where the record's state can
+    refuse, ``conflict``."""
+    responses = {
+        400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
+        403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
+        404: OpenApiResponse(ErrorResponseSerializer, description=not_found),
+    }
+    if conflict is not None:
+        responses[409] = OpenApiResponse(ErrorResponseSerializer, description=conflict)
+    return responses
 
 
 class DeadlinePauseOutputSerializer(serializers.ModelSerializer):

@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.config_cache import ConfigModel
+
 from .base import MerchantOwnedModel, TimeStampedModel
 
 
@@ -19,8 +21,12 @@ def minute_label(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-class BusinessCalendar(MerchantOwnedModel):
-    """When a merchant's (or a team's) staff work: SLA targets count only these minutes."""
+class BusinessCalendar(ConfigModel, MerchantOwnedModel):
+    """When a merchant's (or a team's) staff work: SLA targets count only these minutes.
+
+    Configuration (``aftersales.config_cache``), with its hours and days: a change of any of them
+    bumps the merchant's configuration version, so the calendars kept for slot availability
+    (``repairs.selectors.dispatch.calendar_specs``) are read again."""
 
     merchant = models.ForeignKey(
         "aftersales.Merchant", on_delete=models.CASCADE, related_name="calendars", verbose_name=_("merchant")
@@ -62,8 +68,10 @@ class BusinessCalendar(MerchantOwnedModel):
         return self.name
 
 
-class WorkingHours(TimeStampedModel):
+class WorkingHours(ConfigModel, TimeStampedModel):
     """One working range of a weekday, in minutes from local midnight; a day may have several."""
+
+    CONFIG_MERCHANT_FIELD = "calendar__merchant_id"
 
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("business calendar")
@@ -84,12 +92,17 @@ class WorkingHours(TimeStampedModel):
             models.CheckConstraint(condition=Q(weekday__lte=6), name="workinghours_weekday_valid"),
         ]
 
+    def config_merchant_id(self) -> int:
+        return self.calendar.merchant_id
+
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {minute_label(self.start_minute)}–{minute_label(self.end_minute)}"
 
 
-class CalendarDay(TimeStampedModel):
+class CalendarDay(ConfigModel, TimeStampedModel):
     """A date that breaks the weekly pattern: a holiday, or a make-up working day (调休)."""
+
+    CONFIG_MERCHANT_FIELD = "calendar__merchant_id"
 
     class Kind(models.TextChoices):
         HOLIDAY = "holiday", _("Holiday")
@@ -113,6 +126,9 @@ class CalendarDay(TimeStampedModel):
         verbose_name_plural = _("calendar days")
         ordering = ["calendar_id", "date"]
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendarday_unique_date")]
+
+    def config_merchant_id(self) -> int:
+        return self.calendar.merchant_id
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}".strip()

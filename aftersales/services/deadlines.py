@@ -15,16 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
 from aftersales import timers
 from aftersales.bulk import bulk_inserts
 from aftersales.business_time import CalendarSpec
+from aftersales.compiled import CompiledUpdate
 from aftersales.models import BusinessCalendar, Deadline, DeadlinePause
 from aftersales.services.notifications import notifications_batched
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from aftersales.models import User
     from tickets.models import Ticket
 
@@ -42,32 +46,48 @@ def _open_deadline(*, ticket: "Ticket", kind: str, key: str = "", lock: bool = T
     return deadlines.first()
 
 
+def _earliest_pending(kinds: Sequence[str], excluding: Sequence[int] = ()) -> "QuerySet[Any, Any]":
+    """The earliest pending due time of these kinds on the outer query's ticket."""
+    pending = Deadline.objects.filter(ticket_id=OuterRef("pk"), state=Deadline.State.PENDING, kind__in=kinds)
+    if excluding:
+        pending = pending.exclude(pk__in=list(excluding))
+    return pending.order_by().values("ticket_id").annotate(earliest=Min("due_at")).values("earliest")
+
+
+# One ticket's refresh follows every clock that starts or stops (a new case, a return's answer):
+# the correlated update is built and compiled by the ORM once a process and shape (the kinds are
+# fixed once the apps are ready), and planned once a session (~0.8 ms of CPU when built each time).
+_TICKET_REFRESH = CompiledUpdate(
+    lambda *, shape, ticket_id: (
+        apps.get_model("tickets", "Ticket")._base_manager.filter(pk=ticket_id),
+        {"next_deadline_at": Subquery(_earliest_pending(shape))},
+    ),
+    params={"ticket_id": int},
+    prepared=True,
+)
+
+
 def ticket_refresh_next_deadline(ticket_id: int) -> None:
     """Keep ``Ticket.next_deadline_at`` equal to its earliest pending staff-facing due time."""
-    tickets_refresh_next_deadline([ticket_id])
+    kinds = tuple(timers.staff_facing_kinds())
+    if not kinds:
+        tickets_refresh_next_deadline([ticket_id])
+        return
+    _TICKET_REFRESH.run(shape=kinds, ticket_id=ticket_id)
 
 
 def tickets_refresh_next_deadline(ticket_ids: list[int], *, excluding: Sequence[int] = ()) -> None:
     """The same for several tickets in one statement, reading past the ``excluding`` deadlines
-    (rows the caller is about to mark). Plain SQL: it reads one index range per ticket
+    (rows the caller is about to mark). The correlated minimum reads one index range per ticket
     (``deadline_ticket_pending``) whatever the size of the table."""
     if not ticket_ids:
         return
-    ticket_table = apps.get_model("tickets", "Ticket")._meta.db_table
+    tickets = apps.get_model("tickets", "Ticket")._base_manager.filter(pk__in=ticket_ids)
     kinds = list(timers.staff_facing_kinds())
-    # Only table names are formatted in; the values are parameters.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {ticket_table} SET next_deadline_at = (
-                SELECT min(deadline.due_at) FROM {Deadline._meta.db_table} AS deadline
-                WHERE deadline.ticket_id = {ticket_table}.id AND deadline.state = %s
-                  AND deadline.kind = ANY(%s) AND deadline.id <> ALL(%s)
-            )
-            WHERE id = ANY(%s)
-            """,  # noqa: S608
-            [Deadline.State.PENDING, kinds, list(excluding), list(ticket_ids)],
-        )
+    if not kinds:
+        tickets.update(next_deadline_at=None)
+        return
+    tickets.update(next_deadline_at=Subquery(_earliest_pending(kinds, excluding)))
 
 
 def _next_fire(deadline: Deadline) -> datetime:

@@ -11,17 +11,18 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import Message
 from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from aftersales import bulk
+from aftersales.compiled import CompiledRead
 from aftersales.enqueue import enqueue, enqueue_on_commit
 from aftersales.models import Merchant, Notification, WebhookEndpoint
 from aftersales.notifications.backends import get_sms_backend, get_wechat_backend
@@ -165,20 +166,40 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+def _pending_notification_lock_query(*, shape: None, notification_id: int, now: datetime) -> QuerySet[Notification]:
+    return (
+        Notification.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now)
+        .select_related("merchant")
+    )
+
+
+# Built and compiled once per process (aftersales.compiled): a worker runs it for every message,
+# and compiling it (the merchant's columns beside the row's) cost more than the rest of the send
+# but the rendering.
+_PENDING_NOTIFICATION_LOCK = CompiledRead(
+    _pending_notification_lock_query, params={"notification_id": int, "now": datetime}
+)
+
+
 def notification_send(*, notification_id: int) -> Notification | None:
     """Send one notification. Safe to call twice: only one caller claims a pending row.
 
-    It talks to another system, so it never runs inside a caller's transaction: the claim and the
-    outcome are each committed in a durable transaction of their own, and the delivery runs
-    between them, holding no lock."""
+    It talks to another system, so it never runs inside a caller's transaction, and it holds no
+    lock and no transaction while it does: the claim (the row locked, skipping one another
+    sender holds; marked sending, its attempt counted) and the outcome are each committed in a
+    durable transaction of their own, and the delivery runs between them. A sender that dies
+    mid-send leaves the row ``sending`` with its attempt counted; the flush reclaims it."""
     now = timezone.now()
     with transaction.atomic(durable=True):
-        claimed = Notification.objects.filter(
-            pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now
-        ).update(state=Notification.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    notification = Notification.objects.select_related("merchant").get(pk=notification_id)
+        taken = _PENDING_NOTIFICATION_LOCK.rows(shape=None, notification_id=notification_id, now=now)
+        if not taken:
+            return None
+        notification = taken[0]
+        notification.state = Notification.State.SENDING
+        notification.attempts += 1  # under the row's lock
+        notification.claimed_at = now
+        notification.save(update_fields=["state", "attempts", "claimed_at"])
     try:
         _deliver(notification)
     except AddressRefused as refused:

@@ -15,6 +15,7 @@ from aftersales.models import (
     CalendarDay,
     Deadline,
     DeadlinePause,
+    ExportJob,
     IdempotencyRecord,
     Membership,
     Notification,
@@ -82,6 +83,16 @@ def populate(merchant=None):
         team=team,
     )
     ticket_set_tags(ticket=ticket, actor=agent, names=[f"tag-{n}"])
+    # A background export the agent asked for (queued: no worker runs in this build).
+    from aftersales.services.exports import export_job_request
+
+    export_job_request(
+        membership=Membership.objects.get(merchant=merchant, user=agent),
+        source="tickets.queue",
+        stem="queue",
+        params={"kind": ["repair"]},
+        file_format="csv",
+    )
     Attachment.objects.create(
         merchant=merchant,
         ticket=ticket,
@@ -213,6 +224,7 @@ def test_every_add_page_renders_or_is_refused(admin_client, model):
         Notification,
         PortalChallenge,
         IdempotencyRecord,
+        ExportJob,
         Deadline,
         SlaBreach,
         Attachment,

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from aftersales.bench.seed import CONVERSATION_SUBJECT, NUMBER_PREFIX, SLUG_PATTERN
 from aftersales.models import Merchant
-from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.models import ACTIVE_STATUSES, SavedView, Ticket
 
 # VACUUM cannot run inside the test's transaction, and the bench runs outside one in real use.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
@@ -72,6 +72,16 @@ def test_bench_queue_prints_one_measurement_per_line_for_both_pages_at_both_size
     assert conversation.messages.count() == 21
     assert bench_tickets.filter(status__in=ACTIVE_STATUSES).count() == 208
     assert bench_tickets.values("merchant_id", "number").distinct().count() == 2000
+    # and the measured agent's queue shows its two saved views with their counts: session, user,
+    # memberships, staff, the page, the views, their counts (one statement), the teams
+    measured = Merchant.objects.filter(slug__regex=SLUG_PATTERN).order_by("slug").first()
+    assert sorted(SavedView.objects.filter(merchant=measured).values_list("name", flat=True)) == [
+        "Every ticket",
+        "Waiting on the customer",
+    ]
+    assert {
+        line["value"] for line in lines if line["metric"] == "queries_per_request" and line["page"] == "dashboard:queue"
+    } == {8}
 
 
 def test_bench_queue_reuses_the_data_it_left_and_starts_from_the_largest_stage():

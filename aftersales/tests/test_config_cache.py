@@ -10,13 +10,15 @@ from django.db import models, transaction
 
 from aftersales import config_cache
 from aftersales.config_cache import VERSION_TRUST_SECONDS, config_cached, config_changed, config_forget_process
-from aftersales.models import Merchant, WebhookEndpoint
+from aftersales.models import Merchant, User, WebhookEndpoint
 from aftersales.selectors import merchant_active_by_slug
 from aftersales.services.webhooks import webhook_event_queue
-from aftersales.tests.factories import MerchantFactory
+from aftersales.tests.factories import MerchantFactory, UserFactory
 from returns.models import ReturnPolicy, ReturnRule
 from returns.selectors import return_policy_in_force, return_reasons_active
 from returns.tests.factories import ReturnReasonFactory
+from tickets.models import RoutingRule
+from tickets.tests.factories import RoutingRuleFactory, TeamFactory
 
 # Committed rows: what one process commits is what the other one reads.
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -220,3 +222,109 @@ def test_a_value_is_read_again_after_its_maximum_age_whatever_bypassed_the_hooks
     assert _rules_window_days(merchant) == [30]
     now[0] += config_cache.MAX_AGE_SECONDS / 2
     assert _rules_window_days(merchant) == [45]
+
+
+# --- deletes Django's collector runs itself ------------------------------------------------------
+
+
+def _routing_rules(merchant):
+    """The merchant's routing rules as ``ticket_route`` keeps them (the same name and scope)."""
+    return config_cached(
+        "routing_rules",
+        lambda: list(RoutingRule.objects.filter(merchant_id=merchant.pk, is_active=True).order_by("position")),
+        merchant_id=merchant.pk,
+    )
+
+
+def test_deleting_a_team_a_routing_rule_names_is_seen_by_another_process_within_a_second(monkeypatch):
+    merchant, other_merchant = MerchantFactory.create(), MerchantFactory.create()
+    team = TeamFactory.create(merchant=merchant)
+    RoutingRuleFactory.create(merchant=merchant, set_team=team)
+    RoutingRuleFactory.create(merchant=other_merchant)
+    now = [1000.0]
+    monkeypatch.setattr(config_cache.time, "monotonic", lambda: now[0])
+    # Given a second process that has read and kept both merchants' rules
+    config_forget_process()
+    assert [rule.set_team_id for rule in _routing_rules(merchant)] == [team.pk]
+    assert len(_routing_rules(other_merchant)) == 1
+    other_values, other_versions = dict(config_cache._values), dict(config_cache._versions)
+    other_version = config_cache.cache.get(config_cache._version_key(config_cache.merchant_scope(other_merchant.pk)))
+    # When the first process deletes the team (the collector sets the rule's team to NULL itself)
+    config_forget_process()
+    team.delete()
+    # Then the second process, once it checks the version again, reads the rule without the team
+    config_forget_process()
+    config_cache._values.update(other_values)
+    config_cache._versions.update(other_versions)
+    now[0] += VERSION_TRUST_SECONDS
+    assert [rule.set_team_id for rule in _routing_rules(merchant)] == [None]
+    # and the other merchant's version is untouched
+    assert (
+        config_cache.cache.get(config_cache._version_key(config_cache.merchant_scope(other_merchant.pk)))
+        == other_version
+    )
+
+
+def test_deleting_a_user_a_routing_rule_assigns_to_bumps_the_merchants_version_after_commit():
+    merchant = MerchantFactory.create()
+    user = UserFactory.create()
+    user_id = user.pk
+    RoutingRuleFactory.create(merchant=merchant, set_assignee=user)
+    assert [rule.set_assignee_id for rule in _routing_rules(merchant)] == [user_id]
+    key = config_cache._version_key(config_cache.merchant_scope(merchant.pk))
+    before = config_cache.cache.get(key)
+    # A rolled-back delete bumps nothing
+    with transaction.atomic():
+        user.delete()
+        transaction.set_rollback(True)
+    assert config_cache.cache.get(key) == before
+    assert [rule.set_assignee_id for rule in _routing_rules(merchant)] == [user_id]
+    # A committed one does, and this process reads the rule without its assignee at once
+    User.objects.filter(pk=user_id).delete()
+    assert config_cache.cache.get(key) == before + 1
+    assert [rule.set_assignee_id for rule in _routing_rules(merchant)] == [None]
+
+
+def test_a_cascade_that_deletes_configuration_rows_bumps_their_merchants_version():
+    merchant = MerchantFactory.create()
+    policy = _policy(merchant)
+    assert _rules_window_days(merchant) == [30]
+    key = config_cache._version_key(config_cache.merchant_scope(merchant.pk))
+    before = config_cache.cache.get(key)
+    # The policy's queryset delete cascades to its rules through the collector
+    models.QuerySet(model=ReturnPolicy).filter(pk=policy.pk).delete()
+    assert config_cache.cache.get(key) > before
+    assert return_policy_in_force(merchant_id=merchant.pk) == (None, [])
+
+
+@pytest.mark.parametrize("ending", ["committed without a bump", "rolled back"])
+def test_a_transaction_that_wrote_configuration_does_not_keep_the_next_ones_from_the_cache(ending):
+    # Given a merchant whose configuration one transaction wrote: a new merchant (which bumps
+    # nothing at commit) or a change that was rolled back
+    merchant = MerchantFactory.create()
+    loads = []
+
+    def load():
+        loads.append(1)
+        return ["rules"]
+
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            config_changed([merchant.pk], bump=ending != "committed without a bump")
+            assert config_cached("rules", load, merchant_id=merchant.pk) == ["rules"]  # its own writes
+            if ending == "rolled back":
+                raise Undo
+    except Undo:
+        pass
+    assert len(loads) == 1
+
+    # When the next transactions read it, as every message of a mail fetch does, never outside one
+    for _ in range(3):
+        with transaction.atomic():
+            assert config_cached("rules", load, merchant_id=merchant.pk) == ["rules"]
+
+    # Then the first of them read the database and the others the cache
+    assert len(loads) == 2

@@ -151,6 +151,8 @@ def _arguments(merchant: Merchant) -> dict[frozenset, list[dict]]:
         frozenset({"day"}): [{"day": today}, {"day": "not-a-day"}],
         frozenset({"day", "technician_id"}): [{"day": today, "technician_id": pk} for pk in staff_ids],
         frozenset({"alert_id"}): [{"alert_id": pk} for pk in alert_ids],
+        # A background export: the demo has none, so an id that is not there (a 404).
+        frozenset({"job_id"}): [{"job_id": 0}],
         frozenset({"technician_id"}): [{"technician_id": pk} for pk in technician_ids],
         frozenset({"technician_id", "time_off_id"}): [
             {"technician_id": pk, "time_off_id": off} for pk in technician_ids for off in time_off_ids

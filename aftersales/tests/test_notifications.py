@@ -1,12 +1,14 @@
 from datetime import timedelta
 
+import psycopg2
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from aftersales.models import Notification
-from aftersales.services.notifications import notification_queue, notification_send
+from aftersales.services.notifications import notification_queue, notification_send, notifications_deferred
 from aftersales.tasks import notifications_flush
 from aftersales.tests.factories import MerchantFactory
 from aftersales.tests.servers import free_port, smtp_server
@@ -169,3 +171,83 @@ def test_deferred_dispatch_writes_the_row_and_leaves_sending_to_the_flush(smtp, 
 
     assert notifications_flush() == 1
     assert len(smtp) == 1
+
+
+def test_a_send_claims_the_row_then_saves_its_outcome_in_two_transactions(smtp):
+    notification = _queue(MerchantFactory())
+
+    with CaptureQueriesContext(connection) as captured:
+        notification_send(notification_id=notification.pk)
+
+    # Two transactions (inside the test's own, savepoints): the locking read and the claim, then
+    # (after the delivery, which runs in neither) the outcome.
+    statements = [query["sql"] for query in captured.captured_queries]
+    work = [sql for sql in statements if "SAVEPOINT" not in sql]
+    assert len([sql for sql in statements if sql.startswith("SAVEPOINT")]) == 2
+    assert len(work) == 3
+    assert work[0].startswith("SELECT")
+    assert work[0].endswith('FOR UPDATE OF "aftersales_notification" SKIP LOCKED')
+    assert all(sql.startswith('UPDATE "aftersales_notification"') for sql in work[1:])
+    assert len(smtp) == 1
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts, notification.last_error) == ("sent", 1, "")
+    assert notification.claimed_at is not None
+    assert notification.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_it_delivers_the_row_is_committed_as_sending_and_holds_no_lock(smtp, monkeypatch):
+    from aftersales.services import notifications
+
+    with notifications_deferred():  # committed at once here: nothing sends it before the test does
+        notification = _queue(MerchantFactory())
+    seen: list[tuple[str, int]] = []
+    deliver = notifications._deliver
+
+    def deliver_and_look(row):
+        # Another connection sees the claim committed, and may lock the row at once (NOWAIT).
+        other = psycopg2.connect(**connection.get_connection_params())
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT state, attempts FROM aftersales_notification WHERE id = %s FOR UPDATE NOWAIT", [row.pk]
+                )
+                seen.append(cursor.fetchone())
+        finally:
+            other.rollback()
+            other.close()
+        deliver(row)
+
+    monkeypatch.setattr(notifications, "_deliver", deliver_and_look)
+
+    notification_send(notification_id=notification.pk)
+
+    assert seen == [("sending", 1)]
+    assert len(smtp) == 1
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts) == ("sent", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_another_sender_holds_is_skipped_and_left_as_it_was(smtp):
+    with notifications_deferred():  # committed at once here: nothing sends it before the test does
+        notification = _queue(MerchantFactory())
+    holder = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT id FROM aftersales_notification WHERE id = %s FOR UPDATE", [notification.pk])
+
+        assert notification_send(notification_id=notification.pk) is None
+
+        assert smtp == []
+        notification.refresh_from_db()
+        assert (notification.state, notification.attempts, notification.claimed_at) == ("pending", 0, None)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    # Once the other sender lets go (it died before its commit), the row is sent, once.
+    notification_send(notification_id=notification.pk)
+    assert len(smtp) == 1
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts) == ("sent", 1)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from aftersales.models import ApiKey, Membership, Merchant, Notification, Order, OrderLine, Store, User
 from feedback.demo import ROLLUP_DEMO_DAYS
-from feedback.models import RollupRefresh, TicketDailyRollup
+from feedback.models import RecoveryCase, RecoveryStatus, RollupRefresh, Survey, TicketDailyRollup
 from repairs.models import TechnicianProfile, Visit
 from returns.models import (
     Refund,
@@ -42,6 +42,7 @@ from tickets.models import (
     TicketEvent,
     TicketKind,
     TicketLink,
+    TicketNumberCounter,
     TicketStatus,
 )
 
@@ -86,14 +87,22 @@ def test_seed_builds_both_merchants_every_role_and_cases_in_every_status(demo):
 
     # and its history: the orders asked for, cases of every kind in every status, each with a timeline
     assert Order.objects.filter(merchant=demo).count() == 20
-    # (the returns and repairs stories add their own cases)
+    # (the returns and repairs stories add their own cases; feedback's low scores open three
+    # recovery cases: a CSAT of 1, one of 2 and an NPS detractor)
     tickets = Ticket.objects.filter(merchant=demo, return_request__isnull=True, repair_order__isnull=True)
-    assert tickets.count() == 30
+    assert tickets.count() == 33
+    assert RecoveryCase.objects.filter(merchant=demo).count() == 3
+    assert RecoveryCase.objects.filter(merchant=demo, status=RecoveryStatus.OPEN).count() == 1
+    assert sorted(Survey.objects.filter(merchant=demo, score__lte=4, kind="csat").values_list("score", flat=True))[
+        :2
+    ] == [1, 2]
     assert set(tickets.values_list("status", flat=True)) == set(TicketStatus.values)
     assert set(tickets.values_list("kind", flat=True)) == set(TicketKind.values)
     assert not tickets.annotate(event_count=Count("events")).filter(event_count=0).exists()
     assert not Ticket.objects.filter(merchant=second).filter(customer__merchant=demo).exists()
-    assert Ticket.objects.filter(merchant=second, return_request__isnull=True, repair_order__isnull=True).count() == 7
+    # (7 cases and the recovery case of its one low score: its only answered survey, a CSAT of 1)
+    assert Ticket.objects.filter(merchant=second, return_request__isnull=True, repair_order__isnull=True).count() == 8
+    assert RecoveryCase.objects.filter(merchant=second).count() == 1
     # The timeline came from the services: a closed case was resolved first, each step an event.
     closed = tickets.filter(status=TicketStatus.CLOSED).first()
     moves = [
@@ -206,6 +215,8 @@ def test_the_demo_is_the_same_on_every_build(demo):
     Refund.objects.all().delete()
     ReplacementShipment.objects.all().delete()
     Ticket.objects.all().delete()
+    # The numbering starts again too: a recovery case's subject names the case it follows up.
+    TicketNumberCounter.objects.all().delete()
     Order.objects.all().delete()
     seed()
 

@@ -5,13 +5,13 @@ Every read starts from the API key's (or the session's) merchant: another mercha
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import PermissionRefused
 from aftersales.models import Merchant
@@ -77,10 +77,9 @@ class FollowUpCallApi(MerchantApiView):
         request=FollowUpCallInputSerializer,
         responses={
             200: FollowUpOutputSerializer,
-            400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-            403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-            404: OpenApiResponse(ErrorResponseSerializer, description=_("No such follow-up for this merchant.")),
-            409: OpenApiResponse(ErrorResponseSerializer, description=_("The follow-up is already done.")),
+            **refusal_responses(
+                not_found=_("No such follow-up for this merchant."), conflict=_("The follow-up is already done.")
+            ),
         },
     )
     def post(self, request: Request, followup_id: int) -> Response:

@@ -21,7 +21,7 @@ class SurveyForm(forms.Form):
         label=_("What made the difference? (optional)"), required=False, widget=forms.CheckboxSelectMultiple
     )
     comment = forms.CharField(
-        label=_("Anything else you want to tell us? (optional)"),
+        label=_("Anything else you want to tell us?"),
         required=False,
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),

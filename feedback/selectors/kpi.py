@@ -384,15 +384,18 @@ def _backlog(merchant: Merchant, filters: KpiFilters, now: datetime) -> list[Bac
         tickets = tickets.filter(assignee_id=filters.agent_id)
     if filters.kind:
         tickets = tickets.filter(kind=filters.kind)
+    # Counted over created_at (never null, so the same numbers as counting ids): every column the
+    # query reads is then in the partial index ticket_backlog_active, and PostgreSQL answers with an
+    # index-only scan of the merchant's active tickets instead of reading all of its tickets.
     bands: dict[str, Any] = {}
     lower: datetime | None = None
     for index, hours in enumerate(BACKLOG_AGES_HOURS):
         upper = now - timedelta(hours=hours)
         bands[f"age_{index}"] = Count(
-            "id", filter=Q(created_at__gt=upper) & (Q(created_at__lte=lower) if lower else Q())
+            "created_at", filter=Q(created_at__gt=upper) & (Q(created_at__lte=lower) if lower else Q())
         )
         lower = upper
-    bands[f"age_{len(BACKLOG_AGES_HOURS)}"] = Count("id", filter=Q(created_at__lte=lower))
+    bands[f"age_{len(BACKLOG_AGES_HOURS)}"] = Count("created_at", filter=Q(created_at__lte=lower))
     counted: dict[str, dict[str, Any]] = {
         row["kind"]: dict(row) for row in tickets.values("kind").annotate(**bands).order_by()
     }

@@ -1,9 +1,12 @@
 """Template filters of the KPI pages."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
+
+from feedback import reasons
 
 register = template.Library()
 
@@ -33,3 +36,9 @@ def percent_display(value: Decimal | None) -> str:
 def rate_percent(value: Decimal | None) -> str:
     """A rate kept as a fraction (0.0312) as a percentage with two decimals (3.12%)."""
     return "—" if value is None else f"{value * 100:.2f}%"
+
+
+@register.filter
+def survey_reasons(survey: Any) -> list[str]:
+    """A survey's picked reasons by their labels, never their codes."""
+    return reasons.reason_labels(survey.ticket.kind, survey.reasons)

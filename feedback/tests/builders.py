@@ -13,6 +13,7 @@ import time_machine
 from aftersales.models import Customer, Deadline, Membership, Merchant, Order, OrderLine, Product, User
 from aftersales.services.deadlines import SweepResult, deadlines_sweep
 from aftersales.tests.factories import CustomerFactory, MembershipFactory, OrderFactory, OrderLineFactory
+from aftersales.tests.races import race  # noqa: F401 — the feedback tests race through this module
 from feedback.links import survey_token
 from feedback.models import Survey
 from returns.models import Refund, RefundState, ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
@@ -182,38 +183,3 @@ def link_path(survey: Survey) -> str:
 
     token = survey_token(survey_id=survey.pk, nonce=str(survey.nonce))
     return reverse("portal:survey", kwargs={"merchant_slug": survey.merchant.slug, "token": token})
-
-
-def race(count: int, attempt) -> list[str]:
-    """Run ``attempt()`` in ``count`` threads at once, each on its own connection; each outcome is
-    "ok" or the refusal's code, sorted."""
-    import threading
-
-    from django.db import connection
-
-    from aftersales.exceptions import ApplicationError
-
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=30)
-            attempt()
-            outcome = "ok"
-        except ApplicationError as refusal:
-            outcome = refusal.code
-        except Exception as error:  # noqa: BLE001 — an unexpected error is an outcome the test shows
-            outcome = f"error: {error!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return sorted(outcomes)

@@ -6,13 +6,13 @@ Writes go through ``repairs.services`` as the request's actor."""
 import django_filters
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
 from repairs import services
@@ -27,12 +27,9 @@ from repairs.selectors import repair_for_api
 from repairs.selectors.claims import supplier_claim_for_api, supplier_claims_for_api
 
 TAG = ["supplier claims"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such claim for this merchant.")),
-    409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the claim's current status.")),
-}
+REFUSALS = refusal_responses(
+    not_found=_("No such claim for this merchant."), conflict=_("Not allowed in the claim's current status.")
+)
 
 
 class SupplierClaimFilter(django_filters.FilterSet):

@@ -7,12 +7,12 @@ from typing import Any
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from aftersales.api.permissions import request_actor, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView
 from aftersales.models import Merchant
 from repairs.models import RepairOrder, Visit
@@ -28,14 +28,10 @@ from repairs.services.dispatch import visit_book
 from repairs.services.planning import dispatch_day_plan
 
 TAG = ["dispatch"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("Not found for this merchant.")),
-    409: OpenApiResponse(
-        ErrorResponseSerializer, description=_("Not allowed now, or the window was just taken (slot_taken).")
-    ),
-}
+REFUSALS = refusal_responses(
+    not_found=_("Not found for this merchant."),
+    conflict=_("Not allowed now, or the window was just taken (slot_taken)."),
+)
 
 
 class SlotSerializer(serializers.Serializer[Any]):

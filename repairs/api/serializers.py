@@ -1,6 +1,7 @@
 """The repairs API's input and output shapes."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -116,11 +117,51 @@ class RepairCreateInputSerializer(serializers.Serializer):
     longitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, required=False, allow_null=True, default=None, min_value=-180, max_value=180
     )
+    window_start = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "On-site: the start of a free visit window (see the slots endpoint), booked in the same call when the "
+            "merchant's automatic triage accepts the repair."
+        ),
+    )
 
     def validate(self, attrs):
         if attrs["order_line"] is None and not attrs["serial_number"].strip():
             raise serializers.ValidationError(_("Give the order line or a registered serial number."))
         return attrs
+
+
+class RepairCreatedOutputSerializer(RepairDetailOutputSerializer):
+    """The repair just opened, with the visit booked in the same call, or the next free windows when
+    the window asked for was taken meanwhile."""
+
+    visit = serializers.SerializerMethodField()
+    window_taken = serializers.SerializerMethodField()
+    next_slots = serializers.SerializerMethodField()
+
+    class Meta(RepairDetailOutputSerializer.Meta):
+        fields = [*RepairDetailOutputSerializer.Meta.fields, "visit", "window_taken", "next_slots"]
+
+    def get_visit(self, repair: RepairOrder) -> dict[str, Any] | None:
+        """The booked visit: id, technician, window_start, window_end, status."""
+        visit = self.context.get("visit")
+        if visit is None:
+            return None
+        return {
+            "id": visit.pk,
+            "technician": visit.technician_id,
+            "window_start": visit.window_start.isoformat(),
+            "window_end": visit.window_end.isoformat(),
+            "status": visit.status,
+        }
+
+    def get_window_taken(self, repair: RepairOrder) -> bool:
+        return bool(self.context.get("window_taken"))
+
+    def get_next_slots(self, repair: RepairOrder) -> list[str]:
+        return [slot.start.isoformat() for slot in self.context.get("next_slots", [])]
 
 
 class TriageInputSerializer(serializers.Serializer):

@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
 from repairs import services
@@ -33,6 +34,7 @@ from repairs.api.serializers import (
     QcInputSerializer,
     QuoteInputSerializer,
     ReasonInputSerializer,
+    RepairCreatedOutputSerializer,
     RepairCreateInputSerializer,
     RepairDetailOutputSerializer,
     RepairOutputSerializer,
@@ -42,7 +44,7 @@ from repairs.api.serializers import (
     ShipBackInputSerializer,
     TriageInputSerializer,
 )
-from repairs.models import RepairMode, RepairOrder, RepairStatus
+from repairs.models import TO_SCHEDULE_STATUSES, RepairMode, RepairOrder, RepairStatus
 from repairs.reports import repairs_report
 from repairs.selectors import (
     diagnosis_code_by_code,
@@ -54,15 +56,13 @@ from repairs.selectors import (
     repairs_for_api,
     service_centre_of,
 )
+from repairs.selectors.dispatch import ServiceNeed, active_visit_of, available_slots
 from tickets.models import TicketChannel
 
 TAG = ["repairs"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such repair for this merchant.")),
-    409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the repair's current status.")),
-}
+REFUSALS = refusal_responses(
+    not_found=_("No such repair for this merchant."), conflict=_("Not allowed in the repair's current status.")
+)
 
 
 class RepairFilter(django_filters.FilterSet):
@@ -111,7 +111,7 @@ class RepairListCreateApi(MerchantListApiView):
             "eligibility and the 三包 rule in force are recorded with it for triage."
         ),
         request=RepairCreateInputSerializer,
-        responses={201: RepairDetailOutputSerializer, **REFUSALS},
+        responses={201: RepairCreatedOutputSerializer, **REFUSALS},
     )
     def post(self, request, *args, **kwargs):
         merchant = request_merchant(request)
@@ -151,8 +151,26 @@ class RepairListCreateApi(MerchantListApiView):
             longitude=data["longitude"],
             channel=TicketChannel.API,
             created_by=request_actor(request),
+            window_start=data["window_start"],
         )
-        return Response(_detail(request, repair_order.ticket.number), status=status.HTTP_201_CREATED)
+        created = _repair_or_404(request, repair_order.ticket.number)
+        visit = active_visit_of(created)
+        # A window asked for, the repair triaged, and no visit: the window went to someone else.
+        window_taken = (
+            data["window_start"] is not None
+            and created.mode == RepairMode.ON_SITE
+            and visit is None
+            and created.status in TO_SCHEDULE_STATUSES
+        )
+        next_slots = (
+            available_slots(merchant, ServiceNeed.of_repair(created), now=timezone.now(), limit=3)
+            if window_taken
+            else []
+        )
+        body = RepairCreatedOutputSerializer(
+            created, context={"visit": visit, "window_taken": window_taken, "next_slots": next_slots}
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class RepairReportApi(MerchantApiView):

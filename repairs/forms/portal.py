@@ -1,5 +1,7 @@
 """The portal's repair forms: request a repair, register a serial, answer a quote."""
 
+from datetime import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -24,11 +26,32 @@ class RepairRequestForm(forms.Form):
     district = forms.CharField(label=_("District"), max_length=100, required=False)
     postal_code = forms.CharField(label=_("Postal code"), max_length=20, required=False)
     photos = MultipleFileField(label=_("Photos or a short video"), required=False)
+    # The technician's visit chosen in the same step (offered when the request will be triaged
+    # automatically); the radios are drawn by the template from the free windows.
+    window_start = forms.CharField(required=False)
 
     def __init__(self, *args, centres=None, **kwargs):
         super().__init__(*args, **kwargs)
         if centres is not None:
             self.fields["service_centre"].queryset = centres
+
+    def clean_window_start(self) -> datetime | None:
+        value = (self.cleaned_data.get("window_start") or "").strip()
+        if not value:
+            return None
+        try:
+            start = datetime.fromisoformat(value)
+        except ValueError:
+            start = None
+        if start is None or start.tzinfo is None:
+            raise forms.ValidationError(_("Please choose one of the times offered."), code="invalid_window")
+        return start
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") != RepairMode.ON_SITE:
+            data["window_start"] = None
+        return data
 
 
 class RegistrationForm(forms.Form):

@@ -100,6 +100,14 @@ class RepairPolicy(MerchantOwnedModel):
     tax_rate = models.DecimalField(
         _("tax rate on quotes"), max_digits=5, decimal_places=4, default=Decimal("0.1300"), help_text=_("0.13 is 13%.")
     )
+    auto_triage = models.BooleanField(
+        _("triage covered requests automatically"),
+        default=False,
+        help_text=_(
+            "A new request for a repair that the warranty, 三包 or a free repeat plainly covers is accepted at once, "
+            "and the customer may book the technician's visit in the same step; anything else waits for staff."
+        ),
+    )
 
     class Meta:
         verbose_name = _("repair policy")

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.config_cache import ConfigModel
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
 
 
@@ -198,8 +199,9 @@ class Visit(MerchantOwnedModel):
         return f"{self.repair_id} {self.window_start:%Y-%m-%d %H:%M}"
 
 
-class DispatchPolicy(MerchantOwnedModel):
-    """One per merchant: the rules of booking, moving and cancelling visits."""
+class DispatchPolicy(ConfigModel, MerchantOwnedModel):
+    """One per merchant: the rules of booking, moving and cancelling visits. Configuration
+    (``aftersales.config_cache``): slot availability keeps it per process until it changes."""
 
     merchant = models.OneToOneField(
         "aftersales.Merchant", on_delete=models.CASCADE, related_name="dispatch_policy", verbose_name=_("merchant")

@@ -1,13 +1,22 @@
 """Every read that pages, the API and tasks share; never a service."""
 
 from .costs import customer_pays, customer_total, warranty_cost
-from .eligibility import UnitEligibility, base_term_for, repair_policy_for, unit_eligibility
+from .eligibility import (
+    UnitEligibility,
+    auto_triage_holds_of,
+    base_term_for,
+    earlier_repair_within_window,
+    repair_policy_for,
+    unit_eligibility,
+)
 from .repairs import (
     diagnosis_code_by_code,
     diagnosis_codes_for,
     order_line_of,
+    part_by_number,
     part_of,
     part_stock_of,
+    parts_for_quote,
     quote_for_link,
     registration_by_serial,
     registrations_of_customer,
@@ -18,18 +27,23 @@ from .repairs import (
     served_by_repair,
     service_centre_of,
     service_centres_of,
+    visit_signature_of,
 )
 
 __all__ = [
     "UnitEligibility",
+    "auto_triage_holds_of",
     "base_term_for",
     "customer_pays",
     "customer_total",
     "diagnosis_code_by_code",
     "diagnosis_codes_for",
+    "earlier_repair_within_window",
     "order_line_of",
+    "part_by_number",
     "part_of",
     "part_stock_of",
+    "parts_for_quote",
     "quote_for_link",
     "registration_by_serial",
     "registrations_of_customer",
@@ -42,5 +56,6 @@ __all__ = [
     "service_centre_of",
     "service_centres_of",
     "unit_eligibility",
+    "visit_signature_of",
     "warranty_cost",
 ]

@@ -2,9 +2,11 @@
 free, a technician's day, the visits of a day for the board.
 
 Slot availability runs in a constant number of queries whatever the number of technicians, days
-or repairs: the qualified technicians (one query), their calendars' hours and special days (two),
-their time off in the horizon (one), the saturated windows and days from the load counters the
-dispatch services keep in the same transaction as every visit change (two).
+or repairs: the qualified technicians (one query), their time off in the horizon (one), the
+saturated windows and days from the load counters the dispatch services keep in the same
+transaction as every visit change (two). The dispatch policy (one) and the calendars with their
+hours and special days (two) are configuration, kept per process until they change
+(``dispatch_policy_kept``, ``calendar_specs``), and read only when they are not kept.
 Everything after that is arithmetic in memory.
 """
 
@@ -12,16 +14,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Count, Func, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Concat, TruncDate
+from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 from aftersales.business_time import CalendarSpec, Range
-from aftersales.models import BusinessCalendar, CalendarDay, Merchant, WorkingHours
+from aftersales.config_cache import config_cached
+from aftersales.models import BusinessCalendar, CalendarDay, Merchant, Product, WorkingHours
 from repairs.models import (
     ACTIVE_VISIT_STATUSES,
     DiagnosisCode,
@@ -47,6 +53,13 @@ def dispatch_policy(merchant: Merchant) -> DispatchPolicy:
     return DispatchPolicy.objects.filter(merchant=merchant).first() or DispatchPolicy(merchant=merchant)
 
 
+def dispatch_policy_kept(merchant: Merchant) -> DispatchPolicy:
+    """``dispatch_policy`` as this process keeps it under the merchant's configuration version (a
+    change is seen here at once, elsewhere within a second): for the windows offered, which the
+    booking checks again under its locks with the policy read from the database."""
+    return config_cached("repairs.dispatch_policy", partial(dispatch_policy, merchant), merchant_id=merchant.pk)
+
+
 @dataclass(frozen=True)
 class ServiceNeed:
     """What a repair asks of a technician: where, and which skills at which level."""
@@ -57,12 +70,14 @@ class ServiceNeed:
 
     @classmethod
     def of_repair(cls, repair: RepairOrder) -> "ServiceNeed":
-        category = repair.product.category
-        return cls(
-            postal_code=repair.postal_code,
-            district=repair.district,
-            skills={category: 1} if category else {},
-        )
+        return cls.at_address(repair.product, postal_code=repair.postal_code, district=repair.district)
+
+    @classmethod
+    def at_address(cls, product: Product, *, postal_code: str, district: str) -> "ServiceNeed":
+        """What a repair of ``product`` at this address will ask, before the repair exists (the
+        portal's request form offers its windows)."""
+        category = product.category
+        return cls(postal_code=postal_code, district=district, skills={category: 1} if category else {})
 
 
 @dataclass(frozen=True)
@@ -71,43 +86,43 @@ class Slot:
     end: datetime
 
 
-@dataclass(frozen=True)
-class QualifiedTechnician:
+class QualifiedTechnician(NamedTuple):
+    # A tuple, not a dataclass: a read makes a thousand of them, straight from the rows.
     technician_id: int
     calendar_id: int | None
     daily_capacity: int
 
 
+class _JsonbTypeof(Func):
+    function = "jsonb_typeof"
+    output_field = CharField()
+
+
 def qualified_technicians_queryset(merchant: Merchant, need: ServiceNeed) -> QuerySet[TechnicianProfile]:
-    """Active technicians of ``merchant`` who serve the address and hold every skill asked (the
-    level is checked in memory: JSON levels are compared as numbers there, not as text)."""
+    """Active technicians of ``merchant`` who serve the address and hold every skill asked at its
+    level or above. The level is checked in the database on the JSON value itself: a number,
+    compared as a number (10 is above 9); a level stored as a string ("3") or a boolean never
+    counts, so ``skills`` need not be fetched and decoded for a thousand technicians."""
     areas = Q(areas=[])
     for key in (need.postal_code, need.district):
         if key:
             areas |= Q(areas__contains=[key])
     queryset = TechnicianProfile.objects.filter(merchant=merchant, is_active=True).filter(areas)
-    for skill in need.skills:
-        queryset = queryset.filter(skills__has_key=skill)
+    for skill, level in need.skills.items():
+        held = KeyTransform(skill, "skills")
+        # jsonb compares a number with a number numerically; the type check first keeps out a
+        # boolean (which jsonb orders above every number) and a string.
+        queryset = queryset.filter(
+            Q(skills__has_key=skill),
+            Exact(_JsonbTypeof(held), "number"),
+            GreaterThanOrEqual(held, Value(level, output_field=JSONField())),
+        )
     return queryset.order_by("pk")
 
 
-def _has_levels(skills: object, need: ServiceNeed) -> bool:
-    if not isinstance(skills, dict):
-        return False
-    for skill, level in need.skills.items():
-        held = skills.get(skill)
-        if not isinstance(held, int | float) or held < level:
-            return False
-    return True
-
-
 def qualified_technicians(merchant: Merchant, need: ServiceNeed) -> list[QualifiedTechnician]:
-    rows = qualified_technicians_queryset(merchant, need).values_list("pk", "skills", "calendar_id", "daily_capacity")
-    return [
-        QualifiedTechnician(pk, calendar_id, capacity)
-        for pk, skills, calendar_id, capacity in rows
-        if _has_levels(skills, need)
-    ]
+    rows = qualified_technicians_queryset(merchant, need).values_list("pk", "calendar_id", "daily_capacity")
+    return list(map(QualifiedTechnician._make, rows))
 
 
 def _folded_hours() -> Subquery:
@@ -170,17 +185,15 @@ def _spec(zone: str, hours: Iterable[str], days: Iterable[str]) -> CalendarSpec:
     )
 
 
-def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> dict[int | None, CalendarSpec]:
-    """The calendars of these technicians as specs, in one query (plus one for the merchant's
-    default, which a technician without a calendar of their own works by; ``None`` keys it)."""
-    wanted = {calendar_id for calendar_id in calendar_ids if calendar_id is not None}
+def _merchant_calendar_specs(merchant: Merchant) -> dict[int | None, CalendarSpec]:
+    """Every calendar of the merchant as a spec, keyed by its id, and under ``None`` what a
+    technician without a calendar of their own works by: the merchant's default calendar, or a
+    plain working week when it has none. Two queries."""
     default_id = (
         BusinessCalendar.objects.filter(merchant=merchant, team__isnull=True, is_resource=False)
         .values_list("pk", flat=True)
         .first()
     )
-    if default_id is not None:
-        wanted.add(default_id)
     # One row per calendar of the merchant with its hours and special days folded into arrays by
     # the database (a thousand rows, not eight thousand, and no list of a thousand ids to send);
     # calendars with the same hours and days share one spec object, parsed once, and the slot
@@ -194,8 +207,6 @@ def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> di
     shared: dict[tuple[object, ...], CalendarSpec] = {}
     specs: dict[int | None, CalendarSpec] = {}
     for calendar_id, zone, hours, days in rows:
-        if calendar_id not in wanted:
-            continue
         signature = (zone, tuple(hours or ()), tuple(days or ()))
         if signature not in shared:
             shared[signature] = _spec(zone, hours or (), days or ())
@@ -204,6 +215,28 @@ def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> di
     default_spec = specs.get(default_id) if default_id is not None else None
     specs[None] = default_spec if default_spec is not None else _office_week(merchant)
     return specs
+
+
+def calendar_specs(merchant: Merchant, calendar_ids: Iterable[int | None]) -> dict[int | None, CalendarSpec]:
+    """The calendars of these technicians as specs (``None`` keys the merchant's default, which a
+    technician without a calendar of their own works by).
+
+    Every calendar of the merchant is read and parsed once per process and kept under the
+    merchant's configuration version (``aftersales.config_cache``): calendars, their hours and
+    special days and the merchant itself are configuration rows, whose writes bump it after
+    commit, so every process reads a changed calendar again within a second, and a transaction
+    that changed one reads it from the database until it ends. No query at all while kept."""
+    specs = config_cached(
+        "repairs.calendar_specs", partial(_merchant_calendar_specs, merchant), merchant_id=merchant.pk
+    )
+    wanted = {calendar_id for calendar_id in calendar_ids if calendar_id is not None}
+    # A copy per read (the kept one is shared by every request of the process); a technician's
+    # calendar of another merchant is not among them and falls back to the default, as before.
+    picked: dict[int | None, CalendarSpec] = {
+        calendar_id: specs[calendar_id] for calendar_id in wanted if calendar_id in specs
+    }
+    picked[None] = specs[None]
+    return picked
 
 
 def _office_week(merchant: Merchant) -> CalendarSpec:
@@ -421,19 +454,21 @@ def available_slots(
     today = now.astimezone(zone).date()
     horizon_start = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
     horizon_end = datetime.combine(today + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC)
-    policy = dispatch_policy(merchant)
+    policy = dispatch_policy_kept(merchant)
     availability = availability_load(
         merchant, need, start=horizon_start, end=horizon_end, policy=policy, from_visits=from_visits
     )
     earliest = now + timedelta(hours=policy.booking_lead_hours)
     candidates: set[tuple[datetime, datetime]] = set()
     # Only the calendars someone qualified works by: a window no technician has is never offered.
-    used = [availability.specs.get(t.calendar_id) or availability.specs[None] for t in availability.technicians]
-    patterns = list({id(spec): spec for spec in used}.values())
+    specs = availability.specs
+    used = (specs.get(calendar_id) or specs[None] for calendar_id in {t.calendar_id for t in availability.technicians})
+    patterns = [(str(spec.tz), spec) for spec in {id(spec): spec for spec in used}.values()]
     for offset in range(days):
         day = today + timedelta(days=offset)
-        for spec in patterns:
-            candidates.update(windows_on(spec, day))
+        # A hundred calendars have a handful of different days: each day's windows are made once.
+        for zone_name, ranges in {(zone_name, spec.ranges_on(day)) for zone_name, spec in patterns}:
+            candidates.update(_windows(zone_name, day, ranges))
     slots: list[Slot] = []
     for window_start, window_end in sorted(candidates):
         if window_start < earliest or window_start >= horizon_end:
@@ -498,6 +533,12 @@ def _seconds(instant: datetime, midnight: datetime) -> int:
     return int((instant - midnight).total_seconds())
 
 
+def _is_level(value: object) -> bool:
+    """A skill's level counts only when it is a JSON number, as ``qualified_technicians`` checks it
+    in SQL: a boolean (``true``, which Python takes for 1) or a string never does."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def planning_inputs(merchant: Merchant, day: date, *, from_instant: datetime | None = None) -> PlanningInputs:
     """The technicians working ``day`` (their calendar's hours, not away; from ``from_instant`` on
     when re-planning the rest of a day) and its booked visits as jobs. A visit already under way,
@@ -529,7 +570,7 @@ def planning_inputs(merchant: Merchant, day: date, *, from_instant: datetime | N
                 shift_start=max(ranges[0][0] * 60, earliest),
                 shift_end=ranges[-1][1] * 60,
                 capacity=capacity,
-                skills={k: int(v) for k, v in (skills or {}).items() if isinstance(v, int | float)},
+                skills={k: int(v) for k, v in (skills or {}).items() if _is_level(v)},
                 areas=frozenset(str(a) for a in (areas or [])),
             )
         )

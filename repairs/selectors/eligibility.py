@@ -1,7 +1,7 @@
 """Eligibility, read: which warranty applies to a unit, and what it and the 三包 floor answer now."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,15 +13,17 @@ from repairs.models import (
     FINAL_STATUSES,
     CoverageKind,
     ExtendedWarranty,
+    RegistrationStatus,
     RepairOrder,
     RepairPolicy,
+    RepairStatus,
     StartBasis,
     WarrantyRegistration,
     WarrantyTerm,
 )
 from repairs.roles import goodwill_limit
 from repairs.sanbao import SanbaoFloor, sanbao_floor
-from repairs.warranty import CoverageSpec, Eligibility, eligibility, merge_extensions
+from repairs.warranty import CoverageSpec, Eligibility, auto_triage_holds, eligibility, merge_extensions
 
 
 def repair_policy_for(merchant_id: int) -> RepairPolicy:
@@ -159,9 +161,64 @@ def unit_eligibility(
     )
 
 
+# Statuses after which the device was worked on and handed back: what a repeat comes back from.
+REPEAT_FROM_STATUSES = (RepairStatus.RETURNED, RepairStatus.CLOSED)
+
+
+def earlier_repair_within_window(
+    merchant_id: int, serial_number: str, window_days: int, at: datetime
+) -> RepairOrder | None:
+    """The repair of this serial handed back within the merchant's revisit window, if any: a new
+    request for it is a free repeat."""
+    if not serial_number or not window_days:
+        return None
+    return (
+        RepairOrder.objects.filter(
+            merchant_id=merchant_id,
+            serial_number=serial_number,
+            status__in=REPEAT_FROM_STATUSES,
+            returned_at__gte=at - timedelta(days=window_days),
+        )
+        .order_by("-returned_at", "-pk")
+        .first()
+    )
+
+
 def open_repairs_of_serial(merchant_id: int, serial_number: str) -> int:
     return (
         RepairOrder.objects.filter(merchant_id=merchant_id, serial_number=serial_number)
         .exclude(status__in=FINAL_STATUSES)
         .count()
+    )
+
+
+def auto_triage_holds_of(
+    *,
+    merchant_id: int,
+    answer: UnitEligibility,
+    remedy: str,
+    registration: WarrantyRegistration | None,
+    serial_number: str,
+    free_as_repeat: bool,
+) -> list[str]:
+    """Why a new request for this unit would wait for staff under the merchant's automatic triage
+    (empty: the system may triage it). Read before the request exists: the portal's preview and
+    ``repair_request_create`` ask the same question."""
+    exclusions = list(answer.eligibility.exclusions)
+    # A diagnosis that voided this unit's warranty before (user damage, liquid, …) is a person's
+    # call the next time too.
+    if serial_number and (
+        RepairOrder.objects.filter(merchant_id=merchant_id, serial_number=serial_number)
+        .filter(eligibility__has_key="voided_by_diagnosis")
+        .exists()
+    ):
+        exclusions.append("voided_by_diagnosis")
+    return auto_triage_holds(
+        remedy=remedy,
+        covered=answer.in_warranty or answer.floor.free_repair or free_as_repeat,
+        exclusions=exclusions,
+        proof_accepted=registration is None
+        or registration.status not in (RegistrationStatus.PENDING_PROOF, RegistrationStatus.REJECTED),
+        floor_rule=answer.floor.rule,
+        other_open_repairs=open_repairs_of_serial(merchant_id, serial_number) if serial_number else 0,
     )

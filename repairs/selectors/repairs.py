@@ -3,7 +3,7 @@ technician sees only the repairs assigned to them."""
 
 from collections.abc import Mapping, Sequence
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from aftersales.models import Customer, Membership, Merchant, OrderLine, User
 from repairs.models import (
@@ -28,6 +28,16 @@ def repairs_visible_to(membership: Membership) -> QuerySet[RepairOrder]:
     if membership.role == Membership.Role.TECHNICIAN:
         repairs = repairs.filter(ticket__assignee_id=membership.user_id)
     return repairs
+
+
+def visit_signature_of(membership: Membership, visit_id: int) -> Visit | None:
+    """The visit whose customer's signature the member may see: a visit of a repair visible to
+    them (their merchant's; a technician's own) that has a signature; otherwise None."""
+    return (
+        Visit.objects.filter(merchant_id=membership.merchant_id, pk=visit_id, repair__in=repairs_visible_to(membership))
+        .exclude(signature="")
+        .first()
+    )
 
 
 def repairs_for_api(*, merchant: Merchant | None, membership: Membership | None = None) -> QuerySet[RepairOrder]:
@@ -74,7 +84,11 @@ def repair_of_ticket(*, merchant_id: int, ticket_id: int) -> RepairOrder | None:
             Prefetch(
                 "visits",
                 queryset=Visit.objects.select_related("technician__user")
-                .prefetch_related(Prefetch("photos", queryset=VisitPhoto.objects.order_by("-phase", "pk")))
+                .prefetch_related(
+                    Prefetch(
+                        "photos", queryset=VisitPhoto.objects.select_related("attachment").order_by("-phase", "pk")
+                    )
+                )
                 .order_by("window_start", "pk"),
             ),
         )
@@ -127,6 +141,25 @@ def part_of(merchant: Merchant, part_id: int | None) -> Part | None:
     if part_id is None:
         return None
     return Part.objects.filter(merchant=merchant, pk=part_id, is_active=True).first()
+
+
+PART_SEARCH_LIMIT = 20
+
+
+def parts_for_quote(*, merchant_id: int, product_id: int, query: str = "") -> QuerySet[Part]:
+    """The merchant's active parts a quote may list, those fitting the repair's product first
+    (``fits``), matching ``query`` in the part number or name; at most ``PART_SEARCH_LIMIT``, so a
+    catalogue of ten thousand parts answers with one short list."""
+    fits = Part.compatible_products.through.objects.filter(part_id=OuterRef("pk"), product_id=product_id)
+    parts = Part.objects.filter(merchant_id=merchant_id, is_active=True).annotate(fits=Exists(fits))
+    query = query.strip()
+    if query:
+        parts = parts.filter(Q(part_number__icontains=query) | Q(name__icontains=query))
+    return parts.order_by("-fits", "part_number")[:PART_SEARCH_LIMIT]
+
+
+def part_by_number(*, merchant_id: int, part_number: str) -> Part | None:
+    return Part.objects.filter(merchant_id=merchant_id, part_number=part_number.strip(), is_active=True).first()
 
 
 def registrations_of_customer(customer: Customer) -> QuerySet[WarrantyRegistration]:

@@ -1,4 +1,4 @@
-"""Evidence of a visit: the technician's photos before and after the work.
+"""Evidence of a visit: the technician's photos (and short videos) before and after the work.
 
 The files go through the hub's checked-upload path (type sniffed, size and pixels bounded,
 metadata such as GPS stripped) as an internal note of the case, so the timeline shows them where
@@ -20,6 +20,7 @@ from repairs.models import PhotoPhase, Visit, VisitPhoto, VisitStatus
 from repairs.roles import require_visit_worker
 from tickets.attachments import PILLOW_CHECKED, inspect_upload
 from tickets.services import ticket_note
+from tickets.videos import VIDEO_TYPES
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -34,9 +35,9 @@ def visit_photos_add(
     if not files:
         raise InvalidInput(_("Add at least one photo."), code="photos_missing", extra={"field": "photos"})
     for upload in files:
-        # The hub accepts PDFs and videos on a case; a visit's photos are photos.
+        # The hub accepts PDFs on a case too; a visit's evidence is photos and short videos.
         content_type, _sha256 = inspect_upload(upload)
-        if content_type not in PILLOW_CHECKED:
+        if content_type not in PILLOW_CHECKED | VIDEO_TYPES:
             raise InvalidInput(
                 _("%(name)s is not a photo.") % {"name": upload.name}, code="not_a_photo", extra={"field": "photos"}
             )

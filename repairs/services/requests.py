@@ -2,7 +2,7 @@
 guarantee), triage with reasons per coverage and the 三包 floor, reject, cancel."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
-from aftersales.models import Customer, OrderLine, Product, User
+from aftersales.exceptions import ApplicationError, InvalidInput, PermissionRefused, TransitionNotAllowed
+from aftersales.models import Customer, Membership, OrderLine, Product, User
 from repairs import timers
 from repairs.locks import repair_order_lock
 from repairs.models import (
@@ -30,11 +30,18 @@ from repairs.models import (
 )
 from repairs.roles import require_decider, require_party, require_staff
 from repairs.sanbao import SanbaoFloor
-from repairs.selectors.eligibility import repair_policy_for, unit_eligibility
+from repairs.selectors.eligibility import (
+    auto_triage_holds_of,
+    earlier_repair_within_window,
+    repair_policy_for,
+    unit_eligibility,
+)
 from repairs.services._transitions import repair_move
+from repairs.services.dispatch import visit_book
 from repairs.services.parts import reservations_release
 from repairs.services.webhooks import repair_status_changed
 from repairs.timeline import RepairVerb
+from repairs.warranty import AUTO_TRIAGE_RULE
 from tickets.models import TicketChannel, TicketKind
 from tickets.notify import notify_customer
 from tickets.services import ticket_create
@@ -44,25 +51,6 @@ if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
 MAX_DESCRIPTION = 4000
-# Statuses after which the device was worked on and handed back: what a repeat comes back from.
-DONE_STATUSES = (RepairStatus.RETURNED, RepairStatus.CLOSED)
-
-
-def _earlier_repair_within_window(
-    merchant_id: int, serial_number: str, window_days: int, at: datetime
-) -> RepairOrder | None:
-    if not serial_number or not window_days:
-        return None
-    return (
-        RepairOrder.objects.filter(
-            merchant_id=merchant_id,
-            serial_number=serial_number,
-            status__in=DONE_STATUSES,
-            returned_at__gte=at - timedelta(days=window_days),
-        )
-        .order_by("-returned_at", "-pk")
-        .first()
-    )
 
 
 def repair_request_create(
@@ -87,12 +75,21 @@ def repair_request_create(
     channel: str = TicketChannel.PORTAL,
     created_by: User | None = None,
     submission_key: str = "",
+    window_start: datetime | None = None,
 ) -> RepairOrder:
     """Open a repair for a unit the customer can prove is theirs (an order line, or a registration).
 
     The eligibility and the 三包 floor at this moment are snapshotted for triage. The same serial
     back within the merchant's revisit window, after a repair handed back, opens as a repeat: free
     of charge and flagged on both repairs.
+
+    With the merchant's automatic triage on (``RepairPolicy.auto_triage``), a request the warranty
+    plainly covers is triaged by the system in the same transaction (covered work that does not
+    come on site moves on to waiting for the device); anything else stays requested, with the
+    reasons on an internal event. ``window_start`` (on-site): the visit window the customer chose
+    in the same submission, booked here once the system triaged the request. A window taken
+    meanwhile is not booked (its savepoint rolls back): the repair stays triaged, its status says
+    so to the caller, and the customer books another time. The customer is told once.
     """
     merchant_id = customer.merchant_id
     description = (fault_description or "").strip()
@@ -150,7 +147,7 @@ def repair_request_create(
             made = RepairOrder.objects.filter(merchant_id=merchant_id, submission_key=submission_key).first()
             if made is not None:
                 return made
-        earlier = _earlier_repair_within_window(merchant_id, serial_number, policy.revisit_window_days, now)
+        earlier = earlier_repair_within_window(merchant_id, serial_number, policy.revisit_window_days, now)
         answer = unit_eligibility(
             product=product,
             registration=registration,
@@ -158,6 +155,18 @@ def repair_request_create(
             at=now,
             policy=policy,
             serial_number=serial_number,
+        )
+        holds = (
+            auto_triage_holds_of(
+                merchant_id=merchant_id,
+                answer=answer,
+                remedy=remedy_wanted,
+                registration=registration,
+                serial_number=serial_number,
+                free_as_repeat=earlier is not None,
+            )
+            if policy.auto_triage
+            else []
         )
         ticket = ticket_create(
             merchant=customer.merchant,
@@ -170,6 +179,8 @@ def repair_request_create(
             order_lines=[order_line] if order_line else [],
             created_by=created_by,
             files=files,
+            # Triaged by the system: the triage's (or the visit's) message is the one the customer gets.
+            acknowledge=not (policy.auto_triage and not holds),
         )
         repair_order = RepairOrder.objects.create(
             merchant_id=merchant_id,
@@ -210,7 +221,29 @@ def repair_request_create(
             earlier.save(update_fields=["has_repeat", "updated_at"])
             event_append(ticket, RepairVerb.REPEAT_FLAGGED, data={"repeat_of": earlier.ticket.number}, public=True)
             event_append(earlier.ticket, RepairVerb.REPEAT_FLAGGED, data={"repeat": ticket.number})
-        notify_customer(ticket, "repair_requested", {"product_name": product.name})
+        if not policy.auto_triage or holds:
+            if holds:
+                # Internal: staff see why the system left it to them.
+                event_append(ticket, RepairVerb.AUTO_TRIAGE_HELD, data={"rule": AUTO_TRIAGE_RULE, "reasons": holds})
+            notify_customer(ticket, "repair_requested", {"product_name": product.name})
+            return repair_order
+        booking = window_start is not None and mode == RepairMode.ON_SITE
+        repair_order = repair_order_lock(repair_order.pk, with_ticket=True)
+        outcome = _triage_locked(repair_order, actor=None, membership=None, automatic=True, notify=not booking)
+        if booking and window_start is not None:
+            try:
+                with transaction.atomic():
+                    visit_book(
+                        repair=repair_order,
+                        window_start=window_start,
+                        actor_user=created_by,
+                        actor_customer=None if created_by else customer,
+                    )
+            except ApplicationError:
+                # The window went to someone else (or is no longer bookable): the savepoint undid
+                # the booking; the triage stands and is the one message.
+                _triage_notify(repair_order, outcome)
+            repair_order = repair_order_lock(repair_order.pk, with_ticket=True)
     return repair_order
 
 
@@ -241,81 +274,114 @@ def repair_triage(
     with transaction.atomic():
         repair_order = repair_order_lock(repair_order.pk, with_ticket=True)
         membership = require_decider(actor, repair_order.merchant_id)
-        policy = repair_policy_for(repair_order.merchant_id)
-        now = timezone.now()
-        answer = unit_eligibility(
-            product=repair_order.product,
-            registration=repair_order.registration,
-            order_line=repair_order.order_line,
-            at=now,
-            exclusions_found=tuple(exclusions),
+        _triage_locked(
+            repair_order,
+            actor=actor,
             membership=membership,
-            policy=policy,
-            serial_number=repair_order.serial_number,
-            exclude_repair_id=repair_order.pk,
+            outcome=outcome,
+            exclusions=exclusions,
+            goodwill_amount=goodwill_amount,
+            note=note,
         )
-        applied_exclusions = answer.eligibility.exclusions
-        free_by_repeat = repair_order.repeat_of_id is not None and not applied_exclusions
-        covered = answer.in_warranty or (answer.floor.free_repair and not applied_exclusions) or free_by_repeat
-        outcome = outcome or (RepairStatus.IN_WARRANTY if covered else RepairStatus.OUT_OF_WARRANTY)
-        if outcome == RepairStatus.IN_WARRANTY and not covered:
-            raise InvalidInput(
-                _("The warranty does not cover this repair: quote it or grant goodwill."), code="not_in_warranty"
-            )
-        if outcome == RepairStatus.OUT_OF_WARRANTY:
-            if free_by_repeat:
-                raise TransitionNotAllowed(_("A repeat of a recent repair is free of charge."), code="repeat_is_free")
-            _check_floor_allows_charge(answer.floor, applied_exclusions)
-        if outcome == RepairStatus.GOODWILL:
-            amount = goodwill_amount if goodwill_amount is not None else Decimal("0")
-            if amount < 0 or amount > answer.goodwill_limit:
-                raise PermissionRefused(
-                    _("Goodwill up to %(limit)s is within your role; ask a supervisor for more.")
-                    % {"limit": answer.goodwill_limit},
-                    code="goodwill_over_limit",
-                    extra={"limit": str(answer.goodwill_limit)},
-                )
-        if outcome not in (RepairStatus.IN_WARRANTY, RepairStatus.OUT_OF_WARRANTY, RepairStatus.GOODWILL):
-            raise InvalidInput(_("Pick the outcome of the triage."), code="invalid_outcome")
-        repair_order.eligibility = {
-            **answer.snapshot(),
-            **({"goodwill_amount": str(goodwill_amount)} if outcome == RepairStatus.GOODWILL else {}),
-            **({"free_as_repeat": True} if free_by_repeat else {}),
-        }
-        repair_order.legal_floor = answer.floor.snapshot()
-        repair_order.decided_at = now
-        repair_move(repair_order, outcome, actor=actor, fields=["eligibility", "legal_floor", "decided_at"])
-        event_append(
-            repair_order.ticket,
-            RepairVerb.TRIAGED,
-            actor_user=actor,
-            data={
-                "outcome": outcome,
-                "coverages": [a.snapshot() for a in answer.eligibility.answers],
-                "legal_floor": answer.floor.rule,
-                **({"note": note} if note else {}),
-            },
-            public=True,
-        )
-        if outcome != RepairStatus.OUT_OF_WARRANTY and repair_order.mode != RepairMode.ON_SITE:
-            repair_move(repair_order, RepairStatus.AWAITING_DEVICE, actor=actor)
-            event_append(repair_order.ticket, RepairVerb.AWAITING_DEVICE, actor_user=actor, public=True)
-            notify_customer(
-                repair_order.ticket,
-                "repair_send_device",
-                {
-                    "product_name": repair_order.product.name,
-                    "centre": repair_order.service_centre.name if repair_order.service_centre else "",
-                    "centre_address": repair_order.service_centre.address if repair_order.service_centre else "",
-                },
-            )
-        else:
-            notify_customer(
-                repair_order.ticket,
-                "repair_triaged",
-                {"product_name": repair_order.product.name, "outcome": str(RepairStatus(outcome).label)},
-            )
     return repair_order
+
+
+def _triage_locked(
+    repair_order: RepairOrder,
+    *,
+    actor: User | None,
+    membership: Membership | None,
+    outcome: str = "",
+    exclusions: Sequence[str] = (),
+    goodwill_amount: Decimal | None = None,
+    note: str = "",
+    automatic: bool = False,
+    notify: bool = True,
+) -> str:
+    """The triage of a locked repair, in the caller's transaction; returns the outcome. ``actor``
+    None with ``automatic`` is the system acting by the merchant's automatic-triage rule."""
+    policy = repair_policy_for(repair_order.merchant_id)
+    now = timezone.now()
+    answer = unit_eligibility(
+        product=repair_order.product,
+        registration=repair_order.registration,
+        order_line=repair_order.order_line,
+        at=now,
+        exclusions_found=tuple(exclusions),
+        membership=membership,
+        policy=policy,
+        serial_number=repair_order.serial_number,
+        exclude_repair_id=repair_order.pk,
+    )
+    applied_exclusions = answer.eligibility.exclusions
+    free_by_repeat = repair_order.repeat_of_id is not None and not applied_exclusions
+    covered = answer.in_warranty or (answer.floor.free_repair and not applied_exclusions) or free_by_repeat
+    outcome = outcome or (RepairStatus.IN_WARRANTY if covered else RepairStatus.OUT_OF_WARRANTY)
+    if outcome == RepairStatus.IN_WARRANTY and not covered:
+        raise InvalidInput(
+            _("The warranty does not cover this repair: quote it or grant goodwill."), code="not_in_warranty"
+        )
+    if outcome == RepairStatus.OUT_OF_WARRANTY:
+        if free_by_repeat:
+            raise TransitionNotAllowed(_("A repeat of a recent repair is free of charge."), code="repeat_is_free")
+        _check_floor_allows_charge(answer.floor, applied_exclusions)
+    if outcome == RepairStatus.GOODWILL:
+        amount = goodwill_amount if goodwill_amount is not None else Decimal("0")
+        if amount < 0 or amount > answer.goodwill_limit:
+            raise PermissionRefused(
+                _("Goodwill up to %(limit)s is within your role; ask a supervisor for more.")
+                % {"limit": answer.goodwill_limit},
+                code="goodwill_over_limit",
+                extra={"limit": str(answer.goodwill_limit)},
+            )
+    if outcome not in (RepairStatus.IN_WARRANTY, RepairStatus.OUT_OF_WARRANTY, RepairStatus.GOODWILL):
+        raise InvalidInput(_("Pick the outcome of the triage."), code="invalid_outcome")
+    repair_order.eligibility = {
+        **answer.snapshot(),
+        **({"goodwill_amount": str(goodwill_amount)} if outcome == RepairStatus.GOODWILL else {}),
+        **({"free_as_repeat": True} if free_by_repeat else {}),
+    }
+    repair_order.legal_floor = answer.floor.snapshot()
+    repair_order.decided_at = now
+    repair_move(repair_order, outcome, actor=actor, fields=["eligibility", "legal_floor", "decided_at"])
+    event_append(
+        repair_order.ticket,
+        RepairVerb.TRIAGED,
+        actor_user=actor,
+        data={
+            "outcome": outcome,
+            "coverages": [a.snapshot() for a in answer.eligibility.answers],
+            "legal_floor": answer.floor.rule,
+            **({"automatic": True, "rule": AUTO_TRIAGE_RULE} if automatic else {}),
+            **({"note": note} if note else {}),
+        },
+        public=True,
+    )
+    if outcome != RepairStatus.OUT_OF_WARRANTY and repair_order.mode != RepairMode.ON_SITE:
+        repair_move(repair_order, RepairStatus.AWAITING_DEVICE, actor=actor)
+        event_append(repair_order.ticket, RepairVerb.AWAITING_DEVICE, actor_user=actor, public=True)
+    if notify:
+        _triage_notify(repair_order, outcome)
+    return outcome
+
+
+def _triage_notify(repair_order: RepairOrder, outcome: str) -> None:
+    if repair_order.status == RepairStatus.AWAITING_DEVICE:
+        notify_customer(
+            repair_order.ticket,
+            "repair_send_device",
+            {
+                "product_name": repair_order.product.name,
+                "centre": repair_order.service_centre.name if repair_order.service_centre else "",
+                "centre_address": repair_order.service_centre.address if repair_order.service_centre else "",
+            },
+        )
+    else:
+        notify_customer(
+            repair_order.ticket,
+            "repair_triaged",
+            {"product_name": repair_order.product.name, "outcome": str(RepairStatus(outcome).label)},
+        )
 
 
 def repair_reject(*, repair_order: RepairOrder, actor: User, reason: str) -> RepairOrder:

@@ -9,7 +9,8 @@ two services moving visits between the same technicians queue instead of deadloc
 booking race itself is still decided by the technicians' row locks in ``dispatch._place``.
 
 ``technician_loads_rebuild`` recounts a merchant's counters from its visits (the migration's
-backfill does the same; the bench calls it after seeding visits in bulk).
+backfill does the same; the bench calls it after seeding visits in bulk; ``manage.py
+rebuild_visit_loads`` reports drift and calls it).
 """
 
 from collections import Counter
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 
@@ -63,10 +64,11 @@ def visit_load_move(
 
 def technician_loads_apply(deltas: LoadDeltas, *, merchant_id: int, zone: str) -> None:
     """Apply window deltas to the window and day counters, in (technician, key) order."""
-    tz = ZoneInfo(zone)
     windows = sorted((key, delta) for key, delta in deltas.items() if delta)
     if not windows:
+        # Nothing moved (a plan that places no visit passes no zone either).
         return
+    tz = ZoneInfo(zone)
     days: Counter[tuple[int, date]] = Counter()
     for (technician_id, window_start), delta in windows:
         days[technician_id, window_start.astimezone(tz).date()] += delta
@@ -105,6 +107,14 @@ def technician_loads_rebuild(*, merchant: Merchant) -> int:
     drift); returns the number of window counters written."""
     active = Visit.objects.filter(merchant=merchant, status__in=ACTIVE_VISIT_STATUSES, technician__isnull=False)
     with transaction.atomic():
+        # A service moving a visit meanwhile must not be lost between the recount and the rows
+        # written: the counter tables are locked against writes first (in the services' order,
+        # windows then days), so a service that already touched a counter commits before the
+        # recount reads the visits, and one that has not yet waits and adds its change after.
+        quote = connection.ops.quote_name
+        tables = ", ".join(quote(model._meta.db_table) for model in (TechnicianWindowLoad, TechnicianDayLoad))
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
         TechnicianWindowLoad.objects.filter(merchant=merchant).delete()
         TechnicianDayLoad.objects.filter(merchant=merchant).delete()
         windows = [

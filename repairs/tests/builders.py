@@ -2,17 +2,14 @@
 (parts 12 months, labour 6, on-site travel 6, the ceramic cartridge 60), delivered on 10 March 2026
 at 10:00 local time through the order intake with its serial number."""
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import connection
-
-from aftersales.exceptions import ApplicationError
 from aftersales.models import Customer, Membership, Merchant, Order, OrderLine, Product, User
 from aftersales.services.orders import CustomerInput, OrderInput, OrderLineInput, order_upsert
 from aftersales.tests.factories import MembershipFactory, MerchantFactory, ProductFactory, StoreFactory, UserFactory
+from aftersales.tests.races import race  # noqa: F401 — the repairs tests race through this module
 from repairs.models import RepairMode, RepairOrder, RepairPolicy, WarrantyRegistration, WarrantyTerm
 from repairs.services import repair_request_create
 from repairs.tests.factories import RepairPolicyFactory, WarrantyCoverageFactory, WarrantyTermFactory
@@ -110,32 +107,3 @@ def request_repair(world: World, *, mode: str = RepairMode.MAIL_IN, remedy: str 
         service_centre=centre,
         **kwargs,
     )
-
-
-def race(count: int, attempt) -> list[str]:
-    """Run ``attempt()`` in ``count`` threads at once (each its own connection); each outcome is
-    "ok" or the refusal's code."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            attempt()
-            outcome = "ok"
-        except ApplicationError as refusal:
-            outcome = refusal.code
-        except Exception as error:  # noqa: BLE001 — an unexpected error is an outcome the test shows
-            outcome = f"error: {error!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return sorted(outcomes)

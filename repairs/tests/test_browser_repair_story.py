@@ -313,7 +313,8 @@ def _walk(live_server, browser, *, slug, language, locale, labels):
     office.fill("input[name=password]", "pass-word-123")
     _submit(office, office.locator("form button[type=submit]").first)
     office.goto(f"{live_server.url}/dashboard/tickets/{repair.ticket.number}/")
-    assert office.locator(f"#repair-visit-{visit.pk} img").count() == 2
+    assert office.locator(f"#repair-visit-{visit.pk} .visit-photo img").count() == 2
+    assert office.locator(f"#repair-visit-{visit.pk} .visit-signature img").count() == 1
     shot(office, "7-repair-page")
 
     # and the managers' pages read on a phone: today's visits of the technician, the van holds 2

@@ -14,7 +14,7 @@ from aftersales.models import Deadline, Notification
 from aftersales.services.deadlines import deadlines_sweep
 from aftersales.tests.factories import CustomerFactory, MerchantFactory
 from repairs.models import DispatchPolicy, RepairStatus, TechnicianTimeOff, Visit, VisitParty, VisitStatus
-from repairs.selectors.dispatch import ServiceNeed, available_slots
+from repairs.selectors.dispatch import ServiceNeed, available_slots, qualified_technicians
 from repairs.services.dispatch import (
     SlotTaken,
     visit_book,
@@ -86,6 +86,46 @@ def test_no_window_is_offered_where_nobody_qualified_serves_the_address(clock, t
     technician.areas = ["Xihu"]
     technician.save()
     assert len(available_slots(shop, elsewhere, now=NOW)) == 67
+
+
+def test_a_skill_level_counts_only_as_a_number_and_is_compared_as_a_number(shop, calendar):
+    # given: taps held at 10, at 2.5, and as a string, a boolean, a list, an object and null
+    ten = TechnicianFactory(merchant=shop, calendar=calendar, skills={"taps": 10, "boilers": 2})
+    half = TechnicianFactory(merchant=shop, calendar=calendar, skills={"taps": 2.5})
+    for held in ("3", True, [3], {"level": 3}, None):
+        TechnicianFactory(merchant=shop, calendar=calendar, skills={"taps": held, "boilers": 3})
+
+    def qualified(**skills):
+        need = ServiceNeed(postal_code="200001", district="Huangpu", skills=skills)
+        return [technician.technician_id for technician in qualified_technicians(shop, need)]
+
+    # then: only numbers count, and 10 is above 9 (as text "10" would sort below "9")
+    assert qualified(taps=1) == [ten.pk, half.pk]
+    assert qualified(taps=2) == [ten.pk, half.pk]
+    assert qualified(taps=3) == [ten.pk]
+    assert qualified(taps=9) == [ten.pk]
+    assert qualified(taps=11) == []
+    # every skill asked must be held at its level
+    assert qualified(taps=1, boilers=2) == [ten.pk]
+    assert qualified(taps=1, boilers=3) == []
+    assert qualified(fridges=1) == []
+    assert qualified() == [ten.pk, half.pk, *range(half.pk + 1, half.pk + 6)]
+
+
+def test_qualified_technicians_are_picked_without_reading_their_skills(shop, calendar):
+    # given
+    technician = TechnicianFactory(merchant=shop, calendar=calendar, skills={"taps": 2})
+
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        qualified = qualified_technicians(shop, NEED)
+
+    # then: one query, whose columns are the id, the calendar and the capacity, not the skills
+    assert [t.technician_id for t in qualified] == [technician.pk]
+    assert len(captured.captured_queries) == 1
+    columns = captured.captured_queries[0]["sql"].split(" FROM ")[0]
+    assert "skills" not in columns
+    assert "calendar_id" in columns
 
 
 def test_another_merchants_technicians_are_never_offered(clock, technician):

@@ -149,6 +149,32 @@ def test_a_visit_for_a_skill_nobody_has_is_reported_unassigned_by_the_preview(cl
     assert preview.plan.reasons == {Visit.objects.get(repair=repair).pk: UnassignedReason.NO_SKILL}
 
 
+def test_the_plan_counts_a_skill_level_only_as_a_number_as_availability_does(clock, shop, west_and_east):
+    # given: a boiler repair booked by staff; West holds boilers as a boolean, East as a string
+    west, east = west_and_east
+    west.skills = {"boilers": True}
+    west.save()
+    east.skills = {"boilers": "3"}
+    east.save()
+    repair = repair_at(shop, 121.5)
+    repair.product.category = "boilers"
+    repair.product.save()
+    Visit.objects.create(merchant=shop, repair=repair, window_start=tuesday(10), window_end=tuesday(12))
+
+    # when
+    preview = plan_preview(shop, TUESDAY)
+
+    # then: neither counts (Python would take True for level 1), so nobody has the skill
+    assert preview.plan.reasons == {Visit.objects.get(repair=repair).pk: UnassignedReason.NO_SKILL}
+
+    # and a number does count
+    east.skills = {"boilers": 1}
+    east.save()
+    again = plan_preview(shop, TUESDAY)
+    assert again.plan.reasons == {}
+    assert [visit.technician_id for visit in Visit.objects.filter(repair=repair)] == [None]  # a preview writes nothing
+
+
 def test_a_technician_who_drops_out_loses_the_days_visits_to_the_others(clock, shop, supervisor, west_and_east):
     # given: West holds a visit on Tuesday
     west, east = west_and_east
@@ -251,3 +277,19 @@ def load_counters(shop):
         )
     }
     return windows, days
+
+
+def test_applying_a_plan_that_places_no_visit_changes_nothing_and_does_not_fail(clock, shop, supervisor, west_and_east):
+    # given: the only visit of the day has no coordinates, so the planner cannot place it
+    repair = OnSiteRepairFactory(merchant=shop, latitude=None, longitude=None)
+    visit = visit_book(repair=repair, window_start=tuesday(10))
+    loads = list(TechnicianWindowLoad.objects.values_list("technician_id", "visits"))
+
+    # when
+    outcome = dispatch_day_plan(merchant=shop, day=TUESDAY, actor=supervisor)
+
+    # then
+    assert (outcome.moved, outcome.customers_told) == (0, 0)
+    visit.refresh_from_db()
+    assert visit.planned_start is None
+    assert list(TechnicianWindowLoad.objects.values_list("technician_id", "visits")) == loads

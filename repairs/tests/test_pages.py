@@ -100,7 +100,7 @@ def test_the_customer_sees_the_warranty_before_requesting_and_requests_a_carry_i
 
     assert page.status_code == 200
     assert "This repair is free of charge" in page.content.decode()
-    assert "labour: In warranty until the end of 2026-09-10." in page.content.decode()
+    assert "Labour: In warranty until the end of 2026-09-10." in page.content.decode()
     repair = RepairOrder.objects.get(merchant=world.merchant)
     assert response.status_code == 302
     assert (repair.mode, repair.service_centre, repair.serial_number) == ("service_centre", centre, "TAP-0001")

@@ -10,10 +10,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.pages import act_and_return, staff_required
 from repairs import services
@@ -29,9 +29,17 @@ from repairs.forms.dashboard import (
     ShipBackForm,
     TriageForm,
 )
-from repairs.models import RepairOrder
-from repairs.selectors import diagnosis_codes_for, repairs_visible_to
+from repairs.models import Part, RepairOrder
+from repairs.selectors import (
+    diagnosis_codes_for,
+    part_by_number,
+    parts_for_quote,
+    repairs_visible_to,
+    visit_signature_of,
+)
+from tickets.attachments import DOWNLOAD_CONTENT_SECURITY_POLICY
 
+FITS_LABEL = _("fits this product")
 Act = Callable[[Any, RepairOrder, dict[str, Any]], object]
 
 
@@ -47,12 +55,61 @@ def repair_or_404(request, number: str) -> RepairOrder:
     return repair_order
 
 
+def part_finder(repair_order: RepairOrder) -> Callable[[str], Part | None]:
+    """Parts are looked up in the repair's merchant only: another merchant's number is unknown."""
+    return lambda number: part_by_number(merchant_id=repair_order.merchant_id, part_number=number)
+
+
+@staff_required
+@require_GET
+def quote_part_search(request, number: str) -> JsonResponse:
+    """The quote form's part picker: the merchant's parts matching ``q`` (part number or name),
+    those fitting the repair's product first, at most a short page of them."""
+    repair_order = repair_or_404(request, number)
+    parts = parts_for_quote(
+        merchant_id=repair_order.merchant_id, product_id=repair_order.product_id, query=request.GET.get("q", "")[:100]
+    )
+    found = []
+    for part in parts:
+        fits = bool(getattr(part, "fits", False))  # annotated by the selector
+        found.append(
+            {
+                "part_number": part.part_number,
+                "name": part.name,
+                "price": str(part.price),
+                "fits": fits,
+                "label": f"{part.name} · {part.price}" + (f" · {FITS_LABEL}" if fits else ""),
+            }
+        )
+    return JsonResponse({"parts": found})
+
+
+@staff_required
+@require_GET
+def visit_signature(request, visit_id: int) -> FileResponse:
+    """The customer's signature drawn on the technician's phone, for staff who may see the repair;
+    served like every uploaded file (nosniff, the sandbox policy), since the PNG came from a
+    browser we do not control."""
+    visit = visit_signature_of(request.membership, visit_id)
+    if visit is None:
+        raise Http404
+    try:
+        handle = visit.signature.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type="image/png", filename=f"signature-visit-{visit.pk}.png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 def _quote(request, repair_order, data, form):
     return services.repair_quote_send(
         repair_order=repair_order,
         actor=request.user,
         note=data["note"],
-        lines=[services.LineInput(kind=kind, description=text, unit_price=price) for kind, text, price in form.lines()],
+        lines=form.lines(),
     )
 
 
@@ -161,11 +218,13 @@ def repair_action(request, number: str, action: str) -> HttpResponseRedirect:
         raise Http404
     repair_order = repair_or_404(request, number)
     form_class, call, success = ACTIONS[action]
-    form = (
-        DiagnoseForm(request.POST, codes=diagnosis_codes_for(repair_order))
-        if form_class is DiagnoseForm
-        else form_class(request.POST)
-    )
+    form: forms.Form
+    if form_class is DiagnoseForm:
+        form = DiagnoseForm(request.POST, codes=diagnosis_codes_for(repair_order))
+    elif form_class is QuoteForm:
+        form = QuoteForm(request.POST, find_part=part_finder(repair_order))
+    else:
+        form = form_class(request.POST)
     back_to = reverse("dashboard:ticket", args=[repair_order.ticket.number]) + "#repair"
     if not form.is_valid():
         for errors in form.errors.values():

@@ -57,11 +57,19 @@ def _page(request, repair: RepairOrder, *, offered: list[str] | None = None, sta
     )
 
 
+def _next_slots_of(request, repair: RepairOrder, count: int = 3):
+    return available_slots(request.merchant, ServiceNeed.of_repair(repair), now=timezone.now(), limit=count)
+
+
 @portal_verified_required
 @require_http_methods(["GET", "POST"])
 def repair_visit(request, merchant_slug, number):
     repair = _repair_or_404(request, number)
     if request.method == "GET":
+        if request.GET.get("taken") and active_visit_of(repair) is None:
+            # Sent with the request, the chosen window was taken meanwhile: point at the next ones.
+            offered = [slot.start.isoformat() for slot in _next_slots_of(request, repair)]
+            return _page(request, repair, offered=offered)
         return _page(request, repair)
     try:
         window_start = datetime.fromisoformat(request.POST.get("window_start", ""))

@@ -23,7 +23,7 @@ from aftersales.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from aftersales.api.idempotency import IdempotentCall, idempotent
 from aftersales.api.pagination import CreatedCursorPagination
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import ErrorResponseSerializer, refusal_responses
 from aftersales.api.views import MerchantApiView, MerchantListApiView
 from aftersales.exceptions import InvalidInput
 from aftersales.models import Merchant, Order, OrderLine
@@ -61,12 +61,9 @@ from tickets.models import TicketChannel
 from tickets.selectors import ticket_deadlines
 
 TAG = ["returns"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such return for this merchant.")),
-    409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the return's current status.")),
-}
+REFUSALS = refusal_responses(
+    not_found=_("No such return for this merchant."), conflict=_("Not allowed in the return's current status.")
+)
 IDEMPOTENT_REFUSALS = {
     **REFUSALS,
     409: OpenApiResponse(

@@ -151,7 +151,7 @@ def order_refund_pay_run(*, refund_id: int) -> None:
 
 def _compensation_refund(compensation: "Compensation", actor: User | None, reference: str, part: str) -> str:
     ticket = compensation.complaint.ticket
-    refund, _created = order_refund_grant(
+    refund, created = order_refund_grant(
         ticket=ticket,
         actor=actor,
         part=part,
@@ -160,6 +160,12 @@ def _compensation_refund(compensation: "Compensation", actor: User | None, refer
         grant_key=reference,
         reason=_("Compensation for complaint %(number)s") % {"number": ticket.number},
     )
+    if not created and refund.state == RefundState.FAILED:
+        # The offer is paid again after a failure: the same refund, paid again under the key fixed
+        # at its grant, so the gateway pays it at most once.
+        from returns.tasks import order_refund_pay
+
+        enqueue_on_commit(order_refund_pay, refund.pk)
     return refund.grant_key
 
 

@@ -59,7 +59,7 @@ from returns.services._transitions import return_move
 from returns.timeline import ReturnVerb
 from tickets.models import Ticket, TicketStatus
 from tickets.notify import notify_customer
-from tickets.services import ticket_follow_workflow
+from tickets.services import compensation_payment_recorded, compensation_payment_voided, ticket_follow_workflow
 from tickets.timeline import event_append
 
 logger = logging.getLogger(__name__)
@@ -322,6 +322,11 @@ def _record_success(
     notify_customer(ticket, "return_refunded", {"amount": str(refund.amount), "currency": refund.currency})
     if return_request is not None:
         return_complete_if_settled(return_request, actor)
+    else:
+        # A refund against the order is a complaint's compensation, granted under its key: paid now.
+        compensation_payment_recorded(
+            merchant_id=refund.merchant_id, ticket_id=ticket.pk, reference=refund.grant_key, paid=True
+        )
 
 
 def _record_failure(
@@ -359,6 +364,15 @@ def _record_failure(
     if moved:
         # Staff must act: the case is theirs again, whatever it was waiting on.
         ticket_follow_workflow(ticket=ticket, status=TicketStatus.OPEN)
+    if return_request is None:
+        # A complaint's compensation: shown as failed, with the reason, until it is paid again.
+        compensation_payment_recorded(
+            merchant_id=refund.merchant_id,
+            ticket_id=ticket.pk,
+            reference=refund.grant_key,
+            paid=False,
+            error=result.error,
+        )
 
 
 def refund_confirm_manual(*, execution: RefundExecution, actor: User, reference: str) -> RefundExecution:
@@ -470,6 +484,10 @@ def refund_void(*, refund: Refund, actor: User, reason: str) -> Refund:
             public=True,
         )
         if return_request is None:
+            # A complaint's compensation paid by it is withdrawn: its money never left.
+            compensation_payment_voided(
+                merchant_id=refund.merchant_id, ticket_id=ticket.pk, reference=refund.grant_key, actor=actor
+            )
             return refund
         still_failed = return_request.refunds.filter(state=RefundState.FAILED).exists()
         if return_request.status == ReturnStatus.ACTION_REQUIRED and not still_failed:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales import bulk
+from aftersales.compiled import CompiledRead
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Order, OrderLine, Product, User
 from returns import timers
@@ -74,6 +75,17 @@ SUBJECT_BY_KIND: dict[str, "StrPromise"] = {
     TicketKind.EXCHANGE: gettext_lazy("Exchange: %(items)s"),
     TicketKind.REFUND_ONLY: gettext_lazy("Refund only: %(items)s"),
 }
+
+
+# The return a submission key already made (a double click): asked at every submission.
+_MADE_WITH_KEY = CompiledRead(
+    # At most one row: a non-empty key is unique per merchant (returnrequest_submission_key_unique).
+    lambda *, shape, merchant_id, submission_key: ReturnRequest.objects.filter(
+        merchant_id=merchant_id, submission_key=submission_key
+    ).only("pk"),
+    params={"merchant_id": int, "submission_key": str},
+    prepared=True,
+)
 
 
 def _route_submitted(
@@ -163,14 +175,21 @@ def return_request_create(
     if created_by is not None:
         require_staff(created_by, order.merchant_id)
     now = timezone.now()
+    # The products the caller's lines carry (the portal read them with the order a moment ago):
+    # a product's name and SKU are not what the lock protects, so the lock reads them only for
+    # lines that come without theirs.
+    products = {line.pk: line.product for line, _quantity in lines if OrderLine.product.is_cached(line)}
     with transaction.atomic():
-        locked = order_lines_lock(wanted, order=order, with_product=True)
+        locked = order_lines_lock(wanted, order=order, with_product=len(products) < len(wanted))
         for line in locked:
             line.order = order
+            if line.pk in products and not OrderLine.product.is_cached(line):
+                line.product = products[line.pk]
         if submission_key:
-            made = ReturnRequest.objects.filter(merchant_id=order.merchant_id, submission_key=submission_key).first()
+            # Its id first: a repeat is rare, and the id's statement is compiled once a process.
+            made = _MADE_WITH_KEY.first(shape=None, merchant_id=order.merchant_id, submission_key=submission_key)
             if made is not None:
-                return made
+                return ReturnRequest.objects.get(pk=made.pk)
         if order_terms is not None and order_terms.order.pk == order.pk:
             policy, rules = order_terms.policy, order_terms.rules
         else:
@@ -254,10 +273,16 @@ def return_request_create(
                 )
                 for line in locked
             )
-            # Every line's counter in one statement; the CHECK holds each of them.
+            # Every line's counter in one statement; the CHECK holds each of them. The same count
+            # on every line (one unit each, the usual case) needs no CASE to say which gets what.
+            counts = set(wanted.values())
             OrderLine.objects.filter(pk__in=wanted).update(
                 quantity_requested=F("quantity_requested")
-                + Case(*(When(pk=pk, then=Value(count)) for pk, count in wanted.items()), default=Value(0))
+                + (
+                    Value(counts.pop())
+                    if len(counts) == 1
+                    else Case(*(When(pk=pk, then=Value(count)) for pk, count in wanted.items()), default=Value(0))
+                )
             )
             event_append(
                 ticket,

@@ -20,12 +20,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from aftersales.exceptions import ApplicationError
 from aftersales.models import Customer, Membership, Merchant, Notification, Order, OrderLine, Product, User
 from aftersales.tests.builders import sign_in
 from aftersales.tests.factories import (
@@ -37,6 +35,7 @@ from aftersales.tests.factories import (
     ProductFactory,
     api_key_for,
 )
+from aftersales.tests.races import race  # noqa: F401 — the returns tests race through this module
 from aftersales.tests.servers import LoopbackHTTPServer
 from returns.models import (
     CarrierClaim,
@@ -382,34 +381,6 @@ def nothing_written() -> tuple:
 # --- two clicks at once ---------------------------------------------------------------------------
 
 
-def race(count: int, attempt) -> list[str]:
-    """Run ``attempt()`` in ``count`` threads at once; each outcome is "ok" or the refusal's code."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            attempt()
-            outcome = "ok"
-        except ApplicationError as refusal:
-            outcome = refusal.code
-        except Exception as error:  # noqa: BLE001 — an unexpected error is an outcome the test shows
-            outcome = f"error: {error!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return sorted(outcomes)
-
-
 class RefundEndpoint(LoopbackHTTPServer):
     """A shop platform's refund endpoint on 127.0.0.1, answering from a script: one
     ``(status, body, delay_seconds)`` per call, the last repeated. It records what it was sent."""
@@ -567,16 +538,17 @@ def submitted_return(order, line, reason, quantity=2):
 # The submission (confirm with a photo) of a 2-line return, from the session to the commit: the
 # page's reads (merchant, session, the order's lines with the order, policy, rules, reasons), the
 # locked lines (the policy as the page read it), a return of the same submission key, the ticket
-# (number, row, lines, message, attachment, the hub's routing rules, SLA policy), the return (row,
+# (its number bumped and read back in two ORM statements, row, lines, message, attachment, the
+# hub's routing rules, SLA policy), the return (row,
 # webhook lookup, lines, both counters in one statement), the routing (the risk figures in one
 # statement; merchant-response timer: its row, no lookup on a new case; the case's next deadline),
 # the case's events in one statement, its notification, and nothing for the session. A change here
 # is a change to the cost of every return a customer sends: look at it, then update the figure.
-SUBMISSION_QUERIES = 26
+SUBMISSION_QUERIES = 27
 # The same once the merchant's configuration is kept by the process (aftersales.config_cache), as
 # it is for every submission after a process's first: no merchant, policy, rules, reasons,
 # routing rules, SLA policies nor webhook endpoints.
-SUBMISSION_QUERIES_CONFIG_KEPT = 19
+SUBMISSION_QUERIES_CONFIG_KEPT = 20
 
 
 def sign_in_client(client, order, capture):

@@ -1,15 +1,14 @@
 """The returns API: open, list and read returns, each staff action, and refunds that an
 ``Idempotency-Key`` makes safe to retry — sequentially and from twenty threads at once."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from aftersales.models import IdempotencyRecord, OrderLine
 from aftersales.tests.factories import CustomerFactory, OrderLineFactory, api_key_for
+from aftersales.tests.races import race_errors
 from returns.models import (
     ExecutionState,
     Refund,
@@ -521,27 +520,16 @@ def test_twenty_concurrent_retries_of_one_refund_give_one_refund_one_execution_a
     return_request = received_return(world)
     _key, full_key = api_key_for(world.merchant, name="Shop sync")
     target = url("return-refund", return_request)
-    barrier = threading.Barrier(20)
-    answers: list[tuple[int, bytes]] = []
-    lock = threading.Lock()
-
-    def retry():
-        client = APIClient()
+    clients = [APIClient() for _ in range(20)]
+    for client in clients:
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {full_key}")
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(target, {"reason": "Returned."}, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
-            with lock:
-                answers.append((response.status_code, response.content))
-        finally:
-            connection.close()
+    answers: list[tuple[int, bytes]] = []
 
-    threads = [threading.Thread(target=retry) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    def retry(index: int) -> None:
+        response = clients[index].post(target, {"reason": "Returned."}, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+        answers.append((response.status_code, response.content))  # list.append is atomic
 
+    assert race_errors(20, retry) == []
     assert len(answers) == 20
     assert {status for status, _content in answers} == {201}
     assert len({content for _status, content in answers}) == 1

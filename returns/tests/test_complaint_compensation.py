@@ -1,15 +1,14 @@
 """Complaint compensation paid as store credit: returns' payer, registered with the case hub,
 writes the customer's store-credit ledger once per compensation, whatever the replays or races."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from aftersales.exceptions import PermissionRefused
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, OrderFactory
+from aftersales.tests.races import race_errors
 from returns.models import StoreCreditAccount, StoreCreditEntry
 from tickets.compensation_payers import registered_compensation_kinds
 from tickets.models import (
@@ -89,23 +88,7 @@ def test_twenty_simultaneous_store_credit_payments_credit_once():
     ticket = _complaint(order)
     compensation = compensation_propose(ticket=ticket, actor=agent, kind="store_credit", amount="40")
     compensation_answer(compensation=compensation, customer=order.customer, accept=True)
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
-    def pay() -> None:
-        try:
-            barrier.wait(timeout=10)
-            compensation_pay(compensation=compensation, actor=agent)
-        except BaseException as exc:  # noqa: BLE001 — asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = race_errors(20, lambda _index: compensation_pay(compensation=compensation, actor=agent))
 
     assert errors == []
     assert StoreCreditEntry.objects.filter(customer=order.customer).count() == 1

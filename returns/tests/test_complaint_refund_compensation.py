@@ -3,16 +3,15 @@ the refund ledger against the complaint's order (no return request), under the s
 return's refund, once per compensation whatever the replays or races; the payment goes through the
 merchant's refund gateway under the compensation's key."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused
 from aftersales.models import Membership, OrderLine
 from aftersales.tests.factories import MembershipFactory, OrderFactory, OrderLineFactory
+from aftersales.tests.races import race_errors
 from returns.models import (
     ExecutionState,
     Refund,
@@ -121,9 +120,15 @@ def test_shipping_refund_is_granted_against_the_order_once_under_20_replays_and_
     )
     assert execution.request_summary["order_number"] == order.external_number
     assert execution.request_summary["case_number"] == ticket.number
-    paid = Compensation.objects.get(pk=compensation.pk)
-    assert (paid.status, paid.payment_reference) == (CompensationStatus.PAID, reference)
-    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_PAID).count() == 1
+    # Granted, not paid: the payout waits for staff to confirm it.
+    granted = Compensation.objects.get(pk=compensation.pk)
+    assert (granted.status, granted.payment_reference, granted.paid_at) == (
+        CompensationStatus.GRANTED,
+        reference,
+        None,
+    )
+    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_GRANTED).count() == 1
+    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_PAID).count() == 0
     assert TicketEvent.objects.filter(ticket=ticket, verb=ReturnVerb.REFUND_GRANTED).count() == 1
     assert shipping_refundable(order) == Decimal("0.00")  # returns of the order see it spent
 
@@ -132,6 +137,10 @@ def test_shipping_refund_is_granted_against_the_order_once_under_20_replays_and_
     refund.refresh_from_db()
     assert refund.state == RefundState.PAID
     assert TicketEvent.objects.filter(ticket=ticket, verb=ReturnVerb.REFUND_PAID).count() == 1
+    paid = Compensation.objects.get(pk=compensation.pk)
+    assert (paid.status, paid.payment_reference, paid.payment_error) == (CompensationStatus.PAID, reference, "")
+    assert paid.paid_at is not None
+    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_PAID).count() == 1
 
 
 @pytest.mark.django_db
@@ -244,7 +253,9 @@ def test_voiding_an_unpaid_compensation_refund_gives_the_remainder_back():
     order = _order()
     supervisor = _staff(order.merchant, Membership.Role.SUPERVISOR)
     ticket = _complaint(order)
-    compensation_pay(compensation=_accepted(ticket, supervisor, "partial_refund", "60"), actor=supervisor)
+    compensation = compensation_pay(
+        compensation=_accepted(ticket, supervisor, "partial_refund", "60"), actor=supervisor
+    )
     refund = Refund.objects.get(order=order)
 
     refund_void(refund=refund, actor=supervisor, reason="Paid by hand in the shop instead")
@@ -253,6 +264,10 @@ def test_voiding_an_unpaid_compensation_refund_gives_the_remainder_back():
     assert refund.state == RefundState.VOIDED
     assert order_refundable_remainder(ticket).price == Decimal("448.00")
     assert TicketEvent.objects.filter(ticket=ticket, verb=ReturnVerb.REFUND_VOIDED).count() == 1
+    # Its money never left: the offer is withdrawn, neither paid nor pending.
+    withdrawn = Compensation.objects.get(pk=compensation.pk)
+    assert (withdrawn.status, withdrawn.paid_at) == (CompensationStatus.WITHDRAWN, None)
+    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_WITHDRAWN).count() == 1
 
 
 @pytest.mark.xdist_group("races")
@@ -262,30 +277,15 @@ def test_twenty_simultaneous_refund_payments_grant_one_refund():
     agent = _staff(order.merchant, Membership.Role.AGENT)
     ticket = _complaint(order)
     compensation = _accepted(ticket, agent, "partial_refund", "40")
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
-    def pay() -> None:
-        try:
-            barrier.wait(timeout=10)
-            compensation_pay(compensation=compensation, actor=agent)
-        except BaseException as exc:  # noqa: BLE001 — asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = race_errors(20, lambda _index: compensation_pay(compensation=compensation, actor=agent))
 
     assert errors == []
     refund = Refund.objects.get(order=order)
     assert (refund.amount, refund.grant_key) == (Decimal("40.00"), f"compensation-{compensation.pk}")
     assert RefundLine.objects.filter(refund=refund).count() == 1
     assert RefundExecution.objects.filter(refund=refund).count() == 1
-    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_PAID).count() == 1
+    assert Compensation.objects.get(pk=compensation.pk).status == CompensationStatus.GRANTED
+    assert TicketEvent.objects.filter(ticket=ticket, verb=ComplaintVerb.COMPENSATION_GRANTED).count() == 1
     assert TicketEvent.objects.filter(ticket=ticket, verb=ReturnVerb.REFUND_GRANTED).count() == 1
 
 

@@ -299,9 +299,12 @@ def test_the_ship_by_deadline_is_shown_in_the_shops_time_zone(signed_in, order, 
 
     assert "Send the items back by" in page
     assert "Nov. 28, 2026" in page
-    assert "Asia/Shanghai time" in page
+    assert "(Asia/Shanghai time)" in page
     # The shop's own deadline to answer is not the customer's business
     assert "Merchant response" not in page
+    # and in Chinese the brackets are full-width, from the translation
+    chinese = signed_in.get(ticket_url(return_request.ticket), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "（Asia/Shanghai 时间）" in chinese
 
 
 # --- after a rejection --------------------------------------------------------------------------

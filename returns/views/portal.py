@@ -20,6 +20,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -63,6 +64,7 @@ from tickets.models import Ticket, TicketChannel, TicketKind
 from tickets.selectors import ticket_for_customer
 
 if TYPE_CHECKING:
+    from django.utils.safestring import SafeString
     from django_stubs_ext import StrOrPromise
 
 # The review's "Change my choices" button posts the choices back to step 1 with this name.
@@ -318,6 +320,12 @@ def return_confirm(request, merchant_slug, order_id):
     return _review_page(request, order, start, form)
 
 
+def _choices_fields(choices: dict[str, str]) -> "SafeString":
+    """The choices of step 1 as the hidden fields the review carries to the confirm and back
+    (nothing waits on the server). Written here rather than by a template loop, twice a review."""
+    return format_html_join("", '<input type="hidden" class="return-choice" name="{}" value="{}">\n', choices.items())
+
+
 def _review_page(request, order: Order, start: ReturnStartForm, form: ReturnConfirmForm):
     """The estimate of what the valid choices ``start`` would give, and the confirm ``form``."""
     chosen = start.cleaned_data["chosen"]
@@ -337,7 +345,7 @@ def _review_page(request, order: Order, start: ReturnStartForm, form: ReturnConf
             request,
             order=order,
             form=form,
-            choices=start.draft(),
+            choices_fields=_choices_fields(start.draft()),
             change_choices=CHANGE_CHOICES,
             reason=start.cleaned_data["reason"],
             resolution_label=Resolution(resolution).label,

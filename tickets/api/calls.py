@@ -3,23 +3,19 @@ reads a case's calls. The summary is staff-only, as on the dashboard."""
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView
 from tickets.models import CallDirection, PhoneCall, Ticket
 from tickets.selectors import ticket_for_api
 from tickets.services.calls import MAX_CALL_SECONDS, ticket_phone_call_log
 
 TAG = ["tickets"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such ticket for this merchant.")),
-}
+REFUSALS = refusal_responses(not_found=_("No such ticket for this merchant."))
 
 
 class PhoneCallInputSerializer(serializers.Serializer):

@@ -2,16 +2,18 @@
 dashboard. The ticket is found through ``ticket_for_api`` (the request's merchant, and what its
 staff member may see); a ticket of another kind, or of another merchant, is a 404."""
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from aftersales.api.permissions import request_actor, request_membership, request_merchant
-from aftersales.api.serializers import ErrorResponseSerializer
+from aftersales.api.serializers import refusal_responses
 from aftersales.api.views import MerchantApiView
 from tickets import services
 from tickets.models import (
@@ -29,12 +31,9 @@ from tickets.models import (
 from tickets.selectors import compensation_of, complaint_of_ticket, regulator_case_of, ticket_for_api
 
 TAG = ["complaints"]
-REFUSALS = {
-    400: OpenApiResponse(ErrorResponseSerializer, description=_("Invalid input.")),
-    403: OpenApiResponse(ErrorResponseSerializer, description=_("The actor's role does not allow this.")),
-    404: OpenApiResponse(ErrorResponseSerializer, description=_("No such complaint for this merchant.")),
-    409: OpenApiResponse(ErrorResponseSerializer, description=_("Not allowed in the complaint's current state.")),
-}
+REFUSALS = refusal_responses(
+    not_found=_("No such complaint for this merchant."), conflict=_("Not allowed in the complaint's current state.")
+)
 
 
 class CompensationOutputSerializer(serializers.ModelSerializer):
@@ -51,8 +50,10 @@ class CompensationOutputSerializer(serializers.ModelSerializer):
             "approved_by",
             "approved_at",
             "answered_at",
+            "granted_at",
             "paid_at",
             "payment_reference",
+            "payment_error",
             "created_at",
         ]
 
@@ -189,290 +190,171 @@ class ComplaintDetailApi(MerchantApiView):
         return Response(_complaint_data(_complaint_ticket_or_404(request, number)))
 
 
-def _run(request, number: str, serializer_class, action) -> Response:
-    ticket = _complaint_ticket_or_404(request, number)
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    action(ticket, request_actor(request), serializer.validated_data)
-    return Response(_complaint_data(ticket))
+# --- actions --------------------------------------------------------------------------------------
+# Every action is a POST on the complaint (``tickets/<number>/complaint/…``) or on one of its
+# compensations or regulator cases (``…/<pk>/…``): find the target within the request's merchant
+# (another complaint's compensation is a 404 like another merchant's), validate the input, call the
+# service with the actor, and answer with the whole complaint.
 
 
-class ComplaintClassifyApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Set a complaint's severity and category"),
-        request=ClassifyInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            ClassifyInputSerializer,
-            lambda ticket, actor, data: services.complaint_classify(ticket=ticket, actor=actor, **data),
-        )
+def _ticket_target(request, number: str, ticket: Ticket, pk: None) -> Ticket:
+    return ticket
 
 
-class ComplaintResponsibilityApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record who is responsible, with the evidence"),
-        request=ResponsibilityInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            ResponsibilityInputSerializer,
-            lambda ticket, actor, data: services.complaint_set_responsibility(ticket=ticket, actor=actor, **data),
-        )
-
-
-class ComplaintEscalateApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Escalate a complaint one tier"),
-        request=EscalateInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            EscalateInputSerializer,
-            lambda ticket, actor, data: services.complaint_escalate(ticket=ticket, actor=actor, reason=data["reason"]),
-        )
-
-
-class CompensationProposeApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Propose a compensation (offered at once within the actor's limit)"),
-        request=CompensationInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            CompensationInputSerializer,
-            lambda ticket, actor, data: services.compensation_propose(ticket=ticket, actor=actor, **data),
-        )
-
-
-class CompensationActionApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Approve, pay or withdraw a compensation, or record the customer's answer"),
-        operation_id="v1_tickets_complaint_compensation_act",
-        request=CompensationActionInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        ticket = _complaint_ticket_or_404(request, number)
-        compensation = compensation_of(request_merchant(request), pk)
-        if compensation is None or compensation.complaint.ticket_id != ticket.pk:
-            raise Http404
-        serializer = CompensationActionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        actor = request_actor(request)
-        action = serializer.validated_data["action"]
-        if action == "approve":
-            services.compensation_approve(compensation=compensation, actor=actor)
-        elif action == "pay":
-            services.compensation_pay(compensation=compensation, actor=actor)
-        elif action == "withdraw":
-            services.compensation_withdraw(compensation=compensation, actor=actor)
-        else:
-            services.compensation_answer(compensation=compensation, actor=actor, accept=action == "accepted")
-        return Response(_complaint_data(ticket))
-
-
-class ComplaintCloseOutApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record root cause and corrective action, and resolve"),
-        request=CloseOutInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            CloseOutInputSerializer,
-            lambda ticket, actor, data: services.complaint_close_out(ticket=ticket, actor=actor, **data),
-        )
-
-
-class ComplaintThirdPartyAnswerApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record the responsible third party's answer"),
-        request=ThirdPartyAnswerInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            ThirdPartyAnswerInputSerializer,
-            lambda ticket, actor, data: services.complaint_record_third_party_answer(
-                ticket=ticket, actor=actor, answer=data["answer"]
-            ),
-        )
-
-
-def _compensation_or_404(request, number: str, pk: int) -> tuple[Ticket, Compensation]:
-    ticket = _complaint_ticket_or_404(request, number)
+def _compensation_target(request, number: str, ticket: Ticket, pk: int) -> Compensation:
     compensation = compensation_of(request_merchant(request), pk)
     if compensation is None or compensation.complaint.ticket_id != ticket.pk:
         raise Http404
-    return ticket, compensation
+    return compensation
 
 
-def _on_compensation(request, number: str, pk: int, serializer_class, action) -> Response:
-    ticket, compensation = _compensation_or_404(request, number, pk)
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    action(compensation, request_actor(request), serializer.validated_data)
-    return Response(_complaint_data(ticket))
-
-
-class _NoInput(serializers.Serializer):
-    pass
-
-
-class CompensationApproveApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Approve a compensation above its proposer's limit"),
-        request=None,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        return _on_compensation(
-            request,
-            number,
-            pk,
-            _NoInput,
-            lambda compensation, actor, data: services.compensation_approve(compensation=compensation, actor=actor),
-        )
-
-
-class CompensationAnswerApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record the customer's answer to a compensation offer"),
-        request=CompensationAnswerInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        return _on_compensation(
-            request,
-            number,
-            pk,
-            CompensationAnswerInputSerializer,
-            lambda compensation, actor, data: services.compensation_answer(
-                compensation=compensation, actor=actor, accept=data["accepted"]
-            ),
-        )
-
-
-class CompensationPayApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Pay an accepted compensation, once (a replay returns it paid)"),
-        request=None,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        return _on_compensation(
-            request,
-            number,
-            pk,
-            _NoInput,
-            lambda compensation, actor, data: services.compensation_pay(compensation=compensation, actor=actor),
-        )
-
-
-class CompensationWithdrawApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Withdraw a compensation not yet accepted"),
-        request=CompensationWithdrawInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        return _on_compensation(
-            request,
-            number,
-            pk,
-            CompensationWithdrawInputSerializer,
-            lambda compensation, actor, data: services.compensation_withdraw(
-                compensation=compensation, actor=actor, reason=data["reason"]
-            ),
-        )
-
-
-class RegulatorCaseRecordApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record a regulator complaint with its reference; its statutory clocks start"),
-        request=RegulatorCaseInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str):
-        return _run(
-            request,
-            number,
-            RegulatorCaseInputSerializer,
-            lambda ticket, actor, data: services.regulator_case_record(ticket=ticket, actor=actor, **data),
-        )
-
-
-def _on_case(request, number: str, pk: int, serializer_class, action) -> Response:
-    ticket = _complaint_ticket_or_404(request, number)
+def _case_target(request, number: str, ticket: Ticket, pk: int) -> RegulatorCase:
     case = regulator_case_of(request_merchant(request), pk)
     if case is None or case.complaint.ticket_id != ticket.pk:
         raise Http404
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    action(case, request_actor(request), serializer.validated_data)
-    return Response(_complaint_data(ticket))
+    return case
 
 
-class RegulatorCaseAcceptApi(MerchantApiView):
+def _action_api(
+    name: str,
+    summary,
+    input_serializer: type[serializers.Serializer] | None,
+    act: Callable[[Any, Any, dict], object],
+    *,
+    target: Callable[..., Any] = _ticket_target,
+    operation_id: str | None = None,
+) -> type[MerchantApiView]:
+    """An API view whose POST runs ``act(target, actor, validated_data)``; ``input_serializer``
+    None takes no input."""
+
     @extend_schema(
         tags=TAG,
-        summary=_("Record that the regulator accepted the complaint; the mediation clock starts"),
-        request=RegulatorAcceptInputSerializer,
+        summary=summary,
+        operation_id=operation_id,
+        request=input_serializer,
         responses={200: ComplaintOutputSerializer, **REFUSALS},
     )
-    def post(self, request, number: str, pk: int):
-        return _on_case(
-            request,
-            number,
-            pk,
-            RegulatorAcceptInputSerializer,
-            lambda case, actor, data: services.regulator_case_accept(
-                case=case, actor=actor, accepted_on=data["accepted_on"]
-            ),
-        )
+    def post(self, request, number: str, pk: int | None = None):
+        ticket = _complaint_ticket_or_404(request, number)
+        found = target(request, number, ticket, pk)
+        data: dict = {}
+        if input_serializer is not None:
+            serializer = input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        act(found, request_actor(request), data)
+        return Response(_complaint_data(ticket))
+
+    return type(name, (MerchantApiView,), {"post": post, "__module__": __name__})
 
 
-class RegulatorCaseAnswerApi(MerchantApiView):
-    @extend_schema(
-        tags=TAG,
-        summary=_("Record the merchant's answer to the regulator"),
-        request=RegulatorAnswerInputSerializer,
-        responses={200: ComplaintOutputSerializer, **REFUSALS},
-    )
-    def post(self, request, number: str, pk: int):
-        return _on_case(
-            request,
-            number,
-            pk,
-            RegulatorAnswerInputSerializer,
-            lambda case, actor, data: services.regulator_case_answer(case=case, actor=actor, outcome=data["outcome"]),
-        )
+def _compensation_act(compensation: Compensation, actor, data: dict) -> None:
+    action = data["action"]
+    if action == "approve":
+        services.compensation_approve(compensation=compensation, actor=actor)
+    elif action == "pay":
+        services.compensation_pay(compensation=compensation, actor=actor)
+    elif action == "withdraw":
+        services.compensation_withdraw(compensation=compensation, actor=actor)
+    else:
+        services.compensation_answer(compensation=compensation, actor=actor, accept=action == "accepted")
+
+
+ComplaintClassifyApi = _action_api(
+    "ComplaintClassifyApi",
+    _("Set a complaint's severity and category"),
+    ClassifyInputSerializer,
+    lambda ticket, actor, data: services.complaint_classify(ticket=ticket, actor=actor, **data),
+)
+ComplaintResponsibilityApi = _action_api(
+    "ComplaintResponsibilityApi",
+    _("Record who is responsible, with the evidence"),
+    ResponsibilityInputSerializer,
+    lambda ticket, actor, data: services.complaint_set_responsibility(ticket=ticket, actor=actor, **data),
+)
+ComplaintEscalateApi = _action_api(
+    "ComplaintEscalateApi",
+    _("Escalate a complaint one tier"),
+    EscalateInputSerializer,
+    lambda ticket, actor, data: services.complaint_escalate(ticket=ticket, actor=actor, reason=data["reason"]),
+)
+CompensationProposeApi = _action_api(
+    "CompensationProposeApi",
+    _("Propose a compensation (offered at once within the actor's limit)"),
+    CompensationInputSerializer,
+    lambda ticket, actor, data: services.compensation_propose(ticket=ticket, actor=actor, **data),
+)
+CompensationActionApi = _action_api(
+    "CompensationActionApi",
+    _("Approve, pay or withdraw a compensation, or record the customer's answer"),
+    CompensationActionInputSerializer,
+    _compensation_act,
+    target=_compensation_target,
+    operation_id="v1_tickets_complaint_compensation_act",
+)
+ComplaintCloseOutApi = _action_api(
+    "ComplaintCloseOutApi",
+    _("Record root cause and corrective action, and resolve"),
+    CloseOutInputSerializer,
+    lambda ticket, actor, data: services.complaint_close_out(ticket=ticket, actor=actor, **data),
+)
+ComplaintThirdPartyAnswerApi = _action_api(
+    "ComplaintThirdPartyAnswerApi",
+    _("Record the responsible third party's answer"),
+    ThirdPartyAnswerInputSerializer,
+    lambda ticket, actor, data: services.complaint_record_third_party_answer(
+        ticket=ticket, actor=actor, answer=data["answer"]
+    ),
+)
+CompensationApproveApi = _action_api(
+    "CompensationApproveApi",
+    _("Approve a compensation above its proposer's limit"),
+    None,
+    lambda compensation, actor, data: services.compensation_approve(compensation=compensation, actor=actor),
+    target=_compensation_target,
+)
+CompensationAnswerApi = _action_api(
+    "CompensationAnswerApi",
+    _("Record the customer's answer to a compensation offer"),
+    CompensationAnswerInputSerializer,
+    lambda compensation, actor, data: services.compensation_answer(
+        compensation=compensation, actor=actor, accept=data["accepted"]
+    ),
+    target=_compensation_target,
+)
+CompensationPayApi = _action_api(
+    "CompensationPayApi",
+    _("Pay an accepted compensation, or pay again one whose payment failed, once (a replay returns it as it stands)"),
+    None,
+    lambda compensation, actor, data: services.compensation_pay(compensation=compensation, actor=actor),
+    target=_compensation_target,
+)
+CompensationWithdrawApi = _action_api(
+    "CompensationWithdrawApi",
+    _("Withdraw a compensation not yet accepted"),
+    CompensationWithdrawInputSerializer,
+    lambda compensation, actor, data: services.compensation_withdraw(
+        compensation=compensation, actor=actor, reason=data["reason"]
+    ),
+    target=_compensation_target,
+)
+RegulatorCaseRecordApi = _action_api(
+    "RegulatorCaseRecordApi",
+    _("Record a regulator complaint with its reference; its statutory clocks start"),
+    RegulatorCaseInputSerializer,
+    lambda ticket, actor, data: services.regulator_case_record(ticket=ticket, actor=actor, **data),
+)
+RegulatorCaseAcceptApi = _action_api(
+    "RegulatorCaseAcceptApi",
+    _("Record that the regulator accepted the complaint; the mediation clock starts"),
+    RegulatorAcceptInputSerializer,
+    lambda case, actor, data: services.regulator_case_accept(case=case, actor=actor, accepted_on=data["accepted_on"]),
+    target=_case_target,
+)
+RegulatorCaseAnswerApi = _action_api(
+    "RegulatorCaseAnswerApi",
+    _("Record the merchant's answer to the regulator"),
+    RegulatorAnswerInputSerializer,
+    lambda case, actor, data: services.regulator_case_answer(case=case, actor=actor, outcome=data["outcome"]),
+    target=_case_target,
+)

@@ -4,9 +4,11 @@ Output serializers only read rows the selectors brought; input serializers check
 leave every rule of the case (transitions, who may act) to ``tickets.services``.
 """
 
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -133,7 +135,8 @@ def ticket_summary(ticket: Ticket, *, when: serializers.DateTimeField) -> dict[s
     order = ticket.order
     assignee = ticket.assignee
     team = ticket.team
-    times = {name: _time(when, getattr(ticket, name)) for name in _TICKET_TIMES}
+    zone = timezone.get_current_timezone() if when is _WHEN and settings.USE_TZ else None
+    times = {name: _time(when, getattr(ticket, name), zone) for name in _TICKET_TIMES}
     return {
         "id": ticket.pk,
         "number": str(ticket.number),
@@ -165,12 +168,74 @@ def ticket_summary(ticket: Ticket, *, when: serializers.DateTimeField) -> dict[s
         "tags": [str(tag.name) for tag in ticket.tags.all()],
         **times,
         "sla_policy": ticket.sla_policy_id,
-        "next_deadline_at": _time(when, ticket.next_deadline_at),
+        "next_deadline_at": _time(when, ticket.next_deadline_at, zone),
     }
 
 
-def _time(when: serializers.DateTimeField, value: Any) -> Any:
-    return when.to_representation(value) if value is not None else None
+def ticket_summaries_of_rows(rows: list[dict[str, Any]], tag_names: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """``ticket_summary`` of each row of ``tickets.selectors.ticket_rows_listed`` (a list's page,
+    read as plain rows, not model instances), with each ticket's tag names: the same dicts, key for
+    key (a test compares them with DRF's)."""
+    when = _WHEN
+    zone = timezone.get_current_timezone() if settings.USE_TZ else None
+    summaries = []
+    for row in rows:
+        order_id, assignee_id, team_id = row["order__id"], row["assignee__id"], row["team__id"]
+        if assignee_id is not None:
+            # ``str(user)``: the full name, else the username (``User.__str__``).
+            full_name = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()
+            assignee = {
+                "id": assignee_id,
+                "username": row["assignee__username"],
+                "name": full_name or row["assignee__username"],
+            }
+        summaries.append(
+            {
+                "id": row["id"],
+                "number": row["number"],
+                "kind": row["kind"],
+                "status": row["status"],
+                "priority": row["priority"],
+                "channel": row["channel"],
+                "subject": row["subject"],
+                "customer": {
+                    "id": row["customer__id"],
+                    "name": row["customer__name"],
+                    "email": row["customer__email"],
+                    "phone": row["customer__phone"],
+                    "tier": row["customer__tier"],
+                },
+                "order": (
+                    {"id": order_id, "number": row["order__external_number"], "store": row["order__store_id"]}
+                    if order_id is not None
+                    else None
+                ),
+                "store": row["store_id"],
+                "assignee": assignee if assignee_id is not None else None,
+                "team": {"id": team_id, "name": row["team__name"]} if team_id is not None else None,
+                "escalation_level": row["escalation_level"],
+                "tags": tag_names.get(row["id"], []),
+                **{name: _time(when, row[name], zone) for name in _TICKET_TIMES},
+                "sla_policy": row["sla_policy_id"],
+                "next_deadline_at": _time(when, row["next_deadline_at"], zone),
+            }
+        )
+    return summaries
+
+
+def _time(when: serializers.DateTimeField, value: Any, zone: tzinfo | None = None) -> Any:
+    """``when.to_representation(value)``; with ``zone`` (the current time zone, read once a
+    ticket rather than once a time) an aware instant is written as DRF's ISO 8601 field writes
+    it (``enforce_timezone`` then ``isoformat``, "Z" for UTC) at a tenth of its cost."""
+    if value is None:
+        return None
+    if zone is not None and type(value) is datetime and value.tzinfo is not None:
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:  # DRF's field refuses it in its own words
+            return when.to_representation(value)
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return when.to_representation(value)
 
 
 class TicketOrderLineSerializer(serializers.ModelSerializer):

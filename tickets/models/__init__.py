@@ -1,7 +1,9 @@
 """The case hub's data: one module per family; what other modules use is re-exported here."""
 
 from .complaints import (
+    COMPENSATION_PAYMENT_PENDING,
     COMPENSATION_TRANSITIONS,
+    PAYMENT_ERROR_LIMIT,
     THIRD_PARTIES,
     Compensation,
     CompensationCoupon,
@@ -35,6 +37,7 @@ from .mail import (
     Email,
     EmailDirection,
     EmailDisposition,
+    FetchErrorReason,
     FetchOutcome,
     ImapSecurity,
     Mailbox,
@@ -77,9 +80,11 @@ __all__ = [
     "ACTIVE_STATUSES",
     "ARTICLE_TRANSITIONS",
     "ATTACHMENT_DIR",
+    "COMPENSATION_PAYMENT_PENDING",
     "COMPENSATION_TRANSITIONS",
     "FINAL_STATUSES",
     "NUMBER_PREFIXES",
+    "PAYMENT_ERROR_LIMIT",
     "SAVED_VIEW_FIELDS",
     "THIRD_PARTIES",
     "TRANSITIONS",
@@ -110,6 +115,7 @@ __all__ = [
     "EmailDirection",
     "EmailDisposition",
     "EscalationTier",
+    "FetchErrorReason",
     "FetchOutcome",
     "ImapSecurity",
     "Macro",

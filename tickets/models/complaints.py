@@ -204,20 +204,33 @@ class CompensationStatus(models.TextChoices):
     OFFERED = "offered", _("Offered to the customer")
     ACCEPTED = "accepted", _("Accepted by the customer")
     DECLINED = "declined", _("Declined by the customer")
+    GRANTED = "granted", _("Granted, payment under way")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
     PAID = "paid", _("Paid")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+# Paying: a payer whose ledger pays at once (a coupon, store credit) makes an accepted offer paid;
+# one that pays through a gateway (a refund) makes it granted, and the ledger reports the payment's
+# outcome: paid, or failed (with the reason; paid again under the same key, back to granted). A
+# refund voided before its money left withdraws the offer.
 C = CompensationStatus
 COMPENSATION_TRANSITIONS: dict[str, frozenset[str]] = {
     C.AWAITING_APPROVAL: frozenset({C.OFFERED, C.WITHDRAWN}),
     C.OFFERED: frozenset({C.ACCEPTED, C.DECLINED, C.WITHDRAWN}),
-    C.ACCEPTED: frozenset({C.PAID}),
+    C.ACCEPTED: frozenset({C.GRANTED, C.PAID}),
+    C.GRANTED: frozenset({C.PAID, C.PAYMENT_FAILED, C.WITHDRAWN}),
+    C.PAYMENT_FAILED: frozenset({C.GRANTED, C.PAID, C.WITHDRAWN}),
     C.DECLINED: frozenset(),
     C.PAID: frozenset(),
     C.WITHDRAWN: frozenset(),
 }
+# Granted by the merchant but not known to have reached the customer: what reports count as
+# pending, apart from what is paid.
+COMPENSATION_PAYMENT_PENDING = (C.GRANTED, C.PAYMENT_FAILED)
 del C
+
+PAYMENT_ERROR_LIMIT = 500
 
 
 class Compensation(MerchantOwnedModel):
@@ -251,8 +264,12 @@ class Compensation(MerchantOwnedModel):
     )
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     answered_at = models.DateTimeField(_("customer answered"), null=True, blank=True)
+    granted_at = models.DateTimeField(_("granted"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    # The payment's key in the ledger, set when it is granted (a refund's grant and payment key).
     payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    # Why the last payment attempt failed, in the gateway's words (bounded); empty otherwise.
+    payment_error = models.CharField(_("payment error"), max_length=PAYMENT_ERROR_LIMIT, blank=True)
 
     class Meta:
         verbose_name = _("compensation")
@@ -264,6 +281,15 @@ class Compensation(MerchantOwnedModel):
             models.CheckConstraint(
                 condition=~Q(status=CompensationStatus.PAID) | (Q(paid_at__isnull=False) & ~Q(payment_reference="")),
                 name="compensation_paid_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=COMPENSATION_PAYMENT_PENDING)
+                | (Q(granted_at__isnull=False) & ~Q(payment_reference="")),
+                name="compensation_granted_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=CompensationStatus.PAYMENT_FAILED) | ~Q(payment_error=""),
+                name="compensation_failed_has_reason",
             ),
         ]
 
@@ -344,7 +370,10 @@ class ComplaintVerb(models.TextChoices):
     COMPENSATION_PROPOSED = "compensation_proposed", _("proposed a compensation")
     COMPENSATION_APPROVED = "compensation_approved", _("approved a compensation")
     COMPENSATION_ANSWERED = "compensation_answered", _("answered the compensation offer")
+    COMPENSATION_GRANTED = "compensation_granted", _("granted a compensation; its payment is under way")
     COMPENSATION_PAID = "compensation_paid", _("paid a compensation")
+    COMPENSATION_PAYMENT_FAILED = "compensation_payment_failed", _("noted that a compensation's payment failed")
+    COMPENSATION_PAYMENT_RETRIED = "compensation_payment_retried", _("tried a compensation's payment again")
     COMPENSATION_WITHDRAWN = "compensation_withdrawn", _("withdrew a compensation")
     REGULATOR_RECORDED = "regulator_case_recorded", _("recorded a regulator complaint")
     REGULATOR_ACCEPTED = "regulator_case_accepted", _("recorded the regulator's acceptance")

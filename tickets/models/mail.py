@@ -28,6 +28,18 @@ class FetchOutcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class FetchErrorReason(models.TextChoices):
+    """Why the last fetch could not reach the mailbox, in words staff can act on; the server's own
+    words (redacted, bounded) are kept beside it for admins in ``last_error``."""
+
+    AUTH_FAILED = "auth_failed", _("The server refused the user name or password")
+    CONNECTION_REFUSED = "connection_refused", _("Nothing answers on the server's port")
+    TIMEOUT = "timeout", _("The server did not answer in time")
+    TLS = "tls", _("The secure connection (SSL/TLS) failed")
+    MAILBOX_MISSING = "mailbox_missing", _("The folder could not be opened")
+    OTHER = "other", _("The server could not be reached")
+
+
 class Mailbox(MerchantOwnedModel):
     """An address customers write to. Fetched by IMAP (polled by beat) and/or fed by a provider's
     inbound webhook at a URL carrying ``inbound_token``. The default mailbox's address is the
@@ -48,9 +60,9 @@ class Mailbox(MerchantOwnedModel):
     imap_password = EncryptedTextField(_("IMAP password"), blank=True)
     imap_folder = models.CharField(_("IMAP folder"), max_length=255, default="INBOX")
     # The watermark: every message with a UID at or below it is stored. It moves in the same
-    # transaction as the message it covers, so a fetch that dies midway resumes after the last
-    # message it committed. A new UIDVALIDITY means the server renumbered: start again from 0
-    # (the Message-ID constraint keeps what is already here from coming twice).
+    # transaction as the messages it covers (a fetched batch), so a fetch that dies midway
+    # resumes after the last batch it committed. A new UIDVALIDITY means the server renumbered:
+    # start again from 0 (the Message-ID constraint keeps what is already here from coming twice).
     imap_uid_validity = models.PositiveBigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
     imap_last_uid = models.PositiveBigIntegerField(_("last UID stored"), default=0)
     inbound_token = models.CharField(_("inbound webhook token"), max_length=64, unique=True, default=inbound_token)
@@ -64,6 +76,10 @@ class Mailbox(MerchantOwnedModel):
         _("last fetch outcome"), max_length=10, choices=FetchOutcome.choices, default="", blank=True
     )
     last_fetch_count = models.PositiveIntegerField(_("messages in last fetch"), default=0)
+    last_error_reason = models.CharField(
+        _("why the last fetch failed"), max_length=20, choices=FetchErrorReason.choices, blank=True
+    )
+    # The server's or library's words for it, redacted (no credentials) and bounded: for admins.
     last_error = models.TextField(_("last error"), blank=True)
     # "Fetch now": when a person last asked; a second ask within the interval is refused (the
     # conditional update that sets it is the rate limit, the same in every web process).
@@ -81,6 +97,10 @@ class Mailbox(MerchantOwnedModel):
             models.UniqueConstraint(fields=["merchant"], condition=Q(is_default=True), name="mailbox_one_default"),
             models.CheckConstraint(
                 condition=Q(imap_security__in=ImapSecurity.values), name="mailbox_imap_security_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_error_reason="") | Q(last_error_reason__in=FetchErrorReason.values),
+                name="mailbox_last_error_reason_valid",
             ),
             models.CheckConstraint(
                 condition=Q(removed_at__isnull=True) | (Q(is_active=False) & Q(is_default=False)),

@@ -217,6 +217,14 @@ class Ticket(MerchantOwnedModel):
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="ticket_queue_deadline",
             ),
+            # The KPI home's backlog (feedback.selectors.kpi): a merchant's active tickets counted by
+            # kind and age, read from this index alone (an index-only scan), never the merchant's
+            # closed history.
+            models.Index(
+                fields=["merchant", "kind", "created_at"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_backlog_active",
+            ),
             models.Index(fields=["merchant", "assignee", "status"], name="ticket_merchant_assignee"),
             models.Index(fields=["merchant", "customer"], name="ticket_merchant_customer"),
             models.Index(fields=["merchant", "order"], name="ticket_merchant_order"),
@@ -393,6 +401,10 @@ class Attachment(MerchantOwnedModel):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+    @property
+    def is_video(self) -> bool:
+        return self.content_type.startswith("video/")
 
 
 class SlaTarget(models.TextChoices):

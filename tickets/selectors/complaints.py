@@ -4,13 +4,15 @@ merchant or from a ticket already read through one."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from aftersales.models import Merchant, Order, Store
+from aftersales.models import Merchant, Order, Store, User
 from tickets.models import (
     Compensation,
+    CompensationStatus,
     Complaint,
     ComplaintCategory,
     ComplaintEscalation,
@@ -18,26 +20,44 @@ from tickets.models import (
     Ticket,
     TicketKind,
 )
+from tickets.selectors.rows import instances, prefetched, rows_array
+
+# The people an offer names (proposed by, approved by), as the box and the API show them.
+_PERSON_COLUMNS = ("id", "username", "first_name", "last_name")
+_OFFER_PEOPLE = {"proposed_by": (User, _PERSON_COLUMNS), "approved_by": (User, _PERSON_COLUMNS)}
 
 
 def complaint_of_ticket(ticket: Ticket) -> Complaint | None:
-    """The complaint behind the ticket with its offers, escalations and regulator cases (four
-    queries), or None; no query for a ticket of another kind."""
+    """The complaint behind the ticket with its offers (and who proposed and approved them),
+    escalations and regulator cases, in one query (the lists come as JSON rows beside it, read
+    back as the instances ``prefetch_related`` would give), or None; no query for a ticket of
+    another kind."""
     if ticket.kind != TicketKind.COMPLAINT:
         return None
-    return (
+    complaint = (
         Complaint.objects.filter(ticket_id=ticket.pk, merchant_id=ticket.merchant_id)
         .select_related("responsibility_decided_by")
-        .prefetch_related(
-            Prefetch(
-                "compensations",
-                queryset=Compensation.objects.select_related("proposed_by", "approved_by").order_by("created_at", "id"),
+        .annotate(
+            page_compensations=rows_array(
+                Compensation.objects.filter(complaint_id=OuterRef("pk")).order_by("created_at", "id"),
+                related=_OFFER_PEOPLE,
             ),
-            Prefetch("regulator_cases", queryset=RegulatorCase.objects.order_by("created_at", "id")),
-            Prefetch("escalations", queryset=ComplaintEscalation.objects.order_by("created_at", "id")),
+            page_regulator_cases=rows_array(
+                RegulatorCase.objects.filter(complaint_id=OuterRef("pk")).order_by("created_at", "id")
+            ),
+            page_escalations=rows_array(
+                ComplaintEscalation.objects.filter(complaint_id=OuterRef("pk")).order_by("created_at", "id")
+            ),
         )
         .first()
     )
+    if complaint is None:
+        return None
+    page: Any = complaint  # the columns annotated above
+    prefetched(complaint, "compensations", instances(Compensation, page.page_compensations, related=_OFFER_PEOPLE))
+    prefetched(complaint, "regulator_cases", instances(RegulatorCase, page.page_regulator_cases))
+    prefetched(complaint, "escalations", instances(ComplaintEscalation, page.page_escalations))
+    return complaint
 
 
 def compensation_of(merchant: Merchant, pk: int) -> Compensation | None:
@@ -117,3 +137,49 @@ def complaint_totals_by_store(rows: list[ComplaintRateRow]) -> list[ComplaintRat
             orders=row.orders,
         )
     return sorted(by_store.values(), key=lambda r: (r.store_name, r.store_id or 0))
+
+
+@dataclass(frozen=True)
+class CompensationTotal:
+    """Compensation granted in a period that stands at ``status`` (paid, payment under way or
+    payment failed), in one currency."""
+
+    status: str
+    status_label: str
+    currency: str
+    count: int
+    amount: Decimal
+
+
+# What the report shows, in this order: paid apart from what is granted but not (yet) paid.
+COMPENSATION_REPORTED = (
+    CompensationStatus.PAID,
+    CompensationStatus.GRANTED,
+    CompensationStatus.PAYMENT_FAILED,
+)
+
+
+def compensation_totals(*, merchant: Merchant, start: datetime, end: datetime) -> list[CompensationTotal]:
+    """Compensation granted in [start, end), counted and summed by where its payment stands and
+    currency: paid apart from granted-but-unpaid (under way, failed); one grouped query. An offer
+    only counts once it is granted: offered, accepted or withdrawn ones are not money owed."""
+    grouped = (
+        Compensation.objects.filter(
+            merchant=merchant, granted_at__gte=start, granted_at__lt=end, status__in=COMPENSATION_REPORTED
+        )
+        .values("status", "currency")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by()
+    )
+    order: dict[str, int] = {status: position for position, status in enumerate(COMPENSATION_REPORTED)}
+    rows = [
+        CompensationTotal(
+            status=row["status"],
+            status_label=str(CompensationStatus(row["status"]).label),
+            currency=row["currency"],
+            count=row["n"],
+            amount=row["total"],
+        )
+        for row in grouped
+    ]
+    return sorted(rows, key=lambda row: (order[row.status], row.currency))

@@ -7,8 +7,8 @@ query as a column (``ARRAY(SELECT jsonb_build_object(...) ...)``, the ORM's ``Ar
 ``JSONObject``), and ``instances`` makes the same model instances the ORM would have made, so
 templates and forms read them unchanged.
 
-Only for short, bounded lists of plain columns: decimals would come back through JSON numbers,
-so a model with a ``DecimalField`` is refused.
+Only for short, bounded lists of plain columns. Decimals travel as text (a JSON number would come
+back as a float), so an amount reads back exactly.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
 from django.db.models import QuerySet
-from django.db.models.functions import JSONObject
+from django.db.models.functions import Cast, JSONObject
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -26,10 +26,13 @@ def _fields(model: type[models.Model], names: Sequence[str] | None = None) -> li
     fields = [field for field in model._meta.concrete_fields if field.column is not None]
     if names is not None:
         fields = [field for field in fields if field.attname in names]
-    for field in fields:
-        if isinstance(field, models.DecimalField):
-            raise TypeError(f"{model.__name__}.{field.name}: decimals do not travel through JSON unchanged")
     return fields
+
+
+def _column(field: "models.Field[Any, Any]", path: str) -> Any:
+    if isinstance(field, models.DecimalField):
+        return Cast(path, output_field=models.TextField())
+    return path
 
 
 # A foreign key's name -> (the related model, the columns read of it).
@@ -43,7 +46,9 @@ def row_object(
     ``prefix`` (a lookup path such as ``"source__"``), and for each foreign key in ``related`` the
     related row's. Fewer columns are less SQL to compile and less JSON to read: name what the page
     shows (the others are deferred on the instances, and reading one would be a query)."""
-    columns: dict[str, Any] = {field.attname: f"{prefix}{field.attname}" for field in _fields(model, fields)}
+    columns: dict[str, Any] = {
+        field.attname: _column(field, f"{prefix}{field.attname}") for field in _fields(model, fields)
+    }
     for name, (related_model, related_fields) in (related or {}).items():
         columns[name] = row_object(related_model, fields=related_fields, prefix=f"{prefix}{name}__")
     return JSONObject(**columns)
@@ -78,3 +83,13 @@ def instances(
     related: Related | None = None,
 ) -> list[ModelT]:
     return [instance(model, row, fields=fields, related=related) for row in rows or ()]
+
+
+def prefetched(obj: models.Model, name: str, related_rows: Sequence[models.Model]) -> None:
+    """Make ``obj.<name>.all()`` answer ``related_rows`` without a query, as ``prefetch_related``
+    leaves it (the rows came in the main query, through ``rows_array``)."""
+    queryset = getattr(obj, name).get_queryset()
+    queryset._result_cache = list(related_rows)
+    queryset._prefetch_done = True
+    cache: dict[str, Any] = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = queryset

@@ -16,25 +16,27 @@ that lock, because an agent in two teams is reached through two team locks. Each
 statement, which under READ COMMITTED sees every assignment committed before the lock was granted.
 """
 
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from django.db import transaction
-from django.db.models import Case, F, FloatField, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales import bulk
 from aftersales.business_time import CalendarSpec
 from aftersales.exceptions import InvalidInput, PermissionRefused
-from aftersales.models import BusinessCalendar, Membership, Merchant, OrderLine, User
+from aftersales.models import BusinessCalendar, Customer, Membership, Merchant, OrderLine, User
+from aftersales.services.notifications import notifications_batched
 from aftersales.services.staff import staff_membership_required
+from tickets import assignment_sql as sql
 from tickets.models import (
     ACTIVE_STATUSES,
-    AgentLoad,
     AgentProfile,
     AgentStatus,
     AssignmentStrategy,
@@ -42,11 +44,12 @@ from tickets.models import (
     TeamAssignment,
     Ticket,
     TicketEvent,
-    TicketKind,
 )
 from tickets.notify import notify_staff
 from tickets.timeline import event_append
 from tickets.verbs import RoutingVerb
+
+_M = TypeVar("_M", bound=models.Model)
 
 ASSIGNABLE_ROLES = (Membership.Role.AGENT, Membership.Role.SUPERVISOR, Membership.Role.MERCHANT_ADMIN)
 # At most this many of a team's agents are tried (locked and recounted) for one ticket.
@@ -57,11 +60,21 @@ MAX_TRIES = 5
 
 
 def team_assignment_lock(team_id: int) -> TeamAssignment | None:
-    return TeamAssignment.objects.select_for_update(of=("self",)).filter(team_id=team_id).first()
-
-
-def agent_profile_lock(profile_id: int) -> AgentProfile:
-    return AgentProfile.objects.select_for_update(of=("self",)).select_related("user").get(pk=profile_id)
+    """Lock the team's assignment policy (which serialises the team's assignments) and read it."""
+    with connection.cursor() as cursor:
+        sql.execute(cursor, "tickets_assign_policy", sql.policy_lock_sql(), {"team": team_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, merchant_id, auto_assign, strategy, kind_weights = row
+    return TeamAssignment(
+        pk=pk,
+        team_id=team_id,
+        merchant_id=merchant_id,
+        auto_assign=auto_assign,
+        strategy=strategy,
+        kind_weights=json.loads(kind_weights),
+    )
 
 
 # --- reading the candidates ---------------------------------------------------------------------
@@ -144,39 +157,6 @@ def on_shift(spec: CalendarSpec | None, now: datetime) -> bool:
     return first is not None and first[0] <= now
 
 
-def _kind_weight(policy: TeamAssignment) -> Case:
-    weights = {kind: policy.weight_of(kind) for kind in TicketKind.values}
-    return Case(
-        *(When(kind=kind, then=Value(value)) for kind, value in weights.items() if value != 1),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-
-
-def weighted_load(policy: TeamAssignment, *, merchant_id: int) -> Subquery:
-    """An agent's active tickets at the merchant, weighted by kind, for each ``AgentProfile`` row:
-    read from the agent's load counters in the same statement as the candidates."""
-    return Subquery(
-        AgentLoad.objects.filter(merchant_id=merchant_id, user_id=OuterRef("user_id"))
-        .order_by()
-        .values("user_id")
-        .annotate(load=Sum(F("open_count") * _kind_weight(policy), output_field=IntegerField()))
-        .values("load")[:1],
-        output_field=IntegerField(),
-    )
-
-
-def agent_loads(*, merchant_id: int, user_ids: Iterable[int], policy: TeamAssignment) -> dict[int, int]:
-    """Each agent's active tickets at the merchant, weighted by kind with the team's weights."""
-    loads: dict[int, int] = {}
-    rows = AgentLoad.objects.filter(merchant_id=merchant_id, user_id__in=list(user_ids), open_count__gt=0).values_list(
-        "user_id", "kind", "open_count"
-    )
-    for user_id, kind, count in rows:
-        loads[user_id] = loads.get(user_id, 0) + count * policy.weight_of(kind)
-    return loads
-
-
 @dataclass(frozen=True)
 class Candidate:
     """An agent with room for the ticket, as read with the candidates (not yet locked)."""
@@ -188,48 +168,55 @@ class Candidate:
     shift_calendar_id: int | None
 
 
+def _candidate_params(ticket: Ticket, team: Team, policy: TeamAssignment, needs: TicketNeeds) -> dict[str, object]:
+    return {
+        "team": team.pk,
+        "merchant": ticket.merchant_id,
+        "roles": [str(role) for role in ASSIGNABLE_ROLES],
+        "available": str(AgentStatus.AVAILABLE),
+        "weights": sql.weights_json(policy),
+        "weight": needs.weight,
+        "kind": json.dumps([needs.kind]),
+        "language": json.dumps([needs.language]),
+        "categories": json.dumps(sorted(needs.categories)),
+    }
+
+
 def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: datetime) -> list[Candidate]:
     """The team's available, on-shift, qualified agents with room for the ticket, best first by
     the team's strategy, each with their weighted ``load``.
 
     Presence, skills, room and the order are one indexed statement over the team's agents and
-    their load counters; only the shift calendars are checked here (cached per process)."""
+    their load counters (``tickets.assignment_sql.candidates_sql``); only the shift calendars are
+    checked here (cached per process)."""
     needs = _needs(ticket, policy)
-    skills = (
-        (Q(kinds=[]) | Q(kinds__contains=[needs.kind]))
-        & (Q(languages=[]) | Q(languages__contains=[needs.language]))
-        & (Q(product_categories=[]) | Q(product_categories__contains=sorted(needs.categories)))
-    )
-    if policy.strategy == AssignmentStrategy.ROUND_ROBIN:
-        order: tuple[object, ...] = (F("last_assigned_at").asc(nulls_first=True), "pk")
-    else:
-        share = Cast("open_load", FloatField()) / Greatest(Cast("capacity", FloatField()), Value(1.0))
-        order = (share.asc(), F("last_assigned_at").asc(nulls_first=True), "pk")
-    rows = (
-        AgentProfile.objects.filter(
-            skills,
-            merchant_id=ticket.merchant_id,
-            status=AgentStatus.AVAILABLE,
-            user__teams=team,
-            user__is_active=True,
-            user__memberships__merchant_id=ticket.merchant_id,
-            user__memberships__is_active=True,
-            user__memberships__role__in=ASSIGNABLE_ROLES,
-        )
-        .annotate(open_load=Coalesce(weighted_load(policy, merchant_id=ticket.merchant_id), 0))
-        .filter(open_load__lte=F("capacity") - needs.weight)
-        .order_by(*order)  # type: ignore[arg-type]
-        .values_list("pk", "user_id", "capacity", "open_load", "shift_calendar_id")
-    )
+    least_loaded = policy.strategy != AssignmentStrategy.ROUND_ROBIN
+    statement = sql.candidates_sql(least_loaded=least_loaded, lock=False)
+    name = "tickets_assign_candidates_" + ("ll" if least_loaded else "rr")
+    with connection.cursor() as cursor:
+        sql.execute(cursor, name, statement, _candidate_params(ticket, team, policy, needs))
+        rows = cursor.fetchall()
     fitting: list[Candidate] = []
     shifts: dict[int, bool] = {}  # most of a team's agents share a calendar: one check each
     for profile_id, user_id, capacity, load, shift_calendar_id in rows:
-        calendar_id = shift_calendar_id or _team_calendar_id(team)
-        if calendar_id not in shifts:
-            shifts[calendar_id] = on_shift(_spec_of(calendar_id) if calendar_id else None, now)
-        if shifts[calendar_id]:
-            fitting.append(Candidate(profile_id, user_id, capacity, load, shift_calendar_id))
+        if _on_shift(shift_calendar_id, team, now, shifts):
+            fitting.append(Candidate(profile_id, user_id, capacity, int(load), shift_calendar_id))
     return fitting
+
+
+def _on_shift(shift_calendar_id: int | None, team: Team, now: datetime, shifts: dict[int, bool]) -> bool:
+    calendar_id = shift_calendar_id or _team_calendar_id(team)
+    if calendar_id not in shifts:
+        shifts[calendar_id] = on_shift(_spec_of(calendar_id) if calendar_id else None, now)
+    return shifts[calendar_id]
+
+
+def _agent_lock(profile_id: int) -> tuple[str, int, User]:
+    """Lock the agent's profile: their status and capacity under the lock, and the user."""
+    with connection.cursor() as cursor:
+        sql.execute(cursor, "tickets_assign_agent", sql.agent_lock_sql(), {"profile": profile_id})
+        status, capacity, *user_values = cursor.fetchone()
+    return status, capacity, User.from_db(connection.alias, sql.user_columns(), user_values)
 
 
 # --- assigning ----------------------------------------------------------------------------------
@@ -238,68 +225,320 @@ def eligible_agents(*, ticket: Ticket, team: Team, policy: TeamAssignment, now: 
 def ticket_auto_assign_in_transaction(*, ticket: Ticket, actor: User | None = None) -> User | None:
     """Pick an agent of the ticket's team and assign the (locked or just created) ticket to them,
     in the caller's transaction. None when the team has no auto-assignment or nobody has room:
-    the ticket then waits in the team's pool."""
+    the ticket then waits in the team's pool.
+
+    Five statements: the team's lock, the candidates, the chosen agent's lock, then the recount
+    under that lock, the assignment, the agent's turn and the event in one statement
+    (``assign_sql``), which writes nothing when the agent turned out to be full."""
     if ticket.team_id is None:
         return None
     policy = team_assignment_lock(ticket.team_id)
-    if policy is None or not policy.auto_assign:
+    if policy is None:
+        return None
+    return _assign_under_policy(ticket=ticket, policy=policy, actor=actor)
+
+
+def _assign_under_policy(*, ticket: Ticket, policy: TeamAssignment, actor: User | None) -> User | None:
+    """The assignment once the ticket and its team's policy are locked."""
+    if not policy.auto_assign:
         return None
     team = ticket.team
-    assert team is not None  # noqa: S101 — team_id is set
+    assert team is not None  # noqa: S101 — the policy is this team's
     now = timezone.now()
     weight = policy.weight_of(ticket.kind)
+    event_in_statement = not bulk.gathering()
     for candidate in eligible_agents(ticket=ticket, team=team, policy=policy, now=now)[:MAX_TRIES]:
-        profile = agent_profile_lock(candidate.profile_id)
-        if profile.status != AgentStatus.AVAILABLE:
+        status, capacity, agent = _agent_lock(candidate.profile_id)
+        if status != AgentStatus.AVAILABLE:
             continue
-        load = agent_loads(merchant_id=ticket.merchant_id, user_ids=[profile.user_id], policy=policy).get(
-            profile.user_id, 0
-        )
-        if load + weight > profile.capacity:
-            continue
-        AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=now, updated_at=now)
-        agent = profile.user
-        Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, updated_at=now)
+        data = {
+            "from": None,
+            "to": agent.pk,
+            "to_name": str(agent),
+            "team": team.name,
+            "auto": policy.strategy,
+            "capacity": capacity,
+        }
+        with connection.cursor() as cursor:
+            sql.execute(
+                cursor,
+                "tickets_assign" if event_in_statement else "tickets_assign_without_event",
+                sql.assign_sql(with_event=event_in_statement),
+                {
+                    "weights": sql.weights_json(policy),
+                    "merchant": ticket.merchant_id,
+                    "user": agent.pk,
+                    "weight": weight,
+                    "capacity": capacity,
+                    "ticket": ticket.pk,
+                    "profile": candidate.profile_id,
+                    "now": now,
+                    "actor": actor.pk if actor is not None else None,
+                    "verb": str(TicketEvent.Verb.ASSIGNED),
+                    "data": json.dumps(data),
+                },
+            )
+            row = cursor.fetchone()
+        if row is None:
+            continue  # full after all: assignments committed since the candidates were read
         ticket.assignee = agent
-        event_append(
-            ticket,
-            TicketEvent.Verb.ASSIGNED,
-            actor_user=actor,
-            data={
-                "from": None,
-                "to": agent.pk,
-                "to_name": str(agent),
-                "team": team.name,
-                "auto": policy.strategy,
-                "load": load + weight,
-                "capacity": profile.capacity,
-            },
-        )
+        ticket.updated_at = now
+        if not event_in_statement:
+            event_append(ticket, TicketEvent.Verb.ASSIGNED, actor_user=actor, data={**data, "load": row[0] + weight})
         notify_staff(ticket, agent, "ticket_assigned", {"assigned_by": _("auto-assignment")})
         return agent
     return None
 
 
+def _instance(model: type[_M], values: list[Any]) -> tuple[_M, list[Any]]:
+    """The model's instance from the first of ``values`` (all its concrete columns), and the rest."""
+    fields = model._meta.concrete_fields
+    own, rest = values[: len(fields)], values[len(fields) :]
+    # What the ORM's compiler does for a raw row: the JSON fields' own conversion.
+    converted = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, own, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted), rest
+
+
+def _ticket_and_policy_lock(ticket_id: int) -> tuple[Ticket, TeamAssignment] | None:
+    """Lock the ticket and its team's policy in one statement (``ticket_policy_lock_sql``); the
+    ticket comes with its team, customer and merchant. None when it has no team or the team no
+    policy (nothing is locked then)."""
+    with connection.cursor() as cursor:
+        sql.execute(cursor, "tickets_assign_ticket_policy", sql.ticket_policy_lock_sql(), {"ticket": ticket_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    ticket, values = _instance(Ticket, values)
+    team, values = _instance(Team, values)
+    customer, values = _instance(Customer, values)
+    merchant, values = _instance(Merchant, values)
+    ticket.team, ticket.customer, ticket.merchant = team, customer, merchant
+    pk, merchant_id, auto_assign, strategy, kind_weights = values
+    policy = TeamAssignment(
+        pk=pk,
+        team_id=team.pk,
+        merchant_id=merchant_id,
+        auto_assign=auto_assign,
+        strategy=strategy,
+        kind_weights=json.loads(kind_weights),
+    )
+    return ticket, policy
+
+
 def ticket_auto_assign(*, ticket: Ticket, actor: User | None = None) -> Ticket:
-    """Auto-assign one unassigned ticket of a team (a staff "assign automatically", or the pool)."""
+    """Auto-assign one unassigned ticket of a team (a staff "assign automatically", or the pool).
+
+    Four statements when it assigns: the ticket and its team's policy locked together, then as
+    ``ticket_auto_assign_in_transaction`` after its own lock of the policy."""
     with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("team", "customer", "merchant")
-            .get(pk=ticket.pk)
-        )
+        locked = _ticket_and_policy_lock(ticket.pk)
+        if locked is None:
+            # No team, or a team without a policy: the ticket alone, for the answer below.
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("team", "customer", "merchant")
+                .get(pk=ticket.pk)
+            )
+            policy = None
+        else:
+            ticket, policy = locked
         if actor is not None:
             staff_membership_required(actor=actor, merchant_id=ticket.merchant_id)
         if ticket.assignee_id is not None or ticket.status not in ACTIVE_STATUSES:
             return ticket
         if ticket.team_id is None:
             raise InvalidInput(_("Put the ticket in a team first."), code="no_team", extra={"field": "team"})
-        ticket_auto_assign_in_transaction(ticket=ticket, actor=actor)
+        if policy is not None:
+            _assign_under_policy(ticket=ticket, policy=policy, actor=actor)
     return ticket
 
 
+# --- the pool, in batches -----------------------------------------------------------------------
+
+
+@dataclass
+class _Desk:
+    """An agent of the batch, locked: what the choice needs, kept up to date as tickets go out."""
+
+    profile_id: int
+    user_id: int
+    capacity: int
+    load: int
+    last_assigned_at: datetime | None
+    kinds: list[str]
+    languages: list[str]
+    categories: list[str]
+
+    def qualified(self, needs: TicketNeeds) -> bool:
+        return (
+            (not self.kinds or needs.kind in self.kinds)
+            and (not self.languages or needs.language in self.languages)
+            and (not self.categories or needs.categories <= set(self.categories))
+        )
+
+    def turn_key(self) -> tuple[int, float, int]:
+        stamp = self.last_assigned_at
+        return (0 if stamp is None else 1, stamp.timestamp() if stamp is not None else 0.0, self.profile_id)
+
+
+def _needs_of_batch(tickets: list[Ticket], policy: TeamAssignment) -> dict[int, TicketNeeds]:
+    """``_needs`` of each ticket, the product categories read in two statements for all of them."""
+    with_order = [ticket for ticket in tickets if ticket.order_id is not None]
+    of_lines: dict[int, list[str]] = {}
+    of_orders: dict[int, list[str]] = {}
+    if with_order:
+        for ticket_id, category in Ticket.order_lines.through.objects.filter(
+            ticket_id__in=[ticket.pk for ticket in with_order]
+        ).values_list("ticket_id", "orderline__product__category"):
+            of_lines.setdefault(ticket_id, []).append(category)
+        orders = {ticket.order_id for ticket in with_order if ticket.pk not in of_lines and ticket.order_id}
+        if orders:
+            for order_id, category in OrderLine.objects.filter(order_id__in=orders).values_list(
+                "order_id", "product__category"
+            ):
+                of_orders.setdefault(order_id, []).append(category)
+    needs = {}
+    for ticket in tickets:
+        categories = of_lines.get(ticket.pk) or (of_orders.get(ticket.order_id or 0, []))
+        needs[ticket.pk] = TicketNeeds(
+            kind=ticket.kind,
+            language=ticket.customer.language or ticket.merchant.default_language,
+            categories=frozenset(category for category in categories if category),
+            weight=policy.weight_of(ticket.kind),
+        )
+    return needs
+
+
+def tickets_auto_assign_batch(*, team: Team, ticket_ids: Sequence[int]) -> list[int]:
+    """Auto-assign these waiting tickets of the team in one transaction, in the order given; one
+    that nobody can take waits in the pool, as it would have one by one. Returns the ids assigned.
+
+    The same choice as ``ticket_auto_assign`` made for each ticket in turn, with the statements
+    shared by the batch: the tickets are locked (skipping any another transaction holds: it is
+    working on them), then the team's lock, then its qualified-or-not available agents are locked
+    at once (skipping any an assignment of another team holds: none is ever waited for here, so
+    a batch cannot deadlock with a single assignment), their loads read again under those locks,
+    and the tickets handed out in memory: skills, shifts, capacity with the team's weights, and
+    round robin or least loaded exactly as the single path orders them. Then one update of the
+    tickets, one of the agents' turns, one insert of the events and one of the notifications.
+    Each agent's turn is stamped a microsecond after the previous one's, so round robin goes on
+    in the order the batch gave the tickets out."""
+    if not ticket_ids:
+        return []
+    position = {ticket_id: index for index, ticket_id in enumerate(ticket_ids)}
+    # The notices are handed to the worker once the gathered rows are written (and have their keys).
+    with transaction.atomic(), notifications_batched(), bulk.bulk_inserts():
+        tickets = list(
+            Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("customer", "merchant")
+            .filter(
+                pk__in=list(ticket_ids),
+                merchant_id=team.merchant_id,
+                team=team,
+                assignee__isnull=True,
+                status__in=ACTIVE_STATUSES,
+            )
+            .order_by("pk")
+        )
+        tickets.sort(key=lambda ticket: position[ticket.pk])
+        if not tickets:
+            return []
+        policy = team_assignment_lock(team.pk)
+        if policy is None or not policy.auto_assign:
+            return []
+        now = timezone.now()
+        params = {
+            "team": team.pk,
+            "merchant": team.merchant_id,
+            "roles": [str(role) for role in ASSIGNABLE_ROLES],
+            "available": str(AgentStatus.AVAILABLE),
+        }
+        with connection.cursor() as cursor:
+            sql.execute(
+                cursor, "tickets_assign_batch_agents", sql.candidates_sql(least_loaded=False, lock=True), params
+            )
+            rows = cursor.fetchall()
+        shifts: dict[int, bool] = {}
+        desks = [
+            _Desk(profile_id, user_id, capacity, 0, last, json.loads(kinds), json.loads(languages), json.loads(cats))
+            for profile_id, user_id, capacity, calendar_id, last, kinds, languages, cats in rows
+            if _on_shift(calendar_id, team, now, shifts)
+        ]
+        if not desks:
+            return []
+        with connection.cursor() as cursor:
+            sql.execute(
+                cursor,
+                "tickets_assign_batch_loads",
+                sql.loads_sql(),
+                {
+                    "weights": sql.weights_json(policy),
+                    "merchant": team.merchant_id,
+                    "users": [d.user_id for d in desks],
+                },
+            )
+            loads = dict(cursor.fetchall())
+        for desk in desks:
+            desk.load = int(loads.get(desk.user_id) or 0)
+        users = User.objects.in_bulk([desk.user_id for desk in desks])
+        needs = _needs_of_batch(tickets, policy)
+        least_loaded = policy.strategy != AssignmentStrategy.ROUND_ROBIN
+        assigned: list[tuple[Ticket, _Desk, int]] = []
+        stamp = now
+        for ticket in tickets:
+            need = needs[ticket.pk]
+            fitting = [d for d in desks if d.load + need.weight <= d.capacity and d.qualified(need)]
+            if not fitting:
+                continue  # waits in the pool; the next ticket may need other skills
+            if least_loaded:
+                desk = min(fitting, key=lambda d: (d.load / max(d.capacity, 1), *d.turn_key()))
+            else:
+                desk = min(fitting, key=_Desk.turn_key)
+            desk.load += need.weight
+            desk.last_assigned_at = stamp
+            stamp += timedelta(microseconds=1)
+            assigned.append((ticket, desk, desk.load))
+        if not assigned:
+            return []
+        tickets_sql, profiles_sql = sql.batch_update_sql()
+        turns = {desk.profile_id: desk.last_assigned_at for _ticket, desk, _load in assigned}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                tickets_sql,
+                [now, [t.pk for t, _d, _l in assigned], [d.user_id for _t, d, _l in assigned]],
+            )
+            cursor.execute(profiles_sql, [now, list(turns), list(turns.values())])
+        for ticket, desk, load in assigned:
+            agent = users[desk.user_id]
+            ticket.assignee = agent
+            ticket.team = team
+            event_append(
+                ticket,
+                TicketEvent.Verb.ASSIGNED,
+                data={
+                    "from": None,
+                    "to": agent.pk,
+                    "to_name": str(agent),
+                    "team": team.name,
+                    "auto": policy.strategy,
+                    "load": load,
+                    "capacity": desk.capacity,
+                },
+            )
+            notify_staff(ticket, agent, "ticket_assigned", {"assigned_by": _("auto-assignment")})
+    return [ticket.pk for ticket, _desk, _load in assigned]
+
+
+POOL_BATCH = 200
+
+
 def team_assign_pool(*, team: Team, limit: int = 200) -> int:
-    """Assign the team's waiting unassigned tickets, oldest and most urgent first; how many went."""
+    """Assign the team's waiting unassigned tickets, oldest and most urgent first, in batches of
+    ``POOL_BATCH`` (``tickets_auto_assign_batch``); how many went."""
     ids = list(
         Ticket.objects.filter(
             merchant_id=team.merchant_id, team=team, assignee__isnull=True, status__in=ACTIVE_STATUSES
@@ -308,11 +547,11 @@ def team_assign_pool(*, team: Team, limit: int = 200) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     assigned = 0
-    for ticket_id in ids:
-        ticket = ticket_auto_assign(ticket=Ticket(pk=ticket_id))
-        if ticket.assignee_id is not None:
-            assigned += 1
-        else:
+    for start in range(0, len(ids), POOL_BATCH):
+        chunk = ids[start : start + POOL_BATCH]
+        went = tickets_auto_assign_batch(team=team, ticket_ids=chunk)
+        assigned += len(went)
+        if not went:
             break  # nobody has room: the rest wait too
     return assigned
 

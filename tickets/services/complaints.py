@@ -19,6 +19,8 @@ from aftersales.services.deadlines import deadline_cancel, deadline_meet, deadli
 from aftersales.services.staff import staff_membership_required
 from tickets import compensation_payers, complaint_rules
 from tickets.models import (
+    COMPENSATION_PAYMENT_PENDING,
+    PAYMENT_ERROR_LIMIT,
     THIRD_PARTIES,
     Compensation,
     CompensationCoupon,
@@ -457,35 +459,126 @@ def compensation_answer(
 
 def compensation_pay(*, compensation: Compensation, actor: User | None) -> Compensation:
     """Pay an accepted offer through its kind's payer, once: a replay (a second click, a retried
-    task) finds it paid and returns it unchanged. The payer's idempotency key is the offer."""
+    task) finds it granted or paid and returns it unchanged. The payer's idempotency key is the
+    offer (``payment_reference``).
+
+    A payer that pays at once (a coupon, store credit) makes the offer paid. One that pays through
+    a gateway (a refund) makes it granted: it is paid when the gateway's payout is recorded
+    (``compensation_payment_recorded``). An offer whose payment failed is paid again here, under
+    the same reference, so the gateway pays it at most once."""
     with transaction.atomic():
         if actor is not None:
             staff_membership_required(actor=actor, merchant_id=compensation.merchant_id)
         compensation = _lock_compensation(compensation)
-        if compensation.status == CompensationStatus.PAID:
+        if compensation.status in (CompensationStatus.PAID, CompensationStatus.GRANTED):
             return compensation
-        _move(compensation, CompensationStatus.PAID)
-        reference = compensation_payers.pay(
-            compensation.kind, compensation=compensation, actor=actor, reference=f"compensation-{compensation.pk}"
+        retry = compensation.status == CompensationStatus.PAYMENT_FAILED
+        later = compensation_payers.settles_later(compensation.kind)
+        _move(compensation, CompensationStatus.GRANTED if later else CompensationStatus.PAID)
+        reference = compensation.payment_reference or f"compensation-{compensation.pk}"
+        paid_reference = compensation_payers.pay(
+            compensation.kind, compensation=compensation, actor=actor, reference=reference
+        )[:100]
+        now = timezone.now()
+        compensation.granted_at = compensation.granted_at or now
+        compensation.payment_reference = paid_reference
+        compensation.payment_error = ""
+        if not later:
+            compensation.paid_at = now
+        compensation.save(
+            update_fields=["status", "granted_at", "paid_at", "payment_reference", "payment_error", "updated_at"]
         )
-        compensation.paid_at = timezone.now()
-        compensation.payment_reference = reference[:100]
-        compensation.save(update_fields=["status", "paid_at", "payment_reference", "updated_at"])
         ticket = compensation.complaint.ticket
+        if retry:
+            verb = ComplaintVerb.COMPENSATION_PAYMENT_RETRIED
+        else:
+            verb = ComplaintVerb.COMPENSATION_GRANTED if later else ComplaintVerb.COMPENSATION_PAID
         event_append(
             ticket,
-            ComplaintVerb.COMPENSATION_PAID,
+            verb,
             actor_user=actor,
+            public=not retry,
+            data={"compensation": compensation.pk, "amount": str(compensation.amount), "reference": paid_reference},
+        )
+    return compensation
+
+
+def compensation_payment_recorded(
+    *, merchant_id: int, ticket_id: int, reference: str, paid: bool, error: str = ""
+) -> Compensation | None:
+    """A ledger reports the outcome of a granted offer's payment (``reference``: the key it was
+    paid under), in the ledger's transaction: paid, or failed with the gateway's ``error``. None
+    when no offer was paid under that reference (a refund of another origin). A success stands
+    whatever came before it; a failure after a success changes nothing."""
+    compensation = (
+        Compensation.objects.select_for_update()
+        .select_related("complaint__ticket")
+        .filter(merchant_id=merchant_id, complaint__ticket_id=ticket_id, payment_reference=reference)
+        .first()
+    )
+    if compensation is None:
+        return None
+    if paid:
+        if not compensation.can_transition_to(CompensationStatus.PAID):
+            return compensation
+        compensation.status = CompensationStatus.PAID
+        compensation.paid_at = timezone.now()
+        compensation.payment_error = ""
+        compensation.save(update_fields=["status", "paid_at", "payment_error", "updated_at"])
+        event_append(
+            compensation.complaint.ticket,
+            ComplaintVerb.COMPENSATION_PAID,
             public=True,
             data={"compensation": compensation.pk, "amount": str(compensation.amount), "reference": reference},
         )
+        return compensation
+    if compensation.status not in COMPENSATION_PAYMENT_PENDING:
+        return compensation
+    # Failed again (a retry from the refunds box): the latest reason is the one shown.
+    compensation.status = CompensationStatus.PAYMENT_FAILED
+    compensation.payment_error = (error or "").strip()[:PAYMENT_ERROR_LIMIT] or _("The payment failed.")
+    compensation.save(update_fields=["status", "payment_error", "updated_at"])
+    ticket = compensation.complaint.ticket
+    event_append(
+        ticket,
+        ComplaintVerb.COMPENSATION_PAYMENT_FAILED,
+        data={"compensation": compensation.pk, "amount": str(compensation.amount), "error": compensation.payment_error},
+    )
+    _tell_staff(ticket, "compensation_payment_failed", extra={"amount": str(compensation.amount)})
     return compensation
+
+
+def compensation_payment_voided(*, merchant_id: int, ticket_id: int, reference: str, actor: User | None) -> None:
+    """The ledger voided a granted offer's payment before its money left: the offer is withdrawn
+    (in the ledger's transaction), so it is neither shown nor counted as pending."""
+    compensation = (
+        Compensation.objects.select_for_update()
+        .select_related("complaint__ticket")
+        .filter(merchant_id=merchant_id, complaint__ticket_id=ticket_id, payment_reference=reference)
+        .first()
+    )
+    if compensation is None or compensation.status not in COMPENSATION_PAYMENT_PENDING:
+        return
+    compensation.status = CompensationStatus.WITHDRAWN
+    compensation.save(update_fields=["status", "updated_at"])
+    event_append(
+        compensation.complaint.ticket,
+        ComplaintVerb.COMPENSATION_WITHDRAWN,
+        actor_user=actor,
+        data={"compensation": compensation.pk, "reason": "payment_voided"},
+    )
 
 
 def compensation_withdraw(*, compensation: Compensation, actor: User, reason: str = "") -> Compensation:
     with transaction.atomic():
         staff_membership_required(actor=actor, merchant_id=compensation.merchant_id)
         compensation = _lock_compensation(compensation)
+        if compensation.status in COMPENSATION_PAYMENT_PENDING:
+            # Its money may be on its way: only voiding the payment in its ledger withdraws it.
+            raise TransitionNotAllowed(
+                _("This compensation is being paid; void its payment to withdraw it."),
+                code="compensation_payment_under_way",
+            )
         _move(compensation, CompensationStatus.WITHDRAWN)
         compensation.save(update_fields=["status", "updated_at"])
         event_append(

@@ -9,9 +9,12 @@ nothing and are never answered; a sender over the hourly limit is held.
 
 IMAP is polled (beat, every minute) rather than held open with IDLE: IDLE needs a connection per
 mailbox kept by a long-lived process, which Celery's workers are not; a minute is well within any
-e-mail response target. The UID watermark moves in the same transaction as the message it
+e-mail response target. The UID watermark moves in the same transaction as the messages it
 covers, and the ``\\Seen`` flag is set on the server only after that commit: a fetch killed
-midway resumes after its last committed message, and a message is never marked read unstored.
+midway resumes after its last committed batch, and a message is never marked read unstored.
+A fetch receives each IMAP chunk of messages in one transaction (``MailBatch``); a chunk that
+fails anywhere is rolled back whole and received again one message per transaction, so one
+unreadable message is refused on its own and the rest still go in.
 """
 
 import hashlib
@@ -21,25 +24,26 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from aftersales import bulk
 from aftersales.exceptions import InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import Customer, Membership, Merchant, User
 from aftersales.services.staff import staff_membership_required
 from tickets.attachments import checked_upload
-from tickets.mail_errors import connection_problem
+from tickets.mail_errors import connection_problem, fetch_problem
 from tickets.mailparse import Noise, ParsedMail, parse_mail, ticket_number_in
 from tickets.models import (
     Attachment,
@@ -54,12 +58,12 @@ from tickets.models import (
     TicketChannel,
     TicketKind,
 )
-from tickets.services.mail_out import mail_acknowledgement_thread
-from tickets.services.tickets import MAX_BODY_LENGTH, ticket_create, ticket_customer_message
+from tickets.services.mail_out import mail_acknowledgement, mail_acknowledgement_thread, reply_address
+from tickets.services.tickets import MAX_BODY_LENGTH, ticket_customer_message, ticket_open
 
 logger = logging.getLogger(__name__)
 
-# Messages fetched per IMAP round trip; each is still committed on its own.
+# Messages fetched per IMAP round trip and received in one transaction (``MailBatch``).
 FETCH_CHUNK = 50
 # Messages one fetch takes at most: the next beat tick takes the rest.
 FETCH_LIMIT = 500
@@ -236,6 +240,30 @@ def _prepare(raw: bytes, *, file_limit: int) -> _Prepared:
     return _Prepared(parsed, files, refused)
 
 
+@dataclass
+class MailBatch:
+    """The messages of one fetched chunk, received in one transaction (``_receive_batch``): the
+    mailbox's lock and watermark are taken once for all of them, the rows a message would look
+    up one by one are read once, and the timeline events, outbox rows and kept originals are
+    written with one insert each when the batch ends (``aftersales.bulk``)."""
+
+    # The merchant's received rows by Message-ID, read under the mailbox's lock, with the rows
+    # this batch stores added as they are stored (so a message twice in one chunk is one row).
+    same_id: dict[str, list[Email]]
+    # Customers by address, for every sender of the chunk; those this batch adds are added.
+    customers: dict[str, Customer]
+    # Each sender's messages in the last hour that count towards the hourly limit, as of the
+    # batch's start, with those this batch stores added.
+    recent_by_sender: dict[str, int] = field(default_factory=dict)
+    # Originals written to storage by this batch: removed again if it rolls back.
+    original_files: list[str] = field(default_factory=list)
+
+
+class _OwnTransactionNeeded(Exception):
+    """A message whose handling reads back a row the batch has not written yet (a follow-up
+    case's notice, ``mail_acknowledgement_thread``): the batch is received one by one instead."""
+
+
 def _threaded_ticket(mailbox: Mailbox, parsed: ParsedMail, customer: Customer | None) -> Ticket | None:
     ids = parsed.thread_ids
     if ids:
@@ -262,18 +290,28 @@ def _threaded_ticket(mailbox: Mailbox, parsed: ParsedMail, customer: Customer | 
     return None
 
 
-def _over_limit(mailbox: Mailbox, sender: str, now: datetime) -> bool:
-    recent = Email.objects.filter(
+# What the hourly limit counts: a message that opened or joined a case.
+COUNTED_DISPOSITIONS = (Disposition.NEW_TICKET, Disposition.THREADED)
+
+
+def _recent(mailbox: Mailbox, now: datetime) -> "QuerySet[Email]":
+    return Email.objects.filter(
         mailbox=mailbox,
         direction=EmailDirection.INBOUND,
-        sender=sender,
         created_at__gte=now - timedelta(hours=1),
-        disposition__in=(Disposition.NEW_TICKET, Disposition.THREADED),
+        disposition__in=COUNTED_DISPOSITIONS,
     )
-    return recent.count() >= mailbox.sender_hourly_limit
 
 
-def _keep_original(ticket: Ticket, message: Message, raw: bytes, customer: Customer) -> None:
+def _over_limit(mailbox: Mailbox, sender: str, now: datetime, batch: MailBatch | None = None) -> bool:
+    if batch is not None:
+        return batch.recent_by_sender.get(sender, 0) >= mailbox.sender_hourly_limit
+    return _recent(mailbox, now).filter(sender=sender).count() >= mailbox.sender_hourly_limit
+
+
+def _keep_original(
+    ticket: Ticket, message: Message, raw: bytes, customer: Customer, batch: MailBatch | None = None
+) -> None:
     """The whole message as it came, beside what the timeline shows. Our own file, not an upload:
     it skips the upload checks and is served, like every attachment, sandboxed."""
     attachment = Attachment(
@@ -287,6 +325,11 @@ def _keep_original(ticket: Ticket, message: Message, raw: bytes, customer: Custo
         uploaded_by_customer=customer,
     )
     attachment.file.save(ORIGINAL_NAME, ContentFile(raw), save=False)
+    if batch is not None:
+        if attachment.file.name:  # always, once saved
+            batch.original_files.append(attachment.file.name)
+        bulk.insert(attachment)  # with the batch's other originals, when it ends
+        return
     try:
         attachment.save()
     except BaseException:
@@ -308,16 +351,26 @@ def mail_receive(
     imap_uid: int | None = None,
     own_addresses: frozenset[str] | None = None,
     asynchronous_commit: bool = False,
+    reply_to: str | None = None,
+    batch: MailBatch | None = None,
+    prepared: _Prepared | None = None,
 ) -> Email:
     """Store one received message exactly once and thread it (see the module's docstring).
 
     Returns the message's row, the one already stored if it came before. With ``imap_uid``, the
     mailbox's watermark moves past it in the same transaction. ``own_addresses`` (the merchant's
-    mailbox addresses) may be given by a caller that receives many messages, to read them once;
+    mailbox addresses) and ``reply_to`` (``reply_address``) may be given by a caller that
+    receives many messages, to read them once;
     ``asynchronous_commit`` by one that has already turned ``synchronous_commit`` off for its
-    session, to save a statement per message."""
-    prepared = _prepare(raw, file_limit=settings.ATTACHMENT_MAX_PER_MESSAGE)
-    parsed = prepared.parsed
+    session, to save a statement per message. With ``batch``, the message is one of a fetched
+    chunk received in the caller's transaction (``_receive_batch``), which holds the mailbox's
+    lock, has moved the watermark, and gives ``prepared``, ``own_addresses`` and ``reply_to``."""
+    if prepared is None:
+        prepared = _prepare(raw, file_limit=settings.ATTACHMENT_MAX_PER_MESSAGE)
+    if batch is not None:
+        # No savepoint: anything that fails here rolls the whole batch back (``_receive_batch``).
+        with transaction.atomic(savepoint=False):
+            return _store(mailbox, raw, prepared, imap_uid, own_addresses, reply_to, batch)
     with transaction.atomic():
         # One receiver per mailbox at a time: two fetchers of one mailbox queue on this row
         # lock, and the second finds the first's row below. Taking the lock also moves the
@@ -335,39 +388,82 @@ def mail_receive(
             locked.update(imap_last_uid=Greatest(F("imap_last_uid"), imap_uid), updated_at=timezone.now())
         else:
             locked.select_for_update().values_list("pk", flat=True).get()
-        same_id = list(
-            Email.objects.filter(
-                merchant_id=mailbox.merchant_id, direction=EmailDirection.INBOUND, message_id=parsed.message_id
-            )
-            .select_related("mailbox")
-            .order_by("id")
-        )
-        existing = next((row for row in same_id if row.mailbox_id == mailbox.pk), None)
-        if existing is not None:
-            return existing
-        email_row = Email(
-            merchant_id=mailbox.merchant_id,
-            mailbox=mailbox,
-            direction=EmailDirection.INBOUND,
-            message_id=parsed.message_id,
-            in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else "",
-            references=" ".join(parsed.references),
-            sender=parsed.sender[:254],
-            recipient=mailbox.address,
-            subject=parsed.subject,
-            html=parsed.html,
-            imap_uid=imap_uid,
-        )
-        if own_addresses is None:
-            own_addresses = merchant_addresses(mailbox.merchant_id)
-        elsewhere = next((row for row in same_id if row.ticket_id is not None), None)
-        _dispose(mailbox, email_row, prepared, raw, own_addresses=own_addresses, elsewhere=elsewhere)
-        email_row.save()
+        return _store(mailbox, raw, prepared, imap_uid, own_addresses, reply_to, None)
+
+
+def _inbound_with_ids(merchant_id: int, message_ids: Sequence[str]) -> list[Email]:
+    return list(
+        Email.objects.filter(merchant_id=merchant_id, direction=EmailDirection.INBOUND, message_id__in=message_ids)
+        .select_related("mailbox")
+        .order_by("id")
+    )
+
+
+def _store(
+    mailbox: Mailbox,
+    raw: bytes,
+    prepared: _Prepared,
+    imap_uid: int | None,
+    own_addresses: frozenset[str] | None,
+    reply_to: str | None,
+    batch: MailBatch | None,
+) -> Email:
+    """``mail_receive`` under the mailbox's lock, in its transaction."""
+    parsed = prepared.parsed
+    if batch is None:
+        same_id = _inbound_with_ids(mailbox.merchant_id, [parsed.message_id])
+    else:
+        same_id = batch.same_id.setdefault(parsed.message_id, [])
+    existing = next((row for row in same_id if row.mailbox_id == mailbox.pk), None)
+    if existing is not None:
+        return existing
+    email_row = Email(
+        merchant_id=mailbox.merchant_id,
+        mailbox=mailbox,
+        direction=EmailDirection.INBOUND,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else "",
+        references=" ".join(parsed.references),
+        sender=parsed.sender[:254],
+        recipient=mailbox.address,
+        subject=parsed.subject,
+        html=parsed.html,
+        imap_uid=imap_uid,
+    )
+    if own_addresses is None:
+        own_addresses = merchant_addresses(mailbox.merchant_id)
+    elsewhere = next((row for row in same_id if row.ticket_id is not None), None)
+    acknowledged = _dispose(
+        mailbox,
+        email_row,
+        prepared,
+        raw,
+        own_addresses=own_addresses,
+        elsewhere=elsewhere,
+        reply_to=reply_to,
+        batch=batch,
+    )
+    if acknowledged is not None:
+        # Opened here, its notice written with the threading headers (``mail_acknowledgement``):
+        # the acknowledgement's row goes in the same insert, after the received one (its
+        # References list the customer's first).
+        Email.objects.bulk_create([email_row, *acknowledged])
+    else:
         if email_row.disposition == Disposition.NEW_TICKET and email_row.ticket and email_row.ticket_message:
-            # After the received row: the acknowledgement's References list the customer's first.
+            if batch is not None:
+                # The follow-up's notice is among the batch's gathered rows, not in the table yet.
+                raise _OwnTransactionNeeded
+            email_row.save()
+            # A follow-up case opened past the reopen window: its notice is already written.
             mail_acknowledgement_thread(
                 ticket=email_row.ticket, message=email_row.ticket_message, received_id=parsed.message_id
             )
+        else:
+            email_row.save()
+    if batch is not None:
+        same_id.append(email_row)
+        if email_row.disposition in COUNTED_DISPOSITIONS:
+            batch.recent_by_sender[parsed.sender] = batch.recent_by_sender.get(parsed.sender, 0) + 1
     return email_row
 
 
@@ -383,32 +479,39 @@ def _dispose(
     *,
     own_addresses: frozenset[str],
     elsewhere: Email | None,
-) -> None:
+    reply_to: str | None,
+    batch: MailBatch | None,
+) -> list[Email] | None:
+    """Decide what the message is and do it. Returns the acknowledgement's rows to insert with the
+    received one when it opened a case itself (``ticket_open``), else None."""
     parsed = prepared.parsed
     if parsed.noise == Noise.BOUNCE:
         email_row.disposition, email_row.note = Disposition.BOUNCE, parsed.noise_reason
-        return
+        return None
     if parsed.noise == Noise.AUTO_REPLY:
         email_row.disposition, email_row.note = Disposition.AUTO_REPLY, parsed.noise_reason
-        return
+        return None
     if not parsed.sender:
         email_row.disposition, email_row.note = Disposition.REFUSED, "no sender address"
-        return
+        return None
     if parsed.sender in own_addresses:
         # Our own address writing to us: a forwarding loop, never a customer.
         email_row.disposition, email_row.note = Disposition.REFUSED, "sent from one of our own mailboxes"
-        return
+        return None
     if elsewhere is not None:
         # The same message sent to two of the merchant's addresses: one case, one message.
         email_row.disposition, email_row.ticket = Disposition.THREADED, elsewhere.ticket
         email_row.note = f"already received at {elsewhere.mailbox.address if elsewhere.mailbox else '?'}"
-        return
-    customer = Customer.objects.filter(merchant_id=box.merchant_id, email=parsed.sender).first()
+        return None
+    if batch is None:
+        customer = Customer.objects.filter(merchant_id=box.merchant_id, email=parsed.sender).first()
+    else:
+        customer = batch.customers.get(parsed.sender)
     # A sender never seen has had no case opened or threaded: no need to count their messages.
-    if customer is not None and _over_limit(box, parsed.sender, timezone.now()):
+    if customer is not None and _over_limit(box, parsed.sender, timezone.now(), batch):
         email_row.disposition = Disposition.RATE_LIMITED
         email_row.note = f"over {box.sender_hourly_limit} messages per hour"
-        return
+        return None
     ticket = _threaded_ticket(box, parsed, customer)
     body = _body(parsed, prepared.refused)
     if ticket is not None:
@@ -421,13 +524,26 @@ def _dispose(
             # message (tickets.services.closing): that is a new case, not a threaded one.
             disposition = Disposition.THREADED if message.ticket_id == ticket.pk else Disposition.NEW_TICKET
             email_row.disposition, email_row.ticket, email_row.ticket_message = disposition, message.ticket, message
-            _keep_original(message.ticket, message, raw, ticket.customer)
-            return
+            _keep_original(message.ticket, message, raw, ticket.customer, batch)
+            return None
     if customer is None:
         # No savepoint: if the portal creates this customer at the same moment, the unique
         # constraint fails this whole message, which the next fetch receives again.
         customer = Customer.objects.create(merchant_id=box.merchant_id, email=parsed.sender, name=parsed.sender_name)
-    ticket = ticket_create(
+        if batch is not None:
+            batch.customers[parsed.sender] = customer
+    acknowledged: list[Email] = []
+    sender_address = reply_address(box.merchant_id) if reply_to is None else reply_to
+
+    def acknowledgement(ticket: Ticket, message: Message) -> dict[str, object]:
+        extra, row = mail_acknowledgement(
+            ticket=ticket, message=message, received_id=parsed.message_id, reply_to=sender_address
+        )
+        if row is not None:
+            acknowledged.append(row)
+        return extra
+
+    ticket, message = ticket_open(
         merchant=box.merchant,
         kind=TicketKind.SUPPORT,
         subject=parsed.subject or _("(no subject)"),
@@ -435,10 +551,11 @@ def _dispose(
         customer=customer,
         channel=TicketChannel.EMAIL,
         files=prepared.files,
+        acknowledgement=acknowledgement,
     )
-    message = ticket.messages.get()
     email_row.disposition, email_row.ticket, email_row.ticket_message = Disposition.NEW_TICKET, ticket, message
-    _keep_original(ticket, message, raw, customer)
+    _keep_original(ticket, message, raw, customer, batch)
+    return acknowledged
 
 
 @dataclass
@@ -446,7 +563,8 @@ class FetchResult:
     fetched: int = 0
     stored: int = 0
     refused: int = 0
-    error: str = ""
+    error: str = ""  # redacted and bounded (``tickets.mail_errors.fetch_problem``)
+    error_reason: str = ""  # a ``FetchErrorReason``
 
 
 def mail_refuse(*, mailbox: Mailbox, raw: bytes, imap_uid: int, reason: str) -> Email:
@@ -494,13 +612,16 @@ def mailbox_fetch(
         finally:
             _logout(client)
     except CONNECTION_ERRORS as exc:
-        result.error = _error_text(exc)
-        logger.warning("mailbox %s: fetch failed: %s", mailbox.pk, result.error)
+        # Never the exception's raw text: it may carry the credentials or the server's banner.
+        reason, result.error = fetch_problem(exc, mailbox)
+        result.error_reason = reason
+        logger.warning("mailbox %s: fetch failed (%s): %s", mailbox.pk, reason, result.error)
     with transaction.atomic(durable=True):
         Mailbox.objects.filter(pk=mailbox.pk).update(
             last_fetch_at=timezone.now(),
             last_fetch_outcome=FetchOutcome.FAILED if result.error else FetchOutcome.OK,
             last_fetch_count=result.fetched,
+            last_error_reason=result.error_reason,
             last_error=result.error,
             updated_at=timezone.now(),
         )
@@ -521,9 +642,10 @@ def _fetch_new(
         watermark = box.imap_last_uid
     # "n:*" always answers with the last message, even one below n: filter again.
     own_addresses = merchant_addresses(mailbox.merchant_id)
+    reply_to = reply_address(mailbox.merchant_id)
     uids = sorted(uid for uid in client.search(["UID", f"{watermark + 1}:*"]) if uid > watermark)[:limit]
     with _asynchronous_commits():
-        _receive_all(client, mailbox, uids, receive, result, own_addresses)
+        _receive_all(client, mailbox, uids, receive, result, own_addresses, reply_to)
 
 
 @contextmanager
@@ -555,18 +677,33 @@ def _receive_all(
     receive: Callable[..., Email],
     result: FetchResult,
     own_addresses: frozenset[str],
+    reply_to: str,
 ) -> None:
     asynchronous = not connection.in_atomic_block
     for start in range(0, len(uids), FETCH_CHUNK):
         chunk = uids[start : start + FETCH_CHUNK]
         fetched = client.fetch(chunk, ["BODY.PEEK[]"])
+        # Missing: expunged meanwhile.
+        messages = [(uid, raw) for uid in chunk if (raw := fetched.get(uid, {}).get(b"BODY[]")) is not None]
+        result.fetched += len(messages)
         stored: list[int] = []
         try:
-            for uid in chunk:
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue  # expunged meanwhile
-                result.fetched += 1
+            try:
+                stored = _receive_batch(mailbox, messages, receive, own_addresses, reply_to)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception:
+                # Every message of the batch is received again below, each on its own.
+                logger.info(
+                    "mailbox %s: a batch of %s was rolled back; receiving them one by one",
+                    mailbox.pk,
+                    len(messages),
+                    exc_info=True,
+                )
+            else:
+                result.stored += len(stored)
+                continue
+            for uid, raw in messages:
                 try:
                     receive(
                         mailbox=mailbox,
@@ -574,6 +711,7 @@ def _receive_all(
                         imap_uid=uid,
                         own_addresses=own_addresses,
                         asynchronous_commit=asynchronous,
+                        reply_to=reply_to,
                     )
                 except CONNECTION_ERRORS:
                     raise
@@ -588,6 +726,74 @@ def _receive_all(
             # After the commits, and also for those committed before a failure.
             if stored:
                 client.add_flags(stored, [b"\\Seen"])
+
+
+def _receive_batch(
+    mailbox: Mailbox,
+    messages: list[tuple[int, bytes]],
+    receive: Callable[..., Email],
+    own_addresses: frozenset[str],
+    reply_to: str,
+) -> list[int]:
+    """Receive a fetched chunk in one transaction (``MailBatch``) and return its UIDs, all
+    committed; or raise, with nothing of it committed."""
+    if not messages:
+        return []
+    file_limit = settings.ATTACHMENT_MAX_PER_MESSAGE
+    # Parsed outside the transaction, as ``mail_receive`` does: the mailbox's lock is held for
+    # the writes only.
+    prepared = [(uid, raw, _prepare(raw, file_limit=file_limit)) for uid, raw in messages]
+    senders = {item.parsed.sender for _uid, _raw, item in prepared if item.parsed.sender}
+    batch: MailBatch | None = None
+    try:
+        with transaction.atomic():
+            # The batch's lock on the mailbox and its watermark, in one statement: they commit
+            # with every message below, or with none of them.
+            Mailbox.objects.filter(pk=mailbox.pk).update(
+                imap_last_uid=Greatest(F("imap_last_uid"), max(uid for uid, _raw in messages)),
+                updated_at=timezone.now(),
+            )
+            # Read under the lock: a second fetcher of this mailbox finds the first's rows here.
+            same_id: dict[str, list[Email]] = {}
+            for row in _inbound_with_ids(mailbox.merchant_id, [item.parsed.message_id for _u, _r, item in prepared]):
+                same_id.setdefault(row.message_id, []).append(row)
+            customers = (
+                {
+                    customer.email: customer
+                    for customer in Customer.objects.filter(merchant_id=mailbox.merchant_id, email__in=senders)
+                }
+                if senders
+                else {}
+            )
+            recent_by_sender: dict[str, int] = (
+                dict(
+                    _recent(mailbox, timezone.now())
+                    .filter(sender__in=senders)
+                    .values_list("sender")
+                    .annotate(count=Count("id"))
+                    .values_list("sender", "count")
+                )
+                if senders
+                else {}
+            )
+            batch = MailBatch(same_id=same_id, customers=customers, recent_by_sender=recent_by_sender)
+            with bulk.bulk_inserts():
+                for uid, raw, item in prepared:
+                    receive(
+                        mailbox=mailbox,
+                        raw=raw,
+                        imap_uid=uid,
+                        own_addresses=own_addresses,
+                        reply_to=reply_to,
+                        batch=batch,
+                        prepared=item,
+                    )
+    except BaseException:
+        if batch is not None:
+            for name in batch.original_files:
+                Attachment._meta.get_field("file").storage.delete(name)
+        raise
+    return [uid for uid, _raw in messages]
 
 
 def mailboxes_to_fetch() -> list[int]:

@@ -13,6 +13,7 @@ from django.db.models import F, Func, JSONField, Value
 
 from aftersales.models import Notification
 from tickets.models import Email, EmailDirection, EmailDisposition, Mailbox, Message, Ticket
+from tickets.notify import customer_deliveries
 
 # How many earlier ids a References header carries: enough for any client to thread, and short.
 MAX_REFERENCES = 20
@@ -103,3 +104,38 @@ def mail_acknowledgement_thread(*, ticket: Ticket, message: Message, received_id
             disposition=EmailDisposition.SENT,
             ticket=ticket,
         )
+
+
+def mail_acknowledgement(
+    *, ticket: Ticket, message: Message, received_id: str, reply_to: str
+) -> tuple[dict[str, Any], Email | None]:
+    """The same threading as ``mail_acknowledgement_thread``, for a case opened by e-mail whose
+    ``ticket_created`` notice is not written yet: what its context carries besides, and the
+    outgoing e-mail's row to save (unsaved; None when the customer is not told by e-mail), so the
+    notice is written once, complete, and the row goes with the received one in one insert.
+    ``reply_to`` is ``reply_address`` of the merchant, read once by a caller that opens many."""
+    message_id = f"<{ticket.number}.{message.pk}.ack.{secrets.token_hex(8)}@{_domain(reply_to)}>"
+    extra: dict[str, Any] = {
+        "email_headers": {"Message-ID": message_id, "In-Reply-To": received_id, "References": received_id}
+    }
+    if reply_to:
+        extra["reply_to"] = reply_to
+    by_email = any(
+        channel == Notification.Channel.EMAIL
+        for channel, _address in customer_deliveries(ticket.customer, ticket.merchant)
+    )
+    if not by_email:
+        return extra, None
+    row = Email(
+        merchant_id=ticket.merchant_id,
+        direction=EmailDirection.OUTBOUND,
+        message_id=message_id,
+        in_reply_to=received_id,
+        references=received_id,
+        sender=reply_to,
+        recipient=ticket.customer.email,
+        subject=ticket.subject[:200],
+        disposition=EmailDisposition.SENT,
+        ticket=ticket,
+    )
+    return extra, row

@@ -1,5 +1,5 @@
-"""A status move whose event the caller writes: a macro or a merge records all its changes in one
-event, so it cannot use the hub's status change, which appends its own."""
+"""A status move whose event the caller writes. The hub's status change appends a status event of
+its own around it; a macro, a merge or a closing records all its changes in one event instead."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,8 +10,8 @@ from tickets.models import Ticket, TicketStatus
 
 
 def status_fields(ticket: Ticket, status: str) -> list[str]:
-    """Move the locked ticket by the status table, keep its timestamps and SLA clocks as
-    ``tickets.services.ticket_change_status`` does, and return the fields to save."""
+    """Move the locked ticket by the status table, keep its timestamps and SLA clocks, and return
+    the fields to save."""
     if not ticket.can_transition_to(status):
         raise TransitionNotAllowed(
             _("A ticket that is %(current)s cannot become %(target)s.")

@@ -126,3 +126,15 @@ def test_counters_equal_the_recount_after_a_random_sequence_of_changes(make_tick
 
     assert set(operations) == {"assign", "unassign", "resolve", "reopen", "wait", "merge", "kind", "new", "away"}
     assert sum(_recount(merchant).values()) > 0
+
+
+def test_the_rows_every_assignment_rewrites_leave_room_for_hot_updates():
+    # Migration 0014: the counters and the profiles are stored half full, so an assignment's
+    # update of them can stay on its page.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN ('tickets_agentload', 'tickets_agentprofile')"
+        )
+        options = dict(cursor.fetchall())
+
+    assert options == {"tickets_agentload": ["fillfactor=50"], "tickets_agentprofile": ["fillfactor=50"]}

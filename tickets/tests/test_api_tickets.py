@@ -1,5 +1,7 @@
 """The case API: reading, opening and working tickets with an API key or a staff session."""
 
+import itertools
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -8,10 +10,11 @@ from rest_framework.test import APIClient
 
 from aftersales.models import ApiKey, Customer, Membership, User
 from aftersales.services.api_keys import api_key_actor
-from aftersales.tests.factories import CustomerFactory, MembershipFactory, api_key_for
+from aftersales.tests.factories import CustomerFactory, MembershipFactory, MerchantFactory, api_key_for
+from tickets.api.filters import TicketFilter
 from tickets.api.serializers import TicketOutputSerializer
 from tickets.models import Attachment, Message, Ticket, TicketChannel, TicketEvent, TicketKind, TicketStatus
-from tickets.selectors import tickets_for_api
+from tickets.selectors import tickets_for_api, tickets_listed_for_api
 from tickets.services import ticket_change_status
 from tickets.tests.factories import TagFactory, TeamFactory, TicketFactory
 
@@ -128,6 +131,32 @@ def test_the_list_costs_the_same_queries_at_10_and_at_100_tickets(
     assert len(response.json()["results"]) == count
     assert response.json()["results"][0]["tags"] == sorted(tag.name for tag in tags)
     assert response.json()["results"][0]["assignee"]["id"] == agent.pk
+
+
+def test_a_list_that_names_no_filter_builds_no_filterset_and_one_that_does_is_filtered(client, merchant, monkeypatch):
+    # Given an open and a resolved ticket, and the filterset counting its uses
+    open_ticket = TicketFactory(merchant=merchant, status=TicketStatus.OPEN)
+    resolved = TicketFactory(merchant=merchant, status=TicketStatus.RESOLVED)
+    built = []
+    original = TicketFilter.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TicketFilter, "__init__", counting_init)
+
+    # When the list is read with no filter (a cursor's page size is not one), every ticket, no filterset
+    response = client.get(_url("ticket-list"), {"page_size": 10})
+    assert response.status_code == 200
+    assert {row["number"] for row in response.json()["results"]} == {open_ticket.number, resolved.number}
+    assert built == []
+
+    # When it names a filter, the filterset filters; a bad value is the API's 400
+    response = client.get(_url("ticket-list"), {"status": TicketStatus.RESOLVED})
+    assert [row["number"] for row in response.json()["results"]] == [resolved.number]
+    assert client.get(_url("ticket-list"), {"created_after": "yesterday"}).status_code == 400
+    assert len(built) == 2
 
 
 def test_a_technician_lists_only_the_repairs_assigned_to_them(merchant, make_ticket):
@@ -604,7 +633,9 @@ def test_a_staff_action_is_recorded_under_the_staff_member(staff_client, make_ti
     assert not User.objects.filter(username__startswith="api-").exists()
 
 
-def test_the_ticket_summary_writes_what_drf_writes_field_for_field(merchant, agent, make_ticket):
+def test_the_ticket_summary_writes_what_drf_writes_field_for_field(
+    merchant, agent, make_ticket, django_assert_num_queries
+):
     # Given tickets with and without each related row, in two time zones
     bare = TicketFactory(merchant=merchant, subject="Bare")
     full = make_ticket()
@@ -614,14 +645,16 @@ def test_the_ticket_summary_writes_what_drf_writes_field_for_field(merchant, age
     full.next_deadline_at = timezone.now()
     full.save()
     full.tags.add(TagFactory(merchant=merchant, name="b-tag"), TagFactory(merchant=merchant, name="a-tag"))
-    for zone in ("UTC", "Asia/Shanghai"):
+    for zone, read in itertools.product(("UTC", "Asia/Shanghai"), (tickets_for_api, tickets_listed_for_api)):
         with timezone.override(zone):
-            tickets = list(tickets_for_api(merchant=merchant).filter(pk__in=[bare.pk, full.pk]).order_by("pk"))
+            # (the list's read brings only the columns the summary shows: DRF's way reads no more)
+            tickets = list(read(merchant=merchant).filter(pk__in=[bare.pk, full.pk]).order_by("pk"))
             serializer = TicketOutputSerializer(tickets, many=True)
 
-            # When the list is written the fast way, and DRF's way
-            fast = serializer.data
-            drf = [serializers.ModelSerializer.to_representation(serializer.child, ticket) for ticket in tickets]
+            # When the list is written the fast way, and DRF's way (neither reads a deferred column)
+            with django_assert_num_queries(0):
+                fast = serializer.data
+                drf = [serializers.ModelSerializer.to_representation(serializer.child, ticket) for ticket in tickets]
 
             # Then they are the same, key for key and in the same order
             assert [list(row.items()) for row in fast] == [list(row.items()) for row in drf]
@@ -630,3 +663,55 @@ def test_the_ticket_summary_writes_what_drf_writes_field_for_field(merchant, age
     assert fast[0]["order"] is None
     assert fast[0]["assignee"] is None
     assert fast[0]["team"] is None
+
+
+def test_the_list_written_from_plain_rows_is_what_drf_writes_field_for_field(merchant, agent, make_ticket, client):
+    # Given tickets with and without each related row, one with two tags, and an assignee known
+    # only by a username, in the list of an API key's merchant
+    bare = TicketFactory(merchant=merchant, subject="Bare")
+    full = make_ticket()
+    full.assignee = agent
+    full.team = TeamFactory(merchant=merchant, name="Desk")
+    full.first_responded_at = timezone.now()
+    full.next_deadline_at = timezone.now()
+    full.save()
+    full.tags.add(TagFactory(merchant=merchant, name="b-tag"), TagFactory(merchant=merchant, name="a-tag"))
+    nameless = User.objects.create_user(username="no-name")
+    MembershipFactory(merchant=merchant, user=nameless)
+    third = make_ticket()
+    third.assignee = nameless
+    third.save()
+    for zone in ("UTC", "Asia/Shanghai"):
+        with timezone.override(zone):
+            # When each ticket is written DRF's way, and the list is read through the API (in the
+            # same zone: the request ends by leaving the zone to the settings')
+            serializer = TicketOutputSerializer()
+            drf = [
+                serializers.ModelSerializer.to_representation(serializer, ticket)
+                for ticket in tickets_for_api(merchant=merchant).order_by("-created_at", "-id")
+            ]
+            listed = client.get(_url("ticket-list")).json()["results"]
+
+            # Then the page is the same, key for key and in the same order
+            assert [list(row.items()) for row in listed] == [list(row.items()) for row in drf]
+    assert [row["number"] for row in listed] == [third.number, full.number, bare.number]
+    assert listed[0]["assignee"] == {"id": nameless.pk, "username": "no-name", "name": "no-name"}
+    assert listed[1]["tags"] == ["a-tag", "b-tag"]
+    assert listed[1]["assignee"]["name"] == str(agent)
+    assert listed[2]["tags"] == []
+    assert (listed[2]["order"], listed[2]["assignee"], listed[2]["team"]) == (None, None, None)
+
+
+def test_the_list_lists_only_the_tags_of_its_own_tickets(merchant, make_ticket, client):
+    # Given a ticket of this merchant and one of another merchant, each tagged
+    mine = make_ticket()
+    mine.tags.add(TagFactory(merchant=merchant, name="mine"))
+    other_merchant = MerchantFactory()
+    theirs = TicketFactory(merchant=other_merchant)
+    theirs.tags.add(TagFactory(merchant=other_merchant, name="theirs"))
+
+    # When the API key's merchant lists its tickets
+    listed = client.get(_url("ticket-list")).json()["results"]
+
+    # Then it sees its own ticket with its own tag, and nothing of the other merchant
+    assert [(row["number"], row["tags"]) for row in listed] == [(mine.number, ["mine"])]

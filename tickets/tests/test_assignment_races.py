@@ -1,39 +1,16 @@
 """Auto-assignment races on PostgreSQL: each thread has its own connection and transaction."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from aftersales.models import Membership
 from aftersales.tests.factories import MembershipFactory, OrderFactory
+from aftersales.tests.races import race_errors
 from tickets.models import AgentStatus, AssignmentStrategy, TeamAssignment, Ticket, TicketChannel, TicketKind
 from tickets.services import ticket_create
-from tickets.services.assignment import ticket_auto_assign
+from tickets.services.assignment import ticket_auto_assign, tickets_auto_assign_batch
 from tickets.tests.factories import AgentProfileFactory, TeamAssignmentFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("races")]
-
-
-def _race(workers: int, action) -> list[BaseException]:
-    barrier = threading.Barrier(workers)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            action(index)
-        except BaseException as exc:  # noqa: BLE001 — collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 def _team_of_agents(merchant, strategy, capacities):
@@ -75,7 +52,7 @@ def test_concurrent_assignments_never_push_an_agent_over_capacity(strategy):
     waiting = _waiting_tickets(order, team, 12)
 
     # When all 12 are auto-assigned at the same instant
-    errors = _race(12, lambda i: ticket_auto_assign(ticket=waiting[i]))
+    errors = race_errors(12, lambda i: ticket_auto_assign(ticket=waiting[i]))
 
     # Then every slot is filled once and the rest still wait in the pool
     assert errors == []
@@ -96,8 +73,37 @@ def test_an_agent_in_two_teams_is_not_overfilled_through_both():
     waiting = [ticket for pair in pairs for ticket in pair]
 
     # When both pools are assigned at once, ticket by ticket, from eight threads
-    errors = _race(8, lambda i: ticket_auto_assign(ticket=waiting[i]))
+    errors = race_errors(8, lambda i: ticket_auto_assign(ticket=waiting[i]))
 
     # Then the agent has exactly two
     assert errors == []
     assert Ticket.objects.filter(assignee=agent).count() == 2
+
+
+def test_batches_and_single_assignments_at_once_never_overfill_an_agent():
+    # Given two agents in two teams (5 slots in all), 8 tickets waiting in each team's pool
+    order = OrderFactory()
+    merchant = order.merchant
+    first, agents = _team_of_agents(merchant, AssignmentStrategy.LEAST_LOADED, [2, 3])
+    second = TeamFactory(merchant=merchant)
+    TeamAssignmentFactory(team=second, strategy=AssignmentStrategy.ROUND_ROBIN)
+    for agent in agents:
+        second.members.add(agent)
+    first_pool = _waiting_tickets(order, first, 8)
+    second_pool = _waiting_tickets(order, second, 8)
+
+    # When the first team's pool is drained in batches of two from four threads while the second
+    # team's tickets are assigned one by one from four more
+    def act(index: int) -> None:
+        if index < 4:
+            tickets_auto_assign_batch(team=first, ticket_ids=[t.pk for t in first_pool[index * 2 : index * 2 + 2]])
+        else:
+            for ticket in second_pool[(index - 4) * 2 : (index - 4) * 2 + 2]:
+                ticket_auto_assign(ticket=ticket)
+
+    errors = race_errors(8, act)
+
+    # Then every slot is filled once, no more
+    assert errors == []
+    assert [Ticket.objects.filter(assignee=agent).count() for agent in agents] == [2, 3]
+    assert Ticket.objects.filter(merchant=merchant, assignee__isnull=True).count() == 16 - 5

@@ -16,6 +16,7 @@ from tickets.models import (
     CompensationStatus,
     Complaint,
     ComplaintEscalation,
+    RegulatorCase,
     TicketChannel,
     TicketKind,
 )
@@ -112,6 +113,96 @@ def test_an_agent_cannot_approve_above_the_limit_on_the_page_and_a_supervisor_ca
     client.force_login(supervisor)
     client.post(act, {"action": "approve"})
     assert Compensation.objects.get().status == CompensationStatus.OFFERED
+
+
+def test_a_supervisor_works_a_complaint_to_its_close_out_from_the_ticket_page(client, supervisor, complaint):
+    # Given a complaint a carrier is responsible for
+    client.force_login(supervisor)
+    client.post(
+        reverse("dashboard:complaint_responsibility", args=[complaint.number]),
+        {"party": "carrier", "third_party_name": "ZTO", "evidence": "Three days in the depot."},
+    )
+
+    # When the supervisor records the carrier's answer, escalates, records a 12315 case, its
+    # acceptance and our answer, then closes the complaint out, each from the ticket page
+    posts = [
+        ("dashboard:complaint_third_party_answer", [complaint.number], {"answer": "The depot was flooded."}),
+        ("dashboard:complaint_escalate", [complaint.number], {"reason": "The customer called twice."}),
+        (
+            "dashboard:regulator_case_record",
+            [complaint.number],
+            {
+                "channel": "12315",
+                "reference": "SH-2026-0042",
+                "received_on": "2026-12-01",
+                "answer_due_on": "2026-12-10",
+            },
+        ),
+    ]
+    answers = [client.post(reverse(name, args=args), data) for name, args, data in posts]
+    case = RegulatorCase.objects.get()
+    for name, data in (
+        ("dashboard:regulator_case_accept", {"accepted_on": "2026-12-02"}),
+        ("dashboard:regulator_case_answer", {"outcome": "Refunded the delivery fee."}),
+    ):
+        answers.append(client.post(reverse(name, args=[complaint.number, case.pk]), data))
+    answers.append(
+        client.post(
+            reverse("dashboard:complaint_close_out", args=[complaint.number]),
+            {"root_cause": "Depot flood.", "corrective_action": "Second carrier for the region."},
+            follow=True,
+        )
+    )
+
+    # Then each went back to the complaint box with its success, and the complaint holds all of it
+    assert [answer.status_code for answer in answers[:-1]] == [302] * 5
+    assert {answer["Location"] for answer in answers[:-1]} == {
+        reverse("dashboard:ticket", args=[complaint.number]) + "#complaint"
+    }
+    assert [str(message) for message in answers[-1].context["messages"]] == [
+        "Responsibility is recorded.",
+        "The third party's answer is recorded.",
+        "The complaint is escalated.",
+        "The regulator complaint is recorded, with its deadlines.",
+        "The acceptance is recorded; the mediation clock runs.",
+        "The answer to the regulator is recorded.",
+        "The complaint is closed out and the case resolved.",
+    ]
+    saved = Complaint.objects.get(ticket=complaint)
+    assert (saved.third_party_answer, saved.tier, saved.root_cause, saved.corrective_action) == (
+        "The depot was flooded.",
+        1,
+        "Depot flood.",
+        "Second carrier for the region.",
+    )
+    assert saved.closed_out_at is not None
+    case.refresh_from_db()
+    assert (case.channel, case.reference, str(case.accepted_on), case.outcome) == (
+        "12315",
+        "SH-2026-0042",
+        "2026-12-02",
+        "Refunded the delivery fee.",
+    )
+
+
+def test_a_regulator_case_of_another_complaint_is_not_reachable_through_this_one(client, supervisor, order):
+    ours, other = complaint_on(order), complaint_on(order, subject="Wrong colour")
+    client.force_login(supervisor)
+    client.post(
+        reverse("dashboard:regulator_case_record", args=[other.number]),
+        {"channel": "12315", "reference": "SH-1", "received_on": "2026-12-01", "answer_due_on": "2026-12-10"},
+    )
+    case = RegulatorCase.objects.get()
+
+    # When the case's id is posted under the other complaint's number
+    refused = client.post(
+        reverse("dashboard:regulator_case_accept", args=[ours.number, case.pk]), {"accepted_on": "2026-12-02"}
+    )
+
+    # Then it is not found, and the case is as it was
+    assert refused.status_code == 404
+    case.refresh_from_db()
+    assert case.accepted_on is None
 
 
 def test_another_merchants_complaint_and_offers_are_not_reachable(client, agent, complaint, limits):

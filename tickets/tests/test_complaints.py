@@ -2,18 +2,17 @@
 escalation tiers (the customer asks once per tier), compensation within approval limits and paid
 once, regulator clocks in working days through a real sweep, and close-out with root cause."""
 
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
 
 from aftersales.exceptions import Conflict, InvalidInput, PermissionRefused, TransitionNotAllowed
 from aftersales.models import BusinessCalendar, CalendarDay, Deadline, Membership, Notification, WorkingHours
 from aftersales.services.deadlines import deadlines_sweep
 from aftersales.tests.factories import MembershipFactory, OrderFactory
+from aftersales.tests.races import race_errors
 from tickets.models import (
     Compensation,
     CompensationCoupon,
@@ -410,23 +409,7 @@ def test_twenty_simultaneous_payments_issue_one_coupon():
     ticket = _open_complaint(order)
     compensation = compensation_propose(ticket=ticket, actor=agent, kind="coupon", amount="40")
     compensation_answer(compensation=compensation, customer=order.customer, accept=True)
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
-    def pay() -> None:
-        try:
-            barrier.wait(timeout=10)
-            compensation_pay(compensation=compensation, actor=agent)
-        except BaseException as exc:  # noqa: BLE001 — asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = race_errors(20, lambda _index: compensation_pay(compensation=compensation, actor=agent))
 
     assert errors == []
     assert CompensationCoupon.objects.filter(merchant=order.merchant).count() == 1

@@ -1,43 +1,20 @@
 """Races on PostgreSQL: each thread has its own connection and its own transaction."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from aftersales.tests.factories import OrderFactory
+from aftersales.tests.races import race_errors
 from tickets.models import Ticket, TicketChannel, TicketKind, TicketNumberCounter
 from tickets.services import ticket_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _race(workers: int, action) -> list[BaseException]:
-    barrier = threading.Barrier(workers)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            action(index)
-        except BaseException as exc:  # noqa: BLE001 — collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
-
-
 def test_many_simultaneous_creations_get_distinct_consecutive_numbers():
     order = OrderFactory()
     workers = 16
 
-    errors = _race(
+    errors = race_errors(
         workers,
         lambda i: ticket_create(
             merchant=order.merchant,
@@ -61,7 +38,7 @@ def test_the_first_creations_of_a_merchant_race_on_the_counter_row_and_all_succe
     order = OrderFactory()
     assert TicketNumberCounter.objects.count() == 0
 
-    errors = _race(
+    errors = race_errors(
         8,
         lambda i: ticket_create(
             merchant=order.merchant,

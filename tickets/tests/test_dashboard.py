@@ -30,7 +30,13 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.selectors import QUEUE_PAGE_SIZE
-from tickets.services import ticket_assign, ticket_change_status, ticket_note, ticket_reply
+from tickets.services import (
+    ticket_assign,
+    ticket_change_status,
+    ticket_customer_message,
+    ticket_note,
+    ticket_reply,
+)
 from tickets.tests.factories import TeamFactory, TicketFactory
 from tickets.views.dashboard import decode_queue_key
 
@@ -774,8 +780,8 @@ def test_the_switcher_moves_a_user_between_their_merchants(client, agent, mercha
 # session, user, memberships (with the switcher's); the ticket with what its boxes list beside it (its
 # tags and the merchant's, staff, teams, macros, support settings, the customer's other cases, links,
 # possible duplicates); order lines; the timers (SLA clocks, my reminder, a pending close; a ticket
-# without an SLA policy has no pauses or calendars to read); timeline and attachments
-TICKET_PAGE_QUERIES = 8
+# without an SLA policy has no pauses or calendars to read); the timeline with each message's attachments
+TICKET_PAGE_QUERIES = 7
 
 
 @pytest.mark.parametrize("replies", [1, 8])
@@ -793,3 +799,36 @@ def test_the_ticket_page_costs_the_same_queries_however_long_the_timeline(
 
     assert response.status_code == 200
     assert len(response.context["timeline"]) == 1 + 2 * replies + 1 + 1  # created, replies and notes, open, assigned
+
+
+def test_the_ticket_page_of_a_twenty_message_conversation_reads_at_most_eight_queries(
+    agent_client, agent, make_ticket, django_assert_max_num_queries, png_upload
+):
+    # Given a conversation of 20 messages after the opening one (the customer's, replies, internal
+    # notes), a third of them with a file, as the bench's ticket page has
+    ticket = make_ticket(files=[png_upload("opening.png")])
+    files = 1
+    for index in range(20):
+        body = f"Message {index + 1} <b>of</b> the conversation"
+        attached = [png_upload(f"m{index + 1}.png")] if index % 3 == 0 else []
+        files += len(attached)
+        match index % 4:
+            case 0 | 2:
+                ticket_customer_message(ticket=ticket, customer=ticket.customer, body=body, files=attached)
+            case 1:
+                ticket_reply(ticket=ticket, actor=agent, body=body, files=attached)
+            case _:
+                ticket_note(ticket=ticket, actor=agent, body=body, files=attached)
+
+    # When an agent opens its page
+    with django_assert_max_num_queries(8):
+        response = agent_client.get(reverse("dashboard:ticket", kwargs={"number": ticket.number}))
+
+    # Then every message and every file is on it, in order, the bodies escaped
+    assert response.status_code == 200
+    page = response.content.decode()
+    positions = [page.index(f"Message {index + 1} &lt;b&gt;of&lt;/b&gt; the conversation<") for index in range(20)]
+    assert positions == sorted(positions)
+    assert "<b>of</b>" not in page
+    assert page.count('class="attachments__name"') == files == 8
+    assert [f"m{index + 1}.png" in page for index in range(20)] == [index % 3 == 0 for index in range(20)]

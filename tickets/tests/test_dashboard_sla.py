@@ -408,8 +408,8 @@ def test_a_ticket_without_a_policy_says_so(client, agent, order):
 
 # session, user, memberships; the ticket with what its boxes list beside it; order lines; the timers
 # (clocks with their breaches and pauses, my reminder, a pending close), the calendar's hours and
-# days; timeline and attachments.
-SLA_TICKET_PAGE_QUERIES = 10
+# days; the timeline with each message's attachments.
+SLA_TICKET_PAGE_QUERIES = 9
 
 
 @pytest.mark.parametrize("rounds", [1, 4])
@@ -751,3 +751,51 @@ def test_the_countdown_ticks_on_in_the_browser_into_warning_then_breached(live_s
     assert warned == ("countdown countdown--warning", "in 4 min")
     assert warned_badge.lower() == "due soon"
     assert breached == ("countdown countdown--breached", "2 min overdue")
+
+
+def test_the_sla_panel_escapes_the_policy_name_and_the_reminder_note(client, agent, order, policy):
+    # Given a policy and a reminder note that carry markup
+    policy.name = '<script>alert("policy")</script>'
+    policy.save(update_fields=["name"])
+    with travel(MONDAY_10):
+        ticket = _create(order)
+        ticket_reminder_set(
+            ticket=ticket, actor=agent, remind_at=shanghai(23, 15, 30), note="<img src=x onerror=alert(1)>"
+        )
+
+        # When the agent opens the page
+        response = _login(client, agent).get(reverse("dashboard:ticket", kwargs={"number": ticket.number}))
+
+    # Then both read as text, never as markup
+    html = response.content.decode()
+    panel = html[html.index('id="sla-title"') : html.index("</section>", html.index('id="remind-title"'))]
+    assert "<strong>&lt;script&gt;alert(&quot;policy&quot;)&lt;/script&gt;</strong>" in panel
+    assert '<br><span class="muted">&lt;img src=x onerror=alert(1)&gt;</span>' in panel
+    assert "<script>" not in panel
+    assert "<img" not in panel
+    assert "You will be reminded at 2026-11-23 15:30." in panel
+
+
+def test_the_sla_panel_speaks_chinese(client, agent, order, policy):
+    # Given a clock breached ten minutes ago
+    with travel(MONDAY_10):
+        ticket = _create(order)
+    with travel(shanghai(23, 11, 0, 30)):
+        deadlines_sweep()
+
+    # When a Chinese-speaking agent opens the page
+    with travel(shanghai(23, 11, 10)):
+        response = _login(client, agent).get(
+            reverse("dashboard:ticket", kwargs={"number": ticket.number}), headers={"accept-language": "zh-hans"}
+        )
+
+    # Then the panel's words are the Chinese ones
+    html = response.content.decode()
+    panel = html[html.index('id="sla-title"') : html.index("</section>", html.index('id="remind-title"'))]
+    assert 'id="sla-title">SLA</h2>' in panel
+    assert "<strong>首次响应</strong>" in panel
+    assert "<dt>超时时长</dt>" in panel
+    assert "<dt>已用时间</dt>" in panel
+    assert '<h2 id="remind-title">提醒我</h2>' in panel
+    assert "Target" not in panel
+    assert "Remind me" not in panel

@@ -13,7 +13,7 @@ from aftersales.models import Notification
 from aftersales.services.notifications import notification_send
 from aftersales.tests.factories import MembershipFactory
 from aftersales.tests.servers import imap_server, smtp_server
-from tickets.models import Email, EmailDisposition, FetchOutcome, Mailbox, Message, Ticket
+from tickets.models import Attachment, Email, EmailDisposition, FetchOutcome, Mailbox, Message, Ticket
 from tickets.services import ticket_reply
 from tickets.services.mail import mail_receive, mailbox_fetch
 from tickets.tests.factories import MailboxFactory
@@ -171,8 +171,10 @@ class Stop(BaseException):
 
 
 @pytest.mark.django_db
-def test_a_fetch_that_dies_midway_loses_nothing_and_doubles_nothing(imap):
-    # Given five messages, and a fetch that dies after storing the second
+def test_a_fetch_that_dies_midway_loses_nothing_and_doubles_nothing(imap, monkeypatch):
+    # Given five messages, fetched two per batch, and a fetch that dies after storing the second
+    # (in the second batch: the first is committed, the second rolls back whole)
+    monkeypatch.setattr("tickets.services.mail.FETCH_CHUNK", 2)
     mailbox = _mailbox(imap)
     for n in range(5):
         imap.deliver(raw_mail(subject=f"Question {n}", message_id=f"<crash-{n}@example.com>"))
@@ -275,3 +277,179 @@ def test_a_message_that_cannot_be_received_is_refused_and_the_rest_go_on(imap):
     assert _flags(imap) == {1: (b"\\Seen",), 2: (), 3: (b"\\Seen",)}
     mailbox.refresh_from_db()
     assert mailbox.imap_last_uid == 3
+
+
+# --- a fetched chunk is received in one transaction (issue 12) ----------------------------------
+
+
+def _originals_named(ticket: Ticket) -> list[str]:
+    return list(ticket.attachments.filter(original_name="original.eml").values_list("message__kind", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_reply_fetched_in_the_same_batch_as_its_first_message_threads_onto_its_case(imap):
+    # Given a new request and the customer's follow-up to it, waiting together
+    mailbox = _mailbox(imap)
+    imap.deliver(raw_mail(sender="li.wei@example.com", subject="Kettle", message_id="<b1@example.com>"))
+    imap.deliver(
+        raw_mail(
+            sender="li.wei@example.com",
+            subject="Re: Kettle",
+            text="Here is the photo.",
+            in_reply_to="<b1@example.com>",
+            message_id="<b2@example.com>",
+        )
+    )
+
+    # When one fetch receives both in one batch
+    result = mailbox_fetch(mailbox_id=mailbox.pk)
+
+    # Then the second is threaded onto the case the first opened, each with its event and original
+    assert (result.fetched, result.stored, result.refused) == (2, 2, 0)
+    ticket = Ticket.objects.get()
+    assert list(Email.objects.filter(direction="in").order_by("id").values_list("message_id", "disposition")) == [
+        ("<b1@example.com>", EmailDisposition.NEW_TICKET),
+        ("<b2@example.com>", EmailDisposition.THREADED),
+    ]
+    assert list(ticket.messages.order_by("id").values_list("body", flat=True)) == [
+        "The kettle leaks from the bottom.",
+        "Here is the photo.",
+    ]
+    assert list(ticket.events.order_by("id").values_list("verb", flat=True)) == ["created", "customer_message"]
+    assert _originals_named(ticket) == [Message.Kind.CUSTOMER, Message.Kind.CUSTOMER]
+    assert Notification.objects.filter(ticket=ticket, template="ticket_created", channel="email").count() == 1
+    assert _flags(imap) == {1: (b"\\Seen",), 2: (b"\\Seen",)}
+    mailbox.refresh_from_db()
+    assert mailbox.imap_last_uid == 2
+
+
+@pytest.mark.django_db
+def test_the_same_message_twice_in_one_batch_is_stored_once(imap):
+    mailbox = _mailbox(imap)
+    raw = raw_mail(sender="li.wei@example.com", message_id="<twice@example.com>")
+    imap.deliver(raw)
+    imap.deliver(raw)
+
+    result = mailbox_fetch(mailbox_id=mailbox.pk)
+
+    assert (result.fetched, result.stored, result.refused) == (2, 2, 0)
+    assert (Email.objects.filter(direction="in").count(), Ticket.objects.count(), Message.objects.count()) == (1, 1, 1)
+    assert Email.objects.get(direction="in").imap_uid == 1
+    assert _flags(imap) == {1: (b"\\Seen",), 2: (b"\\Seen",)}
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_closed_case_in_a_batch_opens_a_follow_up_whose_notice_is_threaded(imap):
+    # Given a closed case opened by mail, then the customer's answer to it and a stranger's request
+    mailbox = _mailbox(imap)
+    mail_receive(mailbox=mailbox, raw=raw_mail(message_id="<old@example.com>"))
+    closed = Ticket.objects.get()
+    Ticket.objects.filter(pk=closed.pk).update(status="closed")
+    imap.deliver(raw_mail(in_reply_to="<old@example.com>", text="It broke again.", message_id="<again@example.com>"))
+    imap.deliver(raw_mail(sender="eve@example.net", message_id="<eve@example.com>"))
+
+    # When they are fetched (the follow-up's notice is read back: the batch is received one by one)
+    result = mailbox_fetch(mailbox_id=mailbox.pk)
+
+    # Then the answer opened a follow-up whose acknowledgement answers it, and the other a case
+    assert (result.fetched, result.stored, result.refused) == (2, 2, 0)
+    again = Email.objects.get(message_id="<again@example.com>")
+    assert again.disposition == EmailDisposition.NEW_TICKET
+    assert again.ticket != closed
+    assert again.ticket.messages.get().body == "It broke again."
+    notice = Notification.objects.get(ticket=again.ticket, template="ticket_created", channel="email")
+    assert notice.context["email_headers"]["In-Reply-To"] == "<again@example.com>"
+    assert Email.objects.get(ticket=again.ticket, direction="out").in_reply_to == "<again@example.com>"
+    assert Email.objects.get(message_id="<eve@example.com>").disposition == EmailDisposition.NEW_TICKET
+    assert Ticket.objects.count() == 3
+    assert _flags(imap) == {1: (b"\\Seen",), 2: (b"\\Seen",)}
+
+
+@pytest.mark.django_db
+def test_a_batch_rolled_back_leaves_no_original_on_disk(imap, settings, tmp_path):
+    # Given private files in a directory of their own, and three messages, the last unreadable
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    mailbox = _mailbox(imap)
+    for n in range(3):
+        imap.deliver(raw_mail(sender=f"buyer{n}@example.com", message_id=f"<disk-{n}@example.com>"))
+
+    def breaks_on_the_third(**kwargs):
+        if kwargs["imap_uid"] == 3:
+            raise ValueError("unreadable")
+        return mail_receive(**kwargs)
+
+    # When the batch fails on its third message and is received again one by one
+    result = mailbox_fetch(mailbox_id=mailbox.pk, receive=breaks_on_the_third)
+
+    # Then only the originals of the two stored messages are on disk
+    assert (result.fetched, result.stored, result.refused) == (3, 2, 1)
+    named = set(Attachment.objects.values_list("file", flat=True))
+    on_disk = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()}
+    assert len(named) == 2
+    assert on_disk == named
+
+
+@pytest.mark.django_db
+def test_a_known_sender_over_the_hourly_limit_within_one_batch_is_held(imap):
+    # Given a customer who may send two messages an hour, one already received, and two more waiting
+    mailbox = _mailbox(imap, sender_hourly_limit=2)
+    mail_receive(mailbox=mailbox, raw=raw_mail(sender="li.wei@example.com", message_id="<h0@example.com>"))
+    for n in (1, 2):
+        imap.deliver(raw_mail(sender="li.wei@example.com", subject=f"Again {n}", message_id=f"<h{n}@example.com>"))
+
+    # When both are fetched in one batch
+    result = mailbox_fetch(mailbox_id=mailbox.pk)
+
+    # Then the first is a case, the second is held: the one stored earlier in the batch counts
+    assert (result.fetched, result.stored, result.refused) == (2, 2, 0)
+    assert list(Email.objects.filter(direction="in").order_by("id").values_list("message_id", "disposition")) == [
+        ("<h0@example.com>", EmailDisposition.NEW_TICKET),
+        ("<h1@example.com>", EmailDisposition.NEW_TICKET),
+        ("<h2@example.com>", EmailDisposition.RATE_LIMITED),
+    ]
+    assert Ticket.objects.count() == 2
+
+
+# Committed rows, as in the single message's pin (test_mail_receive): configuration from the cache.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xdist_group("races")
+def test_a_fetched_batch_of_new_cases_costs_six_statements_a_message(imap):
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.services.notifications import notifications_deferred
+
+    # Given a mailbox already fetched once (its counters exist), and four new requests
+    mailbox = _mailbox(imap)
+    imap.deliver(raw_mail(sender="first@example.com", message_id="<warm@example.com>"))
+    with notifications_deferred():
+        mailbox_fetch(mailbox_id=mailbox.pk)
+    for n in range(4):
+        imap.deliver(raw_mail(sender=f"buyer{n}@example.com", message_id=f"<pin-{n}@example.com>"))
+
+    # When they are fetched
+    with notifications_deferred(), CaptureQueriesContext(connection) as queries:  # the send is not ours
+        result = mailbox_fetch(mailbox_id=mailbox.pk)
+
+    # Then one transaction: per batch, the lock with the watermark, the same ids, the customers,
+    # the senders' counts for the hourly limit, and one insert each of the events, the notices
+    # and the originals; per message, the customer
+    # added, the number bumped and read back, the ticket, its message, both e-mails' rows (one
+    # insert). Before: 12 statements and a transaction a message.
+    assert result.stored == 4
+    statements = [q["sql"] for q in queries.captured_queries]
+    listing = "\n".join(s[:80] for s in statements)
+    start = next(
+        n for n, sql in enumerate(statements) if sql.startswith('UPDATE "tickets_mailbox" SET "imap_last_uid"')
+    )
+    end = statements.index("COMMIT", start)
+    assert statements[start - 1] == "BEGIN", listing
+    assert end - start == 4 + 4 * 6 + 3, listing
+    assert [sql.split(" (")[0] for sql in statements[end - 3 : end]] == [
+        'INSERT INTO "tickets_ticketevent"',
+        'INSERT INTO "aftersales_notification"',
+        'INSERT INTO "tickets_attachment"',
+    ], listing
+    assert statements.count("COMMIT") == 3, listing  # the watermark's check, the batch, the outcome

@@ -130,3 +130,44 @@ def test_raw_utf8_in_headers_is_read_as_utf8():
 
     assert (parsed.subject, parsed.sender_name, parsed.message_id) == ("水壶漏水", "李伟", "<u8@example.com>")
     parsed.subject.encode("utf-8")  # no surrogate left to fail a database write
+
+
+def test_a_related_html_body_in_gbk_with_an_encoded_word_file_name_is_read():
+    # A client's HTML mail with an inline image (multipart/related), its text in GBK and the
+    # image's name in encoded words inside the parameter (not RFC 2231, but common).
+    raw = (
+        b"From: Li Wei <li.wei@example.com>\r\nMessage-ID: <related@example.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/related; boundary="B"\r\n\r\n--B\r\nContent-Type: text/html; charset=gbk\r\n\r\n'
+        + "<p>水壶漏水</p>".encode("gbk")
+        + b"\r\n--B\r\nContent-Type: image/png\r\nContent-ID: <i1>\r\n"
+        b'Content-Disposition: inline; filename="=?utf-8?B?5rC05aO2LnBuZw==?="\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--B--\r\n"
+    )
+
+    parsed = parse_mail(raw)
+
+    assert (parsed.text, parsed.html) == ("水壶漏水", "<p>水壶漏水</p>")
+    assert [(f.name, f.content_type, f.content) for f in parsed.files] == [
+        ("水壶.png", "image/png", b"\x89PNG\r\n\x1a\n")
+    ]
+
+
+def test_an_attached_text_file_is_a_file_not_the_body():
+    raw = raw_mail(text="See the log.", files=[("log.txt", "text/plain", b"error 42\n")])
+
+    parsed = parse_mail(raw)
+
+    assert parsed.text == "See the log."
+    assert [(f.name, f.content_type, f.content) for f in parsed.files] == [("log.txt", "text/plain", b"error 42\n")]
+
+
+def test_a_quoted_printable_body_and_an_encoded_subject_in_gb2312_are_decoded():
+    raw = (
+        b"From: x@example.com\r\nSubject: =?gb2312?B?xOO6ww==?=\r\n"
+        b'Content-Type: text/plain; charset="gb2312"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+        b"\r\n=C4=E3=BA=C3\r\n"
+    )
+
+    parsed = parse_mail(raw)
+
+    assert (parsed.subject, parsed.text, parsed.noise) == ("你好", "你好", Noise.NONE)

@@ -52,13 +52,14 @@ from tickets.selectors import (
     QueueSort,
     attachment_for_staff,
     saved_views_counted,
-    teams_of,
+    teams_of_member,
+    teams_of_member_listed,
     ticket_by_number,
     ticket_page_lists,
     ticket_page_of,
     ticket_page_order_lines,
+    ticket_page_timeline,
     ticket_queue_page,
-    ticket_timeline,
 )
 from tickets.sla_selectors import BreachKey, sla_attainment, sla_breaches_page, ticket_page_deadlines, ticket_sla_clocks
 from tickets.views.exports import queue_export
@@ -123,7 +124,9 @@ def queue(request):
         "is_filtered": filters != type(filters)(),
         "saved_views": saved_views_counted(membership),
         "bulk_form": QueueBulkForm(staff_choices=queue_staff_choices(form)),
-        "saved_view_form": SavedViewForm(teams=teams_of(membership.merchant).filter(members=membership.user_id)),
+        "saved_view_form": SavedViewForm(
+            teams=teams_of_member(membership), shown_teams=teams_of_member_listed(membership)
+        ),
         "saved_view_fields": [(name, request.GET.get(name, "")) for name in saved_view_fields()],
         "export_links": export_links(request.GET),
     }
@@ -143,9 +146,10 @@ def _ticket_or_404(request, number: str) -> Ticket:
 def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
     """The ticket page; a form that failed validation is passed in bound, to show its errors.
 
-    Eight queries with a conversation of any length (session, user, memberships, the ticket with
-    every list its boxes show, order lines, timers with their pauses, timeline, attachments), two
-    more for the business calendar of SLA clocks that have one; a workflow's box adds its own."""
+    Seven queries with a conversation of any length (session, user, memberships, the ticket with
+    every list its boxes show, order lines, timers with their pauses, the timeline with its
+    attachments), two more for the business calendar of SLA clocks that have one; a workflow's box
+    adds its own. The reads are prepared statements of the database session (``CompiledRead``)."""
     membership = request.membership
     if not hasattr(ticket, "page_tags"):  # a failed action's ticket: read as the page reads it
         ticket = ticket_page_of(membership=membership, number=ticket.number) or ticket
@@ -176,7 +180,7 @@ def _ticket_page(request, ticket: Ticket, *, status: int = 200, **bound_forms):
         "now": now,
         "sla_clocks": ticket_sla_clocks(ticket=ticket, now=now, deadlines=deadlines.sla),
         "reminder": deadlines.reminder,
-        "timeline": list(ticket_timeline(ticket=ticket, public_only=False)),
+        "timeline": ticket_page_timeline(ticket=ticket),
         "other_tickets": read.other_tickets,
         "order": order,
         "order_lines": order_lines,
@@ -399,10 +403,14 @@ def attachment(request, pk):
         handle = found.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("No such file.")) from exc
-    # Images open in the browser; anything else is downloaded. The type is the one found by
-    # content at upload, and nosniff stops the browser from guessing another.
+    # Images and videos open in the browser (a video plays in the page's <video>); anything else is
+    # downloaded. The type is the one found by content at upload, and nosniff stops the browser from
+    # guessing another.
     response = FileResponse(
-        handle, content_type=found.content_type, as_attachment=not found.is_image, filename=found.original_name
+        handle,
+        content_type=found.content_type,
+        as_attachment=not (found.is_image or found.is_video),
+        filename=found.original_name,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY

@@ -4,18 +4,21 @@ the ticket page. Every read starts from the membership (``ticket_by_number``).""
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.pages import act_and_return, staff_required
 from aftersales.pages import render_dashboard as _render
 from aftersales.periods import ReportPeriodForm
-from tickets import services
+from tickets import compensation_payers, services
 from tickets.forms.complaints import (
     CompensationForm,
     ComplaintClassifyForm,
@@ -27,14 +30,18 @@ from tickets.forms.complaints import (
     RegulatorCaseForm,
     ThirdPartyAnswerForm,
 )
-from tickets.models import Compensation, RegulatorCase, Ticket, TicketKind
+from tickets.models import Compensation, Ticket, TicketKind
 from tickets.selectors import (
     compensation_of,
+    compensation_totals,
     complaint_rate,
     complaint_totals_by_store,
     regulator_case_of,
     ticket_by_number,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _complaint_ticket_or_404(request, number: str) -> Ticket:
@@ -48,7 +55,7 @@ def _back(ticket: Ticket) -> str:
     return reverse("dashboard:ticket", kwargs={"number": ticket.number}) + "#complaint"
 
 
-def _with_form(request, form_class, ticket: Ticket, action: Callable[[dict], object], success: str):
+def _with_form(request, form_class, ticket: Ticket, action: Callable[[dict], object], success: "StrOrPromise"):
     form = form_class(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -58,81 +65,79 @@ def _with_form(request, form_class, ticket: Ticket, action: Callable[[dict], obj
     return act_and_return(request, lambda: action(form.cleaned_data), success, _back(ticket))
 
 
-@staff_required
-@require_POST
-def complaint_classify(request, number):
+def _on_ticket(request, number: str, pk: None = None) -> tuple[Ticket, dict[str, object]]:
     ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        ComplaintClassifyForm,
-        ticket,
-        lambda data: services.complaint_classify(
-            ticket=ticket, actor=request.user, severity=data["severity"], category=data["category"]
-        ),
-        _("The complaint is classified."),
-    )
+    return ticket, {"ticket": ticket}
 
 
-@staff_required
-@require_POST
-def complaint_responsibility(request, number):
+def _on_regulator_case(request, number: str, pk: int) -> tuple[Ticket, dict[str, object]]:
     ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        ComplaintResponsibilityForm,
-        ticket,
-        lambda data: services.complaint_set_responsibility(
-            ticket=ticket,
-            actor=request.user,
-            party=data["party"],
-            evidence=data["evidence"],
-            third_party_name=data["third_party_name"],
-        ),
-        _("Responsibility is recorded."),
-    )
+    case = regulator_case_of(request.membership.merchant, pk)
+    if case is None or case.complaint.ticket_id != ticket.pk:
+        raise Http404(_("No such regulator case."))
+    return ticket, {"case": case}
 
 
-@staff_required
-@require_POST
-def complaint_third_party_answer(request, number):
-    ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        ThirdPartyAnswerForm,
-        ticket,
-        lambda data: services.complaint_record_third_party_answer(
-            ticket=ticket, actor=request.user, answer=data["answer"]
-        ),
-        _("The third party's answer is recorded."),
-    )
+def _form_action(
+    form_class: type[forms.Form],
+    service: Callable[..., object],
+    success: "StrOrPromise",
+    on: Callable[..., tuple[Ticket, dict[str, object]]] = _on_ticket,
+):
+    """A complaint box's form action: the posted form checked, then one call of ``service`` with
+    what ``on`` found (the complaint's ticket, or one of its regulator cases), the actor, and the
+    form's fields, which are named as the service's arguments."""
+
+    @staff_required
+    @require_POST
+    def action(request, number, pk=None):
+        ticket, target = on(request, number, pk)
+        return _with_form(
+            request, form_class, ticket, lambda data: service(**target, actor=request.user, **data), success
+        )
+
+    return action
 
 
-@staff_required
-@require_POST
-def complaint_escalate(request, number):
-    ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        ComplaintEscalateForm,
-        ticket,
-        lambda data: services.complaint_escalate(ticket=ticket, actor=request.user, reason=data["reason"]),
-        _("The complaint is escalated."),
-    )
-
-
-@staff_required
-@require_POST
-def compensation_propose(request, number):
-    ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        CompensationForm,
-        ticket,
-        lambda data: services.compensation_propose(
-            ticket=ticket, actor=request.user, kind=data["kind"], amount=data["amount"], note=data["note"]
-        ),
-        _("The compensation is proposed."),
-    )
+complaint_classify = _form_action(
+    ComplaintClassifyForm, services.complaint_classify, gettext_lazy("The complaint is classified.")
+)
+complaint_responsibility = _form_action(
+    ComplaintResponsibilityForm, services.complaint_set_responsibility, gettext_lazy("Responsibility is recorded.")
+)
+complaint_third_party_answer = _form_action(
+    ThirdPartyAnswerForm,
+    services.complaint_record_third_party_answer,
+    gettext_lazy("The third party's answer is recorded."),
+)
+complaint_escalate = _form_action(
+    ComplaintEscalateForm, services.complaint_escalate, gettext_lazy("The complaint is escalated.")
+)
+compensation_propose = _form_action(
+    CompensationForm, services.compensation_propose, gettext_lazy("The compensation is proposed.")
+)
+regulator_case_record = _form_action(
+    RegulatorCaseForm,
+    services.regulator_case_record,
+    gettext_lazy("The regulator complaint is recorded, with its deadlines."),
+)
+regulator_case_accept = _form_action(
+    RegulatorAcceptForm,
+    services.regulator_case_accept,
+    gettext_lazy("The acceptance is recorded; the mediation clock runs."),
+    on=_on_regulator_case,
+)
+regulator_case_answer = _form_action(
+    RegulatorAnswerForm,
+    services.regulator_case_answer,
+    gettext_lazy("The answer to the regulator is recorded."),
+    on=_on_regulator_case,
+)
+complaint_close_out = _form_action(
+    ComplaintCloseOutForm,
+    services.complaint_close_out,
+    gettext_lazy("The complaint is closed out and the case resolved."),
+)
 
 
 def _compensation_or_404(request, number: str, pk: int) -> tuple[Ticket, Compensation]:
@@ -156,7 +161,9 @@ def compensation_act(request, number, pk):
         ),
         "pay": (
             lambda: services.compensation_pay(compensation=compensation, actor=actor),
-            _("The compensation is paid."),
+            _("The compensation is granted; it shows as paid once its payment is made.")
+            if compensation_payers.settles_later(compensation.kind)
+            else _("The compensation is paid."),
         ),
         "withdraw": (
             lambda: services.compensation_withdraw(compensation=compensation, actor=actor),
@@ -179,82 +186,11 @@ def compensation_act(request, number, pk):
 
 
 @staff_required
-@require_POST
-def regulator_case_record(request, number):
-    ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        RegulatorCaseForm,
-        ticket,
-        lambda data: services.regulator_case_record(
-            ticket=ticket,
-            actor=request.user,
-            channel=data["channel"],
-            reference=data["reference"],
-            received_on=data["received_on"],
-            answer_due_on=data["answer_due_on"],
-        ),
-        _("The regulator complaint is recorded, with its deadlines."),
-    )
-
-
-def _case_or_404(request, number: str, pk: int) -> tuple[Ticket, RegulatorCase]:
-    ticket = _complaint_ticket_or_404(request, number)
-    case = regulator_case_of(request.membership.merchant, pk)
-    if case is None or case.complaint.ticket_id != ticket.pk:
-        raise Http404(_("No such regulator case."))
-    return ticket, case
-
-
-@staff_required
-@require_POST
-def regulator_case_accept(request, number, pk):
-    ticket, case = _case_or_404(request, number, pk)
-    return _with_form(
-        request,
-        RegulatorAcceptForm,
-        ticket,
-        lambda data: services.regulator_case_accept(case=case, actor=request.user, accepted_on=data["accepted_on"]),
-        _("The acceptance is recorded; the mediation clock runs."),
-    )
-
-
-@staff_required
-@require_POST
-def regulator_case_answer(request, number, pk):
-    ticket, case = _case_or_404(request, number, pk)
-    return _with_form(
-        request,
-        RegulatorAnswerForm,
-        ticket,
-        lambda data: services.regulator_case_answer(case=case, actor=request.user, outcome=data["outcome"]),
-        _("The answer to the regulator is recorded."),
-    )
-
-
-@staff_required
-@require_POST
-def complaint_close_out(request, number):
-    ticket = _complaint_ticket_or_404(request, number)
-    return _with_form(
-        request,
-        ComplaintCloseOutForm,
-        ticket,
-        lambda data: services.complaint_close_out(
-            ticket=ticket,
-            actor=request.user,
-            root_cause=data["root_cause"],
-            corrective_action=data["corrective_action"],
-        ),
-        _("The complaint is closed out and the case resolved."),
-    )
-
-
-@staff_required
 @require_GET
 def complaint_report(request):
-    """Complaints per 1,000 orders by store and category, over whole days of the merchant's time
-    zone. Supervisors and merchant admins only."""
+    """Complaints per 1,000 orders by store and category, and the compensation granted (paid apart
+    from what is still being paid or failed), over whole days of the merchant's time zone.
+    Supervisors and merchant admins only."""
     membership = request.membership
     if not membership.is_supervisor:
         return _render(request, "dashboard/forbidden.html", {}, status=403)
@@ -274,5 +210,6 @@ def complaint_report(request):
             "last_day": last_day,
             "rows": rows,
             "totals": complaint_totals_by_store(rows),
+            "compensation_totals": compensation_totals(merchant=membership.merchant, start=start, end=end),
         },
     )

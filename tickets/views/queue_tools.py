@@ -17,7 +17,7 @@ from aftersales.selectors import staff_of
 from tickets import services
 from tickets.forms.dashboard import QueueBulkForm, QueueFilterForm, SavedViewForm
 from tickets.queue_filters import saved_view_fields
-from tickets.selectors import saved_view_of, teams_of
+from tickets.selectors import saved_view_of, teams_of_member
 
 
 def _back_to_queue(request):
@@ -86,8 +86,7 @@ def queue_bulk(request):
 @require_POST
 def saved_view_create(request):
     membership = request.membership
-    teams = teams_of(membership.merchant).filter(members=membership.user_id)
-    form = SavedViewForm(request.POST, teams=teams)
+    form = SavedViewForm(request.POST, teams=teams_of_member(membership))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

@@ -12,10 +12,12 @@ live in ``aftersales/bench``; an app registers its own bench (``returns/bench.py
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 
 from aftersales.bench import queue, registered_benches, sweep
 from aftersales.bench.output import Measurements
 from aftersales.bench.seed import BenchDataError
+from aftersales.encryption import development_key
 
 
 class Command(BaseCommand):
@@ -56,12 +58,21 @@ class Command(BaseCommand):
             bench.add_arguments(benches.add_parser(name, help=bench.HELP))
 
     def handle(self, *args, **options):
-        if options["bench"] == "queue":
-            self._queue(options)
-        elif options["bench"] == "sweep":
-            self._sweep(options)
-        else:
-            registered_benches()[options["bench"]].command(options, stdout=self.stdout, stderr=self.stderr)
+        # Production conditions for everything measured in this process: DEBUG off, so no query is
+        # logged by Django's debug cursor (about 0.05 ms a statement, 0.5 ms a mail message).
+        # Statement counts come from execute wrappers or CaptureQueriesContext, which work either way.
+        # Without DEBUG, secrets at rest need a configured key: the development one DEBUG would use,
+        # so what a DEBUG process stored stays readable.
+        keys = settings.SECRETS_ENCRYPTION_KEYS or [development_key().decode()]
+        # The benches' test clients call the host "testserver".
+        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+        with override_settings(DEBUG=False, SECRETS_ENCRYPTION_KEYS=keys, ALLOWED_HOSTS=hosts):
+            if options["bench"] == "queue":
+                self._queue(options)
+            elif options["bench"] == "sweep":
+                self._sweep(options)
+            else:
+                registered_benches()[options["bench"]].command(options, stdout=self.stdout, stderr=self.stderr)
 
     def _sweep(self, options) -> None:
         if options["pending"] < 0 or options["due"] < 1:

@@ -1,0 +1,33 @@
+"""A repair's warranty answer in the reader's words: each coverage by its label (never its code)
+and its message said again in the active language and time zone from the snapshot's reason and
+end, so a Chinese page does not repeat the English of whoever triaged the repair."""
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from repairs.warranty import coverage_message, coverage_name
+
+register = template.Library()
+
+
+def _field(coverage: Any, name: str) -> Any:
+    return coverage.get(name) if isinstance(coverage, dict) else getattr(coverage, name, None)
+
+
+@register.filter
+def coverage_label(coverage: Any) -> str:
+    return coverage_name(kind=_field(coverage, "kind") or "", component=_field(coverage, "component") or "")
+
+
+@register.filter
+def coverage_text(coverage: Any) -> str:
+    reason = _field(coverage, "reason")
+    ends_at = _field(coverage, "ends_at")
+    if isinstance(ends_at, str):
+        ends_at = datetime.fromisoformat(ends_at)
+    if reason not in ("in_warranty", "expired", "not_started") or (reason != "not_started" and ends_at is None):
+        return _field(coverage, "message") or ""  # "excluded" names exclusions the snapshot does not keep per coverage
+    return coverage_message(reason=reason, ends_at=ends_at, zone=timezone.get_current_timezone())
