@@ -7,7 +7,7 @@ from operator import attrgetter, methodcaller
 from typing import ClassVar
 from urllib.parse import quote
 
-from django import template
+from django import forms, template
 from django.template.defaultfilters import filesizeformat, linebreaksbr, slugify
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -408,21 +408,31 @@ def _url_of(name: str) -> str:
 def field_row(field) -> str:
     """A form field with its label, help and errors (``dashboard/includes/field.html``, which
     calls this): written in Python, as a page has a dozen or more of them."""
-    checkbox = getattr(field.field.widget, "input_type", None) == "checkbox"
+    # One box beside its label; a list of boxes (CheckboxSelectMultiple has the same input_type)
+    # is a field like any other, its label above the list, or it squeezes into one row.
+    checkbox = isinstance(field.field.widget, forms.CheckboxInput)
+    # A list of boxes or radios has no one control to label: the group is named by its caption.
+    group = not checkbox and getattr(field.field.widget, "use_fieldset", False)
     classes = "field" + (" field--error" if field.errors else "") + (" field--check" if checkbox else "")
     label_for = conditional_escape(field.id_for_label)
     label = conditional_escape(field.label)
+    group_attrs = ""
     if checkbox:
         head = f'  {field} <label for="{label_for}">{label}</label>'
     else:
         # The brackets are the translation's: （选填） in Chinese (outside the f-string, for makemessages).
         optional_word = conditional_escape(_("(optional)"))
         optional = "" if field.field.required else f' <span class="muted">{optional_word}</span>'
-        head = f'  \n  <label for="{label_for}">{label}{optional}</label>\n  {field}'
+        if group:
+            caption_id = f"{conditional_escape(field.auto_id)}_caption"
+            group_attrs = f' role="group" aria-labelledby="{caption_id}"'
+            head = f'  \n  <span class="field__caption" id="{caption_id}">{label}{optional}</span>\n  {field}'
+        else:
+            head = f'  \n  <label for="{label_for}">{label}{optional}</label>\n  {field}'
     help_id = f"{conditional_escape(field.auto_id)}_helptext"
     help_text = (
         f'<p class="field__help" id="{help_id}">{conditional_escape(field.help_text)}</p>' if field.help_text else ""
     )
     errors = f'<div class="field__errors" role="alert">{field.errors}</div>' if field.errors else ""
     # mark_safe: the widget and the errors are Django's safe markup; every other value is escaped.
-    return mark_safe(f'<div class="{classes}">\n{head}\n  {help_text}\n  {errors}\n</div>')  # noqa: S308
+    return mark_safe(f'<div class="{classes}"{group_attrs}>\n{head}\n  {help_text}\n  {errors}\n</div>')  # noqa: S308

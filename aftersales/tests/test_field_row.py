@@ -36,3 +36,26 @@ def test_field_row_writes_what_the_include_wrote(language, data):
             tag = Template("{% load dashboard_tags %}{% field_row field %}").render(Context({"field": field}))
             assert tag == expected.removesuffix("\n")
             assert include == expected
+
+
+class _RuleForm(forms.Form):
+    kinds = forms.MultipleChoiceField(
+        choices=[("return", "Return"), ("repair", "Repair")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: any.",
+    )
+
+
+def test_a_list_of_boxes_has_its_label_above_it_not_squeezed_beside_it_like_one_box():
+    field = _RuleForm()["kinds"]
+
+    with translation.override("en"):
+        html = Template("{% load dashboard_tags %}{% field_row field %}").render(Context({"field": field}))
+
+    assert html.startswith(
+        '<div class="field" role="group" aria-labelledby="id_kinds_caption">\n  \n'
+        '  <span class="field__caption" id="id_kinds_caption">Kinds <span class="muted">(optional)</span></span>\n'
+        '  <div id="id_kinds">'
+    )
+    assert html.index("Kinds") < html.index('value="return"') < html.index("None ticked: any.")

@@ -3,6 +3,7 @@ the rest."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tickets.models import CallDirection, ImapSecurity, Mailbox
 
@@ -10,7 +11,7 @@ from tickets.models import CallDirection, ImapSecurity, Mailbox
 class MailboxForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     address = forms.EmailField(label=_("Address"), help_text=_("The address customers write to."))
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("switched on", "Active"), required=False, initial=True)
     is_default = forms.BooleanField(
         label=_("Reply-to address"),
         required=False,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.config_cache import ConfigModel
 from aftersales.models import MerchantOwnedModel
 
-from .tickets import TicketPriority
+from .tickets import TicketKind, TicketPriority
 
 
 class SupportSettings(MerchantOwnedModel):
@@ -215,6 +215,17 @@ class AgentProfile(MerchantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_status_display()})"
+
+    def skill_labels(self) -> list[str]:
+        """The languages and kinds by their names in the page's language (stored as codes: "zh-hans",
+        "return"), then the product categories as typed."""
+        language_names = dict(settings.LANGUAGES)
+        kind_names = dict(TicketKind.choices)
+        return [
+            *(str(language_names.get(code, code)) for code in self.languages),
+            *(str(kind_names.get(kind, kind)) for kind in self.kinds),
+            *self.product_categories,
+        ]
 
 
 class AgentLoad(MerchantOwnedModel):

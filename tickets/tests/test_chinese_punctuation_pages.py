@@ -1,6 +1,7 @@
 """Chinese pages use Chinese punctuation where the template, not a translation, put it: a form
 label ends with "：" (Django's own catalog leaves its label suffix ":"), and a routing rule's
-actions read "小组：帐篷组；" (the page glued "小组" + ": " + team + "; ")."""
+actions read "小组：帐篷组；优先级：高" (the page glued "小组" + ": " + team + "; "), the semicolon only
+between two actions, never after the last."""
 
 import pytest
 from django import forms
@@ -44,8 +45,8 @@ def test_the_routing_rules_say_their_actions_with_chinese_punctuation(client, me
     # When a Chinese-speaking supervisor opens the routing page
     page = client.get(reverse("dashboard:routing_rules"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
 
-    # Then the actions read with Chinese colons, semicolons and list commas
-    assert "小组：帐篷组； 优先级：高； 标签：帐篷、破损；" in page
+    # Then the actions read with Chinese colons, semicolons between them and list commas
+    assert '<td data-label="则">小组：帐篷组；优先级：高；标签：帐篷、破损</td>' in page
 
 
 @pytest.mark.django_db

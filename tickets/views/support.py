@@ -71,6 +71,12 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
     return _render(request, "dashboard/forbidden.html", {}, status=403)
 
 
+def _confirm_delete(request: HttpRequest, **context: str) -> HttpResponse:
+    """The page that asks before a delete button posts: title, question, consequence, cancel_url,
+    back_label."""
+    return _render(request, "dashboard/confirm_delete.html", context)
+
+
 def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
     ticket = ticket_by_number(membership=request.membership, number=number)  # type: ignore[attr-defined]
     if ticket is None:
@@ -354,11 +360,23 @@ def routing_rule_reorder(request, pk):
 
 
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def routing_rule_remove(request, pk):
+    """GET asks first (every new ticket stops running through the rule); POST deletes."""
+    if not request.membership.is_supervisor:
+        return _forbidden(request)
     rule = routing_rule_of(request.membership.merchant, pk)
     if rule is None:
         raise Http404(_("No such rule."))
+    if request.method == "GET":
+        return _confirm_delete(
+            request,
+            title=_("Delete the rule?"),
+            question=_("Delete the routing rule “%(name)s”?") % {"name": rule.name},
+            consequence=_("New tickets no longer run through it; tickets it already routed keep their team."),
+            cancel_url=reverse("dashboard:routing_rules"),
+            back_label=_("Routing"),
+        )
     return act_and_return(
         request,
         lambda: routing_rule_delete(rule=rule, actor=request.user),
@@ -556,11 +574,23 @@ def macro_edit(request, pk):
 
 
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def macro_remove(request, pk):
+    """GET asks first (a shared macro goes for the whole team); POST deletes."""
     macro = macro_managed_by(merchant=request.membership.merchant, user=request.user, pk=pk)
     if macro is None:
         raise Http404(_("No such macro."))
+    if request.method == "GET":
+        return _confirm_delete(
+            request,
+            title=_("Delete the macro?"),
+            question=_("Delete the macro “%(name)s”?") % {"name": macro.name},
+            consequence=(
+                _("Only you use it.") if macro.owner_id else _("Everyone at the merchant loses it from their macros.")
+            ),
+            cancel_url=reverse("dashboard:macros"),
+            back_label=_("Macros"),
+        )
     return act_and_return(
         request, lambda: macro_delete(macro=macro, actor=request.user), _("Macro deleted."), reverse("dashboard:macros")
     )
