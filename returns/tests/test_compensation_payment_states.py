@@ -243,7 +243,10 @@ def test_the_report_counts_paid_apart_from_granted_and_failed_and_only_the_merch
     client.force_login(supervisor)
     page = client.get(reverse("dashboard:complaint_report")).content.decode()
     assert 'id="compensation-totals"' in page
-    assert '<tr data-status="paid" data-currency="CNY"><td>Paid</td><td class="num">2</td>' in page
+    assert (
+        '<tr data-status="paid" data-currency="CNY"><td data-label="Payment">Paid</td>'
+        '<td data-label="Offers" class="num">2</td>'
+    ) in page
     assert "35.00 CNY" in page
     assert '<tr data-status="granted" data-currency="CNY">' in page
     assert "40.00 CNY" in page

@@ -28,7 +28,9 @@ class HelpFeedbackForm(forms.Form):
 class ArticleForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     language = forms.ChoiceField(label=_("Language"), choices=ArticleLanguage.choices)
-    category = forms.ModelChoiceField(label=_("Category"), queryset=ArticleCategory.objects.none(), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=ArticleCategory.objects.none(), required=False, empty_label=_("No category")
+    )
     body = forms.CharField(
         label=_("Text"),
         max_length=50000,

@@ -99,9 +99,17 @@ class RoutingRuleForm(forms.ModelForm):
         self.fields["position"].help_text = _("Rules run from the lowest position up. Empty: after the last rule.")
         cast("forms.ModelMultipleChoiceField[Any]", self.fields["match_stores"]).queryset = stores_of(merchant)
         self.fields["match_stores"].help_text = _("None ticked: any.")
-        cast("forms.ModelChoiceField[Any]", self.fields["set_team"]).queryset = teams_of(merchant)
-        cast("forms.ModelChoiceField[Any]", self.fields["set_sla_policy"]).queryset = sla_policies_of(merchant)
+        # "Leave as it is" rather than Django's "---------": an empty action keeps what the ticket has.
+        team = cast("forms.ModelChoiceField[Any]", self.fields["set_team"])
+        team.queryset = teams_of(merchant)
+        team.empty_label = _("Leave as it is")
+        sla_policy = cast("forms.ModelChoiceField[Any]", self.fields["set_sla_policy"])
+        sla_policy.queryset = sla_policies_of(merchant)
+        sla_policy.empty_label = _("Leave as it is")
+        priority = cast(forms.TypedChoiceField, self.fields["set_priority"])
+        priority.choices = [("", _("Leave as it is")), *TicketPriority.choices]
         assignee = cast("forms.ModelChoiceField[Any]", self.fields["set_assignee"])
+        assignee.empty_label = _("The team's auto-assignment")
         assignee.queryset = User.objects.filter(memberships__merchant=merchant, memberships__is_active=True).order_by(
             "username"
         )
@@ -192,6 +200,7 @@ class MacroForm(forms.ModelForm):
         priority = cast(forms.TypedChoiceField, self.fields["set_priority"])
         priority.choices = [("", _("Leave as it is")), *TicketPriority.choices]
         assign_to = cast("forms.ModelChoiceField[Any]", self.fields["assign_to"])
+        assign_to.empty_label = _("Leave as it is")
         assign_to.queryset = User.objects.filter(pk__in=staff_of(merchant).values("user_id")).order_by("username")
         self.fields["personal"].initial = self.instance.owner_id is not None
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tickets.models import AgentProfile, Macro, RoutingRule
-from tickets.tests.factories import MacroFactory, RoutingRuleFactory
+from tickets.tests.factories import MacroFactory, RoutingRuleFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +97,18 @@ def test_deleting_a_routing_rule_asks_first_and_an_agent_is_not_asked(client, su
     assert RoutingRule.objects.filter(pk=rule.pk).exists()
     client.post(delete_url)
     assert not RoutingRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_empty_choices_say_what_they_mean_instead_of_dashes(client, supervisor, merchant):
+    TeamFactory(merchant=merchant, name="Tents")
+    client.force_login(supervisor)
+
+    rules = client.get(reverse("dashboard:routing_rules"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    macros = client.get(reverse("dashboard:macros"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    article = client.get(reverse("dashboard:article_new"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+    assert '<option value="" selected>保持不变</option>\n\n  <option value="' in rules
+    assert '<option value="" selected>由团队自动分配</option>' in rules
+    assert '<option value="" selected>无类别</option>' in article
+    for page in (rules, macros, article):
+        assert "---------" not in page
