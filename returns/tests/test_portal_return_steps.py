@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from aftersales.models import Deadline, Notification, OrderLine
 from aftersales.tests.factories import MembershipFactory
@@ -484,3 +486,19 @@ def test_progress_reads_in_plain_words_from_submitted_to_checked(signed_in, appr
     assert 'return-progress__step--current" aria-current="step">\n        Refunded' in page
     assert "The shop received your parcel" in page
     assert "The shop checked the items" in page
+
+
+def test_an_approval_by_policy_is_said_in_the_customers_language_whatever_it_was_stored_in(
+    signed_in, order, shoes, reasons
+):
+    # Given a return approved by policy while English was active (the note is stored translated)
+    return_request = submitted_return(order, shoes, reasons["changed_mind"])
+    with translation.override("en"):
+        return_request_approve(return_request=return_request, actor=None, note=_("Approved by policy."))
+
+    # When the customer reads it in Chinese
+    page = signed_in.get(ticket_url(return_request.ticket), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+    # Then the step says it in Chinese
+    assert '<span class="return-box__step-note">已按政策自动同意。</span>' in page
+    assert "Approved by policy." not in page

@@ -265,6 +265,11 @@ def test_a_closed_window_shows_the_line_as_not_returnable_and_submitting_it_is_r
     assert f"The last day was {shown(date(2026, 12, 10))}." in page
     assert "Not returnable" in page
     assert "Nothing on this order can be returned now." in page
+    # …and the page is no dead end: a request about the order, or back to it
+    new_request = reverse("portal:ticket_new", args=[order.merchant.slug, order.pk])
+    back = reverse("portal:order", args=[order.merchant.slug, order.pk])
+    assert f'<a class="button button--primary" href="{new_request}">Open a new request</a>' in page
+    assert f'<a class="button" href="{back}">Back to the order</a>' in page
     assert f'name="quantity_{shoes.pk}"' not in page
     assert response.status_code == 200
     assert "The return window for this item has closed." in response.content.decode()

@@ -39,6 +39,7 @@ from returns.forms.portal import (
     ReturnTrackingForm,
 )
 from returns.models import Resolution, ReturnLine, ReturnRequest, ReturnShipment, ReturnStatus, ShippingMethod
+from returns.reports import AUTO_APPROVAL_NOTE, auto_approval_notes
 from returns.selectors import (
     order_return_terms,
     portal_order_with_lines,
@@ -444,7 +445,11 @@ def _step_note(event) -> str:
         # where the items wait for them).
         parcel = f"{event.data.get('carrier', '')} {event.data.get('tracking_number', '')}".strip()
         return parcel or event.data.get("store", "")
-    return event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), "")
+    note = event.data.get(RETURN_STEP_NOTES.get(event.verb, ""), "")
+    if event.verb == "return_approved" and note in auto_approval_notes():
+        # Stored in the language active at submission: said again in the reader's.
+        return _(AUTO_APPROVAL_NOTE)
+    return note
 
 
 def _progress(return_request: ReturnRequest, shipment: ReturnShipment | None, events) -> list[ProgressStage]:
