@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.config_cache import ConfigModel
@@ -95,7 +96,8 @@ class Store(MerchantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_platform_display()})"
+        # The brackets are the translation's: full-width in Chinese, "天猫旗舰店（天猫）".
+        return gettext("%(store)s (%(platform)s)") % {"store": self.name, "platform": self.get_platform_display()}
 
 
 class Membership(MerchantOwnedModel):

@@ -5,7 +5,9 @@ that went through on one click."""
 import pytest
 from django.urls import reverse
 
-from tickets.models import AgentProfile, Macro, RoutingRule
+from aftersales.tests.factories import StoreFactory
+from tickets.models import AgentProfile, ArticleStatus, Macro, RoutingRule
+from tickets.services import article_create
 from tickets.tests.factories import MacroFactory, RoutingRuleFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,33 @@ def test_empty_choices_say_what_they_mean_instead_of_dashes(client, supervisor, 
     assert '<option value="" selected>无类别</option>' in article
     for page in (rules, macros, article):
         assert "---------" not in page
+
+
+def test_a_status_the_article_cannot_take_is_refused_in_words_that_name_the_choices(client, merchant, supervisor):
+    article = article_create(merchant=merchant, actor=supervisor, language="en", title="Warranty", body="One year.")
+    client.force_login(supervisor)
+
+    response = client.post(
+        reverse("dashboard:article_status", args=[article.pk]),
+        {"status": "zzz"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Choose to publish the article, put it back to draft or archive it." in page
+    assert "cannot become ." not in page
+    article.refresh_from_db()
+    assert article.status == ArticleStatus.DRAFT
+
+
+def test_a_store_and_its_platform_are_bracketed_the_chinese_way_in_chinese(client, merchant, supervisor):
+    StoreFactory(merchant=merchant, name="户外旗舰店", platform="tmall")
+    client.force_login(supervisor)
+
+    chinese = client.get(reverse("dashboard:routing_rules"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    english = client.get(reverse("dashboard:routing_rules"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "户外旗舰店（天猫）</label>" in chinese
+    assert "户外旗舰店 (天猫)" not in chinese
+    assert "户外旗舰店 (Tmall)</label>" in english

@@ -145,6 +145,10 @@ def article_status(request, article_id):
         ArticleStatus.DRAFT: _("The article is back to draft; customers no longer see it."),
         ArticleStatus.ARCHIVED: _("The article is archived."),
     }
+    if target not in labels:
+        # Only a hand-made post gets here; the service's refusal would name no target ("… cannot become .").
+        messages.error(request, _("Choose to publish the article, put it back to draft or archive it."))
+        return redirect("dashboard:article", article.pk)
     return act_and_return(
         request,
         lambda: services.article_change_status(article=article, actor=request.user, status=target),
