@@ -389,6 +389,8 @@ def test_the_return_page_shows_lines_terms_photos_history_and_the_ticket(
     assert "Too small after all" in html
     assert "Changed my mind" in html
     assert "BOOT-42" in html
+    # On a phone the terms are a card per line, each value beside its label
+    assert '<td data-label="Rule">Boots: 30 days</td>' in html
     # Each line's window end, in the merchant's time zone: 7 days, and 30 for the boots.
     assert 'datetime="2026-11-18T00:00:00+08:00"' in html
     assert 'datetime="2026-12-11T00:00:00+08:00"' in html
@@ -522,6 +524,23 @@ def test_reject_without_a_reason_says_so_and_changes_nothing(agent_client, merch
     assert response.status_code == 400
     assert "Tell the customer why." in response.content.decode()
     assert response.context["reject_form"].errors == {"reason": ["Tell the customer why."]}
+    assert _snapshot(return_request) == before
+
+
+def test_a_step_taken_on_a_stale_page_says_why_nothing_happened(agent_client, agent, merchant, policy, changed_mind):
+    # Given a return another agent approved after this page was loaded
+    return_request = make_return(make_order(merchant), changed_mind)
+    return_request_approve(return_request=return_request, actor=agent)
+    before = _snapshot(return_request)
+
+    # When this agent presses Reject there with no reason (its form is gone from the fresh page)
+    response = agent_client.post(_url("dashboard:return_reject", return_request), {"reason": ""})
+
+    # Then the page says why nothing happened, instead of a page with no error on it
+    assert response.status_code == 400
+    assert flash_messages(response) == [
+        "Nothing was changed: this return is now “Approved” and that step is no longer open."
+    ]
     assert _snapshot(return_request) == before
 
 

@@ -502,3 +502,11 @@ def test_an_approval_by_policy_is_said_in_the_customers_language_whatever_it_was
     # Then the step says it in Chinese
     assert '<span class="return-box__step-note">已按政策自动同意。</span>' in page
     assert "Approved by policy." not in page
+
+
+def test_a_rejected_returns_progress_marks_no_stage_as_under_way(signed_in, rejected):
+    page = signed_in.get(ticket_url(rejected.ticket)).content.decode()
+
+    # "Approved" marked current read as if the shop had approved it
+    assert '<li class="return-progress__step">\n        Approved\n      </li>' in page
+    assert 'aria-current="step"' not in page

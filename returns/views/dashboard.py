@@ -272,6 +272,16 @@ def act_on_form(request, return_request: ReturnRequest, form, form_name: str, ac
     """An action posted from one of the return page's forms: the page again with that form and its
     errors (400) when the input is wrong, else ``action`` as ``act`` runs it."""
     if not form.is_valid():
+        page = return_page(request, return_request, status=400, **{form_name: form})
+        if b'class="field__errors"' in page.content or b'class="form-errors"' in page.content:
+            return page
+        # The form is no longer on the page (another member moved the return on since this one
+        # was loaded): its errors would show nowhere, so the page says why nothing happened.
+        messages.error(
+            request,
+            _("Nothing was changed: this return is now “%(status)s” and that step is no longer open.")
+            % {"status": return_request.get_status_display()},
+        )
         return return_page(request, return_request, status=400, **{form_name: form})
     return act(request, return_request, action, success)
 

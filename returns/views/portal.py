@@ -471,7 +471,9 @@ def _progress(return_request: ReturnRequest, shipment: ReturnShipment | None, ev
         for milestone in milestones:
             if event.verb in milestone.verbs:
                 reached.setdefault(milestone.code, event.created_at)
-    moving = return_request.status not in RETURN_ENDED
+    # A rejected return waits on the customer (revise, escalate or leave it): no stage is under way,
+    # and "Approved" marked as the current one read as if the shop had approved it.
+    moving = return_request.status not in RETURN_ENDED and return_request.status != ReturnStatus.REJECTED
     stages, current_given = [], False
     for milestone in milestones:
         when = reached.get(milestone.code)
