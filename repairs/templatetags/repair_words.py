@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from repairs.skills import skill_label, skills_display
 from repairs.warranty import coverage_message, coverage_name
 
 register = template.Library()
@@ -31,3 +32,13 @@ def coverage_text(coverage: Any) -> str:
     if reason not in ("in_warranty", "expired", "not_started") or (reason != "not_started" and ends_at is None):
         return _field(coverage, "message") or ""  # "excluded" names exclusions the snapshot does not keep per coverage
     return coverage_message(reason=reason, ends_at=ends_at, zone=timezone.get_current_timezone())
+
+
+@register.filter(name="skills_display")
+def skills_display_filter(skills: Any) -> str:
+    return skills_display(skills)
+
+
+@register.filter(name="skill_label")
+def skill_label_filter(key: Any) -> str:
+    return skill_label(str(key))
