@@ -120,3 +120,33 @@ def test_the_admin_list_shows_the_skills_by_label(shop):
 
     assert page.status_code == 200
     assert '<td class="field-skills_shown">电子产品（1 级）、空调安装（2 级）</td>' in page.content.decode()
+
+
+def test_the_technicians_changes_name_the_fields_in_the_readers_language(supervisor, shop):
+    # Given a technician whose skills and capacity a supervisor changed
+    technician = TechnicianFactory(merchant=shop, skills={"taps": 1}, daily_capacity=8)
+    url = reverse("dashboard:repair_technician", args=[technician.pk])
+    supervisor.post(
+        url,
+        {
+            "phone": "",
+            "skills": "taps 2",
+            "areas": "",
+            "home_latitude": str(technician.home_latitude),
+            "home_longitude": str(technician.home_longitude),
+            "calendar": technician.calendar_id or "",
+            "daily_capacity": "6",
+            "is_active": "on",
+        },
+    )
+
+    # When the page is read in Chinese and in English
+    chinese = _get(supervisor, url, "zh-hans")
+    english = _get(supervisor, url, "en")
+
+    # Then the change names its fields, never their stored keys
+    assert "：服务区域（邮政编码、区县）、技能与等级、每天最多上门次数</li>" in chinese
+    assert ": service areas (postal codes, districts), skills and levels, visits a day at most</li>" in english
+    changes = chinese.split('id="changes-title"')[1] + english.split('id="changes-title"')[1]
+    assert "daily_capacity" not in changes
+    assert "skills," not in changes
