@@ -3,6 +3,8 @@ staff member who took the call: never as a message of the customer's. Its subjec
 are kept as keys and parameters, so each reader reads them in their own language; a case opened
 before keys were kept still shows its stored text."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -219,3 +221,22 @@ def test_the_recovery_queue_says_which_case_it_came_from_in_each_language(client
     assert f"· 满意度评分低 · 源自 {link}" in chinese
     assert "发件人" not in chinese
     assert f"· Low satisfaction rating · from {link}" in english
+
+
+def test_the_recovery_queue_marks_a_case_past_its_due_time_as_overdue(client, world):
+    # Given an open recovery case, read before and after its due time has passed
+    recovery = _answered_low(world)
+    client.force_login(world.supervisor)
+    client.cookies["aftersales_language"] = "en"
+    on_time = client.get(reverse("dashboard:feedback_recovery")).content.decode()
+    RecoveryCase.objects.filter(pk=recovery.pk).update(due_at=recovery.due_at - timedelta(hours=25))
+
+    # When the supervisor reads the queue again, in English and in Chinese
+    english = client.get(reverse("dashboard:feedback_recovery")).content.decode()
+    client.cookies["aftersales_language"] = "zh-hans"
+    chinese = client.get(reverse("dashboard:feedback_recovery")).content.decode()
+
+    # Then only the late reading says it is overdue
+    assert "data-overdue" not in on_time
+    assert '<span class="badge badge--escalated" data-overdue>Overdue</span>' in english
+    assert '<span class="badge badge--escalated" data-overdue>已逾期</span>' in chinese
