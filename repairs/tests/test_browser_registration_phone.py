@@ -23,6 +23,7 @@ def _granted_session(order) -> str:
     request.session = SessionStore()
     portal_grant(request, merchant=order.merchant, order=order)
     request.session.save()
+    assert request.session.session_key is not None
     return request.session.session_key
 
 
