@@ -14,16 +14,18 @@ class FeedbackConfig(AppConfig):
         from feedback.panels import register_panels
         from feedback.selectors import survey_exclusion_merged, technician_score_lines
         from feedback.services import feedback_on_ticket_status, followups_on_repair_done, surveys_on_ticket_merged
-        from feedback.timeline import feedback_verb_labels
+        from feedback.timeline import feedback_system_texts, feedback_verb_labels
         from repairs.hooks import register_repair_done_listener, register_technician_scores
         from repairs.selectors import served_by_repair
         from tickets.hooks import register_merge_listener, register_status_listener
+        from tickets.system_texts import register_system_texts
         from tickets.timeline import register_verb_labels
 
         register_handlers()
         register_panels()
         register_status_listener("feedback", feedback_on_ticket_status)
         register_verb_labels(feedback_verb_labels())
+        register_system_texts(feedback_system_texts())
         # feedback follows repairs (and returns) and never the other way: it plugs into repairs'
         # hook and reads repairs' technician, so repairs imports nothing of feedback.
         register_contributor("repairs", served_by_repair)

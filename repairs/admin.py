@@ -4,6 +4,7 @@ services (dashboard, portal, API), so the admin shows them read-only."""
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from repairs.models import (
     DiagnosisCode,
@@ -243,6 +244,7 @@ class SupplierClaimAdmin(ReadOnlyAdmin):
 # --- dispatch ---------------------------------------------------------------------------------
 
 from repairs.models import DispatchPolicy, TechnicianProfile, TechnicianTimeOff, Visit  # noqa: E402
+from repairs.skills import skills_display  # noqa: E402
 
 
 class TechnicianTimeOffInline(admin.TabularInline):
@@ -252,11 +254,15 @@ class TechnicianTimeOffInline(admin.TabularInline):
 
 @admin.register(TechnicianProfile)
 class TechnicianProfileAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "merchant", "daily_capacity", "is_active"]
+    list_display = ["__str__", "merchant", "skills_shown", "daily_capacity", "is_active"]
     list_filter = ["merchant", "is_active"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
     raw_id_fields = ["user", "calendar"]
     inlines = [TechnicianTimeOffInline]
+
+    @admin.display(description=_("skills and levels"))
+    def skills_shown(self, technician: TechnicianProfile) -> str:
+        return skills_display(technician.skills)
 
 
 @admin.register(Visit)

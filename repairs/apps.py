@@ -14,12 +14,14 @@ class RepairsConfig(AppConfig):
         from repairs.panels import register_panels
         from repairs.queue_filters import register_queue_filters
         from repairs.services import registrations_for_delivered_order
-        from repairs.timeline import dispatch_verb_labels, repair_verb_details, repair_verb_labels
+        from repairs.timeline import dispatch_verb_labels, repair_system_texts, repair_verb_details, repair_verb_labels
+        from tickets.system_texts import register_system_texts
         from tickets.timeline import register_verb_details, register_verb_labels
 
         register_handlers()
         register_panels()
         register_queue_filters()
+        register_system_texts(repair_system_texts())
         register_verb_labels(repair_verb_labels())
         register_verb_labels(dispatch_verb_labels())
         register_verb_details(repair_verb_details())

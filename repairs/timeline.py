@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from repairs.warranty import AUTO_TRIAGE_RULE, auto_triage_hold_labels
+from tickets.system_texts import SystemText
 
 
 class RepairVerb(models.TextChoices):
@@ -94,3 +96,12 @@ class DispatchVerb(models.TextChoices):
 
 def dispatch_verb_labels() -> dict[str, object]:
     return {verb.value: verb.label for verb in DispatchVerb}
+
+
+# The subject repairs gives a repair's case, kept as a key (tickets.system_texts): each reader
+# reads "维修：…" or "Repair: …" whatever language the request came in.
+REPAIR_SUBJECT = "repairs.repair_subject"
+
+
+def repair_system_texts() -> dict[str, "SystemText | Promise"]:
+    return {REPAIR_SUBJECT: _("Repair: %(product)s")}

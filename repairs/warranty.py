@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from repairs.models import CoverageKind, Exclusion, LineKind, Remedy
 from repairs.sanbao import SanbaoRule
@@ -148,10 +148,24 @@ def coverage_message(*, reason: str, ends_at: datetime | None, zone: ZoneInfo, e
     return _("Out of warranty since %(date)s.") % {"date": _date_label(ends_at, zone)}
 
 
+# Components merchants commonly cover on their own terms, by the key the term stores, named in
+# the reader's language ("igniter" showed as written on a Chinese page); any other component
+# shows as the merchant wrote it.
+COMPONENT_LABELS = {
+    "battery": pgettext_lazy("warranty component", "Battery"),
+    "igniter": pgettext_lazy("warranty component", "Igniter"),
+    "compressor": pgettext_lazy("warranty component", "Compressor"),
+    "motor": pgettext_lazy("warranty component", "Motor"),
+    "screen": pgettext_lazy("warranty component", "Screen"),
+    "cartridge": pgettext_lazy("warranty component", "Cartridge"),
+}
+
+
 def coverage_name(*, kind: str, component: str) -> str:
     """What a coverage is called: the component the merchant named, else its kind's label."""
     if component:
-        return component
+        known = COMPONENT_LABELS.get(component.strip().lower())
+        return str(known) if known is not None else component
     try:
         return str(CoverageKind(kind).label)
     except ValueError:

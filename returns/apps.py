@@ -11,13 +11,15 @@ class ReturnsConfig(AppConfig):
         from aftersales.demo import register_story
         from returns.handlers import register_handlers
         from returns.panels import register_panels
-        from returns.timeline import return_verb_labels
+        from returns.timeline import return_system_texts, return_verb_labels
+        from tickets.system_texts import register_system_texts
         from tickets.timeline import register_verb_labels
 
         register_handlers()
         register_panels()
         register_story("returns", "returns.demo.ReturnsDemoStory")
         register_bench("returns", "returns.bench")
+        register_system_texts(return_system_texts())
         register_verb_labels(return_verb_labels())
 
         from aftersales.exports import export_source_register

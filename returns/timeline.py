@@ -3,7 +3,10 @@ verb returns appends, as TextChoices like the hub's ``TicketEvent.Verb``. Regist
 hub's timeline by ``ReturnsConfig.ready()``, so the hub never imports returns."""
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from tickets.system_texts import SystemText
 
 
 class ReturnVerb(models.TextChoices):
@@ -99,3 +102,19 @@ CUSTOMER_MESSAGES: dict[str, str | None] = {
     ReturnVerb.EXCHANGE_DIFFERENCE_PAID: "return_exchange_difference_paid",
     ReturnVerb.EXCHANGE_DIFFERENCE_SURPLUS: None,  # told when that refund is paid
 }
+
+
+# The subjects returns gives a return's case, kept as keys (tickets.system_texts), by ticket kind.
+RETURN_SUBJECTS = {
+    "return": "returns.return_subject",
+    "exchange": "returns.exchange_subject",
+    "refund_only": "returns.refund_only_subject",
+}
+
+
+def return_system_texts() -> dict[str, "SystemText | Promise"]:
+    return {
+        RETURN_SUBJECTS["return"]: _("Return: %(items)s"),
+        RETURN_SUBJECTS["exchange"]: _("Exchange: %(items)s"),
+        RETURN_SUBJECTS["refund_only"]: _("Refund only: %(items)s"),
+    }

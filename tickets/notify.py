@@ -5,6 +5,7 @@ Each writes outbox rows in the caller's transaction (``notification_queue``); no
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from aftersales.models import Customer, Merchant, Notification, User
 from aftersales.models.tenancy import CUSTOMER_CHANNELS
@@ -14,6 +15,13 @@ from tickets.models import Ticket
 
 def customer_language(ticket: Ticket) -> str:
     return ticket.customer.language or ticket.merchant.default_language
+
+
+def subject_in(ticket: Ticket, language: str) -> str:
+    """The case's subject as a reader of ``language`` reads it (a subject the system gave it is
+    said in their language, tickets.system_texts)."""
+    with translation.override(language):
+        return ticket.display_subject
 
 
 def customer_deliveries(customer: Customer, merchant: Merchant) -> list[tuple[str, str]]:
@@ -36,11 +44,12 @@ def notify_customer(ticket: Ticket, template: str, extra: dict | None = None) ->
     """Tell the customer on every channel they can be reached on (``customer_deliveries``): one
     row per channel, all written in one statement."""
     customer = ticket.customer
+    language = customer_language(ticket)
     context = {
         "customer_name": customer.name,
         "merchant_name": ticket.merchant.name,
         "ticket_number": ticket.number,
-        "ticket_subject": ticket.subject,
+        "ticket_subject": subject_in(ticket, language),
         "portal_url": settings.SITE_URL + reverse("portal:home", kwargs={"merchant_slug": ticket.merchant.slug}),
         **(extra or {}),
     }
@@ -49,7 +58,7 @@ def notify_customer(ticket: Ticket, template: str, extra: dict | None = None) ->
         deliveries=customer_deliveries(customer, ticket.merchant),
         template=template,
         context=context,
-        language=customer_language(ticket),
+        language=language,
         ticket=ticket,
     )
 
@@ -57,6 +66,7 @@ def notify_customer(ticket: Ticket, template: str, extra: dict | None = None) ->
 def notify_staff(ticket: Ticket, user: User | None, template: str, extra: dict | None = None) -> None:
     if user is None or not user.email:
         return
+    language = user.language or ticket.merchant.default_language
     notification_queue(
         merchant=ticket.merchant,
         channel=Notification.Channel.EMAIL,
@@ -65,11 +75,11 @@ def notify_staff(ticket: Ticket, user: User | None, template: str, extra: dict |
         template=template,
         context={
             "ticket_number": ticket.number,
-            "ticket_subject": ticket.subject,
+            "ticket_subject": subject_in(ticket, language),
             "merchant_name": ticket.merchant.name,
             "ticket_url": settings.SITE_URL + reverse("dashboard:ticket", kwargs={"number": ticket.number}),
             **(extra or {}),
         },
-        language=user.language or ticket.merchant.default_language,
+        language=language,
         ticket=ticket,
     )

@@ -174,7 +174,7 @@ def queue_rows(context, tickets, selectable=False) -> str:
         rows.append(
             f'<tr class="queue__row queue__row--{priority}">{pick}'
             f'{number_td}<a class="ticket-number" href="{url}">{number}</a></td>'
-            f'{subject_td}<a href="{url}">{escape(ticket.subject)}</a></td>'
+            f'{subject_td}<a href="{url}">{escape(ticket.display_subject)}</a></td>'
             f"{kind_td}{kinds[ticket.kind]}</td>"
             f"{status_td}{status_badges[ticket.status]}</td>"
             f"{deadline_td}{countdown(ticket.next_deadline_at, ticket.next_warn_at, ticket.escalation_level)}</td>"
@@ -354,7 +354,7 @@ def timeline_items(events) -> str:
         else:
             lines.append("  ")
         if message is not None:
-            lines.append(f'  <div class="event__body">{linebreaksbr(message.body, autoescape=True)}</div>')
+            lines.append(f'  <div class="event__body">{linebreaksbr(message.display_body, autoescape=True)}</div>')
             attachments = list(message.attachments.all())
             if attachments:
                 lines.append(f'  <ul class="attachments" aria-label="{attachments_label}">')

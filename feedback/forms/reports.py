@@ -4,6 +4,7 @@ from datetime import date
 from typing import cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Merchant
@@ -17,7 +18,9 @@ LONGEST_PERIOD_DAYS = 366
 
 
 class KpiFilterForm(forms.Form):
-    period = forms.TypedChoiceField(label=_("Period"), choices=PERIODS, coerce=int, required=False)
+    period = forms.TypedChoiceField(
+        label=_("Period"), choices=PERIODS, coerce=int, required=False, initial=DEFAULT_PERIOD_DAYS
+    )
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     store = forms.TypedChoiceField(label=_("Store"), coerce=int, required=False, empty_value=None)
@@ -28,6 +31,12 @@ class KpiFilterForm(forms.Form):
     def __init__(self, *args, merchant: Merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.merchant = merchant
+        if isinstance(self.data, QueryDict) and not self.data.get("period"):
+            # The figures then cover the default period: the select says so (it showed "Last 7
+            # days", its first option, above 30 days of figures).
+            data = self.data.copy()
+            data["period"] = str(DEFAULT_PERIOD_DAYS)
+            self.data = data
         cast(forms.ChoiceField, self.fields["store"]).choices = [
             ("", _("Every store")),
             *[(store.pk, store.name) for store in stores_of(merchant)],

@@ -33,10 +33,11 @@ from feedback.models import (
 from feedback.roles import require_caller
 from feedback.selectors import paid_refunds_over, rules_for_trigger
 from feedback.services.recovery import recovery_open
-from feedback.timeline import FeedbackVerb
+from feedback.timeline import FOLLOWUP_NEW_PROBLEM_SUBJECT, FeedbackVerb
 from repairs.models import RepairOrder
 from tickets.models import Ticket, TicketChannel, TicketKind, TicketStatus
 from tickets.services import ticket_create
+from tickets.system_texts import system_text_source
 from tickets.timeline import event_append
 
 MAX_NOTE_LENGTH = 4000
@@ -158,6 +159,7 @@ def followup_record_call(
                 merchant=followup.merchant,
                 kind=TicketKind.SUPPORT,
                 subject=(new_case_subject.strip() or _("New problem found on a follow-up call"))[:200],
+                system_subject=None if new_case_subject.strip() else system_text_source(FOLLOWUP_NEW_PROBLEM_SUBJECT),
                 body=note,
                 customer=followup.customer,
                 channel=TicketChannel.PHONE,
@@ -179,5 +181,6 @@ def followup_record_call(
                 trigger=RecoveryTrigger.FOLLOWUP_UNSATISFIED,
                 followup=followup,
                 note=note,
+                actor=actor,
             )
     return followup

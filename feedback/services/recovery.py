@@ -2,6 +2,7 @@
 assigned to a supervisor and due within the merchant's recovery time; its outcome recorded."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -14,10 +15,11 @@ from feedback.locks import recovery_lock
 from feedback.models import FollowUp, RecoveryCase, RecoveryStatus, Survey
 from feedback.roles import require_supervisor
 from feedback.selectors import recovery_supervisor_for, survey_settings_of
-from feedback.timeline import FeedbackVerb
+from feedback.timeline import RECOVERY_SUBJECT, FeedbackVerb
 from tickets.models import Ticket, TicketChannel, TicketKind, TicketPriority
 from tickets.notify import customer_language, notify_staff
 from tickets.services import ticket_create
+from tickets.system_texts import system_text, system_text_source
 from tickets.timeline import event_append
 
 MAX_NOTE_LENGTH = 4000
@@ -30,19 +32,27 @@ def recovery_open(
     survey: Survey | None = None,
     followup: FollowUp | None = None,
     note: str = "",
+    note_source: dict[str, Any] | None = None,
+    actor: User | None = None,
 ) -> RecoveryCase:
-    """Open the recovery case in the caller's transaction (an answer, a follow-up call)."""
+    """Open the recovery case in the caller's transaction (an answer, a follow-up call).
+
+    The case opens with an internal note of why: ``note``, the words of ``actor`` (who took the
+    call), or the system's ``note_source`` (a rating), written by the system. The customer never
+    wrote it, so it is not shown as theirs, and they do not read it on the portal."""
     merchant = original_ticket.merchant
     supervisor = recovery_supervisor_for(merchant_id=merchant.pk)
     survey_settings = survey_settings_of(merchant.pk)
+    subject_source = system_text_source(RECOVERY_SUBJECT, number=original_ticket.number)
     with transaction.atomic(savepoint=False):
-        # The customer is told of the new case and reads it on the portal: worded for them, in their
-        # language. Why it was opened is the supervisor's to read, on the recovery queue.
+        # Stored in the customer's language, who is told of the new case and reads it on the portal;
+        # each reader's page says it again in theirs from the key.
         with translation.override(customer_language(original_ticket)):
-            subject = _("Following up on your request %(number)s") % {"number": original_ticket.number}
-            body = note or _("We would like to hear more about your request %(number)s.") % {
-                "number": original_ticket.number
-            }
+            subject = system_text(subject_source, original_ticket.number)
+        # The note is the staff's: stored in the merchant's language, read in each reader's.
+        with translation.override(merchant.default_language):
+            body = note or (system_text(note_source, "") if note_source else "")
+            body = body or _("Recovery case for %(number)s.") % {"number": original_ticket.number}
         recovery_ticket = ticket_create(
             merchant=merchant,
             kind=TicketKind.SUPPORT,
@@ -52,9 +62,12 @@ def recovery_open(
             channel=TicketChannel.STAFF,
             order=original_ticket.order,
             priority=TicketPriority.HIGH,
-            created_by=supervisor,
+            created_by=actor,
             assignee=supervisor,
             team=original_ticket.team,
+            system_subject=subject_source,
+            body_is_note=True,
+            system_body=None if note else note_source,
         )
         due_at = timezone.now() + timedelta(hours=survey_settings.recovery_due_hours)
         recovery = RecoveryCase.objects.create(

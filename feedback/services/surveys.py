@@ -26,9 +26,10 @@ from feedback.models.surveys import CES_SCORES, CSAT_SCORES, NPS_SCORES, TECHNIC
 from feedback.reasons import nps_category, reasons_for
 from feedback.selectors import MERGED, customer_had_survey_since, survey_settings_of
 from feedback.services.recovery import recovery_open
-from feedback.timeline import FeedbackVerb
+from feedback.timeline import RECOVERY_RATING_NOTE, FeedbackVerb
 from tickets.models import Ticket, TicketStatus
 from tickets.notify import notify_customer
+from tickets.system_texts import system_text_source
 from tickets.timeline import event_append
 
 MAX_COMMENT_LENGTH = 2000
@@ -356,7 +357,7 @@ def survey_respond(
                 original_ticket=survey.ticket,
                 trigger=trigger,
                 survey=survey,
-                note=_recovery_note(survey),
+                note_source=_recovery_note(survey),
             )
     return survey
 
@@ -375,12 +376,11 @@ def _recovery_trigger(survey: Survey, survey_settings: SurveySettings) -> str | 
     return None
 
 
-def _recovery_note(survey: Survey) -> str:
-    scale = "5" if survey.kind == SurveyKind.CSAT else "10"
-    lines = [
-        _("Rating of %(number)s: %(score)s of %(scale)s.")
-        % {"number": survey.ticket.number, "score": survey.score, "scale": scale}
-    ]
-    if survey.comment:
-        lines.append(_("Comment: %(comment)s") % {"comment": survey.comment})
-    return "\n".join(lines)
+def _recovery_note(survey: Survey) -> dict[str, Any]:
+    return system_text_source(
+        RECOVERY_RATING_NOTE,
+        number=survey.ticket.number,
+        score=survey.score,
+        scale=5 if survey.kind == SurveyKind.CSAT else 10,
+        comment=survey.comment,
+    )

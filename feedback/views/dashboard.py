@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -168,6 +169,7 @@ def recovery_list(request: HttpRequest) -> HttpResponseBase:
             "export_links": export_links(request.GET),
             "close_form": RecoveryCloseForm(),
             "may_close": may_manage_surveys(membership),
+            "now": timezone.now(),
         },
     )
 

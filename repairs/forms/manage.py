@@ -4,12 +4,13 @@ counted. Querysets of choices are the request's merchant's, handed in by the vie
 from decimal import Decimal
 
 from django import forms
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import BusinessCalendar, Product
 from repairs.models import Part, StockLocation
 from repairs.services.manage import MAX_LEVEL
+from repairs.skills import known_skill_labels, skill_key, skill_label
 
 
 class TechnicianForm(forms.Form):
@@ -40,8 +41,9 @@ class TechnicianForm(forms.Form):
         self.fields["calendar"].queryset = calendars
         # The example is code, kept out of the sentence translators punctuate.
         self.fields["skills"].help_text = gettext(
-            "One a line: a product category or a certification (such as %(example)s), then its level 1–3."
-        ) % {"example": "cert:gas"}
+            "One a line: a skill, then its level 1–3. Known skills: %(known)s; another product category "
+            "or a certification (such as %(example)s) is kept as written."
+        ) % {"known": pgettext("list separator", ", ").join(known_skill_labels()), "example": "cert:gas"}
 
     def clean_skills(self) -> dict[str, int]:
         skills: dict[str, int] = {}
@@ -59,11 +61,16 @@ class TechnicianForm(forms.Form):
                     _("“%(line)s”: write the skill, a space and its level from 1 to %(max)s.")
                     % {"line": line, "max": MAX_LEVEL}
                 )
-            skills[name.strip()] = value
+            skills[skill_key(name)] = value
         return skills
 
     def clean_areas(self) -> list[str]:
         return [area.strip() for area in self.cleaned_data["areas"].replace("，", ",").split(",") if area.strip()]
+
+
+def skills_as_lines(skills: dict[str, int]) -> str:
+    """A profile's skills as the form shows them: a label and its level a line, in the active language."""
+    return "\n".join(f"{skill_label(key)} {level}" for key, level in sorted(skills.items()))
 
 
 class TimeOffForm(forms.Form):

@@ -55,7 +55,9 @@ class RepairRequestForm(forms.Form):
 
 
 class RegistrationForm(forms.Form):
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none())
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), empty_label=_("Choose the product")
+    )
     serial_number = forms.CharField(label=_("Serial number"), max_length=100)
     purchased_on = forms.DateField(label=_("Bought on"), widget=forms.DateInput(attrs={"type": "date"}))
     proof = forms.FileField(label=_("Photo of the receipt"))

@@ -40,11 +40,12 @@ from repairs.services._transitions import repair_move
 from repairs.services.dispatch import visit_book
 from repairs.services.parts import reservations_release
 from repairs.services.webhooks import repair_status_changed
-from repairs.timeline import RepairVerb
+from repairs.timeline import REPAIR_SUBJECT, RepairVerb
 from repairs.warranty import AUTO_TRIAGE_RULE
 from tickets.models import TicketChannel, TicketKind
 from tickets.notify import notify_customer
 from tickets.services import ticket_create
+from tickets.system_texts import system_text_source
 from tickets.timeline import event_append
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ def repair_request_create(
             merchant=customer.merchant,
             kind=TicketKind.REPAIR,
             subject=(_("Repair: %(product)s") % {"product": product.name})[:150],
+            system_subject=system_text_source(REPAIR_SUBJECT, product=product.name),
             body=description,
             customer=customer,
             channel=channel,

@@ -17,7 +17,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from aftersales.exceptions import ApplicationError
 from aftersales.pages import act_and_return, render_dashboard, staff_required
 from aftersales.selectors import products_of
-from repairs.forms.manage import AdjustForm, PartForm, ReceiveForm, TechnicianForm, TimeOffForm, TransferForm
+from repairs.forms.manage import (
+    AdjustForm,
+    PartForm,
+    ReceiveForm,
+    TechnicianForm,
+    TimeOffForm,
+    TransferForm,
+    skills_as_lines,
+)
 from repairs.roles import STOCK_ROLES, SUPERVISOR_ROLES
 from repairs.selectors.manage import (
     active_locations_of,
@@ -83,7 +91,7 @@ def _technician_or_404(request, technician_id: int):
 def _technician_initial(technician) -> dict:
     return {
         "phone": technician.phone,
-        "skills": "\n".join(f"{skill} {level}" for skill, level in sorted(technician.skills.items())),
+        "skills": skills_as_lines(technician.skills),
         "areas": ", ".join(technician.areas),
         "home_latitude": technician.home_latitude,
         "home_longitude": technician.home_longitude,

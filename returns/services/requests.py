@@ -52,11 +52,12 @@ from returns.services._settling import exchange_surplus_grant
 from returns.services._transitions import return_move
 from returns.services.rules import policy_for, risk_review_reasons
 from returns.services.webhooks import return_status_changed
-from returns.timeline import ReturnVerb
+from returns.timeline import RETURN_SUBJECTS, ReturnVerb
 from returns.variants import exchange_choice_fields, exchange_choices_check, list_text
 from tickets.models import TicketChannel, TicketKind, TicketStatus
 from tickets.notify import notify_customer, notify_staff
 from tickets.services import ticket_create, ticket_customer_message, ticket_follow_workflow
+from tickets.system_texts import system_text_source
 from tickets.timeline import event_append
 
 if TYPE_CHECKING:
@@ -233,6 +234,7 @@ def return_request_create(
                 merchant=order.merchant,
                 kind=kind,
                 subject=(SUBJECT_BY_KIND[kind] % {"items": items})[:150],
+                system_subject=system_text_source(RETURN_SUBJECTS[kind], items=items),
                 body=note.strip() or reason.name,
                 customer=customer,
                 channel=channel,

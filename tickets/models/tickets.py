@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.config_cache import ConfigModel
 from aftersales.models import Deadline, MerchantOwnedModel
+from tickets.system_texts import system_text
 
 
 class TicketKind(models.TextChoices):
@@ -138,6 +139,9 @@ class Ticket(MerchantOwnedModel):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=TicketChannel.choices)
     subject = models.CharField(_("subject"), max_length=200)
+    # A subject the system gave the case, as a key and parameters (tickets.system_texts): shown in
+    # each reader's language. Empty for a subject a person typed.
+    system_subject = models.JSONField(_("subject as the system wrote it"), default=dict, blank=True)
     customer = models.ForeignKey(
         "aftersales.Customer", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("customer")
     )
@@ -235,6 +239,11 @@ class Ticket(MerchantOwnedModel):
 
     def can_transition_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
+
+    @property
+    def display_subject(self) -> str:
+        """The subject in the reader's language where the system gave it, else as typed."""
+        return system_text(self.system_subject, self.subject) if self.system_subject else self.subject
 
     @property
     def is_active(self) -> bool:
@@ -338,6 +347,8 @@ class Message(MerchantOwnedModel):
         verbose_name=_("written by customer"),
     )
     body = models.TextField(_("message"))
+    # A note the system wrote, as a key and parameters (tickets.system_texts); empty for a person's.
+    system_body = models.JSONField(_("message as the system wrote it"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -351,6 +362,11 @@ class Message(MerchantOwnedModel):
     @property
     def is_public(self) -> bool:
         return self.kind not in (self.Kind.NOTE, self.Kind.PHONE)
+
+    @property
+    def display_body(self) -> str:
+        """The text in the reader's language where the system wrote it, else as written."""
+        return system_text(self.system_body, self.body) if self.system_body else self.body
 
 
 # Where attachments' files live in the private storage; nothing else is written under it.

@@ -221,7 +221,18 @@ _TICKET_PAGE = CompiledRead(
 DUPLICATES_SHOWN = 5
 OTHER_TICKETS_SHOWN = 10
 # The columns the page shows of the rows beside the ticket (the rest are deferred).
-_TICKET_COLUMNS = ("id", "merchant_id", "number", "kind", "status", "subject", "customer_id", "order_id", "created_at")
+_TICKET_COLUMNS = (
+    "id",
+    "merchant_id",
+    "number",
+    "kind",
+    "status",
+    "subject",
+    "system_subject",
+    "customer_id",
+    "order_id",
+    "created_at",
+)
 _LINK_COLUMNS = ("id", "merchant_id", "source_id", "target_id", "kind", "created_at")
 _LINK_ENDS = {"source": (Ticket, _TICKET_COLUMNS), "target": (Ticket, _TICKET_COLUMNS)}
 _TEAM_COLUMNS = ("id", "merchant_id", "name")
@@ -525,6 +536,7 @@ _QUEUE_COLUMNS = (
     "status",
     "priority",
     "subject",
+    "system_subject",
     "escalation_level",
     "created_at",
     "next_deadline_at",

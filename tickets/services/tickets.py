@@ -3,7 +3,7 @@ queues its notifications in one transaction; a refusal raises before anything is
 
 import logging
 import posixpath
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -227,10 +227,18 @@ def ticket_create(
     assignee: User | None = None,
     team: Team | None = None,
     acknowledge: bool = True,
+    system_subject: Mapping[str, Any] | None = None,
+    body_is_note: bool = False,
+    system_body: Mapping[str, Any] | None = None,
 ) -> Ticket:
     """Open a case. ``created_by`` is the staff member who typed it in; None means the customer.
     ``acknowledge`` False: the workflow app that opens it tells the customer itself, once, in the
-    same transaction (a repair triaged and booked at once), instead of "we received it" first."""
+    same transaction (a repair triaged and booked at once), instead of "we received it" first.
+
+    A case the system opens for staff (a recovery case) passes ``body_is_note``: the body is an
+    internal note of ``created_by``, or of the system when None, never words of the customer's.
+    ``system_subject`` and ``system_body`` are the key and parameters of a text the system wrote
+    (tickets.system_texts), so that every reader reads it in their own language."""
     ticket, _message = ticket_open(
         merchant=merchant,
         kind=kind,
@@ -246,6 +254,9 @@ def ticket_create(
         assignee=assignee,
         team=team,
         acknowledge=acknowledge,
+        system_subject=system_subject,
+        body_is_note=body_is_note,
+        system_body=system_body,
     )
     return ticket
 
@@ -267,6 +278,9 @@ def ticket_open(
     team: Team | None = None,
     acknowledgement: Callable[[Ticket, Message], dict[str, Any]] | None = None,
     acknowledge: bool = True,
+    system_subject: Mapping[str, Any] | None = None,
+    body_is_note: bool = False,
+    system_body: Mapping[str, Any] | None = None,
 ) -> tuple[Ticket, Message]:
     """``ticket_create``, returning the case's first message as well (a caller that stores more
     beside it need not read it back). ``acknowledgement`` gives what the customer's
@@ -289,7 +303,8 @@ def ticket_open(
     order_lines = list(order_lines)
     if order is not None and order.merchant_id != merchant.pk:
         raise InvalidInput(_("Unknown order."), code="unknown_order", extra={"field": "order"})
-    if order is not None and created_by is None and order.customer_id != customer.pk:
+    by_customer = created_by is None and not body_is_note
+    if order is not None and by_customer and order.customer_id != customer.pk:
         raise InvalidInput(_("This order belongs to another customer."), code="order_not_customers")
     if any(order is None or line.order_id != order.pk for line in order_lines):
         raise InvalidInput(
@@ -314,12 +329,13 @@ def ticket_open(
             priority=priority,
             channel=channel,
             subject=subject,
+            system_subject=dict(system_subject or {}),
             customer=customer,
             order=order,
             store_id=order.store_id if order else None,
             assignee=assignee,
             team=team,
-            last_customer_message_at=now if created_by is None else None,
+            last_customer_message_at=now if by_customer else None,
             status_changed_at=now,
         )
         if order_lines:
@@ -329,21 +345,25 @@ def ticket_open(
         message = Message.objects.create(
             merchant=merchant,
             ticket=ticket,
-            kind=Message.Kind.CUSTOMER,
-            author_customer=customer,
+            kind=Message.Kind.NOTE if body_is_note else Message.Kind.CUSTOMER,
+            author_customer=None if body_is_note else customer,
             author_user=created_by,
             body=body,
+            system_body=dict(system_body or {}),
         )
-        _store_files(ticket, message, checked, user=created_by, customer=None if created_by else customer)
+        _store_files(ticket, message, checked, user=created_by, customer=customer if by_customer else None)
         event_append(
             ticket,
             Verb.CREATED,
             actor_user=created_by,
-            actor_customer=None if created_by else customer,
+            actor_customer=customer if by_customer else None,
             data={"kind": kind, "channel": channel, "subject": subject},
             public=True,
-            message=message,
+            # The customer reads that the case was opened, never the staff's note it opened with.
+            message=None if body_is_note else message,
         )
+        if body_is_note:
+            event_append(ticket, Verb.NOTE, actor_user=created_by, public=False, message=message)
         # Every channel's new case is routed here, before its SLA clocks start (a rule may set
         # the SLA policy), so e-mail, portal, API and staff tickets follow the same rules.
         ticket_route(ticket=ticket, body=body)

@@ -306,7 +306,7 @@ def ticket_new(request, merchant_slug, order_id):
 class TimelineEntry:
     """One public event of a request as the customer reads it."""
 
-    kind: str  # created, customer, staff, status
+    kind: str  # created, opened_by_merchant, customer, staff, status, merged, follow_up
     when: object
     body: str = ""
     status: PortalStatus | None = None
@@ -319,10 +319,12 @@ def _timeline(ticket: Ticket, *, with_status: bool = True) -> list[TimelineEntry
     entries = []
     for event in ticket_timeline(ticket=ticket, public_only=True):
         message = event.message
-        body = message.body if message is not None else ""
+        body = message.display_body if message is not None else ""
         attachments = list(message.attachments.all()) if message is not None else []
         if event.verb == verb.CREATED:
-            entries.append(TimelineEntry("created", event.created_at, body, attachments=attachments))
+            # Opened by the shop (a recovery case, a call typed in by staff) or by the customer.
+            kind = "created" if event.actor_customer_id else "opened_by_merchant"
+            entries.append(TimelineEntry(kind, event.created_at, body, attachments=attachments))
         elif event.verb == verb.CUSTOMER_MESSAGE:
             entries.append(TimelineEntry("customer", event.created_at, body, attachments=attachments))
         elif event.verb == verb.REPLY:
