@@ -362,3 +362,18 @@ def test_the_feedback_exports_are_refused_to_a_role_that_may_not_see_feedback(cl
     ]
 
     assert answers == [403, 403, 403]
+
+
+def test_the_follow_up_rules_active_column_reads_switched_on_in_chinese(client, shop):
+    # Given a supervisor whose merchant has a follow-up rule switched on
+    world, _ticket, _survey, _followup = shop
+    client.force_login(world.supervisor)
+
+    # When they open the feedback settings in Chinese
+    response = client.get(reverse("dashboard:feedback_settings"), HTTP_ACCEPT_LANGUAGE="zh-CN")
+
+    # Then the column reads 启用 (switched on), as on the macros, rules and mailboxes lists,
+    # not 进行中 (under way), the tickets' "Active"
+    assert response.status_code == 200
+    assert response.text.count("启用") == 2
+    assert "进行中" not in response.text

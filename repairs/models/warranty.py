@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.models import MerchantOwnedModel, TimeStampedModel
 
@@ -126,7 +127,7 @@ class RegistrationSource(models.TextChoices):
 
 class RegistrationStatus(models.TextChoices):
     PENDING_PROOF = "pending_proof", _("Proof being checked")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("warranty registration", "Active")
     REPLACED = "replaced", _("Swapped for a replacement")
     REJECTED = "rejected", _("Proof rejected")
 

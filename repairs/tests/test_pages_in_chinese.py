@@ -70,3 +70,23 @@ def test_a_repair_triaged_in_english_shows_its_warranty_in_chinese_to_a_chinese_
     assert "<td>保修期至 2027-03-10 当天结束。</td>" in html
     assert "<td>工时</td>" in html
     assert "In warranty until the end of" not in html
+
+
+@pytest.mark.usefixtures("month_on")
+def test_a_customers_active_registration_reads_as_in_force_not_as_work_under_way(client, world):
+    # Given a customer's registration in force (its status is "active")
+    from repairs.tests.factories import RegistrationFactory
+
+    RegistrationFactory(
+        merchant=world.merchant, product=world.product, customer=world.customer, serial_number="TAP-0099"
+    )
+    _portal_client(client, world.order)
+
+    # When they open their registrations with a Chinese browser
+    page = client.get(reverse("portal:repair_registrations", args=[world.merchant.slug]), HTTP_ACCEPT_LANGUAGE="zh-CN")
+
+    # Then it reads 有效 (in force), not 进行中 (under way), which is the tickets' "Active"
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"{world.product.name} · TAP-0099 · 有效</li>" in html
+    assert "进行中" not in html
