@@ -68,6 +68,9 @@ def recovery_open(
             system_subject=subject_source,
             body_is_note=True,
             system_body=None if note else note_source,
+            # The shop opened it, not the customer: no "we have received your request"; the
+            # supervisor reaches out (and the customer reads on the portal that the shop opened it).
+            acknowledge=False,
         )
         due_at = timezone.now() + timedelta(hours=survey_settings.recovery_due_hours)
         recovery = RecoveryCase.objects.create(

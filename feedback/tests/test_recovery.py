@@ -52,6 +52,11 @@ def test_a_rating_at_the_merchants_threshold_opens_a_recovery_case_for_a_supervi
     assert recovery.due_at - recovery.created_at == pytest.approx(timedelta(hours=24), abs=timedelta(seconds=5))
     assert TicketEvent.objects.filter(ticket=survey.ticket, verb=FeedbackVerb.RECOVERY_OPENED).count() == 1
     assert Notification.objects.filter(template="recovery_opened", recipient=world.supervisor.email).count() == 1
+    # and the customer, who asked for nothing, is not told "we have received your request"
+    assert sorted(Notification.objects.filter(ticket=case).values_list("template", "recipient")) == [
+        ("recovery_opened", world.supervisor.email),
+        ("ticket_assigned", world.supervisor.email),
+    ]
 
 
 def test_a_rating_above_the_threshold_opens_nothing(world):
