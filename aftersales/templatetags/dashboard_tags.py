@@ -474,11 +474,21 @@ _CONSTANT_ROWS_KEPT = 2_000
 def _constant_key(field, kind: str) -> tuple | None:
     """The key of a field's markup when it is the same for every unbound instance of its form:
     the form names it in ``constant_fields`` (its label, help, widget and choices never depend on
-    what the instance was made with), so only the language, the ids and the value can change it."""
+    what the instance was made with, or only on its ``constant_variant``), so only the language,
+    the ids, the variant and the value can change it."""
     form = field.form
     if form.is_bound or field.name not in getattr(form, "constant_fields", ()):
         return None
-    return (kind, type(form), field.name, form.auto_id, form.prefix, translation.get_language(), repr(field.value()))
+    return (
+        kind,
+        type(form),
+        field.name,
+        form.auto_id,
+        form.prefix,
+        translation.get_language(),
+        getattr(form, "constant_variant", None),
+        repr(field.value()),
+    )
 
 
 def _constant(field, kind: str, render: Callable[[], str]) -> str:

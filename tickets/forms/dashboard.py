@@ -254,11 +254,14 @@ class TicketActionForm(forms.Form):
     fields on the page share an id and every label points at its own field.
 
     ``constant_fields`` names the fields whose label, help, widget and choices are the same for
-    every instance (nothing in ``__init__`` changes them from what it is given): the page renders
-    each once per language and value, and keeps it (``aftersales.templatetags.dashboard_tags``)."""
+    every instance (nothing in ``__init__`` changes them from what it is given), or for every
+    instance of the same ``constant_variant`` (what ``__init__`` made them from): the page renders
+    each once per language, variant and value, and keeps it
+    (``aftersales.templatetags.dashboard_tags``)."""
 
     id_prefix = "action"
     constant_fields: tuple[str, ...] = ()
+    constant_variant: object = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
@@ -267,7 +270,7 @@ class TicketActionForm(forms.Form):
 
 class ReplyForm(TicketActionForm):
     id_prefix = "reply"
-    constant_fields = ("body", "files")  # the statuses offered depend on the ticket's
+    constant_fields = ("body", "files", "status")  # the statuses offered: the ticket's status is the variant
     body = forms.CharField(label=_("Message"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
     status = forms.ChoiceField(label=_("Then set the status to"), required=False)
     files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
@@ -275,6 +278,7 @@ class ReplyForm(TicketActionForm):
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs.update({"rows": 5})
+        self.constant_variant = ticket.status
         cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", _("Keep the status (a new ticket becomes open)")),
             *_status_choices(TRANSITIONS[ticket.status]),

@@ -18,12 +18,14 @@ from urllib.parse import quote
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # public, not in the stubs
 from django.utils.translation import gettext as _
 
 from aftersales.templatetags.dashboard_frame import csrf_input
-from aftersales.templatetags.dashboard_tags import field_row, field_widget, status_badge, status_label
+from aftersales.templatetags.dashboard_tags import field_row, field_widget, short_datetime, status_badge, status_label
 from tickets.sla_selectors import SlaClock
 from tickets.templatetags.sla_tags import Countdowns, business_duration
 
@@ -250,3 +252,88 @@ def ticket_items(tickets) -> str:
         items.append(f'<li><a href="{link}">{escape(ticket.number)}</a> {escape(ticket.subject)} {badge}</li>')
     # mark_safe: every value above went through escape.
     return mark_safe("\n".join(items))  # noqa: S308
+
+
+def _shown(value) -> str:
+    """``{{ value }}``: in the current time zone and locale, escaped."""
+    return escape(str(localize(template_localtime(value))))
+
+
+@register.simple_tag(takes_context=True)
+def order_panel(context) -> str:
+    """The ticket's order (number, store, dates) with its lines, the lines the ticket names marked,
+    and the totals: ``order``, ``order_lines``, ``linked_line_ids`` and ``order_total`` of the
+    page's context. The markup is the template's; numbers and times are localised as
+    ``{{ value }}`` writes them, and every value goes through ``escape``."""
+    order = context.get("order")
+    title = escape(_("Order"))
+    head = f'<section class="card" aria-labelledby="order-title">\n  <h2 id="order-title">{title}</h2>'
+    if not order:
+        none = escape(_("No order is linked to this ticket."))
+        return mark_safe(f'{head}\n  <p class="muted">{none}</p>\n</section>')  # noqa: S308 -- escaped
+
+    def when(instant) -> str:
+        return escape(short_datetime(template_localtime(instant))) or "—"
+
+    linked = context.get("linked_line_ids") or set()
+    in_ticket = escape(_("in this ticket"))
+    rows = []
+    linked_row = ' class="lines__linked"'
+    linked_note = f" · {in_ticket}"
+    for line in context.get("order_lines") or []:
+        is_linked = line.pk in linked
+        rows.append(
+            f"    <tr{linked_row if is_linked else ''}>\n"
+            f'      <td>{escape(line.name)}<br><span class="muted small">{escape(line.sku)}'
+            f"{linked_note if is_linked else ''}</span></td>\n"
+            f'      <td class="num">{_shown(line.quantity)}</td>\n'
+            f'      <td class="num">{_shown(line.unit_price)}</td>\n'
+            f'      <td class="num">{_shown(line.paid_amount)}</td>\n'
+            "    </tr>"
+        )
+    # (the words translated outside the f-strings: makemessages does not read inside them)
+    number, store, placed, shipped, delivered = (
+        escape(_("Number")),
+        escape(_("Store")),
+        escape(_("Placed")),
+        escape(_("Shipped")),
+        escape(_("Delivered")),
+    )
+    lines_caption, item, quantity, unit_price, paid = (
+        escape(_("Order lines")),
+        escape(_("Item")),
+        escape(_("Qty")),
+        escape(_("Unit price")),
+        escape(_("Paid")),
+    )
+    shipping, total = escape(_("Shipping")), escape(_("Total"))
+    body = "\n".join(rows)
+    shipping_amount, order_total = _shown(order.shipping_amount), _shown(context.get("order_total"))
+    html = (
+        f"{head}\n"
+        '  <dl class="details">\n'
+        f"    <dt>{number}</dt><dd>{escape(order.external_number)}</dd>\n"
+        f"    <dt>{store}</dt><dd>{escape(str(order.store))}</dd>\n"
+        f"    <dt>{placed}</dt><dd>{escape(short_datetime(template_localtime(order.placed_at)))}</dd>\n"
+        f"    <dt>{shipped}</dt><dd>{when(order.shipped_at)}</dd>\n"
+        f"    <dt>{delivered}</dt><dd>{when(order.delivered_at)}</dd>\n"
+        "  </dl>\n"
+        '  <div class="table-wrap">\n'
+        '  <table class="lines">\n'
+        f'    <caption class="visually-hidden">{lines_caption}</caption>\n'
+        f'    <thead><tr><th scope="col">{item}</th><th scope="col" class="num">{quantity}</th>'
+        f'<th scope="col" class="num">{unit_price}</th><th scope="col" class="num">{paid}</th></tr></thead>\n'
+        "    <tbody>\n"
+        f"{body}\n"
+        "    </tbody>\n"
+        "    <tfoot>\n"
+        f'      <tr><th scope="row" colspan="3">{shipping}</th><td class="num">{shipping_amount}</td></tr>\n'
+        f'      <tr><th scope="row" colspan="3">{total}</th><td class="num"><strong>'
+        f"{order_total} {escape(order.currency)}</strong></td></tr>\n"
+        "    </tfoot>\n"
+        "  </table>\n"
+        "  </div>\n"
+        "</section>"
+    )
+    # mark_safe: every value above went through escape; the rest are fixed words.
+    return mark_safe(html)  # noqa: S308
