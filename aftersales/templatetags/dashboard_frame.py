@@ -14,6 +14,7 @@ from html import escape
 
 from django import template
 from django.conf import settings
+from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
@@ -106,6 +107,22 @@ def _words(language: str | None, script_prefix: str) -> dict[str, str]:
         "logout_url": escape(reverse("dashboard:logout")),
         "set_language_url": escape(reverse("set_language")),
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_fragment(template_name: str, language: str | None, script_prefix: str) -> str:
+    return get_template(template_name).render({})
+
+
+@register.simple_tag
+def constant_include(template_name: str) -> str:
+    """``{% include template_name %}`` of a template that reads nothing of the page (its words,
+    URLs and static files' URLs only, no request, no CSRF token): rendered once per language and
+    script prefix and kept. Rendered afresh with ``DEBUG`` on, where templates are being edited."""
+    if settings.DEBUG:
+        return get_template(template_name).render({})
+    # mark_safe: the output of a template rendered with autoescape.
+    return mark_safe(_constant_fragment(template_name, translation.get_language(), get_script_prefix()))  # noqa: S308
 
 
 def csrf_input(context) -> str:

@@ -251,9 +251,17 @@ class SavedViewForm(forms.Form):
 
 class TicketActionForm(forms.Form):
     """The ticket page holds several of these: each gets its own id prefix, so that no two
-    fields on the page share an id and every label points at its own field."""
+    fields on the page share an id and every label points at its own field.
+
+    ``constant_fields`` names the fields whose label, help, widget and choices are the same for
+    every instance (nothing in ``__init__`` changes them from what it is given), or for every
+    instance of the same ``constant_variant`` (what ``__init__`` made them from): the page renders
+    each once per language, variant and value, and keeps it
+    (``aftersales.templatetags.dashboard_tags``)."""
 
     id_prefix = "action"
+    constant_fields: tuple[str, ...] = ()
+    constant_variant: object = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
@@ -262,6 +270,7 @@ class TicketActionForm(forms.Form):
 
 class ReplyForm(TicketActionForm):
     id_prefix = "reply"
+    constant_fields = ("body", "files", "status")  # the statuses offered: the ticket's status is the variant
     body = forms.CharField(label=_("Message"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
     status = forms.ChoiceField(label=_("Then set the status to"), required=False)
     files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
@@ -269,6 +278,7 @@ class ReplyForm(TicketActionForm):
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs.update({"rows": 5})
+        self.constant_variant = ticket.status
         cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", _("Keep the status (a new ticket becomes open)")),
             *_status_choices(TRANSITIONS[ticket.status]),
@@ -277,6 +287,7 @@ class ReplyForm(TicketActionForm):
 
 class NoteForm(TicketActionForm):
     id_prefix = "note"
+    constant_fields = ("body", "files")
     body = forms.CharField(label=_("Note"), max_length=BODY_MAX_LENGTH, widget=forms.Textarea)
     files = MultipleFileField(label=_("Attachments"))  # type: ignore[assignment]  # a declared field, popped by the form metaclass; the stubs see BaseForm.files
 
@@ -331,6 +342,7 @@ class AssignForm(TicketActionForm):
 
 class StatusForm(TicketActionForm):
     id_prefix = "status"
+    constant_fields = ("note",)  # the statuses offered depend on the ticket's
     status = forms.ChoiceField(label=_("New status"))
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
@@ -344,6 +356,7 @@ class StatusForm(TicketActionForm):
 
 class PriorityForm(TicketActionForm):
     id_prefix = "priority"
+    constant_fields = ("priority",)
     priority = forms.TypedChoiceField(label=_("Priority"), coerce=int, choices=list(reversed(TicketPriority.choices)))
 
 
@@ -365,6 +378,7 @@ class RemindForm(TicketActionForm):
     """ "Remind me at": a local time in the merchant's time zone (the one the page is shown in)."""
 
     id_prefix = "remind"
+    constant_fields = ("remind_at", "note")
     remind_at = forms.DateTimeField(
         label=_("Remind me at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -45,6 +45,8 @@ class MailboxForm(forms.Form):
 
 
 class PhoneCallForm(forms.Form):
+    # Rendered once per language and kept (dashboard_tags.field_row).
+    constant_fields = ("direction", "minutes", "seconds", "summary")
     direction = forms.ChoiceField(label=_("Who called"), choices=CallDirection.choices, initial=CallDirection.INBOUND)
     minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, initial=0)
     seconds = forms.IntegerField(label=_("Seconds"), min_value=0, max_value=59, initial=0)

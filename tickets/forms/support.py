@@ -214,6 +214,7 @@ class ApplyMacroForm(forms.Form):
 
 
 class MergeForm(forms.Form):
+    constant_fields = ("target",)  # rendered once per language (dashboard_tags.field_row)
     target = forms.CharField(
         label=_("Merge this ticket into"),
         max_length=20,
@@ -222,6 +223,7 @@ class MergeForm(forms.Form):
 
 
 class LinkForm(forms.Form):
+    constant_fields = ("other", "kind")  # rendered once per language (dashboard_tags.field_row)
     other = forms.CharField(label=_("Ticket number"), max_length=20)
     kind = forms.ChoiceField(
         label=_("It is"),

@@ -11,31 +11,33 @@ is not, only the values put into it.
 
 import functools
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import escape
 from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # public, not in the stubs
 from django.utils.translation import gettext as _
 
 from aftersales.templatetags.dashboard_frame import csrf_input
-from aftersales.templatetags.dashboard_tags import field_row, status_label
+from aftersales.templatetags.dashboard_tags import field_row, field_widget, short_datetime, status_badge, status_label
 from tickets.sla_selectors import SlaClock
-from tickets.templatetags.sla_tags import business_duration, countdown_html
+from tickets.templatetags.sla_tags import Countdowns, business_duration
 
 register = template.Library()
 
 MINUTE = "%Y-%m-%d %H:%M"  # the template's |date:"Y-m-d H:i"
 
 
-def _time(instant: datetime) -> str:
-    """``<time>`` of an instant in the current time zone, as ``|date:'c'`` and ``|date:"Y-m-d H:i"``
-    write it (the ISO form, and the minute)."""
-    local = timezone.localtime(instant)
+def _time(instant: datetime, time_zone: tzinfo) -> str:
+    """``<time>`` of an instant in the current time zone (``time_zone``, read once a panel), as
+    ``|date:'c'`` and ``|date:"Y-m-d H:i"`` write it (the ISO form, and the minute)."""
+    local = instant.astimezone(time_zone)
     return f'<time datetime="{escape(local.isoformat())}">{escape(local.strftime(MINUTE))}</time>'
 
 
@@ -43,7 +45,7 @@ def _minute(instant: datetime | None) -> str:
     return escape(timezone.localtime(instant).strftime(MINUTE)) if instant is not None else ""
 
 
-def _clock(clock: SlaClock, now: datetime, words: dict[str, str]) -> str:
+def _clock(clock: SlaClock, words: dict[str, str], time_zone: tzinfo, countdowns: Countdowns) -> str:
     deadline = clock.deadline
     outcome = escape(str(clock.outcome))
     lines = [
@@ -57,7 +59,7 @@ def _clock(clock: SlaClock, now: datetime, words: dict[str, str]) -> str:
             f'        <dt>{words["target"]}</dt><dd class="sla-clock__target">'
             f"{escape(business_duration(deadline.target_minutes))}</dd>"
         ),
-        f"        <dt>{words['started']}</dt><dd>{_time(deadline.started_at)}</dd>",
+        f"        <dt>{words['started']}</dt><dd>{_time(deadline.started_at, time_zone)}</dd>",
     ]
     if clock.outcome == "paused":
         lines.append(
@@ -66,13 +68,13 @@ def _clock(clock: SlaClock, now: datetime, words: dict[str, str]) -> str:
     else:
         countdown = ""
         if clock.outcome == "pending":
-            countdown = "<br>" + countdown_html(deadline.due_at, deadline.warn_at, 0, now)
-        lines.append(f"        <dt>{words['due']}</dt><dd>{_time(deadline.due_at)}{countdown}</dd>")
+            countdown = "<br>" + countdowns(deadline.due_at, deadline.warn_at, 0)
+        lines.append(f"        <dt>{words['due']}</dt><dd>{_time(deadline.due_at, time_zone)}{countdown}</dd>")
     if clock.ended_at:
         ended = {"met": words["met"], "breached": words["breached"]}.get(clock.outcome, words["ended"])
         lines.append(f"        <dt>{ended}</dt>")
-        lines.append(f"        <dd>{_time(clock.ended_at)}</dd>")
-    elapsed = _("%(elapsed)s of business time") % {"elapsed": escape(business_duration(clock.elapsed_minutes))}
+        lines.append(f"        <dd>{_time(clock.ended_at, time_zone)}</dd>")
+    elapsed = words["of_business_time"] % {"elapsed": escape(business_duration(clock.elapsed_minutes))}
     lines.append(f'        <dt>{words["elapsed"]}</dt><dd class="sla-clock__elapsed">{elapsed}</dd>')
     if clock.breach:
         late_minutes = escape(business_duration(clock.late_minutes))
@@ -87,9 +89,9 @@ def _clock(clock: SlaClock, now: datetime, words: dict[str, str]) -> str:
         lines.append(f"      <h3>{words['pauses']}</h3>")
         lines.append('      <ul class="mini-list sla-pauses">')
         for pause in clock.pauses:
-            until = _time(pause.resumed_at) if pause.resumed_at else words["still_paused"]
+            until = _time(pause.resumed_at, time_zone) if pause.resumed_at else words["still_paused"]
             reason = f" · {escape(status_label(pause.reason))}" if pause.reason else ""
-            lines.append(f"        <li>{_time(pause.paused_at)} – {until}{reason}</li>")
+            lines.append(f"        <li>{_time(pause.paused_at, time_zone)} – {until}{reason}</li>")
         lines.append("      </ul>")
     lines.append("    </li>")
     return "\n".join(lines)
@@ -113,6 +115,8 @@ def _sla_section(ticket, clocks: Iterable[SlaClock], now: datetime) -> str:
             ("still_paused", _("still paused")),
         )
     }
+    # A blocktranslate's text: not escaped, only the value put into it.
+    words["of_business_time"] = _("%(elapsed)s of business time")
     # (the words translated outside the f-strings: makemessages does not read inside them)
     policy = ticket.sla_policy
     if policy:
@@ -129,7 +133,9 @@ def _sla_section(ticket, clocks: Iterable[SlaClock], now: datetime) -> str:
     ]
     if clocks:
         lines.append('  <ol class="sla-clocks">')
-        lines.extend(_clock(clock, now, words) for clock in clocks)
+        time_zone = timezone.get_current_timezone()
+        countdowns = Countdowns(now)
+        lines.extend(_clock(clock, words, time_zone, countdowns) for clock in clocks)
         lines.append("  </ol>")
     elif policy:
         not_started = escape(_("No clock has started yet."))
@@ -172,7 +178,7 @@ def _remind_section(context, ticket, reminder, remind_form) -> str:
         lines += [
             f'    <div class="field{" field--error" if errors else ""}">',
             f'      <label for="{conditional_escape(field.id_for_label)}">{conditional_escape(field.label)}</label>',
-            f"      {field}",
+            f"      {field_widget(field)}",
             f'      <p class="field__help">{zone}</p>',
         ]
         if errors:
@@ -228,3 +234,106 @@ def ticket_url(name: str, *args: int | str) -> str:
     kinds = tuple(int if type(arg) is int else str for arg in args)
     pattern = _url_pattern(name, kinds, get_script_prefix())
     return pattern.format(*(str(arg) if type(arg) is int else quote(str(arg), safe=_URL_SAFE) for arg in args))
+
+
+@register.simple_tag
+def ticket_items(tickets) -> str:
+    """A short list of tickets beside the page's own, one ``<li>`` each: the number linking to its
+    page, the subject, the status badge (the customer's other cases). Every value from the
+    database goes through ``escape``."""
+    url = _url_pattern("dashboard:ticket", (str,), get_script_prefix())
+    badges: dict[str, str] = {}
+    items = []
+    for ticket in tickets:
+        badge = badges.get(ticket.status)
+        if badge is None:
+            badge = badges[ticket.status] = status_badge(ticket.status)
+        link = escape(url.format(quote(str(ticket.number), safe=_URL_SAFE)))
+        items.append(f'<li><a href="{link}">{escape(ticket.number)}</a> {escape(ticket.display_subject)} {badge}</li>')
+    # mark_safe: every value above went through escape.
+    return mark_safe("\n".join(items))  # noqa: S308
+
+
+def _shown(value) -> str:
+    """``{{ value }}``: in the current time zone and locale, escaped."""
+    return escape(str(localize(template_localtime(value))))
+
+
+@register.simple_tag(takes_context=True)
+def order_panel(context) -> str:
+    """The ticket's order (number, store, dates) with its lines, the lines the ticket names marked,
+    and the totals: ``order``, ``order_lines``, ``linked_line_ids`` and ``order_total`` of the
+    page's context. The markup is the template's; numbers and times are localised as
+    ``{{ value }}`` writes them, and every value goes through ``escape``."""
+    order = context.get("order")
+    title = escape(_("Order"))
+    head = f'<section class="card" aria-labelledby="order-title">\n  <h2 id="order-title">{title}</h2>'
+    if not order:
+        none = escape(_("No order is linked to this ticket."))
+        return mark_safe(f'{head}\n  <p class="muted">{none}</p>\n</section>')  # noqa: S308 -- escaped
+
+    def when(instant) -> str:
+        return escape(short_datetime(template_localtime(instant))) or "—"
+
+    linked = context.get("linked_line_ids") or set()
+    in_ticket = escape(_("in this ticket"))
+    rows = []
+    linked_row = ' class="lines__linked"'
+    linked_note = f" · {in_ticket}"
+    for line in context.get("order_lines") or []:
+        is_linked = line.pk in linked
+        rows.append(
+            f"    <tr{linked_row if is_linked else ''}>\n"
+            f'      <td>{escape(line.name)}<br><span class="muted small">{escape(line.sku)}'
+            f"{linked_note if is_linked else ''}</span></td>\n"
+            f'      <td class="num">{_shown(line.quantity)}</td>\n'
+            f'      <td class="num">{_shown(line.unit_price)}</td>\n'
+            f'      <td class="num">{_shown(line.paid_amount)}</td>\n'
+            "    </tr>"
+        )
+    # (the words translated outside the f-strings: makemessages does not read inside them)
+    number, store, placed, shipped, delivered = (
+        escape(_("Number")),
+        escape(_("Store")),
+        escape(_("Placed")),
+        escape(_("Shipped")),
+        escape(_("Delivered")),
+    )
+    lines_caption, item, quantity, unit_price, paid = (
+        escape(_("Order lines")),
+        escape(_("Item")),
+        escape(_("Qty")),
+        escape(_("Unit price")),
+        escape(_("Paid")),
+    )
+    shipping, total = escape(_("Shipping")), escape(_("Total"))
+    body = "\n".join(rows)
+    shipping_amount, order_total = _shown(order.shipping_amount), _shown(context.get("order_total"))
+    html = (
+        f"{head}\n"
+        '  <dl class="details">\n'
+        f"    <dt>{number}</dt><dd>{escape(order.external_number)}</dd>\n"
+        f"    <dt>{store}</dt><dd>{escape(str(order.store))}</dd>\n"
+        f"    <dt>{placed}</dt><dd>{escape(short_datetime(template_localtime(order.placed_at)))}</dd>\n"
+        f"    <dt>{shipped}</dt><dd>{when(order.shipped_at)}</dd>\n"
+        f"    <dt>{delivered}</dt><dd>{when(order.delivered_at)}</dd>\n"
+        "  </dl>\n"
+        '  <div class="table-wrap">\n'
+        '  <table class="lines">\n'
+        f'    <caption class="visually-hidden">{lines_caption}</caption>\n'
+        f'    <thead><tr><th scope="col">{item}</th><th scope="col" class="num">{quantity}</th>'
+        f'<th scope="col" class="num">{unit_price}</th><th scope="col" class="num">{paid}</th></tr></thead>\n'
+        "    <tbody>\n"
+        f"{body}\n"
+        "    </tbody>\n"
+        "    <tfoot>\n"
+        f'      <tr><th scope="row" colspan="3">{shipping}</th><td class="num">{shipping_amount}</td></tr>\n'
+        f'      <tr><th scope="row" colspan="3">{total}</th><td class="num"><strong>'
+        f"{order_total} {escape(order.currency)}</strong></td></tr>\n"
+        "    </tfoot>\n"
+        "  </table>\n"
+        "  </div>\n"
+        "</section>"
+    )
+    # mark_safe: every value above went through escape; the rest are fixed words.
+    return mark_safe(html)  # noqa: S308
