@@ -7,6 +7,8 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+import time_machine
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,11 +18,19 @@ from aftersales.models import ExportJob, ExportState
 from aftersales.tests.factories import MembershipFactory, MerchantFactory
 from repairs.models import RepairLine, RepairOrder, Visit
 from repairs.services import repair_triage
-from repairs.tests.builders import build_world, request_repair
+from repairs.tests.builders import DELIVERED, build_world, request_repair
 from repairs.tests.dispatch_factories import TechnicianFactory
 from repairs.tests.factories import PartFactory
 from tickets.models import TicketKind
 from tickets.tests.factories import TicketFactory
+
+
+@pytest.fixture(autouse=True)
+def _a_month_after_delivery():
+    """The world's tap was delivered on 10 March 2026 with 12 months of parts cover, and the rows
+    show a repair triaged as covered: on the real date these tests would fail from 10 March 2027."""
+    with time_machine.travel(DELIVERED + timedelta(days=30), tick=False):
+        yield
 
 
 def _rows(response) -> list[list[str]]:

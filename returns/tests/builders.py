@@ -383,7 +383,10 @@ def nothing_written() -> tuple:
 
 class RefundEndpoint(LoopbackHTTPServer):
     """A shop platform's refund endpoint on 127.0.0.1, answering from a script: one
-    ``(status, body, delay_seconds)`` per call, the last repeated. It records what it was sent."""
+    ``(status, body, delay)`` per call, the last repeated. It records what it was sent. The delay
+    is seconds, or a ``threading.Event`` the answer waits for: a test that needs the call still in
+    flight (or a client's timeout passed) holds the answer until it has seen what it wanted,
+    rather than counting on a sleep being longer than whatever the busy machine makes it wait."""
 
     path = "/refunds"
 
@@ -404,7 +407,10 @@ class RefundEndpoint(LoopbackHTTPServer):
                 }
             )
             status, answer, delay = self.answers[min(len(self.calls), len(self.answers)) - 1]
-        time.sleep(delay)
+        if isinstance(delay, threading.Event):
+            delay.wait(timeout=120)
+        else:
+            time.sleep(delay)
         payload = json.dumps(answer).encode() if isinstance(answer, dict) else answer.encode()
         request.send_response(status)
         if status in (301, 302, 307, 308):

@@ -2,6 +2,7 @@
 with an idempotency key that every retry reuses."""
 
 import socket
+import threading
 from decimal import Decimal
 
 import pytest
@@ -138,10 +139,12 @@ def test_an_unreachable_endpoint_is_a_failure_with_the_reason(setup, received):
 
 
 def test_a_slow_endpoint_times_out_as_a_failure(setup, received):
-    with RefundEndpoint([(200, {"reference": "late"}, 1.5)]) as endpoint:
+    late = threading.Event()  # the answer comes only after the client has given up
+    with RefundEndpoint([(200, {"reference": "late"}, late)]) as endpoint:
         http_gateway(setup["merchant"], endpoint.url, timeout_seconds=1)
 
         return_request = return_request_settle(return_request=received, actor=setup["supervisor"])
+        late.set()
 
     execution = RefundExecution.objects.get()
     assert return_request.status == ReturnStatus.ACTION_REQUIRED
