@@ -57,5 +57,6 @@ def test_the_knowledge_base_list_scrolls_sideways_on_a_phone_instead_of_squeezin
     for index in range(cells.count()):
         box = cells.nth(index).bounding_box()
         assert box is not None
-        assert 0 <= box["x"] and box["x"] + box["width"] <= 390
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
